@@ -1,0 +1,130 @@
+# tenant-export: build, test, fuzz, demo, install.
+# Non-recursive; sources are picked up by directory, so a new module needs
+# no Makefile change. BUILD selects the object tree (build-asan for ASan).
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+SAN ?=
+
+PKGS := libsodium libseccomp libpq libarchive libcbor inih jansson libbsd
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+	-Wstrict-prototypes -Wmissing-prototypes -Wvla
+HARDEN := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
+ifneq ($(SAN),)
+HARDEN := -fPIE -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -DTEXP_SANITIZER
+endif
+INC := -Iformat -Isandbox -Iverifier -Iexporter -Itests
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(INC) $(CFLAGS) \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(if $(SAN),-fsanitize=address$(,)undefined)
+, := ,
+LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+LIB_SRC := $(wildcard format/*.c sandbox/*.c) \
+	$(filter-out verifier/main.c,$(wildcard verifier/*.c)) \
+	$(filter-out exporter/main.c,$(wildcard exporter/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libtexp.a
+TEST_SRC := $(wildcard tests/check_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTUTIL_OBJ := $(BUILD)/tests/testutil.o
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)-fuzz/%)
+BINS := $(BUILD)/tenant-verify $(if $(wildcard exporter/main.c),$(BUILD)/tenant-export)
+
+.PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo \
+	install uninstall clean bench bench-verify bench-export
+
+all: deps $(BINS)
+
+# Install missing build/test dependencies (as root), or say how.
+deps:
+	@sh ci/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tenant-verify: $(BUILD)/verifier/main.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tenant-export: $(BUILD)/exporter/main.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TESTUTIL_OBJ) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(TESTUTIL_OBJ) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+unit: deps $(BINS) $(TEST_BIN) $(TOOL_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh unit
+
+integration: deps $(BINS) $(TOOL_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh integration
+
+# Every Check suite, the integration tests on a real PostgreSQL, and a short
+# fuzz smoke pass over the seed corpora.
+check: deps $(BINS) $(TEST_BIN) $(TOOL_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh all
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN=1 CFLAGS="-O1 -g" check
+
+# libFuzzer harnesses, each run for FUZZ_TIME seconds.
+$(BUILD)-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DTEXP_FUZZ -g -O1 $(INC) \
+		-fsanitize=fuzzer,address,undefined \
+		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		mkdir -p $(BUILD)-fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_TIME)s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+		    -timeout=10 -rss_limit_mb=1024 \
+		    $(BUILD)-fuzz/corpus/$$n fuzz/corpus/$$n || exit 1; done
+
+fuzz-smoke: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		$$f -runs=0 fuzz/corpus/$$n >/dev/null 2>&1 || \
+		{ echo "fuzz-smoke: $$n failed on its corpus"; exit 1; }; done
+
+demo: deps all
+	@sh examples/demo.sh
+
+bench: bench-verify bench-export
+bench-verify: all
+	@sh bench/verify.sh
+bench-export: all
+	@sh bench/export.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for m in docs/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tenant-verify $(DESTDIR)$(BINDIR)/tenant-export
+
+clean:
+	rm -rf build build-asan build-fuzz build-asan-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian 12 packages that building, testing and the demo need,
+# only those missing. As root it runs apt-get; otherwise it prints the
+# command to run and fails.
+set -eu
+
+PKGS="gcc make pkg-config libc6-dev
+libsodium-dev libseccomp-dev libpq-dev libarchive-dev libcbor-dev
+libinih-dev libjansson-dev libbsd-dev check
+age minisign postgresql postgresql-client
+clang libclang-rt-14-dev"
+
+missing=""
+for p in $PKGS; do
+	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$s" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tenant-export: missing packages:$missing" >&2
+	echo "tenant-export: run as root: apt-get install -y$missing" >&2
+	exit 2
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists yet.
+if ! apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1; then
+	apt-get update -q >/dev/null
+	apt-get install -y -q --no-install-recommends $missing
+fi
+# Debian's postgresql package creates and starts a system cluster; the
+# tests and the demo use throwaway clusters of their own instead.

@@ -1,0 +1,78 @@
+/*
+ * buf.h: the one bounded buffer for bytes from outside the process.
+ *
+ * A struct buf is either a growable buffer with a hard size cap, or a
+ * read-only view of memory owned by someone else. Readers consume from the
+ * front; writers append at the end. Every getter checks the remaining length
+ * first: it returns ERR_TRUNCATED (and clears its output) rather than read
+ * past the end. No code outside buf.c does pointer arithmetic on input.
+ *
+ * All functions return 0 or a negative enum err code unless stated.
+ */
+#ifndef TEXP_BUF_H
+#define TEXP_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+
+/* New empty buffer that may grow to at most max bytes. NULL on ENOMEM. */
+struct buf *buf_new(size_t max);
+/* Same, for secrets: memory comes from sodium_malloc (guarded, not dumped),
+ * and is wiped whenever it is released or moved. */
+struct buf *buf_new_secret(size_t max);
+/* Read-only view of p[0..len). The caller keeps p alive and unchanged for
+ * the view's lifetime. NULL on ENOMEM. */
+struct buf *buf_from(const void *p, size_t len);
+/* Frees b (wiping it if secret). Accepts NULL. */
+void buf_free(struct buf *b);
+
+/* Discards all content (wiping it if secret); keeps the allocation. */
+void buf_reset(struct buf *b);
+/* Number of unread bytes. */
+size_t buf_len(const struct buf *b);
+/* Pointer to the unread bytes; valid until the next call that changes b. */
+const uint8_t *buf_ptr(const struct buf *b);
+/* Maximum size this buffer may grow to. */
+size_t buf_max(const struct buf *b);
+
+/* Reading. */
+int buf_consume(struct buf *b, size_t n);
+int buf_consume_end(struct buf *b, size_t n);
+int buf_get(struct buf *b, void *out, size_t n);
+/* Consumes n bytes and points *p at them (valid until b next changes). */
+int buf_get_ptr(struct buf *b, size_t n, const uint8_t **p);
+int buf_peek(const struct buf *b, size_t off, void *out, size_t n);
+int buf_get_u8(struct buf *b, uint8_t *v);
+int buf_get_u16be(struct buf *b, uint16_t *v);
+int buf_get_u32be(struct buf *b, uint32_t *v);
+int buf_get_u64be(struct buf *b, uint64_t *v);
+int buf_get_u16le(struct buf *b, uint16_t *v);
+int buf_get_u32le(struct buf *b, uint32_t *v);
+int buf_get_u64le(struct buf *b, uint64_t *v);
+/* Consumes one line: *line points at its bytes, *len excludes the LF,
+ * which is consumed too. ERR_TRUNCATED if no LF is left, ERR_LIMIT if the
+ * line is longer than max bytes. */
+int buf_get_line(struct buf *b, const uint8_t **line, size_t *len, size_t max);
+/* ERR_TRAILING if any unread bytes remain. */
+int buf_expect_end(const struct buf *b);
+
+/* Writing (growable buffers only; ERR_INVALID on a view). ERR_LIMIT when
+ * the write would pass the cap; the buffer is then unchanged. */
+int buf_put(struct buf *b, const void *p, size_t n);
+int buf_put_u8(struct buf *b, uint8_t v);
+int buf_put_u16be(struct buf *b, uint16_t v);
+int buf_put_u32be(struct buf *b, uint32_t v);
+int buf_put_u64be(struct buf *b, uint64_t v);
+int buf_put_u32le(struct buf *b, uint32_t v);
+int buf_put_u64le(struct buf *b, uint64_t v);
+int buf_put_str(struct buf *b, const char *s);
+int buf_putf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends n uninitialised bytes and points *dst at them. */
+int buf_reserve(struct buf *b, size_t n, uint8_t **dst);
+/* Drops n bytes from the end of the written data. */
+int buf_unput(struct buf *b, size_t n);
+
+#endif

@@ -1,0 +1,64 @@
+#!/bin/sh
+# Runs the test suites and prints one closing line "N passed, N failed".
+#   tests/run.sh unit|integration|all
+# Unit suites are build/tests/check_*; integration tests are
+# tests/integration/*.sh, run against a throwaway PostgreSQL that this
+# script starts and stops. "all" also runs a fuzz smoke pass when clang's
+# libFuzzer is available.
+set -u
+BUILD=${BUILD:-build}
+what=${1:-all}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+pass=0
+fail=0
+failed=""
+
+run_one() {
+	name=$1
+	shift
+	log="$BUILD/logs/$name.log"
+	mkdir -p "$BUILD/logs"
+	if "$@" >"$log" 2>&1; then
+		pass=$((pass + 1))
+		printf 'PASS %s\n' "$name"
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		printf 'FAIL %s (log: %s)\n' "$name" "$log"
+		tail -n 30 "$log" | sed 's/^/    /'
+	fi
+}
+
+if [ "$what" = unit ] || [ "$what" = all ]; then
+	for t in "$BUILD"/tests/check_*; do
+		[ -x "$t" ] || continue
+		run_one "$(basename "$t")" "$t"
+	done
+fi
+
+if [ "$what" = integration ] || [ "$what" = all ]; then
+	set -- tests/integration/*.sh
+	if [ -e "$1" ]; then
+		pgdir=$(mktemp -d /tmp/texp-pg.XXXXXX)
+		trap 'sh ci/pg.sh stop "$pgdir"' EXIT INT TERM
+		if env_lines=$(sh ci/pg.sh start "$pgdir"); then
+			eval "$env_lines"
+			export TEXP_BUILD="$top/$BUILD"
+			for t in "$@"; do
+				run_one "$(basename "$t" .sh)" sh "$t"
+			done
+		else
+			fail=$((fail + 1))
+			failed="$failed postgresql-start"
+		fi
+	fi
+fi
+
+if [ "$what" = all ] && command -v clang >/dev/null 2>&1 && [ -z "${TEXP_NO_FUZZ:-}" ]; then
+	run_one fuzz-smoke make -s fuzz-smoke
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] || { echo "failed:$failed"; exit 1; }
+exit 0
