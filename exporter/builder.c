@@ -1,0 +1,460 @@
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "age.h"
+#include "buf.h"
+#include "builder.h"
+#include "bundle.h"
+#include "dcbor.h"
+#include "err.h"
+#include "pgcopy.h"
+#include "sandbox.h"
+#include "verify.h"
+
+#define MAX_ROW_BYTES	(BUNDLE_MAX_PART_BYTES)
+
+int
+builder_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, q, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return ERR_IO;
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+logf_(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+logf_(int fd, const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	/* one line per message: a newline in a server message is flattened */
+	for (int i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	builder_write_all(fd, line, (size_t)n);
+}
+
+static int
+pipe_write(void *ctx, const uint8_t *p, size_t n)
+{
+	return builder_write_all(*(int *)ctx, p, n);
+}
+
+static int
+enc_write(void *ctx, const uint8_t *p, size_t n)
+{
+	return age_enc_write(ctx, p, n);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#ifdef TEXP_TEST_HOOKS
+/*
+ * Test builds only: a compromised builder. Each attack is something hostile
+ * row content could make a builder do after taking it over.
+ */
+static void
+attack_syscall(struct builder_job *j)
+{
+	const char *a = j->attack;
+	struct sockaddr_in sin;
+	int fd;
+
+	logf_(j->log_fd, "note attempting %s", a);
+	if (strcmp(a, "open") == 0)
+		fd = open("/etc/passwd", O_RDONLY);
+	else if (strcmp(a, "socket") == 0)
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+	else if (strcmp(a, "connect") == 0) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(5432);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = connect(PQsocket(j->conn), (struct sockaddr *)&sin,
+		    sizeof(sin));
+	} else if (strcmp(a, "execve") == 0) {
+		char *argv[] = { "/bin/sh", "-c", "true", NULL };
+
+		fd = execve("/bin/sh", argv, NULL);
+	} else if (strcmp(a, "fork") == 0)
+		fd = (int)fork();
+	else if (strcmp(a, "ptrace") == 0)
+		fd = (int)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	else
+		return;
+	/* Only reached if the sandbox let the call through. */
+	logf_(j->log_fd, "note %s was allowed (%d)", a, fd);
+}
+
+/* SQL that tries to leave the tenant's scope or to write. */
+static void
+attack_sql(struct builder_job *j, const char *const *stmts)
+{
+	PGresult *res;
+	size_t i;
+
+	for (i = 0; stmts[i] != NULL; i++) {
+		res = PQexec(j->conn, "SAVEPOINT attack");
+		PQclear(res);
+		res = PQexec(j->conn, stmts[i]);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK)
+			logf_(j->log_fd, "note allowed: %s", stmts[i]);
+		else
+			logf_(j->log_fd, "note denied: %s: %s", stmts[i],
+			    PQresultErrorField(res, PG_DIAG_SQLSTATE) ?
+			    PQresultErrorField(res, PG_DIAG_SQLSTATE) : "?");
+		PQclear(res);
+		res = PQexec(j->conn, "ROLLBACK TO SAVEPOINT attack");
+		PQclear(res);
+	}
+}
+
+static const char *const widen_stmts[] = {
+	"SET app.tenant_id = 'client-a'",
+	"SET SESSION AUTHORIZATION DEFAULT",
+	"RESET ALL",
+	"RESET ROLE",
+	"SET ROLE texp_export",
+	"SET ROLE NONE",
+	"RESET SESSION AUTHORIZATION",
+	"SELECT set_config('app.tenant_id', 'client-a', false)",
+	"SET row_security = off",
+	NULL,
+};
+
+static const char *const write_stmts[] = {
+	"SET TRANSACTION READ WRITE",
+	"SET default_transaction_read_only = off",
+	"INSERT INTO app.contacts SELECT * FROM app.contacts LIMIT 1",
+	"UPDATE app.contacts SET name = name",
+	"DELETE FROM app.contacts",
+	"CREATE TEMP TABLE t_attack (x int)",
+	"CREATE TABLE public.t_attack (x int)",
+	"CREATE TABLE app.t_attack (x int)",
+	"SELECT nextval('app.invoices_id_seq')",
+	"SELECT lo_create(0)",
+	"SELECT lo_from_bytea(0, 'x')",
+	"NOTIFY attack",
+	"SELECT pg_notify('attack', 'x')",
+	NULL,
+};
+
+/* Re-encodes rec with the tenant column replaced by another tenant. */
+static int
+forge_record(const struct manifest_table *t, const char *type,
+    const char *tenant, const uint8_t *rec, size_t len, struct buf *out)
+{
+	struct buf *b = buf_from(rec, len), *tv = buf_new(1024);
+	const uint8_t *start;
+	size_t before;
+	uint64_t n, i;
+	int r = ERR_NOMEM;
+
+	if (b == NULL || tv == NULL)
+		goto out;
+	if ((r = verify_tenant_value(type, tenant, tv)) != 0 ||
+	    (r = dcbor_get_array(b, &n)) != 0 ||
+	    (r = dcbor_put_array(out, n)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		start = buf_ptr(b);
+		before = buf_len(b);
+		if ((r = dcbor_skip(b, BUNDLE_MAX_DEPTH)) != 0)
+			goto out;
+		if ((int64_t)i == t->tenant_column)
+			r = buf_put(out, buf_ptr(tv), buf_len(tv));
+		else
+			r = buf_put(out, start, before - buf_len(b));
+		if (r != 0)
+			goto out;
+	}
+ out:
+	buf_free(b);
+	buf_free(tv);
+	return r;
+}
+#endif
+
+static int
+copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
+    uint64_t *rows, uint64_t *bytes, uint64_t *last_ms)
+{
+	struct builder_table *bt = &j->tables[t];
+	struct pgcopy_column *cols = NULL;
+	struct pgcopy *pc = NULL;
+	struct buf *rec = NULL;
+	PGresult *res = NULL;
+	const char *sql = bt->copy_sql;
+	char *data;
+	size_t i;
+	int n, r = ERR_NOMEM, forged = 0;
+
+#ifdef TEXP_TEST_HOOKS
+	if (j->attack != NULL && strcmp(j->attack, "widen") == 0)
+		sql = bt->widen_sql;
+#else
+	(void)forged;
+#endif
+	if ((cols = calloc(bt->ncols ? bt->ncols : 1, sizeof(*cols))) == NULL)
+		goto out;
+	for (i = 0; i < bt->ncols; i++)
+		cols[i].type_oid = bt->oids[i];
+	if ((pc = pgcopy_new(cols, bt->ncols, MAX_ROW_BYTES)) == NULL ||
+	    (rec = buf_new(MAX_ROW_BYTES)) == NULL)
+		goto out;
+	res = PQexec(j->conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		logf_(j->log_fd, "error database: reading \"%s\": %s",
+		    j->pre->tables[t].name, PQerrorMessage(j->conn));
+		r = ERR_DB;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	for (;;) {
+		n = PQgetCopyData(j->conn, &data, 0);
+		if (n == -1)
+			break;
+		if (n < 0) {
+			logf_(j->log_fd, "error database: connection lost while "
+			    "reading \"%s\": %s", j->pre->tables[t].name,
+			    PQerrorMessage(j->conn));
+			r = ERR_DB;
+			goto out;
+		}
+		r = pgcopy_feed(pc, (const uint8_t *)data, (size_t)n);
+		PQfreemem(data);
+		if (r != 0)
+			goto bad_row;
+		for (;;) {
+			buf_reset(rec);
+			r = pgcopy_next_row(pc, rec);
+			if (r == 0 || r == PGCOPY_END)
+				break;
+			if (r < 0)
+				goto bad_row;
+			if ((r = bundle_writer_add(bw, t, buf_ptr(rec),
+			    buf_len(rec))) != 0)
+				goto bad_row;
+			(*rows)++;
+			*bytes += buf_len(rec);
+#ifdef TEXP_TEST_HOOKS
+			if (j->attack != NULL && !forged &&
+			    strcmp(j->attack, "foreign") == 0 &&
+			    j->pre->tables[t].tenant_column >= 0) {
+				struct buf *f = buf_new(MAX_ROW_BYTES);
+
+				forged = 1;
+				if (f == NULL || forge_record(&j->pre->tables[t],
+				    j->pre->tenant_type, j->attack_arg,
+				    buf_ptr(rec), buf_len(rec), f) != 0 ||
+				    bundle_writer_add(bw, t, buf_ptr(f),
+				    buf_len(f)) != 0)
+					logf_(j->log_fd, "note forging failed");
+				else
+					logf_(j->log_fd, "note slipped in a "
+					    "record of another tenant");
+				buf_free(f);
+			}
+#endif
+			if (now_ms() - *last_ms >= 500) {
+				*last_ms = now_ms();
+				logf_(j->log_fd, "progress %llu %llu",
+				    (unsigned long long)*rows,
+				    (unsigned long long)*bytes);
+			}
+		}
+	}
+	res = PQgetResult(j->conn);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		logf_(j->log_fd, "error database: reading \"%s\" failed: %s",
+		    j->pre->tables[t].name, PQerrorMessage(j->conn));
+		r = ERR_DB;
+		goto out;
+	}
+	if ((r = pgcopy_finish(pc)) != 0)
+		goto bad_row;
+	r = 0;
+	goto out;
+ bad_row:
+	logf_(j->log_fd, "error table \"%s\" row %llu: %s",
+	    j->pre->tables[t].name, (unsigned long long)pgcopy_rows(pc),
+	    err_str(r));
+ out:
+	PQclear(res);
+	pgcopy_free(pc);
+	buf_free(rec);
+	free(cols);
+	return r;
+}
+
+int
+builder_main(void *arg)
+{
+	struct builder_job *j = arg;
+	struct sandbox_policy pol = {
+		.out_fd = j->out_fd, .log_fd = j->log_fd,
+		.db_fd = PQsocket(j->conn), .in_fd = -1,
+	};
+	struct age_enc *enc = NULL;
+	struct bundle_writer *bw = NULL;
+	uint64_t rows = 0, bytes = 0, last = 0;
+	size_t t;
+	int r;
+
+	if ((r = sandbox_enter(&pol)) != 0) {
+		int e = 0;
+		const char *step = sandbox_failed_step(&e);
+
+		logf_(j->log_fd, "error sandbox: %s failed (%s)",
+		    step ? step : "setup", strerror(e));
+		return 3;
+	}
+#ifdef TEXP_TEST_HOOKS
+	if (j->attack != NULL) {
+		attack_syscall(j);
+		if (strcmp(j->attack, "widen") == 0)
+			attack_sql(j, widen_stmts);
+		else if (strcmp(j->attack, "write") == 0)
+			attack_sql(j, write_stmts);
+	}
+#endif
+	if ((r = age_enc_new_payload(j->file_key, pipe_write, &j->out_fd,
+	    &enc)) != 0 ||
+	    (r = bundle_writer_new(j->pre, j->zstd, j->part_bytes, enc_write,
+	    enc, &bw)) != 0) {
+		logf_(j->log_fd, "error archive: %s", err_str(r));
+		goto out;
+	}
+	for (t = 0; t < j->pre->ntables; t++)
+		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
+			goto out;
+	if ((r = bundle_writer_finish(bw, NULL)) != 0 ||
+	    (r = age_enc_finish(enc)) != 0) {
+		logf_(j->log_fd, "error archive: %s", err_str(r));
+		goto out;
+	}
+	logf_(j->log_fd, "progress %llu %llu", (unsigned long long)rows,
+	    (unsigned long long)bytes);
+	r = 0;
+ out:
+	/* No frees: the child _exits right after, and freeing the
+	 * monitor's wiped-on-fork pages here would touch them. */
+	(void)bw;
+	(void)enc;
+	return r == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int
+fd_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+	int fd = *(int *)ctx;
+	ssize_t n;
+
+	*got = 0;
+	for (;;) {
+		n = read(fd, p, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ERR_IO;
+		*got = (size_t)n;
+		return 0;
+	}
+}
+
+int
+checker_main(void *arg)
+{
+	struct checker_job *j = arg;
+	struct sandbox_policy pol = {
+		.out_fd = j->out_fd, .log_fd = j->log_fd, .db_fd = -1,
+		.in_fd = j->in_fd,
+	};
+	struct verify_opts o = { .file_key = j->file_key, .tenant = j->tenant };
+	struct verify_result *res = NULL;
+	struct buf *out = NULL;
+	size_t i;
+	int r;
+
+	if ((r = sandbox_enter(&pol)) != 0) {
+		int e = 0;
+		const char *step = sandbox_failed_step(&e);
+
+		logf_(j->log_fd, "error sandbox: %s failed (%s)",
+		    step ? step : "setup", strerror(e));
+		return 3;
+	}
+	if ((r = verify_stream(fd_read, &j->in_fd, &o, &res)) != 0) {
+		logf_(j->log_fd, "error checker: %s", err_str(r));
+		return 1;
+	}
+	if ((out = buf_new(MANIFEST_MAX_BYTES + 65536)) == NULL)
+		return 1;
+	r = buf_put_str(out, "texp-check v1\n");
+	if (res->nfailures == 0 && res->content_ok && res->have_manifest)
+		r |= buf_put_str(out, "ok\n");
+	else
+		r |= buf_putf(out, "fail %zu\n", res->nfailures);
+	for (i = 0; i < res->nstored && i < 20; i++) {
+		char msg[sizeof(res->findings[i].msg)];
+
+		snprintf(msg, sizeof(msg), "%s", res->findings[i].msg);
+		for (char *c = msg; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		r |= buf_putf(out, "finding %d %s\n", res->findings[i].code,
+		    msg);
+	}
+	r |= buf_putf(out, "manifest %zu\n", res->have_manifest ?
+	    res->receipt_len : 0);
+	if (res->have_manifest)
+		r |= buf_put(out, res->receipt, res->receipt_len);
+	if (r != 0 || builder_write_all(j->out_fd, buf_ptr(out),
+	    buf_len(out)) != 0)
+		return 1;
+	return 0;
+}

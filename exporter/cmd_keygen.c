@@ -1,0 +1,141 @@
+/*
+ * tenant-export keygen: the exporter's signing key pair, in minisign's
+ * formats so recipients can check archives with stock minisign too.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cmd.h"
+#include "err.h"
+#include "minisig.h"
+
+static void
+keygen_usage(FILE *f)
+{
+	fprintf(f,
+"usage: tenant-export keygen --out PREFIX (--passphrase-file FILE | --unencrypted)\n"
+"\n"
+"Writes PREFIX.key (the secret signing key, mode 0600, encrypted with the\n"
+"passphrase in FILE as minisign does) and PREFIX.pub (the public key to\n"
+"give recipients: tenant-verify --signer PREFIX.pub, or minisign -V -p).\n"
+"Refuses to overwrite either file.\n"
+"\n"
+"  --out PREFIX             where to write the two files\n"
+"  --passphrase-file FILE   first line of FILE protects the secret key\n"
+"  --unencrypted            store the secret key unencrypted (for keys kept\n"
+"                           in a secrets manager or an HSM-backed volume)\n"
+"\n"
+"Exit status: 0 written; 2 usage or operational error.\n");
+}
+
+static int
+read_pass(const char *path, char **out, size_t *len)
+{
+	char tmp[1025];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ERR_IO;
+	}
+	n = read(fd, tmp, sizeof(tmp) - 1);
+	close(fd);
+	if (n <= 0)
+		return ERR_IO;
+	*len = strcspn(tmp, "\r\n");
+	if ((size_t)n < *len)
+		*len = (size_t)n;
+	if (*len == 0) {
+		sodium_memzero(tmp, sizeof(tmp));
+		return ERR_PASSPHRASE;
+	}
+	if ((*out = sodium_malloc(*len + 1)) == NULL)
+		return ERR_NOMEM;
+	memcpy(*out, tmp, *len);
+	(*out)[*len] = '\0';
+	sodium_memzero(tmp, sizeof(tmp));
+	return 0;
+}
+
+int
+cmd_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "unencrypted", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct minisig_seckey *sk = NULL;
+	struct minisig_pubkey *pk = NULL;
+	const char *out = NULL, *passfile = NULL;
+	char *pass = NULL, path[4096], pubpath[4096];
+	size_t passlen = 0;
+	int c, unenc = 0, r, rc = CMD_EXIT_USAGE;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'p': passfile = optarg; break;
+		case 'u': unenc = 1; break;
+		case 'h': keygen_usage(stdout); return CMD_EXIT_OK;
+		default: keygen_usage(stderr); return CMD_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || out == NULL || (passfile == NULL) == !unenc) {
+		keygen_usage(stderr);
+		return CMD_EXIT_USAGE;
+	}
+	if (sodium_init() < 0)
+		return CMD_EXIT_USAGE;
+	if (passfile != NULL && (r = read_pass(passfile, &pass, &passlen)) != 0) {
+		fprintf(stderr, "tenant-export: keygen: cannot read a passphrase "
+		    "from \"%s\": %s\n", passfile, r == ERR_PASSPHRASE ?
+		    "it is empty" : err_str(r));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s.key", out);
+	snprintf(pubpath, sizeof(pubpath), "%s.pub", out);
+	if (access(path, F_OK) == 0 || access(pubpath, F_OK) == 0) {
+		fprintf(stderr, "tenant-export: keygen: \"%s\" or \"%s\" already "
+		    "exists; refusing to overwrite\n", path, pubpath);
+		goto out;
+	}
+	if ((r = minisig_keygen(pass, passlen, &sk, &pk)) != 0 ||
+	    (r = minisig_seckey_write(sk, path, NULL, 0)) != 0) {
+		fprintf(stderr, "tenant-export: keygen: \"%s\": %s\n", path,
+		    err_str(r));
+		goto out;
+	}
+	if ((r = minisig_pubkey_write(pk, pubpath)) != 0) {
+		unlink(path);
+		fprintf(stderr, "tenant-export: keygen: \"%s\": %s\n", pubpath,
+		    err_str(r));
+		goto out;
+	}
+	printf("tenant-export: signing key written to %s (secret) and %s "
+	    "(public)\n", path, pubpath);
+	rc = CMD_EXIT_OK;
+ out:
+	if (pass != NULL)
+		sodium_free(pass);
+	minisig_seckey_free(sk);
+	minisig_pubkey_free(pk);
+	return rc;
+}

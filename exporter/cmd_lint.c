@@ -1,0 +1,152 @@
+/*
+ * cmd_lint.c: `tenant-export lint --config FILE [--json]`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "lint.h"
+
+static void
+lint_usage(FILE *f)
+{
+	fprintf(f, "Usage: tenant-export lint --config FILE [--json] "
+	    "[--user ROLE]\n\n"
+	    "Checks the live database against FILE: every table classified, "
+	    "RLS enabled\nand forced with the export policy, tenant columns "
+	    "NOT NULL, secret-looking\ncolumns excluded, the export group "
+	    "SELECT-only, and the leaks RLS does not\nstop. Each finding names "
+	    "the object and the fix.\n\n"
+	    "  -c, --config FILE  configuration file\n"
+	    "  -j, --json         print findings as JSON\n"
+	    "  -U, --user ROLE    connect as ROLE instead of the configured "
+	    "user\n"
+	    "  -h, --help         this help\n\n"
+	    "Exit status: 0 no finding, 1 at least one finding, 2 usage or "
+	    "operational error.\n");
+}
+
+static int
+print_json(const struct lint_report *rep, int ok)
+{
+	const struct lint_finding *f;
+	json_t *root, *arr;
+	size_t i;
+	int r = -1;
+
+	root = json_object();
+	arr = json_array();
+	if (root == NULL || arr == NULL)
+		goto out;
+	for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++)
+		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}",
+		    "check", f->check, "object", f->object,
+		    "message", f->message, "fix", f->fix)) != 0)
+			goto out;
+	if (json_object_set_new(root, "ok", json_boolean(ok)) != 0 ||
+	    json_object_set_new(root, "count",
+	    json_integer((json_int_t)lint_report_count(rep))) != 0 ||
+	    json_object_set(root, "findings", arr) != 0)
+		goto out;
+	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0)
+		goto out;
+	putchar('\n');
+	r = 0;
+ out:
+	json_decref(arr);
+	json_decref(root);
+	return r;
+}
+
+int
+cmd_lint(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct lint_finding *f;
+	struct lint_report *rep = NULL;
+	struct config *cfg = NULL;
+	const char *path = NULL, *user = NULL;
+	char err[512];
+	PGconn *conn = NULL;
+	size_t i;
+	int ch, json = 0, r, rc = CMD_EXIT_USAGE;
+
+	while ((ch = getopt_long(argc, argv, "c:jU:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'U':
+			user = optarg;
+			break;
+		case 'h':
+			lint_usage(stdout);
+			return CMD_EXIT_OK;
+		default:
+			lint_usage(stderr);
+			return CMD_EXIT_USAGE;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		lint_usage(stderr);
+		return CMD_EXIT_USAGE;
+	}
+	if ((r = config_load(path, &cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: lint: config: %s\n", err);
+		goto out;
+	}
+	if ((r = db_connect(cfg, user, &conn, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: lint: %s\n", err);
+		goto out;
+	}
+	r = lint_run(conn, cfg, &rep);
+	if (r != 0 && r != ERR_POLICY) {
+		for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++)
+			if (strcmp(f->check, "lint_error") == 0)
+				fprintf(stderr, "tenant-export: lint: %s: %s\n",
+				    f->object, f->message);
+		fprintf(stderr, "tenant-export: lint: %s\n", err_str(r));
+		goto out;
+	}
+	if (json) {
+		if (print_json(rep, r == 0) != 0) {
+			fprintf(stderr, "tenant-export: lint: cannot write "
+			    "JSON\n");
+			goto out;
+		}
+	} else {
+		for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++)
+			printf("FAIL %s: %s: %s\n     fix: %s\n", f->check,
+			    f->object, f->message, f->fix);
+		if (r == 0)
+			printf("lint: ok, %zu configured tables checked\n",
+			    config_table_count(cfg));
+		else
+			printf("lint: %zu finding%s\n", lint_report_count(rep),
+			    lint_report_count(rep) == 1 ? "" : "s");
+	}
+	rc = r == 0 ? CMD_EXIT_OK : CMD_EXIT_FAIL;
+ out:
+	if (conn != NULL)
+		PQfinish(conn);
+	lint_report_free(rep);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,925 @@
+/*
+ * config.c: INI configuration, parsed with inih over bytes that were first
+ * read and bounded through struct buf.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+
+#define DEFAULT_TENANT_KEY	"tenant_id"
+#define DEFAULT_PART_SIZE	(1024ULL * 1024 * 1024)
+#define DEFAULT_EXPIRY		(7ULL * 24 * 3600)
+#define MIN_PART_SIZE		(64ULL * 1024)
+#define MAX_EXPIRY		(366ULL * 24 * 3600)
+
+/* libpq keywords the [database] section may set, in the order handed to
+ * PQconnectdbParams. "password" and "sslpassword" are deliberately absent. */
+static const char *const db_keys[] = {
+	"service", "host", "hostaddr", "port", "dbname", "user", "passfile",
+	"connect_timeout", "sslmode", "sslrootcert", "sslcert", "sslkey",
+	"sslcrl", "sslcrldir", "sslsni", "ssl_min_protocol_version",
+	"ssl_max_protocol_version", "channel_binding", "gssencmode",
+	"requirepeer", "target_session_attrs",
+};
+#define NDB_KEYS (sizeof(db_keys) / sizeof(db_keys[0]))
+
+struct config {
+	char *db_vals[NDB_KEYS];
+	const char *kw[NDB_KEYS + 1];	/* packed views for libpq */
+	const char *kv[NDB_KEYS + 1];
+	char *password_file;
+	struct config_export exp;
+	struct config_table *tables;
+	size_t ntables;
+};
+
+/* Parser state shared with the inih callback. */
+struct parse_ctx {
+	struct config *cfg;
+	char msg[256];		/* first error, without the line number */
+	char cursec[128];	/* section of the previous key */
+	struct config_table *cur;	/* current table section, or NULL */
+	bool seen_tenant_key, seen_passphrase, seen_signing, seen_outbox;
+	bool seen_part, seen_expiry, seen_empty;
+	bool seen_pwfile;
+	/* per table scalar keys seen; reset on section change */
+	bool t_class, t_key, t_date, t_pii;
+};
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+ctx_fail(struct parse_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->msg[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+		va_end(ap);
+	}
+	return 0;	/* inih: zero means error */
+}
+
+const char *
+config_class_str(enum config_class cls)
+{
+	switch (cls) {
+	case CONFIG_CLASS_TENANT: return "tenant";
+	case CONFIG_CLASS_GLOBAL: return "global";
+	case CONFIG_CLASS_EXCLUDED: return "excluded";
+	}
+	return "unknown";
+}
+
+/*
+ * Identifiers are compared with catalog names byte for byte. Refusing
+ * quotes, dots, commas, whitespace and control bytes keeps "schema.table"
+ * and comma lists unambiguous; UTF-8 bytes are allowed.
+ */
+static bool
+valid_ident(const char *s)
+{
+	size_t n = strlen(s);
+	size_t i;
+
+	if (n == 0 || n > CONFIG_MAX_IDENT)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x21 || ch == 0x7f || ch == '"' || ch == '.' ||
+		    ch == ',' || ch == '\\')
+			return false;
+	}
+	return true;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+	    strcmp(v, "on") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+	    strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* Digits followed by an optional one-letter unit; mult maps each letter. */
+static int
+parse_scaled(const char *v, const char *units, const uint64_t *mult,
+    uint64_t *out)
+{
+	uint64_t n = 0, m = 1;
+	const char *p = v;
+	const char *u;
+
+	*out = 0;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	while (isdigit((unsigned char)*p)) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	if (*p != '\0') {
+		if (p[1] != '\0' || (u = strchr(units, *p)) == NULL)
+			return -1;
+		m = mult[u - units];
+	}
+	if (n != 0 && m > UINT64_MAX / n)
+		return -1;
+	*out = n * m;
+	return 0;
+}
+
+static int
+parse_size(const char *v, uint64_t *out)
+{
+	static const uint64_t mult[] = { 1024ULL, 1024ULL << 10,
+	    1024ULL << 20, 1024ULL << 30 };
+
+	return parse_scaled(v, "KMGT", mult, out);
+}
+
+static int
+parse_duration(const char *v, uint64_t *out)
+{
+	static const uint64_t mult[] = { 1, 60, 3600, 86400, 7 * 86400 };
+
+	return parse_scaled(v, "smhdw", mult, out);
+}
+
+static int
+list_has(char *const *list, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Appends the comma-separated identifiers in v to *list. */
+static int
+list_add_idents(struct parse_ctx *c, const char *sec, const char *key,
+    const char *v, char ***list, size_t *n)
+{
+	char *copy = NULL, *tok, *save = NULL, *end;
+	char **nl;
+	int ok = 0;
+
+	if ((copy = strdup(v)) == NULL)
+		return ctx_fail(c, "out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!valid_ident(tok)) {
+			ctx_fail(c, "[%s] %s: invalid column name \"%s\"",
+			    sec, key, tok);
+			goto out;
+		}
+		if (list_has(*list, *n, tok)) {
+			ctx_fail(c, "[%s] %s: column \"%s\" listed twice",
+			    sec, key, tok);
+			goto out;
+		}
+		if (*n >= CONFIG_MAX_LIST) {
+			ctx_fail(c, "[%s] %s: more than %d entries", sec, key,
+			    CONFIG_MAX_LIST);
+			goto out;
+		}
+		if ((nl = reallocarray(*list, *n + 1, sizeof(*nl))) == NULL) {
+			ctx_fail(c, "out of memory");
+			goto out;
+		}
+		*list = nl;
+		if ((nl[*n] = strdup(tok)) == NULL) {
+			ctx_fail(c, "out of memory");
+			goto out;
+		}
+		(*n)++;
+	}
+	/* "exclude_columns =" with nothing in it is a mistake, not a no-op. */
+	if (*v == '\0' || strspn(v, ", \t") == strlen(v)) {
+		ctx_fail(c, "[%s] %s: empty list", sec, key);
+		goto out;
+	}
+	ok = 1;
+ out:
+	free(copy);
+	return ok;
+}
+
+static int
+set_string(struct parse_ctx *c, bool *seen, char **dst, const char *sec,
+    const char *key, const char *v)
+{
+	if (*seen)
+		return ctx_fail(c, "[%s] %s: set twice", sec, key);
+	*seen = true;
+	if (*v == '\0')
+		return ctx_fail(c, "[%s] %s: empty value", sec, key);
+	if ((*dst = strdup(v)) == NULL)
+		return ctx_fail(c, "out of memory");
+	return 1;
+}
+
+static int
+handle_database(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config *cfg = c->cfg;
+	size_t i;
+
+	if (strcmp(key, "password") == 0 || strcmp(key, "sslpassword") == 0)
+		return ctx_fail(c, "[database] %s: a password may not appear "
+		    "in the config; use password_file, passfile or "
+		    "PGPASSFILE/PGSERVICEFILE", key);
+	if (strcmp(key, "password_file") == 0)
+		return set_string(c, &c->seen_pwfile, &cfg->password_file,
+		    "database", key, v);
+	for (i = 0; i < NDB_KEYS; i++) {
+		if (strcmp(key, db_keys[i]) != 0)
+			continue;
+		if (cfg->db_vals[i] != NULL)
+			return ctx_fail(c, "[database] %s: set twice", key);
+		if (*v == '\0')
+			return ctx_fail(c, "[database] %s: empty value", key);
+		if ((cfg->db_vals[i] = strdup(v)) == NULL)
+			return ctx_fail(c, "out of memory");
+		return 1;
+	}
+	return ctx_fail(c, "[database] unknown key \"%s\"", key);
+}
+
+static int
+valid_recipient(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	/* Shape only; the age module parses the key itself. */
+	if (n < 8 || n > 1024 || strncmp(v, "age1", 4) != 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!islower((unsigned char)v[i]) &&
+		    !isdigit((unsigned char)v[i]))
+			return 0;
+	return 1;
+}
+
+static int
+handle_export(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_export *e = &c->cfg->exp;
+	char **nl;
+
+	if (strcmp(key, "tenant_key") == 0) {
+		if (c->seen_tenant_key)
+			return ctx_fail(c, "[export] tenant_key: set twice");
+		c->seen_tenant_key = true;
+		if (!valid_ident(v))
+			return ctx_fail(c, "[export] tenant_key: invalid "
+			    "column name \"%s\"", v);
+		free(e->tenant_key);
+		if ((e->tenant_key = strdup(v)) == NULL)
+			return ctx_fail(c, "out of memory");
+		return 1;
+	}
+	if (strcmp(key, "recipient") == 0) {
+		if (!valid_recipient(v))
+			return ctx_fail(c, "[export] recipient: \"%.40s\" is not "
+			    "an age recipient (age1...)", v);
+		if (list_has(e->recipients, e->nrecipients, v))
+			return ctx_fail(c, "[export] recipient: listed twice");
+		if (e->nrecipients >= CONFIG_MAX_LIST)
+			return ctx_fail(c, "[export] recipient: too many");
+		nl = reallocarray(e->recipients, e->nrecipients + 1,
+		    sizeof(*nl));
+		if (nl == NULL)
+			return ctx_fail(c, "out of memory");
+		e->recipients = nl;
+		if ((nl[e->nrecipients] = strdup(v)) == NULL)
+			return ctx_fail(c, "out of memory");
+		e->nrecipients++;
+		return 1;
+	}
+	if (strcmp(key, "passphrase_file") == 0)
+		return set_string(c, &c->seen_passphrase, &e->passphrase_file,
+		    "export", key, v);
+	if (strcmp(key, "signing_key") == 0)
+		return set_string(c, &c->seen_signing, &e->signing_key,
+		    "export", key, v);
+	if (strcmp(key, "outbox") == 0)
+		return set_string(c, &c->seen_outbox, &e->outbox, "export",
+		    key, v);
+	if (strcmp(key, "part_size") == 0) {
+		if (c->seen_part)
+			return ctx_fail(c, "[export] part_size: set twice");
+		c->seen_part = true;
+		if (parse_size(v, &e->part_size) != 0 ||
+		    e->part_size < MIN_PART_SIZE)
+			return ctx_fail(c, "[export] part_size: \"%s\" is not a "
+			    "size of at least 64K (e.g. 512M, 2G)", v);
+		return 1;
+	}
+	if (strcmp(key, "expiry") == 0) {
+		if (c->seen_expiry)
+			return ctx_fail(c, "[export] expiry: set twice");
+		c->seen_expiry = true;
+		if (parse_duration(v, &e->expiry) != 0 || e->expiry == 0 ||
+		    e->expiry > MAX_EXPIRY)
+			return ctx_fail(c, "[export] expiry: \"%s\" is not a "
+			    "duration between 1s and 366d (e.g. 7d, 12h)", v);
+		return 1;
+	}
+	if (strcmp(key, "allow_empty") == 0) {
+		if (c->seen_empty)
+			return ctx_fail(c, "[export] allow_empty: set twice");
+		c->seen_empty = true;
+		if (parse_bool(v, &e->allow_empty) != 0)
+			return ctx_fail(c, "[export] allow_empty: expected "
+			    "yes or no");
+		return 1;
+	}
+	return ctx_fail(c, "[export] unknown key \"%s\"", key);
+}
+
+/* Starts a [table schema.name] section. */
+static int
+table_open(struct parse_ctx *c, const char *sec)
+{
+	struct config *cfg = c->cfg;
+	struct config_table *t, *nt;
+	const char *spec = sec + strlen("table");
+	char *copy = NULL, *dot;
+	int ok = 0;
+
+	while (*spec == ' ' || *spec == '\t')
+		spec++;
+	if ((copy = strdup(spec)) == NULL)
+		return ctx_fail(c, "out of memory");
+	dot = copy + strlen(copy);
+	while (dot > copy && (dot[-1] == ' ' || dot[-1] == '\t'))
+		*--dot = '\0';
+	if ((dot = strchr(copy, '.')) == NULL) {
+		ctx_fail(c, "[%s]: expected [table schema.name]", sec);
+		goto out;
+	}
+	*dot = '\0';
+	if (!valid_ident(copy) || !valid_ident(dot + 1)) {
+		ctx_fail(c, "[%s]: invalid table name; expected "
+		    "[table schema.name]", sec);
+		goto out;
+	}
+	if (config_table_find(cfg, copy, dot + 1) != NULL) {
+		ctx_fail(c, "[%s]: table configured twice", sec);
+		goto out;
+	}
+	if (cfg->ntables >= CONFIG_MAX_TABLES) {
+		ctx_fail(c, "[%s]: more than %d tables", sec,
+		    CONFIG_MAX_TABLES);
+		goto out;
+	}
+	nt = reallocarray(cfg->tables, cfg->ntables + 1, sizeof(*nt));
+	if (nt == NULL) {
+		ctx_fail(c, "out of memory");
+		goto out;
+	}
+	cfg->tables = nt;
+	t = &nt[cfg->ntables];
+	memset(t, 0, sizeof(*t));
+	cfg->ntables++;
+	if ((t->schema = strdup(copy)) == NULL ||
+	    (t->name = strdup(dot + 1)) == NULL) {
+		ctx_fail(c, "out of memory");
+		goto out;
+	}
+	c->cur = t;
+	c->t_class = c->t_key = c->t_date = c->t_pii = false;
+	ok = 1;
+ out:
+	free(copy);
+	return ok;
+}
+
+static int
+handle_table(struct parse_ctx *c, const char *sec, const char *key,
+    const char *v)
+{
+	struct config_table *t = c->cur;
+
+	if (strcmp(key, "class") == 0) {
+		if (c->t_class)
+			return ctx_fail(c, "[%s] class: set twice", sec);
+		c->t_class = true;
+		if (strcmp(v, "tenant") == 0)
+			t->cls = CONFIG_CLASS_TENANT;
+		else if (strcmp(v, "global") == 0)
+			t->cls = CONFIG_CLASS_GLOBAL;
+		else if (strcmp(v, "excluded") == 0)
+			t->cls = CONFIG_CLASS_EXCLUDED;
+		else
+			return ctx_fail(c, "[%s] class: \"%s\" is not tenant, "
+			    "global or excluded", sec, v);
+		return 1;
+	}
+	if (strcmp(key, "tenant_key") == 0 || strcmp(key, "date_column") == 0) {
+		bool *seen = key[0] == 't' ? &c->t_key : &c->t_date;
+		char **dst = key[0] == 't' ? &t->tenant_key : &t->date_column;
+
+		if (*seen)
+			return ctx_fail(c, "[%s] %s: set twice", sec, key);
+		*seen = true;
+		if (!valid_ident(v))
+			return ctx_fail(c, "[%s] %s: invalid column name \"%s\"",
+			    sec, key, v);
+		if ((*dst = strdup(v)) == NULL)
+			return ctx_fail(c, "out of memory");
+		return 1;
+	}
+	if (strcmp(key, "pii") == 0) {
+		if (c->t_pii)
+			return ctx_fail(c, "[%s] pii: set twice", sec);
+		c->t_pii = true;
+		if (parse_bool(v, &t->pii) != 0)
+			return ctx_fail(c, "[%s] pii: expected yes or no", sec);
+		return 1;
+	}
+	if (strcmp(key, "exclude_columns") == 0)
+		return list_add_idents(c, sec, key, v, &t->exclude,
+		    &t->nexclude);
+	if (strcmp(key, "allow_columns") == 0)
+		return list_add_idents(c, sec, key, v, &t->allow, &t->nallow);
+	return ctx_fail(c, "[%s] unknown key \"%s\"", sec, key);
+}
+
+static int
+ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *c = user;
+
+	if (strlen(section) >= sizeof(c->cursec))
+		return ctx_fail(c, "section name too long");
+	if (strcmp(section, c->cursec) != 0) {
+		/*
+		 * inih reports keys, not headers, so a section is noticed when
+		 * its first key arrives. A header seen again later would merge
+		 * silently; refuse it instead.
+		 */
+		c->cur = NULL;
+		if (strcmp(section, "database") == 0 ||
+		    strcmp(section, "export") == 0) {
+			/* fine; repeated scalar keys are caught per key */
+		} else if (strncmp(section, "table", 5) == 0 &&
+		    (section[5] == ' ' || section[5] == '\t')) {
+			if (!table_open(c, section))
+				return 0;
+		} else {
+			return ctx_fail(c, "unknown section [%s]", section);
+		}
+		snprintf(c->cursec, sizeof(c->cursec), "%s", section);
+	}
+	if (section[0] == '\0')
+		return ctx_fail(c, "key \"%s\" outside any section", name);
+	if (strcmp(section, "database") == 0)
+		return handle_database(c, name, value);
+	if (strcmp(section, "export") == 0)
+		return handle_export(c, name, value);
+	if (c->cur == NULL)
+		return ctx_fail(c, "[%s] internal: no table", section);
+	return handle_table(c, section, name, value);
+}
+
+/* Cross-key checks once everything is read. */
+static int
+config_finish(struct config *cfg, char *err, size_t errlen)
+{
+	struct config_table *t;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < NDB_KEYS; i++) {
+		if (cfg->db_vals[i] == NULL)
+			continue;
+		cfg->kw[n] = db_keys[i];
+		cfg->kv[n] = cfg->db_vals[i];
+		n++;
+	}
+	cfg->kw[n] = cfg->kv[n] = NULL;
+	if (cfg->password_file != NULL && config_db_param(cfg, "passfile")) {
+		set_err(err, errlen, "[database]: set password_file or "
+		    "passfile, not both");
+		return ERR_CONFIG;
+	}
+	for (i = 0; i < cfg->ntables; i++) {
+		t = &cfg->tables[i];
+		if (t->cls == 0) {
+			set_err(err, errlen, "[table %s.%s]: class missing; set "
+			    "class = tenant, global or excluded", t->schema,
+			    t->name);
+			return ERR_CONFIG;
+		}
+		if (t->cls != CONFIG_CLASS_TENANT &&
+		    (t->tenant_key != NULL || t->date_column != NULL)) {
+			set_err(err, errlen, "[table %s.%s]: tenant_key and "
+			    "date_column apply only to class = tenant",
+			    t->schema, t->name);
+			return ERR_CONFIG;
+		}
+		if (t->cls == CONFIG_CLASS_EXCLUDED &&
+		    (t->nexclude > 0 || t->nallow > 0)) {
+			set_err(err, errlen, "[table %s.%s]: an excluded table "
+			    "takes no column lists", t->schema, t->name);
+			return ERR_CONFIG;
+		}
+		if (t->cls == CONFIG_CLASS_TENANT && t->tenant_key == NULL &&
+		    (t->tenant_key = strdup(cfg->exp.tenant_key)) == NULL)
+			return ERR_NOMEM;
+		for (j = 0; j < t->nexclude; j++) {
+			if (list_has(t->allow, t->nallow, t->exclude[j])) {
+				set_err(err, errlen, "[table %s.%s]: column "
+				    "\"%s\" is both excluded and allowed",
+				    t->schema, t->name, t->exclude[j]);
+				return ERR_CONFIG;
+			}
+		}
+		if (t->tenant_key != NULL &&
+		    list_has(t->exclude, t->nexclude, t->tenant_key)) {
+			set_err(err, errlen, "[table %s.%s]: the tenant column "
+			    "\"%s\" cannot be excluded: the verifier needs it",
+			    t->schema, t->name, t->tenant_key);
+			return ERR_CONFIG;
+		}
+		if (t->date_column != NULL &&
+		    list_has(t->exclude, t->nexclude, t->date_column)) {
+			set_err(err, errlen, "[table %s.%s]: date_column \"%s\" "
+			    "is excluded", t->schema, t->name, t->date_column);
+			return ERR_CONFIG;
+		}
+	}
+	return 0;
+}
+
+int
+config_parse(const char *text, size_t len, struct config **out, char *err,
+    size_t errlen)
+{
+	struct parse_ctx *c = NULL;
+	struct config *cfg = NULL;
+	struct buf *b = NULL;
+	const uint8_t *line;
+	size_t llen, lineno = 0;
+	char *copy = NULL;
+	int r = ERR_INTERNAL, ir;
+
+	*out = NULL;
+	set_err(err, errlen, "%s", "");
+	if (len == 0)
+		text = "";
+	if (len > CONFIG_MAX_FILE) {
+		set_err(err, errlen, "file larger than %d bytes",
+		    CONFIG_MAX_FILE);
+		r = ERR_LIMIT;
+		goto out;
+	}
+	if (memchr(text, '\0', len) != NULL) {
+		set_err(err, errlen, "file contains a NUL byte");
+		r = ERR_CONFIG;
+		goto out;
+	}
+	/* inih would silently split an over-long line in two. */
+	if ((b = buf_from(text, len)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	while (buf_len(b) > 0) {
+		lineno++;
+		ir = buf_get_line(b, &line, &llen, CONFIG_MAX_LINE + 1);
+		if (ir == ERR_TRUNCATED) {
+			if (buf_len(b) <= CONFIG_MAX_LINE)
+				break;	/* last line without LF */
+			ir = ERR_LIMIT;
+		}
+		if (ir != 0 || llen > CONFIG_MAX_LINE) {
+			set_err(err, errlen, "line %zu: longer than %d bytes; "
+			    "split lists over repeated keys", lineno,
+			    CONFIG_MAX_LINE);
+			r = ERR_CONFIG;
+			goto out;
+		}
+	}
+	if ((copy = malloc(len + 1)) == NULL ||
+	    (cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	cfg->exp.part_size = DEFAULT_PART_SIZE;
+	cfg->exp.expiry = DEFAULT_EXPIRY;
+	if ((cfg->exp.tenant_key = strdup(DEFAULT_TENANT_KEY)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	c->cfg = cfg;
+	/*
+	 * Stop at the first error so the line inih returns is the line of
+	 * our message; no continuation lines, so every line stands alone.
+	 */
+	ini_stop_on_first_error = 1;
+	ini_allow_multiline = 0;
+	ir = ini_parse_string(copy, ini_cb, c);
+	if (ir != 0) {
+		if (ir < 0)
+			set_err(err, errlen, "cannot parse (%d)", ir);
+		else if (c->msg[0] != '\0')
+			set_err(err, errlen, "line %d: %s", ir, c->msg);
+		else
+			set_err(err, errlen, "line %d: syntax error", ir);
+		r = ir == -2 ? ERR_NOMEM : ERR_CONFIG;
+		goto out;
+	}
+	if ((r = config_finish(cfg, err, errlen)) != 0)
+		goto out;
+	*out = cfg;
+	cfg = NULL;
+	r = 0;
+ out:
+	buf_free(b);
+	free(copy);
+	free(c);
+	config_free(cfg);
+	return r;
+}
+
+int
+config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct buf *b = NULL;
+	struct stat st;
+	uint8_t *dst;
+	ssize_t n;
+	int fd = -1, r = ERR_INTERNAL;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		set_err(err, errlen, "\"%s\": %s", path, strerror(errno));
+		r = errno == ENOENT ? ERR_NOENT : ERR_IO;
+		goto out;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "\"%s\": not a regular file", path);
+		r = ERR_IO;
+		goto out;
+	}
+	if ((b = buf_new(CONFIG_MAX_FILE)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		size_t want = CONFIG_MAX_FILE - buf_len(b);
+		uint8_t probe;
+
+		if (want == 0) {
+			/* Full: one more byte means the file is too large. */
+			n = read(fd, &probe, 1);
+			if (n == 0)
+				break;
+			set_err(err, errlen, "\"%s\": larger than %d bytes",
+			    path, CONFIG_MAX_FILE);
+			r = ERR_LIMIT;
+			goto out;
+		}
+		if (want > 4096)
+			want = 4096;
+		if ((r = buf_reserve(b, want, &dst)) != 0)
+			goto out;
+		n = read(fd, dst, want);
+		if (n < 0) {
+			buf_unput(b, want);
+			if (errno == EINTR)
+				continue;
+			set_err(err, errlen, "\"%s\": %s", path,
+			    strerror(errno));
+			r = ERR_IO;
+			goto out;
+		}
+		buf_unput(b, want - (size_t)n);
+		if (n == 0)
+			break;
+	}
+	r = config_parse((const char *)buf_ptr(b), buf_len(b), out, err,
+	    errlen);
+ out:
+	if (fd != -1)
+		close(fd);
+	buf_free(b);
+	return r;
+}
+
+void
+config_free(struct config *cfg)
+{
+	struct config_table *t;
+	size_t i, j;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < NDB_KEYS; i++)
+		free(cfg->db_vals[i]);
+	free(cfg->password_file);
+	free(cfg->exp.tenant_key);
+	for (i = 0; i < cfg->exp.nrecipients; i++)
+		free(cfg->exp.recipients[i]);
+	free(cfg->exp.recipients);
+	free(cfg->exp.passphrase_file);
+	free(cfg->exp.signing_key);
+	free(cfg->exp.outbox);
+	for (i = 0; i < cfg->ntables; i++) {
+		t = &cfg->tables[i];
+		free(t->schema);
+		free(t->name);
+		free(t->tenant_key);
+		free(t->date_column);
+		for (j = 0; j < t->nexclude; j++)
+			free(t->exclude[j]);
+		free(t->exclude);
+		for (j = 0; j < t->nallow; j++)
+			free(t->allow[j]);
+		free(t->allow);
+	}
+	free(cfg->tables);
+	free(cfg);
+}
+
+size_t
+config_table_count(const struct config *cfg)
+{
+	return cfg->ntables;
+}
+
+const struct config_table *
+config_table_at(const struct config *cfg, size_t i)
+{
+	return i < cfg->ntables ? &cfg->tables[i] : NULL;
+}
+
+const struct config_table *
+config_table_find(const struct config *cfg, const char *schema,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ntables; i++)
+		if (cfg->tables[i].schema != NULL &&
+		    cfg->tables[i].name != NULL &&
+		    strcmp(cfg->tables[i].schema, schema) == 0 &&
+		    strcmp(cfg->tables[i].name, name) == 0)
+			return &cfg->tables[i];
+	return NULL;
+}
+
+int
+config_table_excludes(const struct config_table *t, const char *col)
+{
+	return list_has(t->exclude, t->nexclude, col);
+}
+
+int
+config_table_allows(const struct config_table *t, const char *col)
+{
+	return list_has(t->allow, t->nallow, col);
+}
+
+const struct config_export *
+config_export(const struct config *cfg)
+{
+	return &cfg->exp;
+}
+
+int
+config_check_export(const struct config *cfg, char *err, size_t errlen)
+{
+	const struct config_export *e = &cfg->exp;
+
+	if (e->nrecipients == 0 && e->passphrase_file == NULL) {
+		set_err(err, errlen, "[export]: set recipient (one or more) "
+		    "or passphrase_file");
+		return ERR_CONFIG;
+	}
+	if (e->nrecipients > 0 && e->passphrase_file != NULL) {
+		set_err(err, errlen, "[export]: set recipient or "
+		    "passphrase_file, not both");
+		return ERR_CONFIG;
+	}
+	if (e->signing_key == NULL) {
+		set_err(err, errlen, "[export]: signing_key missing");
+		return ERR_CONFIG;
+	}
+	if (e->outbox == NULL) {
+		set_err(err, errlen, "[export]: outbox missing");
+		return ERR_CONFIG;
+	}
+	return 0;
+}
+
+const char *const *
+config_db_keywords(const struct config *cfg)
+{
+	return cfg->kw;
+}
+
+const char *const *
+config_db_values(const struct config *cfg)
+{
+	return cfg->kv;
+}
+
+const char *
+config_db_param(const struct config *cfg, const char *keyword)
+{
+	size_t i;
+
+	for (i = 0; i < NDB_KEYS; i++)
+		if (strcmp(db_keys[i], keyword) == 0)
+			return cfg->db_vals[i];
+	return NULL;
+}
+
+const char *
+config_db_password_file(const struct config *cfg)
+{
+	return cfg->password_file;
+}
+
+/*
+ * Substrings that mark a secret anywhere in a name, and short words that
+ * only count as a whole '_'-separated part ("otp" but not "footprint").
+ */
+static const char *const secret_substr[] = {
+	"password", "passwd", "passphrase", "secret", "token", "api_key",
+	"apikey", "session", "cookie", "reset", "webhook", "private_key",
+	"privatekey", "privkey", "credential", "signing_key", "access_key",
+	"client_key", "encryption_key", "recovery_code",
+};
+static const char *const secret_word[] = {
+	"pwd", "otp", "totp", "hotp", "mfa", "salt", "hmac", "jwt",
+	"nonce", "pin", "cvv",
+};
+
+int
+config_column_looks_secret(const char *col)
+{
+	char low[CONFIG_MAX_IDENT * 4 + 1];
+	char *w, *save = NULL;
+	size_t i, n = strlen(col);
+
+	if (n >= sizeof(low))
+		n = sizeof(low) - 1;
+	for (i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)col[i]);
+	low[n] = '\0';
+	for (i = 0; i < sizeof(secret_substr) / sizeof(secret_substr[0]); i++)
+		if (strstr(low, secret_substr[i]) != NULL)
+			return 1;
+	for (w = strtok_r(low, "_-$ ", &save); w != NULL;
+	    w = strtok_r(NULL, "_-$ ", &save))
+		for (i = 0; i < sizeof(secret_word) / sizeof(secret_word[0]);
+		    i++)
+			if (strcmp(w, secret_word[i]) == 0)
+				return 1;
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * config.h: the exporter's configuration file (INI, parsed with inih).
+ *
+ *   [database]        libpq connection of the monitor (no password here)
+ *   [export]          defaults and output: tenant_key, recipients, ...
+ *   [table S.T]       one section per table: class = tenant|global|excluded
+ *
+ * The full key list is in docs/DATABASE.md and examples/agency.conf. Unknown
+ * sections and keys, duplicate keys, and a "password" key are rejected: the
+ * password comes from password_file, passfile (pgpass format) or libpq's
+ * PGPASSFILE / PGSERVICEFILE, never from the config text or argv.
+ *
+ * Loading only checks the file itself. Whether the live database matches it
+ * (every table classified, tenant columns NOT NULL, secret-looking columns
+ * excluded or allowed) is lint's job (lint.h), so that the same checks run
+ * before every export.
+ */
+#ifndef TEXP_CONFIG_H
+#define TEXP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits that keep a hostile or mistaken file from growing memory. */
+#define CONFIG_MAX_FILE		(1024 * 1024)	/* bytes */
+#define CONFIG_MAX_LINE		190		/* bytes per line, below inih's 200 */
+#define CONFIG_MAX_TABLES	4096
+#define CONFIG_MAX_LIST		1024		/* columns or recipients per list */
+#define CONFIG_MAX_IDENT	63		/* PostgreSQL NAMEDATALEN - 1 */
+
+enum config_class {
+	CONFIG_CLASS_TENANT = 1,	/* rows belong to one tenant; exported scoped */
+	CONFIG_CLASS_GLOBAL = 2,	/* reference data; exported only when asked */
+	CONFIG_CLASS_EXCLUDED = 3,	/* never exported, never readable */
+};
+
+/* One [table schema.name] section. Read-only for callers; owned by the
+ * struct config it came from. */
+struct config_table {
+	char *schema;
+	char *name;
+	enum config_class cls;
+	char *tenant_key;	/* tenant tables: effective column; else NULL */
+	char *date_column;	/* optional column for date windows, or NULL */
+	int pii;		/* 1 if the table holds personal data */
+	char **exclude;		/* columns never exported */
+	size_t nexclude;
+	char **allow;		/* secret-looking columns explicitly allowed */
+	size_t nallow;
+};
+
+/* The [export] section. Read-only for callers. Paths are as written. */
+struct config_export {
+	char *tenant_key;	/* default tenant column ("tenant_id") */
+	char **recipients;	/* age recipients (age1...) */
+	size_t nrecipients;
+	char *passphrase_file;	/* passphrase mode instead of recipients */
+	char *signing_key;	/* minisign secret key file */
+	char *outbox;		/* directory for finished archives */
+	uint64_t part_size;	/* size ceiling per part, bytes */
+	uint64_t expiry;	/* archive lifetime, seconds */
+	int allow_empty;	/* 1: a tenant with no rows is not an error */
+};
+
+struct config;
+
+/*
+ * Reads and parses the file at path (opened with O_NOFOLLOW, at most
+ * CONFIG_MAX_FILE bytes, no NUL bytes, lines of at most CONFIG_MAX_LINE).
+ * On success returns 0 and sets *out (caller frees with config_free).
+ * On failure returns ERR_CONFIG (or ERR_IO/ERR_LIMIT/ERR_NOMEM), sets *out
+ * to NULL and writes a one-line reason naming the line and key into err
+ * (errlen bytes, always NUL-terminated when errlen > 0).
+ */
+int config_load(const char *path, struct config **out, char *err,
+    size_t errlen);
+/* Same, for a buffer of len bytes (the same limits apply). */
+int config_parse(const char *text, size_t len, struct config **out,
+    char *err, size_t errlen);
+/* Frees cfg. Accepts NULL. */
+void config_free(struct config *cfg);
+
+/* Tables in file order. config_table_at returns NULL past the end. */
+size_t config_table_count(const struct config *cfg);
+const struct config_table *config_table_at(const struct config *cfg,
+    size_t i);
+/* The section for schema.name (exact, case-sensitive), or NULL. */
+const struct config_table *config_table_find(const struct config *cfg,
+    const char *schema, const char *name);
+/* 1 if the table's exclude (resp. allow) list names col, else 0. */
+int config_table_excludes(const struct config_table *t, const char *col);
+int config_table_allows(const struct config_table *t, const char *col);
+
+/* The [export] section (never NULL for a loaded config). */
+const struct config_export *config_export(const struct config *cfg);
+/*
+ * Checks what `run` needs beyond what db-setup and lint need: recipients
+ * or a passphrase file (not both), a signing key and an outbox. Returns 0
+ * or ERR_CONFIG with a reason in err.
+ */
+int config_check_export(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * [database]: libpq keywords accepted in the file, in a fixed order. The
+ * arrays returned are NULL-terminated and owned by cfg; only keywords that
+ * were set appear. "password_file" is not a libpq keyword and is not in
+ * them: see config_db_password_file.
+ */
+const char *const *config_db_keywords(const struct config *cfg);
+const char *const *config_db_values(const struct config *cfg);
+/* The value of one [database] keyword, or NULL when unset. */
+const char *config_db_param(const struct config *cfg, const char *keyword);
+/* Path of a file holding only the monitor's password, or NULL. */
+const char *config_db_password_file(const struct config *cfg);
+
+/*
+ * 1 if a column name looks like it holds a secret (password, token,
+ * secret, api_key, session, cookie, reset, webhook, private_key, otp, ...),
+ * compared case-insensitively; else 0. Such a column must be excluded or
+ * explicitly allowed before a table can be exported.
+ */
+int config_column_looks_secret(const char *col);
+
+/* The text of a class ("tenant", "global", "excluded"). */
+const char *config_class_str(enum config_class cls);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * export.h: one tenant export, end to end (the monitor's side).
+ *
+ *   validate -> lint -> scoped read-only session -> fork builder (sandbox)
+ *   -> ciphertext to hidden temp files in the outbox -> fork checker
+ *   (sandbox, the verifier's own code) -> sign -> publish
+ *
+ * Nothing is signed or given its final name unless the checker proved the
+ * archive. Any failure removes the temporary files; the export role is
+ * dropped on every path.
+ */
+#ifndef TEXP_EXPORT_H
+#define TEXP_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evidence.h"
+#include "manifest.h"
+
+struct config;
+
+struct export_request {
+	const struct config *cfg;
+	const char *tenant;		/* tenant key as text */
+	const char *const *tables;	/* subset ("schema.table"), or NULL */
+	size_t ntables;
+	const char *since;		/* date window on date_column, or NULL */
+	const char *until;
+	int include_global;
+	int allow_empty;
+	const char *const *recipients;	/* overrides the config when n > 0 */
+	size_t nrecipients;
+	const char *passphrase;		/* passphrase mode (NUL-terminated) */
+	const char *outdir;		/* overrides the config's outbox */
+	const char *sign_pass_file;	/* signing key passphrase, or NULL */
+	int zstd;
+	/* progress: called from the monitor loop, may be NULL */
+	void (*progress)(void *ctx, uint64_t rows, uint64_t bytes);
+	void *progress_ctx;
+};
+
+struct export_result {
+	char archive[4096];		/* published path (single or index) */
+	uint8_t export_id[MANIFEST_ID_LEN];
+	uint8_t tenant_hash[EVIDENCE_HASH_LEN];
+	uint8_t manifest_digest[EVIDENCE_HASH_LEN];
+	uint64_t created;
+	uint64_t expires;
+	uint64_t records;		/* total, all tables */
+	uint64_t bytes;			/* ciphertext bytes */
+	size_t parts;			/* 0: single file */
+	size_t ntables;
+	struct {
+		char name[MANIFEST_MAX_NAME + 1];
+		uint64_t records;
+	} *tables;
+	char builder_status[256];
+	char checker_status[256];
+};
+
+/*
+ * Runs the export. Returns 0 when the archive was published, or a
+ * negative err with a one-line reason in err (no secret, no row value,
+ * nothing about other tenants). ERR_EMPTY when the tenant has no rows and
+ * allow_empty is off; ERR_POLICY when lint fails; ERR_CHILD when the
+ * builder or the checker failed or was killed; ERR_TENANT / ERR_HASH /...
+ * when the checker refused the archive.
+ */
+int export_run(const struct export_request *req, struct export_result *res,
+    char *err, size_t errlen);
+void export_result_clear(struct export_result *res);
+
+#endif

@@ -1,0 +1,864 @@
+/*
+ * lint.c: database checks against the config (see lint.h and the check
+ * list in docs/DATABASE.md).
+ *
+ * Catalog checks are SQL queries that each return rows of (object,
+ * message, fix): one row per finding. They all receive the config's tables
+ * as JSON in $1 and the monitor's role name in $2, and run in one
+ * read-only transaction with search_path = pg_catalog so that names print
+ * schema-qualified and no user object can shadow a catalog function.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "err.h"
+#include "lint.h"
+
+#define LINT_MAX_FINDINGS	10000
+#define SCHEMA_MAX_TABLES	100000
+#define SCHEMA_MAX_COLS		1600	/* PostgreSQL's MaxHeapAttributeNumber */
+
+struct lint_report {
+	struct lint_finding *f;
+	size_t n;
+	int truncated;
+};
+
+struct schema_col {
+	char *name;
+	int not_null;
+};
+
+struct schema_table {
+	char *schema;
+	char *name;
+	struct schema_col *cols;
+	size_t ncols;
+};
+
+struct lint_schema {
+	struct schema_table *t;
+	size_t n;
+};
+
+struct lint_report *
+lint_report_new(void)
+{
+	return calloc(1, sizeof(struct lint_report));
+}
+
+void
+lint_report_free(struct lint_report *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++) {
+		free((char *)r->f[i].check);
+		free((char *)r->f[i].object);
+		free((char *)r->f[i].message);
+		free((char *)r->f[i].fix);
+	}
+	free(r->f);
+	free(r);
+}
+
+size_t
+lint_report_count(const struct lint_report *r)
+{
+	return r->n;
+}
+
+const struct lint_finding *
+lint_report_get(const struct lint_report *r, size_t i)
+{
+	return i < r->n ? &r->f[i] : NULL;
+}
+
+int
+lint_report_has(const struct lint_report *r, const char *check,
+    const char *object)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->f[i].check, check) == 0 &&
+		    (object == NULL || strcmp(r->f[i].object, object) == 0))
+			return 1;
+	return 0;
+}
+
+int
+lint_report_add(struct lint_report *r, const char *check, const char *object,
+    const char *message, const char *fix)
+{
+	struct lint_finding *nf, *f;
+
+	if (r->n >= LINT_MAX_FINDINGS) {
+		/* Enough to fail; the count stays honest. */
+		r->truncated = 1;
+		return 0;
+	}
+	if ((nf = reallocarray(r->f, r->n + 1, sizeof(*nf))) == NULL)
+		return ERR_NOMEM;
+	r->f = nf;
+	f = &nf[r->n];
+	f->check = strdup(check);
+	f->object = strdup(object != NULL ? object : "");
+	f->message = strdup(message != NULL ? message : "");
+	f->fix = strdup(fix != NULL ? fix : "");
+	if (f->check == NULL || f->object == NULL || f->message == NULL ||
+	    f->fix == NULL) {
+		free((char *)f->check);
+		free((char *)f->object);
+		free((char *)f->message);
+		free((char *)f->fix);
+		return ERR_NOMEM;
+	}
+	r->n++;
+	return 0;
+}
+
+static int
+addf(struct lint_report *r, const char *check, const char *object,
+    const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int
+addf(struct lint_report *r, const char *check, const char *object,
+    const char *fix, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return lint_report_add(r, check, object, msg, fix);
+}
+
+struct lint_schema *
+lint_schema_new(void)
+{
+	return calloc(1, sizeof(struct lint_schema));
+}
+
+void
+lint_schema_free(struct lint_schema *s)
+{
+	size_t i, j;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++) {
+		for (j = 0; j < s->t[i].ncols; j++)
+			free(s->t[i].cols[j].name);
+		free(s->t[i].cols);
+		free(s->t[i].schema);
+		free(s->t[i].name);
+	}
+	free(s->t);
+	free(s);
+}
+
+int
+lint_schema_add(struct lint_schema *s, const char *schema, const char *table,
+    const char *col, int not_null)
+{
+	struct schema_table *t, *nt;
+	struct schema_col *nc;
+
+	t = s->n > 0 ? &s->t[s->n - 1] : NULL;
+	if (t == NULL || strcmp(t->schema, schema) != 0 ||
+	    strcmp(t->name, table) != 0) {
+		if (s->n >= SCHEMA_MAX_TABLES)
+			return ERR_LIMIT;
+		if ((nt = reallocarray(s->t, s->n + 1, sizeof(*nt))) == NULL)
+			return ERR_NOMEM;
+		s->t = nt;
+		t = &nt[s->n];
+		memset(t, 0, sizeof(*t));
+		if ((t->schema = strdup(schema)) == NULL ||
+		    (t->name = strdup(table)) == NULL) {
+			free(t->schema);
+			free(t->name);
+			return ERR_NOMEM;
+		}
+		s->n++;
+	}
+	if (col == NULL)
+		return 0;
+	if (t->ncols >= SCHEMA_MAX_COLS)
+		return ERR_LIMIT;
+	if ((nc = reallocarray(t->cols, t->ncols + 1, sizeof(*nc))) == NULL)
+		return ERR_NOMEM;
+	t->cols = nc;
+	if ((nc[t->ncols].name = strdup(col)) == NULL)
+		return ERR_NOMEM;
+	nc[t->ncols].not_null = not_null != 0;
+	t->ncols++;
+	return 0;
+}
+
+static const struct schema_table *
+schema_find(const struct lint_schema *s, const char *schema, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->t[i].schema, schema) == 0 &&
+		    strcmp(s->t[i].name, name) == 0)
+			return &s->t[i];
+	return NULL;
+}
+
+static const struct schema_col *
+schema_col(const struct schema_table *t, const char *col)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].name, col) == 0)
+			return &t->cols[i];
+	return NULL;
+}
+
+/* exclude_columns / allow_columns entries must name real columns: a typo
+ * in an exclusion would otherwise export the column it meant to hide. */
+static int
+check_listed(struct lint_report *rep, const struct config_table *ct,
+    const struct schema_table *st, char *const *list, size_t n,
+    const char *key)
+{
+	char obj[256], fix[512];
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if (schema_col(st, list[i]) != NULL)
+			continue;
+		snprintf(obj, sizeof(obj), "%s.%s.%s", ct->schema, ct->name,
+		    list[i]);
+		snprintf(fix, sizeof(fix), "correct or remove \"%s\" in %s of "
+		    "[table %s.%s]", list[i], key, ct->schema, ct->name);
+		if ((r = addf(rep, "unknown_column", obj, fix,
+		    "%s names a column that does not exist", key)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+lint_check_schema(const struct config *cfg, const struct lint_schema *s,
+    struct lint_report *rep)
+{
+	const struct config_table *ct;
+	const struct schema_table *st;
+	const struct schema_col *sc;
+	char obj[256], fix[512];
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < s->n; i++) {
+		st = &s->t[i];
+		if (config_table_find(cfg, st->schema, st->name) != NULL)
+			continue;
+		snprintf(obj, sizeof(obj), "%s.%s", st->schema, st->name);
+		snprintf(fix, sizeof(fix), "add [table %s.%s] with class = "
+		    "tenant, global or excluded to the config", st->schema,
+		    st->name);
+		if ((r = addf(rep, "unclassified_table", obj, fix,
+		    "table is not classified in the config")) != 0)
+			return r;
+	}
+	for (i = 0; i < config_table_count(cfg); i++) {
+		ct = config_table_at(cfg, i);
+		snprintf(obj, sizeof(obj), "%s.%s", ct->schema, ct->name);
+		if ((st = schema_find(s, ct->schema, ct->name)) == NULL) {
+			snprintf(fix, sizeof(fix), "correct the name or remove "
+			    "[table %s.%s] from the config", ct->schema,
+			    ct->name);
+			if ((r = addf(rep, "missing_table", obj, fix,
+			    "configured table does not exist")) != 0)
+				return r;
+			continue;
+		}
+		if (ct->cls == CONFIG_CLASS_EXCLUDED)
+			continue;
+		if (ct->cls == CONFIG_CLASS_TENANT) {
+			sc = schema_col(st, ct->tenant_key);
+			if (sc == NULL) {
+				snprintf(fix, sizeof(fix), "set tenant_key in "
+				    "[table %s.%s] to its tenant column, or "
+				    "classify it global or excluded",
+				    ct->schema, ct->name);
+				if ((r = addf(rep, "tenant_column_missing", obj,
+				    fix, "tenant column \"%s\" does not exist",
+				    ct->tenant_key)) != 0)
+					return r;
+			} else if (!sc->not_null) {
+				snprintf(fix, sizeof(fix), "ALTER TABLE %s.%s "
+				    "ALTER COLUMN %s SET NOT NULL", ct->schema,
+				    ct->name, ct->tenant_key);
+				if ((r = addf(rep, "tenant_column_nullable", obj,
+				    fix, "tenant column \"%s\" is nullable: "
+				    "a NULL row belongs to no tenant",
+				    ct->tenant_key)) != 0)
+					return r;
+			}
+			if (ct->date_column != NULL &&
+			    schema_col(st, ct->date_column) == NULL) {
+				snprintf(fix, sizeof(fix), "correct date_column "
+				    "in [table %s.%s]", ct->schema, ct->name);
+				if ((r = addf(rep, "unknown_column", obj, fix,
+				    "date_column \"%s\" does not exist",
+				    ct->date_column)) != 0)
+					return r;
+			}
+		}
+		for (j = 0; j < st->ncols; j++) {
+			sc = &st->cols[j];
+			if (!config_column_looks_secret(sc->name) ||
+			    config_table_excludes(ct, sc->name) ||
+			    config_table_allows(ct, sc->name))
+				continue;
+			snprintf(obj, sizeof(obj), "%s.%s.%s", ct->schema,
+			    ct->name, sc->name);
+			snprintf(fix, sizeof(fix), "add %s to exclude_columns "
+			    "in [table %s.%s], or to allow_columns if it holds "
+			    "no secret", sc->name, ct->schema, ct->name);
+			if ((r = addf(rep, "secret_column", obj, fix,
+			    "column name looks like a secret")) != 0)
+				return r;
+		}
+		if ((r = check_listed(rep, ct, st, ct->exclude, ct->nexclude,
+		    "exclude_columns")) != 0 ||
+		    (r = check_listed(rep, ct, st, ct->allow, ct->nallow,
+		    "allow_columns")) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- catalog checks ---- */
+
+#define CFG_CTE \
+	"WITH cfg AS (SELECT * FROM pg_catalog.json_to_recordset($1::json) " \
+	"AS x(s text, t text, c text, k text, x text[])), " \
+	"rel AS (SELECT c.oid, c.relkind, c.relowner, c.relrowsecurity, " \
+	"c.relforcerowsecurity, n.nspname, c.relname, " \
+	"pg_catalog.format('%I.%I', n.nspname, c.relname) AS q " \
+	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " \
+	"ON n.oid = c.relnamespace WHERE n.nspname NOT IN " \
+	"('pg_catalog', 'information_schema') " \
+	"AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'), " \
+	"members AS (SELECT m.member FROM pg_catalog.pg_auth_members m " \
+	"WHERE m.roleid = 'texp_export'::regrole) "
+
+struct sql_check {
+	const char *id;
+	const char *sql;	/* returns (object, message, fix) */
+};
+
+static const struct sql_check sql_checks[] = {
+	{ "guard_setup", CFG_CTE
+	  "SELECT 'texp_guard.role_tenant()', 'function missing', "
+	  "'run tenant-export db-setup --apply' "
+	  "WHERE to_regprocedure('texp_guard.role_tenant()') IS NULL "
+	  "UNION ALL SELECT 'texp_guard.role_tenant()', "
+	  "'not SECURITY DEFINER owned by texp_guard', "
+	  "'run tenant-export db-setup --apply' "
+	  "FROM pg_proc p WHERE p.oid = to_regprocedure('texp_guard.role_tenant()') "
+	  "AND (NOT p.prosecdef OR p.proowner <> 'texp_guard'::regrole) "
+	  "UNION ALL SELECT 'texp_guard.role_tenant()', "
+	  "'texp_export cannot execute it: exports would see nothing', "
+	  "'run tenant-export db-setup --apply' "
+	  "WHERE to_regprocedure('texp_guard.role_tenant()') IS NOT NULL AND NOT "
+	  "has_function_privilege('texp_export', "
+	  "to_regprocedure('texp_guard.role_tenant()'), 'EXECUTE') "
+	  "UNION ALL SELECT 'texp_guard.grants', 'table missing or not owned "
+	  "by texp_guard', 'run tenant-export db-setup --apply' "
+	  "WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE "
+	  "c.oid = to_regclass('texp_guard.grants') "
+	  "AND c.relowner = 'texp_guard'::regrole) "
+	  "UNION ALL SELECT f, 'provisioning function missing or not owned by "
+	  "texp_provisioner', 'run tenant-export db-setup --apply' "
+	  "FROM unnest(ARRAY['texp_guard.export_role_create(text,text,text)', "
+	  "'texp_guard.export_role_drop(text)', "
+	  "'texp_guard.export_roles_sweep()']) f WHERE NOT EXISTS "
+	  "(SELECT 1 FROM pg_proc p WHERE p.oid = to_regprocedure(f) "
+	  "AND p.prosecdef AND p.proowner = 'texp_provisioner'::regrole) "
+	  "UNION ALL SELECT p.oid::regprocedure::text, 'executable by ' || "
+	  "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) "
+	  "END || '; only the monitor role may create export roles', "
+	  "format('REVOKE EXECUTE ON FUNCTION %s FROM %s', p.oid::regprocedure, "
+	  "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE "
+	  "quote_ident(pg_get_userbyid(a.grantee)) END) "
+	  "FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', "
+	  "p.proowner))) a WHERE p.oid IN (SELECT to_regprocedure(f) FROM unnest("
+	  "ARRAY['texp_guard.export_role_create(text,text,text)', "
+	  "'texp_guard.export_role_drop(text)', "
+	  "'texp_guard.export_roles_sweep()']) f) AND a.privilege_type = 'EXECUTE' "
+	  "AND a.grantee <> p.proowner "
+	  "AND a.grantee IS DISTINCT FROM to_regrole(quote_ident($2)) "
+	  "UNION ALL SELECT r.rolname::text, 'can log in', "
+	  "format('ALTER ROLE %I NOLOGIN', r.rolname) FROM pg_roles r "
+	  "WHERE r.rolname IN ('texp_export', 'texp_guard', 'texp_provisioner') "
+	  "AND r.rolcanlogin "
+	  "UNION ALL SELECT pg_get_userbyid(m.member)::text, 'is a member of ' || "
+	  "pg_get_userbyid(m.roleid) || ' and can act as it', "
+	  "format('REVOKE %I FROM %I', pg_get_userbyid(m.roleid), "
+	  "pg_get_userbyid(m.member)) FROM pg_auth_members m "
+	  "WHERE m.roleid IN ('texp_guard'::regrole, 'texp_provisioner'::regrole)" },
+
+	{ "group_attributes", CFG_CTE
+	  "SELECT r.rolname::text, 'export role has ' || concat_ws(', ', "
+	  "CASE WHEN r.rolsuper THEN 'SUPERUSER' END, "
+	  "CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END, "
+	  "CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END, "
+	  "CASE WHEN r.rolcreatedb THEN 'CREATEDB' END, "
+	  "CASE WHEN r.rolreplication THEN 'REPLICATION' END, "
+	  "CASE WHEN r.rolname = 'texp_export' AND r.rolcanlogin THEN 'LOGIN' END), "
+	  "format('ALTER ROLE %I NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB "
+	  "NOREPLICATION', r.rolname) FROM pg_roles r "
+	  "WHERE (r.rolname = 'texp_export' OR r.oid IN (SELECT member FROM members)) "
+	  "AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb "
+	  "OR r.rolreplication OR (r.rolname = 'texp_export' AND r.rolcanlogin))" },
+
+	{ "group_member_of", CFG_CTE
+	  "SELECT pg_get_userbyid(m.member)::text, 'export role is a member of ' || "
+	  "pg_get_userbyid(m.roleid) || ' and may gain its privileges or policies', "
+	  "format('REVOKE %I FROM %I', pg_get_userbyid(m.roleid), "
+	  "pg_get_userbyid(m.member)) FROM pg_auth_members m "
+	  "WHERE (m.member = 'texp_export'::regrole OR m.member IN "
+	  "(SELECT member FROM members)) AND m.roleid <> 'texp_export'::regrole" },
+
+	{ "group_owns", CFG_CTE
+	  "SELECT pg_describe_object(d.classid, d.objid, d.objsubid), "
+	  "'owned by export role ' || pg_get_userbyid(d.refobjid) || "
+	  "': owners bypass privileges and, unless forced, RLS', "
+	  "format('REASSIGN OWNED BY %I TO <a NOLOGIN owner role>', "
+	  "pg_get_userbyid(d.refobjid)) FROM pg_shdepend d "
+	  "WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' "
+	  "AND d.dbid IN (0, (SELECT oid FROM pg_database "
+	  "WHERE datname = current_database())) "
+	  "AND (d.refobjid = 'texp_export'::regrole "
+	  "OR d.refobjid IN (SELECT member FROM members))" },
+
+	{ "rls_disabled", CFG_CTE
+	  "SELECT cfg.s || '.' || cfg.t, 'row level security is disabled on a "
+	  "tenant table', format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY "
+	  "(or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
+	  "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	  "WHERE cfg.c = 'tenant' AND NOT rel.relrowsecurity" },
+
+	{ "rls_not_forced", CFG_CTE
+	  "SELECT cfg.s || '.' || cfg.t, 'row level security is not forced: the "
+	  "table owner is not bound by it', format('ALTER TABLE %s FORCE ROW "
+	  "LEVEL SECURITY (or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
+	  "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	  "WHERE cfg.c = 'tenant' AND NOT rel.relforcerowsecurity" },
+
+	{ "policy_missing", CFG_CTE
+	  "SELECT cfg.s || '.' || cfg.t, CASE WHEN p.oid IS NULL THEN "
+	  "'policy texp_export_scope is missing: texp_export sees no rows, or "
+	  "all of them if RLS is off' ELSE 'policy texp_export_scope differs "
+	  "from the one db-setup creates: ' || coalesce(pg_get_expr(p.polqual, "
+	  "p.polrelid), '(no USING)') END, 'run tenant-export db-setup --apply' "
+	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	  "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attname = cfg.k "
+	  "AND a.attnum > 0 AND NOT a.attisdropped "
+	  "LEFT JOIN pg_policy p ON p.polrelid = rel.oid "
+	  "AND p.polname = 'texp_export_scope' WHERE cfg.c = 'tenant' AND "
+	  "(p.oid IS NULL OR NOT p.polpermissive OR p.polcmd <> 'r' "
+	  "OR p.polroles <> ARRAY['texp_export'::regrole::oid] "
+	  "OR coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT IN ("
+	  "format('(%s = (( SELECT texp_guard.role_tenant() AS role_tenant))::%s)', "
+	  "quote_ident(a.attname), format_type(a.atttypid, a.atttypmod)), "
+	  "format('(%s = ( SELECT texp_guard.role_tenant() AS role_tenant))', "
+	  "quote_ident(a.attname))))" },
+
+	{ "policy_other", CFG_CTE
+	  "SELECT cfg.s || '.' || cfg.t, format('policy %I also applies to "
+	  "texp_export; permissive policies are OR''ed, so it widens the scope', "
+	  "p.polname), format('DROP POLICY %I ON %s, or limit it TO the "
+	  "application''s own roles', p.polname, rel.q) FROM cfg JOIN rel "
+	  "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	  "JOIN pg_policy p ON p.polrelid = rel.oid "
+	  "WHERE cfg.c = 'tenant' AND p.polname <> 'texp_export_scope' "
+	  "AND p.polpermissive AND p.polcmd IN ('r', '*') AND EXISTS "
+	  "(SELECT 1 FROM unnest(p.polroles) pr WHERE pr = 0 "
+	  "OR pr = 'texp_export'::regrole OR pr IN (SELECT member FROM members) "
+	  "OR pg_has_role('texp_export', pr, 'MEMBER'))" },
+
+	{ "tenant_owner_login", CFG_CTE
+	  "SELECT cfg.s || '.' || cfg.t, 'tenant table owned by login role ' || "
+	  "o.rolname || ': a session of the owner can turn RLS off', "
+	  "format('ALTER TABLE %s OWNER TO <a NOLOGIN role>', rel.q) "
+	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	  "JOIN pg_roles o ON o.oid = rel.relowner "
+	  "WHERE cfg.c = 'tenant' AND o.rolcanlogin" },
+
+	{ "group_privilege", CFG_CTE
+	  "SELECT rel.nspname || '.' || rel.relname, 'texp_export may ' || "
+	  "concat_ws(', ', "
+	  "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'INSERT') "
+	  "THEN 'INSERT' END, "
+	  "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'UPDATE') "
+	  "THEN 'UPDATE' END, "
+	  "CASE WHEN has_table_privilege('texp_export', rel.oid, 'DELETE') "
+	  "THEN 'DELETE' END, "
+	  "CASE WHEN has_table_privilege('texp_export', rel.oid, 'TRUNCATE') "
+	  "THEN 'TRUNCATE' END, "
+	  "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'REFERENCES') "
+	  "THEN 'REFERENCES' END, "
+	  "CASE WHEN has_table_privilege('texp_export', rel.oid, 'TRIGGER') "
+	  "THEN 'TRIGGER' END) || '; it must only SELECT', "
+	  "format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER "
+	  "ON %s FROM texp_export, PUBLIC', rel.q) FROM rel "
+	  "WHERE rel.relkind IN ('r', 'p', 'f', 'v', 'm') "
+	  "AND (has_table_privilege('texp_export', rel.oid, "
+	  "'DELETE, TRUNCATE, TRIGGER') OR has_any_column_privilege('texp_export', "
+	  "rel.oid, 'INSERT, UPDATE, REFERENCES'))" },
+
+	{ "readable_unclassified", CFG_CTE
+	  "SELECT rel.nspname || '.' || rel.relname, CASE WHEN cfg.c = 'excluded' "
+	  "THEN 'classified excluded but readable by texp_export' ELSE "
+	  "'readable by texp_export but not classified tenant or global' END, "
+	  "format('REVOKE SELECT ON %s FROM texp_export, PUBLIC (or run db-setup "
+	  "--apply), or classify it', rel.q) FROM rel LEFT JOIN cfg "
+	  "ON cfg.s = rel.nspname AND cfg.t = rel.relname "
+	  "WHERE rel.relkind IN ('r', 'p', 'f', 'm') "
+	  "AND coalesce(cfg.c, '') NOT IN ('tenant', 'global') "
+	  "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT')" },
+
+	{ "excluded_column_readable", CFG_CTE
+	  "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'excluded column "
+	  "is readable by texp_export', format('REVOKE SELECT ON %s FROM "
+	  "texp_export, PUBLIC; then run db-setup --apply', rel.q) "
+	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	  "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
+	  "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
+	  "AND a.attname = ANY (cfg.x) "
+	  "AND has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')" },
+
+	{ "column_not_granted", CFG_CTE
+	  "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'column is not "
+	  "readable by texp_export (added after db-setup?): the export would "
+	  "fail', format('run db-setup --apply, or add %s to exclude_columns "
+	  "in [table %s.%s]', a.attname, cfg.s, cfg.t) "
+	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	  "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
+	  "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
+	  "AND NOT a.attname = ANY (coalesce(cfg.x, '{}')) "
+	  "AND NOT has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')" },
+
+	{ "sequence_privilege", CFG_CTE
+	  "SELECT rel.nspname || '.' || rel.relname, 'texp_export has rights on "
+	  "this sequence (nextval writes)', format('REVOKE ALL ON SEQUENCE %s "
+	  "FROM texp_export, PUBLIC', rel.q) FROM rel WHERE CASE WHEN "
+	  "rel.relkind = 'S' THEN has_sequence_privilege('texp_export', rel.oid, "
+	  "'USAGE, SELECT, UPDATE') ELSE false END" },
+
+	{ "schema_create", CFG_CTE
+	  "SELECT n.nspname::text, 'texp_export may create objects in this "
+	  "schema', format('REVOKE CREATE ON SCHEMA %I FROM texp_export, PUBLIC', "
+	  "n.nspname) FROM pg_namespace n "
+	  "WHERE n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
+	  "AND has_schema_privilege('texp_export', n.oid, 'CREATE')" },
+
+	{ "database_create", CFG_CTE
+	  "SELECT current_database()::text, 'texp_export may create schemas in "
+	  "this database', format('REVOKE CREATE ON DATABASE %I FROM texp_export, "
+	  "PUBLIC', current_database()) "
+	  "WHERE has_database_privilege('texp_export', current_database(), 'CREATE')" },
+
+	{ "temp_on_database", CFG_CTE
+	  "SELECT current_database()::text, 'texp_export may create temporary "
+	  "tables (TEMP is granted to PUBLIC by default)', format('REVOKE "
+	  "TEMPORARY ON DATABASE %I FROM PUBLIC, texp_export; re-grant it to "
+	  "application roles that need it', current_database()) "
+	  "WHERE has_database_privilege('texp_export', current_database(), "
+	  "'TEMPORARY')" },
+
+	{ "lo_function", CFG_CTE
+	  "SELECT f, 'texp_export may execute it: it writes without any table "
+	  "privilege', format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, "
+	  "texp_export', f) FROM unnest(ARRAY["
+	  "'pg_catalog.lo_create(oid)', 'pg_catalog.lo_creat(integer)', "
+	  "'pg_catalog.lo_from_bytea(oid,bytea)', 'pg_catalog.lo_open(oid,integer)', "
+	  "'pg_catalog.lo_put(oid,bigint,bytea)', 'pg_catalog.lo_unlink(oid)', "
+	  "'pg_catalog.pg_notify(text,text)']) f "
+	  "WHERE has_function_privilege('texp_export', f, 'EXECUTE')" },
+
+	{ "security_definer_function", CFG_CTE
+	  "SELECT p.oid::regprocedure::text, 'SECURITY DEFINER function "
+	  "executable by texp_export: it runs with its owner''s rights, outside "
+	  "the tenant scope', format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, "
+	  "texp_export', p.oid::regprocedure) FROM pg_proc p WHERE p.prosecdef "
+	  "AND p.oid IS DISTINCT FROM to_regprocedure('texp_guard.role_tenant()') "
+	  "AND has_function_privilege('texp_export', p.oid, 'EXECUTE')" },
+
+	{ "view_definer", CFG_CTE
+	  "SELECT rel.nspname || '.' || rel.relname, 'view without "
+	  "security_invoker is readable by texp_export: it reads with its "
+	  "owner''s rights, so RLS under it does not scope the export', "
+	  "format('ALTER VIEW %s SET (security_invoker = true), or REVOKE SELECT "
+	  "ON %s FROM texp_export, PUBLIC', rel.q, rel.q) FROM rel "
+	  "JOIN pg_class c ON c.oid = rel.oid WHERE rel.relkind = 'v' "
+	  "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT') "
+	  "AND NOT EXISTS (SELECT 1 FROM pg_options_to_table(c.reloptions) o "
+	  "WHERE o.option_name = 'security_invoker' "
+	  "AND lower(o.option_value) IN ('true', 'on', '1', 'yes'))" },
+
+	{ "large_object", CFG_CTE
+	  "SELECT 'large object ' || m.oid, 'readable by texp_export (large "
+	  "objects have no RLS)', format('REVOKE ALL ON LARGE OBJECT %s FROM "
+	  "PUBLIC, texp_export', m.oid) FROM pg_largeobject_metadata m "
+	  "WHERE m.lomowner = 'texp_export'::regrole "
+	  "OR m.lomowner IN (SELECT member FROM members) OR EXISTS "
+	  "(SELECT 1 FROM aclexplode(m.lomacl) a WHERE a.grantee = 0 "
+	  "OR a.grantee = 'texp_export'::regrole) "
+	  "UNION ALL SELECT 'lo_compat_privileges', 'is on: every large object "
+	  "is readable and writable by every role', "
+	  "'ALTER SYSTEM SET lo_compat_privileges = off' "
+	  "WHERE current_setting('lo_compat_privileges')::boolean" },
+
+	{ "fk_without_tenant", CFG_CTE
+	  "SELECT con.conname || ' on ' || r.nspname || '.' || r.relname, "
+	  "format('foreign key into tenant table %s.%s does not include its "
+	  "tenant column %s (matched to the referencing tenant column): a row "
+	  "can point at another tenant''s row', cfg.s, cfg.t, cfg.k), "
+	  "format('replace it with FOREIGN KEY (%s, ...) REFERENCES %s (%I, ...) "
+	  "and a UNIQUE (%I, ...) on the target', coalesce(quote_ident(rc.k), "
+	  "'<tenant column>'), t.q, cfg.k, cfg.k) FROM pg_constraint con "
+	  "JOIN rel t ON t.oid = con.confrelid "
+	  "JOIN cfg ON cfg.s = t.nspname AND cfg.t = t.relname AND cfg.c = 'tenant' "
+	  "JOIN pg_attribute ta ON ta.attrelid = t.oid AND ta.attname = cfg.k "
+	  "JOIN rel r ON r.oid = con.conrelid "
+	  "LEFT JOIN cfg rc ON rc.s = r.nspname AND rc.t = r.relname "
+	  "AND rc.c = 'tenant' LEFT JOIN pg_attribute ra ON ra.attrelid = r.oid "
+	  "AND ra.attname = rc.k WHERE con.contype = 'f' AND NOT "
+	  "(ta.attnum = ANY (con.confkey) AND (rc.k IS NULL OR ra.attnum = "
+	  "con.conkey[array_position(con.confkey, ta.attnum)]))" },
+};
+
+/* Schema relations the config must classify (partitions are reached via
+ * their parent; texp_guard is ours). */
+static const char schema_sql[] =
+    "SELECT n.nspname, c.relname, a.attname, a.attnotnull "
+    "FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+    "AND a.attnum > 0 AND NOT a.attisdropped "
+    "WHERE c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition "
+    "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'texp_guard') "
+    "AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
+    "ORDER BY n.nspname, c.relname, a.attnum";
+
+static int
+query_error(struct lint_report *rep, const char *what, PGconn *conn,
+    const PGresult *res)
+{
+	const char *m = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char msg[512];
+	size_t n;
+
+	snprintf(msg, sizeof(msg), "%s", m != NULL ? m : PQerrorMessage(conn));
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (lint_report_add(rep, "lint_error", what, msg,
+	    "check the connection and that the role may read the catalogs")
+	    != 0)
+		return ERR_NOMEM;
+	return ERR_DB;
+}
+
+/* The config's tables as JSON: [{"s","t","c","k","x":[...]}]. */
+static char *
+config_json(const struct config *cfg)
+{
+	const struct config_table *t;
+	json_t *arr, *o, *x;
+	char *s = NULL;
+	size_t i, j;
+	int bad = 0;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < config_table_count(cfg) && !bad; i++) {
+		t = config_table_at(cfg, i);
+		o = json_pack("{s:s, s:s, s:s, s:s?}", "s", t->schema,
+		    "t", t->name, "c", config_class_str(t->cls),
+		    "k", t->tenant_key);
+		x = json_array();
+		if (o == NULL || x == NULL) {
+			json_decref(o);
+			json_decref(x);
+			bad = 1;
+			break;
+		}
+		for (j = 0; j < t->nexclude; j++)
+			if (json_array_append_new(x,
+			    json_string(t->exclude[j])) != 0)
+				bad = 1;
+		if (json_object_set_new(o, "x", x) != 0 ||
+		    json_array_append_new(arr, o) != 0)
+			bad = 1;
+	}
+	if (!bad)
+		s = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return s;
+}
+
+static int
+run_schema(PGconn *conn, const struct config *cfg, struct lint_report *rep)
+{
+	struct lint_schema *s = NULL;
+	PGresult *res;
+	int i, r = ERR_INTERNAL;
+
+	res = PQexec(conn, schema_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		r = query_error(rep, "list tables", conn, res);
+		goto out;
+	}
+	if ((s = lint_schema_new()) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < PQntuples(res); i++) {
+		if ((r = lint_schema_add(s, PQgetvalue(res, i, 0),
+		    PQgetvalue(res, i, 1), PQgetisnull(res, i, 2) ? NULL :
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3)[0] == 't')) != 0)
+			goto out;
+	}
+	r = lint_check_schema(cfg, s, rep);
+ out:
+	PQclear(res);
+	lint_schema_free(s);
+	return r;
+}
+
+static int
+run_sql_check(PGconn *conn, const struct sql_check *c, const char *json,
+    const char *monitor, struct lint_report *rep)
+{
+	/* Both parameters are text (OID 25); typed so that a check may
+	 * leave one unused. */
+	static const Oid types[2] = { 25, 25 };
+	const char *p[2] = { json, monitor };
+	PGresult *res;
+	int i, r = ERR_INTERNAL;
+
+	res = PQexecParams(conn, c->sql, 2, types, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		r = query_error(rep, c->id, conn, res);
+		goto out;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		if ((r = lint_report_add(rep, c->id, PQgetvalue(res, i, 0),
+		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2))) != 0)
+			goto out;
+	r = 0;
+ out:
+	PQclear(res);
+	return r;
+}
+
+static int
+exec_simple(PGconn *conn, const char *sql, struct lint_report *rep)
+{
+	PGresult *res = PQexec(conn, sql);
+	int r = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		r = query_error(rep, sql, conn, res);
+	PQclear(res);
+	return r;
+}
+
+int
+lint_run(PGconn *conn, const struct config *cfg, struct lint_report **out)
+{
+	static const char *const roles[] = { "texp_export", "texp_guard",
+	    "texp_provisioner" };
+	struct lint_report *rep;
+	const char *monitor = config_db_param(cfg, "user");
+	char *json = NULL;
+	PGresult *res = NULL;
+	size_t i;
+	int r = ERR_INTERNAL, began = 0, missing = 0;
+
+	if ((*out = rep = lint_report_new()) == NULL)
+		return ERR_NOMEM;
+	if ((json = config_json(cfg)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	/*
+	 * One snapshot for every check; search_path pinned so names print
+	 * qualified and pg_get_expr output is predictable. Inside a caller's
+	 * transaction SET LOCAL lasts until that transaction ends.
+	 */
+	if (PQtransactionStatus(conn) == PQTRANS_IDLE) {
+		if ((r = exec_simple(conn, "BEGIN ISOLATION LEVEL REPEATABLE "
+		    "READ READ ONLY", rep)) != 0)
+			goto out;
+		began = 1;
+	}
+	if ((r = exec_simple(conn, "SET LOCAL search_path = pg_catalog, "
+	    "pg_temp", rep)) != 0)
+		goto out;
+	if ((r = run_schema(conn, cfg, rep)) != 0)
+		goto out;
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		const char *p[1] = { roles[i] };
+
+		PQclear(res);
+		res = PQexecParams(conn, "SELECT to_regrole($1) IS NULL", 1,
+		    NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+		    PQntuples(res) != 1) {
+			r = query_error(rep, "roles", conn, res);
+			goto out;
+		}
+		if (PQgetvalue(res, 0, 0)[0] == 't') {
+			missing = 1;
+			if ((r = lint_report_add(rep, "role_missing", roles[i],
+			    "role does not exist; the other checks need it",
+			    "run tenant-export db-setup --apply")) != 0)
+				goto out;
+		}
+	}
+	if (!missing) {
+		for (i = 0; i < sizeof(sql_checks) / sizeof(sql_checks[0]);
+		    i++) {
+			r = run_sql_check(conn, &sql_checks[i], json,
+			    monitor != NULL ? monitor : "", rep);
+			if (r != 0)
+				goto out;
+		}
+	}
+	r = lint_report_count(rep) > 0 ? ERR_POLICY : 0;
+ out:
+	PQclear(res);
+	if (began) {
+		res = PQexec(conn, "ROLLBACK");
+		PQclear(res);
+	}
+	free(json);
+	if (r == 0 && lint_report_count(rep) > 0)
+		r = ERR_POLICY;
+	return r;
+}

@@ -1,0 +1,70 @@
+/*
+ * main.c: tenant-export command-line dispatcher.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#ifndef TEXP_VERSION
+#define TEXP_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} subcommands[] = {
+	{ "db-setup", cmd_dbsetup,
+	  "print (or --apply) the SQL that scopes exports to one tenant" },
+	{ "lint", cmd_lint,
+	  "check a live database against the config and isolation rules" },
+	{ "run", cmd_run,
+	  "export one tenant into a signed, encrypted archive" },
+	{ "keygen", cmd_keygen,
+	  "create the exporter's signing key pair" },
+	{ "run", cmd_run,
+	  "export one tenant into a signed, encrypted archive" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: tenant-export COMMAND [OPTIONS]\n"
+	    "       tenant-export --help | --version\n\n"
+	    "Commands:\n");
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-10s %s\n", subcommands[i].name,
+		    subcommands[i].summary);
+	fprintf(f, "\nRun \"tenant-export COMMAND --help\" for its options.\n"
+	    "Exit status: 0 ok, 1 a check or the export failed, "
+	    "2 usage or operational error.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return CMD_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CMD_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tenant-export %s\n", TEXP_VERSION);
+		return CMD_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "tenant-export: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return CMD_EXIT_USAGE;
+}

@@ -1,0 +1,84 @@
+/*
+ * bundle.h: the plaintext inside the encryption, a tar stream of CBOR.
+ *
+ * Entries, in this order and no other (docs/FORMAT.md):
+ *   texp/preamble.cbor                      manifest fields known up front
+ *   texp/t/TTTT/records-PPPPPP.cbor         CBOR sequence of records
+ *   texp/t/TTTT/evidence-PPPPPP.cbor        [tenant hash|null, content hash]
+ *   ...                                     per table, parts from 1
+ *   texp/manifest.cbor                      preamble + counts + Merkle roots
+ * A record is one CBOR array with one item per column. Every entry is
+ * bounded, so memory stays constant whatever the archive size.
+ */
+#ifndef TEXP_BUNDLE_H
+#define TEXP_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "manifest.h"
+
+#define BUNDLE_PART_BYTES	(4u << 20)	/* default records per part */
+#define BUNDLE_MAX_PART_BYTES	(16u << 20)	/* reader's cap */
+#define BUNDLE_MAX_PART_RECORDS	65536
+#define BUNDLE_MAX_DEPTH	16		/* nesting inside a record */
+
+/* Output and input callbacks: 0 or a negative err. *got == 0 means EOF. */
+typedef int (*bundle_write_fn)(void *ctx, const uint8_t *p, size_t n);
+typedef int (*bundle_read_fn)(void *ctx, uint8_t *p, size_t cap, size_t *got);
+
+struct bundle_writer;
+
+/*
+ * Starts a bundle described by m (preamble fields and tables set; results
+ * are filled in by bundle_writer_finish). m must outlive the writer.
+ * part_bytes 0 means BUNDLE_PART_BYTES. Writes the preamble entry.
+ */
+int bundle_writer_new(struct manifest *m, int zstd, size_t part_bytes,
+    bundle_write_fn wr, void *ctx, struct bundle_writer **out);
+/*
+ * Adds one record (a canonical CBOR array with one item per column) to
+ * table t. Tables are filled in order: t may not go back. Computes the
+ * record's tenant and content hashes from its bytes.
+ */
+int bundle_writer_add(struct bundle_writer *w, size_t t,
+    const uint8_t *rec, size_t len);
+/* Flushes the last parts, fills m's results, writes the manifest entry and
+ * ends the tar stream. A copy of the manifest bytes is appended to
+ * manifest_out when it is not NULL. */
+int bundle_writer_finish(struct bundle_writer *w, struct buf *manifest_out);
+void bundle_writer_free(struct bundle_writer *w);
+
+/*
+ * Reading. bundle_read walks a bundle, enforces the layout and recomputes
+ * every per-record hash, count and Merkle root. Each problem goes to
+ * on_failure (return nonzero from it to stop early); structural damage
+ * that makes further reading meaningless stops the walk. Callbacks may be
+ * NULL. The manifest pointers passed are valid only during the call.
+ */
+struct bundle_visitor {
+	void *ctx;
+	/* after the preamble decoded */
+	int (*on_preamble)(void *ctx, const struct manifest *pre);
+	/* each record; tval/tlen: the tenant column's encoded value (NULL for
+	 * global tables) */
+	int (*on_record)(void *ctx, const struct manifest *pre, size_t table,
+	    uint64_t index, const uint8_t *rec, size_t len,
+	    const uint8_t *tval, size_t tlen);
+	/* after the manifest decoded and matched the preamble */
+	int (*on_manifest)(void *ctx, const struct manifest *m,
+	    const uint8_t *bytes, size_t len);
+	/* a verification failure: return 0 to go on, nonzero to stop */
+	int (*on_failure)(void *ctx, int code, const char *msg);
+};
+
+/*
+ * Returns 0 when the walk reached the end (failures, if any, were
+ * reported), or a negative err when it had to stop: the error is also
+ * reported through on_failure first. ERR_INTERRUPTED when a callback asked
+ * to stop.
+ */
+int bundle_read(bundle_read_fn rd, void *rctx, const struct bundle_visitor *v);
+
+#endif

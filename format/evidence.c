@@ -1,0 +1,116 @@
+#include <string.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "evidence.h"
+
+static int
+keyed_hash(const uint8_t salt[EVIDENCE_SALT_LEN], const char *domain,
+    const uint8_t *p, size_t len, uint8_t out[EVIDENCE_HASH_LEN])
+{
+	crypto_generichash_state st;
+
+	/* The domain string's NUL is part of the input: it ends the prefix. */
+	if (crypto_generichash_init(&st, salt, EVIDENCE_SALT_LEN,
+	    EVIDENCE_HASH_LEN) != 0 ||
+	    crypto_generichash_update(&st, (const uint8_t *)domain,
+	    strlen(domain) + 1) != 0 ||
+	    crypto_generichash_update(&st, p, len) != 0 ||
+	    crypto_generichash_final(&st, out, EVIDENCE_HASH_LEN) != 0)
+		return ERR_INTERNAL;
+	return 0;
+}
+
+int
+evidence_tenant_hash(const uint8_t salt[EVIDENCE_SALT_LEN],
+    const uint8_t *value, size_t len, uint8_t out[EVIDENCE_HASH_LEN])
+{
+	return keyed_hash(salt, "texp tenant v1", value, len, out);
+}
+
+int
+evidence_content_hash(const uint8_t salt[EVIDENCE_SALT_LEN],
+    const uint8_t *record, size_t len, uint8_t out[EVIDENCE_HASH_LEN])
+{
+	return keyed_hash(salt, "texp record v1", record, len, out);
+}
+
+static void
+node_hash(const uint8_t l[EVIDENCE_HASH_LEN], const uint8_t r[EVIDENCE_HASH_LEN],
+    uint8_t out[EVIDENCE_HASH_LEN])
+{
+	crypto_generichash_state st;
+	static const uint8_t one = 1;
+
+	crypto_generichash_init(&st, NULL, 0, EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, &one, 1);
+	crypto_generichash_update(&st, l, EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, r, EVIDENCE_HASH_LEN);
+	crypto_generichash_final(&st, out, EVIDENCE_HASH_LEN);
+}
+
+void
+merkle_init(struct merkle *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+merkle_add(struct merkle *m, const uint8_t *tenant_hash,
+    const uint8_t content_hash[EVIDENCE_HASH_LEN])
+{
+	static const uint8_t zero[EVIDENCE_HASH_LEN];
+	static const uint8_t leaf_tag = 0;
+	crypto_generichash_state st;
+	uint8_t h[EVIDENCE_HASH_LEN];
+	uint64_t n;
+	int i;
+
+	crypto_generichash_init(&st, NULL, 0, EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, &leaf_tag, 1);
+	crypto_generichash_update(&st, tenant_hash ? tenant_hash : zero,
+	    EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, content_hash, EVIDENCE_HASH_LEN);
+	crypto_generichash_final(&st, h, EVIDENCE_HASH_LEN);
+
+	/*
+	 * level[i] holds the root of a complete subtree of 2^i leaves when
+	 * bit i of n is set. Adding a leaf is binary increment: carry while
+	 * the bit is set, merging left (older) with right (newer).
+	 */
+	n = m->n;
+	for (i = 0; n & 1; i++, n >>= 1)
+		node_hash(m->level[i], h, h);
+	memcpy(m->level[i], h, EVIDENCE_HASH_LEN);
+	m->n++;
+}
+
+void
+merkle_root(const struct merkle *m, uint8_t out[EVIDENCE_HASH_LEN])
+{
+	uint8_t h[EVIDENCE_HASH_LEN];
+	int i, have = 0;
+
+	if (m->n == 0) {
+		crypto_generichash(out, EVIDENCE_HASH_LEN, NULL, 0, NULL, 0);
+		return;
+	}
+	/* Fold the complete subtrees from the smallest (rightmost) up. */
+	for (i = 0; i < 64; i++) {
+		if (!(m->n >> i & 1))
+			continue;
+		if (!have) {
+			memcpy(h, m->level[i], EVIDENCE_HASH_LEN);
+			have = 1;
+		} else
+			node_hash(m->level[i], h, h);
+	}
+	memcpy(out, h, EVIDENCE_HASH_LEN);
+}
+
+char *
+evidence_hex(const uint8_t *p, size_t len, char *out)
+{
+	return sodium_bin2hex(out, 2 * len + 1, p, len);
+}

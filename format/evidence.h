@@ -1,0 +1,49 @@
+/*
+ * evidence.h: per-record tenant evidence and per-table Merkle roots.
+ *
+ * All hashes are BLAKE2b-256. The tenant and content hashes are keyed with
+ * the export's random 32-byte salt, so a receipt kept in an audit log does
+ * not let anyone confirm guesses about row contents. Domain-separation
+ * prefixes keep the three uses apart. See docs/FORMAT.md.
+ */
+#ifndef TEXP_EVIDENCE_H
+#define TEXP_EVIDENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVIDENCE_HASH_LEN 32
+#define EVIDENCE_SALT_LEN 32
+
+/* tenant hash = BLAKE2b-256(key = salt, "texp tenant v1\0" || the tenant
+ * key value's canonical CBOR encoding). Returns 0 or ERR_INTERNAL. */
+int evidence_tenant_hash(const uint8_t salt[EVIDENCE_SALT_LEN],
+    const uint8_t *value, size_t len, uint8_t out[EVIDENCE_HASH_LEN]);
+
+/* content hash = BLAKE2b-256(key = salt, "texp record v1\0" || the
+ * record's canonical CBOR encoding). */
+int evidence_content_hash(const uint8_t salt[EVIDENCE_SALT_LEN],
+    const uint8_t *record, size_t len, uint8_t out[EVIDENCE_HASH_LEN]);
+
+/*
+ * Streaming Merkle tree over a table's records, shaped as RFC 6962: leaf
+ * hash = H(0x00 || tenant hash (or 32 zero bytes for a global table) ||
+ * content hash), node = H(0x01 || left || right), the left subtree holding
+ * the largest power of two of leaves smaller than n. The empty tree's root
+ * is H(""). Memory is constant: one hash per bit of the leaf count.
+ */
+struct merkle {
+	uint64_t n;
+	uint8_t level[64][EVIDENCE_HASH_LEN];
+};
+
+void merkle_init(struct merkle *m);
+/* tenant_hash may be NULL (global tables). */
+void merkle_add(struct merkle *m, const uint8_t *tenant_hash,
+    const uint8_t content_hash[EVIDENCE_HASH_LEN]);
+void merkle_root(const struct merkle *m, uint8_t out[EVIDENCE_HASH_LEN]);
+
+/* Lowercase hex of p[0..len) into out (2*len+1 bytes). Returns out. */
+char *evidence_hex(const uint8_t *p, size_t len, char *out);
+
+#endif

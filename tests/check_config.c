@@ -1,0 +1,525 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "lint.h"
+#include "testutil.h"
+
+static struct config *
+load_ok(const char *rel)
+{
+	struct config *cfg = NULL;
+	char err[256];
+	int r;
+
+	r = config_load(test_data_path(rel), &cfg, err, sizeof(err));
+	ck_assert_msg(r == 0, "%s: %s", rel, err);
+	ck_assert_ptr_nonnull(cfg);
+	return cfg;
+}
+
+static struct config *
+parse_ok(const char *text)
+{
+	struct config *cfg = NULL;
+	char err[256];
+	int r;
+
+	r = config_parse(text, strlen(text), &cfg, err, sizeof(err));
+	ck_assert_msg(r == 0, "%s", err);
+	return cfg;
+}
+
+START_TEST(test_valid)
+{
+	struct config *cfg = load_ok("config/valid.conf");
+	const struct config_export *e = config_export(cfg);
+	const struct config_table *t;
+	const char *const *kw = config_db_keywords(cfg);
+	const char *const *kv = config_db_values(cfg);
+	size_t n;
+
+	ck_assert_uint_eq(config_table_count(cfg), 4);
+	t = config_table_find(cfg, "shop", "orgs");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(t->cls, CONFIG_CLASS_TENANT);
+	ck_assert_str_eq(t->tenant_key, "id");	/* per-table override */
+	t = config_table_find(cfg, "shop", "orders");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t->tenant_key, "org_id");	/* [export] default */
+	ck_assert_str_eq(t->date_column, "placed_at");
+	ck_assert_int_eq(t->pii, 1);
+	ck_assert_uint_eq(t->nexclude, 3);	/* repeated key appends */
+	ck_assert(config_table_excludes(t, "fraud_score"));
+	ck_assert(!config_table_excludes(t, "total"));
+	ck_assert(config_table_allows(t, "session_count"));
+	t = config_table_find(cfg, "shop", "countries");
+	ck_assert_int_eq(t->cls, CONFIG_CLASS_GLOBAL);
+	ck_assert_ptr_null(t->tenant_key);
+	ck_assert_int_eq(config_table_find(cfg, "shop", "webhooks")->cls,
+	    CONFIG_CLASS_EXCLUDED);
+	ck_assert_ptr_null(config_table_find(cfg, "shop", "ORDERS"));
+
+	ck_assert_str_eq(e->tenant_key, "org_id");
+	ck_assert_uint_eq(e->nrecipients, 2);
+	ck_assert_uint_eq(e->part_size, 256ULL * 1024 * 1024);
+	ck_assert_uint_eq(e->expiry, 12 * 3600);
+	ck_assert_int_eq(e->allow_empty, 1);
+	ck_assert_str_eq(e->outbox, "/var/lib/tenant-export/outbox");
+	ck_assert_int_eq(config_check_export(cfg, NULL, 0), 0);
+
+	ck_assert_str_eq(config_db_param(cfg, "sslmode"), "verify-full");
+	ck_assert_str_eq(config_db_password_file(cfg),
+	    "/etc/tenant-export/monitor.password");
+	ck_assert_ptr_null(config_db_param(cfg, "service"));
+	for (n = 0; kw[n] != NULL; n++) {
+		ck_assert_ptr_nonnull(kv[n]);
+		ck_assert_str_ne(kw[n], "password");
+		ck_assert_str_ne(kw[n], "password_file");
+	}
+	ck_assert_uint_eq(n, 7);
+	config_free(cfg);
+	config_free(NULL);
+}
+END_TEST
+
+START_TEST(test_example_loads)
+{
+	struct config *cfg = NULL;
+	char err[256];
+	size_t i;
+
+	ck_assert_msg(config_load("examples/agency.conf", &cfg, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(config_table_count(cfg), 8);
+	for (i = 0; i < config_table_count(cfg); i++)
+		ck_assert_int_ne(config_table_at(cfg, i)->cls, 0);
+	ck_assert_int_eq(config_table_find(cfg, "app", "api_tokens")->cls,
+	    CONFIG_CLASS_EXCLUDED);
+	ck_assert(config_table_excludes(config_table_find(cfg, "app",
+	    "users"), "password_hash"));
+	ck_assert_int_eq(config_check_export(cfg, err, sizeof(err)), 0);
+	config_free(cfg);
+}
+END_TEST
+
+static const struct {
+	const char *file;
+	const char *msg;	/* must appear in the error */
+} bad_configs[] = {
+	{ "config/password_in_config.conf", "password may not appear" },
+	{ "config/sslpassword_in_config.conf", "password may not appear" },
+	{ "config/unknown_key.conf", "unknown key \"frobnicate\"" },
+	{ "config/unknown_db_key.conf", "unknown key \"options\"" },
+	{ "config/unknown_section.conf", "unknown section [exporter]" },
+	{ "config/unknown_table_key.conf", "unknown key \"colour\"" },
+	{ "config/bad_class.conf", "\"maybe\" is not tenant" },
+	{ "config/missing_class.conf", "class missing" },
+	{ "config/tenant_key_excluded.conf", "cannot be excluded" },
+	{ "config/duplicate_table.conf", "configured twice" },
+	{ "config/duplicate_key.conf", "class: set twice" },
+	{ "config/table_without_schema.conf", "schema.name" },
+	{ "config/tenant_key_on_global.conf", "only to class = tenant" },
+	{ "config/columns_on_excluded.conf", "no column lists" },
+	{ "config/excluded_and_allowed.conf", "both excluded and allowed" },
+	{ "config/quoted_column.conf", "invalid column name" },
+	{ "config/bad_recipient.conf", "not an age recipient" },
+	{ "config/bad_part_size.conf", "part_size" },
+	{ "config/bad_expiry.conf", "expiry" },
+	{ "config/key_outside_section.conf", "outside any section" },
+	{ "config/syntax_error.conf", "line 1" },
+	{ "config/two_password_sources.conf", "not both" },
+	{ "config/long_line.conf", "line 2: longer than" },
+};
+
+START_TEST(test_bad)
+{
+	struct config *cfg = (struct config *)1;
+	char err[256];
+	int r;
+
+	r = config_load(test_data_path(bad_configs[_i].file), &cfg, err,
+	    sizeof(err));
+	ck_assert_msg(r == ERR_CONFIG, "%s: got %d", bad_configs[_i].file, r);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(err, bad_configs[_i].msg) != NULL,
+	    "%s: \"%s\" lacks \"%s\"", bad_configs[_i].file, err,
+	    bad_configs[_i].msg);
+}
+END_TEST
+
+START_TEST(test_password_never_echoed)
+{
+	struct config *cfg = NULL;
+	char err[256];
+
+	ck_assert_int_eq(config_load(test_data_path(
+	    "config/password_in_config.conf"), &cfg, err, sizeof(err)),
+	    ERR_CONFIG);
+	ck_assert_ptr_null(strstr(err, "hunter2"));
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	struct config *cfg = NULL;
+	static const char nul[] = "[export]\nallow_empty = no\0\n";
+	char err[256], *big;
+	size_t n = CONFIG_MAX_FILE + 1;
+
+	ck_assert_int_eq(config_parse(nul, sizeof(nul) - 1, &cfg, err,
+	    sizeof(err)), ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "NUL"));
+	big = malloc(n);
+	ck_assert_ptr_nonnull(big);
+	memset(big, '#', n);
+	ck_assert_int_eq(config_parse(big, n, &cfg, err, sizeof(err)),
+	    ERR_LIMIT);
+	free(big);
+	ck_assert_int_eq(config_load(test_data_path("config/none.conf"), &cfg,
+	    err, sizeof(err)), ERR_NOENT);
+	/* An empty file is a valid (if useless) config; lint then reports
+	 * every table as unclassified. */
+	ck_assert_int_eq(config_parse("", 0, &cfg, err, sizeof(err)), 0);
+	ck_assert_uint_eq(config_table_count(cfg), 0);
+	ck_assert_int_eq(config_check_export(cfg, err, sizeof(err)),
+	    ERR_CONFIG);
+	config_free(cfg);
+	/* Last line without a newline is fine. */
+	cfg = parse_ok("[table a.b]\nclass = global");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_check_export)
+{
+	struct config *cfg;
+	char err[256];
+
+	cfg = parse_ok("[export]\npassphrase_file = /p\nsigning_key = /k\n"
+	    "outbox = /o\n");
+	ck_assert_int_eq(config_check_export(cfg, err, sizeof(err)), 0);
+	config_free(cfg);
+	cfg = parse_ok("[export]\npassphrase_file = /p\nsigning_key = /k\n"
+	    "outbox = /o\nrecipient = "
+	    "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n");
+	ck_assert_int_eq(config_check_export(cfg, err, sizeof(err)),
+	    ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "not both"));
+	config_free(cfg);
+	cfg = parse_ok("[export]\npassphrase_file = /p\noutbox = /o\n");
+	ck_assert_int_eq(config_check_export(cfg, err, sizeof(err)),
+	    ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "signing_key"));
+	config_free(cfg);
+}
+END_TEST
+
+static const struct {
+	const char *col;
+	int secret;
+} secret_cases[] = {
+	{ "password", 1 }, { "password_hash", 1 }, { "PasswordDigest", 1 },
+	{ "api_key", 1 }, { "apikey", 1 }, { "access_token", 1 },
+	{ "reset_token", 1 }, { "session_id", 1 }, { "cookie", 1 },
+	{ "webhook_url", 1 }, { "private_key", 1 }, { "client_secret", 1 },
+	{ "totp_seed", 1 }, { "otp", 1 }, { "mfa_code", 1 }, { "user_pwd", 1 },
+	{ "password_reset_sent_at", 1 }, { "salt", 1 }, { "jwt", 1 },
+	{ "passphrase", 1 }, { "aws_access_key", 1 }, { "credentials", 1 },
+	{ "email", 0 }, { "tenant_id", 0 }, { "amount", 0 },
+	{ "footprint", 0 }, { "description", 0 }, { "passenger_name", 0 },
+	{ "display_name", 0 }, { "created_at", 0 }, { "compass_heading", 0 },
+	{ "keyboard_layout", 0 }, { "spotted", 0 },
+};
+
+START_TEST(test_secret_names)
+{
+	ck_assert_msg(config_column_looks_secret(secret_cases[_i].col) ==
+	    secret_cases[_i].secret, "%s", secret_cases[_i].col);
+}
+END_TEST
+
+/* The fail-closed checks that compare the config with a schema. */
+START_TEST(test_fail_closed)
+{
+	struct config *cfg;
+	struct lint_schema *s = lint_schema_new();
+	struct lint_report *rep = lint_report_new();
+	size_t i;
+
+	cfg = parse_ok(
+	    "[table app.good]\nclass = tenant\nexclude_columns = api_token\n"
+	    "allow_columns = session_count\n"
+	    "[table app.nullable]\nclass = tenant\n"
+	    "[table app.nokey]\nclass = tenant\n"
+	    "[table app.leaky]\nclass = global\n"
+	    "[table app.typo]\nclass = tenant\nexclude_columns = pasword\n"
+	    "date_column = when\n"
+	    "[table app.secrets]\nclass = excluded\n"
+	    "[table app.ghost]\nclass = tenant\n");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_int_eq(lint_schema_add(s, "app", "good", "tenant_id", 1), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "good", "api_token", 1), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "good", "session_count",
+	    0), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "nullable", "tenant_id",
+	    0), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "nokey", "org", 1), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "leaky", "code", 1), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "leaky", "webhook_secret",
+	    0), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "typo", "tenant_id", 1), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "typo", "password", 0), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "secrets", "token", 1), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "stray", NULL, 0), 0);
+	ck_assert_int_eq(lint_check_schema(cfg, s, rep), 0);
+
+	ck_assert(lint_report_has(rep, "unclassified_table", "app.stray"));
+	ck_assert(lint_report_has(rep, "missing_table", "app.ghost"));
+	ck_assert(lint_report_has(rep, "tenant_column_nullable",
+	    "app.nullable"));
+	ck_assert(lint_report_has(rep, "tenant_column_missing", "app.nokey"));
+	ck_assert(lint_report_has(rep, "secret_column",
+	    "app.leaky.webhook_secret"));
+	/* A typo in exclude_columns leaves the real column exposed: both
+	 * the typo and the secret column are reported. */
+	ck_assert(lint_report_has(rep, "unknown_column", "app.typo.pasword"));
+	ck_assert(lint_report_has(rep, "secret_column", "app.typo.password"));
+	ck_assert(lint_report_has(rep, "unknown_column", "app.typo"));
+	/* Excluded or allowed secrets, and excluded tables, are fine. */
+	ck_assert(!lint_report_has(rep, "secret_column", "app.good.api_token"));
+	ck_assert(!lint_report_has(rep, "secret_column",
+	    "app.good.session_count"));
+	ck_assert(!lint_report_has(rep, "secret_column", "app.secrets.token"));
+	ck_assert_uint_eq(lint_report_count(rep), 8);
+	for (i = 0; i < lint_report_count(rep); i++) {
+		const struct lint_finding *f = lint_report_get(rep, i);
+
+		ck_assert(f->fix[0] != '\0');
+		ck_assert(f->message[0] != '\0');
+	}
+	ck_assert_ptr_null(lint_report_get(rep, lint_report_count(rep)));
+	lint_report_free(rep);
+	lint_report_free(NULL);
+	lint_schema_free(s);
+	lint_schema_free(NULL);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_clean_schema)
+{
+	struct config *cfg = parse_ok("[table app.t]\nclass = tenant\n");
+	struct lint_schema *s = lint_schema_new();
+	struct lint_report *rep = lint_report_new();
+
+	ck_assert_int_eq(lint_schema_add(s, "app", "t", "tenant_id", 1), 0);
+	ck_assert_int_eq(lint_schema_add(s, "app", "t", "body", 0), 0);
+	ck_assert_int_eq(lint_check_schema(cfg, s, rep), 0);
+	ck_assert_uint_eq(lint_report_count(rep), 0);
+	lint_report_free(rep);
+	lint_schema_free(s);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_setup_script)
+{
+	struct config *cfg;
+	char *script = NULL;
+	uint8_t *file;
+	size_t len;
+
+	/* The embedded SQL is exactly sql/tenant_scope.sql. */
+	file = test_read_file("sql/tenant_scope.sql", &len);
+	ck_assert_uint_eq(strlen(db_setup_static_sql()), len);
+	ck_assert(memcmp(db_setup_static_sql(), file, len) == 0);
+	free(file);
+
+	cfg = parse_ok("[database]\nuser = mon'itor\n"
+	    "[table app.o'brien]\nclass = tenant\nexclude_columns = a, b\n"
+	    "[table app.ref]\nclass = global\n"
+	    "[table other.secret]\nclass = excluded\n");
+	ck_assert_int_eq(db_setup_script(cfg, &script), 0);
+	ck_assert_ptr_nonnull(strstr(script, "BEGIN;\n"));
+	ck_assert_ptr_nonnull(strstr(script, db_setup_static_sql()));
+	ck_assert_ptr_nonnull(strstr(script,
+	    "SELECT texp_guard.setup_monitor('mon''itor');"));
+	ck_assert_ptr_nonnull(strstr(script,
+	    "SELECT texp_guard.setup_schema('app');\n"
+	    "SELECT texp_guard.setup_schema('other');\n"));
+	ck_assert_ptr_nonnull(strstr(script,
+	    "setup_tenant_table('app', 'o''brien', 'tenant_id', "
+	    "ARRAY['a', 'b']::name[]);"));
+	ck_assert_ptr_nonnull(strstr(script,
+	    "setup_global_table('app', 'ref', '{}'::name[]);"));
+	ck_assert_ptr_nonnull(strstr(script,
+	    "setup_excluded_table('other', 'secret');"));
+	ck_assert_ptr_nonnull(strstr(script, "\nCOMMIT;\n"));
+	free(script);
+	config_free(cfg);
+
+	/* Without a monitor role there is nobody to grant to. */
+	cfg = parse_ok("[table app.t]\nclass = global\n");
+	ck_assert_int_eq(db_setup_script(cfg, &script), ERR_CONFIG);
+	ck_assert_ptr_null(script);
+	config_free(cfg);
+}
+END_TEST
+
+static int
+query_int(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+	int v;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+	    PQerrorMessage(conn));
+	v = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+/*
+ * db.h against a live database. Runs only when tests/integration/scope_sql.sh
+ * sets TEXP_PG_CONFIG (a config whose monitor has a password_file),
+ * TEXP_PG_TENANT and TEXP_PG_OTHER; as a plain unit test it has nothing to
+ * connect to and returns at once.
+ */
+START_TEST(test_db_api)
+{
+	const char *path = getenv("TEXP_PG_CONFIG");
+	const char *tenant = getenv("TEXP_PG_TENANT");
+	const char *other = getenv("TEXP_PG_OTHER");
+	struct config *cfg = NULL;
+	struct lint_report *rep = NULL;
+	struct db_export *ex = NULL;
+	struct db_columns *cols = NULL;
+	PGconn *mon = NULL, *conn;
+	char err[512], sql[256], role[64], *v = NULL;
+	size_t i;
+	pid_t pid;
+	int r, status;
+
+	if (path == NULL || tenant == NULL || other == NULL)
+		return;
+	ck_assert_msg(config_load(path, &cfg, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_msg(db_connect(cfg, NULL, &mon, err, sizeof(err)) == 0,
+	    "%s", err);
+	r = lint_run(mon, cfg, &rep);
+	ck_assert_msg(r == 0, "lint: %d, first: %s %s", r,
+	    lint_report_count(rep) ? lint_report_get(rep, 0)->check : "",
+	    lint_report_count(rep) ? lint_report_get(rep, 0)->object : "");
+	lint_report_free(rep);
+
+	ck_assert_int_eq(db_export_open(mon, cfg, "", &ex, err, sizeof(err)),
+	    ERR_INVALID);
+	r = db_export_open(mon, cfg, tenant, &ex, err, sizeof(err));
+	ck_assert_msg(r == 0, "open: %s", err);
+	snprintf(role, sizeof(role), "%s", db_export_role(ex));
+	ck_assert_int_eq(strncmp(role, "exp_", 4), 0);
+	ck_assert_uint_eq(strlen(role), 36);
+	conn = db_export_conn(ex);
+	ck_assert_int_eq(PQtransactionStatus(conn), PQTRANS_INTRANS);
+	ck_assert_int_eq(query_int(conn, "SELECT (current_setting("
+	    "'transaction_isolation') = 'repeatable read' AND "
+	    "current_setting('transaction_read_only') = 'on')::int"), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM app.invoices "
+	    "WHERE tenant_id = '%s'", other);
+	ck_assert_int_eq(query_int(conn, sql), 0);
+	ck_assert_int_gt(query_int(conn, "SELECT count(*) FROM app.invoices"),
+	    0);
+
+	r = db_table_columns(conn, config_table_find(cfg, "app", "users"),
+	    &cols, err, sizeof(err));
+	ck_assert_msg(r == 0, "columns: %s", err);
+	for (i = 0; i < cols->n; i++) {
+		ck_assert_str_ne(cols->col[i].name, "password_hash");
+		ck_assert(cols->col[i].readable);
+	}
+	ck_assert_str_eq(cols->col[0].name, "tenant_id");
+	ck_assert(cols->col[0].is_tenant_key && cols->col[0].not_null);
+	ck_assert_uint_eq(cols->col[0].type_oid, 2950);	/* uuid */
+	db_columns_free(cols);
+
+	ck_assert_int_eq(db_snapshot_current(conn, &v, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strchr(v, ':'));
+	free(v);
+	ck_assert_int_eq(db_system_identifier(mon, &v, err, sizeof(err)), 0);
+	ck_assert_uint_gt(strlen(v), 5);
+	free(v);
+
+	ck_assert_msg(db_export_close(ex, mon, err, sizeof(err)) == 0, "%s",
+	    err);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_roles "
+	    "WHERE rolname = '%s'", role);
+	ck_assert_int_eq(query_int(mon, sql), 0);
+
+	/* The detach path: the parent's socket copy closes, the role is
+	 * still dropped. */
+	r = db_export_open(mon, cfg, tenant, &ex, err, sizeof(err));
+	ck_assert_msg(r == 0, "open: %s", err);
+	conn = db_export_conn(ex);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		PGresult *res;
+
+		usleep(300 * 1000);	/* after the parent's detach */
+		res = PQexec(conn, "SELECT count(*) FROM app.invoices");
+		_exit(PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    atoi(PQgetvalue(res, 0, 0)) > 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(db_export_detach(ex), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the child's session did not survive the parent's detach");
+	ck_assert_ptr_null(db_export_conn(ex));
+	ck_assert_int_eq(db_export_detach(ex), ERR_INVALID);
+	ck_assert_msg(db_export_close(ex, mon, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(db_export_sweep(mon, &r, err, sizeof(err)), 0);
+
+	PQfinish(mon);
+	config_free(cfg);
+	printf("db api: ok\n");
+	fflush(stdout);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_valid);
+	tcase_add_test(tc, test_example_loads);
+	tcase_add_loop_test(tc, test_bad, 0,
+	    sizeof(bad_configs) / sizeof(bad_configs[0]));
+	tcase_add_test(tc, test_password_never_echoed);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_check_export);
+	tcase_add_loop_test(tc, test_secret_names, 0,
+	    sizeof(secret_cases) / sizeof(secret_cases[0]));
+	tcase_add_test(tc, test_fail_closed);
+	tcase_add_test(tc, test_clean_schema);
+	tcase_add_test(tc, test_setup_script);
+	tcase_add_test(tc, test_db_api);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return test_run_suite(config_suite());
+}

@@ -1,0 +1,266 @@
+#!/bin/sh
+# scope_sql.sh: an export role created for tenant B through the
+# provisioning function sees only B's rows whatever it sends, cannot write
+# anything, cannot open a second session, and sees nothing once its grant
+# expires. Measured with psql as that role.
+#
+# Needs PGHOST/PGUSER=postgres (a throwaway cluster, see tests/run.sh) and
+# TEXP_BUILD (the build directory holding tenant-export).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+bin=${TEXP_BUILD:?TEXP_BUILD not set}/tenant-export
+db="texp_scope_$$_$(date +%s)"
+tmp=$(mktemp -d /tmp/texp-scope.XXXXXX)
+A=a0000000-0000-4000-8000-00000000000a
+B=b0000000-0000-4000-8000-00000000000b
+monpw="scope-monitor-$$"
+fails=0
+checks=0
+bgpid=
+
+cleanup() {
+	[ -n "$bgpid" ] && kill "$bgpid" 2>/dev/null
+	dropdb --if-exists --force "$db" >/dev/null 2>&1
+	psql -X -q -d postgres -At -c "SELECT rolname FROM pg_roles WHERE rolname = 'texp_verifier_$$'" 2>/dev/null |
+		grep -q . && psql -X -q -d postgres -c "DROP ROLE texp_verifier_$$" >/dev/null 2>&1
+	for r in $(cat "$tmp/roles" 2>/dev/null); do
+		psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+# As the superuser.
+admin() {
+	psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"
+}
+
+# As the monitor's login role.
+monitor() {
+	PGPASSWORD=$monpw psql -X -q -At -v ON_ERROR_STOP=1 -U texp_monitor -d "$db" -c "$1"
+}
+
+# As the export role: runs stdin in one session; output in $tmp/exp.out.
+as_export() {
+	PGPASSWORD=$exppw psql -X -q -At -v ON_ERROR_STOP=1 -U "$role" -d "$db" \
+		>"$tmp/exp.out" 2>&1
+}
+
+newrole() {
+	echo "exp_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+}
+
+createdb "$db" || { echo "FAIL: createdb"; exit 1; }
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f examples/agency.sql >"$tmp/load.out" 2>&1 ||
+	{ cat "$tmp/load.out"; echo "FAIL: loading examples/agency.sql"; exit 1; }
+sed "s/^dbname = .*/dbname = $db/" examples/agency.conf >"$tmp/agency.conf"
+"$bin" db-setup --config "$tmp/agency.conf" --apply --user postgres >"$tmp/setup.out" 2>&1 ||
+	{ cat "$tmp/setup.out"; echo "FAIL: db-setup --apply"; exit 1; }
+admin "ALTER ROLE texp_monitor PASSWORD '$monpw'" >/dev/null
+
+# A SCRAM verifier for a known password, computed by the server for a
+# scratch role: the provisioning function accepts verifiers only.
+exppw="scope-export-$$"
+admin "CREATE ROLE texp_verifier_$$ PASSWORD '$exppw'" >/dev/null
+verifier=$(admin "SELECT rolpassword FROM pg_authid WHERE rolname = 'texp_verifier_$$'")
+admin "DROP ROLE texp_verifier_$$" >/dev/null
+
+role=$(newrole)
+echo "$role" >>"$tmp/roles"
+checks=$((checks + 1))
+monitor "SELECT texp_guard.export_role_create('$role', '$B', '$verifier')" >/dev/null ||
+	fail "monitor cannot create an export role"
+
+# The provisioning function refuses a plaintext password and odd names,
+# and nobody but the monitor may call it.
+checks=$((checks + 1))
+r2=$(newrole)
+monitor "SELECT texp_guard.export_role_create('$r2', '$B', 'plaintext')" >/dev/null 2>&1 &&
+	{ echo "$r2" >>"$tmp/roles"; fail "plaintext password accepted"; }
+monitor "SELECT texp_guard.export_role_create('postgres2', '$B', '$verifier')" >/dev/null 2>&1 &&
+	{ echo postgres2 >>"$tmp/roles"; fail "arbitrary role name accepted"; }
+monitor "SELECT texp_guard.export_role_drop('postgres')" >/dev/null 2>&1 &&
+	fail "export_role_drop accepted a non-export role"
+
+# Counts of A's and B's rows in every tenant table, as "a|b" lines.
+counts="SELECT count(*) FILTER (WHERE id = '$A') || '|' || count(*) FILTER (WHERE id = '$B') FROM app.clients;
+SELECT count(*) FILTER (WHERE tenant_id = '$A') || '|' || count(*) FILTER (WHERE tenant_id = '$B') FROM app.users;
+SELECT count(*) FILTER (WHERE tenant_id = '$A') || '|' || count(*) FILTER (WHERE tenant_id = '$B') FROM app.contacts;
+SELECT count(*) FILTER (WHERE tenant_id = '$A') || '|' || count(*) FILTER (WHERE tenant_id = '$B') FROM app.invoices;
+SELECT count(*) FILTER (WHERE tenant_id = '$A') || '|' || count(*) FILTER (WHERE tenant_id = '$B') FROM app.files;
+SELECT count(*) FILTER (WHERE tenant_id = '$A') || '|' || count(*) FILTER (WHERE tenant_id = '$B') FROM app.events;"
+want_b="0|1
+0|20
+0|100
+0|200
+0|30
+0|300"
+
+# Without RLS (as the superuser) A's rows are there to leak.
+checks=$((checks + 1))
+all=$(printf '%s\n' "$counts" | psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" | tr '\n' ' ')
+[ "$all" = "1|1 20|20 100|100 200|200 30|30 300|300 " ] ||
+	fail "unexpected demo data: $all"
+
+# attempt NAME SQL: runs SQL then the counts in one session; only B's rows.
+# psql goes on after an error here (no ON_ERROR_STOP inside the attempt),
+# because many attempts are meant to fail.
+attempt() {
+	checks=$((checks + 1))
+	printf '%s\n%s\n' "$2" "$counts" |
+		PGPASSWORD=$exppw psql -X -q -At -U "$role" -d "$db" >"$tmp/att.out" 2>"$tmp/att.err"
+	got=$(grep -E '^[0-9]+\|[0-9]+$' "$tmp/att.out")
+	if [ "$got" != "$want_b" ]; then
+		fail "scope after $1: got $(echo $got)"
+		sed 's/^/    /' "$tmp/att.err"
+	fi
+}
+
+attempt "plain query" ""
+attempt "SET app.tenant_id" "SET app.tenant_id = '$A';"
+attempt "set_config()" "SELECT set_config('app.tenant_id', '$A', false);"
+attempt "RESET ALL" "SET app.tenant_id = '$A'; RESET ALL;"
+attempt "RESET ROLE" "RESET ROLE;"
+attempt "SET ROLE texp_export" "SET ROLE texp_export;"
+attempt "SET ROLE agency_app" "SET ROLE agency_app;"
+attempt "SET SESSION AUTHORIZATION" "SET SESSION AUTHORIZATION postgres;"
+attempt "RESET SESSION AUTHORIZATION" "RESET SESSION AUTHORIZATION;"
+attempt "DISCARD ALL" "DISCARD ALL;"
+attempt "read-only off" "SET default_transaction_read_only = off;"
+
+# row_security = off makes a query subject to RLS fail instead of bypass.
+checks=$((checks + 1))
+echo "SET row_security = off; SELECT count(*) FROM app.invoices;" | as_export &&
+	{ fail "row_security = off: query ran"; cat "$tmp/exp.out"; }
+grep -q "row-level security" "$tmp/exp.out" ||
+	{ fail "row_security = off: unexpected error"; cat "$tmp/exp.out"; }
+
+# Queries without any tenant filter see B only.
+checks=$((checks + 1))
+printf '%s\n' "SELECT count(DISTINCT tenant_id) || '|' || min(tenant_id::text) FROM app.invoices;
+SELECT count(*) FROM app.invoices WHERE number LIKE 'A-%';
+SELECT texp_guard.role_tenant();
+SELECT count(*) FROM app.currencies;" | as_export
+[ "$(cat "$tmp/exp.out")" = "1|$B
+0
+$B
+5" ] || { fail "unfiltered queries"; sed 's/^/    /' "$tmp/exp.out"; }
+
+# Excluded table and column are unreadable; allowed columns are.
+checks=$((checks + 1))
+echo "SELECT count(*) FROM app.api_tokens" | as_export &&
+	fail "api_tokens (excluded) readable"
+echo "SELECT password_hash FROM app.users LIMIT 1" | as_export &&
+	fail "users.password_hash (excluded) readable"
+echo "SELECT email FROM app.users LIMIT 1" | as_export ||
+	{ fail "users.email not readable"; cat "$tmp/exp.out"; }
+echo "SELECT count(*) FROM texp_guard.grants" | as_export &&
+	fail "texp_guard.grants readable"
+
+# Writes: each is denied by privileges, even with read-only switched off.
+before=$(printf '%s\n' "$counts" | psql -X -q -At -d "$db" | tr '\n' ' ')
+lo_before=$(admin "SELECT count(*) FROM pg_largeobject_metadata")
+denied() {
+	checks=$((checks + 1))
+	printf 'SET default_transaction_read_only = off;\n%s\n' "$2" | as_export &&
+		{ fail "$1 was allowed"; sed 's/^/    /' "$tmp/exp.out"; }
+	grep -qiE 'permission denied|must be owner|not allowed' "$tmp/exp.out" ||
+		{ fail "$1: not refused by privileges:"; sed 's/^/    /' "$tmp/exp.out"; }
+}
+denied INSERT "INSERT INTO app.invoices (tenant_id, contact_id, number, amount, currency, issued_on) VALUES ('$B', 1, 'X', 1, 'EUR', now());"
+denied UPDATE "UPDATE app.invoices SET amount = 0;"
+denied DELETE "DELETE FROM app.invoices;"
+denied TRUNCATE "TRUNCATE app.events;"
+denied "CREATE TEMP TABLE" "CREATE TEMP TABLE t (x int);"
+denied "CREATE TABLE in app" "CREATE TABLE app.x (x int);"
+denied "CREATE TABLE in public" "CREATE TABLE public.x (x int);"
+denied "CREATE SCHEMA" "CREATE SCHEMA x;"
+denied "nextval()" "SELECT nextval('app.invoices_id_seq');"
+denied "lo_create()" "SELECT lo_create(0);"
+denied "lo_from_bytea()" "SELECT lo_from_bytea(0, 'x');"
+denied "pg_notify()" "SELECT pg_notify('texp', 'x');"
+denied "CREATE FUNCTION" "CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1';"
+denied "ALTER TABLE" "ALTER TABLE app.invoices DISABLE ROW LEVEL SECURITY;"
+checks=$((checks + 1))
+after=$(printf '%s\n' "$counts" | psql -X -q -At -d "$db" | tr '\n' ' ')
+[ "$before" = "$after" ] || fail "data changed: $before -> $after"
+[ "$(admin "SELECT count(*) FROM pg_largeobject_metadata")" = "$lo_before" ] ||
+	fail "a large object was created"
+[ -z "$(admin "SELECT relname FROM pg_class WHERE relname = 'x'")" ] ||
+	fail "a table x was created"
+
+# NOTIFY (the statement) is not governed by any privilege in PostgreSQL 15
+# and is allowed even in a read-only transaction; it only reaches sessions
+# already connected to this database. Recorded, documented in
+# docs/DATABASE.md, not asserted.
+echo "NOTIFY texp_scope_test;" | as_export &&
+	echo "NOTE: NOTIFY statement allowed (known, see docs/DATABASE.md)"
+
+# CONNECTION LIMIT 1: a second session of the same role is refused.
+checks=$((checks + 1))
+PGPASSWORD=$exppw psql -X -q -At -U "$role" -d "$db" -c "SELECT pg_sleep(20)" >/dev/null 2>&1 &
+bgpid=$!
+i=0
+while [ "$i" -lt 50 ]; do
+	n=$(admin "SELECT count(*) FROM pg_stat_activity WHERE usename = '$role'")
+	[ "$n" = 1 ] && break
+	sleep 0.2
+	i=$((i + 1))
+done
+[ "$n" = 1 ] || fail "first session of the export role did not start"
+echo "SELECT 1" | as_export && fail "second session of the export role was allowed"
+grep -q "too many connections" "$tmp/exp.out" ||
+	{ fail "second session refused for another reason"; cat "$tmp/exp.out"; }
+admin "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '$role'" >/dev/null
+wait "$bgpid" 2>/dev/null
+bgpid=
+sleep 0.5
+
+# An expired grant sees nothing, even though the login still works.
+checks=$((checks + 1))
+admin "UPDATE texp_guard.grants SET expires_at = now() - interval '1 second' WHERE role_name = '$role'" >/dev/null
+printf '%s\n' "$counts" | as_export ||
+	{ fail "login after grant expiry failed"; cat "$tmp/exp.out"; }
+[ "$(tr '\n' ' ' <"$tmp/exp.out")" = "0|0 0|0 0|0 0|0 0|0 0|0 " ] ||
+	{ fail "expired grant still sees rows"; cat "$tmp/exp.out"; }
+
+# Sweep drops the expired role; drop removes role and grant.
+checks=$((checks + 1))
+[ "$(monitor "SELECT texp_guard.export_roles_sweep()")" -ge 1 ] ||
+	fail "sweep dropped nothing"
+[ -z "$(admin "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" ] ||
+	fail "expired export role still exists after sweep"
+r3=$(newrole)
+echo "$r3" >>"$tmp/roles"
+monitor "SELECT texp_guard.export_role_create('$r3', '$A', '$verifier')" >/dev/null ||
+	fail "second export role"
+[ "$(monitor "SELECT texp_guard.export_role_drop('$r3')")" = t ] ||
+	fail "export_role_drop"
+[ -z "$(admin "SELECT 1 FROM pg_roles WHERE rolname = '$r3' UNION ALL SELECT 1 FROM texp_guard.grants WHERE role_name = '$r3'")" ] ||
+	fail "role or grant left after export_role_drop"
+
+# The C API (db.h) end to end, when the unit suite is built: it creates a
+# role through the monitor, checks its scope, lists columns, drops it.
+if [ -x "$TEXP_BUILD/tests/check_config" ]; then
+	checks=$((checks + 1))
+	printf '%s\n' "$monpw" >"$tmp/monitor.pw"
+	chmod 600 "$tmp/monitor.pw"
+	sed "s|^user = texp_monitor|user = texp_monitor\npassword_file = $tmp/monitor.pw|" \
+		"$tmp/agency.conf" >"$tmp/monitor.conf"
+	TEXP_PG_CONFIG="$tmp/monitor.conf" TEXP_PG_TENANT="$B" TEXP_PG_OTHER="$A" \
+		"$TEXP_BUILD/tests/check_config" >"$tmp/unit.out" 2>&1 ||
+		{ fail "check_config with a database"; cat "$tmp/unit.out"; }
+	grep -q "db api: ok" "$tmp/unit.out" ||
+		{ fail "check_config did not run the database test"; cat "$tmp/unit.out"; }
+else
+	echo "NOTE: $TEXP_BUILD/tests/check_config not built; db.h API not exercised"
+fi
+
+echo "scope_sql: $checks checks, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,274 @@
+#!/bin/sh
+# tenant-verify end to end, on archives made by tests/tools/texp-sample:
+# exit codes (0 proven, 1 failed, 2 usage/operational), the JSON report,
+# extraction in every format with record counts checked against the
+# manifest, refusal to overwrite, and foreign-id hits reported without the
+# identifier. Needs no database. Run from the repository root (tests/run.sh
+# does) or anywhere with TEXP_BUILD pointing at the build directory.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${TEXP_BUILD:-$top/build}
+V="$build/tenant-verify"
+S="$build/tests/tools/texp-sample"
+for b in "$V" "$S"; do
+	[ -x "$b" ] || { echo "verify_cli: missing $b (run make)"; exit 1; }
+done
+
+work=$(mktemp -d /tmp/texp-verify-cli.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+cd "$work" || exit 1
+
+failures=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
+
+# expect_rc WANT DESCRIPTION COMMAND...: runs COMMAND, output to out/err.
+expect_rc() {
+	want=$1
+	desc=$2
+	shift 2
+	"$@" >out 2>err
+	got=$?
+	if [ "$got" -eq "$want" ]; then
+		ok "$desc (exit $got)"
+	else
+		not_ok "$desc: exit $got, wanted $want"
+		sed 's/^/#   out: /' out | head -n 20
+		sed 's/^/#   err: /' err | head -n 20
+	fi
+}
+
+check() {
+	desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# py SCRIPT ARGS...: small JSON checks (python3 is on every CI image here).
+py() {
+	python3 -c "$@"
+}
+
+# ---- keys and a sample archive ----
+expect_rc 0 "keygen writes an identity" "$V" keygen --out id.key
+recipient=$(cat out)
+check "keygen prints an age1 recipient" \
+	sh -c 'case "$1" in age1*) exit 0;; *) exit 1;; esac' sh "$recipient"
+check "identity file is mode 0600" \
+	sh -c '[ "$(stat -c %a id.key)" = 600 ]'
+check "identity file has the recipient comment" \
+	grep -q "^# public key: $recipient\$" id.key
+expect_rc 2 "keygen refuses to overwrite" "$V" keygen --out id.key
+check "keygen names the file it refused" grep -q 'id.key' err
+
+"$S" --gen-sign-key signer >/dev/null 2>&1 || { echo "texp-sample keygen failed"; exit 1; }
+"$S" --gen-sign-key other >/dev/null 2>&1 || exit 1
+"$S" --out a.texp --sign-key signer.key --recipient "$recipient" \
+    --tenant acme --records 50 >/dev/null 2>&1 ||
+	{ echo "texp-sample failed"; exit 1; }
+
+common="--identity id.key --signer signer.pub"
+
+# ---- verify ----
+expect_rc 0 "verify proves a good archive" $V verify $common --tenant acme a.texp
+check "human summary says PROVEN" grep -q '^PROVEN: ' out
+expect_rc 0 "verify --json" $V verify $common --tenant acme --json a.texp
+cp out report.json
+check "--json output parses" sh -c 'python3 -m json.tool report.json >/dev/null'
+check "--json says proven with no failures" py '
+import json, sys
+r = json.load(open("report.json"))
+assert r["proven"] is True and r["failures"] == [], r
+assert len(r["export_id"]) == 32 and len(r["tenant_hash"]) == 64
+assert r["created"].endswith("Z") and r["expires"].endswith("Z")
+assert sum(t["records"] for t in r["tables"]) == r["records"] > 0
+assert r["signer_key_id"]
+'
+pub_b64=$(tail -n 1 signer.pub)
+expect_rc 0 "signer given as the bare base64 key" \
+	$V verify --identity id.key --signer "$pub_b64" --tenant acme a.texp
+
+expect_rc 1 "wrong tenant fails" $V verify $common --tenant globex a.texp
+check "wrong tenant reported as FAIL" grep -q 'tenant-verify: FAIL: ' err
+check "wrong tenant: NOT PROVEN" grep -q '^NOT PROVEN: ' out
+expect_rc 1 "wrong tenant fails (--json)" \
+	$V verify $common --tenant globex --json a.texp
+cp out bad.json
+check "--json lists the failures with codes" py '
+import json
+r = json.load(open("bad.json"))
+assert r["proven"] is False and r["failures_total"] > 0
+assert all("code" in f and "message" in f for f in r["failures"])
+'
+expect_rc 1 "wrong signer key fails" \
+	$V verify --identity id.key --signer other.pub --tenant acme a.texp
+expect_rc 2 "missing archive is operational" \
+	$V verify $common --tenant acme missing.texp
+check "missing archive message" grep -q '^tenant-verify: verify: ' err
+"$V" keygen --out stranger.key >/dev/null 2>&1
+expect_rc 1 "identity that cannot open the archive fails" \
+	$V verify --identity stranger.key --signer signer.pub --tenant acme a.texp
+
+# ---- usage ----
+expect_rc 2 "no arguments" $V
+expect_rc 2 "unknown command" $V frobnicate
+expect_rc 2 "unknown option" $V verify --bogus a.texp
+check "usage error format" grep -q "^tenant-verify: verify: unknown option" err
+expect_rc 2 "missing --signer" $V verify --identity id.key --tenant acme a.texp
+expect_rc 2 "missing --tenant" $V verify $common a.texp
+expect_rc 2 "both key options" \
+	$V verify $common --passphrase-file id.key --tenant acme a.texp
+expect_rc 2 "two archives" $V verify $common --tenant acme a.texp a.texp
+expect_rc 2 "bad --format" $V extract $common --tenant acme --format xml --out x a.texp
+chmod 644 id.key
+expect_rc 2 "identity readable by others is refused" \
+	$V verify $common --tenant acme a.texp
+chmod 600 id.key
+expect_rc 0 "--help" $V --help
+expect_rc 0 "verify --help" $V verify --help
+check "--help documents the exit codes" grep -q 'Exit status' out
+expect_rc 0 "--version" $V --version
+
+# ---- expiry ----
+# --seed fixes the creation time (2026-01-01, expiry 72 h later), so the
+# archive is expired on any clock past that; skipped on an earlier clock.
+"$S" --out old.texp --sign-key signer.key --recipient "$recipient" \
+    --tenant acme --records 3 --seed old >/dev/null 2>&1 || exit 1
+$V verify $common --tenant acme --json old.texp >old.json 2>/dev/null
+if py '
+import json, time, calendar, sys
+r = json.load(open("old.json"))
+exp = calendar.timegm(time.strptime(r["expires"], "%Y-%m-%dT%H:%M:%SZ"))
+sys.exit(0 if exp < time.time() else 1)'; then
+	expect_rc 0 "expired archive: warning by default" \
+		$V verify $common --tenant acme old.texp
+	check "expiry warning printed" grep -q 'tenant-verify: WARN: .*expired' err
+	expect_rc 1 "expired archive fails with --strict-expiry" \
+		$V verify $common --tenant acme --strict-expiry old.texp
+else
+	echo "# skipped: the clock is before the sample's fixed expiry"
+fi
+
+# ---- extract ----
+records_of() {	# table name -> record count in report.json
+	py 'import json,sys
+r = json.load(open("report.json"))
+print([t["records"] for t in r["tables"] if t["name"] == sys.argv[1]][0])' "$1"
+}
+contacts=$(records_of app.contacts)
+currencies=$(records_of app.currencies)
+
+expect_rc 0 "extract jsonl" $V extract $common --tenant acme --format jsonl --out xj a.texp
+check "jsonl: one line per record" \
+	sh -c '[ "$(wc -l < xj/app.contacts.jsonl)" -eq "$1" ] &&
+	    [ "$(wc -l < xj/app.currencies.jsonl)" -eq "$2" ]' sh "$contacts" "$currencies"
+check "jsonl: every line is a JSON object with the columns" py '
+import json
+for line in open("xj/app.contacts.jsonl", encoding="utf-8"):
+    o = json.loads(line)
+    assert o["tenant_id"] == "acme", o
+    assert isinstance(o["id"], int)
+'
+check "extract writes the receipt" test -s xj/manifest.cbor
+check "extracted files are mode 0600" \
+	sh -c '[ "$(stat -c %a xj/app.contacts.jsonl)" = 600 ]'
+check "no temporary files left" sh -c '[ -z "$(ls -A xj | grep "^\.")" ]'
+
+expect_rc 0 "extract csv" $V extract $common --tenant acme --format csv --out xc a.texp
+check "csv: header plus one row per record" py '
+import csv, sys
+rows = list(csv.reader(open("xc/app.contacts.csv", newline="", encoding="utf-8")))
+assert rows[0][0] == "tenant_id", rows[0]
+assert len(rows) - 1 == int(sys.argv[1]), len(rows)
+' "$contacts"
+
+expect_rc 0 "extract cbor (--json)" \
+	$V extract $common --tenant acme --format cbor --out xb --json a.texp
+cp out extract.json
+check "cbor: --json reports files and counts" py '
+import json, sys
+r = json.load(open("extract.json"))
+files = {f["name"]: f["records"] for f in r["extracted"]["files"]}
+assert files["app.contacts.cbor"] == int(sys.argv[1]), files
+assert "manifest.cbor" in files
+' "$contacts"
+expect_rc 0 "inspect --json for the byte counts" \
+	$V inspect --identity id.key --json a.texp
+cp out inspect.json
+check "cbor: file sizes equal the manifest's record bytes" py '
+import json, os
+m = json.load(open("inspect.json"))["manifest"]
+for t in m["tables"]:
+    assert os.path.getsize("xb/%s.cbor" % t["name"]) == t["bytes"], t
+'
+check "receipt is the same whatever the format" cmp -s xj/manifest.cbor xb/manifest.cbor
+
+mkdir xe
+echo mine > xe/app.currencies.jsonl
+expect_rc 2 "extract refuses to overwrite" \
+	$V extract $common --tenant acme --format jsonl --out xe a.texp
+check "refusal names the file" grep -q 'app.currencies.jsonl' err
+check "existing file untouched" grep -qx mine xe/app.currencies.jsonl
+check "nothing else written" sh -c '[ "$(ls -A xe | wc -l)" -eq 1 ]'
+touch notadir
+expect_rc 2 "extract into a file" \
+	$V extract $common --tenant acme --format jsonl --out notadir a.texp
+expect_rc 1 "extract of an unproven archive" \
+	$V extract $common --tenant globex --format jsonl --out xw a.texp
+check "unproven: no file written" sh -c '[ -z "$(ls -A xw 2>/dev/null)" ]'
+
+# ---- foreign identifiers ----
+secret_id=zz-foreign-tenant-7731
+"$S" --out f.texp --sign-key signer.key --recipient "$recipient" \
+    --tenant acme --records 5 --foreign-record "$secret_id" >/dev/null 2>&1 || exit 1
+printf '# auditor list\n\n%s\nnot-present-anywhere\n' "$secret_id" > foreign.txt
+expect_rc 1 "foreign record found" \
+	$V verify $common --tenant acme --foreign-ids foreign.txt f.texp
+check "foreign hit reported" grep -q 'foreign identifier' err
+check "foreign hit count in the summary" grep -q '^foreign hits: *[1-9]' out
+check "the identifier itself is never printed" \
+	sh -c '! grep -q "$1" out err' sh "$secret_id"
+expect_rc 1 "foreign record found (--json)" \
+	$V verify $common --tenant acme --foreign-ids foreign.txt --json f.texp
+cp out foreign.json
+check "--json foreign_hits and no identifier" py '
+import json, sys
+text = open("foreign.json").read()
+r = json.loads(text)
+assert r["foreign_hits"] >= 1, r
+assert sys.argv[1] not in text
+' "$secret_id"
+expect_rc 0 "clean archive has no foreign hits" \
+	$V verify $common --tenant acme --foreign-ids foreign.txt a.texp
+
+# ---- split archive ----
+"$S" --out s.texp --sign-key signer.key --recipient "$recipient" \
+    --tenant acme --records 300 --row-bytes 200 --part-size 20000 >/dev/null 2>&1 || exit 1
+expect_rc 0 "split archive proves" $V verify $common --tenant acme s.texp.index
+rm -f s.texp.002
+expect_rc 1 "split archive with a part missing fails" \
+	$V verify $common --tenant acme s.texp.index
+
+# ---- passphrase ----
+printf 'correct horse battery\n' > pass.txt
+"$S" --out p.texp --sign-key signer.key --passphrase-file pass.txt \
+    --tenant acme --records 3 >/dev/null 2>&1 || exit 1
+expect_rc 0 "passphrase archive proves" \
+	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
+printf 'wrong\n' > wrong.txt
+expect_rc 1 "wrong passphrase fails" \
+	$V verify --passphrase-file wrong.txt --signer signer.pub --tenant acme p.texp
+check "passphrase never printed" sh -c '! grep -q "horse" out err'
+
+# ---- inspect ----
+expect_rc 0 "inspect without a key" $V inspect a.texp
+check "inspect marks claims unverified" grep -q 'UNVERIFIED' out
+check "inspect shows the X25519 stanza" grep -q 'X25519' out
+expect_rc 0 "inspect with a key shows the manifest" $V inspect --identity id.key a.texp
+check "inspect lists columns" grep -q 'tenant_id text (tenant key)' out
+
+echo "1..$n"
+[ "$failures" -eq 0 ] || { echo "verify_cli: $failures of $n failed"; exit 1; }
+echo "verify_cli: all $n passed"

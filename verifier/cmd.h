@@ -1,0 +1,105 @@
+/*
+ * cmd.h: tenant-verify's subcommands and the helpers they share.
+ *
+ * Each subcommand takes (argc, argv) with argv[0] the subcommand name and
+ * returns the process exit status:
+ *   0  proven / success
+ *   1  verification failed
+ *   2  usage or operational error
+ * Subcommands print (they are the CLI); the library modules they call do
+ * not. Errors are "tenant-verify: <context>: <reason>" on stderr, never
+ * with a secret or a row value.
+ */
+#ifndef TEXP_CMD_H
+#define TEXP_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verify.h"
+
+#ifndef TEXP_VERSION
+#define TEXP_VERSION "0.1.0"
+#endif
+
+#define CMD_EXIT_OK	0
+#define CMD_EXIT_FAIL	1
+#define CMD_EXIT_USAGE	2
+/* Internal: --help was printed; the caller exits 0. */
+#define CMD_HELP	3
+
+#define CMD_MAX_PASSPHRASE	4096
+#define CMD_MAX_FOREIGN_FILE	(16u << 20)
+#define CMD_MAX_FOREIGN		100000
+
+int cmd_verify(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+
+/* Options shared by verify and extract (extract adds format and out). */
+struct cmd_args {
+	const char *identity;		/* --identity FILE */
+	const char *passfile;		/* --passphrase-file FILE */
+	const char *signer;		/* --signer PUBKEY (file or base64) */
+	const char *tenant;		/* --tenant ID */
+	const char *foreign_file;	/* --foreign-ids FILE */
+	const char *format;		/* --format (extract) */
+	const char *out;		/* --out DIR (extract) */
+	const char *archive;		/* the one operand */
+	int max_log_n;			/* --max-work-factor, default 22 */
+	int strict_expiry;
+	int exit_on_error;
+	int json;
+};
+
+/*
+ * Parses verify's (extract == 0) or extract's (extract == 1) options into
+ * *a. Returns 0, CMD_HELP after printing the usage to stdout, or
+ * CMD_EXIT_USAGE after printing the error and a hint to stderr. Checks
+ * that the required options are present.
+ */
+int cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a);
+
+/* Keys and lists loaded from the options; freed by cmd_keys_free. */
+struct cmd_keys {
+	struct age_identity **ids;
+	size_t nids;
+	struct minisig_pubkey *signer;
+	char **foreign;
+	size_t nforeign;
+};
+
+/*
+ * Loads the identity file or the passphrase (first line of passfile,
+ * through age_identity_passphrase with max_log_n), the signer key when
+ * signer != NULL, and the foreign-id list when foreign_file != NULL.
+ * context names the subcommand in messages. Returns 0, or
+ * CMD_EXIT_USAGE after printing why. identity and passfile may both be
+ * NULL (no decryption key: inspect).
+ */
+int cmd_keys_load(const char *context, const char *identity,
+    const char *passfile, int max_log_n, const char *signer,
+    const char *foreign_file, struct cmd_keys *k);
+/* Wipes and frees; accepts a zeroed struct. */
+void cmd_keys_free(struct cmd_keys *k);
+
+/*
+ * Parses a foreign-id list: one identifier per line, LF or CRLF; leading
+ * and trailing blanks are trimmed; empty lines and lines starting with '#'
+ * are skipped. *list is a malloc'd array of *n malloc'd strings (free
+ * with cmd_foreign_free). ERR_LIMIT for more than CMD_MAX_FOREIGN, ERR_FORMAT
+ * for a NUL byte.
+ */
+int cmd_foreign_parse(const uint8_t *p, size_t len, char ***list, size_t *n);
+void cmd_foreign_free(char **list, size_t n);
+
+/* Fills o from keys and args (now = current time). */
+void cmd_opts_fill(const struct cmd_args *a, const struct cmd_keys *k,
+    struct verify_opts *o);
+
+/* Prints "tenant-verify: <context>: <reason>" then a hint to run --help. */
+void cmd_usage_error(const char *context, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

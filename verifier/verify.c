@@ -1,0 +1,547 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "age.h"
+#include "bundle.h"
+#include "dcbor.h"
+#include "err.h"
+#include "evidence.h"
+#include "minisig.h"
+#include "seal.h"
+#include "verify.h"
+
+#define MAX_TENANT_TEXT 256
+
+struct vctx {
+	const struct verify_opts *o;
+	struct verify_result *res;
+	struct buf *expect;		/* expected tenant key, canonical CBOR */
+	int tenant_known;
+	int stop;
+	/* per-table tenant mismatches reported individually up to a cap */
+	uint64_t tenant_bad;
+};
+
+static int
+add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Records a finding. Returns nonzero when the caller should stop. */
+static int
+add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
+{
+	struct verify_result *r = v->res;
+	struct verify_finding *f;
+	va_list ap;
+
+	if (warning)
+		r->nwarnings++;
+	else
+		r->nfailures++;
+	if (r->nstored < VERIFY_MAX_STORED) {
+		f = &r->findings[r->nstored++];
+		f->code = code;
+		f->warning = warning;
+		va_start(ap, fmt);
+		vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+		va_end(ap);
+	}
+	if (!warning && v->o->exit_on_error)
+		v->stop = 1;
+	return v->stop;
+}
+
+static int
+on_failure(void *ctx, int code, const char *msg)
+{
+	return add_finding(ctx, 0, code, "%s", msg);
+}
+
+static int
+parse_uuid(const char *s, uint8_t out[16])
+{
+	size_t i, j = 0;
+	int hi;
+
+	if (strlen(s) != 36)
+		return ERR_INVALID;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return ERR_INVALID;
+			continue;
+		}
+		if (s[i] >= '0' && s[i] <= '9')
+			hi = s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			hi = s[i] - 'a' + 10;
+		else if (s[i] >= 'A' && s[i] <= 'F')
+			hi = s[i] - 'A' + 10;
+		else
+			return ERR_INVALID;
+		if (j % 2 == 0)
+			out[j / 2] = (uint8_t)(hi << 4);
+		else
+			out[j / 2] |= (uint8_t)hi;
+		j++;
+	}
+	return 0;
+}
+
+static int
+parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	const char *p = s;
+	int neg = 0;
+	uint64_t v = 0, lim;
+
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (*p == '\0' || (p[0] == '0' && p[1] != '\0') || (neg && p[0] == '0'))
+		return ERR_INVALID;
+	lim = neg ? (uint64_t)(-(min + 1)) + 1 : (uint64_t)max;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return ERR_INVALID;
+		if (v > (lim - (uint64_t)(*p - '0')) / 10)
+			return ERR_INVALID;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) :
+	    (int64_t)v;
+	return 0;
+}
+
+int
+verify_tenant_value(const char *type, const char *tenant, struct buf *out)
+{
+	uint8_t u[16];
+	int64_t v;
+	int r;
+
+	if (tenant == NULL || strlen(tenant) > MAX_TENANT_TEXT)
+		return ERR_INVALID;
+	if (strcmp(type, "uuid") == 0) {
+		if ((r = parse_uuid(tenant, u)) != 0)
+			return r;
+		if ((r = dcbor_put_tag(out, DCBOR_TAG_UUID)) != 0)
+			return r;
+		return dcbor_put_bytes(out, u, sizeof(u));
+	}
+	if (strcmp(type, "int8") == 0 || strcmp(type, "int4") == 0 ||
+	    strcmp(type, "int2") == 0) {
+		int64_t lim = type[3] == '8' ? INT64_MAX : type[3] == '4' ?
+		    INT32_MAX : INT16_MAX;
+
+		if ((r = parse_int(tenant, -lim - 1, lim, &v)) != 0)
+			return r;
+		return dcbor_put_int(out, v);
+	}
+	if (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0 ||
+	    strcmp(type, "bpchar") == 0 || strcmp(type, "name") == 0)
+		return dcbor_put_text(out, tenant, strlen(tenant));
+	return ERR_UNSUPPORTED;
+}
+
+static int
+on_preamble(void *ctx, const struct manifest *pre)
+{
+	struct vctx *v = ctx;
+	uint8_t th[EVIDENCE_HASH_LEN];
+	int r;
+
+	buf_reset(v->expect);
+	if (v->o->tenant == NULL) {
+		/* inspect: no expected tenant, nothing to compare */
+		v->tenant_known = 0;
+	} else if ((r = verify_tenant_value(pre->tenant_type, v->o->tenant,
+	    v->expect)) != 0) {
+		if (add_finding(v, 0, ERR_TENANT, "expected tenant is not a "
+		    "valid %s%s", r == ERR_UNSUPPORTED ? "tenant key type " :
+		    "value of the archive's tenant key type ",
+		    r == ERR_UNSUPPORTED ? "" : pre->tenant_type))
+			return 1;
+		v->tenant_known = 0;
+	} else {
+		v->tenant_known = 1;
+		evidence_tenant_hash(pre->salt, buf_ptr(v->expect),
+		    buf_len(v->expect), th);
+		if (sodium_memcmp(th, pre->tenant_hash, sizeof(th)) != 0 &&
+		    add_finding(v, 0, ERR_TENANT, "archive is not for the "
+		    "expected tenant (tenant hash differs)"))
+			return 1;
+	}
+	if (v->o->sink != NULL && v->o->sink->begin != NULL &&
+	    (r = v->o->sink->begin(v->o->sink->ctx, pre)) != 0) {
+		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		return 1;
+	}
+	return 0;
+}
+
+/* Auditor mode: does any listed identifier occur in this value? */
+static int
+foreign_match(const struct verify_opts *o, const struct dcbor_item *it,
+    int uuid_tag, size_t *which)
+{
+	char tmp[64];
+	const char *s;
+	size_t i, n, slen;
+
+	for (i = 0; i < o->nforeign; i++) {
+		s = o->foreign[i];
+		slen = strlen(s);
+		if (slen == 0)
+			continue;
+		switch (it->type) {
+		case DCBOR_TEXT:
+			if (memmem(it->p, it->len, s, slen) != NULL)
+				goto hit;
+			break;
+		case DCBOR_BYTES:
+			if (uuid_tag && it->len == 16) {
+				n = 0;
+				for (size_t k = 0; k < 16; k++) {
+					if (k == 4 || k == 6 || k == 8 || k == 10)
+						tmp[n++] = '-';
+					snprintf(tmp + n, 3, "%02x", it->p[k]);
+					n += 2;
+				}
+				if (strncasecmp(tmp, s, slen) == 0 && slen == n)
+					goto hit;
+			} else if (memmem(it->p, it->len, s, slen) != NULL)
+				goto hit;
+			break;
+		case DCBOR_UINT:
+			snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)it->u);
+			if (strcmp(tmp, s) == 0)
+				goto hit;
+			break;
+		case DCBOR_NEGINT:
+			snprintf(tmp, sizeof(tmp), "-%llu",
+			    (unsigned long long)it->u + 1ULL);
+			if (it->u != UINT64_MAX && strcmp(tmp, s) == 0)
+				goto hit;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+ hit:
+	*which = i;
+	return 1;
+}
+
+static int
+scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
+    uint64_t index, const uint8_t *rec, size_t len)
+{
+	struct buf *b = buf_from(rec, len);
+	struct dcbor_item it;
+	uint64_t ncol, col, pending[BUNDLE_MAX_DEPTH + 2];
+	size_t depth = 0, which;
+	int uuid_tag = 0, r = 0, hit;
+
+	if (b == NULL)
+		return 0;
+	if (dcbor_get_array(b, &ncol) != 0)
+		goto out;
+	for (col = 0; col < ncol; col++) {
+		hit = 0;
+		pending[0] = 1;
+		depth = 1;
+		while (depth > 0) {
+			if (pending[depth - 1] == 0) {
+				depth--;
+				continue;
+			}
+			pending[depth - 1]--;
+			if (dcbor_get_item(b, &it) != 0)
+				goto out;
+			if (it.type == DCBOR_TAG) {
+				uuid_tag = it.u == DCBOR_TAG_UUID;
+				pending[depth - 1]++;	/* the tagged item */
+				continue;
+			}
+			if ((it.type == DCBOR_ARRAY || it.type == DCBOR_MAP) &&
+			    depth < BUNDLE_MAX_DEPTH + 1) {
+				pending[depth++] = it.type == DCBOR_MAP ?
+				    2 * it.u : it.u;
+				uuid_tag = 0;
+				continue;
+			}
+			if (!hit && foreign_match(v->o, &it, uuid_tag, &which)) {
+				hit = 1;
+				v->res->foreign_hits++;
+				if (add_finding(v, 0, ERR_FOREIGN, "table \"%s\" "
+				    "column \"%s\" record %llu: holds foreign "
+				    "identifier #%zu of the list",
+				    pre->tables[table].name,
+				    pre->tables[table].columns[col].name,
+				    (unsigned long long)index, which + 1)) {
+					r = 1;
+					goto out;
+				}
+			}
+			uuid_tag = 0;
+		}
+	}
+ out:
+	buf_free(b);
+	return r;
+}
+
+static int
+on_record(void *ctx, const struct manifest *pre, size_t table,
+    uint64_t index, const uint8_t *rec, size_t len, const uint8_t *tval,
+    size_t tlen)
+{
+	struct vctx *v = ctx;
+	int r;
+
+	v->res->records++;
+	if (pre->tables[table].tenant_column >= 0 && v->tenant_known &&
+	    (tlen != buf_len(v->expect) ||
+	    memcmp(tval, buf_ptr(v->expect), tlen) != 0)) {
+		v->tenant_bad++;
+		if (add_finding(v, 0, ERR_TENANT, "table \"%s\" record %llu "
+		    "belongs to another tenant", pre->tables[table].name,
+		    (unsigned long long)index))
+			return 1;
+	}
+	if (v->o->nforeign > 0 &&
+	    scan_foreign(v, pre, table, index, rec, len))
+		return 1;
+	if (v->o->sink != NULL && v->o->sink->record != NULL &&
+	    (r = v->o->sink->record(v->o->sink->ctx, pre, table, rec, len)) != 0) {
+		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		return 1;
+	}
+	return v->stop;
+}
+
+static int
+on_manifest(void *ctx, const struct manifest *m, const uint8_t *bytes,
+    size_t len)
+{
+	struct vctx *v = ctx;
+	struct manifest *copy;
+	struct buf *pre = NULL, *b = NULL;
+	const uint8_t *pp;
+	size_t pl;
+	int r;
+
+	manifest_digest(bytes, len, v->res->manifest_digest);
+	v->res->have_manifest = 1;
+	free(v->res->receipt);
+	if ((v->res->receipt = malloc(len)) == NULL)
+		return 1;
+	memcpy(v->res->receipt, bytes, len);
+	v->res->receipt_len = len;
+	/* Keep a decoded copy for the caller's report. */
+	if ((b = buf_from(v->res->receipt, len)) != NULL &&
+	    manifest_decode(b, &copy, &pp, &pl) == 0) {
+		manifest_free(v->res->manifest);
+		v->res->manifest = copy;
+	}
+	buf_free(b);
+	buf_free(pre);
+	(void)m;
+	if (v->o->sink != NULL && v->o->sink->end != NULL &&
+	    (r = v->o->sink->end(v->o->sink->ctx, bytes, len)) != 0) {
+		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		return 1;
+	}
+	return v->stop;
+}
+
+static int
+age_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+	return age_dec_read(ctx, p, cap, got);
+}
+
+static int
+result_new(struct verify_result **out)
+{
+	struct verify_result *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (r == NULL)
+		return ERR_NOMEM;
+	r->findings = calloc(VERIFY_MAX_STORED, sizeof(*r->findings));
+	if (r->findings == NULL) {
+		free(r);
+		return ERR_NOMEM;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Decrypts and walks the bundle; findings go into v. */
+static int
+run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
+    void *rctx)
+{
+	const struct verify_opts *o = v->o;
+	struct bundle_visitor vis = {
+		.ctx = v,
+		.on_preamble = on_preamble,
+		.on_record = on_record,
+		.on_manifest = on_manifest,
+		.on_failure = on_failure,
+	};
+	struct age_dec *dec = NULL;
+	int r;
+
+	if ((r = age_dec_new(rd, rctx, &dec)) != 0) {
+		add_finding(v, 0, r, "cannot decrypt: %s", err_str(r));
+		goto out;
+	}
+	if (o->file_key != NULL)
+		r = age_dec_set_file_key(dec, o->file_key);
+	else
+		r = age_dec_unwrap(dec, o->ids, o->nids);
+	if (r != 0) {
+		add_finding(v, 0, r, "cannot decrypt: %s", r == ERR_AGE_NO_MATCH ?
+		    "none of the given identities can open this archive" :
+		    err_str(r));
+		goto out;
+	}
+	r = bundle_read(age_read, dec, &vis);
+	if (r == 0 && v->res->nfailures == 0)
+		v->res->content_ok = 1;
+ out:
+	age_dec_free(dec);
+	return 0;
+}
+
+int
+verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
+    const struct verify_opts *o, struct verify_result **out)
+{
+	struct vctx v = { .o = o };
+	int r;
+
+	*out = NULL;
+	if (o->signer != NULL)
+		return ERR_INVALID;
+	if ((r = result_new(&v.res)) != 0)
+		return r;
+	if ((v.expect = buf_new(1024)) == NULL) {
+		verify_result_free(v.res);
+		return ERR_NOMEM;
+	}
+	run_content(&v, rd, ctx);
+	buf_free(v.expect);
+	*out = v.res;
+	return 0;
+}
+
+/* The signed claims must describe the content that was read. */
+static void
+check_claims(struct vctx *v)
+{
+	const struct seal_claims *c = &v->res->claims;
+	const struct manifest *m = v->res->manifest;
+
+	if (!v->res->have_manifest || m == NULL)
+		return;
+	if (sodium_memcmp(c->manifest_digest, v->res->manifest_digest,
+	    EVIDENCE_HASH_LEN) != 0) {
+		add_finding(v, 0, ERR_DIGEST, "manifest digest differs from "
+		    "the signed one");
+		return;
+	}
+	if (memcmp(c->export_id, m->export_id, sizeof(c->export_id)) != 0 ||
+	    sodium_memcmp(c->tenant_hash, m->tenant_hash,
+	    sizeof(c->tenant_hash)) != 0 || c->created != m->created ||
+	    c->expires != m->expires)
+		add_finding(v, 0, ERR_SIG_COMMENT, "signed claims disagree "
+		    "with the manifest");
+}
+
+int
+verify_archive(const char *path, const struct verify_opts *o,
+    struct verify_result **out, char *why, size_t whylen)
+{
+	struct vctx v = { .o = o };
+	struct seal_reader *sr = NULL;
+	char msg[256];
+	int r;
+
+	*out = NULL;
+	snprintf(why, whylen, "%s", "");
+	if (o->signer == NULL) {
+		snprintf(why, whylen, "a pinned signer key is required");
+		return ERR_INVALID;
+	}
+	if ((r = seal_reader_open(path, &sr, why, whylen)) != 0) {
+		/* A malformed index is a verification failure; a missing or
+		 * unreadable archive is operational. */
+		if (r != ERR_PART && r != ERR_SIG_FORMAT && r != ERR_FORMAT)
+			return r;
+		if ((r = result_new(&v.res)) != 0)
+			return r;
+		add_finding(&v, 0, ERR_PART, "%s", why);
+		*out = v.res;
+		return 0;
+	}
+	if ((r = result_new(&v.res)) != 0)
+		goto out;
+	if ((v.expect = buf_new(1024)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	v.res->size = seal_reader_size(sr);
+	v.res->parts = seal_reader_nparts(sr);
+	run_content(&v, seal_reader_read, sr);
+	/* Signature and layout are checked even after a content failure (so
+	 * every problem is reported), but not after an early stop. */
+	if (!v.stop) {
+		r = seal_reader_finish(sr, o->signer, &v.res->claims, msg,
+		    sizeof(msg));
+		if (r == ERR_IO || r == ERR_NOMEM) {
+			snprintf(why, whylen, "%s", msg);
+			goto out;
+		}
+		if (seal_reader_problem(sr, why, whylen) != 0)
+			add_finding(&v, 0, ERR_PART, "%s", why);
+		snprintf(why, whylen, "%s", "");
+		if (r != 0)
+			add_finding(&v, 0, r, "%s", msg);
+		else {
+			v.res->signature_ok = 1;
+			check_claims(&v);
+			if (o->now > v.res->claims.expires)
+				add_finding(&v, !o->strict_expiry, ERR_EXPIRED,
+				    "archive expired (signed expiry passed)");
+		}
+	}
+	*out = v.res;
+	v.res = NULL;
+	r = 0;
+ out:
+	verify_result_free(v.res);
+	buf_free(v.expect);
+	seal_reader_free(sr);
+	return r;
+}
+
+void
+verify_result_free(struct verify_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->findings);
+	free(r->receipt);
+	manifest_free(r->manifest);
+	free(r);
+}

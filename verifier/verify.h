@@ -1,0 +1,110 @@
+/*
+ * verify.h: the proof that an archive holds exactly one tenant's data,
+ * unaltered and complete. tenant-verify runs it for recipients and
+ * auditors; tenant-export's checker runs the same code before anything is
+ * signed.
+ *
+ * The proof, in one pass over the ciphertext:
+ *   - the age header parses and one identity (or the known file key)
+ *     unwraps it; every payload chunk authenticates, to the final one;
+ *   - the bundle has exactly the expected entries in order; every
+ *     record's tenant hash and content hash recompute; counts and Merkle
+ *     roots match the manifest, which embeds the preamble byte for byte;
+ *   - the archive's tenant hash is that of the expected tenant, and every
+ *     record of a tenant-owned table carries exactly that tenant key;
+ *   - the minisign signature verifies with the pinned signer key, and its
+ *     signed claims (export id, tenant hash, created, expires, manifest
+ *     digest, part count) agree with the content;
+ *   - for a split archive, every part listed in the signed index is
+ *     present, in order, with its size and hash, and no other part exists.
+ * It keeps going after a failure and reports every one, unless asked to
+ * stop at the first.
+ */
+#ifndef TEXP_VERIFY_H
+#define TEXP_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "age.h"
+#include "manifest.h"
+#include "seal.h"
+
+struct minisig_pubkey;
+
+/* Receives the records of a proven-so-far archive (extraction). */
+struct verify_sink {
+	void *ctx;
+	int (*begin)(void *ctx, const struct manifest *pre);
+	int (*record)(void *ctx, const struct manifest *pre, size_t table,
+	    const uint8_t *rec, size_t len);
+	int (*end)(void *ctx, const uint8_t *manifest, size_t len);
+};
+
+struct verify_opts {
+	struct age_identity *const *ids;	/* identities to try */
+	size_t nids;
+	const uint8_t *file_key;	/* or a known file key (the checker) */
+	const struct minisig_pubkey *signer; /* NULL: no signature check */
+	const char *tenant;		/* expected tenant key, as text */
+	const char *const *foreign;	/* auditor: identifiers to hunt for */
+	size_t nforeign;
+	int strict_expiry;		/* expired: failure, not warning */
+	int exit_on_error;		/* stop at the first failure */
+	uint64_t now;			/* unix time for the expiry check */
+	const struct verify_sink *sink;	/* optional */
+};
+
+#define VERIFY_MAX_STORED 1000	/* findings kept; the rest are counted */
+
+struct verify_finding {
+	int code;		/* enum err */
+	int warning;		/* 1: warning, 0: failure */
+	char msg[512];
+};
+
+struct verify_result {
+	size_t nfailures;
+	size_t nwarnings;
+	size_t nstored;
+	struct verify_finding *findings;
+	int signature_ok;	/* signature verified with the pinned key */
+	int content_ok;		/* decrypted and walked to the end cleanly */
+	int have_manifest;
+	struct seal_claims claims;	/* valid when signature_ok */
+	uint8_t manifest_digest[EVIDENCE_HASH_LEN];
+	struct manifest *manifest;	/* decoded manifest, or NULL */
+	uint8_t *receipt;		/* manifest bytes (the receipt) */
+	size_t receipt_len;
+	uint64_t records;		/* total records read */
+	uint64_t foreign_hits;
+	uint64_t size;			/* ciphertext bytes */
+	size_t parts;			/* 0 single file */
+};
+
+/*
+ * Verifies the archive at path (NAME.texp or NAME.texp.index). Returns 0
+ * when the verification ran to its end: *out then says whether it proved
+ * (nfailures == 0). Returns a negative err, with a sentence in why, when it
+ * could not run (archive missing or unreadable): an operational error.
+ * The caller frees *out with verify_result_free.
+ */
+int verify_archive(const char *path, const struct verify_opts *o,
+    struct verify_result **out, char *why, size_t whylen);
+
+/*
+ * The same proof over an unsigned ciphertext stream (the exporter's
+ * checker): no signature, o->signer must be NULL.
+ */
+int verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
+    const struct verify_opts *o, struct verify_result **out);
+
+/* Encodes tenant (text) as the canonical CBOR value of a tenant key of the
+ * given PostgreSQL type. ERR_INVALID if it does not parse as that type,
+ * ERR_UNSUPPORTED for a type that cannot be a tenant key. */
+int verify_tenant_value(const char *type, const char *tenant,
+    struct buf *out);
+
+void verify_result_free(struct verify_result *r);
+
+#endif
