@@ -46,7 +46,8 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)-fuzz/%)
-BINS := $(BUILD)/tenant-verify $(if $(wildcard exporter/main.c),$(BUILD)/tenant-export)
+BINS := $(BUILD)/tenant-verify $(BUILD)/tenant-export
+TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo \
 	install uninstall clean bench bench-verify bench-export
@@ -71,21 +72,33 @@ $(BUILD)/tenant-verify: $(VERIFY_CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/tenant-export: $(EXPORT_CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# A test-only build of tenant-export whose builder can be told to attack
+# (TEXP_TEST_ATTACK): the integration tests show the sandbox, the database
+# scope and the checker stop it. Never installed.
+HOOK_OBJ := $(LIB_SRC:%.c=$(BUILD)/hooks/%.o) $(EXPORT_CLI_SRC:%.c=$(BUILD)/hooks/%.o)
+$(BUILD)/hooks/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DTEXP_TEST_HOOKS -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/tenant-export-hooked: $(HOOK_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TESTUTIL_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(TESTUTIL_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
-unit: deps $(BINS) $(TEST_BIN) $(TOOL_BIN)
+unit: deps $(BINS) $(TEST_BIN) $(TEST_TOOLS)
 	@BUILD=$(BUILD) sh tests/run.sh unit
 
-integration: deps $(BINS) $(TOOL_BIN)
+integration: deps $(BINS) $(TEST_TOOLS)
 	@BUILD=$(BUILD) sh tests/run.sh integration
 
 # Every Check suite, the integration tests on a real PostgreSQL, and a short
 # fuzz smoke pass over the seed corpora.
-check: deps $(BINS) $(TEST_BIN) $(TOOL_BIN)
+check: deps $(BINS) $(TEST_BIN) $(TEST_TOOLS)
 	@BUILD=$(BUILD) sh tests/run.sh all
 
 check-asan:
@@ -111,7 +124,7 @@ fuzz-smoke: $(FUZZ_BIN)
 		$$f -runs=0 fuzz/corpus/$$n >/dev/null 2>&1 || \
 		{ echo "fuzz-smoke: $$n failed on its corpus"; exit 1; }; done
 
-demo: deps all
+demo: deps all $(TOOL_BIN)
 	@sh examples/demo.sh
 
 bench: bench-verify bench-export

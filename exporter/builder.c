@@ -163,9 +163,16 @@ static const char *const widen_stmts[] = {
 	NULL,
 };
 
+/* First inside the read-only export transaction, then (after COMMIT) in a
+ * read-write session: privileges, not settings, must stop each one. */
 static const char *const write_stmts[] = {
-	"SET TRANSACTION READ WRITE",
+	"INSERT INTO app.contacts SELECT * FROM app.contacts LIMIT 1",
+	"SELECT nextval('app.invoices_id_seq')",
+	"SELECT lo_create(0)",
+	"NOTIFY attack",
+	"COMMIT",
 	"SET default_transaction_read_only = off",
+	"BEGIN READ WRITE",
 	"INSERT INTO app.contacts SELECT * FROM app.contacts LIMIT 1",
 	"UPDATE app.contacts SET name = name",
 	"DELETE FROM app.contacts",
@@ -179,6 +186,62 @@ static const char *const write_stmts[] = {
 	"SELECT pg_notify('attack', 'x')",
 	NULL,
 };
+
+/* Busy-waits: the sandbox allows no sleep call, and a test needs a
+ * builder that is slow enough to be interrupted. */
+static void
+attack_stall(void)
+{
+	uint64_t until = now_ms() + 3000;
+
+	while (now_ms() < until)
+		;
+}
+
+/*
+ * Looks through this process's memory, before the sandbox closes /proc,
+ * for the bytes of needle (a secret the monitor holds) and of the tenant
+ * key (which the builder must hold: it proves the scan can find things).
+ */
+static void
+attack_scan(struct builder_job *j, const char *needle, const char *tenant)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+	char perms[8];
+	int secret = 0, ten = 0;
+	size_t nlen = needle ? strlen(needle) : 0, tlen = strlen(tenant);
+
+	if (f == NULL || nlen < 8) {
+		logf_(j->log_fd, "note scan: cannot scan");
+		if (f)
+			fclose(f);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3 ||
+		    perms[0] != 'r' || strstr(line, "[vvar]") ||
+		    strstr(line, "[vsyscall]"))
+			continue;
+		for (const char *p = (const char *)lo, *e = (const char *)hi;
+		    p < e;) {
+			const char *m = memmem(p, (size_t)(e - p), needle, nlen);
+
+			if (m == NULL)
+				break;
+			/* the environment string that carried the needle in */
+			if (m != needle)
+				secret++;
+			p = m + 1;
+		}
+		if (memmem((const void *)lo, hi - lo, tenant, tlen) != NULL)
+			ten++;
+	}
+	fclose(f);
+	logf_(j->log_fd, "note scan: tenant %s", ten ? "found" : "not found");
+	logf_(j->log_fd, "note scan: secret %s", secret ? "FOUND" : "not found");
+}
 
 /* Re-encodes rec with the tenant column replaced by another tenant. */
 static int
@@ -343,6 +406,10 @@ builder_main(void *arg)
 	size_t t;
 	int r;
 
+#ifdef TEXP_TEST_HOOKS
+	if (j->attack != NULL && strcmp(j->attack, "scan") == 0)
+		attack_scan(j, j->attack_arg, j->tenant);
+#endif
 	if ((r = sandbox_enter(&pol)) != 0) {
 		int e = 0;
 		const char *step = sandbox_failed_step(&e);
@@ -367,9 +434,15 @@ builder_main(void *arg)
 		logf_(j->log_fd, "error archive: %s", err_str(r));
 		goto out;
 	}
-	for (t = 0; t < j->pre->ntables; t++)
+	for (t = 0; t < j->pre->ntables; t++) {
+#ifdef TEXP_TEST_HOOKS
+		if (t == 1 && j->attack != NULL &&
+		    strcmp(j->attack, "stall") == 0)
+			attack_stall();
+#endif
 		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
 			goto out;
+	}
 	if ((r = bundle_writer_finish(bw, NULL)) != 0 ||
 	    (r = age_enc_finish(enc)) != 0) {
 		logf_(j->log_fd, "error archive: %s", err_str(r));

@@ -39,6 +39,7 @@ struct builder_job {
 	struct builder_table *tables;	/* one per pre->tables[i] */
 	int zstd;
 	size_t part_bytes;
+	const char *tenant;		/* the tenant key, as text */
 	const char *attack;		/* test builds only; else NULL */
 	const char *attack_arg;
 };

@@ -21,7 +21,5 @@ int cmd_lint(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* Creates the exporter's signing key pair (cmd_keygen.c). */
 int cmd_keygen(int argc, char **argv);
-/* Exports one tenant into a signed, encrypted archive (cmd_run.c). */
-int cmd_run(int argc, char **argv);
 
 #endif

@@ -454,61 +454,92 @@ drop_role(PGconn *monitor, const char *role, char *err, size_t errlen)
 }
 
 int
-db_export_open(PGconn *monitor, const struct config *cfg, const char *tenant,
-    struct db_export **out, char *err, size_t errlen)
+db_export_role_create(PGconn *monitor, const char *tenant,
+    char role[DB_ROLE_NAME_MAX], char **password, char *err, size_t errlen)
 {
-	const char *kw[CONN_MAX_PARAMS], *val[CONN_MAX_PARAMS];
 	const char *p[3];
-	struct db_export *e = NULL;
 	unsigned char rnd[PASSWORD_RAND_BYTES];
-	char *pw = NULL, *verifier = NULL, *v = NULL;
+	char *pw = NULL, *verifier = NULL;
 	size_t pwlen = sodium_base64_ENCODED_LEN(PASSWORD_RAND_BYTES,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	int r = ERR_INTERNAL, created = 0;
-	PGresult *res = NULL;
+	int r = ERR_INTERNAL;
 
-	*out = NULL;
+	*password = NULL;
+	role[0] = '\0';
 	set_err(err, errlen, "%s", "");
 	if (tenant == NULL || *tenant == '\0' ||
 	    strlen(tenant) > TENANT_MAX) {
 		set_err(err, errlen, "tenant must be 1 to %d bytes",
 		    TENANT_MAX);
-		r = ERR_INVALID;
-		goto out;
+		return ERR_INVALID;
 	}
-	if (sodium_init() < 0 || (e = calloc(1, sizeof(*e))) == NULL ||
-	    (pw = sodium_malloc(pwlen)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
+	if (sodium_init() < 0 || (pw = sodium_malloc(pwlen)) == NULL)
+		return ERR_NOMEM;
 	randombytes_buf(rnd, ROLE_RAND_BYTES);
-	memcpy(e->role, "exp_", 4);
-	sodium_bin2hex(e->role + 4, sizeof(e->role) - 4, rnd, ROLE_RAND_BYTES);
+	memcpy(role, "exp_", 4);
+	sodium_bin2hex(role + 4, DB_ROLE_NAME_MAX - 4, rnd, ROLE_RAND_BYTES);
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2base64(pw, pwlen, rnd, sizeof(rnd),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(rnd, sizeof(rnd));
 
 	/* The server only ever sees the SCRAM verifier (salted, iterated). */
-	verifier = PQencryptPasswordConn(monitor, pw, e->role, "scram-sha-256");
+	verifier = PQencryptPasswordConn(monitor, pw, role, "scram-sha-256");
 	if (verifier == NULL) {
 		set_pq_err(err, errlen, "encrypt password",
 		    PQerrorMessage(monitor));
 		r = ERR_DB;
 		goto out;
 	}
-	p[0] = e->role;
+	p[0] = role;
 	p[1] = tenant;
 	p[2] = verifier;
 	if ((r = query_value(monitor, "create export role",
 	    "SELECT texp_guard.export_role_create($1, $2, $3)", 3, p, NULL,
 	    err, errlen)) != 0)
 		goto out;
-	created = 1;
+	*password = pw;
+	pw = NULL;
+	r = 0;
+ out:
+	if (verifier != NULL) {
+		sodium_memzero(verifier, strlen(verifier));
+		PQfreemem(verifier);
+	}
+	if (pw != NULL)
+		sodium_free(pw);
+	if (r != 0)
+		role[0] = '\0';
+	return r;
+}
 
-	conn_params(cfg, e->role, pw, "tenant-export builder", kw, val);
+int
+db_export_role_drop(PGconn *monitor, const char *role, char *err,
+    size_t errlen)
+{
+	return drop_role(monitor, role, err, errlen);
+}
+
+int
+db_export_connect(const struct config *cfg, const char *role,
+    const char *password, const char *tenant, struct db_export **out,
+    char *err, size_t errlen)
+{
+	const char *kw[CONN_MAX_PARAMS], *val[CONN_MAX_PARAMS];
+	struct db_export *e = NULL;
+	char *v = NULL;
+	int r = ERR_INTERNAL;
+	PGresult *res = NULL;
+
+	*out = NULL;
+	set_err(err, errlen, "%s", "");
+	if (strlen(role) >= sizeof(e->role))
+		return ERR_INVALID;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return ERR_NOMEM;
+	snprintf(e->role, sizeof(e->role), "%s", role);
+	conn_params(cfg, e->role, password, "tenant-export builder", kw, val);
 	e->conn = PQconnectdbParams(kw, val, 0);
-	sodium_memzero(pw, pwlen);	/* libpq keeps its own copy */
 	if (e->conn == NULL) {
 		r = ERR_NOMEM;
 		goto out;
@@ -520,6 +551,13 @@ db_export_open(PGconn *monitor, const struct config *cfg, const char *tenant,
 		goto out;
 	}
 	PQsetNoticeProcessor(e->conn, notice_ignore, NULL);
+	/* Rows are decoded as UTF-8, whatever the server's default. */
+	if (PQsetClientEncoding(e->conn, "UTF8") != 0) {
+		set_pq_err(err, errlen, "client encoding",
+		    PQerrorMessage(e->conn));
+		r = ERR_DB;
+		goto out;
+	}
 	/* Prove the scope before handing the session out. */
 	if ((r = query_value(e->conn, "check export role",
 	    "SELECT session_user::text FROM pg_catalog.pg_roles "
@@ -559,21 +597,30 @@ db_export_open(PGconn *monitor, const struct config *cfg, const char *tenant,
  out:
 	PQclear(res);
 	free(v);
-	if (verifier != NULL) {
-		sodium_memzero(verifier, strlen(verifier));
-		PQfreemem(verifier);
-	}
-	if (pw != NULL)
-		sodium_free(pw);
 	if (e != NULL) {
 		if (e->conn != NULL)
 			PQfinish(e->conn);
-		e->conn = NULL;
-		/* Best effort; the error already set is the one to report. */
-		if (created)
-			drop_role(monitor, e->role, NULL, 0);
 		free(e);
 	}
+	return r;
+}
+
+int
+db_export_open(PGconn *monitor, const struct config *cfg, const char *tenant,
+    struct db_export **out, char *err, size_t errlen)
+{
+	char role[DB_ROLE_NAME_MAX], *pw = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = db_export_role_create(monitor, tenant, role, &pw, err,
+	    errlen)) != 0)
+		return r;
+	r = db_export_connect(cfg, role, pw, tenant, out, err, errlen);
+	sodium_free(pw);
+	/* Best effort; the error already set is the one to report. */
+	if (r != 0)
+		drop_role(monitor, role, NULL, 0);
 	return r;
 }
 
@@ -635,6 +682,17 @@ db_export_close(struct db_export *e, PGconn *monitor, char *err,
 	sodium_memzero(e->role, sizeof(e->role));
 	free(e);
 	return r;
+}
+
+void
+db_export_free(struct db_export *e)
+{
+	if (e == NULL)
+		return;
+	if (e->conn != NULL)
+		PQfinish(e->conn);
+	sodium_memzero(e->role, sizeof(e->role));
+	free(e);
 }
 
 int

@@ -89,6 +89,28 @@ struct db_export;
  */
 int db_export_open(PGconn *monitor, const struct config *cfg,
     const char *tenant, struct db_export **out, char *err, size_t errlen);
+/*
+ * The same in two steps, so that the monitor's own login and the export
+ * session can live in different processes (export.c keeps the monitor's
+ * password out of the process that forks the builder):
+ * db_export_role_create, on the monitor connection, makes the role and its
+ * grant and returns its name and a fresh random password (sodium_malloc'd;
+ * the caller sodium_free()s it); db_export_connect logs in as it, checks
+ * the scope and begins the read-only transaction; db_export_role_drop
+ * drops the role and its grant.
+ */
+#define DB_ROLE_NAME_MAX	(4 + 32 + 1)
+int db_export_role_create(PGconn *monitor, const char *tenant,
+    char role[DB_ROLE_NAME_MAX], char **password, char *err, size_t errlen);
+int db_export_connect(const struct config *cfg, const char *role,
+    const char *password, const char *tenant, struct db_export **out,
+    char *err, size_t errlen);
+int db_export_role_drop(PGconn *monitor, const char *role, char *err,
+    size_t errlen);
+/* Ends a session opened by db_export_connect (PQfinish, if still
+ * attached) and frees e, without dropping the role. Accepts NULL. */
+void db_export_free(struct db_export *e);
+
 /* The scoped connection, owned by e (NULL after db_export_detach). */
 PGconn *db_export_conn(const struct db_export *e);
 /* The export role's name, owned by e. */

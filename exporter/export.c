@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include "manifest.h"
 #include "minisig.h"
 #include "pgtype.h"
+#include "provision.h"
 #include "sandbox.h"
 #include "seal.h"
 #include "verify.h"
@@ -85,7 +87,7 @@ struct run {
 	struct export_result *res;
 	char *err;
 	size_t errlen;
-	PGconn *mon;
+	struct provision *prov;
 	struct db_export *dx;
 	int detached;
 	struct plan_table *plan;
@@ -462,6 +464,7 @@ run_builder(struct run *rn)
 	job.tables = rn->bt;
 	job.zstd = rn->req->zstd;
 	job.part_bytes = 0;
+	job.tenant = rn->req->tenant;
 #ifdef TEXP_TEST_HOOKS
 	job.attack = getenv("TEXP_TEST_ATTACK");
 	job.attack_arg = getenv("TEXP_TEST_ATTACK_ARG");
@@ -781,13 +784,12 @@ export_run(const struct export_request *q, struct export_result *res,
 {
 	const struct config_export *ce = config_export(q->cfg);
 	struct run rn;
-	struct lint_report *lr = NULL;
 	struct buf *tv = NULL, *hdr = NULL;
 	struct sigaction sa, old_int, old_term, old_pipe, old_xfsz;
 	const char *ttype = NULL, *outdir;
 	uint32_t toid = 0;
 	uint8_t digest[EVIDENCE_HASH_LEN];
-	char *sysid = NULL, *snap = NULL, base[128], hex[33], snapshot[512];
+	char *snap = NULL, base[128], hex[33], snapshot[512];
 	size_t i, n;
 	int r;
 
@@ -809,6 +811,10 @@ export_run(const struct export_request *q, struct export_result *res,
 	sigaction(SIGXFSZ, &sa, &old_xfsz);
 	interrupted = 0;
 	sandbox_prepare_process();
+	/* UTF-8 character handling without locale files: libarchive then
+	 * needs no iconv module inside the sandbox (glibc's C.UTF-8 is built
+	 * in). Messages stay in the C locale. */
+	setlocale(LC_CTYPE, "C.UTF-8");
 
 	if (sodium_init() < 0) {
 		r = ERR_INTERNAL;
@@ -838,22 +844,14 @@ export_run(const struct export_request *q, struct export_result *res,
 		goto out;
 	}
 
-	/* The database must meet the policy before any export. */
-	if ((r = db_connect(q->cfg, NULL, &rn.mon, err, errlen)) != 0)
-		goto out;
-	r = lint_run(rn.mon, q->cfg, &lr);
-	if (r != 0) {
-		n = lr ? lint_report_count(lr) : 0;
-		set_err(err, errlen, "the database fails %zu lint check%s%s%s; "
-		    "run `tenant-export lint` for details", n, n == 1 ? "" : "s",
-		    n ? ", first: " : "", n ? lint_report_get(lr, 0)->message : "");
-		r = ERR_POLICY;
-		goto out;
-	}
-
-	/* The scoped session: its tenant is fixed by the role it logs in as. */
-	if ((r = db_export_open(rn.mon, q->cfg, q->tenant, &rn.dx, err,
+	/* The database must meet the policy before any export; the
+	 * monitor's own login happens in a helper process (provision.h). */
+	if ((r = provision_start(q->cfg, q->tenant, &rn.prov, err,
 	    errlen)) != 0)
+		goto out;
+	/* The scoped session: its tenant is fixed by the role it logs in as. */
+	if ((r = db_export_connect(q->cfg, provision_role(rn.prov),
+	    provision_password(rn.prov), q->tenant, &rn.dx, err, errlen)) != 0)
 		goto out;
 	n = config_table_count(q->cfg);
 	if ((rn.plan = calloc(n ? n : 1, sizeof(*rn.plan))) == NULL) {
@@ -924,12 +922,11 @@ export_run(const struct export_request *q, struct export_result *res,
 	    (r = manifest_set_str(&rn.pre->since, q->since)) != 0 ||
 	    (r = manifest_set_str(&rn.pre->until, q->until)) != 0)
 		goto out;
-	if ((r = db_system_identifier(rn.mon, &sysid, err, errlen)) != 0 ||
-	    (r = db_snapshot_current(db_export_conn(rn.dx), &snap, err,
+	if ((r = db_snapshot_current(db_export_conn(rn.dx), &snap, err,
 	    errlen)) != 0)
 		goto out;
 	snprintf(snapshot, sizeof(snapshot), "system_identifier=%s snapshot=%s",
-	    sysid, snap);
+	    provision_sysid(rn.prov), snap);
 	if ((r = manifest_set_str(&rn.pre->snapshot, snapshot)) != 0 ||
 	    (r = plan_sql(&rn, db_export_conn(rn.dx), ttype)) != 0)
 		goto out;
@@ -979,12 +976,12 @@ export_run(const struct export_request *q, struct export_result *res,
 		goto out;
 	}
 	/* Drop the export role before the signing key is loaded. */
-	r = db_export_close(rn.dx, rn.mon, err, errlen);
+	db_export_free(rn.dx);
 	rn.dx = NULL;
+	r = provision_finish(rn.prov, err, errlen);
+	rn.prov = NULL;
 	if (r != 0)
 		goto out;
-	PQfinish(rn.mon);
-	rn.mon = NULL;
 	if ((r = sign_and_publish(&rn, digest)) != 0)
 		goto out;
 	memcpy(res->export_id, rn.pre->export_id, sizeof(res->export_id));
@@ -997,15 +994,15 @@ export_run(const struct export_request *q, struct export_result *res,
 	r = 0;
  out:
 	if (rn.dx != NULL) {
-		char e2[256];
-
 		if (!rn.detached)
 			db_export_detach(rn.dx);
-		if (rn.mon != NULL)
-			db_export_close(rn.dx, rn.mon, e2, sizeof(e2));
+		db_export_free(rn.dx);
 	}
-	if (rn.mon != NULL)
-		PQfinish(rn.mon);
+	if (rn.prov != NULL) {
+		char e2[256];
+
+		provision_finish(rn.prov, e2, sizeof(e2));
+	}
 	seal_writer_free(rn.sw);	/* removes unpublished temp files */
 	if (rn.outdir >= 0)
 		close(rn.outdir);
@@ -1025,11 +1022,9 @@ export_run(const struct export_request *q, struct export_result *res,
 		}
 	free(rn.bt);
 	manifest_free(rn.pre);
-	lint_report_free(lr);
 	buf_free(tv);
 	buf_free(hdr);
 	buf_free(rn.check);
-	free(sysid);
 	free(snap);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -360,11 +360,12 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 	"('pg_catalog', 'information_schema') " \
 	"AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'), " \
 	"members AS (SELECT m.member FROM pg_catalog.pg_auth_members m " \
-	"WHERE m.roleid = 'texp_export'::regrole) "
+	"WHERE m.roleid = to_regrole('texp_export')) "
 
 struct sql_check {
 	const char *id;
 	const char *sql;	/* returns (object, message, fix) */
+	int any_time;		/* runs even before db-setup created the roles */
 };
 
 static const struct sql_check sql_checks[] = {
@@ -416,7 +417,7 @@ static const struct sql_check sql_checks[] = {
 	  "pg_get_userbyid(m.roleid) || ' and can act as it', "
 	  "format('REVOKE %I FROM %I', pg_get_userbyid(m.roleid), "
 	  "pg_get_userbyid(m.member)) FROM pg_auth_members m "
-	  "WHERE m.roleid IN ('texp_guard'::regrole, 'texp_provisioner'::regrole)" },
+	  "WHERE m.roleid IN ('texp_guard'::regrole, 'texp_provisioner'::regrole)", 0 },
 
 	{ "group_attributes", CFG_CTE
 	  "SELECT r.rolname::text, 'export role has ' || concat_ws(', ', "
@@ -430,7 +431,7 @@ static const struct sql_check sql_checks[] = {
 	  "NOREPLICATION', r.rolname) FROM pg_roles r "
 	  "WHERE (r.rolname = 'texp_export' OR r.oid IN (SELECT member FROM members)) "
 	  "AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb "
-	  "OR r.rolreplication OR (r.rolname = 'texp_export' AND r.rolcanlogin))" },
+	  "OR r.rolreplication OR (r.rolname = 'texp_export' AND r.rolcanlogin))", 0 },
 
 	{ "group_member_of", CFG_CTE
 	  "SELECT pg_get_userbyid(m.member)::text, 'export role is a member of ' || "
@@ -438,7 +439,7 @@ static const struct sql_check sql_checks[] = {
 	  "format('REVOKE %I FROM %I', pg_get_userbyid(m.roleid), "
 	  "pg_get_userbyid(m.member)) FROM pg_auth_members m "
 	  "WHERE (m.member = 'texp_export'::regrole OR m.member IN "
-	  "(SELECT member FROM members)) AND m.roleid <> 'texp_export'::regrole" },
+	  "(SELECT member FROM members)) AND m.roleid <> 'texp_export'::regrole", 0 },
 
 	{ "group_owns", CFG_CTE
 	  "SELECT pg_describe_object(d.classid, d.objid, d.objsubid), "
@@ -450,21 +451,21 @@ static const struct sql_check sql_checks[] = {
 	  "AND d.dbid IN (0, (SELECT oid FROM pg_database "
 	  "WHERE datname = current_database())) "
 	  "AND (d.refobjid = 'texp_export'::regrole "
-	  "OR d.refobjid IN (SELECT member FROM members))" },
+	  "OR d.refobjid IN (SELECT member FROM members))", 0 },
 
 	{ "rls_disabled", CFG_CTE
 	  "SELECT cfg.s || '.' || cfg.t, 'row level security is disabled on a "
 	  "tenant table', format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY "
 	  "(or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
 	  "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "WHERE cfg.c = 'tenant' AND NOT rel.relrowsecurity" },
+	  "WHERE cfg.c = 'tenant' AND NOT rel.relrowsecurity", 1 },
 
 	{ "rls_not_forced", CFG_CTE
 	  "SELECT cfg.s || '.' || cfg.t, 'row level security is not forced: the "
 	  "table owner is not bound by it', format('ALTER TABLE %s FORCE ROW "
 	  "LEVEL SECURITY (or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
 	  "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "WHERE cfg.c = 'tenant' AND NOT rel.relforcerowsecurity" },
+	  "WHERE cfg.c = 'tenant' AND NOT rel.relforcerowsecurity", 1 },
 
 	{ "policy_missing", CFG_CTE
 	  "SELECT cfg.s || '.' || cfg.t, CASE WHEN p.oid IS NULL THEN "
@@ -483,7 +484,7 @@ static const struct sql_check sql_checks[] = {
 	  "format('(%s = (( SELECT texp_guard.role_tenant() AS role_tenant))::%s)', "
 	  "quote_ident(a.attname), format_type(a.atttypid, a.atttypmod)), "
 	  "format('(%s = ( SELECT texp_guard.role_tenant() AS role_tenant))', "
-	  "quote_ident(a.attname))))" },
+	  "quote_ident(a.attname))))", 0 },
 
 	{ "policy_other", CFG_CTE
 	  "SELECT cfg.s || '.' || cfg.t, format('policy %I also applies to "
@@ -496,7 +497,7 @@ static const struct sql_check sql_checks[] = {
 	  "AND p.polpermissive AND p.polcmd IN ('r', '*') AND EXISTS "
 	  "(SELECT 1 FROM unnest(p.polroles) pr WHERE pr = 0 "
 	  "OR pr = 'texp_export'::regrole OR pr IN (SELECT member FROM members) "
-	  "OR pg_has_role('texp_export', pr, 'MEMBER'))" },
+	  "OR pg_has_role('texp_export', pr, 'MEMBER'))", 0 },
 
 	{ "tenant_owner_login", CFG_CTE
 	  "SELECT cfg.s || '.' || cfg.t, 'tenant table owned by login role ' || "
@@ -504,7 +505,7 @@ static const struct sql_check sql_checks[] = {
 	  "format('ALTER TABLE %s OWNER TO <a NOLOGIN role>', rel.q) "
 	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
 	  "JOIN pg_roles o ON o.oid = rel.relowner "
-	  "WHERE cfg.c = 'tenant' AND o.rolcanlogin" },
+	  "WHERE cfg.c = 'tenant' AND o.rolcanlogin", 1 },
 
 	{ "group_privilege", CFG_CTE
 	  "SELECT rel.nspname || '.' || rel.relname, 'texp_export may ' || "
@@ -526,7 +527,7 @@ static const struct sql_check sql_checks[] = {
 	  "WHERE rel.relkind IN ('r', 'p', 'f', 'v', 'm') "
 	  "AND (has_table_privilege('texp_export', rel.oid, "
 	  "'DELETE, TRUNCATE, TRIGGER') OR has_any_column_privilege('texp_export', "
-	  "rel.oid, 'INSERT, UPDATE, REFERENCES'))" },
+	  "rel.oid, 'INSERT, UPDATE, REFERENCES'))", 0 },
 
 	{ "readable_unclassified", CFG_CTE
 	  "SELECT rel.nspname || '.' || rel.relname, CASE WHEN cfg.c = 'excluded' "
@@ -537,7 +538,7 @@ static const struct sql_check sql_checks[] = {
 	  "ON cfg.s = rel.nspname AND cfg.t = rel.relname "
 	  "WHERE rel.relkind IN ('r', 'p', 'f', 'm') "
 	  "AND coalesce(cfg.c, '') NOT IN ('tenant', 'global') "
-	  "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT')" },
+	  "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT')", 0 },
 
 	{ "excluded_column_readable", CFG_CTE
 	  "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'excluded column "
@@ -547,7 +548,7 @@ static const struct sql_check sql_checks[] = {
 	  "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
 	  "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
 	  "AND a.attname = ANY (cfg.x) "
-	  "AND has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')" },
+	  "AND has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')", 0 },
 
 	{ "column_not_granted", CFG_CTE
 	  "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'column is not "
@@ -558,27 +559,27 @@ static const struct sql_check sql_checks[] = {
 	  "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
 	  "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
 	  "AND NOT a.attname = ANY (coalesce(cfg.x, '{}')) "
-	  "AND NOT has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')" },
+	  "AND NOT has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')", 0 },
 
 	{ "sequence_privilege", CFG_CTE
 	  "SELECT rel.nspname || '.' || rel.relname, 'texp_export has rights on "
 	  "this sequence (nextval writes)', format('REVOKE ALL ON SEQUENCE %s "
 	  "FROM texp_export, PUBLIC', rel.q) FROM rel WHERE CASE WHEN "
 	  "rel.relkind = 'S' THEN has_sequence_privilege('texp_export', rel.oid, "
-	  "'USAGE, SELECT, UPDATE') ELSE false END" },
+	  "'USAGE, SELECT, UPDATE') ELSE false END", 0 },
 
 	{ "schema_create", CFG_CTE
 	  "SELECT n.nspname::text, 'texp_export may create objects in this "
 	  "schema', format('REVOKE CREATE ON SCHEMA %I FROM texp_export, PUBLIC', "
 	  "n.nspname) FROM pg_namespace n "
 	  "WHERE n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
-	  "AND has_schema_privilege('texp_export', n.oid, 'CREATE')" },
+	  "AND has_schema_privilege('texp_export', n.oid, 'CREATE')", 0 },
 
 	{ "database_create", CFG_CTE
 	  "SELECT current_database()::text, 'texp_export may create schemas in "
 	  "this database', format('REVOKE CREATE ON DATABASE %I FROM texp_export, "
 	  "PUBLIC', current_database()) "
-	  "WHERE has_database_privilege('texp_export', current_database(), 'CREATE')" },
+	  "WHERE has_database_privilege('texp_export', current_database(), 'CREATE')", 0 },
 
 	{ "temp_on_database", CFG_CTE
 	  "SELECT current_database()::text, 'texp_export may create temporary "
@@ -586,7 +587,7 @@ static const struct sql_check sql_checks[] = {
 	  "TEMPORARY ON DATABASE %I FROM PUBLIC, texp_export; re-grant it to "
 	  "application roles that need it', current_database()) "
 	  "WHERE has_database_privilege('texp_export', current_database(), "
-	  "'TEMPORARY')" },
+	  "'TEMPORARY')", 0 },
 
 	{ "lo_function", CFG_CTE
 	  "SELECT f, 'texp_export may execute it: it writes without any table "
@@ -596,7 +597,7 @@ static const struct sql_check sql_checks[] = {
 	  "'pg_catalog.lo_from_bytea(oid,bytea)', 'pg_catalog.lo_open(oid,integer)', "
 	  "'pg_catalog.lo_put(oid,bigint,bytea)', 'pg_catalog.lo_unlink(oid)', "
 	  "'pg_catalog.pg_notify(text,text)']) f "
-	  "WHERE has_function_privilege('texp_export', f, 'EXECUTE')" },
+	  "WHERE has_function_privilege('texp_export', f, 'EXECUTE')", 0 },
 
 	{ "security_definer_function", CFG_CTE
 	  "SELECT p.oid::regprocedure::text, 'SECURITY DEFINER function "
@@ -604,7 +605,7 @@ static const struct sql_check sql_checks[] = {
 	  "the tenant scope', format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, "
 	  "texp_export', p.oid::regprocedure) FROM pg_proc p WHERE p.prosecdef "
 	  "AND p.oid IS DISTINCT FROM to_regprocedure('texp_guard.role_tenant()') "
-	  "AND has_function_privilege('texp_export', p.oid, 'EXECUTE')" },
+	  "AND has_function_privilege('texp_export', p.oid, 'EXECUTE')", 0 },
 
 	{ "view_definer", CFG_CTE
 	  "SELECT rel.nspname || '.' || rel.relname, 'view without "
@@ -616,7 +617,7 @@ static const struct sql_check sql_checks[] = {
 	  "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT') "
 	  "AND NOT EXISTS (SELECT 1 FROM pg_options_to_table(c.reloptions) o "
 	  "WHERE o.option_name = 'security_invoker' "
-	  "AND lower(o.option_value) IN ('true', 'on', '1', 'yes'))" },
+	  "AND lower(o.option_value) IN ('true', 'on', '1', 'yes'))", 0 },
 
 	{ "large_object", CFG_CTE
 	  "SELECT 'large object ' || m.oid, 'readable by texp_export (large "
@@ -629,7 +630,7 @@ static const struct sql_check sql_checks[] = {
 	  "UNION ALL SELECT 'lo_compat_privileges', 'is on: every large object "
 	  "is readable and writable by every role', "
 	  "'ALTER SYSTEM SET lo_compat_privileges = off' "
-	  "WHERE current_setting('lo_compat_privileges')::boolean" },
+	  "WHERE current_setting('lo_compat_privileges')::boolean", 0 },
 
 	{ "fk_without_tenant", CFG_CTE
 	  "SELECT con.conname || ' on ' || r.nspname || '.' || r.relname, "
@@ -647,7 +648,7 @@ static const struct sql_check sql_checks[] = {
 	  "AND rc.c = 'tenant' LEFT JOIN pg_attribute ra ON ra.attrelid = r.oid "
 	  "AND ra.attname = rc.k WHERE con.contype = 'f' AND NOT "
 	  "(ta.attnum = ANY (con.confkey) AND (rc.k IS NULL OR ra.attnum = "
-	  "con.conkey[array_position(con.confkey, ta.attnum)]))" },
+	  "con.conkey[array_position(con.confkey, ta.attnum)]))", 1 },
 };
 
 /* Schema relations the config must classify (partitions are reached via
@@ -841,14 +842,12 @@ lint_run(PGconn *conn, const struct config *cfg, struct lint_report **out)
 				goto out;
 		}
 	}
-	if (!missing) {
-		for (i = 0; i < sizeof(sql_checks) / sizeof(sql_checks[0]);
-		    i++) {
-			r = run_sql_check(conn, &sql_checks[i], json,
-			    monitor != NULL ? monitor : "", rep);
-			if (r != 0)
-				goto out;
-		}
+	for (i = 0; i < sizeof(sql_checks) / sizeof(sql_checks[0]); i++) {
+		if (missing && !sql_checks[i].any_time)
+			continue;
+		if ((r = run_sql_check(conn, &sql_checks[i], json,
+		    monitor != NULL ? monitor : "", rep)) != 0)
+			goto out;
 	}
 	r = lint_report_count(rep) > 0 ? ERR_POLICY : 0;
  out:

@@ -23,8 +23,6 @@ static const struct {
 	  "export one tenant into a signed, encrypted archive" },
 	{ "keygen", cmd_keygen,
 	  "create the exporter's signing key pair" },
-	{ "run", cmd_run,
-	  "export one tenant into a signed, encrypted archive" },
 };
 
 static void

@@ -211,7 +211,12 @@ bundle_writer_new(struct manifest *m, int zstd, size_t part_bytes,
 	    (w->a = archive_write_new()) == NULL)
 		goto out;
 	r = ERR_TAR;
-	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK)
+	/* Binary headers: no character set conversion, which would load
+	 * iconv modules from disk (forbidden inside the builder's sandbox).
+	 * Entry names are fixed ASCII. */
+	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+	    archive_write_set_format_option(w->a, "pax", "hdrcharset",
+	    "BINARY") != ARCHIVE_OK)
 		goto out;
 	/* In-process zstd only: ARCHIVE_WARN would mean an external program. */
 	if (zstd && archive_write_add_filter_zstd(w->a) != ARCHIVE_OK) {

@@ -328,7 +328,7 @@ seal_writer_publish(struct seal_writer *w, const struct minisig_seckey *sk,
 
 	if (!w->closed || w->published)
 		return ERR_INVALID;
-	split = w->part_max != 0;
+	split = w->n > 1;	/* one part: an ordinary single file */
 	claims->parts = split ? w->n : 0;
 	if ((index = buf_new(SEAL_MAX_INDEX)) == NULL ||
 	    (sig = buf_new(SEAL_MAX_SIGFILE)) == NULL)
