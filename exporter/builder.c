@@ -134,8 +134,12 @@ attack_sql(struct builder_job *j, const char *const *stmts)
 	size_t i;
 
 	for (i = 0; stmts[i] != NULL; i++) {
-		res = PQexec(j->conn, "SAVEPOINT attack");
-		PQclear(res);
+		int in_txn = PQtransactionStatus(j->conn) == PQTRANS_INTRANS;
+
+		if (in_txn) {
+			res = PQexec(j->conn, "SAVEPOINT attack");
+			PQclear(res);
+		}
 		res = PQexec(j->conn, stmts[i]);
 		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
 		    PQresultStatus(res) == PGRES_TUPLES_OK)
@@ -145,8 +149,10 @@ attack_sql(struct builder_job *j, const char *const *stmts)
 			    PQresultErrorField(res, PG_DIAG_SQLSTATE) ?
 			    PQresultErrorField(res, PG_DIAG_SQLSTATE) : "?");
 		PQclear(res);
-		res = PQexec(j->conn, "ROLLBACK TO SAVEPOINT attack");
-		PQclear(res);
+		if (PQtransactionStatus(j->conn) == PQTRANS_INERROR) {
+			res = PQexec(j->conn, "ROLLBACK TO SAVEPOINT attack");
+			PQclear(res);
+		}
 	}
 }
 
@@ -159,6 +165,14 @@ static const char *const widen_stmts[] = {
 	"SET ROLE NONE",
 	"RESET SESSION AUTHORIZATION",
 	"SELECT set_config('app.tenant_id', 'client-a', false)",
+	"DISCARD ALL",
+	"SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+	NULL,
+};
+
+/* Turning row security off makes every read of a protected table fail
+ * rather than bypass the policy. */
+static const char *const rowsec_stmts[] = {
 	"SET row_security = off",
 	NULL,
 };
@@ -172,7 +186,6 @@ static const char *const write_stmts[] = {
 	"NOTIFY attack",
 	"COMMIT",
 	"SET default_transaction_read_only = off",
-	"BEGIN READ WRITE",
 	"INSERT INTO app.contacts SELECT * FROM app.contacts LIMIT 1",
 	"UPDATE app.contacts SET name = name",
 	"DELETE FROM app.contacts",
@@ -220,8 +233,11 @@ attack_scan(struct builder_job *j, const char *needle, const char *tenant)
 		return;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
+		/* Runtime secrets live in writable memory (heap, stack, anonymous
+		 * maps); read-only file maps may fault past their file's end. */
 		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3 ||
-		    perms[0] != 'r' || strstr(line, "[vvar]") ||
+		    perms[0] != 'r' || perms[1] != 'w' ||
+		    strstr(line, "[vvar]") ||
 		    strstr(line, "[vsyscall]"))
 			continue;
 		for (const char *p = (const char *)lo, *e = (const char *)hi;
@@ -425,6 +441,8 @@ builder_main(void *arg)
 			attack_sql(j, widen_stmts);
 		else if (strcmp(j->attack, "write") == 0)
 			attack_sql(j, write_stmts);
+		else if (strcmp(j->attack, "rowsec") == 0)
+			attack_sql(j, rowsec_stmts);
 	}
 #endif
 	if ((r = age_enc_new_payload(j->file_key, pipe_write, &j->out_fd,

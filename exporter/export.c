@@ -208,9 +208,16 @@ plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
 				b->oids[k] = dc->col[k].type_oid;
 			else
 				b->oids[k] = 25;
-			if ((r = buf_putf(sel, "%s%s%s", k ? ", " : "", id,
-			    b->oids[k] == dc->col[k].type_oid ? "" :
-			    "::text")) != 0)
+			/* Types without a binary decoder travel as their
+			 * output function's text (format() calls it; a plain
+			 * ::text cast differs for inet, bool, bpchar). */
+			if (b->oids[k] == dc->col[k].type_oid)
+				r = buf_putf(sel, "%s%s", k ? ", " : "", id);
+			else
+				r = buf_putf(sel, "%sCASE WHEN %s IS NULL THEN "
+				    "NULL ELSE format('%%s', %s) END", k ? ", " :
+				    "", id, id);
+			if (r != 0)
 				goto out;
 			PQfreemem(id);
 			id = NULL;

@@ -211,12 +211,11 @@ bundle_writer_new(struct manifest *m, int zstd, size_t part_bytes,
 	    (w->a = archive_write_new()) == NULL)
 		goto out;
 	r = ERR_TAR;
-	/* Binary headers: no character set conversion, which would load
-	 * iconv modules from disk (forbidden inside the builder's sandbox).
-	 * Entry names are fixed ASCII. */
-	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
-	    archive_write_set_format_option(w->a, "pax", "hdrcharset",
-	    "BINARY") != ARCHIVE_OK)
+	/* ustar: the pax interchange format without extended headers, which
+	 * our short ASCII names and bounded sizes never need. The pax writer
+	 * would convert every name to UTF-8 through iconv, loading modules
+	 * from disk, which the builder's sandbox forbids. */
+	if (archive_write_set_format_ustar(w->a) != ARCHIVE_OK)
 		goto out;
 	/* In-process zstd only: ARCHIVE_WARN would mean an external program. */
 	if (zstd && archive_write_add_filter_zstd(w->a) != ARCHIVE_OK) {

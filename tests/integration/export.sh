@@ -75,6 +75,11 @@ expect_rc 0 "  ... and holds exactly B's rows, none of A's" \
 	python3 "$top/tests/integration/lib/compare.py" "$db" "$work/x" \
 	"$CLIENT_B" $TABLES
 rm -f "$work"/outbox/*
+TEXP_TEST_ATTACK=rowsec expect_rc 1 "builder turning row_security off" \
+	"$H" run --config "$C" --tenant "$CLIENT_B"
+check "  ... fails closed: the read is refused, not unfiltered" \
+	grep -q "row-level security" "$work/err"
+check "  ... and nothing is published" outbox_empty
 
 # ---- the builder tries to write ----
 TEXP_TEST_ATTACK=write TEXP_DEBUG_LOG=1 expect_rc 0 \
@@ -82,12 +87,16 @@ TEXP_TEST_ATTACK=write TEXP_DEBUG_LOG=1 expect_rc 0 \
 	"$H" run --config "$C" --tenant "$CLIENT_B"
 for s in "INSERT INTO" "UPDATE app" "DELETE FROM" "CREATE TEMP TABLE" \
     "CREATE TABLE public" "CREATE TABLE app" "nextval" "lo_create" \
-    "lo_from_bytea" "pg_notify" "NOTIFY attack"; do
+    "lo_from_bytea" "pg_notify"; do
 	check "  ... denied: $s" sh -c '
 		grep -q "denied: .*$1" "$2" && ! grep -q "allowed: .*$1" "$2"' \
 		sh "$s" "$work/err"
 done
 check "  ... and nothing in the database changed" test "$(counts)" = "$before"
+# NOTIFY needs no privilege in PostgreSQL 15 and works in read-only
+# transactions: docs/SECURITY.md lists it among the channels a compromised
+# builder keeps (to listeners on the same database, its own tenant's data).
+grep -q "allowed: NOTIFY" "$work/err" && echo "# note: bare NOTIFY is not deniable (documented)"
 rm -f "$work"/outbox/*
 
 # ---- verify before sign: a foreign record slipped in ----
@@ -152,15 +161,20 @@ pid=$!
 sleep 1
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
-sleep 3
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	pgrep -r RSDT -f "[t]enant-export-hooked run" >/dev/null || break
+	sleep 1
+done
 check "a killed monitor leaves no archive or signature" \
 	sh -c '! ls "$1" | grep -q "texp"' sh "$work/outbox"
-check "  ... and no builder process behind" \
-	sh -c '! pgrep -f "tenant-export-hooked run" >/dev/null'
+check "  ... no child process behind" \
+	sh -c '! pgrep -r RSDT -f "[t]enant-export-hooked run" >/dev/null'
+check "  ... and its export role was dropped" \
+	test "$(sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'exp\_%'")" = 0
 rm -f "$work"/outbox/.??* 2>/dev/null
 
 # ---- disk full on the outbox ----
-expect_rc 1 "a full disk (RLIMIT_FSIZE) fails the export" \
+expect_rc 2 "a full disk (RLIMIT_FSIZE) fails the export (operational)" \
 	sh -c 'ulimit -f 8; exec "$@"' sh "$E" run --config "$C" --tenant "$CLIENT_B"
 check "  ... saying why" grep -q "outbox" "$work/err"
 check "  ... and leaves nothing behind" outbox_empty

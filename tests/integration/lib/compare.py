@@ -12,16 +12,17 @@ Prints one line per table; exits 1 on any difference.
 import datetime
 import decimal
 import json
+import os
 import subprocess
 import sys
 
 
 def psql(db, query):
+    env = dict(os.environ, PGTZ="UTC")
     out = subprocess.run(
         ["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c",
-         "SET TimeZone = 'UTC'", "-c", query],
-        check=True, capture_output=True, text=True).stdout
-    return out.strip().splitlines()[-1] if out.strip() else ""
+         query], check=True, capture_output=True, text=True, env=env).stdout
+    return out.strip()
 
 
 def norm(v, t):
