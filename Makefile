@@ -124,7 +124,7 @@ fuzz-smoke: $(FUZZ_BIN)
 		$$f -runs=0 fuzz/corpus/$$n >/dev/null 2>&1 || \
 		{ echo "fuzz-smoke: $$n failed on its corpus"; exit 1; }; done
 
-demo: deps all $(TOOL_BIN)
+demo: deps all
 	@sh examples/demo.sh
 
 bench: bench-verify bench-export

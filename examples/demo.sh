@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 B=${BUILD:-build}
 work=$(mktemp -d /tmp/texp-demo.XXXXXX)
-pg="$work/pg"
+pg=$(mktemp -d /tmp/texp-demo-pg.XXXXXX)
 cleanup() {
 	sh ci/pg.sh stop "$pg" >/dev/null 2>&1 || true
 	rm -rf "$work"
@@ -19,7 +19,8 @@ trap cleanup EXIT INT TERM
 say() { printf '\n== %s\n' "$*"; }
 
 say "Starting a throwaway PostgreSQL (unix socket only) in $pg"
-eval "$(sh ci/pg.sh start "$pg")"
+env_lines=$(sh ci/pg.sh start "$pg")
+eval "$env_lines"
 createdb agency
 psql -q -v ON_ERROR_STOP=1 -d agency -f examples/agency.sql >/dev/null
 psql -At -d agency -c "SELECT '   tenant ' || name || ': ' || id FROM app.clients ORDER BY name"
@@ -31,8 +32,10 @@ mkdir -p "$work/keys" "$work/outbox" "$work/client-b"
 "$B/tenant-verify" keygen --out "$work/keys/client-b.age" >"$work/keys/client-b.recipient"
 RECIPIENT=$(cat "$work/keys/client-b.recipient")
 echo "   Client B's recipient: $RECIPIENT"
-"$B/tests/tools/texp-sample" --gen-sign-key "$work/keys/agency-sign"
-echo "   agency signing key: $work/keys/agency-sign.pub"
+printf 'demo signing passphrase\n' >"$work/keys/sign.pass"
+chmod 600 "$work/keys/sign.pass"
+"$B/tenant-export" keygen --out "$work/keys/agency-sign" \
+    --passphrase-file "$work/keys/sign.pass" | sed 's/^/   /'
 
 say "Database setup: export roles, row-level security, grants (db-setup --apply)"
 "$B/tenant-export" db-setup --config examples/agency.conf --user postgres --apply
@@ -49,15 +52,16 @@ say "Lint: does the database keep tenants apart the way the config says?"
 "$B/tenant-export" lint --config "$work/agency.conf"
 
 say "Export Client B (the monitor checks, a sandboxed builder reads, a sandboxed checker proves)"
-"$B/tenant-export" run --config "$work/agency.conf" --tenant "$CLIENT_B" --quiet
+"$B/tenant-export" run --config "$work/agency.conf" --tenant "$CLIENT_B" \
+    --sign-passphrase-file "$work/keys/sign.pass" --quiet
 ARCHIVE=$(ls "$work"/outbox/*.texp)
 
 say "Client B verifies the archive: signature, decryption, every record is theirs"
+printf '%s\n' "$CLIENT_A" >"$work/client-a.ids"
+chmod 600 "$work/client-a.ids"
 "$B/tenant-verify" verify --identity "$work/keys/client-b.age" \
     --signer "$work/keys/agency-sign.pub" --tenant "$CLIENT_B" \
-    --foreign-ids /dev/stdin "$ARCHIVE" <<IDS
-$CLIENT_A
-IDS
+    --foreign-ids "$work/client-a.ids" "$ARCHIVE"
 
 say "Stock tools agree: minisign checks the signature, age decrypts"
 minisign -V -q -p "$work/keys/agency-sign.pub" -m "$ARCHIVE" && echo "   minisign: signature verified"

@@ -30,6 +30,23 @@ run_one() {
 	fi
 }
 
+# One throwaway PostgreSQL for the whole run: unit suites with a live part
+# (the sandbox holding a libpq session, binary COPY against the server's
+# own text output) use it too.
+pg_started=0
+if [ "$what" != unit ] || [ -n "${TEXP_UNIT_PG:-}" ]; then
+	pgdir=$(mktemp -d /tmp/texp-pg.XXXXXX)
+	trap 'sh ci/pg.sh stop "$pgdir"' EXIT INT TERM
+	if env_lines=$(sh ci/pg.sh start "$pgdir"); then
+		eval "$env_lines"
+		pg_started=1
+	else
+		fail=$((fail + 1))
+		failed="$failed postgresql-start"
+	fi
+fi
+export TEXP_BUILD="$top/$BUILD"
+
 if [ "$what" = unit ] || [ "$what" = all ]; then
 	for t in "$BUILD"/tests/check_*; do
 		[ -x "$t" ] || continue
@@ -38,20 +55,11 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 fi
 
 if [ "$what" = integration ] || [ "$what" = all ]; then
-	set -- tests/integration/*.sh
-	if [ -e "$1" ]; then
-		pgdir=$(mktemp -d /tmp/texp-pg.XXXXXX)
-		trap 'sh ci/pg.sh stop "$pgdir"' EXIT INT TERM
-		if env_lines=$(sh ci/pg.sh start "$pgdir"); then
-			eval "$env_lines"
-			export TEXP_BUILD="$top/$BUILD"
-			for t in "$@"; do
-				run_one "$(basename "$t" .sh)" sh "$t"
-			done
-		else
-			fail=$((fail + 1))
-			failed="$failed postgresql-start"
-		fi
+	if [ "$pg_started" -eq 1 ]; then
+		for t in tests/integration/*.sh; do
+			[ -e "$t" ] || continue
+			run_one "$(basename "$t" .sh)" sh "$t"
+		done
 	fi
 fi
 
