@@ -185,6 +185,10 @@ print_json(const struct export_result *res)
 	json_object_set_new(o, "records", json_integer((json_int_t)res->records));
 	json_object_set_new(o, "parts", json_integer((json_int_t)res->parts));
 	json_object_set_new(o, "tables", tabs);
+	json_object_set_new(o, "peak_rss_kib", json_pack("{s:I,s:I,s:I}",
+	    "monitor", (json_int_t)res->monitor_rss_kib,
+	    "builder", (json_int_t)res->builder_rss_kib,
+	    "children", (json_int_t)res->checker_rss_kib));
 	s = json_dumps(o, JSON_INDENT(2));
 	if (s != NULL)
 		printf("%s\n", s);

@@ -1,3 +1,4 @@
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -450,6 +451,17 @@ pump_builder(struct run *rn, pid_t pid, int data_fd, int log_fd)
 	return r;
 }
 
+/* Peak RSS of the largest child reaped so far (the provisioning helper is
+ * reaped last, so this is the builder's, then the larger of builder and
+ * checker). */
+static long
+children_rss(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_CHILDREN, &ru) == 0 ? ru.ru_maxrss : 0;
+}
+
 static int
 run_builder(struct run *rn)
 {
@@ -491,6 +503,7 @@ run_builder(struct run *rn)
 	close(logp[1]);
 	data[1] = logp[1] = -1;
 	r = pump_builder(rn, pid, data[0], logp[0]);
+	rn->res->builder_rss_kib = children_rss();
  out:
 	for (int i = 0; i < 2; i++) {
 		if (data[i] >= 0)
@@ -573,6 +586,7 @@ run_checker(struct run *rn)
 			read_log(rn, logp[0], lines, &log_open);
 	}
 	r = sandbox_wait(pid, msg, sizeof(msg), &st);
+	rn->res->checker_rss_kib = children_rss();
 	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
 	    "%s", msg);
 	if (r != 0)
@@ -995,6 +1009,12 @@ export_run(const struct export_request *q, struct export_result *res,
 	memcpy(res->tenant_hash, rn.pre->tenant_hash, sizeof(res->tenant_hash));
 	memcpy(res->manifest_digest, digest, sizeof(digest));
 	res->created = rn.pre->created;
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			res->monitor_rss_kib = ru.ru_maxrss;
+	}
 	res->expires = rn.pre->expires;
 	snprintf(res->archive, sizeof(res->archive), "%s/%s%s", outdir, base,
 	    res->parts ? ".index" : "");

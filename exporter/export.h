@@ -55,6 +55,9 @@ struct export_result {
 		char name[MANIFEST_MAX_NAME + 1];
 		uint64_t records;
 	} *tables;
+	long builder_rss_kib;		/* peak resident memory, KiB */
+	long checker_rss_kib;		/* (the larger of builder and checker) */
+	long monitor_rss_kib;
 	char builder_status[256];
 	char checker_status[256];
 };

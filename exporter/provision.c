@@ -257,8 +257,8 @@ provision_finish(struct provision *p, char *err, size_t errlen)
 	}
 	if (st != 0) {
 		snprintf(err, errlen, "the export role %s could not be dropped; "
-		    "it expires within the hour and `tenant-export sweep` "
-		    "removes it", p->role);
+		    "its grant expires within the hour (texp_guard."
+		    "export_roles_sweep() removes it)", p->role);
 		r = ERR_DB;
 	}
 	if (p->password != NULL)
