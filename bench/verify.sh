@@ -11,7 +11,7 @@ RUNS=${BENCH_RUNS:-3}
 dir=${BENCH_DIR:-$top/bench/data}
 mkdir -p "$dir"
 work=$(mktemp -d "$dir/verify.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
+[ -n "${BENCH_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT INT TERM
 
 # about 1100 bytes of record per row with --row-bytes 1000
 records=$((MB * 1024 * 1024 / 1100))

@@ -20,45 +20,65 @@
 #define MAX_PART_INDEX	999999
 
 /*
- * Finds the tenant column's encoded value inside one record, checking the
- * record is a single array with exactly ncolumns well-formed items.
+ * Consumes one record from b (one array of exactly ncolumns well-formed
+ * items), pointing rec and len at it and tval and tlen at the tenant column's
+ * encoded value. On error b is left inside the record.
  */
 static int
-record_scan(const uint8_t *rec, size_t len, size_t ncolumns, int64_t tcol,
-    const uint8_t **tval, size_t *tlen)
+record_next(struct buf *b, size_t ncolumns, int64_t tcol,
+    const uint8_t **rec, size_t *len, const uint8_t **tval, size_t *tlen)
 {
-	struct buf *b;
+	const uint8_t *start = buf_ptr(b), *item;
+	size_t before = buf_len(b), ib;
 	uint64_t n, i;
-	const uint8_t *start;
-	size_t before;
 	int r;
 
 	*tval = NULL;
 	*tlen = 0;
-	if ((b = buf_from(rec, len)) == NULL)
-		return ERR_NOMEM;
+	*rec = NULL;
+	*len = 0;
 	if ((r = dcbor_get_array(b, &n)) != 0)
-		goto out;
+		goto fail;
 	r = ERR_CBOR;
 	if (n != ncolumns)
-		goto out;
+		goto fail;
 	for (i = 0; i < n; i++) {
-		start = buf_ptr(b);
-		before = buf_len(b);
+		item = buf_ptr(b);
+		ib = buf_len(b);
 		if ((r = dcbor_skip(b, BUNDLE_MAX_DEPTH)) != 0)
-			goto out;
+			goto fail;
 		if ((int64_t)i == tcol) {
-			*tval = start;
-			*tlen = before - buf_len(b);
+			*tval = item;
+			*tlen = ib - buf_len(b);
 		}
 	}
-	r = buf_expect_end(b);
- out:
-	buf_free(b);
-	if (r != 0) {
+	*rec = start;
+	*len = before - buf_len(b);
+	return 0;
+ fail:
+	*tval = NULL;
+	*tlen = 0;
+	return r;
+}
+
+/* One whole record: record_next over rec[0..len), nothing after it. */
+static int
+record_scan(const uint8_t *rec, size_t len, size_t ncolumns, int64_t tcol,
+    const uint8_t **tval, size_t *tlen)
+{
+	struct buf *b = buf_from(rec, len);
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	if (b == NULL)
+		return ERR_NOMEM;
+	if ((r = record_next(b, ncolumns, tcol, &p, &n, tval, tlen)) == 0 &&
+	    (r = buf_expect_end(b)) != 0) {
 		*tval = NULL;
 		*tlen = 0;
 	}
+	buf_free(b);
 	return r;
 }
 
@@ -488,20 +508,15 @@ do_records(struct reader *rd, size_t t)
 	const struct manifest_table *mt = &rd->pre->tables[t];
 	struct buf *b = rd->data;
 	const uint8_t *rec, *tval;
-	size_t before, len, tlen;
+	size_t len, tlen;
 	int r;
 
 	rd->nrec = 0;
 	while (buf_len(b) > 0) {
 		if (rd->nrec >= BUNDLE_MAX_PART_RECORDS)
 			return ERR_LIMIT;
-		rec = buf_ptr(b);
-		before = buf_len(b);
-		if ((r = dcbor_skip(b, BUNDLE_MAX_DEPTH + 1)) != 0)
-			return r;
-		len = before - buf_len(b);
-		if ((r = record_scan(rec, len, mt->ncolumns, mt->tenant_column,
-		    &tval, &tlen)) != 0)
+		if ((r = record_next(b, mt->ncolumns, mt->tenant_column, &rec,
+		    &len, &tval, &tlen)) != 0)
 			return r;
 		if ((r = evidence_content_hash(rd->pre->salt, rec, len,
 		    rd->ch[rd->nrec])) != 0)

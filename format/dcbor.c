@@ -248,9 +248,18 @@ dcbor_utf8_valid(const uint8_t *p, size_t len)
 
 	while (i < len) {
 		uint8_t c0 = p[i];
+		uint64_t w;
 
+		/* ASCII runs, eight bytes at a time: most text is ASCII. */
 		if (c0 < 0x80) {
-			i++;
+			while (len - i >= 8) {
+				memcpy(&w, p + i, 8);
+				if (w & 0x8080808080808080ULL)
+					break;
+				i += 8;
+			}
+			while (i < len && p[i] < 0x80)
+				i++;
 			continue;
 		}
 		if (c0 >= 0xc2 && c0 <= 0xdf) {
