@@ -86,7 +86,7 @@ floor >/dev/null
 t_floor=$( { start=$(date +%s.%N); floor >/dev/null; end=$(date +%s.%N); echo "$start $end"; } | awk '{printf "%.3f", $2 - $1}')
 t_alt=$( { start=$(date +%s.%N); alt; end=$(date +%s.%N); echo "$start $end"; } | awk '{printf "%.3f", $2 - $1}')
 start=$(date +%s.%N)
-"$B/tenant-export" run --config "$work/bench.conf" --tenant "$T" --json --quiet >"$work/run.json"
+${BENCH_WRAP:-} "$B/tenant-export" run --config "$work/bench.conf" --tenant "$T" --json --quiet >"$work/run.json"
 end=$(date +%s.%N)
 t_run=$(echo "$start $end" | awk '{printf "%.3f", $2 - $1}')
 archive=$(ls "$work"/out/*.texp | head -n 1)

@@ -101,6 +101,7 @@ struct run {
 	int outdir;
 	struct seal_writer *sw;
 	struct buf *check;		/* checker's answer */
+	struct buf *hdr;		/* the age header, as written */
 	char log_tail[512];		/* last error line from a child */
 };
 
@@ -385,75 +386,7 @@ read_log(struct run *rn, int fd, struct buf *lines, int *open_)
 		buf_reset(lines);
 }
 
-/* Monitor side of the builder: ciphertext from the pipe into the outbox. */
-static int
-pump_builder(struct run *rn, pid_t pid, int data_fd, int log_fd)
-{
-	struct pollfd pfd[2];
-	struct buf *lines = buf_new(8192);
-	uint8_t *chunk = malloc(1 << 16);
-	int data_open = 1, log_open = 1, r = 0, st;
-	char msg[256];
-	ssize_t n;
-
-	if (lines == NULL || chunk == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	while (data_open || log_open) {
-		if (interrupted) {
-			kill(pid, SIGKILL);
-			r = ERR_INTERRUPTED;
-			break;
-		}
-		pfd[0].fd = data_open ? data_fd : -1;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = log_open ? log_fd : -1;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, 1000) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = ERR_IO;
-			break;
-		}
-		if (data_open && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(data_fd, chunk, 1 << 16);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				data_open = 0;
-			else if (r == 0 && (r = seal_writer_write(rn->sw, chunk,
-			    (size_t)n)) != 0) {
-				/* Disk full or similar: stop the builder. */
-				kill(pid, SIGKILL);
-				set_err(rn->err, rn->errlen, "writing the archive "
-				    "to the outbox failed: %s", strerror(errno));
-			}
-		}
-		if (log_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			read_log(rn, log_fd, lines, &log_open);
-	}
-	if (sandbox_wait(pid, msg, sizeof(msg), &st) != 0 && r == 0) {
-		snprintf(rn->res->builder_status, sizeof(rn->res->builder_status),
-		    "%s", msg);
-		if (rn->log_tail[0] != '\0')
-			set_err(rn->err, rn->errlen, "builder failed: %s",
-			    rn->log_tail);
-		else
-			set_err(rn->err, rn->errlen, "builder %s", msg);
-		r = ERR_CHILD;
-	} else if (r == ERR_INTERRUPTED)
-		set_err(rn->err, rn->errlen, "interrupted; nothing was "
-		    "published");
- out:
-	buf_free(lines);
-	free(chunk);
-	return r;
-}
-
-/* Peak RSS of the largest child reaped so far (the provisioning helper is
- * reaped last, so this is the builder's, then the larger of builder and
- * checker). */
+/* Peak RSS of the largest child reaped so far. */
 static long
 children_rss(void)
 {
@@ -462,148 +395,256 @@ children_rss(void)
 	return getrusage(RUSAGE_CHILDREN, &ru) == 0 ? ru.ru_maxrss : 0;
 }
 
-static int
-run_builder(struct run *rn)
-{
-	struct builder_job job;
-	int data[2] = { -1, -1 }, logp[2] = { -1, -1 };
+struct child {
 	pid_t pid;
-	int r;
+	int data;		/* builder: ciphertext out; checker: answer out */
+	int log;
+	int in;			/* checker only: ciphertext in (monitor writes) */
+	int data_open;
+	int log_open;
+	struct buf *lines;
+};
 
-	memset(&job, 0, sizeof(job));
-	if (pipe2(data, O_CLOEXEC) != 0 || pipe2(logp, O_CLOEXEC) != 0) {
-		r = ERR_IO;
+static void
+child_close(struct child *c)
+{
+	if (c->data >= 0)
+		close(c->data);
+	if (c->log >= 0)
+		close(c->log);
+	if (c->in >= 0)
+		close(c->in);
+	c->data = c->log = c->in = -1;
+	buf_free(c->lines);
+	c->lines = NULL;
+}
+
+/*
+ * Starts fn in a sandboxed child with a data pipe (child -> monitor), a
+ * log pipe, and, when in_pipe, an input pipe (monitor -> child). The
+ * child's ends are closed here; the monitor's are in c.
+ */
+static int
+child_start(struct child *c, int (*fn)(void *), void *job, int in_pipe,
+    int *child_out, int *child_log, int *child_in)
+{
+	int d[2] = { -1, -1 }, l[2] = { -1, -1 }, i[2] = { -1, -1 };
+	int r = ERR_IO;
+
+	memset(c, 0, sizeof(*c));
+	c->pid = -1;
+	c->data = c->log = c->in = -1;
+	if ((c->lines = buf_new(8192)) == NULL)
+		return ERR_NOMEM;
+	if (pipe2(d, O_CLOEXEC) != 0 || pipe2(l, O_CLOEXEC) != 0 ||
+	    (in_pipe && pipe2(i, O_CLOEXEC) != 0))
 		goto out;
-	}
-	job.conn = db_export_conn(rn->dx);
-	job.out_fd = data[1];
-	job.log_fd = logp[1];
-	memcpy(job.file_key, rn->file_key, AGE_FILE_KEY_LEN);
-	job.pre = rn->pre;
-	job.tables = rn->bt;
-	job.zstd = rn->req->zstd;
-	job.part_bytes = 0;
-	job.tenant = rn->req->tenant;
-#ifdef TEXP_TEST_HOOKS
-	job.attack = getenv("TEXP_TEST_ATTACK");
-	job.attack_arg = getenv("TEXP_TEST_ATTACK_ARG");
-#endif
+	*child_out = d[1];
+	*child_log = l[1];
+	*child_in = i[0];
 	fflush(NULL);
-	pid = sandbox_spawn(builder_main, &job);
-	sodium_memzero(job.file_key, sizeof(job.file_key));
-	if (pid < 0) {
+	c->pid = sandbox_spawn(fn, job);
+	if (c->pid < 0) {
 		r = ERR_CHILD;
-		set_err(rn->err, rn->errlen, "cannot start the builder");
 		goto out;
 	}
-	/* The child owns the database session now. */
-	db_export_detach(rn->dx);
-	rn->detached = 1;
-	close(data[1]);
-	close(logp[1]);
-	data[1] = logp[1] = -1;
-	r = pump_builder(rn, pid, data[0], logp[0]);
-	rn->res->builder_rss_kib = children_rss();
+	c->data = d[0];
+	c->log = l[0];
+	c->in = i[1];
+	d[0] = l[0] = i[1] = -1;
+	c->data_open = c->log_open = 1;
+	r = 0;
  out:
-	for (int i = 0; i < 2; i++) {
-		if (data[i] >= 0)
-			close(data[i]);
-		if (logp[i] >= 0)
-			close(logp[i]);
+	for (int k = 0; k < 2; k++) {
+		if (d[k] >= 0)
+			close(d[k]);
+		if (l[k] >= 0)
+			close(l[k]);
+		if (i[k] >= 0)
+			close(i[k]);
 	}
 	return r;
 }
 
-/* Feeds the finished ciphertext to the checker and collects its answer. */
+/*
+ * The monitor's loop while both children run: the builder's ciphertext
+ * goes to the outbox and, in the same order, to the checker, which proves
+ * it as it arrives; the checker's answer is collected at the end. Nothing
+ * is buffered beyond one chunk: a slow checker slows the builder down.
+ */
 static int
-run_checker(struct run *rn)
+pump(struct run *rn, struct child *b, struct child *k)
 {
-	struct checker_job job;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, logp[2] = { -1, -1 };
-	uint8_t *chunk = NULL;
-	struct buf *lines = NULL;
-	struct pollfd pfd[2];
-	size_t i;
+	struct pollfd pfd[4];
+	uint8_t *chunk = malloc(1 << 16);
 	ssize_t n;
-	pid_t pid;
-	char msg[256];
-	int r = ERR_NOMEM, fd = -1, st, out_open = 1, log_open = 1;
+	int r = 0, write_err = 0;
 
-	memset(&job, 0, sizeof(job));
-	if ((chunk = malloc(1 << 16)) == NULL ||
-	    (lines = buf_new(8192)) == NULL ||
-	    (rn->check = buf_new(CHECK_MAX)) == NULL)
-		goto done;
-	r = ERR_IO;
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
-	    pipe2(logp, O_CLOEXEC) != 0)
-		goto done;
-	job.in_fd = in[0];
-	job.out_fd = out[1];
-	job.log_fd = logp[1];
-	job.tenant = rn->req->tenant;
-	memcpy(job.file_key, rn->file_key, AGE_FILE_KEY_LEN);
-	fflush(NULL);
-	pid = sandbox_spawn(checker_main, &job);
-	sodium_memzero(job.file_key, sizeof(job.file_key));
-	if (pid < 0) {
-		r = ERR_CHILD;
-		goto done;
-	}
-	close(in[0]);
-	close(out[1]);
-	close(logp[1]);
-	in[0] = out[1] = logp[1] = -1;
-	/* The answer comes only after all input, so writing first cannot
-	 * deadlock; a checker that dies early gives EPIPE. */
-	for (i = 0; i < seal_writer_nparts(rn->sw) && !interrupted; i++) {
-		if ((r = seal_writer_open_part(rn->sw, i, &fd)) != 0)
+	if (chunk == NULL)
+		return ERR_NOMEM;
+	while (b->data_open || b->log_open || k->data_open || k->log_open) {
+		if (interrupted) {
+			kill(b->pid, SIGKILL);
+			kill(k->pid, SIGKILL);
+			r = ERR_INTERRUPTED;
 			break;
-		while ((n = read(fd, chunk, 1 << 16)) > 0)
-			if (builder_write_all(in[1], chunk, (size_t)n) != 0)
-				break;
-		close(fd);
-		fd = -1;
-	}
-	close(in[1]);
-	in[1] = -1;
-	while (out_open || log_open) {
-		pfd[0].fd = out_open ? out[0] : -1;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = log_open ? logp[0] : -1;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, 1000) < 0) {
+		}
+		pfd[0].fd = b->data_open ? b->data : -1;
+		pfd[1].fd = b->log_open ? b->log : -1;
+		pfd[2].fd = k->data_open ? k->data : -1;
+		pfd[3].fd = k->log_open ? k->log : -1;
+		for (int i = 0; i < 4; i++)
+			pfd[i].events = POLLIN;
+		if (poll(pfd, 4, 1000) < 0) {
 			if (errno == EINTR)
 				continue;
+			r = ERR_IO;
 			break;
 		}
-		if (out_open && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(out[0], chunk, 1 << 16);
-			if (n <= 0 || buf_put(rn->check, chunk, (size_t)n) != 0)
-				out_open = 0;
+		if (b->data_open && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			n = read(b->data, chunk, 1 << 16);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				b->data_open = 0;
+				/* end of the stream for the checker too */
+				if (k->in >= 0)
+					close(k->in);
+				k->in = -1;
+			} else if (!write_err) {
+				if (seal_writer_write(rn->sw, chunk, (size_t)n) != 0) {
+					/* Disk full or similar: stop both. */
+					write_err = ERR_IO;
+					set_err(rn->err, rn->errlen, "writing the "
+					    "archive to the outbox failed: %s",
+					    strerror(errno));
+					kill(b->pid, SIGKILL);
+					kill(k->pid, SIGKILL);
+				} else if (k->in >= 0 &&
+				    builder_write_all(k->in, chunk, (size_t)n) != 0) {
+					/* The checker died: its status tells. */
+					close(k->in);
+					k->in = -1;
+				}
+			}
 		}
-		if (log_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			read_log(rn, logp[0], lines, &log_open);
-	}
-	r = sandbox_wait(pid, msg, sizeof(msg), &st);
-	rn->res->checker_rss_kib = children_rss();
-	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
-	    "%s", msg);
-	if (r != 0)
-		set_err(rn->err, rn->errlen, "checker %s%s%s", msg,
-		    rn->log_tail[0] ? ": " : "", rn->log_tail);
- done:
-	for (i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (out[i] >= 0)
-			close(out[i]);
-		if (logp[i] >= 0)
-			close(logp[i]);
+		if (b->log_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			read_log(rn, b->log, b->lines, &b->log_open);
+		if (k->data_open && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			n = read(k->data, chunk, 1 << 16);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || buf_put(rn->check, chunk, (size_t)n) != 0)
+				k->data_open = 0;
+		}
+		if (k->log_open && (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)))
+			read_log(rn, k->log, k->lines, &k->log_open);
 	}
 	free(chunk);
-	buf_free(lines);
-	return r == 0 ? 0 : r == ERR_NOMEM ? r : ERR_CHILD;
+	return r != 0 ? r : write_err;
+}
+
+/* Runs the builder and the checker side by side (builder.h). */
+static int
+run_children(struct run *rn)
+{
+	struct builder_job bj;
+	struct checker_job cj;
+	struct child b, k;
+	char bmsg[256] = "", kmsg[256] = "";
+	int r, rb = 0, rk = 0, st, unused = -1;
+
+	memset(&bj, 0, sizeof(bj));
+	memset(&cj, 0, sizeof(cj));
+	memset(&b, 0, sizeof(b));
+	memset(&k, 0, sizeof(k));
+	b.pid = k.pid = -1;
+	b.data = b.log = b.in = k.data = k.log = k.in = -1;
+	if ((rn->check = buf_new(CHECK_MAX)) == NULL)
+		return ERR_NOMEM;
+
+	/* The checker first: it holds no database session at all. */
+	cj.tenant = rn->req->tenant;
+	memcpy(cj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
+	r = child_start(&k, checker_main, &cj, 1, &cj.out_fd, &cj.log_fd,
+	    &cj.in_fd);
+	sodium_memzero(cj.file_key, sizeof(cj.file_key));
+	if (r != 0) {
+		set_err(rn->err, rn->errlen, "cannot start the checker");
+		goto out;
+	}
+	/* The checker reads the file from its first byte: the header the
+	 * monitor wrote, then the builder's payload. */
+	if (builder_write_all(k.in, buf_ptr(rn->hdr), buf_len(rn->hdr)) != 0) {
+		close(k.in);
+		k.in = -1;
+	}
+
+	bj.conn = db_export_conn(rn->dx);
+	memcpy(bj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
+	bj.pre = rn->pre;
+	bj.tables = rn->bt;
+	bj.zstd = rn->req->zstd;
+	bj.tenant = rn->req->tenant;
+#ifdef TEXP_TEST_HOOKS
+	bj.attack = getenv("TEXP_TEST_ATTACK");
+	bj.attack_arg = getenv("TEXP_TEST_ATTACK_ARG");
+#endif
+	/* The builder must not inherit the checker's input pipe. */
+	r = child_start(&b, builder_main, &bj, 0, &bj.out_fd, &bj.log_fd,
+	    &unused);
+	sodium_memzero(bj.file_key, sizeof(bj.file_key));
+	if (r != 0) {
+		set_err(rn->err, rn->errlen, "cannot start the builder");
+		kill(k.pid, SIGKILL);
+		goto reap;
+	}
+	/* The builder owns the database session now. */
+	db_export_detach(rn->dx);
+	rn->detached = 1;
+	r = pump(rn, &b, &k);
+ reap:
+	if (b.pid > 0) {
+		rb = sandbox_wait(b.pid, bmsg, sizeof(bmsg), &st);
+		rn->res->builder_rss_kib = children_rss();
+	}
+	if (k.pid > 0) {
+		rk = sandbox_wait(k.pid, kmsg, sizeof(kmsg), &st);
+		rn->res->checker_rss_kib = children_rss();
+	}
+	snprintf(rn->res->builder_status, sizeof(rn->res->builder_status),
+	    "%s", bmsg);
+	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
+	    "%s", kmsg);
+	if (r == ERR_INTERRUPTED) {
+		set_err(rn->err, rn->errlen, "interrupted; nothing was "
+		    "published");
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if (rb != 0) {
+		/* The builder's own words first; a checker that saw a cut
+		 * stream only repeats them. */
+		if (rn->log_tail[0] != '\0' && b.pid > 0)
+			set_err(rn->err, rn->errlen, "builder failed: %s",
+			    rn->log_tail);
+		else
+			set_err(rn->err, rn->errlen, "builder %s", bmsg);
+		r = ERR_CHILD;
+		goto out;
+	}
+	if (rk != 0) {
+		set_err(rn->err, rn->errlen, "checker %s%s%s", kmsg,
+		    rn->log_tail[0] ? ": " : "", rn->log_tail);
+		r = ERR_CHILD;
+		goto out;
+	}
+	r = 0;
+ out:
+	child_close(&b);
+	child_close(&k);
+	return r;
 }
 
 /* Reads the checker's answer; the proven manifest must be the one the
@@ -970,6 +1011,7 @@ export_run(const struct export_request *q, struct export_result *res,
 		snprintf(base, sizeof(base), "export-%04d%02d%02d-%s.texp",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
 	}
+	rn.hdr = hdr;
 	if ((r = seal_writer_new(rn.outdir, base, ce->part_size, &rn.sw)) != 0 ||
 	    (r = seal_writer_write(rn.sw, buf_ptr(hdr), buf_len(hdr))) != 0) {
 		set_err(err, errlen, "cannot write to the outbox \"%s\": %s",
@@ -977,15 +1019,13 @@ export_run(const struct export_request *q, struct export_result *res,
 		goto out;
 	}
 
-	if ((r = run_builder(&rn)) != 0)
+	if ((r = run_children(&rn)) != 0)
 		goto out;
 	if ((r = seal_writer_close(rn.sw)) != 0) {
 		set_err(err, errlen, "cannot sync the archive in the outbox: %s",
 		    strerror(errno));
 		goto out;
 	}
-	if ((r = run_checker(&rn)) != 0)
-		goto out;
 	if ((r = accept_check(&rn, digest)) != 0)
 		goto out;
 	if (tenant_records(&rn) == 0 && !q->allow_empty &&

@@ -105,6 +105,7 @@ struct bundle_writer {
 	struct buf *ev;
 	uint64_t part_records;
 	int done;
+	struct evidence_hasher eh;
 };
 
 static la_ssize_t
@@ -225,6 +226,9 @@ bundle_writer_new(struct manifest *m, int zstd, size_t part_bytes,
 	w->part_bytes = part_bytes;
 	m->compression = zstd ? 1 : 0;
 	merkle_init(&w->mk);
+	if ((r = evidence_hasher_init(&w->eh, m->salt)) != 0)
+		goto out;
+	r = ERR_NOMEM;
 	if ((w->rec = buf_new(BUNDLE_MAX_PART_BYTES)) == NULL ||
 	    (w->ev = buf_new(BUNDLE_MAX_PART_RECORDS * EVIDENCE_ITEM_MAX)) == NULL ||
 	    (pre = buf_new(MANIFEST_MAX_BYTES)) == NULL ||
@@ -284,10 +288,10 @@ bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
 	    w->part_records >= BUNDLE_MAX_PART_RECORDS) &&
 	    (r = w_flush(w)) != 0)
 		return r;
-	if ((r = evidence_content_hash(w->m->salt, rec, len, ch)) != 0)
+	if ((r = evidence_hasher_content(&w->eh, rec, len, ch)) != 0)
 		return r;
 	if (tval != NULL &&
-	    (r = evidence_tenant_hash(w->m->salt, tval, tlen, th)) != 0)
+	    (r = evidence_hasher_tenant(&w->eh, tval, tlen, th)) != 0)
 		return r;
 	if ((r = buf_put(w->rec, rec, len)) != 0 ||
 	    (r = dcbor_put_array(w->ev, 2)) != 0 ||
@@ -344,6 +348,7 @@ bundle_writer_free(struct bundle_writer *w)
 		archive_write_free(w->a);
 	buf_free(w->rec);
 	buf_free(w->ev);
+	evidence_hasher_clear(&w->eh);
 	free(w);
 }
 
@@ -372,6 +377,7 @@ struct reader {
 	uint64_t *parts;
 	uint64_t *bytes;
 	struct merkle *mk;
+	struct evidence_hasher eh;
 };
 
 static la_ssize_t
@@ -487,6 +493,8 @@ do_preamble(struct reader *rd)
 	n = rd->pre->ntables;
 	if (n == 0 || n > MAX_TABLE_INDEX)
 		return ERR_MANIFEST;
+	if ((r = evidence_hasher_init(&rd->eh, rd->pre->salt)) != 0)
+		return r;
 	rd->records = calloc(n, sizeof(*rd->records));
 	rd->parts = calloc(n, sizeof(*rd->parts));
 	rd->bytes = calloc(n, sizeof(*rd->bytes));
@@ -518,11 +526,11 @@ do_records(struct reader *rd, size_t t)
 		if ((r = record_next(b, mt->ncolumns, mt->tenant_column, &rec,
 		    &len, &tval, &tlen)) != 0)
 			return r;
-		if ((r = evidence_content_hash(rd->pre->salt, rec, len,
+		if ((r = evidence_hasher_content(&rd->eh, rec, len,
 		    rd->ch[rd->nrec])) != 0)
 			return r;
 		rd->has_th[rd->nrec] = tval != NULL;
-		if (tval != NULL && (r = evidence_tenant_hash(rd->pre->salt,
+		if (tval != NULL && (r = evidence_hasher_tenant(&rd->eh,
 		    tval, tlen, rd->th[rd->nrec])) != 0)
 			return r;
 		merkle_add(&rd->mk[t], tval != NULL ? rd->th[rd->nrec] : NULL,
@@ -801,6 +809,7 @@ bundle_read(bundle_read_fn rdfn, void *rctx, const struct bundle_visitor *v)
 		free(rd->parts);
 		free(rd->bytes);
 		free(rd->mk);
+		evidence_hasher_clear(&rd->eh);
 		free(rd);
 	}
 	return r;

@@ -36,6 +36,77 @@ evidence_content_hash(const uint8_t salt[EVIDENCE_SALT_LEN],
 	return keyed_hash(salt, "texp record v1", record, len, out);
 }
 
+static int
+prefix_state(crypto_generichash_state *st,
+    const uint8_t salt[EVIDENCE_SALT_LEN], const char *domain)
+{
+	if (crypto_generichash_init(st, salt, EVIDENCE_SALT_LEN,
+	    EVIDENCE_HASH_LEN) != 0 ||
+	    crypto_generichash_update(st, (const uint8_t *)domain,
+	    strlen(domain) + 1) != 0)
+		return ERR_INTERNAL;
+	return 0;
+}
+
+int
+evidence_hasher_init(struct evidence_hasher *h,
+    const uint8_t salt[EVIDENCE_SALT_LEN])
+{
+	memset(h, 0, sizeof(*h));
+	if (prefix_state(&h->tenant0, salt, "texp tenant v1") != 0 ||
+	    prefix_state(&h->content0, salt, "texp record v1") != 0)
+		return ERR_INTERNAL;
+	return 0;
+}
+
+static int
+finish_from(const crypto_generichash_state *base, const uint8_t *p,
+    size_t len, uint8_t out[EVIDENCE_HASH_LEN])
+{
+	crypto_generichash_state st;
+
+	memcpy(&st, base, sizeof(st));
+	if (crypto_generichash_update(&st, p, len) != 0 ||
+	    crypto_generichash_final(&st, out, EVIDENCE_HASH_LEN) != 0)
+		return ERR_INTERNAL;
+	return 0;
+}
+
+int
+evidence_hasher_tenant(struct evidence_hasher *h, const uint8_t *value,
+    size_t len, uint8_t out[EVIDENCE_HASH_LEN])
+{
+	int r;
+
+	if (h->last_len != 0 && len == h->last_len &&
+	    memcmp(value, h->last, len) == 0) {
+		memcpy(out, h->last_hash, EVIDENCE_HASH_LEN);
+		return 0;
+	}
+	if ((r = finish_from(&h->tenant0, value, len, out)) != 0)
+		return r;
+	if (len > 0 && len <= sizeof(h->last)) {
+		memcpy(h->last, value, len);
+		memcpy(h->last_hash, out, EVIDENCE_HASH_LEN);
+		h->last_len = len;
+	} else
+		h->last_len = 0;
+	return 0;
+}
+
+int
+evidence_hasher_content(const struct evidence_hasher *h,
+    const uint8_t *record, size_t len, uint8_t out[EVIDENCE_HASH_LEN])
+{
+	return finish_from(&h->content0, record, len, out);
+}
+
+void
+evidence_hasher_clear(struct evidence_hasher *h)
+{
+	sodium_memzero(h, sizeof(*h));
+}
+
 static void
 node_hash(const uint8_t l[EVIDENCE_HASH_LEN], const uint8_t r[EVIDENCE_HASH_LEN],
     uint8_t out[EVIDENCE_HASH_LEN])

@@ -1,0 +1,126 @@
+#include <string.h>
+
+#include <sodium.h>
+
+#include "evidence.h"
+#include "testutil.h"
+
+static void
+leaf(const uint8_t *th, const uint8_t *ch, uint8_t out[32])
+{
+	static const uint8_t zero[32];
+	uint8_t in[65];
+
+	in[0] = 0;
+	memcpy(in + 1, th ? th : zero, 32);
+	memcpy(in + 33, ch, 32);
+	crypto_generichash(out, 32, in, sizeof(in), NULL, 0);
+}
+
+static void
+node(const uint8_t *l, const uint8_t *r, uint8_t out[32])
+{
+	uint8_t in[65];
+
+	in[0] = 1;
+	memcpy(in + 1, l, 32);
+	memcpy(in + 33, r, 32);
+	crypto_generichash(out, 32, in, sizeof(in), NULL, 0);
+}
+
+START_TEST(test_hasher_matches_plain)
+{
+	uint8_t salt[32], a[32], b[32], rec[300];
+	struct evidence_hasher h;
+	static const uint8_t t1[] = { 0x63, 'a', 'b', 'c' };
+	static const uint8_t t2[] = { 0x63, 'a', 'b', 'd' };
+
+	ck_assert(sodium_init() >= 0);
+	randombytes_buf(salt, sizeof(salt));
+	randombytes_buf(rec, sizeof(rec));
+	ck_assert_int_eq(evidence_hasher_init(&h, salt), 0);
+	for (size_t n = 0; n < sizeof(rec); n += 37) {
+		evidence_content_hash(salt, rec, n, a);
+		evidence_hasher_content(&h, rec, n, b);
+		ck_assert(memcmp(a, b, 32) == 0);
+	}
+	/* the tenant cache must not return a stale hash for a new value */
+	evidence_tenant_hash(salt, t1, sizeof(t1), a);
+	evidence_hasher_tenant(&h, t1, sizeof(t1), b);
+	ck_assert(memcmp(a, b, 32) == 0);
+	evidence_hasher_tenant(&h, t1, sizeof(t1), b);
+	ck_assert(memcmp(a, b, 32) == 0);
+	evidence_tenant_hash(salt, t2, sizeof(t2), a);
+	evidence_hasher_tenant(&h, t2, sizeof(t2), b);
+	ck_assert(memcmp(a, b, 32) == 0);
+	/* a different salt gives a different hash */
+	salt[0] ^= 1;
+	evidence_tenant_hash(salt, t2, sizeof(t2), a);
+	ck_assert(memcmp(a, b, 32) != 0);
+	evidence_hasher_clear(&h);
+}
+END_TEST
+
+START_TEST(test_merkle_shape)
+{
+	uint8_t ch[5][32], th[32], l[5][32], n01[32], n23[32], n0123[32];
+	uint8_t want[32], got[32];
+	struct merkle m;
+	size_t i;
+
+	randombytes_buf(th, sizeof(th));
+	for (i = 0; i < 5; i++) {
+		randombytes_buf(ch[i], 32);
+		leaf(i == 4 ? NULL : th, ch[i], l[i]);
+	}
+	merkle_init(&m);
+	merkle_root(&m, got);
+	crypto_generichash(want, 32, NULL, 0, NULL, 0);
+	ck_assert(memcmp(got, want, 32) == 0);
+
+	merkle_add(&m, th, ch[0]);
+	merkle_root(&m, got);
+	ck_assert(memcmp(got, l[0], 32) == 0);
+
+	merkle_add(&m, th, ch[1]);
+	merkle_add(&m, th, ch[2]);
+	/* three leaves: H(1 || H(1 || l0 || l1) || l2) */
+	node(l[0], l[1], n01);
+	node(n01, l[2], want);
+	merkle_root(&m, got);
+	ck_assert(memcmp(got, want, 32) == 0);
+
+	merkle_add(&m, th, ch[3]);
+	merkle_add(&m, NULL, ch[4]);
+	/* five leaves: H(1 || H(1 || n01 || n23) || l4) */
+	node(l[2], l[3], n23);
+	node(n01, n23, n0123);
+	node(n0123, l[4], want);
+	merkle_root(&m, got);
+	ck_assert(memcmp(got, want, 32) == 0);
+	/* order matters */
+	merkle_init(&m);
+	merkle_add(&m, th, ch[1]);
+	merkle_add(&m, th, ch[0]);
+	merkle_root(&m, got);
+	ck_assert(memcmp(got, n01, 32) != 0);
+}
+END_TEST
+
+static Suite *
+evidence_suite(void)
+{
+	Suite *s = suite_create("evidence");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_hasher_matches_plain);
+	tcase_add_test(tc, test_merkle_shape);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return test_run_suite(evidence_suite());
+}
