@@ -42,11 +42,8 @@ builder_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static void
-logf_(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-logf_(int fd, const char *fmt, ...)
+void
+builder_log(int fd, const char *fmt, ...)
 {
 	char line[600];
 	va_list ap;
@@ -100,7 +97,7 @@ attack_syscall(struct builder_job *j)
 	struct sockaddr_in sin;
 	int fd;
 
-	logf_(j->log_fd, "note attempting %s", a);
+	builder_log(j->log_fd, "note attempting %s", a);
 	if (strcmp(a, "open") == 0)
 		fd = open("/etc/passwd", O_RDONLY);
 	else if (strcmp(a, "socket") == 0)
@@ -125,11 +122,11 @@ attack_syscall(struct builder_job *j)
 	/* Reached only if the call did not kill us. Sanitizer builds turn
 	 * open() into EACCES so that their reports survive: refused too. */
 	if (fd < 0) {
-		logf_(j->log_fd, "error sandbox: %s refused (%s)", a,
+		builder_log(j->log_fd, "error sandbox: %s refused (%s)", a,
 		    strerror(errno));
 		return 1;
 	}
-	logf_(j->log_fd, "note %s was allowed (%d)", a, fd);
+	builder_log(j->log_fd, "note %s was allowed (%d)", a, fd);
 	return 0;
 }
 
@@ -150,9 +147,9 @@ attack_sql(struct builder_job *j, const char *const *stmts)
 		res = PQexec(j->conn, stmts[i]);
 		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
 		    PQresultStatus(res) == PGRES_TUPLES_OK)
-			logf_(j->log_fd, "note allowed: %s", stmts[i]);
+			builder_log(j->log_fd, "note allowed: %s", stmts[i]);
 		else
-			logf_(j->log_fd, "note denied: %s: %s", stmts[i],
+			builder_log(j->log_fd, "note denied: %s: %s", stmts[i],
 			    PQresultErrorField(res, PG_DIAG_SQLSTATE) ?
 			    PQresultErrorField(res, PG_DIAG_SQLSTATE) : "?");
 		PQclear(res);
@@ -234,7 +231,7 @@ attack_scan(struct builder_job *j, const char *needle, const char *tenant)
 	size_t nlen = needle ? strlen(needle) : 0, tlen = strlen(tenant);
 
 	if (f == NULL || nlen < 8) {
-		logf_(j->log_fd, "note scan: cannot scan");
+		builder_log(j->log_fd, "note scan: cannot scan");
 		if (f)
 			fclose(f);
 		return;
@@ -262,8 +259,8 @@ attack_scan(struct builder_job *j, const char *needle, const char *tenant)
 			ten++;
 	}
 	fclose(f);
-	logf_(j->log_fd, "note scan: tenant %s", ten ? "found" : "not found");
-	logf_(j->log_fd, "note scan: secret %s", secret ? "FOUND" : "not found");
+	builder_log(j->log_fd, "note scan: tenant %s", ten ? "found" : "not found");
+	builder_log(j->log_fd, "note scan: secret %s", secret ? "FOUND" : "not found");
 }
 
 /* Re-encodes rec with the tenant column replaced by another tenant. */
@@ -331,7 +328,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 		goto out;
 	res = PQexec(j->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		logf_(j->log_fd, "error database: reading \"%s\": %s",
+		builder_log(j->log_fd, "error database: reading \"%s\": %s",
 		    j->pre->tables[t].name, PQerrorMessage(j->conn));
 		r = ERR_DB;
 		goto out;
@@ -343,7 +340,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 		if (n == -1)
 			break;
 		if (n < 0) {
-			logf_(j->log_fd, "error database: connection lost while "
+			builder_log(j->log_fd, "error database: connection lost while "
 			    "reading \"%s\": %s", j->pre->tables[t].name,
 			    PQerrorMessage(j->conn));
 			r = ERR_DB;
@@ -377,16 +374,16 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 				    buf_ptr(rec), buf_len(rec), f) != 0 ||
 				    bundle_writer_add(bw, t, buf_ptr(f),
 				    buf_len(f)) != 0)
-					logf_(j->log_fd, "note forging failed");
+					builder_log(j->log_fd, "note forging failed");
 				else
-					logf_(j->log_fd, "note slipped in a "
+					builder_log(j->log_fd, "note slipped in a "
 					    "record of another tenant");
 				buf_free(f);
 			}
 #endif
 			if (now_ms() - *last_ms >= 500) {
 				*last_ms = now_ms();
-				logf_(j->log_fd, "progress %llu %llu",
+				builder_log(j->log_fd, "progress %llu %llu",
 				    (unsigned long long)*rows,
 				    (unsigned long long)*bytes);
 			}
@@ -394,7 +391,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	}
 	res = PQgetResult(j->conn);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		logf_(j->log_fd, "error database: reading \"%s\" failed: %s",
+		builder_log(j->log_fd, "error database: reading \"%s\" failed: %s",
 		    j->pre->tables[t].name, PQerrorMessage(j->conn));
 		r = ERR_DB;
 		goto out;
@@ -404,7 +401,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	r = 0;
 	goto out;
  bad_row:
-	logf_(j->log_fd, "error table \"%s\" row %llu: %s",
+	builder_log(j->log_fd, "error table \"%s\" row %llu: %s",
 	    j->pre->tables[t].name, (unsigned long long)pgcopy_rows(pc),
 	    err_str(r));
  out:
@@ -437,7 +434,7 @@ builder_main(void *arg)
 		int e = 0;
 		const char *step = sandbox_failed_step(&e);
 
-		logf_(j->log_fd, "error sandbox: %s failed (%s)",
+		builder_log(j->log_fd, "error sandbox: %s failed (%s)",
 		    step ? step : "setup", strerror(e));
 		return 3;
 	}
@@ -457,7 +454,7 @@ builder_main(void *arg)
 	    &enc)) != 0 ||
 	    (r = bundle_writer_new(j->pre, j->zstd, j->part_bytes, enc_write,
 	    enc, &bw)) != 0) {
-		logf_(j->log_fd, "error archive: %s", err_str(r));
+		builder_log(j->log_fd, "error archive: %s", err_str(r));
 		goto out;
 	}
 	for (t = 0; t < j->pre->ntables; t++) {
@@ -471,10 +468,10 @@ builder_main(void *arg)
 	}
 	if ((r = bundle_writer_finish(bw, NULL)) != 0 ||
 	    (r = age_enc_finish(enc)) != 0) {
-		logf_(j->log_fd, "error archive: %s", err_str(r));
+		builder_log(j->log_fd, "error archive: %s", err_str(r));
 		goto out;
 	}
-	logf_(j->log_fd, "progress %llu %llu", (unsigned long long)rows,
+	builder_log(j->log_fd, "progress %llu %llu", (unsigned long long)rows,
 	    (unsigned long long)bytes);
 	r = 0;
  out:
@@ -523,12 +520,12 @@ checker_main(void *arg)
 		int e = 0;
 		const char *step = sandbox_failed_step(&e);
 
-		logf_(j->log_fd, "error sandbox: %s failed (%s)",
+		builder_log(j->log_fd, "error sandbox: %s failed (%s)",
 		    step ? step : "setup", strerror(e));
 		return 3;
 	}
 	if ((r = verify_stream(fd_read, &j->in_fd, &o, &res)) != 0) {
-		logf_(j->log_fd, "error checker: %s", err_str(r));
+		builder_log(j->log_fd, "error checker: %s", err_str(r));
 		return 1;
 	}
 	if ((out = buf_new(MANIFEST_MAX_BYTES + 65536)) == NULL)

@@ -64,6 +64,11 @@ struct checker_job {
  */
 int checker_main(void *job);
 
+/* Writes one formatted line to fd (a pipe), newlines inside flattened,
+ * at most 600 bytes. Errors are ignored: the reader sees a short log. */
+void builder_log(int fd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Writes all of p to fd, retrying on EINTR. 0 or ERR_IO. */
 int builder_write_all(int fd, const void *p, size_t n);
 

@@ -373,12 +373,8 @@ db_setup_script(const struct config *cfg, char **out)
 	}
 	if ((r = buf_put_str(b, "\nCOMMIT;\n")) != 0)
 		goto out;
-	if ((s = malloc(buf_len(b) + 1)) == NULL) {
-		r = ERR_NOMEM;
+	if ((r = buf_dup_str(b, &s)) != 0)
 		goto out;
-	}
-	memcpy(s, buf_ptr(b), buf_len(b));
-	s[buf_len(b)] = '\0';
 	*out = s;
 	r = 0;
  out:

@@ -30,30 +30,6 @@ struct provision {
 	char sysid[64];
 };
 
-static void
-say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-say(int fd, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	for (int i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
-	line[n++] = '\n';
-	builder_write_all(fd, line, (size_t)n);
-}
-
 /* The helper's body. Never returns. */
 static void
 helper(const struct config *cfg, const char *tenant, int in, int out)
@@ -66,18 +42,18 @@ helper(const struct config *cfg, const char *tenant, int in, int out)
 	int r;
 
 	if ((r = db_connect(cfg, NULL, &mon, err, sizeof(err))) != 0) {
-		say(out, "error %d %s", r, err);
+		builder_log(out, "error %d %s", r, err);
 		_exit(1);
 	}
 	if ((r = lint_run(mon, cfg, &lr)) != 0) {
 		size_t k = lr ? lint_report_count(lr) : 0;
 
 		if (r == ERR_POLICY && k > 0)
-			say(out, "lint %zu %s: %s", k,
+			builder_log(out, "lint %zu %s: %s", k,
 			    lint_report_get(lr, 0)->object,
 			    lint_report_get(lr, 0)->message);
 		else
-			say(out, "error %d lint could not run%s%s", r,
+			builder_log(out, "error %d lint could not run%s%s", r,
 			    k ? ": " : "", k ? lint_report_get(lr, 0)->message :
 			    "");
 		_exit(1);
@@ -85,10 +61,10 @@ helper(const struct config *cfg, const char *tenant, int in, int out)
 	if ((r = db_system_identifier(mon, &sysid, err, sizeof(err))) != 0 ||
 	    (r = db_export_role_create(mon, tenant, role, &pw, err,
 	    sizeof(err))) != 0) {
-		say(out, "error %d %s", r, err);
+		builder_log(out, "error %d %s", r, err);
 		_exit(1);
 	}
-	say(out, "ok %s %s %s", role, pw, sysid);
+	builder_log(out, "ok %s %s %s", role, pw, sysid);
 	sodium_free(pw);
 	close(out);
 	/* Wait for "drop", or for the monitor to go away. */

@@ -230,50 +230,45 @@ age_identity_generate(struct age_identity **out)
 	return 0;
 }
 
-int
-age_identity_encode(const struct age_identity *id, char **secret_out)
+/* Bech32 text of an X25519 key: the secret half upper case in
+ * sodium_malloc'd memory, the public half lower case in malloc'd memory. */
+static int
+encode_x25519(const struct age_identity *id, int secret, char **out)
 {
-	size_t cap = bech32_encoded_len(strlen(IDENTITY_HRP), AGE_X25519_LEN) + 1;
+	const char *hrp = secret ? IDENTITY_HRP : RECIPIENT_HRP;
+	size_t cap = bech32_encoded_len(strlen(hrp), AGE_X25519_LEN) + 1;
 	char *s;
 	int r;
 
-	if (secret_out == NULL)
+	if (out == NULL)
 		return ERR_INVALID;
-	*secret_out = NULL;
+	*out = NULL;
 	if (id == NULL || id->kind != AGE_KIND_X25519)
 		return ERR_INVALID;
-	if ((s = sodium_malloc(cap)) == NULL)
+	if ((s = secret ? sodium_malloc(cap) : malloc(cap)) == NULL)
 		return ERR_NOMEM;
-	if ((r = bech32_encode(s, cap, IDENTITY_HRP, id->sk, AGE_X25519_LEN,
-	    1)) != 0) {
-		sodium_free(s);
+	if ((r = bech32_encode(s, cap, hrp, secret ? id->sk : id->pk,
+	    AGE_X25519_LEN, secret)) != 0) {
+		if (secret)
+			sodium_free(s);
+		else
+			free(s);
 		return r;
 	}
-	*secret_out = s;
+	*out = s;
 	return 0;
+}
+
+int
+age_identity_encode(const struct age_identity *id, char **secret_out)
+{
+	return encode_x25519(id, 1, secret_out);
 }
 
 int
 age_identity_recipient(const struct age_identity *id, char **recipient_out)
 {
-	size_t cap = bech32_encoded_len(strlen(RECIPIENT_HRP), AGE_X25519_LEN) + 1;
-	char *s;
-	int r;
-
-	if (recipient_out == NULL)
-		return ERR_INVALID;
-	*recipient_out = NULL;
-	if (id == NULL || id->kind != AGE_KIND_X25519)
-		return ERR_INVALID;
-	if ((s = malloc(cap)) == NULL)
-		return ERR_NOMEM;
-	if ((r = bech32_encode(s, cap, RECIPIENT_HRP, id->pk, AGE_X25519_LEN,
-	    0)) != 0) {
-		free(s);
-		return r;
-	}
-	*recipient_out = s;
-	return 0;
+	return encode_x25519(id, 0, recipient_out);
 }
 
 void

@@ -111,6 +111,21 @@ buf_max(const struct buf *b)
 }
 
 int
+buf_dup_str(const struct buf *b, char **out)
+{
+	char *s;
+
+	*out = NULL;
+	if ((s = malloc(buf_len(b) + 1)) == NULL)
+		return ERR_NOMEM;
+	if (buf_len(b) > 0)
+		memcpy(s, buf_ptr(b), buf_len(b));
+	s[buf_len(b)] = '\0';
+	*out = s;
+	return 0;
+}
+
+int
 buf_consume(struct buf *b, size_t n)
 {
 	if (n > buf_len(b))

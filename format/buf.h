@@ -37,6 +37,10 @@ const uint8_t *buf_ptr(const struct buf *b);
 /* Maximum size this buffer may grow to. */
 size_t buf_max(const struct buf *b);
 
+/* A malloc'd, NUL-terminated copy of the unread bytes in *out (which the
+ * caller frees). ERR_NOMEM. */
+int buf_dup_str(const struct buf *b, char **out);
+
 /* Reading. */
 int buf_consume(struct buf *b, size_t n);
 int buf_consume_end(struct buf *b, size_t n);

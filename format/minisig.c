@@ -411,12 +411,8 @@ minisig_pubkey_encode(const struct minisig_pubkey *pk, char **text_out)
 	    (r = b64_put(b, bin, sizeof(bin))) != 0 ||
 	    (r = buf_put(b, "\n", 1)) != 0)
 		goto out;
-	if ((s = malloc(buf_len(b) + 1)) == NULL) {
-		r = ERR_NOMEM;
+	if ((r = buf_dup_str(b, &s)) != 0)
 		goto out;
-	}
-	memcpy(s, buf_ptr(b), buf_len(b));
-	s[buf_len(b)] = '\0';
 	*text_out = s;
 	r = 0;
  out:

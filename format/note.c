@@ -441,12 +441,8 @@ note_signer_vkey(const struct note_signer *s, char **vkey_out)
 		return ERR_NOMEM;
 	if ((r = key_encode(tmp, &s->pub, s->pub.pk)) != 0)
 		goto out;
-	if ((v = malloc(buf_len(tmp) + 1)) == NULL) {
-		r = ERR_NOMEM;
+	if ((r = buf_dup_str(tmp, &v)) != 0)
 		goto out;
-	}
-	memcpy(v, buf_ptr(tmp), buf_len(tmp));
-	v[buf_len(tmp)] = '\0';
 	*vkey_out = v;
 	r = 0;
  out:
