@@ -64,6 +64,21 @@ builder_log(int fd, const char *fmt, ...)
 	builder_write_all(fd, line, (size_t)n);
 }
 
+/* Confines this child; says on its log pipe which step failed. */
+static int
+enter_sandbox(const struct sandbox_policy *pol)
+{
+	const char *step;
+	int r, e = 0;
+
+	if ((r = sandbox_enter(pol)) != 0) {
+		step = sandbox_failed_step(&e);
+		builder_log(pol->log_fd, "error sandbox: %s failed (%s)",
+		    step ? step : "setup", strerror(e));
+	}
+	return r;
+}
+
 static int
 pipe_write(void *ctx, const uint8_t *p, size_t n)
 {
@@ -430,14 +445,8 @@ builder_main(void *arg)
 	if (j->attack != NULL && strcmp(j->attack, "scan") == 0)
 		attack_scan(j, j->attack_arg, j->tenant);
 #endif
-	if ((r = sandbox_enter(&pol)) != 0) {
-		int e = 0;
-		const char *step = sandbox_failed_step(&e);
-
-		builder_log(j->log_fd, "error sandbox: %s failed (%s)",
-		    step ? step : "setup", strerror(e));
+	if ((r = enter_sandbox(&pol)) != 0)
 		return 3;
-	}
 #ifdef TEXP_TEST_HOOKS
 	if (j->attack != NULL) {
 		if (attack_syscall(j) != 0)
@@ -516,14 +525,8 @@ checker_main(void *arg)
 	size_t i;
 	int r;
 
-	if ((r = sandbox_enter(&pol)) != 0) {
-		int e = 0;
-		const char *step = sandbox_failed_step(&e);
-
-		builder_log(j->log_fd, "error sandbox: %s failed (%s)",
-		    step ? step : "setup", strerror(e));
+	if ((r = enter_sandbox(&pol)) != 0)
 		return 3;
-	}
 	if ((r = verify_stream(fd_read, &j->in_fd, &o, &res)) != 0) {
 		builder_log(j->log_fd, "error checker: %s", err_str(r));
 		return 1;
