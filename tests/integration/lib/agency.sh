@@ -86,3 +86,10 @@ verify_b() {
 	    --signer "$work/keys/sign.pub" --tenant "$CLIENT_B" "$@" \
 	    "$(ls "$work"/outbox/*.texp | head -n 1)"
 }
+
+# Verifies a split archive in the outbox (through its index) as Client B's.
+verify_b_index() {
+	"$V" verify --identity "$work/keys/client-b.age" \
+	    --signer "$work/keys/sign.pub" --tenant "$CLIENT_B" "$@" \
+	    "$(ls "$work"/outbox/*.texp.index | head -n 1)"
+}
