@@ -49,6 +49,9 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)-fuzz/%)
 BINS := $(BUILD)/tenant-verify $(BUILD)/tenant-export
 TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked
 
+# Keep intermediate objects: no "rm" lines after the test summary.
+.SECONDARY:
+
 .PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo \
 	install uninstall clean bench bench-verify bench-export
 
