@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,7 +430,38 @@ struct seal_rpart {
 	int missing;
 };
 
+/*
+ * The prehash (BLAKE2b-512 over every byte) costs as much as decryption,
+ * so it runs in a second thread: the reader fills a ring of slots from the
+ * file, serves each to the decryptor, then hands it to the hasher, which
+ * frees it for reuse. Part boundaries travel through the ring as empty
+ * slots, so per-part hashes are checked in order.
+ */
+#define HQ_SLOTS	4
+#define HQ_SLOT_SIZE	(1u << 20)
+
+struct hq_slot {
+	uint8_t *p;
+	size_t len;
+	int part_end;		/* marker: the current part ends here */
+	int missing;		/* ... and it was missing (nothing to check) */
+};
+
 struct seal_reader {
+	/* hasher thread */
+	pthread_t th;
+	int th_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hq_slot slot[HQ_SLOTS];
+	uint64_t posted;	/* slots handed to the hasher */
+	uint64_t hashed;	/* slots the hasher is done with */
+	int stop;
+	size_t hpart;		/* part the hasher is in */
+	uint64_t hdone;		/* bytes the hasher saw of that part */
+	/* serving */
+	int have;		/* slot[posted % HQ_SLOTS] is being served */
+	size_t off;
 	char dir[PATH_MAX];
 	char base[SEAL_NAME_MAX + 1];
 	int split;
@@ -489,13 +521,16 @@ read_small(int dirfd, const char *name, size_t max, struct buf **out)
 	return r;
 }
 
+/* Both threads report; the first problem wins. */
 static void
 problem(struct seal_reader *r, int code, const char *fmt, const char *arg)
 {
-	if (r->problem != 0)
-		return;
-	r->problem = code;
-	snprintf(r->problem_why, sizeof(r->problem_why), fmt, arg);
+	pthread_mutex_lock(&r->mu);
+	if (r->problem == 0) {
+		r->problem = code;
+		snprintf(r->problem_why, sizeof(r->problem_why), fmt, arg);
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 static int
@@ -618,12 +653,82 @@ open_part(struct seal_reader *r)
 		problem(r, ERR_PART, "part \"%.200s\" is missing",
 		    r->parts[r->cur].name);
 	}
-	if (r->split) {
-		minisig_hash_free(r->h);
-		if ((r->h = minisig_hash_new()) == NULL)
-			return ERR_NOMEM;
-	}
 	return 0;
+}
+
+/* The hasher: hashes slots in order; checks each part at its end. */
+static void *
+hasher_main(void *arg)
+{
+	struct seal_reader *r = arg;
+	struct hq_slot *sl;
+	struct seal_rpart *p;
+	uint8_t h[MINISIG_PREHASH_LEN];
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (r->hashed == r->posted && !r->stop)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->hashed == r->posted && r->stop)
+			break;
+		sl = &r->slot[r->hashed % HQ_SLOTS];
+		pthread_mutex_unlock(&r->mu);
+		if (sl->len > 0 && r->h != NULL) {
+			minisig_hash_update(r->h, sl->p, sl->len);
+			r->hdone += sl->len;
+		}
+		if (sl->part_end && r->split && r->hpart < r->n &&
+		    r->h != NULL) {
+			p = &r->parts[r->hpart];
+			minisig_hash_final(r->h, h);
+			if (!sl->missing && (r->hdone != p->size ||
+			    sodium_memcmp(h, p->hash, sizeof(h)) != 0))
+				problem(r, ERR_PART, "part \"%.200s\" does not "
+				    "match the signed index (swapped, replaced "
+				    "or altered)", p->name);
+			minisig_hash_free(r->h);
+			r->h = minisig_hash_new();	/* checked below */
+		}
+		if (sl->part_end) {
+			r->hpart++;
+			r->hdone = 0;
+		}
+		pthread_mutex_lock(&r->mu);
+		r->hashed++;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Waits for a free slot and returns it (not yet posted). */
+static struct hq_slot *
+slot_acquire(struct seal_reader *r)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->posted - r->hashed >= HQ_SLOTS)
+		pthread_cond_wait(&r->cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	return &r->slot[r->posted % HQ_SLOTS];
+}
+
+static void
+slot_post(struct seal_reader *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->posted++;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits until the hasher has seen everything posted. */
+static void
+hasher_drain(struct seal_reader *r)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->hashed != r->posted)
+		pthread_cond_wait(&r->cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
 }
 
 int
@@ -642,6 +747,13 @@ seal_reader_open(const char *path, struct seal_reader **out, char *why,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return ERR_NOMEM;
 	r->fd = -1;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	for (size_t k = 0; k < HQ_SLOTS; k++)
+		if ((r->slot[k].p = malloc(HQ_SLOT_SIZE)) == NULL) {
+			seal_reader_free(r);
+			return ERR_NOMEM;
+		}
 	slash = strrchr(path, '/');
 	rr = ERR_INVALID;
 	if (slash != NULL) {
@@ -725,6 +837,11 @@ seal_reader_open(const char *path, struct seal_reader **out, char *why,
 		rr = ERR_NOMEM;
 		goto out;
 	}
+	if (pthread_create(&r->th, NULL, hasher_main, r) != 0) {
+		rr = ERR_INTERNAL;
+		goto out;
+	}
+	r->th_started = 1;
 	if ((rr = open_part(r)) != 0)
 		goto out;
 	if (!r->split && r->fd < 0) {
@@ -744,63 +861,74 @@ seal_reader_open(const char *path, struct seal_reader **out, char *why,
 	return rr;
 }
 
-/* Ends the current part: checks it against the index. */
-static void
-part_end(struct seal_reader *r)
+/* Ends the current part: a marker through the ring, then the next part. */
+static int
+part_next(struct seal_reader *r)
 {
-	struct seal_rpart *p = &r->parts[r->cur];
-	uint8_t h[MINISIG_PREHASH_LEN];
+	struct hq_slot *sl;
 
 	if (r->fd >= 0) {
 		close(r->fd);
 		r->fd = -1;
 	}
-	if (!r->split)
-		return;
-	if (p->missing)
-		return;
-	minisig_hash_final(r->h, h);
-	if (r->done != p->size ||
-	    sodium_memcmp(h, p->hash, sizeof(h)) != 0)
-		problem(r, ERR_PART, "part \"%.200s\" does not match the signed "
-		    "index (swapped, replaced or altered)", p->name);
+	sl = slot_acquire(r);
+	sl->len = 0;
+	sl->part_end = 1;
+	sl->missing = r->parts[r->cur].missing;
+	slot_post(r);
+	r->cur++;
+	return open_part(r);
 }
 
 int
 seal_reader_read(void *reader, uint8_t *p, size_t cap, size_t *got)
 {
 	struct seal_reader *r = reader;
+	struct hq_slot *sl;
+	size_t take;
 	ssize_t n;
 	int rr;
 
 	*got = 0;
-	while (r->cur < r->n) {
+	for (;;) {
+		if (r->have) {
+			sl = &r->slot[r->posted % HQ_SLOTS];
+			if (r->off < sl->len) {
+				take = sl->len - r->off;
+				if (take > cap)
+					take = cap;
+				memcpy(p, sl->p + r->off, take);
+				r->off += take;
+				*got = take;
+				return 0;
+			}
+			r->have = 0;
+			slot_post(r);	/* served: now the hasher's */
+		}
+		if (r->cur >= r->n)
+			return 0;
 		if (r->fd < 0) {
-			part_end(r);
-			r->cur++;
-			if ((rr = open_part(r)) != 0)
+			if ((rr = part_next(r)) != 0)
 				return rr;
 			continue;
 		}
-		n = read(r->fd, p, cap);
+		sl = slot_acquire(r);
+		n = read(r->fd, sl->p, HQ_SLOT_SIZE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return ERR_IO;
 		if (n == 0) {
-			part_end(r);
-			r->cur++;
-			if ((rr = open_part(r)) != 0)
+			if ((rr = part_next(r)) != 0)
 				return rr;
 			continue;
 		}
+		sl->len = (size_t)n;
+		sl->part_end = sl->missing = 0;
 		r->done += (uint64_t)n;
-		if ((rr = minisig_hash_update(r->h, p, (size_t)n)) != 0)
-			return rr;
-		*got = (size_t)n;
-		return 0;
+		r->have = 1;
+		r->off = 0;
 	}
-	return 0;
 }
 
 int
@@ -808,12 +936,19 @@ seal_reader_rewind(struct seal_reader *r)
 {
 	size_t i;
 
+	if (r->have) {
+		r->have = 0;
+		slot_post(r);
+	}
+	hasher_drain(r);
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
 	r->cur = 0;
 	r->problem = 0;
 	r->problem_why[0] = '\0';
+	r->hpart = 0;
+	r->hdone = 0;
 	for (i = 0; i < r->n; i++)
 		r->parts[i].missing = 0;
 	minisig_hash_free(r->h);
@@ -853,6 +988,9 @@ seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
 			return rr;
 		}
 	} while (got > 0);
+	hasher_drain(r);
+	if (r->h == NULL)
+		return ERR_NOMEM;
 	if (pk == NULL)
 		return 0;
 	if (r->sig == NULL) {
@@ -892,6 +1030,7 @@ seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
 int
 seal_reader_problem(const struct seal_reader *r, char *why, size_t whylen)
 {
+	/* Read after finish: the hasher is idle. */
 	snprintf(why, whylen, "%s", r->problem_why);
 	return r->problem;
 }
@@ -901,6 +1040,17 @@ seal_reader_free(struct seal_reader *r)
 {
 	if (r == NULL)
 		return;
+	if (r->th_started) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = 1;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->th, NULL);
+	}
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	for (size_t k = 0; k < HQ_SLOTS; k++)
+		free(r->slot[k].p);
 	if (r->fd >= 0)
 		close(r->fd);
 	minisig_hash_free(r->h);

@@ -20,7 +20,9 @@
 #include "testutil.h"
 #include "verify.h"
 
+#ifndef SAMPLE
 #define SAMPLE "build/tests/tools/texp-sample"
+#endif
 #define CHUNK (65536 + 16)
 
 static char *dir;
