@@ -151,3 +151,6 @@ clean:
 
 # exporter/db.c embeds sql/tenant_scope.sql with .incbin: rebuild on change.
 $(BUILD)/exporter/db.o: $(wildcard sql/*.sql)
+
+# exporter/control.c embeds sql/control/*.sql the same way.
+$(BUILD)/exporter/control.o $(BUILD)/hooks/exporter/control.o: $(wildcard sql/control/*.sql)

@@ -51,10 +51,50 @@ sed -e "s|^# password_file = .*|password_file = $work/keys/monitor.password|" \
 say "Lint: does the database keep tenants apart the way the config says?"
 "$B/tenant-export" lint --config "$work/agency.conf"
 
-say "Export Client B (the monitor checks, a sandboxed builder reads, a sandboxed checker proves)"
-"$B/tenant-export" run --config "$work/agency.conf" --tenant "$CLIENT_B" \
-    --sign-passphrase-file "$work/keys/sign.pass" --quiet
-ARCHIVE=$(ls "$work"/outbox/*.texp)
+say "Control plane: tenant-export init, with the agency's owner as the first admin"
+# Principals' keys are minisign keys protected by a passphrase: unlocking
+# one is the re-authentication (each takes a few seconds, on purpose).
+for who in owner admin-b reviewer; do
+	printf 'demo passphrase of %s\n' "$who" >"$work/keys/$who.pass"
+	chmod 600 "$work/keys/$who.pass"
+	"$B/tenant-export" keygen --out "$work/keys/$who" \
+	    --passphrase-file "$work/keys/$who.pass" >/dev/null
+done
+"$B/tenant-export" init --config "$work/agency.conf" --user postgres \
+    --admin owner --admin-key "$work/keys/owner.pub"
+as() {	# as WHO COMMAND ARGS...: signed with WHO's key
+	who=$1
+	shift
+	sub=$1
+	shift
+	"$B/tenant-export" "$sub" "$@" --config "$work/agency.conf" \
+	    --as "$work/keys/$who.key" --passphrase-file "$work/keys/$who.pass"
+}
+as owner tenant add "$CLIENT_A" --name "Client A" | sed 's/^/   /'
+as owner tenant add "$CLIENT_B" --name "Client B" | sed 's/^/   /'
+as owner principal add admin-b --pubkey "$work/keys/admin-b.pub" \
+    --role requester,pii | sed 's/^/   /'
+as owner assign admin-b "$CLIENT_B" | sed 's/^/   /'
+as owner principal add reviewer --pubkey "$work/keys/reviewer.pub" \
+    --role approver | sed 's/^/   /'
+as owner assign reviewer "$CLIENT_B" | sed 's/^/   /'
+
+say "The agency admin assigned to Client B requests its export (typed confirmation)"
+echo '   $ tenant-export request --as admin-b.key --tenant <Client B> --confirm "EXPORT Client B"'
+JOB=$(as admin-b request --tenant "$CLIENT_B" --confirm "EXPORT Client B")
+echo "   job id (shown once): $JOB"
+
+say "The whole tenant with personal data is high-risk: a second admin approves"
+as reviewer approve "$JOB" | sed 's/^/   /'
+
+say "The job runs (the monitor checks again, a sandboxed builder reads, a sandboxed checker proves)"
+as admin-b run --job "$JOB" --sign-passphrase-file "$work/keys/sign.pass" \
+    --quiet | sed 's/^/   /'
+
+say "The archive is fetched out of the outbox (permission, expiry and download count checked)"
+mkdir -p "$work/handover"
+as admin-b fetch "$JOB" --to "$work/handover" | sed 's/^/   /'
+ARCHIVE=$(ls "$work"/handover/*.texp)
 
 say "Client B verifies the archive: signature, decryption, every record is theirs"
 printf '%s\n' "$CLIENT_A" >"$work/client-a.ids"
@@ -84,8 +124,24 @@ if grep -qi "token" "$work"/client-b/*.jsonl && ls "$work"/client-b | grep -q ap
 	exit 1
 fi
 
+say "The same admin tries Client A: refused, without saying whether it exists"
+as admin-b request --tenant "$CLIENT_A" --tables app.invoices 2>&1 | sed 's/^/   /' || true
+
+say "The audit log shows every step, the refusal included, and its hash chain verifies"
+"$B/tenant-export" audit show --config "$work/agency.conf" | tail -n 12 | cut -c1-150 | sed 's/^/   /'
+if ! "$B/tenant-export" audit show --config "$work/agency.conf" --json |
+    grep '"export.denied"' | grep -q "$CLIENT_A"; then
+	echo "demo: the refused attempt on Client A is not in the audit log" >&2
+	exit 1
+fi
+"$B/tenant-export" audit verify --config "$work/agency.conf" | sed 's/^/   /'
+
 say "What happened"
 cat <<TXT
+   Only a registered principal assigned to Client B could ask for the
+   export, with a fresh signed request and the tenant's name typed out; a
+   second admin approved it; the same admin was refused for Client A, and
+   the hash-chained audit log records all of it.
    Client B's rows, and only Client B's, left the database in one archive,
    encrypted to Client B's key and signed by the agency. Client B proved it:
    every record carries Client B's tenant key, no hash or count differs, the

@@ -21,5 +21,24 @@ int cmd_lint(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* Creates the exporter's signing key pair (cmd_keygen.c). */
 int cmd_keygen(int argc, char **argv);
+/* Creates or upgrades the control schema; bootstraps an admin (cmd_init.c). */
+int cmd_init(int argc, char **argv);
+/* Verifies, checkpoints and shows the audit log (cmd_audit.c). */
+int cmd_audit(int argc, char **argv);
+/* Signed admin actions on principals, tenants, assignments (cmd_admin.c). */
+int cmd_principal(int argc, char **argv);
+int cmd_tenant(int argc, char **argv);
+int cmd_assign(int argc, char **argv);
+int cmd_unassign(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+/* Export jobs: signed requests, approval, status, fetch, sweep
+ * (cmd_request.c, cmd_approve.c, cmd_jobs.c, cmd_fetch.c, cmd_sweep.c). */
+int cmd_request(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif

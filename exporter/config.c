@@ -21,7 +21,7 @@
 
 #define DEFAULT_TENANT_KEY	"tenant_id"
 #define DEFAULT_PART_SIZE	(1024ULL * 1024 * 1024)
-#define DEFAULT_EXPIRY		(7ULL * 24 * 3600)
+#define DEFAULT_EXPIRY		(72ULL * 3600)	/* 72 h */
 #define MIN_PART_SIZE		(64ULL * 1024)
 #define MAX_EXPIRY		(366ULL * 24 * 3600)
 
@@ -42,6 +42,7 @@ struct config {
 	const char *kv[NDB_KEYS + 1];
 	char *password_file;
 	struct config_export exp;
+	struct config_control ctl;
 	struct config_table *tables;
 	size_t ntables;
 };
@@ -55,6 +56,8 @@ struct parse_ctx {
 	bool seen_tenant_key, seen_passphrase, seen_signing, seen_outbox;
 	bool seen_part, seen_expiry, seen_empty;
 	bool seen_pwfile;
+	bool seen_req_age, seen_downloads, seen_attempts, seen_hr_pii;
+	bool seen_hr_whole;
 	/* per table scalar keys seen; reset on section change */
 	bool t_class, t_key, t_date, t_pii;
 };
@@ -377,6 +380,106 @@ handle_export(struct parse_ctx *c, const char *key, const char *v)
 	return ctx_fail(c, "[export] unknown key \"%s\"", key);
 }
 
+/* "schema.table" with both parts valid identifiers. */
+static bool
+valid_table_name(const char *s)
+{
+	char tmp[2 * CONFIG_MAX_IDENT + 2];
+	char *dot;
+
+	if (strlen(s) >= sizeof(tmp))
+		return false;
+	snprintf(tmp, sizeof(tmp), "%s", s);
+	if ((dot = strchr(tmp, '.')) == NULL)
+		return false;
+	*dot = '\0';
+	return valid_ident(tmp) && valid_ident(dot + 1);
+}
+
+static int
+set_u64(struct parse_ctx *c, bool *seen, uint64_t *dst, const char *key,
+    const char *v, bool duration, uint64_t lo, uint64_t hi)
+{
+	uint64_t x;
+
+	if (*seen)
+		return ctx_fail(c, "[control] %s: set twice", key);
+	*seen = true;
+	if ((duration ? parse_duration(v, &x) : parse_scaled(v, "", NULL, &x))
+	    != 0 || x < lo || x > hi)
+		return ctx_fail(c, "[control] %s: \"%s\" is out of range "
+		    "(%llu..%llu%s)", key, v, (unsigned long long)lo,
+		    (unsigned long long)hi, duration ? " seconds" : "");
+	*dst = x;
+	return 1;
+}
+
+static int
+handle_control(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_control *k = &c->cfg->ctl;
+	char *copy, *tok, *save = NULL, **nl;
+	int ok = 0;
+
+	if (strcmp(key, "max_request_age") == 0)
+		return set_u64(c, &c->seen_req_age, &k->max_request_age, key, v,
+		    true, 1, 24 * 3600);
+	if (strcmp(key, "max_downloads") == 0)
+		return set_u64(c, &c->seen_downloads, &k->max_downloads, key, v,
+		    false, 1, 1000);
+	if (strcmp(key, "max_attempts") == 0)
+		return set_u64(c, &c->seen_attempts, &k->max_attempts, key, v,
+		    false, 1, 10);
+	if (strcmp(key, "high_risk_pii") == 0 ||
+	    strcmp(key, "high_risk_whole_tenant") == 0) {
+		bool *seen = key[10] == 'p' ? &c->seen_hr_pii : &c->seen_hr_whole;
+		int *dst = key[10] == 'p' ? &k->high_risk_pii :
+		    &k->high_risk_whole_tenant;
+
+		if (*seen)
+			return ctx_fail(c, "[control] %s: set twice", key);
+		*seen = true;
+		if (parse_bool(v, dst) != 0)
+			return ctx_fail(c, "[control] %s: expected yes or no",
+			    key);
+		return 1;
+	}
+	if (strcmp(key, "high_risk_tables") != 0)
+		return ctx_fail(c, "[control] unknown key \"%s\"", key);
+	if ((copy = strdup(v)) == NULL)
+		return ctx_fail(c, "out of memory");
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (!valid_table_name(tok)) {
+			ctx_fail(c, "[control] high_risk_tables: \"%s\" is not "
+			    "schema.table", tok);
+			goto out;
+		}
+		if (list_has(k->high_risk_tables, k->nhigh_risk_tables, tok))
+			continue;
+		if (k->nhigh_risk_tables >= CONFIG_MAX_LIST) {
+			ctx_fail(c, "[control] high_risk_tables: too many");
+			goto out;
+		}
+		nl = reallocarray(k->high_risk_tables, k->nhigh_risk_tables + 1,
+		    sizeof(*nl));
+		if (nl == NULL) {
+			ctx_fail(c, "out of memory");
+			goto out;
+		}
+		k->high_risk_tables = nl;
+		if ((nl[k->nhigh_risk_tables] = strdup(tok)) == NULL) {
+			ctx_fail(c, "out of memory");
+			goto out;
+		}
+		k->nhigh_risk_tables++;
+	}
+	ok = 1;
+ out:
+	free(copy);
+	return ok;
+}
+
 /* Starts a [table schema.name] section. */
 static int
 table_open(struct parse_ctx *c, const char *sec)
@@ -501,7 +604,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		 */
 		c->cur = NULL;
 		if (strcmp(section, "database") == 0 ||
-		    strcmp(section, "export") == 0) {
+		    strcmp(section, "export") == 0 ||
+		    strcmp(section, "control") == 0) {
 			/* fine; repeated scalar keys are caught per key */
 		} else if (strncmp(section, "table", 5) == 0 &&
 		    (section[5] == ' ' || section[5] == '\t')) {
@@ -518,6 +622,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		return handle_database(c, name, value);
 	if (strcmp(section, "export") == 0)
 		return handle_export(c, name, value);
+	if (strcmp(section, "control") == 0)
+		return handle_control(c, name, value);
 	if (c->cur == NULL)
 		return ctx_fail(c, "[%s] internal: no table", section);
 	return handle_table(c, section, name, value);
@@ -650,6 +756,11 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	copy[len] = '\0';
 	cfg->exp.part_size = DEFAULT_PART_SIZE;
 	cfg->exp.expiry = DEFAULT_EXPIRY;
+	cfg->ctl.max_request_age = 300;
+	cfg->ctl.max_downloads = 3;
+	cfg->ctl.max_attempts = 3;
+	cfg->ctl.high_risk_pii = 1;
+	cfg->ctl.high_risk_whole_tenant = 1;
 	if ((cfg->exp.tenant_key = strdup(DEFAULT_TENANT_KEY)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
@@ -768,6 +879,9 @@ config_free(struct config *cfg)
 	free(cfg->exp.passphrase_file);
 	free(cfg->exp.signing_key);
 	free(cfg->exp.outbox);
+	for (i = 0; i < cfg->ctl.nhigh_risk_tables; i++)
+		free(cfg->ctl.high_risk_tables[i]);
+	free(cfg->ctl.high_risk_tables);
 	for (i = 0; i < cfg->ntables; i++) {
 		t = &cfg->tables[i];
 		free(t->schema);
@@ -828,6 +942,12 @@ const struct config_export *
 config_export(const struct config *cfg)
 {
 	return &cfg->exp;
+}
+
+const struct config_control *
+config_control(const struct config *cfg)
+{
+	return &cfg->ctl;
 }
 
 int

@@ -62,6 +62,19 @@ struct config_export {
 	int allow_empty;	/* 1: a tenant with no rows is not an error */
 };
 
+/* The [control] section (access rules around `run`; docs/CONTROL.md).
+ * Read-only for callers; defaults apply when a key is absent. */
+struct config_control {
+	uint64_t max_request_age;	/* seconds a signed action is fresh (300) */
+	uint64_t max_downloads;		/* fetches allowed per archive (3) */
+	uint64_t max_attempts;		/* runs of one job (transient faults) (3) */
+	int high_risk_pii;		/* tables marked pii need confirmation
+					 * and approval (yes) */
+	int high_risk_whole_tenant;	/* a request without --tables does (yes) */
+	char **high_risk_tables;	/* "schema.table" that always do */
+	size_t nhigh_risk_tables;
+};
+
 struct config;
 
 /*
@@ -93,6 +106,8 @@ int config_table_allows(const struct config_table *t, const char *col);
 
 /* The [export] section (never NULL for a loaded config). */
 const struct config_export *config_export(const struct config *cfg);
+/* The [control] section (never NULL for a loaded config). */
+const struct config_control *config_control(const struct config *cfg);
 /*
  * Checks what `run` needs beyond what db-setup and lint need: recipients
  * or a passphrase file (not both), a signing key and an outbox. Returns 0

@@ -730,6 +730,13 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 		rn->res->records += m->tables[i].records;
 	}
 	manifest_digest(mbytes, (size_t)mlen, digest);
+	free(rn->res->receipt);
+	if ((rn->res->receipt = malloc((size_t)mlen)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	memcpy(rn->res->receipt, mbytes, (size_t)mlen);
+	rn->res->receipt_len = (size_t)mlen;
 	r = 0;
 	goto out;
  bad:
@@ -1106,5 +1113,6 @@ void
 export_result_clear(struct export_result *res)
 {
 	free(res->tables);
+	free(res->receipt);
 	memset(res, 0, sizeof(*res));
 }

@@ -60,6 +60,9 @@ struct export_result {
 	long monitor_rss_kib;
 	char builder_status[256];
 	char checker_status[256];
+	uint8_t *receipt;		/* the proven manifest's bytes (no row
+					 * data): the job's receipt; malloc'd */
+	size_t receipt_len;
 };
 
 /*

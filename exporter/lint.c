@@ -652,7 +652,8 @@ static const struct sql_check sql_checks[] = {
 };
 
 /* Schema relations the config must classify (partitions are reached via
- * their parent; texp_guard is ours). */
+ * their parent; texp_guard and the control schema texp_control are ours:
+ * export sessions cannot read them, which readable_unclassified checks). */
 static const char schema_sql[] =
     "SELECT n.nspname, c.relname, a.attname, a.attnotnull "
     "FROM pg_catalog.pg_class c "
@@ -660,7 +661,8 @@ static const char schema_sql[] =
     "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
     "AND a.attnum > 0 AND NOT a.attisdropped "
     "WHERE c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition "
-    "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'texp_guard') "
+    "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'texp_guard', "
+    "'texp_control') "
     "AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
     "ORDER BY n.nspname, c.relname, a.attnum";
 

@@ -21,7 +21,7 @@ counts() {
 before=$(counts)
 
 # ---- the export of B holds exactly B's rows, and none of A's ----
-expect_rc 0 "export Client B" "$E" run --config "$C" --tenant "$CLIENT_B" --json
+expect_rc 0 "export Client B" "$E" run --config "$C" $RUN_AS --tenant "$CLIENT_B" --json
 check "json summary says ok" grep -q '"ok": true' "$work/out"
 archive=$(ls "$work"/outbox/*.texp 2>/dev/null | head -n 1)
 check "archive and signature published" test -f "$archive.minisig"
@@ -51,10 +51,21 @@ check "the export role was dropped" \
 	test "$(sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'exp\_%'")" = 0
 rm -f "$work"/outbox/*
 
+# ---- run is a job: refused without a principal, audited with one ----
+expect_rc 2 "run without --as is refused" "$E" run --config "$C" --tenant "$CLIENT_B"
+check "  ... saying why" grep -q "as KEY is required" "$work/err"
+check "  ... and nothing is published" outbox_empty
+check "the export above is a ready job with its receipt" test \
+	"$(sql "SELECT count(*) FROM texp_control.jobs WHERE state = 'ready'
+	    AND receipt IS NOT NULL AND manifest_digest IS NOT NULL")" = 1
+check "  ... audited requested, started, completed" test \
+	"$(sql "SELECT string_agg(event, ',' ORDER BY seq) FROM texp_control.audit_log
+	    WHERE event LIKE 'export.%'")" = "export.requested,export.started,export.completed"
+
 # ---- the builder attacks its sandbox ----
 for attack in open socket connect execve fork ptrace; do
 	TEXP_TEST_ATTACK=$attack expect_rc 1 "builder calling $attack() is killed" \
-		"$H" run --config "$C" --tenant "$CLIENT_B"
+		"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 	case "$build" in
 	*asan*)	# sanitizer builds refuse open() with EACCES instead of killing
 		check "  ... the error names the sandbox" grep -q "sandbox\|SIGSYS" "$work/err" ;;
@@ -66,7 +77,7 @@ done
 # ---- the builder tries to leave its tenant's scope ----
 TEXP_TEST_ATTACK=widen TEXP_DEBUG_LOG=1 expect_rc 0 \
 	"builder sending SET/RESET/SET ROLE/DISCARD and unfiltered COPY" \
-	"$H" run --config "$C" --tenant "$CLIENT_B"
+	"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 check "  ... it did send them" grep -q "RESET ROLE" "$work/err"
 expect_rc 0 "  ... the archive still proves as B's only" \
 	verify_b --foreign-ids "$work/foreign"
@@ -80,7 +91,7 @@ expect_rc 0 "  ... and holds exactly B's rows, none of A's" \
 	"$CLIENT_B" $TABLES
 rm -f "$work"/outbox/*
 TEXP_TEST_ATTACK=rowsec expect_rc 1 "builder turning row_security off" \
-	"$H" run --config "$C" --tenant "$CLIENT_B"
+	"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 check "  ... fails closed: the read is refused, not unfiltered" \
 	grep -q "row-level security" "$work/err"
 check "  ... and nothing is published" outbox_empty
@@ -88,7 +99,7 @@ check "  ... and nothing is published" outbox_empty
 # ---- the builder tries to write ----
 TEXP_TEST_ATTACK=write TEXP_DEBUG_LOG=1 expect_rc 0 \
 	"builder trying INSERT/UPDATE/DELETE/CREATE/nextval/lo_create/NOTIFY" \
-	"$H" run --config "$C" --tenant "$CLIENT_B"
+	"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 for s in "INSERT INTO" "UPDATE app" "DELETE FROM" "CREATE TEMP TABLE" \
     "CREATE TABLE public" "CREATE TABLE app" "nextval" "lo_create" \
     "lo_from_bytea" "pg_notify"; do
@@ -106,48 +117,55 @@ rm -f "$work"/outbox/*
 # ---- verify before sign: a foreign record slipped in ----
 TEXP_TEST_ATTACK=foreign TEXP_TEST_ATTACK_ARG=$CLIENT_A expect_rc 1 \
 	"builder slipping in a record of Client A" \
-	"$H" run --config "$C" --tenant "$CLIENT_B"
+	"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 check "  ... the checker refused it" grep -q "checker refused" "$work/err"
 check "  ... nothing is published or signed" outbox_empty
 
 # ---- fail closed ----
+# Tenants with no rows, and a malformed id, registered in the control
+# schema and assigned to runner-b, so that the export itself decides.
+for t in 00000000-0000-4000-8000-000000000000 not-a-uuid; do
+	sql "INSERT INTO texp_control.tenants (tenant, display_name) VALUES ('$t', 'Test $t');
+	    INSERT INTO texp_control.assignments (principal_id, tenant)
+	    SELECT id, '$t' FROM texp_control.principals WHERE name = 'runner-b'"
+done
 expect_rc 1 "a tenant with no rows (or no such tenant) is refused" \
-	"$E" run --config "$C" --tenant 00000000-0000-4000-8000-000000000000
+	"$E" run --config "$C" $RUN_AS --tenant 00000000-0000-4000-8000-000000000000
 check "  ... without saying whether it exists" grep -q "or no such tenant" "$work/err"
 check "  ... and nothing is published" outbox_empty
 expect_rc 0 "--allow-empty publishes an empty archive" \
-	"$E" run --config "$C" --tenant 00000000-0000-4000-8000-000000000000 --allow-empty
+	"$E" run --config "$C" $RUN_AS --tenant 00000000-0000-4000-8000-000000000000 --allow-empty
 rm -f "$work"/outbox/*
 expect_rc 2 "a malformed tenant id is a usage error" \
-	"$E" run --config "$C" --tenant "not-a-uuid"
+	"$E" run --config "$C" $RUN_AS --tenant "not-a-uuid"
 check "  ... nothing is published" outbox_empty
 
 sql "CREATE TABLE app.newstuff (tenant_id uuid NOT NULL, x int)"
 expect_rc 1 "an unclassified table stops the export" \
-	"$E" run --config "$C" --tenant "$CLIENT_B"
+	"$E" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 check "  ... naming lint" grep -q "lint" "$work/err"
 sql "DROP TABLE app.newstuff"
 
 sql "ALTER TABLE app.contacts NO FORCE ROW LEVEL SECURITY"
 expect_rc 1 "RLS not forced stops the export" \
-	"$E" run --config "$C" --tenant "$CLIENT_B"
+	"$E" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 sql "ALTER TABLE app.contacts FORCE ROW LEVEL SECURITY"
 sql "ALTER TABLE app.contacts DISABLE ROW LEVEL SECURITY"
 expect_rc 1 "RLS disabled stops the export" \
-	"$E" run --config "$C" --tenant "$CLIENT_B"
+	"$E" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 sql "ALTER TABLE app.contacts ENABLE ROW LEVEL SECURITY"
 sql "GRANT INSERT ON app.contacts TO texp_export"
 expect_rc 1 "an export group with INSERT stops the export" \
-	"$E" run --config "$C" --tenant "$CLIENT_B"
+	"$E" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 sql "REVOKE INSERT ON app.contacts FROM texp_export"
 sql "ALTER TABLE app.contacts ADD COLUMN session_secret text"
 expect_rc 1 "a secret-looking column stops the export" \
-	"$E" run --config "$C" --tenant "$CLIENT_B"
+	"$E" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 sql "ALTER TABLE app.contacts DROP COLUMN session_secret"
 check "nothing was published by any refused export" outbox_empty
 
 # ---- connection lost mid-export ----
-( TEXP_TEST_ATTACK=stall "$H" run --config "$C" --tenant "$CLIENT_B" \
+( TEXP_TEST_ATTACK=stall "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
 	>"$work/stall.out" 2>"$work/stall.err"; echo $? >"$work/stall.rc" ) &
 sleep 1
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -159,7 +177,7 @@ check "  ... with a database error" grep -qi "database" "$work/stall.err"
 check "  ... and nothing is published" outbox_empty
 
 # ---- the monitor is killed mid-export ----
-TEXP_TEST_ATTACK=stall "$H" run --config "$C" --tenant "$CLIENT_B" \
+TEXP_TEST_ATTACK=stall "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
 	>/dev/null 2>&1 &
 pid=$!
 sleep 1
@@ -179,7 +197,7 @@ rm -f "$work"/outbox/.??* 2>/dev/null
 
 # ---- disk full on the outbox ----
 expect_rc 2 "a full disk (RLIMIT_FSIZE) fails the export (operational)" \
-	sh -c 'ulimit -f 8; exec "$@"' sh "$E" run --config "$C" --tenant "$CLIENT_B"
+	sh -c 'ulimit -f 8; exec "$@"' sh "$E" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 check "  ... saying why" grep -q "outbox" "$work/err"
 check "  ... and leaves nothing behind" outbox_empty
 
@@ -187,10 +205,14 @@ check "  ... and leaves nothing behind" outbox_empty
 case "$build" in *asan*) echo "# scan skipped: sanitizer shadow memory is not scannable"; finish ;; esac
 TEXP_TEST_ATTACK=scan TEXP_TEST_ATTACK_ARG="$(cat "$work/keys/monitor.password")" \
 	TEXP_DEBUG_LOG=1 expect_rc 0 "builder scanning its memory" \
-	"$H" run --config "$C" --tenant "$CLIENT_B"
+	"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 check "  ... finds the tenant id (the scan works)" grep -q "scan: tenant found" "$work/err"
 check "  ... but not the monitor's database password" \
 	grep -q "scan: secret not found" "$work/err"
+TEXP_TEST_ATTACK=scan TEXP_TEST_ATTACK_ARG="$(cat "$work/keys/runner-b.pass")" \
+	TEXP_DEBUG_LOG=1 expect_rc 0 "builder scanning its memory for the requester's passphrase" \
+	"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
+check "  ... does not find it" grep -q "scan: secret not found" "$work/err"
 rm -f "$work"/outbox/*
 
 finish

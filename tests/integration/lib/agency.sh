@@ -73,6 +73,51 @@ agency_setup() {
 	    "$top/examples/agency.conf" >"$work/agency.conf"
 	CLIENT_A=$(sql "SELECT id FROM app.clients WHERE name = 'Client A'")
 	CLIENT_B=$(sql "SELECT id FROM app.clients WHERE name = 'Client B'")
+	# `run` needs a signed request by a registered principal
+	# (docs/CONTROL.md): the control schema, Client B registered, and
+	# runner-b (requester + pii, assigned to Client B). The pipeline tests
+	# export whole tenants without a second approver; access.sh tests the
+	# approval rules with the defaults.
+	printf '\n[control]\nhigh_risk_pii = no\nhigh_risk_whole_tenant = no\n' \
+	    >>"$work/agency.conf"
+	"$E" init --config "$work/agency.conf" --user postgres >/dev/null ||
+	    return 1
+	sql "INSERT INTO texp_control.tenants (tenant, display_name)
+	    VALUES ('$CLIENT_B', 'Client B') ON CONFLICT DO NOTHING" || return 1
+	fixture_principal runner-b requester,pii "$CLIENT_B" || return 1
+	RUN_AS="--as $work/keys/runner-b.key --passphrase-file $work/keys/runner-b.pass"
+}
+
+# test_key NAME: a passphrase-protected principal key with a cheap scrypt
+# cost ($work/keys/NAME.key/.pub, passphrase in NAME.pass, 0600).
+test_key() {
+	[ -f "$work/keys/$1.key" ] && return 0
+	head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/keys/$1.pass"
+	chmod 600 "$work/keys/$1.pass"
+	"$build/tests/tools/texp-testkey" "$work/keys/$1" "$work/keys/$1.pass"
+}
+
+# fixture_principal NAME ROLES TENANT...: a principal written straight
+# into the control tables as the superuser (a test fixture: no admin, no
+# audit rows). Real deployments use `tenant-export principal add`.
+fixture_principal() {
+	fp_name=$1
+	fp_roles=$2
+	shift 2
+	test_key "$fp_name" || return 1
+	fp_b64=$(tail -n 1 "$work/keys/$fp_name.pub")
+	fp_id=$(printf '%s' "$fp_b64" | base64 -d | od -An -tx1 -j2 -N8 | tr -d ' \n')
+	sql "INSERT INTO texp_control.principals (name, key_id, public_key)
+	    VALUES ('$fp_name', '\\x$fp_id', '$fp_b64');
+	    INSERT INTO texp_control.principal_roles (principal_id, role)
+	    SELECT p.id, r FROM texp_control.principals p,
+	        unnest(string_to_array('$fp_roles', ',')) r
+	    WHERE p.name = '$fp_name'" || return 1
+	for fp_t in "$@"; do
+		sql "INSERT INTO texp_control.assignments (principal_id, tenant)
+		    SELECT id, '$fp_t' FROM texp_control.principals
+		    WHERE name = '$fp_name'" || return 1
+	done
 }
 
 # Nothing in the outbox: no archive, no signature, no temporary file.

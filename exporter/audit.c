@@ -1,0 +1,510 @@
+/*
+ * audit.c: the hash-chained audit log and its signed checkpoints (see
+ * audit.h and docs/CONTROL.md).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "err.h"
+#include "note.h"
+
+#ifndef TEXP_VERSION
+#define TEXP_VERSION "0.1.0"
+#endif
+
+#define ROW_TEXT_MAX	(AUDIT_DETAIL_MAX + 16 * AUDIT_FIELD_MAX + 256)
+#define HOST_MAX	255
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	for (n = 0; err[n] != '\0'; n++)
+		if (err[n] == '\n' || err[n] == '\r')
+			err[n] = ' ';
+}
+
+static const char *
+pq_msg(const PGresult *res, PGconn *c)
+{
+	const char *m = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	return m != NULL ? m : PQerrorMessage(c);
+}
+
+/* Text fields: bounded, no control characters (they would make `audit
+ * show` output ambiguous). */
+static int
+field_ok(const char *s, size_t max)
+{
+	size_t i, n;
+
+	if (s == NULL)
+		return 1;
+	if ((n = strlen(s)) > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+audit_append_seq(PGconn *c, const struct audit_event *e, int64_t *seq_out,
+    char *err, size_t errlen)
+{
+	PGresult *res = NULL;
+	char host[HOST_MAX + 1];
+	const char *params[8];
+	int r = ERR_INTERNAL;
+
+	set_err(err, errlen, "%s", "");
+	if (seq_out != NULL)
+		*seq_out = 0;
+	if (c == NULL || e == NULL || e->event == NULL || *e->event == '\0' ||
+	    !field_ok(e->event, 64) ||
+	    !field_ok(e->principal, AUDIT_FIELD_MAX) ||
+	    !field_ok(e->tenant, AUDIT_FIELD_MAX) ||
+	    !field_ok(e->job, AUDIT_FIELD_MAX) ||
+	    !field_ok(e->scope, AUDIT_FIELD_MAX) ||
+	    (e->detail_json != NULL &&
+	    strlen(e->detail_json) > AUDIT_DETAIL_MAX)) {
+		set_err(err, errlen, "audit: invalid event");
+		return ERR_INVALID;
+	}
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) != 0 || !field_ok(host, HOST_MAX))
+		snprintf(host, sizeof(host), "unknown");
+	params[0] = e->event;
+	params[1] = e->principal;
+	params[2] = e->tenant;
+	params[3] = e->job;
+	params[4] = e->scope;
+	params[5] = e->detail_json;
+	params[6] = host;
+	params[7] = TEXP_VERSION;
+	/* The row text is hashed as UTF-8; send UTF-8. */
+	if (PQclientEncoding(c) != pg_char_to_encoding("UTF8") &&
+	    PQsetClientEncoding(c, "UTF8") != 0) {
+		set_err(err, errlen, "audit: cannot use UTF-8");
+		r = ERR_DB;
+		goto out;
+	}
+	res = PQexecParams(c, "SELECT texp_control.audit_append($1, $2, $3, "
+	    "$4, $5, $6::jsonb, $7, $8)", 8, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		set_err(err, errlen, "audit: %s", pq_msg(res, c));
+		r = ERR_DB;
+		goto out;
+	}
+	if (seq_out != NULL)
+		*seq_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	r = 0;
+ out:
+	PQclear(res);
+	return r;
+}
+
+int
+audit_append(PGconn *c, const struct audit_event *e, char *err, size_t errlen)
+{
+	return audit_append_seq(c, e, NULL, err, errlen);
+}
+
+static int
+put_field(struct buf *b, const char *v)
+{
+	if (v == NULL)
+		return buf_put_str(b, "N\n");
+	return buf_putf(b, "S%zu:%s\n", strlen(v), v);
+}
+
+int
+audit_row_text(int64_t seq, const char *at, const char *event,
+    const char *principal, const char *tenant, const char *job,
+    const char *scope, const char *detail, const char *host,
+    const char *tool_version, struct buf *out)
+{
+	int r;
+
+	if (at == NULL || out == NULL)
+		return ERR_INVALID;
+	if ((r = buf_putf(out, "texp-audit v1\n%lld\n%s\n", (long long)seq,
+	    at)) != 0 ||
+	    (r = put_field(out, event)) != 0 ||
+	    (r = put_field(out, principal)) != 0 ||
+	    (r = put_field(out, tenant)) != 0 ||
+	    (r = put_field(out, job)) != 0 ||
+	    (r = put_field(out, scope)) != 0 ||
+	    (r = put_field(out, detail)) != 0 ||
+	    (r = put_field(out, host)) != 0 ||
+	    (r = put_field(out, tool_version)) != 0)
+		return r;
+	return 0;
+}
+
+/* bytea hex output ("\x...") of exactly AUDIT_HASH_LEN bytes. */
+static int
+hash_parse(const char *s, uint8_t out[AUDIT_HASH_LEN])
+{
+	size_t got = 0;
+
+	if (strncmp(s, "\\x", 2) != 0 || strlen(s + 2) != 2 * AUDIT_HASH_LEN)
+		return ERR_FORMAT;
+	if (sodium_hex2bin(out, AUDIT_HASH_LEN, s + 2, 2 * AUDIT_HASH_LEN,
+	    NULL, &got, NULL) != 0 || got != AUDIT_HASH_LEN)
+		return ERR_FORMAT;
+	return 0;
+}
+
+/* Strict decimal int64 >= 0 (as the server prints it, maybe negative). */
+static int
+seq_parse(const char *s, long long *v)
+{
+	char *end;
+
+	if (*s == '\0')
+		return ERR_FORMAT;
+	*v = strtoll(s, &end, 10);
+	return *end == '\0' ? 0 : ERR_FORMAT;
+}
+
+static const char *
+val(PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
+}
+
+struct chain {
+	uint64_t rows;
+	uint8_t head[AUDIT_HASH_LEN];
+	uint64_t first_bad;
+	int bad;
+};
+
+/*
+ * Checks one row against the chain so far. Sets ch->bad (and first_bad,
+ * why) at the first problem; later rows are then only drained.
+ */
+static int
+check_row(PGresult *res, struct chain *ch, uint64_t cp_size,
+    const uint8_t *cp_hash, struct buf *text, char *why, size_t whylen)
+{
+	uint8_t prev[AUDIT_HASH_LEN], hash[AUDIT_HASH_LEN];
+	uint8_t calc[AUDIT_HASH_LEN];
+	crypto_hash_sha256_state st;
+	long long seq;
+	uint64_t expect = ch->rows + 1;
+	int r;
+
+	if (seq_parse(PQgetvalue(res, 0, 0), &seq) != 0) {
+		set_err(why, whylen, "row after %llu unreadable",
+		    (unsigned long long)ch->rows);
+		ch->first_bad = expect;
+		goto bad;
+	}
+	if (seq <= 0 || (uint64_t)seq < expect) {
+		set_err(why, whylen, "row %lld out of sequence (expected %llu):"
+		    " inserted or reordered", seq, (unsigned long long)expect);
+		ch->first_bad = seq > 0 ? (uint64_t)seq : 0;
+		goto bad;
+	}
+	if ((uint64_t)seq > expect) {
+		set_err(why, whylen, "row %llu missing (log jumps to %lld): "
+		    "deleted", (unsigned long long)expect, seq);
+		ch->first_bad = expect;
+		goto bad;
+	}
+	if (hash_parse(PQgetvalue(res, 0, 10), prev) != 0 ||
+	    hash_parse(PQgetvalue(res, 0, 11), hash) != 0 ||
+	    PQgetisnull(res, 0, 1) || PQgetisnull(res, 0, 2)) {
+		set_err(why, whylen, "row %lld malformed", seq);
+		ch->first_bad = expect;
+		goto bad;
+	}
+	buf_reset(text);
+	if ((r = audit_row_text(seq, PQgetvalue(res, 0, 1), val(res, 2),
+	    val(res, 3), val(res, 4), val(res, 5), val(res, 6), val(res, 7),
+	    val(res, 8), val(res, 9), text)) != 0)
+		return r;
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, prev, sizeof(prev));
+	crypto_hash_sha256_update(&st, buf_ptr(text), buf_len(text));
+	crypto_hash_sha256_final(&st, calc);
+	if (sodium_memcmp(calc, hash, sizeof(hash)) != 0) {
+		set_err(why, whylen, "row %lld changed: its content does not "
+		    "match its hash (edited, forged or reordered)", seq);
+		ch->first_bad = expect;
+		goto bad;
+	}
+	if (sodium_memcmp(prev, ch->head, sizeof(prev)) != 0) {
+		set_err(why, whylen, "row %lld does not chain to the row "
+		    "before it (a row was inserted, deleted or reordered)", seq);
+		ch->first_bad = expect;
+		goto bad;
+	}
+	if (cp_hash != NULL && expect == cp_size &&
+	    sodium_memcmp(hash, cp_hash, sizeof(hash)) != 0) {
+		set_err(why, whylen, "row %lld differs from the checkpoint: "
+		    "the log was rewritten", seq);
+		ch->first_bad = expect;
+		goto bad;
+	}
+	memcpy(ch->head, hash, sizeof(hash));
+	ch->rows = expect;
+	return 0;
+ bad:
+	ch->bad = 1;
+	return 0;
+}
+
+/* Scans the whole log in one statement (one snapshot), row by row. */
+static int
+scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
+    struct chain *ch, char *why, size_t whylen)
+{
+	PGresult *res = NULL;
+	struct buf *text = NULL;
+	ExecStatusType st;
+	int r = ERR_INTERNAL, sent = 0;
+
+	memset(ch, 0, sizeof(*ch));
+	if ((text = buf_new(ROW_TEXT_MAX)) == NULL)
+		return ERR_NOMEM;
+	if (PQclientEncoding(c) != pg_char_to_encoding("UTF8") &&
+	    PQsetClientEncoding(c, "UTF8") != 0) {
+		set_err(why, whylen, "audit: cannot use UTF-8");
+		r = ERR_DB;
+		goto out;
+	}
+	if (!PQsendQuery(c, "SELECT seq, "
+	    "((extract(epoch FROM at) * 1000000)::bigint)::text, event, "
+	    "principal, tenant, job, scope, detail::text, host, tool_version, "
+	    "prev_hash, hash FROM texp_control.audit_log ORDER BY seq")) {
+		set_err(why, whylen, "audit: %s", PQerrorMessage(c));
+		r = ERR_DB;
+		goto out;
+	}
+	sent = 1;
+	if (!PQsetSingleRowMode(c)) {
+		r = ERR_DB;
+		goto out;
+	}
+	r = 0;
+	while ((res = PQgetResult(c)) != NULL) {
+		st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE) {
+			if (r == 0 && !ch->bad)
+				r = check_row(res, ch, cp_size, cp_hash, text,
+				    why, whylen);
+		} else if (st != PGRES_TUPLES_OK) {
+			if (r == 0) {
+				set_err(why, whylen, "audit: %s",
+				    pq_msg(res, c));
+				r = ERR_DB;
+			}
+		}
+		PQclear(res);
+	}
+	sent = 0;
+	if (r != 0)
+		goto out;
+	if (!ch->bad && cp_hash != NULL && ch->rows < cp_size) {
+		set_err(why, whylen, "the log has %llu rows, fewer than the "
+		    "checkpoint's %llu: rows were deleted",
+		    (unsigned long long)ch->rows, (unsigned long long)cp_size);
+		ch->first_bad = ch->rows + 1;
+		ch->bad = 1;
+	}
+	r = 0;
+ out:
+	if (sent)
+		while ((res = PQgetResult(c)) != NULL)
+			PQclear(res);
+	buf_free(text);
+	return r;
+}
+
+int
+audit_checkpoint_parse(const uint8_t *text, size_t len, char **origin_out,
+    uint64_t *size, uint8_t hash[AUDIT_HASH_LEN])
+{
+	struct buf *b = NULL;
+	const uint8_t *line;
+	size_t n, i, got = 0;
+	uint64_t v = 0;
+	int r = ERR_FORMAT;
+
+	if (origin_out != NULL)
+		*origin_out = NULL;
+	*size = 0;
+	memset(hash, 0, AUDIT_HASH_LEN);
+	if (text == NULL || len == 0 || len > NOTE_MAX_SIZE)
+		return ERR_FORMAT;
+	if ((b = buf_from(text, len)) == NULL)
+		return ERR_NOMEM;
+	/* origin */
+	if (buf_get_line(b, &line, &n, AUDIT_ORIGIN_MAX) != 0 || n == 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (line[i] < 0x20 || line[i] == 0x7f)
+			goto out;
+	if (origin_out != NULL) {
+		if ((*origin_out = malloc(n + 1)) == NULL) {
+			r = ERR_NOMEM;
+			goto out;
+		}
+		memcpy(*origin_out, line, n);
+		(*origin_out)[n] = '\0';
+	}
+	/* tree size: decimal, no leading zero */
+	if (buf_get_line(b, &line, &n, 20) != 0 || n == 0 ||
+	    (n > 1 && line[0] == '0'))
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (line[i] < '0' || line[i] > '9' ||
+		    v > (UINT64_MAX - (uint64_t)(line[i] - '0')) / 10)
+			goto out;
+		v = v * 10 + (uint64_t)(line[i] - '0');
+	}
+	/* root hash */
+	if (buf_get_line(b, &line, &n, 64) != 0 ||
+	    n != sodium_base64_ENCODED_LEN(AUDIT_HASH_LEN,
+	    sodium_base64_VARIANT_ORIGINAL) - 1)
+		goto out;
+	if (sodium_base642bin(hash, AUDIT_HASH_LEN, (const char *)line, n,
+	    NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    got != AUDIT_HASH_LEN)
+		goto out;
+	/* extension lines: non-empty, whole lines */
+	while (buf_len(b) > 0)
+		if (buf_get_line(b, &line, &n, NOTE_MAX_SIZE) != 0 || n == 0)
+			goto out;
+	*size = v;
+	r = 0;
+ out:
+	if (r != 0) {
+		memset(hash, 0, AUDIT_HASH_LEN);
+		if (origin_out != NULL) {
+			free(*origin_out);
+			*origin_out = NULL;
+		}
+	}
+	buf_free(b);
+	return r;
+}
+
+int
+audit_verify_count(PGconn *c, const char *checkpoint, size_t cplen,
+    const struct note_verifier *v, uint64_t *first_bad_seq, uint64_t *rows_out,
+    char *why, size_t whylen)
+{
+	struct chain ch;
+	uint8_t *text = NULL, cp_hash[AUDIT_HASH_LEN];
+	size_t tlen = 0;
+	uint64_t cp_size = 0;
+	int r = ERR_INTERNAL, have_cp = 0;
+	static const uint8_t zero[AUDIT_HASH_LEN];
+
+	*first_bad_seq = 0;
+	if (rows_out != NULL)
+		*rows_out = 0;
+	set_err(why, whylen, "%s", "");
+	if (c == NULL || (checkpoint != NULL && v == NULL))
+		return ERR_INVALID;
+	if (checkpoint != NULL) {
+		r = note_verify((const uint8_t *)checkpoint, cplen, v, &text,
+		    &tlen);
+		if (r != 0) {
+			set_err(why, whylen, "checkpoint signature: %s",
+			    err_str(r));
+			goto out;
+		}
+		if ((r = audit_checkpoint_parse(text, tlen, NULL, &cp_size,
+		    cp_hash)) != 0) {
+			set_err(why, whylen, "checkpoint malformed");
+			goto out;
+		}
+		if (cp_size == 0 && sodium_memcmp(cp_hash, zero,
+		    sizeof(zero)) != 0) {
+			set_err(why, whylen, "checkpoint malformed: empty log "
+			    "with a non-zero hash");
+			r = ERR_FORMAT;
+			goto out;
+		}
+		have_cp = 1;
+	}
+	if ((r = scan_chain(c, cp_size, have_cp ? cp_hash : NULL, &ch, why,
+	    whylen)) != 0)
+		goto out;
+	if (rows_out != NULL)
+		*rows_out = ch.rows;
+	if (ch.bad) {
+		*first_bad_seq = ch.first_bad;
+		r = ERR_HASH;
+		goto out;
+	}
+	r = 0;
+ out:
+	free(text);
+	return r;
+}
+
+int
+audit_verify(PGconn *c, const char *checkpoint, size_t cplen,
+    const struct note_verifier *v, uint64_t *first_bad_seq, char *why,
+    size_t whylen)
+{
+	return audit_verify_count(c, checkpoint, cplen, v, first_bad_seq,
+	    NULL, why, whylen);
+}
+
+int
+audit_checkpoint(PGconn *c, const char *origin, const struct note_signer *s,
+    struct buf *out)
+{
+	struct chain ch;
+	struct buf *body = NULL;
+	char b64[sodium_base64_ENCODED_LEN(AUDIT_HASH_LEN,
+	    sodium_base64_VARIANT_ORIGINAL)];
+	int r = ERR_INTERNAL;
+
+	if (c == NULL || s == NULL || out == NULL || origin == NULL ||
+	    *origin == '\0' || !field_ok(origin, AUDIT_ORIGIN_MAX))
+		return ERR_INVALID;
+	if ((r = scan_chain(c, 0, NULL, &ch, NULL, 0)) != 0)
+		return r;
+	if (ch.bad)
+		return ERR_HASH;
+	if ((body = buf_new(AUDIT_ORIGIN_MAX + 128)) == NULL)
+		return ERR_NOMEM;
+	sodium_bin2base64(b64, sizeof(b64), ch.head, sizeof(ch.head),
+	    sodium_base64_VARIANT_ORIGINAL);
+	if ((r = buf_putf(body, "%s\n%llu\n%s\n", origin,
+	    (unsigned long long)ch.rows, b64)) != 0)
+		goto out;
+	r = note_sign(buf_ptr(body), buf_len(body), s, out);
+ out:
+	buf_free(body);
+	return r;
+}

@@ -1,0 +1,88 @@
+/*
+ * tenant-export sweep: for cron. Deletes the archives of expired jobs and
+ * marks them expired (audited), and drops export roles left behind.
+ */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd.h"
+#include "cmd_jobs.h"
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "jobs.h"
+
+static void
+sweep_usage(FILE *f)
+{
+	fprintf(f,
+"usage: tenant-export sweep --config FILE\n"
+"\n"
+"Deletes the archive files of every job past its expiry ([export] expiry,\n"
+"default 72h), marks those jobs expired (queued or waiting requests too),\n"
+"writes each step to the audit log, and drops stale export roles. Meant\n"
+"for cron or a systemd timer; needs no key.\n"
+"\n"
+"Exit status: 0 done; 1 some archive could not be deleted; 2 usage or\n"
+"operational error.\n");
+}
+
+int
+cmd_sweep(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config *cfg = NULL;
+	const char *config = NULL;
+	PGconn *c = NULL;
+	char err[512] = "";
+	int ch, r, rc = CMD_EXIT_USAGE, expired = 0, failed = 0, dropped = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'h': sweep_usage(stdout); return CMD_EXIT_OK;
+		default: goto usage;
+		}
+	}
+	if (optind != argc || config == NULL)
+		goto usage;
+	if ((r = config_load(config, &cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: sweep: %s\n", err);
+		goto out;
+	}
+	if ((r = cmd_control_connect("sweep", cfg, &c)) != 0)
+		goto out;
+	if ((r = jobs_sweep(c, &expired, &failed, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: sweep: %s\n", err);
+		goto out;
+	}
+	if ((r = db_export_sweep(c, &dropped, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: sweep: export roles: %s\n", err);
+		goto out;
+	}
+	printf("tenant-export: sweep: %d job%s expired, %d export role%s "
+	    "dropped\n", expired, expired == 1 ? "" : "s", dropped,
+	    dropped == 1 ? "" : "s");
+	if (failed > 0) {
+		fprintf(stderr, "tenant-export: sweep: %d archive%s could not "
+		    "be deleted (see the audit log)\n", failed,
+		    failed == 1 ? "" : "s");
+		rc = CMD_EXIT_FAIL;
+		goto out;
+	}
+	rc = CMD_EXIT_OK;
+	goto out;
+ usage:
+	sweep_usage(stderr);
+	rc = CMD_EXIT_USAGE;
+ out:
+	if (c != NULL)
+		PQfinish(c);
+	config_free(cfg);
+	return rc;
+}

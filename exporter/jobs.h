@@ -1,0 +1,309 @@
+/*
+ * jobs.h: export jobs (texp_control.jobs) and the access decisions around
+ * them: request, approve, start, fetch, cancel, expire.
+ *
+ * A job id is 16 random bytes, shown to the requester once as 32 lower-case
+ * hex digits and stored only as its SHA-256 (id_hash). The audit log and
+ * `list` name a job by a short reference, the first 8 bytes of id_hash in
+ * hex, never by the id. Tenant, scope and requester are fixed at creation.
+ *
+ * States and the only transitions this module makes:
+ *
+ *	awaiting_approval -> queued	(approved by another principal)
+ *	queued -> running		(claimed, FOR UPDATE SKIP LOCKED)
+ *	running -> ready | failed	(export published / gave up)
+ *	running -> queued		(transient fault, attempts left)
+ *	queued | awaiting_approval | ready -> cancelled
+ *	queued | awaiting_approval | ready | failed | running -> expired
+ *					(sweep, past expires_at)
+ *
+ * Every change is a conditional UPDATE on the expected state, so two
+ * processes racing on one job cannot both win.
+ *
+ * The jobs_* record functions run one statement (or one short
+ * transaction) on a monitor connection. The decision functions
+ * (jobs_request ... jobs_sweep) verify a signed action (action.h), check
+ * capabilities and assignments (control.h), change the job, and append
+ * the audit event for every outcome, allowed or refused. Their messages
+ * (struct jobs_outcome) are what the user sees: they never tell a tenant
+ * the principal is not assigned to from one that does not exist, nor a
+ * foreign job from an unknown id.
+ *
+ * Functions return 0 or a negative enum err code. Nothing here prints or
+ * exits.
+ */
+#ifndef TEXP_JOBS_H
+#define TEXP_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+struct buf;
+struct config;
+
+#define JOBS_ID_LEN		16
+#define JOBS_ID_HEX		(2 * JOBS_ID_LEN + 1)	/* with NUL */
+#define JOBS_HASH_LEN		32			/* SHA-256 */
+#define JOBS_REF_HEX		(16 + 1)		/* 8 bytes, with NUL */
+#define JOBS_IDEM_MAX		128	/* idempotency key bytes */
+#define JOBS_TENANT_MAX		200
+
+enum jobs_state {
+	JOBS_QUEUED = 1,
+	JOBS_AWAITING_APPROVAL,
+	JOBS_RUNNING,
+	JOBS_READY,
+	JOBS_FAILED,
+	JOBS_CANCELLED,
+	JOBS_EXPIRED,
+};
+
+/* The state's name as stored ("queued", ...), or "unknown". */
+const char *jobs_state_str(enum jobs_state s);
+/* ERR_FORMAT for an unknown name. */
+int jobs_state_parse(const char *s, enum jobs_state *out);
+
+/*
+ * Ids. jobs_id_parse accepts exactly 32 hex digits (either case) and
+ * nothing else (ERR_FORMAT). jobs_id_hash is SHA-256 of the 16 bytes;
+ * jobs_ref writes the short reference of a hash.
+ */
+void jobs_id_new(uint8_t id[JOBS_ID_LEN]);
+void jobs_id_hex(const uint8_t id[JOBS_ID_LEN], char out[JOBS_ID_HEX]);
+int jobs_id_parse(const char *hex, uint8_t id[JOBS_ID_LEN]);
+void jobs_id_hash(const uint8_t id[JOBS_ID_LEN], uint8_t out[JOBS_HASH_LEN]);
+void jobs_ref(const uint8_t hash[JOBS_HASH_LEN], char out[JOBS_REF_HEX]);
+
+/* What a job exports; fixed at creation. */
+struct jobs_scope {
+	char **tables;		/* "schema.table"; n = 0: every tenant table */
+	size_t ntables;
+	char *since;		/* or NULL */
+	char *until;
+	int include_global;
+	int pii;		/* the scope reads a table marked pii */
+};
+
+/* Frees the members (not s itself). Accepts NULL. */
+void jobs_scope_clear(struct jobs_scope *s);
+/* Canonical JSON (sorted keys, compact): a malloc'd string. */
+int jobs_scope_json(const struct jobs_scope *s, char **out);
+/* Parses what jobs_scope_json wrote (ERR_FORMAT otherwise). */
+int jobs_scope_from_json(const char *json, struct jobs_scope *out);
+/*
+ * Fills s from the request's fields and the config: tables is a comma
+ * list ("" or NULL: the whole tenant). Each table must be configured and
+ * not excluded; a global one needs include_global (ERR_USAGE with the
+ * reason in err). Sets pii from the tables the export would read.
+ * *high_risk = 1 when [control] makes the scope high-risk (PII, whole
+ * tenant, or a listed table).
+ */
+int jobs_scope_build(const struct config *cfg, const char *tables,
+    const char *since, const char *until, int include_global,
+    struct jobs_scope *s, int *high_risk, char *err, size_t errlen);
+
+/* A job as stored. Strings are malloc'd; free with jobs_free. */
+struct jobs_job {
+	uint8_t id_hash[JOBS_HASH_LEN];
+	char ref[JOBS_REF_HEX];
+	char *tenant;
+	struct jobs_scope scope;
+	char *scope_json;
+	enum jobs_state state;
+	int high_risk;
+	int64_t requested_by;
+	int64_t approved_by;		/* 0: none */
+	char *requested_name;		/* principal names, or NULL */
+	char *approved_name;
+	char *fetched_name;		/* last successful fetch, or NULL */
+	int64_t created_at, updated_at, started_at, finished_at, expires_at;
+	char *archive;			/* or NULL */
+	uint8_t manifest_digest[32];
+	int has_digest;
+	int fetch_count, max_fetches, attempts;
+	char *error;			/* or NULL */
+};
+
+/* Accepts NULL. */
+void jobs_free(struct jobs_job *j);
+
+/*
+ * Inserts a job. idem_key (NULL for none) is stored as
+ * "<principal id>:<hex SHA-256 of the key>", so keys of different
+ * principals never collide and the key text is not stored. ERR_EXISTS if
+ * that idempotency key is already used.
+ */
+int jobs_create(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    const char *tenant, const struct jobs_scope *scope, enum jobs_state state,
+    int high_risk, int64_t requested_by, uint64_t expires_in,
+    int max_fetches, const char *idem_key, char *err, size_t errlen);
+/* The job with this hash (ERR_NOENT if none). *out is freed with
+ * jobs_free. */
+int jobs_get(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    struct jobs_job **out);
+/* The job a principal created with idem_key (ERR_NOENT if none). */
+int jobs_get_by_idem(PGconn *c, int64_t principal, const char *idem_key,
+    struct jobs_job **out);
+/*
+ * Recent jobs (newest first, at most limit) of the tenants principal is
+ * assigned to; tenant (or NULL) narrows it. *out is an array of *n jobs;
+ * free with jobs_list_free.
+ */
+int jobs_list(PGconn *c, int64_t principal, const char *tenant, size_t limit,
+    struct jobs_job ***out, size_t *n);
+void jobs_list_free(struct jobs_job **v, size_t n);
+
+/*
+ * Conditional state change from -> to; ERR_EXISTS if the job was not in
+ * state from (someone else changed it first).
+ */
+int jobs_transition(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    enum jobs_state from, enum jobs_state to, const char *error);
+/* awaiting_approval -> queued, approved_by = approver (never the
+ * requester: ERR_DENIED). ERR_EXISTS if not awaiting approval. */
+int jobs_set_approved(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    int64_t approver);
+/*
+ * Claims a queued job: in one transaction, SELECT ... FOR UPDATE SKIP
+ * LOCKED, then running, attempts + 1, started_at. ERR_EXISTS if it is not
+ * queued or another worker holds it; ERR_LIMIT if attempts reached
+ * max_attempts (then it is failed). *out (optional) gets the job.
+ */
+int jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    int max_attempts, struct jobs_job **out);
+/* running -> ready with the published archive, its manifest digest, the
+ * receipt (manifest bytes) and the archive's expiry. */
+int jobs_set_ready(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    const char *archive, const uint8_t digest[32], const uint8_t *receipt,
+    size_t receipt_len, uint64_t expires);
+/*
+ * Counts one download: fetch_count + 1 if the job is ready, not expired
+ * and under max_fetches, atomically. ERR_LIMIT over the count, ERR_EXPIRED
+ * past expires_at, ERR_EXISTS not ready.
+ */
+int jobs_count_fetch(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN]);
+/* Gives back a download whose copy failed (nothing was handed out). */
+int jobs_uncount_fetch(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN]);
+/* Jobs in an expirable state whose expires_at has passed. */
+int jobs_list_expired(PGconn *c, size_t limit, struct jobs_job ***out,
+    size_t *n);
+
+/*
+ * Archive files of a published export: for NAME.texp, NAME.texp and
+ * NAME.texp.minisig; for NAME.texp.index, the index, its signature and
+ * every NAME.texp.NNN part beside it. *out is a NULL-terminated array of
+ * malloc'd paths (free with jobs_files_free); ERR_NOENT if the archive is
+ * gone.
+ */
+int jobs_archive_files(const char *archive, char ***out);
+void jobs_files_free(char **v);
+/* Deletes every file of the archive; 0 when none is left. */
+int jobs_archive_delete(const char *archive);
+
+/*
+ * Access decisions. Each takes a monitor connection, the signed action
+ * (text and minisign signature, as action_sign made them) and the config,
+ * and fills o: code (0 or an err), a one-line message for the user, the
+ * audit reason on refusal, and what was decided. Every outcome has been
+ * audited before they return (a failure to audit is itself an error).
+ */
+struct jobs_outcome {
+	int r;
+	char msg[512];
+	char reason[48];		/* audit reason code on refusal */
+	uint8_t id[JOBS_ID_LEN];	/* request: the new job's id */
+	uint8_t id_hash[JOBS_HASH_LEN];
+	enum jobs_state state;		/* the job's state afterwards */
+	int duplicate;			/* request: idempotent repeat */
+	char principal[64];
+	char tenant[JOBS_TENANT_MAX + 1];
+};
+
+struct jobs_signed {
+	const uint8_t *text;
+	size_t tlen;
+	const uint8_t *sig;
+	size_t slen;
+};
+
+/*
+ * export.request: fields tenant, tables, since, until, global ("0"/"1"),
+ * confirm (the typed "EXPORT <display name>", or ""), idem (or "").
+ * Checks freshness and nonce, tenant:export on the tenant,
+ * tenant:export:pii for a scope with PII, the typed confirmation for a
+ * high-risk scope, then creates the job: awaiting_approval when
+ * high-risk, else queued. ERR_DENIED for refusals, ERR_USAGE for a bad
+ * scope.
+ */
+int jobs_request(PGconn *c, const struct config *cfg,
+    const struct jobs_signed *a, struct jobs_outcome *o);
+/* export.approve: field job (the 32-hex id). */
+int jobs_approve(PGconn *c, const struct config *cfg,
+    const struct jobs_signed *a, struct jobs_outcome *o);
+/* job.status / job.cancel: field job. *out (status) gets the job. */
+int jobs_status(PGconn *c, const struct config *cfg,
+    const struct jobs_signed *a, struct jobs_job **out,
+    struct jobs_outcome *o);
+int jobs_cancel(PGconn *c, const struct config *cfg,
+    const struct jobs_signed *a, struct jobs_outcome *o);
+/* job.list: field tenant ("" for every assigned tenant). */
+int jobs_list_for(PGconn *c, const struct config *cfg,
+    const struct jobs_signed *a, struct jobs_job ***out, size_t *n,
+    struct jobs_outcome *o);
+/*
+ * export.run: field job. Re-checks the requester's and the runner's
+ * permissions on the job's tenant and scope, claims it (queued ->
+ * running) and audits "export.started". *out gets the job (scope and
+ * tenant to export).
+ */
+int jobs_start(PGconn *c, const struct config *cfg,
+    const struct jobs_signed *a, struct jobs_job **out,
+    struct jobs_outcome *o);
+/* A retry after a transient fault, in the same run: the permissions are
+ * checked again, the job claimed again and "export.started" audited. */
+int jobs_restart(PGconn *c, const struct config *cfg,
+    const uint8_t id_hash[JOBS_HASH_LEN], const char *principal,
+    struct jobs_job **out, struct jobs_outcome *o);
+/*
+ * After the export: success moves running -> ready and audits
+ * "export.completed" with the receipt; failure moves running -> failed
+ * (or back to queued when retry is set) and audits "export.failed".
+ */
+struct jobs_result {
+	int r;				/* export_run's result */
+	const char *error;		/* its message, on failure */
+	int retry;			/* transient: back to queued */
+	const char *archive;
+	const uint8_t *digest;		/* 32 bytes */
+	const uint8_t *receipt;		/* manifest bytes */
+	size_t receipt_len;
+	uint64_t expires;
+	uint64_t records;
+};
+int jobs_finish(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    const char *principal, const struct jobs_result *res,
+    struct jobs_outcome *o);
+/*
+ * export.fetch: field job. tenant:fetch (and tenant:export:pii for a PII
+ * scope) on the job's tenant, state ready, not expired, under the download
+ * limit; counts the download. *out gets the job (its archive path).
+ * The caller copies the files and calls jobs_fetch_done.
+ */
+int jobs_fetch(PGconn *c, const struct config *cfg,
+    const struct jobs_signed *a, struct jobs_job **out,
+    struct jobs_outcome *o);
+/* Audits the copy's outcome: "export.fetched" (r == 0, to = the path) or
+ * "fetch.failed", which also gives the download back. */
+int jobs_fetch_done(PGconn *c, const struct jobs_job *j,
+    const char *principal, int r, const char *to, struct jobs_outcome *o);
+/*
+ * Sweep: expires every job past expires_at (deleting its archive files,
+ * auditing "export.deleted" and "export.expired"). *expired gets the
+ * count; *failed the number of archives that could not be deleted.
+ */
+int jobs_sweep(PGconn *c, int *expired, int *failed, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,193 @@
+#!/bin/sh
+# The control plane on a real PostgreSQL: init, the bootstrap admin, and
+# signed, audited admin actions (principals, roles, tenants, assignments),
+# refused when unsigned by an admin, replayed, stale, or by a disabled
+# principal. Most keys use the cheap test keys; one comes from
+# `tenant-export keygen` (minisign's full scrypt cost).
+work=$(mktemp -d /tmp/texp-control.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+. "$(dirname "$0")/lib/agency.sh"
+. "$(dirname "$0")/lib/control.sh"
+db=texp_control_$$
+agency_setup "$db" || { echo "not ok - agency set-up failed"; exit 1; }
+trap 'dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
+# agency_setup ran init and wrote fixtures; start from an empty database.
+sql "SET client_min_messages = warning; DROP SCHEMA texp_control CASCADE"
+
+# ---- init ----
+expect_rc 0 "init creates the control schema" "$E" init --config "$CFG" --user postgres
+check "  ... reporting one migration" grep -q "1 migration applied" "$work/out"
+expect_rc 0 "init again is a no-op" "$E" init --config "$CFG" --user postgres
+check "  ... and says so" grep -q "already at version 1" "$work/out"
+check "one migration recorded" \
+	[ "$(sql "SELECT string_agg(version || ':' || name, ',') FROM texp_control.schema_migrations")" = "1:001_control" ]
+check "the monitor got the control group" \
+	[ "$(sql "SELECT pg_has_role('texp_monitor', 'texp_control_user', 'MEMBER')")" = t ]
+check "the schema is owned by the NOLOGIN owner role" \
+	[ "$(sql "SELECT nspowner::regrole || ':' || (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'texp_control_owner') FROM pg_namespace WHERE nspname = 'texp_control'")" = "texp_control_owner:false" ]
+expect_rc 2 "init as the monitor (no rights to create roles) fails" \
+	"$E" init --config "$CFG"
+expect_rc 2 "init --admin without --admin-key is a usage error" \
+	"$E" init --config "$CFG" --user postgres --admin root
+
+# ---- bootstrap ----
+check "keys for the agency admin" principal_keys root
+expect_rc 0 "init --admin registers the first admin" "$E" init \
+	--config "$CFG" --user postgres --admin root \
+	--admin-key "$work/keys/root.pub"
+ADMIN=root
+check "  ... audited as bootstrap" [ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'principal.added' AND principal = 'bootstrap' AND detail->>'name' = 'root'")" = 1 ]
+expect_rc 0 "init --admin again with the same key is a no-op" "$E" init \
+	--config "$CFG" --user postgres --admin root \
+	--admin-key "$work/keys/root.pub"
+check "keys for a would-be second bootstrap" principal_keys eve
+expect_rc 1 "a second bootstrap admin is refused" "$E" init \
+	--config "$CFG" --user postgres --admin eve \
+	--admin-key "$work/keys/eve.pub"
+check "  ... and eve is not registered" \
+	[ "$(sql "SELECT count(*) FROM texp_control.principals WHERE name = 'eve'")" = 0 ]
+
+# ---- admin actions ----
+expect_rc 0 "admin registers Client B" as root tenant add "$CLIENT_B" --name "Client B"
+expect_rc 0 "admin registers Client A" as root tenant add "$CLIENT_A" --name "Client A"
+check "  ... audited (tenant.added x2)" [ "$(audit_rows tenant.added)" = 2 ]
+check "  ... and the admin is assigned to both" \
+	[ "$(sql "SELECT count(*) FROM texp_control.assignments a JOIN texp_control.principals p ON p.id = a.principal_id WHERE p.name = 'root'")" = 2 ]
+check "keys for alice" principal_keys alice
+expect_rc 0 "admin adds alice (requester)" as root principal add alice \
+	--pubkey "$work/keys/alice.pub" --role requester
+check "  ... audited (principal.added, role.granted)" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE principal = 'root' AND detail->>'name' = 'alice' AND event IN ('principal.added', 'role.granted')")" = 2 ]
+check "  ... with her key id" [ "$(sql "SELECT encode(key_id, 'hex') FROM texp_control.principals WHERE name = 'alice'")" = \
+	"$(sql "SELECT detail->>'key_id' FROM texp_control.audit_log WHERE event = 'principal.added' AND detail->>'name' = 'alice'")" ]
+expect_rc 0 "admin assigns alice to Client B" as root assign alice "$CLIENT_B"
+check "  ... audited (assignment.added)" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'assignment.added' AND tenant = '$CLIENT_B' AND detail->>'name' = 'alice'")" = 1 ]
+expect_rc 1 "adding alice twice fails" as root principal add alice \
+	--pubkey "$work/keys/alice.pub" --role requester
+check "  ... audited as admin.failed" [ "$(audit_rows admin.failed)" = 1 ]
+
+# ---- refused: not an admin ----
+check "keys for mallory" principal_keys mallory
+expect_rc 1 "non-admin alice cannot add a principal" as alice principal add \
+	mallory --pubkey "$work/keys/mallory.pub" --role admin
+check "  ... mallory not registered" \
+	[ "$(sql "SELECT count(*) FROM texp_control.principals WHERE name = 'mallory'")" = 0 ]
+check "  ... refusal audited with alice's name and the reason" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'admin.denied' AND principal = 'alice' AND detail->>'reason' = 'missing capability admin' AND detail->>'action' = 'principal.add'")" = 1 ]
+expect_rc 1 "non-admin alice cannot assign herself to Client A" as alice \
+	assign alice "$CLIENT_A"
+check "  ... and is not assigned" \
+	[ "$(sql "SELECT count(*) FROM texp_control.assignments WHERE tenant = '$CLIENT_A' AND principal_id = (SELECT id FROM texp_control.principals WHERE name = 'alice')")" = 0 ]
+check "  ... refusal audited for Client A" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'admin.denied' AND principal = 'alice' AND tenant = '$CLIENT_A'")" = 1 ]
+
+# an admin of Client B only cannot hand out Client A
+check "keys for bob" principal_keys bob
+expect_rc 0 "admin adds bob (admin of Client B only)" as root principal add \
+	bob --pubkey "$work/keys/bob.pub" --role admin
+expect_rc 0 "  ... assigned to Client B" as root assign bob "$CLIENT_B"
+expect_rc 1 "bob cannot assign alice to Client A" as bob assign alice "$CLIENT_A"
+check "  ... refusal audited" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'admin.denied' AND principal = 'bob' AND tenant = '$CLIENT_A' AND detail->>'reason' = 'not an admin for this tenant'")" = 1 ]
+
+# a key made by `tenant-export keygen` works the same way
+check "keys for carol (tenant-export keygen)" principal_keys_real carol
+expect_rc 0 "admin adds carol (fetcher)" as root principal add carol \
+	--pubkey "$work/keys/carol.pub" --role fetcher
+expect_rc 1 "carol (not an admin) cannot add a tenant" as carol tenant add \
+	carol-co --name "Carol Co"
+check "  ... refusal audited with carol's name" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'admin.denied' AND principal = 'carol'")" = 1 ]
+
+# ---- replay, stale, forged, unknown ----
+expect_rc 0 "sign an action without applying it (--sign-only)" as root \
+	principal grant alice --role fetcher --sign-only "$work/grant.act"
+check "  ... nothing applied yet" \
+	[ "$(sql "SELECT count(*) FROM texp_control.principal_roles pr JOIN texp_control.principals p ON p.id = pr.principal_id WHERE p.name = 'alice' AND pr.role = 'fetcher'")" = 0 ]
+expect_rc 0 "submit applies it" "$E" submit --config "$CFG" "$work/grant.act"
+check "  ... alice is a fetcher" \
+	[ "$(sql "SELECT count(*) FROM texp_control.principal_roles pr JOIN texp_control.principals p ON p.id = pr.principal_id WHERE p.name = 'alice' AND pr.role = 'fetcher'")" = 1 ]
+expect_rc 1 "the same signed action submitted again is refused" \
+	"$E" submit --config "$CFG" "$work/grant.act"
+check "  ... as a replay" grep -q "refused: replayed action" "$work/err"
+check "  ... audited with the signer's name" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'admin.denied' AND principal = 'root' AND detail->>'reason' = 'replayed action'")" = 1 ]
+
+old=$(($(date +%s) - 3600))
+expect_rc 0 "sign an action dated an hour ago (test build)" \
+	"$H" tenant add stale-tenant --name Stale --config "$CFG" \
+	--as "$work/keys/root.key" --passphrase-file "$work/keys/root.pass" \
+	--time "$old" --sign-only "$work/stale.act"
+check "  ... its text carries the old time" grep -qx "time=$old" "$work/stale.act"
+expect_rc 1 "a stale action is refused" "$E" submit --config "$CFG" "$work/stale.act"
+check "  ... as stale" grep -q "refused: stale action" "$work/err"
+check "  ... and audited" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'admin.denied' AND detail->>'reason' = 'stale action'")" = 1 ]
+check "  ... tenant not added" \
+	[ "$(sql "SELECT count(*) FROM texp_control.tenants WHERE tenant = 'stale-tenant'")" = 0 ]
+expect_rc 2 "--time is not an option of the release build" \
+	"$E" tenant add t2 --name T2 --config "$CFG" --as "$work/keys/root.key" \
+	--passphrase-file "$work/keys/root.pass" --time "$old" --sign-only "$work/x.act"
+
+expect_rc 0 "sign another action" as root unassign alice "$CLIENT_B" \
+	--sign-only "$work/edit.act"
+sed -i "s/^name=alice$/name=bob/" "$work/edit.act"
+expect_rc 1 "an action edited after signing is refused" \
+	"$E" submit --config "$CFG" "$work/edit.act"
+check "  ... as a bad signature" grep -q "refused: bad signature" "$work/err"
+check "  ... bob still assigned" \
+	[ "$(sql "SELECT count(*) FROM texp_control.assignments a JOIN texp_control.principals p ON p.id = a.principal_id WHERE p.name = 'bob'")" = 1 ]
+
+expect_rc 1 "an unregistered key is refused" as eve tenant add evil --name Evil
+check "  ... as unknown" grep -q "refused: unknown or disabled principal" "$work/err"
+check "  ... audited with the key id, no name" \
+	[ "$(sql "SELECT count(*) FROM texp_control.audit_log WHERE event = 'admin.denied' AND principal IS NULL AND detail->>'key_id' = '$(key_id eve)'")" = 1 ]
+
+# ---- disable ----
+expect_rc 0 "alice signs an action while enabled" as alice assign alice \
+	"$CLIENT_A" --sign-only "$work/alice.act"
+expect_rc 0 "admin disables bob" as root principal disable bob
+check "  ... audited (principal.disabled)" [ "$(audit_rows principal.disabled)" = 1 ]
+expect_rc 1 "the disabled admin is refused" as bob assign alice "$CLIENT_B"
+check "  ... as unknown or disabled" grep -q "refused: unknown or disabled principal" "$work/err"
+expect_rc 0 "admin disables alice" as root principal disable alice
+expect_rc 1 "alice's action signed before she was disabled is refused" \
+	"$E" submit --config "$CFG" "$work/alice.act"
+expect_rc 1 "disabling twice fails" as root principal disable alice
+
+# ---- an admin may unassign ----
+expect_rc 0 "admin unassigns alice from Client B" as root unassign alice "$CLIENT_B"
+check "  ... audited (assignment.removed)" [ "$(audit_rows assignment.removed)" = 1 ]
+
+# ---- usage ----
+expect_rc 2 "an unencrypted key is refused for --as" sh -c '
+	"$1" tenant add x --name X --config "$2" --as "$3" </dev/null' sh \
+	"$E" "$CFG" "$work/keys/sign.key"
+check "  ... saying so" grep -q "not passphrase-protected" "$work/err"
+expect_rc 2 "no passphrase and no terminal" sh -c '
+	"$1" tenant add x --name X --config "$2" --as "$3" </dev/null' sh \
+	"$E" "$CFG" "$work/keys/root.key"
+expect_rc 2 "invalid principal name" as root principal add "Bad Name" \
+	--pubkey "$work/keys/eve.pub" --role requester
+expect_rc 2 "submit of a non-admin text" sh -c '
+	printf "hello\n" >"$1/junk.act"; printf "x\n" >"$1/junk.act.minisig"
+	"$2" submit --config "$3" "$1/junk.act"' sh "$work" "$E" "$CFG"
+
+# ---- the log is intact and holds no secret ----
+expect_rc 0 "audit verify" "$E" audit verify --config "$CFG"
+sql "COPY (SELECT * FROM texp_control.audit_log) TO STDOUT" >"$work/log.txt"
+sql "COPY (SELECT * FROM texp_control.nonces) TO STDOUT" >>"$work/log.txt"
+"$E" audit show --config "$CFG" --json >>"$work/log.txt"
+leaks=0
+for k in root alice bob carol eve mallory; do
+	pass=$(cat "$work/keys/$k.pass")
+	seckey=$(sed -n 2p "$work/keys/$k.key")
+	if grep -qF "$pass" "$work/log.txt" ||
+	    grep -qF "$(printf %s "$seckey" | cut -c1-40)" "$work/log.txt"; then
+		leaks=$((leaks + 1))
+	fi
+done
+check "no passphrase or secret key material in the audit log" [ "$leaks" = 0 ]
+check "the log did record the actions" [ "$(wc -l <"$work/log.txt")" -gt 30 ]
+finish
