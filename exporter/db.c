@@ -830,9 +830,13 @@ int
 db_snapshot_current(PGconn *conn, char **out, char *err, size_t errlen)
 {
 	set_err(err, errlen, "%s", "");
+	/* The snapshot and the time it was taken (the transaction's start,
+	 * in UTC): together they say exactly which rows were read. */
 	return query_value(conn, "current snapshot",
-	    "SELECT pg_catalog.pg_current_snapshot()::text", 0, NULL, out,
-	    err, errlen);
+	    "SELECT pg_catalog.pg_current_snapshot()::text || ' at=' || "
+	    "pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", 0, NULL, out, err,
+	    errlen);
 }
 
 int

@@ -174,7 +174,8 @@ void db_columns_free(struct db_columns *c);
  * Snapshot identity for the manifest. db_system_identifier reads
  * pg_control_system().system_identifier (executable by PUBLIC on PG15; the
  * monitor connection is fine) as decimal text. db_snapshot_current returns
- * pg_current_snapshot()::text ("xmin:xmax:xip,...") in the scoped
+ * pg_current_snapshot()::text and the transaction's start time in UTC,
+ * "xmin:xmax:xip,... at=YYYY-MM-DDTHH:MM:SS.ffffffZ", in the scoped
  * transaction. db_snapshot_export returns pg_export_snapshot() for
  * parallel parts. *out is malloc'd; the caller frees it.
  */
