@@ -37,22 +37,6 @@ struct action {
 	int verified;
 };
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ^[a-z][a-z0-9_.:-]{0,31}$ over p[0..n) */
 static int
 ident_valid(const char *p, size_t n)
@@ -348,24 +332,24 @@ action_verify(PGconn *c, const uint8_t *text, size_t tlen, const uint8_t *sig,
 	int r = ERR_INTERNAL;
 
 	*out = NULL;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (c == NULL)
 		return ERR_INVALID;
 	if ((r = action_parse(text, tlen, &a)) != 0) {
-		set_err(err, errlen, "malformed action");
+		err_set(err, errlen, "malformed action");
 		goto out;
 	}
 	if (action_sig_keyid(sig, slen, kid) != 0) {
-		set_err(err, errlen, "malformed signature");
+		err_set(err, errlen, "malformed signature");
 		r = ERR_FORMAT;
 		goto out;
 	}
 	r = control_principal_by_keyid(c, kid, &a->principal, &pk);
 	if (r != 0) {
 		if (r == ERR_DENIED)
-			set_err(err, errlen, "unknown or disabled principal");
+			err_set(err, errlen, "unknown or disabled principal");
 		else
-			set_err(err, errlen, "principal lookup failed");
+			err_set(err, errlen, "principal lookup failed");
 		goto out;
 	}
 	if ((h = minisig_hash_new()) == NULL) {
@@ -377,19 +361,19 @@ action_verify(PGconn *c, const uint8_t *text, size_t tlen, const uint8_t *sig,
 		goto out;
 	r = minisig_verify(pk, prehash, sig, slen, &trusted);
 	if (r == ERR_SIG_FORMAT || r == ERR_UNSUPPORTED) {
-		set_err(err, errlen, "malformed signature");
+		err_set(err, errlen, "malformed signature");
 		r = ERR_FORMAT;
 		goto out;
 	}
 	snprintf(expect, sizeof(expect), ACTION_MAGIC " kind=%s", a->kind);
 	if (r != 0 || trusted == NULL || strcmp(trusted, expect) != 0) {
-		set_err(err, errlen, "bad signature");
+		err_set(err, errlen, "bad signature");
 		r = ERR_SIG_INVALID;
 		goto out;
 	}
 	if ((a->time > now && a->time - now > max_age) ||
 	    (a->time <= now && now - a->time > max_age)) {
-		set_err(err, errlen, "stale action (signed outside the "
+		err_set(err, errlen, "stale action (signed outside the "
 		    "%llu-second window)", (unsigned long long)max_age);
 		r = ERR_EXPIRED;
 		goto out;
@@ -404,7 +388,7 @@ action_verify(PGconn *c, const uint8_t *text, size_t tlen, const uint8_t *sig,
 	    "(nonce, principal_id) VALUES ($1::bytea, $2::bigint) "
 	    "ON CONFLICT (nonce) DO NOTHING", 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		set_err(err, errlen, "nonce: %s",
+		err_set(err, errlen, "nonce: %s",
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) != NULL ?
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
 		    "query failed");
@@ -412,7 +396,7 @@ action_verify(PGconn *c, const uint8_t *text, size_t tlen, const uint8_t *sig,
 		goto out;
 	}
 	if (strcmp(PQcmdTuples(res), "1") != 0) {
-		set_err(err, errlen, "replayed action (nonce already used)");
+		err_set(err, errlen, "replayed action (nonce already used)");
 		r = ERR_EXISTS;
 		goto out;
 	}
@@ -535,25 +519,25 @@ action_seckey_load(const char *keypath, const char *passfile,
 	int r = ERR_INTERNAL;
 
 	*out = NULL;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (keypath == NULL)
 		return ERR_INVALID;
 	/* An unencrypted key loads without a passphrase: refuse it, since
 	 * unlocking the key is what re-authenticates the principal. */
 	r = minisig_seckey_load(keypath, NULL, 0, &sk);
 	if (r == 0) {
-		set_err(err, errlen, "\"%s\" is not passphrase-protected",
+		err_set(err, errlen, "\"%s\" is not passphrase-protected",
 		    keypath);
 		r = ERR_KEY;
 		goto out;
 	}
 	if (r != ERR_PASSPHRASE) {
-		set_err(err, errlen, "\"%s\": %s", keypath, err_str(r));
+		err_set(err, errlen, "\"%s\": %s", keypath, err_str(r));
 		goto out;
 	}
 	if (passfile != NULL) {
 		if ((r = read_passfile(passfile, &pass, &passlen)) != 0) {
-			set_err(err, errlen, "passphrase file \"%s\": %s",
+			err_set(err, errlen, "passphrase file \"%s\": %s",
 			    passfile, r == ERR_PASSPHRASE ? "empty" :
 			    err_str(r));
 			goto out;
@@ -565,21 +549,21 @@ action_seckey_load(const char *keypath, const char *passfile,
 		}
 		if (readpassphrase("Passphrase for the signing key: ", pass,
 		    PASS_MAX + 1, RPP_REQUIRE_TTY) == NULL) {
-			set_err(err, errlen, "cannot read a passphrase from "
+			err_set(err, errlen, "cannot read a passphrase from "
 			    "the terminal");
 			r = ERR_IO;
 			goto out;
 		}
 		passlen = strlen(pass);
 	} else {
-		set_err(err, errlen, "no passphrase: use --passphrase-file "
+		err_set(err, errlen, "no passphrase: use --passphrase-file "
 		    "or run at a terminal");
 		r = ERR_USAGE;
 		goto out;
 	}
 	r = minisig_seckey_load(keypath, pass, passlen, &sk);
 	if (r != 0) {
-		set_err(err, errlen, "\"%s\": %s", keypath, err_str(r));
+		err_set(err, errlen, "\"%s\": %s", keypath, err_str(r));
 		goto out;
 	}
 	*out = sk;

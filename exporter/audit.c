@@ -23,26 +23,6 @@
 #define ROW_TEXT_MAX	(AUDIT_DETAIL_MAX + 16 * AUDIT_FIELD_MAX + 256)
 #define HOST_MAX	255
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (n = 0; err[n] != '\0'; n++)
-		if (err[n] == '\n' || err[n] == '\r')
-			err[n] = ' ';
-}
-
 static const char *
 pq_msg(const PGresult *res, PGconn *c)
 {
@@ -78,7 +58,7 @@ audit_append_seq(PGconn *c, const struct audit_event *e, int64_t *seq_out,
 	const char *params[8];
 	int r = ERR_INTERNAL;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (seq_out != NULL)
 		*seq_out = 0;
 	if (c == NULL || e == NULL || e->event == NULL || *e->event == '\0' ||
@@ -89,7 +69,7 @@ audit_append_seq(PGconn *c, const struct audit_event *e, int64_t *seq_out,
 	    !field_ok(e->scope, AUDIT_FIELD_MAX) ||
 	    (e->detail_json != NULL &&
 	    strlen(e->detail_json) > AUDIT_DETAIL_MAX)) {
-		set_err(err, errlen, "audit: invalid event");
+		err_set(err, errlen, "audit: invalid event");
 		return ERR_INVALID;
 	}
 	memset(host, 0, sizeof(host));
@@ -106,14 +86,14 @@ audit_append_seq(PGconn *c, const struct audit_event *e, int64_t *seq_out,
 	/* The row text is hashed as UTF-8; send UTF-8. */
 	if (PQclientEncoding(c) != pg_char_to_encoding("UTF8") &&
 	    PQsetClientEncoding(c, "UTF8") != 0) {
-		set_err(err, errlen, "audit: cannot use UTF-8");
+		err_set(err, errlen, "audit: cannot use UTF-8");
 		r = ERR_DB;
 		goto out;
 	}
 	res = PQexecParams(c, "SELECT texp_control.audit_append($1, $2, $3, "
 	    "$4, $5, $6::jsonb, $7, $8)", 8, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		set_err(err, errlen, "audit: %s", pq_msg(res, c));
+		err_set(err, errlen, "audit: %s", pq_msg(res, c));
 		r = ERR_DB;
 		goto out;
 	}
@@ -218,19 +198,19 @@ check_row(PGresult *res, struct chain *ch, uint64_t cp_size,
 	int r;
 
 	if (seq_parse(PQgetvalue(res, 0, 0), &seq) != 0) {
-		set_err(why, whylen, "row after %llu unreadable",
+		err_set(why, whylen, "row after %llu unreadable",
 		    (unsigned long long)ch->rows);
 		ch->first_bad = expect;
 		goto bad;
 	}
 	if (seq <= 0 || (uint64_t)seq < expect) {
-		set_err(why, whylen, "row %lld out of sequence (expected %llu):"
+		err_set(why, whylen, "row %lld out of sequence (expected %llu):"
 		    " inserted or reordered", seq, (unsigned long long)expect);
 		ch->first_bad = seq > 0 ? (uint64_t)seq : 0;
 		goto bad;
 	}
 	if ((uint64_t)seq > expect) {
-		set_err(why, whylen, "row %llu missing (log jumps to %lld): "
+		err_set(why, whylen, "row %llu missing (log jumps to %lld): "
 		    "deleted", (unsigned long long)expect, seq);
 		ch->first_bad = expect;
 		goto bad;
@@ -238,7 +218,7 @@ check_row(PGresult *res, struct chain *ch, uint64_t cp_size,
 	if (hash_parse(PQgetvalue(res, 0, 10), prev) != 0 ||
 	    hash_parse(PQgetvalue(res, 0, 11), hash) != 0 ||
 	    PQgetisnull(res, 0, 1) || PQgetisnull(res, 0, 2)) {
-		set_err(why, whylen, "row %lld malformed", seq);
+		err_set(why, whylen, "row %lld malformed", seq);
 		ch->first_bad = expect;
 		goto bad;
 	}
@@ -252,20 +232,20 @@ check_row(PGresult *res, struct chain *ch, uint64_t cp_size,
 	crypto_hash_sha256_update(&st, buf_ptr(text), buf_len(text));
 	crypto_hash_sha256_final(&st, calc);
 	if (sodium_memcmp(calc, hash, sizeof(hash)) != 0) {
-		set_err(why, whylen, "row %lld changed: its content does not "
+		err_set(why, whylen, "row %lld changed: its content does not "
 		    "match its hash (edited, forged or reordered)", seq);
 		ch->first_bad = expect;
 		goto bad;
 	}
 	if (sodium_memcmp(prev, ch->head, sizeof(prev)) != 0) {
-		set_err(why, whylen, "row %lld does not chain to the row "
+		err_set(why, whylen, "row %lld does not chain to the row "
 		    "before it (a row was inserted, deleted or reordered)", seq);
 		ch->first_bad = expect;
 		goto bad;
 	}
 	if (cp_hash != NULL && expect == cp_size &&
 	    sodium_memcmp(hash, cp_hash, sizeof(hash)) != 0) {
-		set_err(why, whylen, "row %lld differs from the checkpoint: "
+		err_set(why, whylen, "row %lld differs from the checkpoint: "
 		    "the log was rewritten", seq);
 		ch->first_bad = expect;
 		goto bad;
@@ -293,7 +273,7 @@ scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
 		return ERR_NOMEM;
 	if (PQclientEncoding(c) != pg_char_to_encoding("UTF8") &&
 	    PQsetClientEncoding(c, "UTF8") != 0) {
-		set_err(why, whylen, "audit: cannot use UTF-8");
+		err_set(why, whylen, "audit: cannot use UTF-8");
 		r = ERR_DB;
 		goto out;
 	}
@@ -301,7 +281,7 @@ scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
 	    "((extract(epoch FROM at) * 1000000)::bigint)::text, event, "
 	    "principal, tenant, job, scope, detail::text, host, tool_version, "
 	    "prev_hash, hash FROM texp_control.audit_log ORDER BY seq")) {
-		set_err(why, whylen, "audit: %s", PQerrorMessage(c));
+		err_set(why, whylen, "audit: %s", PQerrorMessage(c));
 		r = ERR_DB;
 		goto out;
 	}
@@ -319,7 +299,7 @@ scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
 				    why, whylen);
 		} else if (st != PGRES_TUPLES_OK) {
 			if (r == 0) {
-				set_err(why, whylen, "audit: %s",
+				err_set(why, whylen, "audit: %s",
 				    pq_msg(res, c));
 				r = ERR_DB;
 			}
@@ -330,7 +310,7 @@ scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
 	if (r != 0)
 		goto out;
 	if (!ch->bad && cp_hash != NULL && ch->rows < cp_size) {
-		set_err(why, whylen, "the log has %llu rows, fewer than the "
+		err_set(why, whylen, "the log has %llu rows, fewer than the "
 		    "checkpoint's %llu: rows were deleted",
 		    (unsigned long long)ch->rows, (unsigned long long)cp_size);
 		ch->first_bad = ch->rows + 1;
@@ -429,25 +409,25 @@ audit_verify_count(PGconn *c, const char *checkpoint, size_t cplen,
 	*first_bad_seq = 0;
 	if (rows_out != NULL)
 		*rows_out = 0;
-	set_err(why, whylen, "%s", "");
+	err_set(why, whylen, "%s", "");
 	if (c == NULL || (checkpoint != NULL && v == NULL))
 		return ERR_INVALID;
 	if (checkpoint != NULL) {
 		r = note_verify((const uint8_t *)checkpoint, cplen, v, &text,
 		    &tlen);
 		if (r != 0) {
-			set_err(why, whylen, "checkpoint signature: %s",
+			err_set(why, whylen, "checkpoint signature: %s",
 			    err_str(r));
 			goto out;
 		}
 		if ((r = audit_checkpoint_parse(text, tlen, NULL, &cp_size,
 		    cp_hash)) != 0) {
-			set_err(why, whylen, "checkpoint malformed");
+			err_set(why, whylen, "checkpoint malformed");
 			goto out;
 		}
 		if (cp_size == 0 && sodium_memcmp(cp_hash, zero,
 		    sizeof(zero)) != 0) {
-			set_err(why, whylen, "checkpoint malformed: empty log "
+			err_set(why, whylen, "checkpoint malformed: empty log "
 			    "with a non-zero hash");
 			r = ERR_FORMAT;
 			goto out;

@@ -62,18 +62,6 @@ struct parse_ctx {
 	bool t_class, t_key, t_date, t_pii;
 };
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int
 ctx_fail(struct parse_ctx *c, const char *fmt, ...)
 {
@@ -645,28 +633,28 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 	}
 	cfg->kw[n] = cfg->kv[n] = NULL;
 	if (cfg->password_file != NULL && config_db_param(cfg, "passfile")) {
-		set_err(err, errlen, "[database]: set password_file or "
+		err_set(err, errlen, "[database]: set password_file or "
 		    "passfile, not both");
 		return ERR_CONFIG;
 	}
 	for (i = 0; i < cfg->ntables; i++) {
 		t = &cfg->tables[i];
 		if (t->cls == 0) {
-			set_err(err, errlen, "[table %s.%s]: class missing; set "
+			err_set(err, errlen, "[table %s.%s]: class missing; set "
 			    "class = tenant, global or excluded", t->schema,
 			    t->name);
 			return ERR_CONFIG;
 		}
 		if (t->cls != CONFIG_CLASS_TENANT &&
 		    (t->tenant_key != NULL || t->date_column != NULL)) {
-			set_err(err, errlen, "[table %s.%s]: tenant_key and "
+			err_set(err, errlen, "[table %s.%s]: tenant_key and "
 			    "date_column apply only to class = tenant",
 			    t->schema, t->name);
 			return ERR_CONFIG;
 		}
 		if (t->cls == CONFIG_CLASS_EXCLUDED &&
 		    (t->nexclude > 0 || t->nallow > 0)) {
-			set_err(err, errlen, "[table %s.%s]: an excluded table "
+			err_set(err, errlen, "[table %s.%s]: an excluded table "
 			    "takes no column lists", t->schema, t->name);
 			return ERR_CONFIG;
 		}
@@ -675,7 +663,7 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 			return ERR_NOMEM;
 		for (j = 0; j < t->nexclude; j++) {
 			if (list_has(t->allow, t->nallow, t->exclude[j])) {
-				set_err(err, errlen, "[table %s.%s]: column "
+				err_set(err, errlen, "[table %s.%s]: column "
 				    "\"%s\" is both excluded and allowed",
 				    t->schema, t->name, t->exclude[j]);
 				return ERR_CONFIG;
@@ -683,14 +671,14 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 		}
 		if (t->tenant_key != NULL &&
 		    list_has(t->exclude, t->nexclude, t->tenant_key)) {
-			set_err(err, errlen, "[table %s.%s]: the tenant column "
+			err_set(err, errlen, "[table %s.%s]: the tenant column "
 			    "\"%s\" cannot be excluded: the verifier needs it",
 			    t->schema, t->name, t->tenant_key);
 			return ERR_CONFIG;
 		}
 		if (t->date_column != NULL &&
 		    list_has(t->exclude, t->nexclude, t->date_column)) {
-			set_err(err, errlen, "[table %s.%s]: date_column \"%s\" "
+			err_set(err, errlen, "[table %s.%s]: date_column \"%s\" "
 			    "is excluded", t->schema, t->name, t->date_column);
 			return ERR_CONFIG;
 		}
@@ -711,17 +699,17 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	int r = ERR_INTERNAL, ir;
 
 	*out = NULL;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (len == 0)
 		text = "";
 	if (len > CONFIG_MAX_FILE) {
-		set_err(err, errlen, "file larger than %d bytes",
+		err_set(err, errlen, "file larger than %d bytes",
 		    CONFIG_MAX_FILE);
 		r = ERR_LIMIT;
 		goto out;
 	}
 	if (memchr(text, '\0', len) != NULL) {
-		set_err(err, errlen, "file contains a NUL byte");
+		err_set(err, errlen, "file contains a NUL byte");
 		r = ERR_CONFIG;
 		goto out;
 	}
@@ -739,7 +727,7 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 			ir = ERR_LIMIT;
 		}
 		if (ir != 0 || llen > CONFIG_MAX_LINE) {
-			set_err(err, errlen, "line %zu: longer than %d bytes; "
+			err_set(err, errlen, "line %zu: longer than %d bytes; "
 			    "split lists over repeated keys", lineno,
 			    CONFIG_MAX_LINE);
 			r = ERR_CONFIG;
@@ -775,11 +763,11 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	ir = ini_parse_string(copy, ini_cb, c);
 	if (ir != 0) {
 		if (ir < 0)
-			set_err(err, errlen, "cannot parse (%d)", ir);
+			err_set(err, errlen, "cannot parse (%d)", ir);
 		else if (c->msg[0] != '\0')
-			set_err(err, errlen, "line %d: %s", ir, c->msg);
+			err_set(err, errlen, "line %d: %s", ir, c->msg);
 		else
-			set_err(err, errlen, "line %d: syntax error", ir);
+			err_set(err, errlen, "line %d: syntax error", ir);
 		r = ir == -2 ? ERR_NOMEM : ERR_CONFIG;
 		goto out;
 	}
@@ -807,12 +795,12 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		set_err(err, errlen, "\"%s\": %s", path, strerror(errno));
+		err_set(err, errlen, "\"%s\": %s", path, strerror(errno));
 		r = errno == ENOENT ? ERR_NOENT : ERR_IO;
 		goto out;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "\"%s\": not a regular file", path);
+		err_set(err, errlen, "\"%s\": not a regular file", path);
 		r = ERR_IO;
 		goto out;
 	}
@@ -829,7 +817,7 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 			n = read(fd, &probe, 1);
 			if (n == 0)
 				break;
-			set_err(err, errlen, "\"%s\": larger than %d bytes",
+			err_set(err, errlen, "\"%s\": larger than %d bytes",
 			    path, CONFIG_MAX_FILE);
 			r = ERR_LIMIT;
 			goto out;
@@ -843,7 +831,7 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 			buf_unput(b, want);
 			if (errno == EINTR)
 				continue;
-			set_err(err, errlen, "\"%s\": %s", path,
+			err_set(err, errlen, "\"%s\": %s", path,
 			    strerror(errno));
 			r = ERR_IO;
 			goto out;
@@ -956,21 +944,21 @@ config_check_export(const struct config *cfg, char *err, size_t errlen)
 	const struct config_export *e = &cfg->exp;
 
 	if (e->nrecipients == 0 && e->passphrase_file == NULL) {
-		set_err(err, errlen, "[export]: set recipient (one or more) "
+		err_set(err, errlen, "[export]: set recipient (one or more) "
 		    "or passphrase_file");
 		return ERR_CONFIG;
 	}
 	if (e->nrecipients > 0 && e->passphrase_file != NULL) {
-		set_err(err, errlen, "[export]: set recipient or "
+		err_set(err, errlen, "[export]: set recipient or "
 		    "passphrase_file, not both");
 		return ERR_CONFIG;
 	}
 	if (e->signing_key == NULL) {
-		set_err(err, errlen, "[export]: signing_key missing");
+		err_set(err, errlen, "[export]: signing_key missing");
 		return ERR_CONFIG;
 	}
 	if (e->outbox == NULL) {
-		set_err(err, errlen, "[export]: outbox missing");
+		err_set(err, errlen, "[export]: outbox missing");
 		return ERR_CONFIG;
 	}
 	return 0;

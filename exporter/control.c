@@ -42,29 +42,6 @@ static const struct {
 #define MIGRATE_LOCK_KEY	"7418830162001"
 
 static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	/* libpq messages end in newlines; keep reasons on one line */
-	for (n = 0; err[n] != '\0'; n++)
-		if (err[n] == '\n' || err[n] == '\r')
-			err[n] = ' ';
-	while (n > 0 && err[n - 1] == ' ')
-		err[--n] = '\0';
-}
-
-static void
 notice_ignore(void *arg, const char *msg)
 {
 	(void)arg;
@@ -99,7 +76,7 @@ res_err(char *err, size_t errlen, const char *what, const PGresult *res,
 
 	if (m == NULL)
 		m = PQerrorMessage(c);
-	set_err(err, errlen, "%s: %s", what, m != NULL ? m : "");
+	err_set(err, errlen, "%s: %s", what, m != NULL ? m : "");
 }
 
 static int
@@ -176,7 +153,7 @@ schema_version(PGconn *c, int *version, char *err, size_t errlen)
 	}
 	v = strtol(PQgetvalue(res, 0, 0), &end, 10);
 	if (*end != '\0' || v < 0 || v > 100000) {
-		set_err(err, errlen, "control schema: bad version");
+		err_set(err, errlen, "control schema: bad version");
 		goto out;
 	}
 	*version = (int)v;
@@ -199,7 +176,7 @@ control_migrate_grant(PGconn *admin, const char *grant_to, int *applied,
 
 	if (applied != NULL)
 		*applied = 0;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (admin == NULL)
 		return ERR_INVALID;
 	PQsetNoticeProcessor(admin, notice_ignore, NULL);
@@ -214,7 +191,7 @@ control_migrate_grant(PGconn *admin, const char *grant_to, int *applied,
 		if ((r = schema_version(admin, &version, err, errlen)) != 0)
 			goto out;
 		if (version > (int)NMIGRATIONS) {
-			set_err(err, errlen, "init: the control schema is at "
+			err_set(err, errlen, "init: the control schema is at "
 			    "version %d, newer than this tool (%d)", version,
 			    (int)NMIGRATIONS);
 			r = ERR_UNSUPPORTED;
@@ -249,7 +226,7 @@ control_migrate_grant(PGconn *admin, const char *grant_to, int *applied,
 	if (grant_to != NULL) {
 		ident = PQescapeIdentifier(admin, grant_to, strlen(grant_to));
 		if (ident == NULL) {
-			set_err(err, errlen, "init: bad role name");
+			err_set(err, errlen, "init: bad role name");
 			r = ERR_INVALID;
 			goto out;
 		}
@@ -285,16 +262,16 @@ control_check(PGconn *c, char *err, size_t errlen)
 {
 	int r, version;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if ((r = schema_version(c, &version, err, errlen)) != 0)
 		return r;
 	if (version == 0) {
-		set_err(err, errlen, "control schema missing "
+		err_set(err, errlen, "control schema missing "
 		    "(run tenant-export init)");
 		return ERR_NOENT;
 	}
 	if (version != CONTROL_SCHEMA_VERSION) {
-		set_err(err, errlen, "control schema at version %d, this tool "
+		err_set(err, errlen, "control schema at version %d, this tool "
 		    "needs %d", version, CONTROL_SCHEMA_VERSION);
 		return ERR_UNSUPPORTED;
 	}
@@ -583,14 +560,14 @@ grant_roles(PGconn *c, const char *name, const char *const *roles, size_t n,
 		    "SELECT id, $2 FROM texp_control.principals WHERE name = $1",
 		    2, params, &rows, err, errlen);
 		if (r == ERR_NOENT)
-			set_err(err, errlen, "unknown role \"%s\"", roles[i]);
+			err_set(err, errlen, "unknown role \"%s\"", roles[i]);
 		else if (r == ERR_EXISTS)
-			set_err(err, errlen, "\"%s\" already has role \"%s\"",
+			err_set(err, errlen, "\"%s\" already has role \"%s\"",
 			    name, roles[i]);
 		if (r != 0)
 			return r;
 		if (rows != 1) {
-			set_err(err, errlen, "unknown principal \"%s\"", name);
+			err_set(err, errlen, "unknown principal \"%s\"", name);
 			return ERR_NOENT;
 		}
 	}
@@ -609,11 +586,11 @@ control_principal_add(PGconn *c, const char *name,
 	PGresult *res = NULL;
 	int r = ERR_INTERNAL, own = 0;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (id_out != NULL)
 		*id_out = 0;
 	if (!control_name_valid(name)) {
-		set_err(err, errlen, "invalid principal name");
+		err_set(err, errlen, "invalid principal name");
 		return ERR_INVALID;
 	}
 	if (pk == NULL || n == 0 || roles == NULL)
@@ -642,7 +619,7 @@ control_principal_add(PGconn *c, const char *name,
 		res_err(err, errlen, "principal", res, c);
 		r = res == NULL ? ERR_DB : res_code(res);
 		if (r == ERR_EXISTS)
-			set_err(err, errlen, "a principal with this name or "
+			err_set(err, errlen, "a principal with this name or "
 			    "key already exists");
 		goto out;
 	}
@@ -664,7 +641,7 @@ control_role_grant(PGconn *c, const char *name, const char *const *roles,
 {
 	int r, own;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (!control_name_valid(name) || roles == NULL || n == 0)
 		return ERR_INVALID;
 	if ((r = tx_begin(c, &own, err, errlen)) != 0)
@@ -681,7 +658,7 @@ control_principal_disable(PGconn *c, const char *name, char *err,
 	const char *params[1] = { name };
 	int r, rows;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (!control_name_valid(name))
 		return ERR_INVALID;
 	r = exec_params(c, "principal", "UPDATE texp_control.principals "
@@ -694,11 +671,11 @@ control_principal_disable(PGconn *c, const char *name, char *err,
 		return 0;
 	r = control_principal_by_name(c, name, &p);
 	if (r == 0) {
-		set_err(err, errlen, "\"%s\" is already disabled", name);
+		err_set(err, errlen, "\"%s\" is already disabled", name);
 		return ERR_EXISTS;
 	}
 	if (r == ERR_NOENT)
-		set_err(err, errlen, "unknown principal \"%s\"", name);
+		err_set(err, errlen, "unknown principal \"%s\"", name);
 	return r;
 }
 
@@ -709,24 +686,24 @@ control_assign(PGconn *c, const char *name, const char *tenant, char *err,
 	const char *params[2] = { name, tenant };
 	int r, rows;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (!control_name_valid(name) || tenant == NULL)
 		return ERR_INVALID;
 	r = exec_params(c, "assignment", "INSERT INTO texp_control.assignments "
 	    "(principal_id, tenant) SELECT id, $2 FROM texp_control.principals "
 	    "WHERE name = $1", 2, params, &rows, err, errlen);
 	if (r == ERR_NOENT) {
-		set_err(err, errlen, "unknown tenant");
+		err_set(err, errlen, "unknown tenant");
 		return r;
 	}
 	if (r == ERR_EXISTS) {
-		set_err(err, errlen, "already assigned");
+		err_set(err, errlen, "already assigned");
 		return r;
 	}
 	if (r != 0)
 		return r;
 	if (rows != 1) {
-		set_err(err, errlen, "unknown principal \"%s\"", name);
+		err_set(err, errlen, "unknown principal \"%s\"", name);
 		return ERR_NOENT;
 	}
 	return 0;
@@ -739,7 +716,7 @@ control_unassign(PGconn *c, const char *name, const char *tenant, char *err,
 	const char *params[2] = { name, tenant };
 	int r, rows;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (!control_name_valid(name) || tenant == NULL)
 		return ERR_INVALID;
 	r = exec_params(c, "assignment", "DELETE FROM texp_control.assignments a "
@@ -749,7 +726,7 @@ control_unassign(PGconn *c, const char *name, const char *tenant, char *err,
 	if (r != 0)
 		return r;
 	if (rows != 1) {
-		set_err(err, errlen, "no such assignment");
+		err_set(err, errlen, "no such assignment");
 		return ERR_NOENT;
 	}
 	return 0;
@@ -762,7 +739,7 @@ control_tenant_add(PGconn *c, const char *tenant, const char *display_name,
 	const char *params[2] = { tenant, display_name };
 	int r;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (tenant == NULL || display_name == NULL || *tenant == '\0' ||
 	    *display_name == '\0' || strlen(tenant) > CONTROL_TENANT_MAX ||
 	    strlen(display_name) > CONTROL_DISPLAY_MAX)
@@ -771,9 +748,9 @@ control_tenant_add(PGconn *c, const char *tenant, const char *display_name,
 	    "(tenant, display_name) VALUES ($1, $2)", 2, params, NULL, err,
 	    errlen);
 	if (r == ERR_EXISTS)
-		set_err(err, errlen, "tenant already registered");
+		err_set(err, errlen, "tenant already registered");
 	else if (r == ERR_INVALID)
-		set_err(err, errlen, "invalid tenant id or display name");
+		err_set(err, errlen, "invalid tenant id or display name");
 	return r;
 }
 

@@ -47,18 +47,6 @@ struct db_export {
 	char role[4 + ROLE_RAND_BYTES * 2 + 1];
 };
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* libpq messages end with a newline; keep one-line messages one line. */
 /* Library code never prints: server notices are dropped unless the
  * caller installs its own processor. */
@@ -74,7 +62,7 @@ set_pq_err(char *err, size_t errlen, const char *what, const char *msg)
 {
 	size_t n;
 
-	set_err(err, errlen, "%s: %s", what, msg != NULL ? msg : "");
+	err_set(err, errlen, "%s: %s", what, msg != NULL ? msg : "");
 	if (err != NULL && errlen > 0) {
 		n = strlen(err);
 		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
@@ -97,9 +85,9 @@ set_res_err(char *err, size_t errlen, const char *what, const PGresult *res,
 		return;
 	}
 	if (h != NULL)
-		set_err(err, errlen, "%s: %s (hint: %s)", what, m, h);
+		err_set(err, errlen, "%s: %s (hint: %s)", what, m, h);
 	else
-		set_err(err, errlen, "%s: %s", what, m);
+		err_set(err, errlen, "%s: %s", what, m);
 }
 
 const char *
@@ -123,19 +111,19 @@ read_password_file(const char *path, char **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		set_err(err, errlen, "password file \"%s\": %s", path,
+		err_set(err, errlen, "password file \"%s\": %s", path,
 		    strerror(errno));
 		r = ERR_IO;
 		goto out;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "password file \"%s\": not a regular "
+		err_set(err, errlen, "password file \"%s\": not a regular "
 		    "file", path);
 		r = ERR_PERM;
 		goto out;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		set_err(err, errlen, "password file \"%s\": readable by group "
+		err_set(err, errlen, "password file \"%s\": readable by group "
 		    "or others; chmod 0600 it", path);
 		r = ERR_PERM;
 		goto out;
@@ -150,7 +138,7 @@ read_password_file(const char *path, char **out, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			set_err(err, errlen, "password file \"%s\": %s", path,
+			err_set(err, errlen, "password file \"%s\": %s", path,
 			    strerror(errno));
 			r = ERR_IO;
 			goto out;
@@ -162,12 +150,12 @@ read_password_file(const char *path, char **out, char *err, size_t errlen)
 	for (i = 0; i < len && pw[i] != '\n' && pw[i] != '\r'; i++)
 		;
 	if (i == PASSWORD_FILE_MAX) {
-		set_err(err, errlen, "password file \"%s\": too long", path);
+		err_set(err, errlen, "password file \"%s\": too long", path);
 		r = ERR_LIMIT;
 		goto out;
 	}
 	if (i == 0 || memchr(pw, '\0', i) != NULL) {
-		set_err(err, errlen, "password file \"%s\": empty or "
+		err_set(err, errlen, "password file \"%s\": empty or "
 		    "malformed first line", path);
 		r = ERR_FORMAT;
 		goto out;
@@ -231,7 +219,7 @@ db_connect(const struct config *cfg, const char *user, PGconn **out,
 	int r = ERR_INTERNAL;
 
 	*out = NULL;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (user == NULL && pwfile != NULL &&
 	    (r = read_password_file(pwfile, &pw, err, errlen)) != 0)
 		goto out;
@@ -388,7 +376,7 @@ db_exec_script(PGconn *conn, const char *sql, char *err, size_t errlen)
 	PGresult *res = NULL;
 	int r = ERR_INTERNAL;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -424,7 +412,7 @@ query_value(PGconn *conn, const char *what, const char *sql, int nparams,
 		goto out;
 	}
 	if (PQntuples(res) != 1 || PQnfields(res) != 1) {
-		set_err(err, errlen, "%s: expected one value", what);
+		err_set(err, errlen, "%s: expected one value", what);
 		r = ERR_DB;
 		goto out;
 	}
@@ -462,10 +450,10 @@ db_export_role_create(PGconn *monitor, const char *tenant,
 
 	*password = NULL;
 	role[0] = '\0';
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (tenant == NULL || *tenant == '\0' ||
 	    strlen(tenant) > TENANT_MAX) {
-		set_err(err, errlen, "tenant must be 1 to %d bytes",
+		err_set(err, errlen, "tenant must be 1 to %d bytes",
 		    TENANT_MAX);
 		return ERR_INVALID;
 	}
@@ -528,7 +516,7 @@ db_export_connect(const struct config *cfg, const char *role,
 	PGresult *res = NULL;
 
 	*out = NULL;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (strlen(role) >= sizeof(e->role))
 		return ERR_INVALID;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
@@ -564,7 +552,7 @@ db_export_connect(const struct config *cfg, const char *role,
 		goto out;
 	}
 	if (v == NULL || strcmp(v, e->role) != 0) {
-		set_err(err, errlen, "export session is not its own role");
+		err_set(err, errlen, "export session is not its own role");
 		r = ERR_POLICY;
 		goto out;
 	}
@@ -575,7 +563,7 @@ db_export_connect(const struct config *cfg, const char *role,
 	    errlen)) != 0)
 		goto out;
 	if (v == NULL || strcmp(v, tenant) != 0) {
-		set_err(err, errlen, "export session is not scoped to the "
+		err_set(err, errlen, "export session is not scoped to the "
 		    "requested tenant");
 		r = ERR_POLICY;
 		goto out;
@@ -668,7 +656,7 @@ db_export_close(struct db_export *e, PGconn *monitor, char *err,
 {
 	int r;
 
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	if (e == NULL)
 		return 0;
 	if (e->conn != NULL)
@@ -699,7 +687,7 @@ db_export_sweep(PGconn *monitor, int *dropped, char *err, size_t errlen)
 
 	if (dropped != NULL)
 		*dropped = 0;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	r = query_value(monitor, "sweep export roles",
 	    "SELECT texp_guard.export_roles_sweep()", 0, NULL, &v, err,
 	    errlen);
@@ -736,7 +724,7 @@ db_table_columns(PGconn *conn, const struct config_table *t,
 	int i, nrows, have_key = 0, r = ERR_INTERNAL;
 
 	*out = NULL;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	res = PQexecParams(conn,
 	    "SELECT a.attnum, a.attname, a.atttypid, a.atttypmod, "
 	    "a.attnotnull, pg_catalog.format_type(a.atttypid, a.atttypmod), "
@@ -755,7 +743,7 @@ db_table_columns(PGconn *conn, const struct config_table *t,
 	}
 	nrows = PQntuples(res);
 	if (nrows == 0) {
-		set_err(err, errlen, "table %s.%s does not exist", t->schema,
+		err_set(err, errlen, "table %s.%s does not exist", t->schema,
 		    t->name);
 		r = ERR_NOENT;
 		goto out;
@@ -788,14 +776,14 @@ db_table_columns(PGconn *conn, const struct config_table *t,
 		if (col->is_tenant_key) {
 			have_key = 1;
 			if (!col->not_null) {
-				set_err(err, errlen, "%s.%s: tenant column %s "
+				err_set(err, errlen, "%s.%s: tenant column %s "
 				    "is nullable", t->schema, t->name, name);
 				r = ERR_POLICY;
 				goto out;
 			}
 		}
 		if (!col->readable) {
-			set_err(err, errlen, "%s.%s: column %s is not readable; "
+			err_set(err, errlen, "%s.%s: column %s is not readable; "
 			    "exclude it or run db-setup again", t->schema,
 			    t->name, name);
 			r = ERR_POLICY;
@@ -803,7 +791,7 @@ db_table_columns(PGconn *conn, const struct config_table *t,
 		}
 	}
 	if (t->cls == CONFIG_CLASS_TENANT && !have_key) {
-		set_err(err, errlen, "%s.%s: tenant column %s missing",
+		err_set(err, errlen, "%s.%s: tenant column %s missing",
 		    t->schema, t->name, t->tenant_key);
 		r = ERR_POLICY;
 		goto out;
@@ -820,7 +808,7 @@ db_table_columns(PGconn *conn, const struct config_table *t,
 int
 db_system_identifier(PGconn *conn, char **out, char *err, size_t errlen)
 {
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	return query_value(conn, "system identifier",
 	    "SELECT system_identifier::text FROM pg_catalog.pg_control_system()",
 	    0, NULL, out, err, errlen);
@@ -829,7 +817,7 @@ db_system_identifier(PGconn *conn, char **out, char *err, size_t errlen)
 int
 db_snapshot_current(PGconn *conn, char **out, char *err, size_t errlen)
 {
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	/* The snapshot and the time it was taken (the transaction's start,
 	 * in UTC): together they say exactly which rows were read. */
 	return query_value(conn, "current snapshot",
@@ -842,7 +830,7 @@ db_snapshot_current(PGconn *conn, char **out, char *err, size_t errlen)
 int
 db_snapshot_export(PGconn *conn, char **out, char *err, size_t errlen)
 {
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 	return query_value(conn, "export snapshot",
 	    "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, out, err,
 	    errlen);

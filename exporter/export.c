@@ -47,22 +47,6 @@ on_signal(int sig)
 	interrupted = 1;
 }
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Short type names the verifier knows for tenant keys. */
 static const char *
 tenant_type_name(uint32_t oid)
@@ -141,18 +125,18 @@ check_table_args(struct run *rn)
 				break;
 		}
 		if (k == n) {
-			set_err(rn->err, rn->errlen, "table \"%.100s\" is not in "
+			err_set(rn->err, rn->errlen, "table \"%.100s\" is not in "
 			    "the configuration", q->tables[i]);
 			return ERR_USAGE;
 		}
 		if (t->cls == CONFIG_CLASS_EXCLUDED) {
-			set_err(rn->err, rn->errlen, "table \"%.100s\" is "
+			err_set(rn->err, rn->errlen, "table \"%.100s\" is "
 			    "classified excluded and is never exported",
 			    q->tables[i]);
 			return ERR_USAGE;
 		}
 		if (t->cls == CONFIG_CLASS_GLOBAL && !q->include_global) {
-			set_err(rn->err, rn->errlen, "table \"%.100s\" is global "
+			err_set(rn->err, rn->errlen, "table \"%.100s\" is global "
 			    "reference data: add --include-global", q->tables[i]);
 			return ERR_USAGE;
 		}
@@ -236,7 +220,7 @@ plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
 			goto dberr;
 		if (t->cls == CONFIG_CLASS_TENANT) {
 			if (tcol < 0) {
-				set_err(rn->err, rn->errlen, "table \"%s\" has no "
+				err_set(rn->err, rn->errlen, "table \"%s\" has no "
 				    "tenant column \"%s\"", full, t->tenant_key);
 				r = ERR_POLICY;
 				goto out;
@@ -300,7 +284,7 @@ plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
 	r = 0;
 	goto out;
  dberr:
-	set_err(rn->err, rn->errlen, "database: %s", PQerrorMessage(c));
+	err_set(rn->err, rn->errlen, "database: %s", PQerrorMessage(c));
 	r = ERR_DB;
  out:
 	PQfreemem(id);
@@ -333,7 +317,7 @@ load_recipients(struct run *rn)
 		    strlen(q->passphrase), SCRYPT_LOG_N, &rn->rcp[0]);
 	}
 	if (n == 0) {
-		set_err(rn->err, rn->errlen, "no recipients: set recipient in "
+		err_set(rn->err, rn->errlen, "no recipients: set recipient in "
 		    "[export], or give --recipient or --passphrase");
 		return ERR_CONFIG;
 	}
@@ -341,7 +325,7 @@ load_recipients(struct run *rn)
 		return ERR_NOMEM;
 	for (i = 0; i < n; i++) {
 		if ((r = age_recipient_parse(list[i], &rn->rcp[i])) != 0) {
-			set_err(rn->err, rn->errlen, "recipient \"%.80s\" is not "
+			err_set(rn->err, rn->errlen, "recipient \"%.80s\" is not "
 			    "a valid age recipient", list[i]);
 			return ERR_CONFIG;
 		}
@@ -515,7 +499,7 @@ pump(struct run *rn, struct child *b, struct child *k)
 				if (seal_writer_write(rn->sw, chunk, (size_t)n) != 0) {
 					/* Disk full or similar: stop both. */
 					write_err = ERR_IO;
-					set_err(rn->err, rn->errlen, "writing the "
+					err_set(rn->err, rn->errlen, "writing the "
 					    "archive to the outbox failed: %s",
 					    strerror(errno));
 					kill(b->pid, SIGKILL);
@@ -570,7 +554,7 @@ run_children(struct run *rn)
 	    &cj.in_fd);
 	sodium_memzero(cj.file_key, sizeof(cj.file_key));
 	if (r != 0) {
-		set_err(rn->err, rn->errlen, "cannot start the checker");
+		err_set(rn->err, rn->errlen, "cannot start the checker");
 		goto out;
 	}
 	/* The checker reads the file from its first byte: the header the
@@ -595,7 +579,7 @@ run_children(struct run *rn)
 	    &unused);
 	sodium_memzero(bj.file_key, sizeof(bj.file_key));
 	if (r != 0) {
-		set_err(rn->err, rn->errlen, "cannot start the builder");
+		err_set(rn->err, rn->errlen, "cannot start the builder");
 		kill(k.pid, SIGKILL);
 		goto reap;
 	}
@@ -617,7 +601,7 @@ run_children(struct run *rn)
 	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
 	    "%s", kmsg);
 	if (r == ERR_INTERRUPTED) {
-		set_err(rn->err, rn->errlen, "interrupted; nothing was "
+		err_set(rn->err, rn->errlen, "interrupted; nothing was "
 		    "published");
 		goto out;
 	}
@@ -627,15 +611,15 @@ run_children(struct run *rn)
 		/* The builder's own words first; a checker that saw a cut
 		 * stream only repeats them. */
 		if (rn->log_tail[0] != '\0' && b.pid > 0)
-			set_err(rn->err, rn->errlen, "builder failed: %s",
+			err_set(rn->err, rn->errlen, "builder failed: %s",
 			    rn->log_tail);
 		else
-			set_err(rn->err, rn->errlen, "builder %s", bmsg);
+			err_set(rn->err, rn->errlen, "builder %s", bmsg);
 		r = ERR_CHILD;
 		goto out;
 	}
 	if (rk != 0) {
-		set_err(rn->err, rn->errlen, "checker %s%s%s", kmsg,
+		err_set(rn->err, rn->errlen, "checker %s%s%s", kmsg,
 		    rn->log_tail[0] ? ": " : "", rn->log_tail);
 		r = ERR_CHILD;
 		goto out;
@@ -686,7 +670,7 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 		goto bad;
 	}
 	if (!ok) {
-		set_err(rn->err, rn->errlen, "the checker refused the archive: "
+		err_set(rn->err, rn->errlen, "the checker refused the archive: "
 		    "%s", first[0] ? first : "no reason given");
 		goto out;
 	}
@@ -705,7 +689,7 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	    memcmp(m->tenant_hash, rn->pre->tenant_hash, EVIDENCE_HASH_LEN) ||
 	    m->created != rn->pre->created || m->expires != rn->pre->expires ||
 	    m->ntables != rn->pre->ntables) {
-		set_err(rn->err, rn->errlen, "the checker proved an archive "
+		err_set(rn->err, rn->errlen, "the checker proved an archive "
 		    "other than the one requested");
 		r = ERR_MANIFEST;
 		goto out;
@@ -719,7 +703,7 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	rn->res->records = 0;
 	for (i = 0; i < m->ntables; i++) {
 		if (strcmp(m->tables[i].name, rn->pre->tables[i].name) != 0) {
-			set_err(rn->err, rn->errlen, "the checker proved other "
+			err_set(rn->err, rn->errlen, "the checker proved other "
 			    "tables than requested");
 			r = ERR_MANIFEST;
 			goto out;
@@ -740,7 +724,7 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	r = 0;
 	goto out;
  bad:
-	set_err(rn->err, rn->errlen, "the checker's answer is malformed");
+	err_set(rn->err, rn->errlen, "the checker's answer is malformed");
 	r = ERR_CHILD;
  out:
 	manifest_free(m);
@@ -816,7 +800,7 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	if (rn->req->sign_pass_file != NULL &&
 	    (r = read_secret_line(rn->req->sign_pass_file, &pass,
 	    &passlen)) != 0) {
-		set_err(rn->err, rn->errlen, "cannot read the signing key "
+		err_set(rn->err, rn->errlen, "cannot read the signing key "
 		    "passphrase file \"%s\": %s", rn->req->sign_pass_file,
 		    err_str(r));
 		return r;
@@ -825,7 +809,7 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	if (pass != NULL)
 		sodium_free(pass);
 	if (r != 0) {
-		set_err(rn->err, rn->errlen, "cannot load the signing key "
+		err_set(rn->err, rn->errlen, "cannot load the signing key "
 		    "\"%s\": %s%s", ce->signing_key, err_str(r),
 		    r == ERR_PASSPHRASE ? " (give --sign-passphrase-file)" : "");
 		return r;
@@ -839,7 +823,7 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	r = seal_writer_publish(rn->sw, sk, &c);
 	minisig_seckey_free(sk);
 	if (r != 0) {
-		set_err(rn->err, rn->errlen, "publishing the archive failed: %s",
+		err_set(rn->err, rn->errlen, "publishing the archive failed: %s",
 		    err_str(r));
 		return r;
 	}
@@ -869,7 +853,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.err = err;
 	rn.errlen = errlen;
 	rn.outdir = -1;
-	set_err(err, errlen, "%s", "");
+	err_set(err, errlen, "%s", "");
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -893,7 +877,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	    !(q->nrecipients > 0 || q->passphrase != NULL))
 		goto out;
 	if (q->tenant == NULL || q->tenant[0] == '\0') {
-		set_err(err, errlen, "no tenant given");
+		err_set(err, errlen, "no tenant given");
 		r = ERR_USAGE;
 		goto out;
 	}
@@ -901,13 +885,13 @@ export_run(const struct export_request *q, struct export_result *res,
 		goto out;
 	outdir = q->outdir ? q->outdir : ce->outbox;
 	if (outdir == NULL) {
-		set_err(err, errlen, "no outbox: set outbox in [export] or give "
+		err_set(err, errlen, "no outbox: set outbox in [export] or give "
 		    "--out");
 		r = ERR_CONFIG;
 		goto out;
 	}
 	if ((rn.outdir = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		set_err(err, errlen, "cannot open the outbox \"%s\": %s", outdir,
+		err_set(err, errlen, "cannot open the outbox \"%s\": %s", outdir,
 		    strerror(errno));
 		r = ERR_IO;
 		goto out;
@@ -944,7 +928,7 @@ export_run(const struct export_request *q, struct export_result *res,
 			if (!p->cols->col[k].is_tenant_key)
 				continue;
 			if (toid != 0 && toid != p->cols->col[k].type_oid) {
-				set_err(err, errlen, "tenant columns have "
+				err_set(err, errlen, "tenant columns have "
 				    "different types (table \"%s.%s\")",
 				    t->schema, t->name);
 				r = ERR_POLICY;
@@ -954,14 +938,14 @@ export_run(const struct export_request *q, struct export_result *res,
 		}
 	}
 	if (rn.nplan == 0) {
-		set_err(err, errlen, "no table to export");
+		err_set(err, errlen, "no table to export");
 		r = ERR_USAGE;
 		goto out;
 	}
 	if (toid == 0)
 		toid = 25;	/* only global tables: the key is still text */
 	if ((ttype = tenant_type_name(toid)) == NULL) {
-		set_err(err, errlen, "tenant columns of type oid %u are not "
+		err_set(err, errlen, "tenant columns of type oid %u are not "
 		    "supported (use uuid, text, varchar or an integer)", toid);
 		r = ERR_UNSUPPORTED;
 		goto out;
@@ -974,7 +958,7 @@ export_run(const struct export_request *q, struct export_result *res,
 		goto out;
 	}
 	if ((r = verify_tenant_value(ttype, q->tenant, tv)) != 0) {
-		set_err(err, errlen, "tenant \"%.64s\" is not a valid %s",
+		err_set(err, errlen, "tenant \"%.64s\" is not a valid %s",
 		    q->tenant, ttype);
 		r = ERR_USAGE;
 		goto out;
@@ -1021,7 +1005,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.hdr = hdr;
 	if ((r = seal_writer_new(rn.outdir, base, ce->part_size, &rn.sw)) != 0 ||
 	    (r = seal_writer_write(rn.sw, buf_ptr(hdr), buf_len(hdr))) != 0) {
-		set_err(err, errlen, "cannot write to the outbox \"%s\": %s",
+		err_set(err, errlen, "cannot write to the outbox \"%s\": %s",
 		    outdir, strerror(errno));
 		goto out;
 	}
@@ -1029,7 +1013,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	if ((r = run_children(&rn)) != 0)
 		goto out;
 	if ((r = seal_writer_close(rn.sw)) != 0) {
-		set_err(err, errlen, "cannot sync the archive in the outbox: %s",
+		err_set(err, errlen, "cannot sync the archive in the outbox: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -1037,7 +1021,7 @@ export_run(const struct export_request *q, struct export_result *res,
 		goto out;
 	if (tenant_records(&rn) == 0 && !q->allow_empty &&
 	    !(ce->allow_empty)) {
-		set_err(err, errlen, "no rows to export for this tenant in the "
+		err_set(err, errlen, "no rows to export for this tenant in the "
 		    "requested scope (or no such tenant); nothing was published "
 		    "(--allow-empty exports an empty archive)");
 		r = ERR_EMPTY;
@@ -1105,7 +1089,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	sigaction(SIGXFSZ, &old_xfsz, NULL);
 	if (r != 0 && err[0] == '\0')
-		set_err(err, errlen, "%s", err_str(r));
+		err_set(err, errlen, "%s", err_str(r));
 	return r;
 }
 

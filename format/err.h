@@ -9,6 +9,8 @@
 #ifndef TEXP_ERR_H
 #define TEXP_ERR_H
 
+#include <stddef.h>
+
 enum err {
 	ERR_OK = 0,
 	/* generic */
@@ -71,5 +73,11 @@ enum err {
 
 /* Returns a static, lowercase description of code r (never NULL). */
 const char *err_str(int r);
+
+/* Formats a one-line reason into err (errlen bytes, always terminated when
+ * errlen > 0). Accepts err == NULL. For the many functions that return a
+ * code and fill a caller's message buffer. */
+void err_set(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif
