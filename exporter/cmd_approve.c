@@ -62,10 +62,7 @@ cmd_approve(int argc, char **argv)
 		    "are required\n");
 		goto usage;
 	}
-	vals[0] = argv[optind];
-	if (strlen(vals[0]) > 64 ||
-	    strspn(vals[0], "0123456789abcdefABCDEF") != strlen(vals[0]))
-		vals[0] = "0";	/* answered "no such job" like any unknown id */
+	vals[0] = cmd_job_arg(argv[optind]);
 	if ((r = config_load(config, &cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tenant-export: approve: %s\n", err);
 		goto out;

@@ -165,10 +165,7 @@ cmd_fetch(int argc, char **argv)
 		    "--to are required\n");
 		goto usage;
 	}
-	vals[0] = argv[optind];
-	if (strlen(vals[0]) > 64 ||
-	    strspn(vals[0], "0123456789abcdefABCDEF") != strlen(vals[0]))
-		vals[0] = "0";
+	vals[0] = cmd_job_arg(argv[optind]);
 	if ((r = config_load(config, &cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tenant-export: fetch: %s\n", err);
 		goto out;

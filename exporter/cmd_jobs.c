@@ -293,6 +293,15 @@ cmd_in_child(const struct config *cfg, cmd_ctl_fn fn, void *ctx,
 	return r;
 }
 
+const char *
+cmd_job_arg(const char *arg)
+{
+	if (strlen(arg) > 64 ||
+	    strspn(arg, "0123456789abcdefABCDEF") != strlen(arg))
+		return "0";
+	return arg;
+}
+
 int
 cmd_exit_for(int r)
 {
@@ -610,11 +619,8 @@ jobs_command(int argc, char **argv, const char *cmd)
 		const char *k1[1] = { is_list ? "tenant" : "job" };
 		const char *v1[1] = { is_list ? (tenant ? tenant : "") : job };
 
-		/* A malformed id is signed as given: the monitor answers
-		 * "no such job" for it as for any unknown id. */
-		if (!is_list && (strlen(job) > 64 ||
-		    strspn(job, "0123456789abcdefABCDEF") != strlen(job)))
-			v1[0] = "0";
+		if (!is_list)
+			v1[0] = cmd_job_arg(job);
 		if ((r = cmd_sign_once(cmd, key, passfile, is_list ? "job.list"
 		    : strcmp(cmd, "status") == 0 ? "job.status" : "job.cancel",
 		    k1, v1, 1, &act)) != 0)

@@ -60,6 +60,10 @@ int cmd_in_child(const struct config *cfg, cmd_ctl_fn fn, void *ctx,
 
 /* Exit status for an outcome code: 0, 1 refused/failed, 2 operational. */
 int cmd_exit_for(int r);
+/* The job id argument as it is signed: itself when it can be a job id
+ * (hex, at most 64 characters), else "0", which the monitor answers with
+ * "no such job" like any unknown id. */
+const char *cmd_job_arg(const char *arg);
 /* "2024-01-02T03:04:05Z", or "-" for 0. */
 void cmd_iso_time(int64_t t, char *out, size_t len);
 /* Reads a typed confirmation from the terminal (echo on). Returns a

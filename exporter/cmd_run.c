@@ -459,10 +459,7 @@ cmd_run(int argc, char **argv)
 		}
 		run_vals[0] = idhex;
 	} else {
-		run_vals[0] = jobarg;
-		if (strlen(jobarg) > 64 ||
-		    strspn(jobarg, "0123456789abcdefABCDEF") != strlen(jobarg))
-			run_vals[0] = "0";
+		run_vals[0] = cmd_job_arg(jobarg);
 	}
 	if ((r = cmd_sign("run", sk, "export.run", run_keys, run_vals, 1,
 	    &act_run)) != 0)
