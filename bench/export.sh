@@ -61,6 +61,7 @@ class = tenant
 # A whole-tenant export without PII: measured without a second approver.
 [control]
 high_risk_whole_tenant = no
+high_risk_rows = 0
 CONF
 "$B/tenant-export" db-setup --config "$work/bench.conf" --user postgres --apply >/dev/null 2>&1
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/monitor.password"

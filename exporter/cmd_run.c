@@ -512,6 +512,9 @@ cmd_run(int argc, char **argv)
 		q.since = job->scope.since;
 		q.until = job->scope.until;
 		q.include_global = job->scope.include_global;
+		/* Without an approval, a large export is held for one. */
+		q.max_records = job->approved_by != 0 ? 0 :
+		    config_control(cfg)->high_risk_rows;
 		pr.start = time(NULL);
 		export_result_clear(&res);
 		r = export_run(&q, &res, err, sizeof(err));
@@ -544,6 +547,15 @@ cmd_run(int argc, char **argv)
 	}
 	if (r != 0) {
 		fprintf(stderr, "tenant-export: run: %s\n", err);
+		if (r == ERR_LIMIT && idhex[0] != '\0') {
+			/* Held for approval: the id is shown here, once. */
+			fprintf(stderr, "tenant-export: run: job %s awaits "
+			    "approval: `tenant-export approve %s`, then "
+			    "`tenant-export run --job %s`\n", idhex, idhex,
+			    idhex);
+			if (!json)
+				printf("%s\n", idhex);
+		}
 		if (json)
 			print_json_error(r, err);
 		rc = exit_code(r);

@@ -57,6 +57,7 @@ struct parse_ctx {
 	bool seen_part, seen_expiry, seen_empty;
 	bool seen_pwfile;
 	bool seen_req_age, seen_downloads, seen_attempts, seen_hr_pii;
+	bool seen_hr_rows;
 	bool seen_hr_whole;
 	/* per table scalar keys seen; reset on section change */
 	bool t_class, t_key, t_date, t_pii;
@@ -418,6 +419,9 @@ handle_control(struct parse_ctx *c, const char *key, const char *v)
 	if (strcmp(key, "max_attempts") == 0)
 		return set_u64(c, &c->seen_attempts, &k->max_attempts, key, v,
 		    false, 1, 10);
+	if (strcmp(key, "high_risk_rows") == 0)
+		return set_u64(c, &c->seen_hr_rows, &k->high_risk_rows, key, v,
+		    false, 0, UINT64_MAX / 2);
 	if (strcmp(key, "high_risk_pii") == 0 ||
 	    strcmp(key, "high_risk_whole_tenant") == 0) {
 		bool *seen = key[10] == 'p' ? &c->seen_hr_pii : &c->seen_hr_whole;
@@ -747,6 +751,7 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	cfg->ctl.max_request_age = 300;
 	cfg->ctl.max_downloads = 3;
 	cfg->ctl.max_attempts = 3;
+	cfg->ctl.high_risk_rows = 1000000;
 	cfg->ctl.high_risk_pii = 1;
 	cfg->ctl.high_risk_whole_tenant = 1;
 	if ((cfg->exp.tenant_key = strdup(DEFAULT_TENANT_KEY)) == NULL) {

@@ -73,6 +73,9 @@ struct config_control {
 	int high_risk_whole_tenant;	/* a request without --tables does (yes) */
 	char **high_risk_tables;	/* "schema.table" that always do */
 	size_t nhigh_risk_tables;
+	uint64_t high_risk_rows;	/* an unapproved export over this many
+					 * records is held for approval
+					 * (1000000; 0 = no limit) */
 };
 
 struct config;

@@ -1019,6 +1019,17 @@ export_run(const struct export_request *q, struct export_result *res,
 	}
 	if ((r = accept_check(&rn, digest)) != 0)
 		goto out;
+	/* A scope that did not look high-risk may still turn out large:
+	 * then it is held for an approval instead of published. */
+	if (q->max_records != 0 && res->records > q->max_records) {
+		err_set(err, errlen, "the export holds %llu records, over the "
+		    "high-risk threshold of %llu: it needs an approval; "
+		    "nothing was published",
+		    (unsigned long long)res->records,
+		    (unsigned long long)q->max_records);
+		r = ERR_LIMIT;
+		goto out;
+	}
 	if (tenant_records(&rn) == 0 && !q->allow_empty &&
 	    !(ce->allow_empty)) {
 		err_set(err, errlen, "no rows to export for this tenant in the "

@@ -35,6 +35,8 @@ struct export_request {
 	const char *outdir;		/* overrides the config's outbox */
 	const char *sign_pass_file;	/* signing key passphrase, or NULL */
 	int zstd;
+	uint64_t max_records;		/* refuse (ERR_LIMIT) to publish more
+					 * records than this; 0 = no limit */
 	/* progress: called from the monitor loop, may be NULL */
 	void (*progress)(void *ctx, uint64_t rows, uint64_t bytes);
 	void *progress_ctx;

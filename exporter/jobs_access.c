@@ -872,6 +872,26 @@ jobs_finish(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 		r = o->r = 0;
 		goto out;
 	}
+	if (res->r == ERR_LIMIT) {
+		/* Over the size threshold without an approval: the job waits
+		 * for one, like any high-risk request. */
+		if ((r = jobs_transition(c, id_hash, JOBS_RUNNING,
+		    JOBS_AWAITING_APPROVAL, res->error)) != 0) {
+			outf(o, "cannot hold job %s: %s", ref, err_str(r));
+			o->r = r;
+			goto out;
+		}
+		d = json_pack("{s:s,s:I}", "reason", "over_size_threshold",
+		    "records", (json_int_t)res->records);
+		if ((r = audit(c, "export.held", principal, j->tenant, ref,
+		    j->scope_json, d, o)) != 0)
+			goto out;
+		o->state = JOBS_AWAITING_APPROVAL;
+		outf(o, "job %s awaits approval: %s", ref, res->error ?
+		    res->error : "over the size threshold");
+		r = o->r = 0;
+		goto out;
+	}
 	if ((r = jobs_transition(c, id_hash, JOBS_RUNNING, res->retry ?
 	    JOBS_QUEUED : JOBS_FAILED, res->error ? res->error :
 	    err_str(res->r))) != 0) {

@@ -249,4 +249,23 @@ check "no passphrase, key or job id in the audit log or jobs" sh -c '
 	grep -qi "$3" "$2/dump.sql" && exit 1; exit 0' sh "$db" "$work" "$JOB"
 expect_rc 0 "the audit log still verifies" "$E" audit verify --config "$C"
 
+# ---- a scope that is not high-risk but turns out large waits for approval ----
+printf 'high_risk_rows = 50\n' >>"$C"
+rm -rf "$work/outbox" && mkdir -p "$work/outbox"
+expect_rc 1 "bob's export of 200 invoices over a 50-row threshold is held" \
+	by bob run --tenant "$CLIENT_B" --tables app.invoices
+check "  ... saying it needs an approval" grep -q "needs an approval" "$work/err"
+check "  ... and publishing nothing" outbox_empty
+BIG=$(sql "SELECT substr(encode(id_hash, 'hex'), 1, 16) FROM texp_control.jobs
+    WHERE state = 'awaiting_approval' AND scope->'tables' ? 'app.invoices'
+    ORDER BY created_at DESC LIMIT 1")
+check "  ... the job now awaits approval" test -n "$BIG"
+check "  ... audited (export.held)" test "$(events export.held)" = 1
+BIGID=$(grep -E '^[0-9a-f]{32}$' "$work/out" | head -n 1)
+check "  ... its id is shown once, to the requester" test -n "$BIGID"
+expect_rc 0 "carol approves the held job" by carol approve "$BIGID"
+expect_rc 0 "bob runs it: approved, it is published" by bob run --job "$BIGID"
+check "  ... an archive is published" sh -c 'ls "$1"/outbox/*.texp >/dev/null' sh "$work"
+sed -i '/^high_risk_rows/d' "$C"
+
 finish
