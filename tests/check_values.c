@@ -133,7 +133,7 @@ START_TEST(test_text)
 	dcbor_put_text(b, "", 0);
 	expect(b, "\"\"", "\"\"");
 	dcbor_put_text(b, ctl, sizeof(ctl) - 1);
-	expect(b, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001f\"",
+	expect(b, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001F\"",
 	    "\"a\"\"b\\c\nd\re\tf\001g\037\"");
 	dcbor_put_text(b, "a,b", 3);
 	expect(b, "\"a,b\"", "\"a,b\"");

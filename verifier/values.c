@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "bundle.h"
 #include "dcbor.h"
@@ -101,54 +103,26 @@ put_double(struct buf *out, double f, int json)
 int
 values_json_string(const uint8_t *p, size_t len, struct buf *out)
 {
-	size_t start = buf_len(out), i, run = 0;
-	uint8_t c;
-	int r = ERR_INTERNAL;
+	size_t start = buf_len(out), n;
+	uint8_t *dst;
+	json_t *js;
+	int r = ERR_FORMAT;
 
+	/* jansson does the escaping; the text was validated as UTF-8 here
+	 * (and by the CBOR decoder) so its own check would only repeat. */
 	if (!dcbor_utf8_valid(p, len))
 		return ERR_FORMAT;
-	if ((r = buf_put(out, "\"", 1)) != 0)
+	if ((js = json_stringn_nocheck((const char *)p, len)) == NULL)
+		return ERR_NOMEM;
+	n = json_dumpb(js, NULL, 0, JSON_ENCODE_ANY);
+	if (n == 0)
 		goto out;
-	for (i = 0; i < len; i++) {
-		c = p[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (i > run && (r = buf_put(out, p + run, i - run)) != 0)
-			goto out;
-		run = i + 1;
-		switch (c) {
-		case '"':
-			r = buf_put_str(out, "\\\"");
-			break;
-		case '\\':
-			r = buf_put_str(out, "\\\\");
-			break;
-		case '\n':
-			r = buf_put_str(out, "\\n");
-			break;
-		case '\r':
-			r = buf_put_str(out, "\\r");
-			break;
-		case '\t':
-			r = buf_put_str(out, "\\t");
-			break;
-		case '\b':
-			r = buf_put_str(out, "\\b");
-			break;
-		case '\f':
-			r = buf_put_str(out, "\\f");
-			break;
-		default:
-			r = buf_putf(out, "\\u%04x", c);
-			break;
-		}
-		if (r != 0)
-			goto out;
-	}
-	if (len > run && (r = buf_put(out, p + run, len - run)) != 0)
+	if ((r = buf_reserve(out, n, &dst)) != 0)
 		goto out;
-	r = buf_put(out, "\"", 1);
+	r = json_dumpb(js, (char *)dst, n, JSON_ENCODE_ANY) == n ? 0 :
+	    ERR_INTERNAL;
  out:
+	json_decref(js);
 	if (r != 0)
 		rollback(out, start);
 	return r;
