@@ -111,7 +111,7 @@ check-asan:
 $(BUILD)-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DTEXP_FUZZ -g -O1 $(INC) \
-		-fsanitize=fuzzer,address,undefined \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LIBS)
 
 fuzz: deps $(FUZZ_BIN)

@@ -284,6 +284,13 @@ buf_reserve(struct buf *b, size_t n, uint8_t **dst)
 	*dst = NULL;
 	if ((r = buf_grow(b, n)) != 0)
 		return r;
+	if (b->d == NULL) {
+		/* n == 0 on a buffer that never held anything */
+		static uint8_t empty[1];
+
+		*dst = empty;
+		return 0;
+	}
 	*dst = b->d + b->end;
 	b->end += n;
 	return 0;

@@ -62,6 +62,21 @@ START_TEST(test_lines)
 }
 END_TEST
 
+START_TEST(test_reserve_zero)
+{
+	struct buf *b = buf_new(16);
+	uint8_t *p = NULL;
+
+	/* zero bytes on a buffer that never allocated: a valid pointer, no
+	 * arithmetic on NULL */
+	ck_assert_int_eq(buf_reserve(b, 0, &p), 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(buf_len(b), 0);
+	ck_assert_int_eq(buf_put(b, "", 0), 0);
+	buf_free(b);
+}
+END_TEST
+
 START_TEST(test_secret_grow)
 {
 	struct buf *b = buf_new_secret(1 << 20);
@@ -88,6 +103,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_cap);
 	tcase_add_test(tc, test_lines);
 	tcase_add_test(tc, test_secret_grow);
+	tcase_add_test(tc, test_reserve_zero);
 	suite_add_tcase(s, tc);
 	return s;
 }
