@@ -882,6 +882,33 @@ has_suffix(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+/* "export-YYYYMMDD-<32 hex>.texp" or the same with ".index": the names
+ * export.c gives archives. */
+static int
+archive_name_ok(const char *archive)
+{
+	const char *b = strrchr(archive, '/');
+	size_t n, i;
+
+	b = b != NULL ? b + 1 : archive;
+	n = strlen(b);
+	if (n == 59) {
+		if (strcmp(b + 53, ".index") != 0)
+			return 0;
+	} else if (n != 53)
+		return 0;
+	if (strncmp(b, "export-", 7) != 0 || b[15] != '-' ||
+	    strncmp(b + 48, ".texp", 5) != 0)
+		return 0;
+	for (i = 7; i < 15; i++)
+		if (b[i] < '0' || b[i] > '9')
+			return 0;
+	for (i = 16; i < 48; i++)
+		if (!((b[i] >= '0' && b[i] <= '9') || (b[i] >= 'a' && b[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 int
 jobs_archive_files(const char *archive, char ***out)
 {
@@ -894,6 +921,10 @@ jobs_archive_files(const char *archive, char ***out)
 	int r = ERR_NOMEM;
 
 	*out = NULL;
+	/* The path comes from the job record: only a name the exporter
+	 * writes is fetched or deleted, whatever the record says. */
+	if (!archive_name_ok(archive))
+		return ERR_PATH;
 	if (strlen(archive) >= sizeof(path) || stat(archive, &st) != 0)
 		return ERR_NOENT;
 	if ((r = push(&v, &n, archive)) != 0)
@@ -922,7 +953,8 @@ jobs_archive_files(const char *archive, char ***out)
 			if (strncmp(de->d_name, base, blen) != 0)
 				continue;
 			rest = de->d_name + blen;
-			if (strlen(rest) != 3 || strspn(rest, "0123456789") != 3)
+			if (strlen(rest) < 3 || strlen(rest) > 4 ||
+			    strspn(rest, "0123456789") != strlen(rest))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 			if ((r = push(&v, &n, path)) != 0)

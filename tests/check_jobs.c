@@ -180,33 +180,65 @@ START_TEST(test_control_config_errors)
 }
 END_TEST
 
+#define ARCH_A "export-20261129-0123456789abcdef0123456789abcdef.texp"
+#define ARCH_B "export-20261129-fedcba9876543210fedcba9876543210.texp"
+
 START_TEST(test_archive_files)
 {
 	char *dir = test_mkdtemp(), p[4096], **v = NULL;
 	size_t n;
 
-	snprintf(p, sizeof(p), "%s/a.texp.index", dir);
+	snprintf(p, sizeof(p), "%s/" ARCH_A ".index", dir);
 	test_write_file(p, "i", 1);
-	snprintf(p, sizeof(p), "%s/a.texp.index.minisig", dir);
+	snprintf(p, sizeof(p), "%s/" ARCH_A ".index.minisig", dir);
 	test_write_file(p, "s", 1);
-	snprintf(p, sizeof(p), "%s/a.texp.001", dir);
+	snprintf(p, sizeof(p), "%s/" ARCH_A ".001", dir);
 	test_write_file(p, "1", 1);
-	snprintf(p, sizeof(p), "%s/a.texp.002", dir);
+	snprintf(p, sizeof(p), "%s/" ARCH_A ".002", dir);
 	test_write_file(p, "2", 1);
-	snprintf(p, sizeof(p), "%s/b.texp.001", dir);	/* another archive */
+	snprintf(p, sizeof(p), "%s/" ARCH_B ".001", dir);	/* another archive */
 	test_write_file(p, "x", 1);
-	snprintf(p, sizeof(p), "%s/a.texp.index", dir);
+	snprintf(p, sizeof(p), "%s/" ARCH_A ".index", dir);
 	ck_assert_int_eq(jobs_archive_files(p, &v), 0);
 	for (n = 0; v[n] != NULL; n++)
-		ck_assert_ptr_null(strstr(v[n], "b.texp"));
+		ck_assert_ptr_null(strstr(v[n], ARCH_B));
 	ck_assert_uint_eq(n, 4);
 	jobs_files_free(v);
 	ck_assert_int_eq(jobs_archive_delete(p), 0);
 	ck_assert_int_eq(access(p, F_OK), -1);
-	snprintf(p, sizeof(p), "%s/b.texp.001", dir);
+	snprintf(p, sizeof(p), "%s/" ARCH_B ".001", dir);
 	ck_assert_int_eq(access(p, F_OK), 0);
-	snprintf(p, sizeof(p), "%s/a.texp.index", dir);
+	snprintf(p, sizeof(p), "%s/" ARCH_A ".index", dir);
 	ck_assert_int_eq(jobs_archive_files(p, &v), ERR_NOENT);
+	test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* A tampered job record cannot point fetch or sweep at other files. */
+START_TEST(test_archive_names_confined)
+{
+	static const char *bad[] = {
+		"/etc/passwd", "/tmp/a.texp", "/tmp/a.texp.index",
+		"/var/x/export-20261129-0123.texp",
+		"/var/x/export-2026112X-0123456789abcdef0123456789abcdef.texp",
+		"/var/x/export-20261129-0123456789ABCDEF0123456789abcdef.texp",
+		"/var/x/export-20261129-0123456789abcdef0123456789abcdef.texp.idx",
+		"/var/x/export-20261129-0123456789abcdef0123456789abcdef.tex",
+	};
+	char *dir = test_mkdtemp(), p[4096], **v = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(jobs_archive_files(bad[i], &v) == ERR_PATH,
+		    "accepted %s", bad[i]);
+		ck_assert_ptr_null(v);
+	}
+	/* even an existing file with another name is left alone */
+	snprintf(p, sizeof(p), "%s/precious", dir);
+	test_write_file(p, "x", 1);
+	ck_assert_int_ne(jobs_archive_delete(p), 0);
+	ck_assert_int_eq(access(p, F_OK), 0);
 	test_rmtree(dir);
 	free(dir);
 }
@@ -223,6 +255,7 @@ jobs_suite(void)
 	tcase_add_test(tc, test_scope_json);
 	tcase_add_test(tc, test_scope_rules);
 	tcase_add_test(tc, test_control_config_errors);
+	tcase_add_test(tc, test_archive_names_confined);
 	tcase_add_test(tc, test_archive_files);
 	suite_add_tcase(s, tc);
 	return s;
