@@ -21,6 +21,8 @@ struct pgcopy {
 	size_t ncols;
 	size_t max_row_bytes;
 	struct buf *in;		/* unparsed input, <= max_row_bytes */
+	struct buf *row;	/* reused views: one row, one value */
+	struct buf *val;
 	enum pgcopy_state state;
 	int error;		/* sticky */
 	uint64_t rows;
@@ -42,7 +44,9 @@ pgcopy_new(const struct pgcopy_column *cols, size_t ncols,
 	if ((pc = calloc(1, sizeof(*pc))) == NULL)
 		return NULL;
 	if ((pc->types = calloc(ncols, sizeof(*pc->types))) == NULL ||
-	    (pc->in = buf_new(max_row_bytes)) == NULL) {
+	    (pc->in = buf_new(max_row_bytes)) == NULL ||
+	    (pc->row = buf_from(NULL, 0)) == NULL ||
+	    (pc->val = buf_from(NULL, 0)) == NULL) {
 		pgcopy_free(pc);
 		return NULL;
 	}
@@ -60,6 +64,8 @@ pgcopy_free(struct pgcopy *pc)
 	if (pc == NULL)
 		return;
 	buf_free(pc->in);
+	buf_free(pc->row);
+	buf_free(pc->val);
 	free(pc->types);
 	free(pc);
 }
@@ -201,7 +207,7 @@ measure_row(struct pgcopy *pc, size_t *rowlen)
 static int
 convert_row(struct pgcopy *pc, size_t rowlen, struct buf *record)
 {
-	struct buf *v = NULL;
+	struct buf *v = pc->row;
 	const uint8_t *p;
 	uint16_t u16;
 	uint32_t u32;
@@ -209,10 +215,8 @@ convert_row(struct pgcopy *pc, size_t rowlen, struct buf *record)
 	size_t i;
 	int r = ERR_INTERNAL;
 
-	if ((v = buf_from(buf_ptr(pc->in), rowlen)) == NULL) {
-		r = ERR_NOMEM;
+	if ((r = buf_view_reset(v, buf_ptr(pc->in), rowlen)) != 0)
 		goto out;
-	}
 	if ((r = buf_get_u16be(v, &u16)) != 0 ||
 	    (r = dcbor_put_array(record, pc->ncols)) != 0)
 		goto out;
@@ -226,13 +230,12 @@ convert_row(struct pgcopy *pc, size_t rowlen, struct buf *record)
 			continue;
 		}
 		if ((r = buf_get_ptr(v, (size_t)flen, &p)) != 0 ||
-		    (r = pgtype_to_cbor(pc->types[i], p, (size_t)flen,
-		    record)) != 0)
+		    (r = pgtype_to_cbor_view(pc->val, pc->types[i], p,
+		    (size_t)flen, record)) != 0)
 			goto out;
 	}
 	r = buf_expect_end(v);
  out:
-	buf_free(v);
 	return r;
 }
 

@@ -324,7 +324,7 @@ numeric_to_cbor(struct buf *in, struct buf *out)
 }
 
 static int value_to_cbor(uint32_t oid, const uint8_t *p, size_t len,
-    struct buf *out);
+    struct buf *in, struct buf *out);
 
 static int
 array_level(uint32_t elem, struct buf *in, const int32_t *dims, int level,
@@ -357,7 +357,7 @@ array_level(uint32_t elem, struct buf *in, const int32_t *dims, int level,
 		if (len < 0)
 			return ERR_FORMAT;
 		if ((r = buf_get_ptr(in, (size_t)len, &p)) != 0 ||
-		    (r = value_to_cbor(elem, p, (size_t)len, out)) != 0)
+		    (r = value_to_cbor(elem, p, (size_t)len, NULL, out)) != 0)
 			return r;
 	}
 	return 0;
@@ -462,10 +462,13 @@ scalar_to_cbor(uint32_t oid, struct buf *in, struct buf *out)
 	return ERR_UNSUPPORTED;
 }
 
+/* in: a read-only view to reuse (pointed at the value here), or NULL for
+ * one of its own (array elements: the caller's view is in use). */
 static int
-value_to_cbor(uint32_t oid, const uint8_t *p, size_t len, struct buf *out)
+value_to_cbor(uint32_t oid, const uint8_t *p, size_t len, struct buf *in,
+    struct buf *out)
 {
-	struct buf *in = NULL;
+	struct buf *own = NULL;
 	uint32_t elem;
 	int r = ERR_INTERNAL;
 
@@ -483,10 +486,12 @@ value_to_cbor(uint32_t oid, const uint8_t *p, size_t len, struct buf *out)
 		r = dcbor_put_bytes(out, p, len);
 		goto out;
 	}
-	if ((in = buf_from(p, len)) == NULL) {
+	if (in == NULL && (in = own = buf_from(NULL, 0)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
+	if ((r = buf_view_reset(in, p, len)) != 0)
+		goto out;
 	if (oid == PGTYPE_JSONB) {
 		const uint8_t *t;
 		uint8_t ver;
@@ -507,18 +512,32 @@ value_to_cbor(uint32_t oid, const uint8_t *p, size_t len, struct buf *out)
 		goto out;
 	r = buf_expect_end(in);
  out:
-	buf_free(in);
+	buf_free(own);
+	return r;
+}
+
+int
+pgtype_to_cbor_view(struct buf *view, uint32_t oid, const uint8_t *p,
+    size_t len, struct buf *out)
+{
+	size_t before = buf_len(out);
+	int r;
+
+	if ((r = value_to_cbor(oid, p, len, view, out)) != 0 &&
+	    buf_len(out) > before)
+		buf_unput(out, buf_len(out) - before);
 	return r;
 }
 
 int
 pgtype_to_cbor(uint32_t oid, const uint8_t *p, size_t len, struct buf *out)
 {
-	size_t before = buf_len(out);
+	struct buf *view = buf_from(NULL, 0);
 	int r;
 
-	if ((r = value_to_cbor(oid, p, len, out)) != 0 &&
-	    buf_len(out) > before)
-		buf_unput(out, buf_len(out) - before);
+	if (view == NULL)
+		return ERR_NOMEM;
+	r = pgtype_to_cbor_view(view, oid, p, len, out);
+	buf_free(view);
 	return r;
 }

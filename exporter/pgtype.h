@@ -122,6 +122,10 @@ uint32_t pgtype_array_elem(uint32_t oid);
  * ERR_TRUNCATED if the value is shorter than its type needs; ERR_LIMIT
  * when out is full. On error out is left as it was.
  */
+/* The same with a caller-owned read-only view (buf_from) that it reuses,
+ * so that converting a value allocates nothing. */
+int pgtype_to_cbor_view(struct buf *view, uint32_t oid, const uint8_t *p,
+    size_t len, struct buf *out);
 int pgtype_to_cbor(uint32_t oid, const uint8_t *p, size_t len,
     struct buf *out);
 

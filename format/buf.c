@@ -58,6 +58,17 @@ buf_from(const void *p, size_t len)
 	return b;
 }
 
+int
+buf_view_reset(struct buf *b, const void *p, size_t len)
+{
+	if (!b->readonly)
+		return ERR_INVALID;
+	b->d = (uint8_t *)(uintptr_t)p;
+	b->alloc = b->end = b->max = len;
+	b->off = 0;
+	return 0;
+}
+
 static void
 storage_free(struct buf *b)
 {

@@ -25,6 +25,10 @@ struct buf *buf_new_secret(size_t max);
 /* Read-only view of p[0..len). The caller keeps p alive and unchanged for
  * the view's lifetime. NULL on ENOMEM. */
 struct buf *buf_from(const void *p, size_t len);
+/* Points an existing read-only view at p[0..len) (no allocation: for a
+ * parser that looks at millions of small values). ERR_INVALID if b is not
+ * a view. */
+int buf_view_reset(struct buf *b, const void *p, size_t len);
 /* Frees b (wiping it if secret). Accepts NULL. */
 void buf_free(struct buf *b);
 

@@ -61,24 +61,23 @@ record_next(struct buf *b, size_t ncolumns, int64_t tcol,
 	return r;
 }
 
-/* One whole record: record_next over rec[0..len), nothing after it. */
+/* One whole record: record_next over rec[0..len), nothing after it. view
+ * is a read-only buffer reused for every record. */
 static int
-record_scan(const uint8_t *rec, size_t len, size_t ncolumns, int64_t tcol,
-    const uint8_t **tval, size_t *tlen)
+record_scan(struct buf *view, const uint8_t *rec, size_t len,
+    size_t ncolumns, int64_t tcol, const uint8_t **tval, size_t *tlen)
 {
-	struct buf *b = buf_from(rec, len);
 	const uint8_t *p;
 	size_t n;
 	int r;
 
-	if (b == NULL)
-		return ERR_NOMEM;
-	if ((r = record_next(b, ncolumns, tcol, &p, &n, tval, tlen)) == 0 &&
-	    (r = buf_expect_end(b)) != 0) {
+	if ((r = buf_view_reset(view, rec, len)) != 0)
+		return r;
+	if ((r = record_next(view, ncolumns, tcol, &p, &n, tval, tlen)) == 0 &&
+	    (r = buf_expect_end(view)) != 0) {
 		*tval = NULL;
 		*tlen = 0;
 	}
-	buf_free(b);
 	return r;
 }
 
@@ -106,6 +105,7 @@ struct bundle_writer {
 	uint64_t part_records;
 	int done;
 	struct evidence_hasher eh;
+	struct buf *view;	/* reused to scan each record */
 };
 
 static la_ssize_t
@@ -230,6 +230,7 @@ bundle_writer_new(struct manifest *m, int zstd, size_t part_bytes,
 		goto out;
 	r = ERR_NOMEM;
 	if ((w->rec = buf_new(BUNDLE_MAX_PART_BYTES)) == NULL ||
+	    (w->view = buf_from(NULL, 0)) == NULL ||
 	    (w->ev = buf_new(BUNDLE_MAX_PART_RECORDS * EVIDENCE_ITEM_MAX)) == NULL ||
 	    (pre = buf_new(MANIFEST_MAX_BYTES)) == NULL ||
 	    (w->a = archive_write_new()) == NULL)
@@ -279,8 +280,8 @@ bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
 	if (t > w->cur && (r = w_advance(w, t)) != 0)
 		return r;
 	mt = &w->m->tables[t];
-	if ((r = record_scan(rec, len, mt->ncolumns, mt->tenant_column,
-	    &tval, &tlen)) != 0)
+	if ((r = record_scan(w->view, rec, len, mt->ncolumns,
+	    mt->tenant_column, &tval, &tlen)) != 0)
 		return r;
 	if (len > BUNDLE_MAX_PART_BYTES)
 		return ERR_LIMIT;
@@ -348,6 +349,7 @@ bundle_writer_free(struct bundle_writer *w)
 		archive_write_free(w->a);
 	buf_free(w->rec);
 	buf_free(w->ev);
+	buf_free(w->view);
 	evidence_hasher_clear(&w->eh);
 	free(w);
 }
