@@ -267,6 +267,24 @@ job_for(PGconn *c, const struct action *act, const char *deny_event,
 	return r;
 }
 
+/*
+ * The start of every command on one job: the signed action of this kind
+ * verified, then the job it names, visible to the signer. Refusals are
+ * audited as `denied`.
+ */
+static int
+signed_job(PGconn *c, const struct config *cfg, const struct jobs_signed *a,
+    const char *kind, const char *denied, struct action **act,
+    struct jobs_job **j, char ref[JOBS_REF_HEX], struct jobs_outcome *o)
+{
+	int r;
+
+	outcome_init(o);
+	if ((r = verify(c, cfg, a, kind, denied, act, o)) != 0)
+		return r;
+	return job_for(c, *act, denied, j, ref, o);
+}
+
 /* Export and (for a PII scope) PII capabilities of pid on the tenant. */
 static int
 may_export(PGconn *c, int64_t pid, const char *tenant, int pii, int *ok,
@@ -462,13 +480,10 @@ jobs_approve(PGconn *c, const struct config *cfg,
 	char ref[JOBS_REF_HEX];
 	int r, ok = 0;
 
-	outcome_init(o);
-	if ((r = verify(c, cfg, a, "export.approve", "approve.denied", &act,
-	    o)) != 0)
+	if ((r = signed_job(c, cfg, a, "export.approve", "approve.denied",
+	    &act, &j, ref, o)) != 0)
 		goto out;
 	p = action_principal(act);
-	if ((r = job_for(c, act, "approve.denied", &j, ref, o)) != 0)
-		goto out;
 	if (j->requested_by == p->id) {
 		r = deny(c, o, ERR_DENIED, "approve.denied", p->name, j->tenant,
 		    ref, j->scope_json, "self_approval", "a request cannot be "
@@ -524,12 +539,9 @@ jobs_status(PGconn *c, const struct config *cfg,
 	char ref[JOBS_REF_HEX];
 	int r;
 
-	outcome_init(o);
 	*out = NULL;
-	if ((r = verify(c, cfg, a, "job.status", "status.denied", &act,
-	    o)) != 0)
-		goto out;
-	if ((r = job_for(c, act, "status.denied", out, ref, o)) != 0)
+	if ((r = signed_job(c, cfg, a, "job.status", "status.denied", &act,
+	    out, ref, o)) != 0)
 		goto out;
 	r = o->r = 0;
  out:
@@ -547,13 +559,10 @@ jobs_cancel(PGconn *c, const struct config *cfg,
 	char ref[JOBS_REF_HEX];
 	int r, ok = 0;
 
-	outcome_init(o);
-	if ((r = verify(c, cfg, a, "job.cancel", "cancel.denied", &act,
-	    o)) != 0)
+	if ((r = signed_job(c, cfg, a, "job.cancel", "cancel.denied", &act,
+	    &j, ref, o)) != 0)
 		goto out;
 	p = action_principal(act);
-	if ((r = job_for(c, act, "cancel.denied", &j, ref, o)) != 0)
-		goto out;
 	/* The requester, or whoever may approve for the tenant. */
 	if (j->requested_by != p->id &&
 	    (r = allowed(c, p->id, CONTROL_CAP_APPROVE, j->tenant, &ok,
@@ -658,13 +667,11 @@ jobs_start(PGconn *c, const struct config *cfg,
 	char ref[JOBS_REF_HEX];
 	int r, ok = 0, pii_ok = 0;
 
-	outcome_init(o);
 	*out = NULL;
-	if ((r = verify(c, cfg, a, "export.run", "run.denied", &act, o)) != 0)
+	if ((r = signed_job(c, cfg, a, "export.run", "run.denied", &act, &j,
+	    ref, o)) != 0)
 		goto out;
 	p = action_principal(act);
-	if ((r = job_for(c, act, "run.denied", &j, ref, o)) != 0)
-		goto out;
 	/* The same checks as the request, again, for the runner ... */
 	if ((r = may_export(c, p->id, j->tenant, j->scope.pii, &ok, &pii_ok,
 	    o)) != 0)
@@ -925,14 +932,11 @@ jobs_fetch(PGconn *c, const struct config *cfg,
 	char ref[JOBS_REF_HEX];
 	int r, ok = 0, pii_ok = 1;
 
-	outcome_init(o);
 	*out = NULL;
-	if ((r = verify(c, cfg, a, "export.fetch", "fetch.denied", &act,
-	    o)) != 0)
+	if ((r = signed_job(c, cfg, a, "export.fetch", "fetch.denied", &act,
+	    &j, ref, o)) != 0)
 		goto out;
 	p = action_principal(act);
-	if ((r = job_for(c, act, "fetch.denied", &j, ref, o)) != 0)
-		goto out;
 	if ((r = allowed(c, p->id, CONTROL_CAP_FETCH, j->tenant, &ok, o)) != 0)
 		goto out;
 	if (ok && j->scope.pii &&
