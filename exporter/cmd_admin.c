@@ -42,6 +42,7 @@
 #include "control.h"
 #include "db.h"
 #include "err.h"
+#include "file.h"
 #include "minisig.h"
 
 #define MAX_ROLES	8
@@ -122,64 +123,6 @@ audit_event(PGconn *c, const char *event, const char *principal,
 	if (r != 0)
 		fprintf(stderr, "tenant-export: %s\n", err);
 	free(detail);
-	return r;
-}
-
-/* Reads a small regular file (O_NOFOLLOW) of at most max bytes. */
-static int
-read_small(const char *path, size_t max, struct buf **out)
-{
-	struct buf *b = NULL;
-	struct stat st;
-	uint8_t *dst;
-	ssize_t n;
-	int fd, r = ERR_IO;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? ERR_NOENT : ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	if ((uint64_t)st.st_size > max) {
-		r = ERR_LIMIT;
-		goto out;
-	}
-	if ((b = buf_new(max)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	if ((r = buf_reserve(b, (size_t)st.st_size, &dst)) != 0)
-		goto out;
-	n = read(fd, dst, (size_t)st.st_size);
-	if (n != st.st_size) {
-		r = ERR_IO;
-		goto out;
-	}
-	*out = b;
-	b = NULL;
-	r = 0;
- out:
-	buf_free(b);
-	close(fd);
-	return r;
-}
-
-static int
-write_new(const char *path, const struct buf *b)
-{
-	int fd, r = 0;
-	size_t len = buf_len(b);
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
-	if (fd < 0)
-		return errno == EEXIST ? ERR_EXISTS : ERR_IO;
-	if (write(fd, buf_ptr(b), len) != (ssize_t)len || fsync(fd) != 0)
-		r = ERR_IO;
-	if (close(fd) != 0)
-		r = ERR_IO;
-	if (r != 0)
-		unlink(path);
 	return r;
 }
 
@@ -567,8 +510,10 @@ sign_and_submit(const char *cmd, const struct admin_opts *o,
 			sigpath = NULL;
 			goto out;
 		}
-		if ((r = write_new(o->sign_only, text)) != 0 ||
-		    (r = write_new(sigpath, sig)) != 0) {
+		if ((r = file_write_new(o->sign_only, buf_ptr(text),
+		    buf_len(text), 0644)) != 0 ||
+		    (r = file_write_new(sigpath, buf_ptr(sig), buf_len(sig),
+		    0644)) != 0) {
 			if (r != ERR_EXISTS || access(sigpath, F_OK) != 0)
 				unlink(o->sign_only);
 			fprintf(stderr, "tenant-export: %s: \"%s\": %s\n", cmd,
@@ -747,8 +692,10 @@ cmd_submit(int argc, char **argv)
 		return CMD_EXIT_USAGE;
 	if (asprintf(&sigpath, "%s.minisig", argv[optind]) < 0)
 		return CMD_EXIT_USAGE;
-	if ((r = read_small(argv[optind], ACTION_TEXT_MAX, &text)) != 0 ||
-	    (r = read_small(sigpath, ACTION_SIG_MAX, &sig)) != 0) {
+	if ((r = file_read_small(AT_FDCWD, argv[optind], ACTION_TEXT_MAX, 0,
+	    &text)) != 0 ||
+	    (r = file_read_small(AT_FDCWD, sigpath, ACTION_SIG_MAX, 0,
+	    &sig)) != 0) {
 		fprintf(stderr, "tenant-export: submit: \"%s\": %s\n",
 		    text == NULL ? argv[optind] : sigpath, err_str(r));
 		goto out;

@@ -30,6 +30,7 @@
 #include "control.h"
 #include "db.h"
 #include "err.h"
+#include "file.h"
 #include "note.h"
 
 #define KEYFILE_MAX	4096
@@ -53,70 +54,6 @@ audit_usage(FILE *f)
 "show        print the log (one JSON object per line with --json)\n\n"
 "Exit status: 0 ok, 1 the log or checkpoint does not verify (the first bad\n"
 "row is named), 2 usage or operational error.\n");
-}
-
-/* Reads a small regular file into *out (secret memory if secret). With
- * secret set, the file must not be readable by group or others. */
-static int
-read_file(const char *path, int secret, struct buf **out)
-{
-	struct buf *b = NULL;
-	struct stat st;
-	uint8_t *dst;
-	ssize_t n;
-	int fd, r = ERR_IO;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? ERR_NOENT : ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	if (secret && (st.st_mode & 077) != 0) {
-		r = ERR_PERM;
-		goto out;
-	}
-	if (st.st_size > NOTE_MAX_SIZE) {
-		r = ERR_LIMIT;
-		goto out;
-	}
-	b = secret ? buf_new_secret((size_t)st.st_size + 1) :
-	    buf_new((size_t)st.st_size + 1);
-	if (b == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	if ((r = buf_reserve(b, (size_t)st.st_size, &dst)) != 0)
-		goto out;
-	if ((n = read(fd, dst, (size_t)st.st_size)) != st.st_size) {
-		r = ERR_IO;
-		goto out;
-	}
-	*out = b;
-	b = NULL;
-	r = 0;
- out:
-	buf_free(b);
-	close(fd);
-	return r;
-}
-
-static int
-write_new(const char *path, const void *p, size_t len, mode_t mode)
-{
-	int fd, r = 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    mode);
-	if (fd < 0)
-		return errno == EEXIST ? ERR_EXISTS : ERR_IO;
-	if (fchmod(fd, mode) != 0 ||
-	    write(fd, p, len) != (ssize_t)len || fsync(fd) != 0)
-		r = ERR_IO;
-	if (close(fd) != 0)
-		r = ERR_IO;
-	if (r != 0)
-		unlink(path);
-	return r;
 }
 
 static int
@@ -153,12 +90,14 @@ audit_verify_cmd(const char *cfgpath, const char *user, const char *cpfile,
 	int r, rc = CMD_EXIT_USAGE;
 
 	if (cpfile != NULL) {
-		if ((r = read_file(cpfile, 0, &cp)) != 0) {
+		if ((r = file_read_small(AT_FDCWD, cpfile, NOTE_MAX_SIZE, 0,
+		    &cp)) != 0) {
 			fprintf(stderr, "tenant-export: audit verify: "
 			    "checkpoint \"%s\": %s\n", cpfile, err_str(r));
 			goto out;
 		}
-		if ((r = read_file(vkeyfile, 0, &vk)) != 0 ||
+		if ((r = file_read_small(AT_FDCWD, vkeyfile, NOTE_MAX_SIZE, 0,
+		    &vk)) != 0 ||
 		    (r = note_verifier_parse((const char *)buf_ptr(vk),
 		    buf_len(vk), &v)) != 0) {
 			fprintf(stderr, "tenant-export: audit verify: "
@@ -217,7 +156,8 @@ audit_checkpoint_cmd(const char *cfgpath, const char *user,
 		    "exists; refusing to overwrite\n", outpath);
 		goto out;
 	}
-	if ((r = read_file(keyfile, 1, &sk)) != 0 ||
+	if ((r = file_read_small(AT_FDCWD, keyfile, NOTE_MAX_SIZE, 1,
+	    &sk)) != 0 ||
 	    (r = note_signer_parse((const char *)buf_ptr(sk), buf_len(sk),
 	    &s)) != 0) {
 		fprintf(stderr, "tenant-export: audit checkpoint: key \"%s\": "
@@ -237,7 +177,8 @@ audit_checkpoint_cmd(const char *cfgpath, const char *user,
 		rc = r == ERR_HASH ? CMD_EXIT_FAIL : CMD_EXIT_USAGE;
 		goto out;
 	}
-	if ((r = write_new(outpath, buf_ptr(note), buf_len(note), 0644)) != 0) {
+	if ((r = file_write_new(outpath, buf_ptr(note), buf_len(note),
+	    0644)) != 0) {
 		fprintf(stderr, "tenant-export: audit checkpoint: \"%s\": %s\n",
 		    outpath, err_str(r));
 		goto out;
@@ -286,12 +227,12 @@ audit_keygen_cmd(const char *name, const char *prefix)
 	    (r = buf_put(sk, "\n", 1)) != 0 ||
 	    (r = note_signer_vkey(s, &vkey)) != 0)
 		goto out;
-	if ((r = write_new(skpath, buf_ptr(sk), buf_len(sk), 0600)) != 0) {
+	if ((r = file_write_new(skpath, buf_ptr(sk), buf_len(sk), 0600)) != 0) {
 		fprintf(stderr, "tenant-export: audit keygen: \"%s\": %s\n",
 		    skpath, err_str(r));
 		goto out;
 	}
-	if ((r = write_new(vkpath, vkey, strlen(vkey), 0644)) != 0) {
+	if ((r = file_write_new(vkpath, vkey, strlen(vkey), 0644)) != 0) {
 		unlink(skpath);
 		fprintf(stderr, "tenant-export: audit keygen: \"%s\": %s\n",
 		    vkpath, err_str(r));

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "file.h"
 #include "minisig.h"
 #include "seal.h"
 
@@ -478,49 +479,6 @@ struct seal_reader {
 	char problem_why[256];
 };
 
-static int
-read_small(int dirfd, const char *name, size_t max, struct buf **out)
-{
-	struct stat st;
-	uint8_t *dst;
-	ssize_t n;
-	size_t got = 0;
-	int fd, r = ERR_IO;
-
-	*out = NULL;
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? ERR_NOENT : ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	r = ERR_LIMIT;
-	if ((uint64_t)st.st_size > max)
-		goto out;
-	r = ERR_NOMEM;
-	if ((*out = buf_new(max)) == NULL)
-		goto out;
-	if ((r = buf_reserve(*out, (size_t)st.st_size, &dst)) != 0)
-		goto out;
-	while (got < (size_t)st.st_size) {
-		n = read(fd, dst + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	r = 0;
- out:
-	close(fd);
-	if (r != 0) {
-		buf_free(*out);
-		*out = NULL;
-	}
-	return r;
-}
-
 /* Both threads report; the first problem wins. */
 static void
 problem(struct seal_reader *r, int code, const char *fmt, const char *arg)
@@ -791,7 +749,7 @@ seal_reader_open(const char *path, struct seal_reader **out, char *why,
 	if (r->split) {
 		snprintf(name, sizeof(name), "%s.index", r->base);
 		snprintf(signame, sizeof(signame), "%s.index.minisig", r->base);
-		if ((rr = read_small(dirfd, name, SEAL_MAX_INDEX, &r->index)) != 0) {
+		if ((rr = file_read_small(dirfd, name, SEAL_MAX_INDEX, 0, &r->index)) != 0) {
 			snprintf(why, whylen, "cannot read archive index \"%.200s\"",
 			    name);
 			goto out;
@@ -822,7 +780,7 @@ seal_reader_open(const char *path, struct seal_reader **out, char *why,
 		}
 		r->total = (uint64_t)st.st_size;
 	}
-	rr = read_small(dirfd, signame, SEAL_MAX_SIGFILE, &r->sig);
+	rr = file_read_small(dirfd, signame, SEAL_MAX_SIGFILE, 0, &r->sig);
 	if (rr == ERR_NOENT || rr == ERR_IO) {
 		/* A missing signature is a verification failure, not an
 		 * operational one: the caller decides. */

@@ -1,0 +1,93 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "file.h"
+
+int
+file_read_small(int dirfd, const char *path, size_t max, int secret,
+    struct buf **out)
+{
+	struct buf *b = NULL;
+	struct stat st;
+	uint8_t *dst;
+	size_t got = 0;
+	ssize_t n;
+	int fd, r = ERR_IO;
+
+	*out = NULL;
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? ERR_NOENT : ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	if (secret && (st.st_mode & 077) != 0) {
+		r = ERR_PERM;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		r = ERR_LIMIT;
+		goto out;
+	}
+	/* one byte to spare: callers may terminate text with a NUL */
+	if ((b = secret ? buf_new_secret(max + 1) : buf_new(max + 1)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	if ((r = buf_reserve(b, (size_t)st.st_size, &dst)) != 0)
+		goto out;
+	while (got < (size_t)st.st_size) {
+		n = read(fd, dst + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = ERR_IO;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	*out = b;
+	b = NULL;
+	r = 0;
+ out:
+	buf_free(b);
+	close(fd);
+	return r;
+}
+
+int
+file_write_new(const char *path, const void *p, size_t len, mode_t mode)
+{
+	const uint8_t *q = p;
+	size_t done = 0;
+	ssize_t n;
+	int fd, r = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    mode);
+	if (fd < 0)
+		return errno == EEXIST ? ERR_EXISTS : ERR_IO;
+	/* exactly mode, whatever the umask */
+	if (fchmod(fd, mode) != 0)
+		r = ERR_IO;
+	while (r == 0 && done < len) {
+		n = write(fd, q + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = ERR_IO;
+		else
+			done += (size_t)n;
+	}
+	if (r == 0 && fsync(fd) != 0)
+		r = ERR_IO;
+	if (close(fd) != 0)
+		r = ERR_IO;
+	if (r != 0)
+		unlink(path);
+	return r;
+}

@@ -1,0 +1,33 @@
+/*
+ * file.h: small files the tools read and write whole (keys, signatures,
+ * checkpoints, archive indexes).
+ */
+#ifndef TEXP_FILE_H
+#define TEXP_FILE_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+struct buf;
+
+/*
+ * Reads the regular file at path (relative to dirfd; AT_FDCWD for the
+ * current directory), opened with O_NOFOLLOW, into a new buffer; files
+ * over max bytes are refused (the buffer keeps one more byte of room, for
+ * a terminating NUL). With secret set the buffer is sodium memory and the file
+ * must not be accessible to group or others. Returns 0 with *out set (the
+ * caller frees it), or ERR_NOENT, ERR_IO (also: not a regular file),
+ * ERR_PERM, ERR_LIMIT, ERR_NOMEM.
+ */
+int file_read_small(int dirfd, const char *path, size_t max, int secret,
+    struct buf **out);
+
+/*
+ * Creates path (O_EXCL, O_NOFOLLOW) with exactly mode, writes p[0..len)
+ * and fsyncs it; on any failure the file is removed again. ERR_EXISTS if
+ * path exists, ERR_IO otherwise.
+ */
+int file_write_new(const char *path, const void *p, size_t len, mode_t mode);
+
+#endif
