@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "control.h"
 #include "err.h"
+#include "file.h"
 #include "minisig.h"
 
 #define ACTION_MAGIC	"texp-action v1"
@@ -456,59 +457,6 @@ action_principal(const struct action *a)
 	return a != NULL && a->verified ? &a->principal : NULL;
 }
 
-/* First line of a 0600 file into sodium memory. */
-static int
-read_passfile(const char *path, char **out, size_t *outlen)
-{
-	char *tmp = NULL;
-	struct stat st;
-	ssize_t n;
-	size_t len;
-	int fd = -1, r = ERR_INTERNAL;
-
-	*out = NULL;
-	*outlen = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		r = errno == ENOENT ? ERR_NOENT : ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = ERR_IO;
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		r = ERR_PERM;
-		goto out;
-	}
-	if ((tmp = sodium_malloc(PASS_MAX + 1)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	if ((n = read(fd, tmp, PASS_MAX)) < 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	tmp[n] = '\0';
-	len = strcspn(tmp, "\r\n");
-	if (len == 0) {
-		r = ERR_PASSPHRASE;
-		goto out;
-	}
-	tmp[len] = '\0';
-	*out = tmp;
-	*outlen = len;
-	tmp = NULL;
-	r = 0;
- out:
-	if (tmp != NULL) {
-		sodium_memzero(tmp, PASS_MAX + 1);
-		sodium_free(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 int
 action_seckey_load(const char *keypath, const char *passfile,
     struct minisig_seckey **out, char *err, size_t errlen)
@@ -536,7 +484,8 @@ action_seckey_load(const char *keypath, const char *passfile,
 		goto out;
 	}
 	if (passfile != NULL) {
-		if ((r = read_passfile(passfile, &pass, &passlen)) != 0) {
+		if ((r = file_read_secret_line(passfile, PASS_MAX, &pass,
+		    &passlen)) != 0) {
 			err_set(err, errlen, "passphrase file \"%s\": %s",
 			    passfile, r == ERR_PASSPHRASE ? "empty" :
 			    err_str(r));
@@ -570,10 +519,8 @@ action_seckey_load(const char *keypath, const char *passfile,
 	sk = NULL;
 	r = 0;
  out:
-	if (pass != NULL) {
-		sodium_memzero(pass, PASS_MAX + 1);
-		sodium_free(pass);
-	}
+	if (pass != NULL)
+		sodium_free(pass);	/* wipes the whole allocation */
 	minisig_seckey_free(sk);
 	return r;
 }

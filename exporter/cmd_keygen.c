@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "err.h"
+#include "file.h"
 #include "minisig.h"
 
 static void
@@ -35,40 +36,6 @@ keygen_usage(FILE *f)
 "                           in a secrets manager or an HSM-backed volume)\n"
 "\n"
 "Exit status: 0 written; 2 usage or operational error.\n");
-}
-
-static int
-read_pass(const char *path, char **out, size_t *len)
-{
-	char tmp[1025];
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return ERR_IO;
-	}
-	n = read(fd, tmp, sizeof(tmp) - 1);
-	close(fd);
-	if (n <= 0)
-		return ERR_IO;
-	*len = strcspn(tmp, "\r\n");
-	if ((size_t)n < *len)
-		*len = (size_t)n;
-	if (*len == 0) {
-		sodium_memzero(tmp, sizeof(tmp));
-		return ERR_PASSPHRASE;
-	}
-	if ((*out = sodium_malloc(*len + 1)) == NULL)
-		return ERR_NOMEM;
-	memcpy(*out, tmp, *len);
-	(*out)[*len] = '\0';
-	sodium_memzero(tmp, sizeof(tmp));
-	return 0;
 }
 
 int
@@ -104,7 +71,8 @@ cmd_keygen(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		return CMD_EXIT_USAGE;
-	if (passfile != NULL && (r = read_pass(passfile, &pass, &passlen)) != 0) {
+	if (passfile != NULL && (r = file_read_secret_line(passfile, 1024,
+	    &pass, &passlen)) != 0) {
 		fprintf(stderr, "tenant-export: keygen: cannot read a passphrase "
 		    "from \"%s\": %s\n", passfile, r == ERR_PASSPHRASE ?
 		    "it is empty" : err_str(r));

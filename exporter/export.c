@@ -26,6 +26,7 @@
 #include "dcbor.h"
 #include "err.h"
 #include "export.h"
+#include "file.h"
 #include "lint.h"
 #include "manifest.h"
 #include "minisig.h"
@@ -744,46 +745,6 @@ tenant_records(const struct run *rn)
 }
 
 static int
-read_secret_line(const char *path, char **out, size_t *len)
-{
-	struct buf *b = buf_new_secret(4096);
-	uint8_t tmp[4097];
-	ssize_t n;
-	int fd, r = ERR_IO;
-	struct stat st;
-
-	*out = NULL;
-	if (b == NULL)
-		return ERR_NOMEM;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		goto out;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0) {
-		r = ERR_PERM;
-		goto out;
-	}
-	n = read(fd, tmp, sizeof(tmp));
-	if (n < 0 || n > 4096)
-		goto out;
-	*len = 0;
-	while (*len < (size_t)n && tmp[*len] != '\n' && tmp[*len] != '\r')
-		(*len)++;
-	if ((*out = sodium_malloc(*len + 1)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	memcpy(*out, tmp, *len);
-	(*out)[*len] = '\0';
-	r = 0;
- out:
-	sodium_memzero(tmp, sizeof(tmp));
-	if (fd >= 0)
-		close(fd);
-	buf_free(b);
-	return r;
-}
-
-static int
 sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 {
 	const struct config_export *ce = config_export(rn->req->cfg);
@@ -796,7 +757,7 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	/* Loaded only now, after every child has exited: no child ever had
 	 * a copy of it. */
 	if (rn->req->sign_pass_file != NULL &&
-	    (r = read_secret_line(rn->req->sign_pass_file, &pass,
+	    (r = file_read_secret_line(rn->req->sign_pass_file, 4096, &pass,
 	    &passlen)) != 0) {
 		err_set(rn->err, rn->errlen, "cannot read the signing key "
 		    "passphrase file \"%s\": %s", rn->req->sign_pass_file,

@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "buf.h"
 #include "err.h"
@@ -57,6 +60,38 @@ file_read_small(int dirfd, const char *path, size_t max, int secret,
 	buf_free(b);
 	close(fd);
 	return r;
+}
+
+int
+file_read_secret_line(const char *path, size_t max, char **out, size_t *len)
+{
+	struct buf *b = NULL;
+	const uint8_t *p;
+	size_t n = 0;
+	char *s;
+	int r;
+
+	*out = NULL;
+	*len = 0;
+	if ((r = file_read_small(AT_FDCWD, path, max, 1, &b)) != 0)
+		return r;
+	p = buf_ptr(b);
+	while (n < buf_len(b) && p[n] != '\n' && p[n] != '\r')
+		n++;
+	if (n == 0 || memchr(p, '\0', n) != NULL) {
+		buf_free(b);
+		return ERR_PASSPHRASE;
+	}
+	if ((s = sodium_malloc(n + 1)) == NULL) {
+		buf_free(b);
+		return ERR_NOMEM;
+	}
+	memcpy(s, p, n);
+	s[n] = '\0';
+	buf_free(b);	/* secret: wiped */
+	*out = s;
+	*len = n;
+	return 0;
 }
 
 int

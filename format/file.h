@@ -24,6 +24,16 @@ int file_read_small(int dirfd, const char *path, size_t max, int secret,
     struct buf **out);
 
 /*
+ * The first line (up to the first CR or LF) of a passphrase file, read as
+ * a secret (file_read_small: mode 0600 or stricter, at most max bytes),
+ * into new sodium memory, NUL-terminated; *len is its length. The caller
+ * sodium_free()s *out. ERR_PASSPHRASE if the line is empty, or
+ * file_read_small's errors.
+ */
+int file_read_secret_line(const char *path, size_t max, char **out,
+    size_t *len);
+
+/*
  * Creates path (O_EXCL, O_NOFOLLOW) with exactly mode, writes p[0..len)
  * and fsyncs it; on any failure the file is removed again. ERR_EXISTS if
  * path exists, ERR_IO otherwise.
