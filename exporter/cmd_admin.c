@@ -126,6 +126,19 @@ audit_event(PGconn *c, const char *event, const char *principal,
 	return r;
 }
 
+/* Assigns name to tenant and records it, as actor. */
+static int
+assign_audited(PGconn *c, const char *actor, const char *name,
+    const char *tenant, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = control_assign(c, name, tenant, err, errlen)) != 0)
+		return r;
+	return audit_event(c, "assignment.added", actor, tenant,
+	    json_detail("{s:s}", "name", name));
+}
+
 static int
 is_admin_kind(const char *kind)
 {
@@ -259,20 +272,16 @@ apply_change(PGconn *c, const struct action *a, const char *actor, char *err,
 		    json_detail("{s:s}", "display_name", dn))) != 0)
 			goto out;
 		/* whoever adds a tenant administers it */
-		if ((r = control_assign(c, actor, tenant, err, errlen)) != 0)
-			goto out;
-		if ((r = audit_event(c, "assignment.added", actor, tenant,
-		    json_detail("{s:s}", "name", actor))) != 0)
+		if ((r = assign_audited(c, actor, actor, tenant, err,
+		    errlen)) != 0)
 			goto out;
 	} else if (strcmp(kind, "assignment.add") == 0) {
 		if (name == NULL || tenant == NULL) {
 			r = ERR_INVALID;
 			goto out;
 		}
-		if ((r = control_assign(c, name, tenant, err, errlen)) != 0)
-			goto out;
-		if ((r = audit_event(c, "assignment.added", actor, tenant,
-		    json_detail("{s:s}", "name", name))) != 0)
+		if ((r = assign_audited(c, actor, name, tenant, err,
+		    errlen)) != 0)
 			goto out;
 	} else if (strcmp(kind, "assignment.remove") == 0) {
 		if (name == NULL || tenant == NULL) {
