@@ -8,33 +8,11 @@
 #include "err.h"
 #include "testutil.h"
 
-/* Hex string (spaces allowed) -> malloc'd bytes. */
-static uint8_t *
-unhex(const char *h, size_t *len)
-{
-	uint8_t *p = malloc(strlen(h) / 2 + 1);
-	size_t n = 0;
-	unsigned v;
-
-	ck_assert_ptr_nonnull(p);
-	while (*h != '\0') {
-		if (*h == ' ') {
-			h++;
-			continue;
-		}
-		ck_assert(sscanf(h, "%2x", &v) == 1);
-		p[n++] = (uint8_t)v;
-		h += 2;
-	}
-	*len = n;
-	return p;
-}
-
 static void
 assert_bytes(struct buf *b, const char *hex)
 {
 	size_t n;
-	uint8_t *want = unhex(hex, &n);
+	uint8_t *want = test_unhex(hex, &n);
 
 	ck_assert_msg(buf_len(b) == n && memcmp(buf_ptr(b), want, n) == 0,
 	    "encoding differs from %s", hex);
@@ -47,7 +25,7 @@ static int
 validate_hex(const char *hex, unsigned depth)
 {
 	size_t n;
-	uint8_t *p = unhex(hex, &n);
+	uint8_t *p = test_unhex(hex, &n);
 	int r = dcbor_validate(p, n, depth);
 
 	free(p);
@@ -449,7 +427,7 @@ START_TEST(test_rejects)
 
 		if (t[i].err != ERR_CBOR || t[i].hex[0] == 'a')
 			continue;
-		p = unhex(t[i].hex, &n);
+		p = test_unhex(t[i].hex, &n);
 		b = buf_from(p, n);
 		ck_assert_msg(dcbor_get_item(b, &it) == ERR_CBOR, "%s", t[i].why);
 		ck_assert(it.type == 0 && it.u == 0 && it.p == NULL);

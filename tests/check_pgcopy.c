@@ -17,27 +17,6 @@
 
 /* Helpers */
 
-static uint8_t *
-unhex(const char *h, size_t *len)
-{
-	uint8_t *p = malloc(strlen(h) / 2 + 1);
-	size_t n = 0;
-	unsigned v;
-
-	ck_assert_ptr_nonnull(p);
-	while (*h != '\0') {
-		if (*h == ' ') {
-			h++;
-			continue;
-		}
-		ck_assert(sscanf(h, "%2x", &v) == 1);
-		p[n++] = (uint8_t)v;
-		h += 2;
-	}
-	*len = n;
-	return p;
-}
-
 /*
  * Compares a CBOR item (consumed from cb) with PostgreSQL's own text output
  * t[0..n) of the same value of type oid. Returns 1 if they agree. Arrays are
@@ -562,7 +541,7 @@ START_TEST(test_exact_values)
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct buf *out = buf_new(1024);
-		uint8_t *in = unhex(t[i].in, &n), *want;
+		uint8_t *in = test_unhex(t[i].in, &n), *want;
 		int r;
 
 		ck_assert_int_eq(buf_put_u8(out, 0xaa), 0);
@@ -571,7 +550,7 @@ START_TEST(test_exact_values)
 		    t[i].in, r);
 		ck_assert_int_eq(buf_consume(out, 1), 0);
 		if (t[i].out != NULL) {
-			want = unhex(t[i].out, &m);
+			want = test_unhex(t[i].out, &m);
 			ck_assert_msg(buf_len(out) == m &&
 			    memcmp(buf_ptr(out), want, m) == 0,
 			    "case %zu (%s): wrong encoding", i, t[i].in);

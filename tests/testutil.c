@@ -63,6 +63,27 @@ test_write_file(const char *path, const void *p, size_t len)
 	ck_assert(close(fd) == 0);
 }
 
+uint8_t *
+test_unhex(const char *h, size_t *len)
+{
+	uint8_t *p = malloc(strlen(h) / 2 + 1);
+	size_t n = 0;
+	unsigned v;
+
+	ck_assert_ptr_nonnull(p);
+	while (*h != '\0') {
+		if (*h == ' ') {
+			h++;
+			continue;
+		}
+		ck_assert(sscanf(h, "%2x", &v) == 1);
+		p[n++] = (uint8_t)v;
+		h += 2;
+	}
+	*len = n;
+	return p;
+}
+
 char *
 test_mkdtemp(void)
 {

@@ -22,6 +22,10 @@ uint8_t *test_read_file(const char *path, size_t *len);
 /* Writes len bytes to path (mode 0600), aborting the test on failure. */
 void test_write_file(const char *path, const void *p, size_t len);
 
+/* Hex string (spaces allowed) -> malloc'd bytes; aborts the test on bad
+ * hex. */
+uint8_t *test_unhex(const char *h, size_t *len);
+
 /* Creates a fresh private temporary directory; returns a malloc'd path.
  * test_rmtree removes it and everything under it. */
 char *test_mkdtemp(void);
