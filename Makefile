@@ -21,7 +21,7 @@ ifneq ($(SAN),)
 HARDEN := -fPIE -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -DTEXP_SANITIZER
 endif
-INC := -Iformat -Isandbox -Iverifier -Iexporter -Itests
+INC := -Iformat -Isandbox -Iverifier -Iexporter -Icontrol -Icli -Itests
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(INC) $(CFLAGS) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -33,10 +33,9 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 # Command-line code (main.c, cmd_*.c, report.c) prints and exits; it is
 # linked into its binary only, never into the library.
 VERIFY_CLI_SRC := verifier/main.c $(wildcard verifier/cmd_*.c) verifier/report.c
-EXPORT_CLI_SRC := exporter/main.c $(wildcard exporter/cmd_*.c)
-LIB_SRC := $(wildcard format/*.c sandbox/*.c) \
-	$(filter-out $(VERIFY_CLI_SRC),$(wildcard verifier/*.c)) \
-	$(filter-out $(EXPORT_CLI_SRC),$(wildcard exporter/*.c))
+EXPORT_CLI_SRC := $(wildcard cli/*.c)
+LIB_SRC := $(wildcard format/*.c sandbox/*.c exporter/*.c control/*.c) \
+	$(filter-out $(VERIFY_CLI_SRC),$(wildcard verifier/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libtexp.a
 TEST_SRC := $(wildcard tests/check_*.c)
@@ -150,7 +149,7 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # exporter/db.c embeds sql/tenant_scope.sql with .incbin: rebuild on change.
-$(BUILD)/exporter/db.o: $(wildcard sql/*.sql)
+$(BUILD)/exporter/db.o $(BUILD)/hooks/exporter/db.o: $(wildcard sql/*.sql)
 
-# exporter/control.c embeds sql/control/*.sql the same way.
-$(BUILD)/exporter/control.o $(BUILD)/hooks/exporter/control.o: $(wildcard sql/control/*.sql)
+# control/control.c embeds sql/control/*.sql the same way.
+$(BUILD)/control/control.o $(BUILD)/hooks/control/control.o: $(wildcard sql/control/*.sql)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the test suites and prints one closing line "N passed, N failed".
 #   tests/run.sh unit|integration|all
-# Unit suites are build/tests/check_*; integration tests are
+# Static checks are tests/static/*.sh (the layering rule); unit suites
+# are build/tests/check_*; integration tests are
 # tests/integration/*.sh, run against a throwaway PostgreSQL that this
 # script starts and stops. "all" also runs a fuzz smoke pass when clang's
 # libFuzzer is available.
@@ -48,6 +49,10 @@ fi
 export TEXP_BUILD="$top/$BUILD"
 
 if [ "$what" = unit ] || [ "$what" = all ]; then
+	for t in tests/static/*.sh; do
+		[ -e "$t" ] || continue
+		run_one "$(basename "$t" .sh)" sh "$t"
+	done
 	for t in "$BUILD"/tests/check_*; do
 		[ -x "$t" ] || continue
 		run_one "$(basename "$t")" "$t"

@@ -1,6 +1,6 @@
 /*
  * cmd.h: tenant-export subcommands. main.c dispatches through one table of
- * {name, fn, summary}; each subcommand lives in exporter/cmd_NAME.c.
+ * {name, fn, summary}; each subcommand lives in cli/cmd_NAME.c.
  *
  * A subcommand gets argv starting at its own name (argv[0] is "db-setup"),
  * parses its options with getopt_long, prints its own messages as
