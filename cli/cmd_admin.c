@@ -2,57 +2,55 @@
  * cmd_admin.c: managing principals, roles, tenants and assignments.
  *
  *   tenant-export principal add NAME --pubkey FILE --role ROLE[,ROLE]
+ *                                    [--person ID]
  *   tenant-export principal grant NAME --role ROLE[,ROLE]
  *   tenant-export principal disable NAME
- *   tenant-export tenant add TENANT --name "Display Name"
+ *   tenant-export tenant add TENANT --name "Display Name" [--recipient R]...
+ *   tenant-export tenant recipients TENANT --recipient R [--recipient R]...
  *   tenant-export assign NAME TENANT
  *   tenant-export unassign NAME TENANT
- *       each with --config FILE --as KEY [--passphrase-file FILE]
- *       [--sign-only OUT]
- *   tenant-export submit --config FILE ACTION   (ACTION + ACTION.minisig)
+ *       each with --as KEY [--passphrase-file FILE] (--socket PATH |
+ *       --config FILE) [--sign-only OUT [--control-id ID]]
+ *   tenant-export submit ACTION   (ACTION + ACTION.minisig)
  *
- * Every change is a signed action (action.h) by a principal holding the
- * `admin` capability. Changes to an assignment also need the acting
- * admin's own assignment to that tenant: an admin of Client B cannot
- * hand out Client A. Adding a tenant assigns the admin who added it.
- * Every attempt is audited: the change's event on success, admin.denied
- * (with the reason) when refused, admin.failed when an allowed change
- * could not be made.
+ * Every change is an action (control/admin.h) signed here by the root key
+ * or an admin's key and decided by the service.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <sodium.h>
 
 #include "action.h"
-#include "audit.h"
+#include "admin.h"
+#include "age.h"
 #include "buf.h"
+#include "client.h"
 #include "cmd.h"
-#include "config.h"
+#include "cmd_jobs.h"
 #include "control.h"
-#include "db.h"
 #include "err.h"
 #include "file.h"
 #include "minisig.h"
 
-#define MAX_ROLES	8
+#define MAX_RCPT	64
 
 struct admin_opts {
-	const char *config;
-	const char *as;
-	const char *passfile;
+	struct cmd_common cc;
 	const char *sign_only;
-	uint64_t when;		/* test hook: signing time, 0 = now */
+	const char *control_id;
+	const char *pubkey;
+	const char *role;
+	const char *name;
+	const char *person;
+	char *recipients;		/* comma list of --recipient */
+	uint64_t when;			/* test hook: signing time, 0 = now */
 };
 
 /* The values a kind carries, in signing order. */
@@ -67,386 +65,78 @@ static void
 admin_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: tenant-export principal add NAME --pubkey FILE --role ROLE[,ROLE] OPTS\n"
+"Usage: tenant-export principal add NAME --pubkey FILE --role ROLE[,ROLE]\n"
+"                                  [--person ID] OPTS\n"
 "       tenant-export principal grant NAME --role ROLE[,ROLE] OPTS\n"
 "       tenant-export principal disable NAME OPTS\n"
-"       tenant-export tenant add TENANT --name DISPLAY_NAME OPTS\n"
+"       tenant-export tenant add TENANT --name DISPLAY_NAME\n"
+"                                  [--recipient age1...]... OPTS\n"
+"       tenant-export tenant recipients TENANT --recipient age1... OPTS\n"
 "       tenant-export assign NAME TENANT OPTS\n"
 "       tenant-export unassign NAME TENANT OPTS\n"
-"       tenant-export submit --config FILE ACTION\n"
+"       tenant-export submit ACTION (--socket PATH | --config FILE)\n"
 "\n"
-"Signed, audited changes to who may do what. OPTS:\n"
-"  --config FILE            configuration file ([database] of the monitor)\n"
-"  --as KEY                 the acting admin's minisign secret key\n"
-"  --passphrase-file FILE   its passphrase (first line; mode 0600); without\n"
-"                           it the passphrase is asked at the terminal\n"
+"Signed, audited changes to who may do what, decided by the service.\n"
+"The root key pinned in the service's configuration may make every one;\n"
+"an admin may add, grant and disable principals and add tenants, and\n"
+"may change recipients and assignments of the tenants it is assigned to.\n"
+"\n"
+"  --person ID              who the principal is (default: its name); two\n"
+"                           keys of one person never approve each other\n"
+"  --recipient age1...      the tenant's archive recipients (repeatable)\n"
 "  --sign-only OUT          write the signed action to OUT and OUT.minisig\n"
-"                           instead of applying it (see submit)\n"
+"                           instead of sending it (see submit)\n"
+"  --control-id ID          with --sign-only: sign for this control\n"
+"                           database without asking the service\n"
+"%s"
 "Roles: requester, approver, pii, fetcher, admin.\n"
 "Exit status: 0 done, 1 refused or failed (audited), 2 usage or operational\n"
-"error.\n");
-}
-
-static char *
-json_detail(const char *fmt, ...)
-{
-	va_list ap;
-	json_t *j;
-	json_error_t e;
-	char *s;
-
-	va_start(ap, fmt);
-	j = json_vpack_ex(&e, 0, fmt, ap);
-	va_end(ap);
-	if (j == NULL)
-		return NULL;
-	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	return s;
-}
-
-/* Appends one event; failures to audit are reported (and fail the
- * command) but never hide the original outcome. */
-static int
-audit_event(PGconn *c, const char *event, const char *principal,
-    const char *tenant, char *detail)
-{
-	struct audit_event e = { 0 };
-	char err[256];
-	int r;
-
-	e.event = event;
-	e.principal = principal;
-	e.tenant = tenant;
-	e.detail_json = detail;
-	r = audit_append(c, &e, err, sizeof(err));
-	if (r != 0)
-		fprintf(stderr, "tenant-export: %s\n", err);
-	free(detail);
-	return r;
-}
-
-/* Assigns name to tenant and records it, as actor. */
-static int
-assign_audited(PGconn *c, const char *actor, const char *name,
-    const char *tenant, char *err, size_t errlen)
-{
-	int r;
-
-	if ((r = control_assign(c, name, tenant, err, errlen)) != 0)
-		return r;
-	return audit_event(c, "assignment.added", actor, tenant,
-	    json_detail("{s:s}", "name", name));
+"error.\n", cmd_common_usage);
 }
 
 static int
-is_admin_kind(const char *kind)
+usage_err(void)
 {
-	static const char *const kinds[] = { "principal.add",
-	    "principal.grant", "principal.disable", "tenant.add",
-	    "assignment.add", "assignment.remove" };
-	size_t i;
+	admin_usage(stderr);
+	return CMD_EXIT_USAGE;
+}
 
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kind, kinds[i]) == 0)
-			return 1;
+static int
+add_recipient(struct admin_opts *o, const char *r)
+{
+	struct age_recipient *rc = NULL;
+	char *n;
+
+	if (strchr(r, ',') != NULL || age_recipient_parse(r, &rc) != 0) {
+		fprintf(stderr, "tenant-export: --recipient \"%.60s\" is not an "
+		    "age recipient (age1...)\n", r);
+		return -1;
+	}
+	age_recipient_free(rc);
+	if (asprintf(&n, "%s%s%s", o->recipients ? o->recipients : "",
+	    o->recipients ? "," : "", r) < 0)
+		return -1;
+	free(o->recipients);
+	o->recipients = n;
 	return 0;
 }
 
-/* Splits "a,b,c" into at most MAX_ROLES roles (in place). */
-static int
-split_roles(char *s, const char **roles, size_t *n)
-{
-	char *p, *save = NULL;
-
-	*n = 0;
-	for (p = strtok_r(s, ",", &save); p != NULL;
-	    p = strtok_r(NULL, ",", &save)) {
-		if (*n == MAX_ROLES || !control_name_valid(p))
-			return ERR_INVALID;
-		roles[(*n)++] = p;
-	}
-	return *n > 0 ? 0 : ERR_INVALID;
-}
-
-static const char *
-reason_of(int r)
-{
-	switch (r) {
-	case ERR_DENIED:
-		return "unknown or disabled principal";
-	case ERR_SIG_INVALID:
-		return "bad signature";
-	case ERR_EXPIRED:
-		return "stale action";
-	case ERR_EXISTS:
-		return "replayed action";
-	case ERR_FORMAT:
-		return "malformed action";
-	default:
-		return "verification failed";
-	}
-}
-
 /*
- * Applies an allowed change inside the caller's transaction and appends
- * its audit events. Returns 0, or an error with a reason in err.
+ * Parses the options; the positional arguments are left in
+ * argv[optind..]. 1 for --help, -1 for a usage error.
  */
 static int
-apply_change(PGconn *c, const struct action *a, const char *actor, char *err,
-    size_t errlen)
-{
-	const char *kind = action_kind(a);
-	const char *name = action_get(a, "name");
-	const char *tenant = action_get(a, "tenant");
-	const char *roles[MAX_ROLES];
-	char *rolebuf = NULL, kidhex[17];
-	struct minisig_pubkey *pk = NULL;
-	uint8_t kid[MINISIG_KEYID_LEN];
-	size_t nroles = 0, i;
-	int r = ERR_INTERNAL;
-
-	if (strcmp(kind, "principal.add") == 0 ||
-	    strcmp(kind, "principal.grant") == 0) {
-		const char *rl = action_get(a, "roles");
-
-		if (name == NULL || rl == NULL || (rolebuf = strdup(rl)) == NULL ||
-		    split_roles(rolebuf, roles, &nroles) != 0) {
-			snprintf(err, errlen, "invalid roles");
-			r = ERR_INVALID;
-			goto out;
-		}
-	}
-	if (strcmp(kind, "principal.add") == 0) {
-		const char *b64 = action_get(a, "pubkey");
-
-		if (b64 == NULL || minisig_pubkey_parse(b64, strlen(b64),
-		    &pk) != 0) {
-			snprintf(err, errlen, "invalid public key");
-			r = ERR_INVALID;
-			goto out;
-		}
-		if ((r = control_principal_add(c, name, pk, roles, nroles,
-		    NULL, err, errlen)) != 0)
-			goto out;
-		minisig_pubkey_keyid(pk, kid);
-		sodium_bin2hex(kidhex, sizeof(kidhex), kid, sizeof(kid));
-		if ((r = audit_event(c, "principal.added", actor, NULL,
-		    json_detail("{s:s, s:s, s:s}", "name", name, "key_id",
-		    kidhex, "roles", action_get(a, "roles")))) != 0)
-			goto out;
-		for (i = 0; i < nroles; i++)
-			if ((r = audit_event(c, "role.granted", actor, NULL,
-			    json_detail("{s:s, s:s}", "name", name, "role",
-			    roles[i]))) != 0)
-				goto out;
-	} else if (strcmp(kind, "principal.grant") == 0) {
-		if ((r = control_role_grant(c, name, roles, nroles, err,
-		    errlen)) != 0)
-			goto out;
-		for (i = 0; i < nroles; i++)
-			if ((r = audit_event(c, "role.granted", actor, NULL,
-			    json_detail("{s:s, s:s}", "name", name, "role",
-			    roles[i]))) != 0)
-				goto out;
-	} else if (strcmp(kind, "principal.disable") == 0) {
-		if (name == NULL) {
-			r = ERR_INVALID;
-			goto out;
-		}
-		if ((r = control_principal_disable(c, name, err, errlen)) != 0)
-			goto out;
-		if ((r = audit_event(c, "principal.disabled", actor, NULL,
-		    json_detail("{s:s}", "name", name))) != 0)
-			goto out;
-	} else if (strcmp(kind, "tenant.add") == 0) {
-		const char *dn = action_get(a, "display_name");
-
-		if (tenant == NULL || dn == NULL) {
-			r = ERR_INVALID;
-			goto out;
-		}
-		if ((r = control_tenant_add(c, tenant, dn, err, errlen)) != 0)
-			goto out;
-		if ((r = audit_event(c, "tenant.added", actor, tenant,
-		    json_detail("{s:s}", "display_name", dn))) != 0)
-			goto out;
-		/* whoever adds a tenant administers it */
-		if ((r = assign_audited(c, actor, actor, tenant, err,
-		    errlen)) != 0)
-			goto out;
-	} else if (strcmp(kind, "assignment.add") == 0) {
-		if (name == NULL || tenant == NULL) {
-			r = ERR_INVALID;
-			goto out;
-		}
-		if ((r = assign_audited(c, actor, name, tenant, err,
-		    errlen)) != 0)
-			goto out;
-	} else if (strcmp(kind, "assignment.remove") == 0) {
-		if (name == NULL || tenant == NULL) {
-			r = ERR_INVALID;
-			goto out;
-		}
-		if ((r = control_unassign(c, name, tenant, err, errlen)) != 0)
-			goto out;
-		if ((r = audit_event(c, "assignment.removed", actor, tenant,
-		    json_detail("{s:s}", "name", name))) != 0)
-			goto out;
-	} else {
-		r = ERR_INVALID;
-		goto out;
-	}
-	r = 0;
- out:
-	if (r == ERR_INVALID && err[0] == '\0')
-		snprintf(err, errlen, "invalid action");
-	minisig_pubkey_free(pk);
-	free(rolebuf);
-	return r;
-}
-
-/*
- * Verifies and applies one signed admin action. Returns the exit status.
- */
-static int
-admin_submit(const char *cmd, const char *cfgpath, const struct buf *text,
-    const struct buf *sig)
-{
-	struct config *cfg = NULL;
-	struct action *a = NULL, *parsed = NULL;
-	const struct control_principal *p;
-	struct control_principal who;
-	PGconn *c = NULL;
-	PGresult *res = NULL;
-	uint8_t kid[MINISIG_KEYID_LEN];
-	char err[512], kidhex[17] = "", *detail;
-	const char *kind, *tenant, *actor = NULL;
-	int r, allowed = 0, rc = CMD_EXIT_USAGE;
-
-	if ((r = action_parse(buf_ptr(text), buf_len(text), &parsed)) != 0 ||
-	    !is_admin_kind(action_kind(parsed))) {
-		fprintf(stderr, "tenant-export: %s: not an admin action\n", cmd);
-		goto out;
-	}
-	kind = action_kind(parsed);
-	tenant = action_get(parsed, "tenant");
-	if ((r = config_load(cfgpath, &cfg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: %s: config: %s\n", cmd, err);
-		goto out;
-	}
-	if ((r = db_connect(cfg, NULL, &c, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
-		goto out;
-	}
-	if ((r = control_check(c, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
-		goto out;
-	}
-	/* Outside any transaction, so that the nonce stays recorded even
-	 * when the change is then refused or fails. */
-	r = action_verify(c, buf_ptr(text), buf_len(text), buf_ptr(sig),
-	    buf_len(sig), (uint64_t)time(NULL), ACTION_MAX_AGE_DEFAULT, &a,
-	    err, sizeof(err));
-	if (r != 0) {
-		if (action_sig_keyid(buf_ptr(sig), buf_len(sig), kid) == 0) {
-			sodium_bin2hex(kidhex, sizeof(kidhex), kid, sizeof(kid));
-			/* name a registered signer, never an unknown one */
-			if (r != ERR_DENIED && r != ERR_FORMAT &&
-			    control_principal_by_keyid(c, kid, &who, NULL) == 0)
-				actor = who.name;
-		}
-		if (r == ERR_DB) {
-			fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
-			goto out;
-		}
-		detail = json_detail("{s:s, s:s, s:s}", "action", kind,
-		    "reason", reason_of(r), "key_id", kidhex);
-		audit_event(c, "admin.denied", actor, tenant, detail);
-		fprintf(stderr, "tenant-export: %s: refused: %s\n", cmd,
-		    reason_of(r));
-		rc = CMD_EXIT_FAIL;
-		goto out;
-	}
-	p = action_principal(a);
-	actor = p->name;
-	/* Principals are global; assignments are per tenant and need the
-	 * admin's own assignment to it. */
-	if (strcmp(kind, "assignment.add") == 0 ||
-	    strcmp(kind, "assignment.remove") == 0)
-		r = control_allowed(c, p->id, CONTROL_CAP_ADMIN, tenant,
-		    &allowed);
-	else
-		r = control_allowed(c, p->id, CONTROL_CAP_ADMIN, NULL,
-		    &allowed);
-	if (r != 0) {
-		fprintf(stderr, "tenant-export: %s: %s\n", cmd, err_str(r));
-		goto out;
-	}
-	if (!allowed) {
-		audit_event(c, "admin.denied", actor, tenant,
-		    json_detail("{s:s, s:s}", "action", kind, "reason",
-		    tenant != NULL && strcmp(kind, "tenant.add") != 0 ?
-		    "not an admin for this tenant" :
-		    "missing capability admin"));
-		fprintf(stderr, "tenant-export: %s: refused: \"%s\" may not "
-		    "do this\n", cmd, actor);
-		rc = CMD_EXIT_FAIL;
-		goto out;
-	}
-	err[0] = '\0';
-	res = PQexec(c, "BEGIN");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "tenant-export: %s: %s", cmd,
-		    PQerrorMessage(c));
-		goto out;
-	}
-	PQclear(res);
-	res = NULL;
-	if ((r = apply_change(c, a, actor, err, sizeof(err))) != 0) {
-		PQclear(PQexec(c, "ROLLBACK"));
-		audit_event(c, "admin.failed", actor, tenant,
-		    json_detail("{s:s, s:s}", "action", kind, "reason",
-		    err[0] != '\0' ? err : err_str(r)));
-		fprintf(stderr, "tenant-export: %s: %s\n", cmd,
-		    err[0] != '\0' ? err : err_str(r));
-		rc = r == ERR_DB ? CMD_EXIT_USAGE : CMD_EXIT_FAIL;
-		goto out;
-	}
-	res = PQexec(c, "COMMIT");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "tenant-export: %s: %s", cmd,
-		    PQerrorMessage(c));
-		goto out;
-	}
-	printf("tenant-export: %s: done (%s by \"%s\")\n", cmd, kind, actor);
-	rc = CMD_EXIT_OK;
- out:
-	PQclear(res);
-	if (c != NULL)
-		PQfinish(c);
-	action_free(a);
-	action_free(parsed);
-	config_free(cfg);
-	return rc;
-}
-
-/*
- * Parses the common options; the positional arguments are left in
- * argv[optind..]. *extra_* receive --pubkey, --role, --name.
- */
-static int
-parse_opts(int argc, char **argv, struct admin_opts *o, const char **pubkey,
-    const char **role, const char **name)
+parse_opts(int argc, char **argv, struct admin_opts *o)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "as", required_argument, NULL, 'a' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
+		CMD_COMMON_OPTS,
 		{ "sign-only", required_argument, NULL, 's' },
+		{ "control-id", required_argument, NULL, 'I' },
 		{ "pubkey", required_argument, NULL, 'k' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "person", required_argument, NULL, 'P' },
+		{ "recipient", required_argument, NULL, 'R' },
 #ifdef TEXP_TEST_HOOKS
 		{ "time", required_argument, NULL, 't' },
 #endif
@@ -459,15 +149,20 @@ parse_opts(int argc, char **argv, struct admin_opts *o, const char **pubkey,
 	if (sodium_init() < 0)
 		return -1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cmd_common_opt(ch, &o->cc))
+			continue;
 		switch (ch) {
-		case 'c': o->config = optarg; break;
-		case 'a': o->as = optarg; break;
-		case 'p': o->passfile = optarg; break;
 		case 's': o->sign_only = optarg; break;
-		case 'k': if (pubkey == NULL) return -1; *pubkey = optarg; break;
-		case 'r': if (role == NULL) return -1; *role = optarg; break;
-		case 'n': if (name == NULL) return -1; *name = optarg; break;
+		case 'I': o->control_id = optarg; break;
+		case 'k': o->pubkey = optarg; break;
+		case 'r': o->role = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'P': o->person = optarg; break;
+		case 'R':
+			if (add_recipient(o, optarg) != 0)
+				return -1;
+			break;
 #ifdef TEXP_TEST_HOOKS
 		case 't': o->when = strtoull(optarg, NULL, 10); break;
 #endif
@@ -475,79 +170,137 @@ parse_opts(int argc, char **argv, struct admin_opts *o, const char **pubkey,
 		default: return -1;
 		}
 	}
-	if (o->as == NULL || (o->config == NULL && o->sign_only == NULL))
+	if (o->cc.key == NULL || (o->control_id != NULL && !o->sign_only))
 		return -1;
 	return 0;
 }
 
-/* Signs req with --as and either writes it (--sign-only) or submits it. */
+/* Prints and maps a result; consumes it. */
 static int
-sign_and_submit(const char *cmd, const struct admin_opts *o,
-    const struct admin_req *req)
+done(const char *cmd, const struct admin_opts *o, json_t *res)
 {
-	struct minisig_seckey *sk = NULL;
-	struct buf *text = NULL, *sig = NULL;
-	char err[512], *sigpath = NULL;
-	int r, rc = CMD_EXIT_USAGE;
+	int rc = client_exit(res);
 
-	if (sodium_init() < 0)
+	if (res == NULL)
 		return CMD_EXIT_USAGE;
-	if ((text = buf_new(ACTION_TEXT_MAX)) == NULL ||
-	    (sig = buf_new(ACTION_SIG_MAX)) == NULL)
-		goto out;
-	if ((r = action_seckey_load(o->as, o->passfile, &sk, err,
-	    sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: %s: --as: %s\n", cmd, err);
-		goto out;
+	if (o->cc.json) {
+		json_object_set_new(res, "ok", json_boolean(rc == 0));
+		cmd_print_json(res);
+		return rc;
 	}
-	if (o->when != 0)
-		r = action_sign_at(sk, req->kind, o->when, req->keys,
-		    req->values, req->n, text, sig);
+	if (rc == 0)
+		printf("tenant-export: %s: %s\n", cmd, client_message(res));
 	else
-		r = action_sign(sk, req->kind, req->keys, req->values, req->n,
-		    text, sig);
-	minisig_seckey_free(sk);
-	sk = NULL;
-	if (r != 0) {
-		fprintf(stderr, "tenant-export: %s: cannot sign: %s\n", cmd,
-		    r == ERR_INVALID ? "invalid value (printable ASCII only)" :
-		    err_str(r));
-		goto out;
-	}
-	if (o->sign_only != NULL) {
-		if (asprintf(&sigpath, "%s.minisig", o->sign_only) < 0) {
-			sigpath = NULL;
-			goto out;
-		}
-		if ((r = file_write_new(o->sign_only, buf_ptr(text),
-		    buf_len(text), 0644)) != 0 ||
-		    (r = file_write_new(sigpath, buf_ptr(sig), buf_len(sig),
-		    0644)) != 0) {
-			if (r != ERR_EXISTS || access(sigpath, F_OK) != 0)
-				unlink(o->sign_only);
-			fprintf(stderr, "tenant-export: %s: \"%s\": %s\n", cmd,
-			    o->sign_only, err_str(r));
-			goto out;
-		}
-		printf("tenant-export: %s: signed action written to \"%s\" "
-		    "and \"%s\"\n", cmd, o->sign_only, sigpath);
-		rc = CMD_EXIT_OK;
-		goto out;
-	}
-	rc = admin_submit(cmd, o->config, text, sig);
- out:
-	minisig_seckey_free(sk);
-	buf_free(text);
-	buf_free(sig);
-	free(sigpath);
+		fprintf(stderr, "tenant-export: %s: refused: %s\n", cmd,
+		    client_message(res));
+	json_decref(res);
 	return rc;
 }
 
 static int
-usage_err(void)
+write_pair(const char *cmd, const char *out, const struct cmd_action *act)
 {
-	admin_usage(stderr);
-	return CMD_EXIT_USAGE;
+	char *sigpath = NULL;
+	int r;
+
+	if (asprintf(&sigpath, "%s.minisig", out) < 0)
+		return CMD_EXIT_USAGE;
+	if ((r = file_write_new(out, buf_ptr(act->text), buf_len(act->text),
+	    0644)) != 0 || (r = file_write_new(sigpath, buf_ptr(act->sig),
+	    buf_len(act->sig), 0644)) != 0) {
+		if (r != ERR_EXISTS || access(sigpath, F_OK) != 0)
+			unlink(out);
+		fprintf(stderr, "tenant-export: %s: \"%s\": %s\n", cmd, out,
+		    err_str(r));
+		free(sigpath);
+		return CMD_EXIT_USAGE;
+	}
+	printf("tenant-export: %s: signed action written to \"%s\" and "
+	    "\"%s\"\n", cmd, out, sigpath);
+	free(sigpath);
+	return CMD_EXIT_OK;
+}
+
+/* Signs req with --as, then writes it (--sign-only) or sends it. */
+static int
+sign_and_send(const char *cmd, const struct admin_opts *o,
+    const struct admin_req *req)
+{
+	const char *keys[5], *vals[5];
+	struct minisig_seckey *sk = NULL;
+	struct client *cl = NULL;
+	struct cmd_action act = { NULL, NULL };
+	json_t *res = NULL;
+	size_t i;
+	int r, rc = CMD_EXIT_USAGE;
+
+	if (cmd_key_load(cmd, o->cc.key, o->cc.passfile, &sk) != 0)
+		goto out;
+	if (o->control_id == NULL && client_open(cmd, &o->cc.co, &cl) != 0)
+		goto out;
+	for (i = 0; i < req->n; i++) {
+		keys[i] = req->keys[i];
+		vals[i] = req->values[i];
+	}
+	keys[i] = "control";
+	vals[i] = o->control_id != NULL ? o->control_id :
+	    client_control_id(cl);
+	if ((act.text = buf_new(ACTION_TEXT_MAX)) == NULL ||
+	    (act.sig = buf_new(ACTION_SIG_MAX)) == NULL)
+		goto out;
+	if (o->when != 0)
+		r = action_sign_at(sk, req->kind, o->when, keys, vals,
+		    req->n + 1, act.text, act.sig);
+	else
+		r = action_sign(sk, req->kind, keys, vals, req->n + 1,
+		    act.text, act.sig);
+	minisig_seckey_free(sk);
+	sk = NULL;
+	if (r != 0) {
+		fprintf(stderr, "tenant-export: %s: cannot sign: %s\n", cmd,
+		    r == ERR_INVALID ? "a value is not UTF-8 text without "
+		    "control characters" : err_str(r));
+		goto out;
+	}
+	if (o->sign_only != NULL) {
+		rc = write_pair(cmd, o->sign_only, &act);
+		goto out;
+	}
+	client_call("admin", cl, &act, NULL, NULL, NULL, NULL, &res);
+	rc = done(cmd, o, res);
+ out:
+	minisig_seckey_free(sk);
+	cmd_action_clear(&act);
+	client_close(cl);
+	return rc;
+}
+
+/* The base64 line of a minisign public key file. */
+static int
+pubkey_line(const char *cmd, const char *path, char **b64)
+{
+	struct minisig_pubkey *pk = NULL;
+	char *text = NULL, *p, *nl;
+	int r;
+
+	*b64 = NULL;
+	if ((r = minisig_pubkey_load(path, &pk)) != 0) {
+		fprintf(stderr, "tenant-export: %s: --pubkey \"%s\": %s\n", cmd,
+		    path, err_str(r));
+		return r;
+	}
+	if ((r = minisig_pubkey_encode(pk, &text)) == 0) {
+		r = ERR_INTERNAL;
+		if ((p = strchr(text, '\n')) != NULL) {
+			p++;
+			if ((nl = strchr(p, '\n')) != NULL)
+				*nl = '\0';
+			r = (*b64 = strdup(p)) != NULL ? 0 : ERR_NOMEM;
+		}
+	}
+	free(text);
+	minisig_pubkey_free(pk);
+	return r;
 }
 
 int
@@ -555,63 +308,63 @@ cmd_principal(int argc, char **argv)
 {
 	struct admin_opts o;
 	struct admin_req req = { 0 };
-	struct minisig_pubkey *pk = NULL;
-	const char *pubkey = NULL, *role = NULL, *verb, *name;
-	char *text = NULL, *b64, *nl, cmd[32];
+	const char *verb, *name;
+	char *b64 = NULL, cmd[32];
 	int r, rc = CMD_EXIT_USAGE;
 
-	if ((r = parse_opts(argc, argv, &o, &pubkey, &role, NULL)) != 0)
-		return r > 0 ? CMD_EXIT_OK : usage_err();
-	if (argc - optind != 2)
-		return usage_err();
+	if ((r = parse_opts(argc, argv, &o)) != 0) {
+		rc = r > 0 ? CMD_EXIT_OK : usage_err();
+		goto out;
+	}
+	if (argc - optind != 2 || o.name != NULL || o.recipients != NULL) {
+		rc = usage_err();
+		goto out;
+	}
 	verb = argv[optind];
 	name = argv[optind + 1];
 	snprintf(cmd, sizeof(cmd), "principal %s", verb);
 	if (!control_name_valid(name)) {
 		fprintf(stderr, "tenant-export: %s: invalid principal name "
-		    "(lower-case letters, digits, '.', '_', '-')\n", cmd);
-		return CMD_EXIT_USAGE;
+		    "(lower-case letters, digits, '.', '_', '-'; not \"root\")\n",
+		    cmd);
+		goto out;
 	}
 	req.keys[0] = "name";
 	req.values[0] = name;
 	req.n = 1;
-	if (strcmp(verb, "add") == 0) {
-		if (pubkey == NULL || role == NULL)
-			return usage_err();
-		if ((r = minisig_pubkey_load(pubkey, &pk)) != 0) {
-			fprintf(stderr, "tenant-export: %s: --pubkey \"%s\": "
-			    "%s\n", cmd, pubkey, err_str(r));
+	if (strcmp(verb, "add") == 0 && o.pubkey != NULL && o.role != NULL) {
+		if (o.person != NULL && !admin_person_valid(o.person)) {
+			fprintf(stderr, "tenant-export: %s: invalid --person (a-z, "
+			    "0-9, '.', '_', '@', '-')\n", cmd);
 			goto out;
 		}
-		if ((r = minisig_pubkey_encode(pk, &text)) != 0 ||
-		    (b64 = strchr(text, '\n')) == NULL)
+		if (pubkey_line(cmd, o.pubkey, &b64) != 0)
 			goto out;
-		b64++;
-		if ((nl = strchr(b64, '\n')) != NULL)
-			*nl = '\0';
 		req.kind = "principal.add";
 		req.keys[1] = "pubkey";
 		req.values[1] = b64;
 		req.keys[2] = "roles";
-		req.values[2] = role;
-		req.n = 3;
-	} else if (strcmp(verb, "grant") == 0) {
-		if (pubkey != NULL || role == NULL)
-			return usage_err();
+		req.values[2] = o.role;
+		req.keys[3] = "person";
+		req.values[3] = o.person != NULL ? o.person : name;
+		req.n = 4;
+	} else if (strcmp(verb, "grant") == 0 && o.pubkey == NULL &&
+	    o.role != NULL && o.person == NULL) {
 		req.kind = "principal.grant";
 		req.keys[1] = "roles";
-		req.values[1] = role;
+		req.values[1] = o.role;
 		req.n = 2;
-	} else if (strcmp(verb, "disable") == 0) {
-		if (pubkey != NULL || role != NULL)
-			return usage_err();
+	} else if (strcmp(verb, "disable") == 0 && o.pubkey == NULL &&
+	    o.role == NULL && o.person == NULL) {
 		req.kind = "principal.disable";
-	} else
-		return usage_err();
-	rc = sign_and_submit(cmd, &o, &req);
+	} else {
+		rc = usage_err();
+		goto out;
+	}
+	rc = sign_and_send(cmd, &o, &req);
  out:
-	free(text);
-	minisig_pubkey_free(pk);
+	free(b64);
+	free(o.recipients);
 	return rc;
 }
 
@@ -620,21 +373,41 @@ cmd_tenant(int argc, char **argv)
 {
 	struct admin_opts o;
 	struct admin_req req = { 0 };
-	const char *name = NULL;
-	int r;
+	const char *verb;
+	int r, rc;
 
-	if ((r = parse_opts(argc, argv, &o, NULL, NULL, &name)) != 0)
-		return r > 0 ? CMD_EXIT_OK : usage_err();
-	if (argc - optind != 2 || strcmp(argv[optind], "add") != 0 ||
-	    name == NULL)
-		return usage_err();
-	req.kind = "tenant.add";
+	if ((r = parse_opts(argc, argv, &o)) != 0) {
+		rc = r > 0 ? CMD_EXIT_OK : usage_err();
+		goto out;
+	}
+	if (argc - optind != 2 || o.pubkey != NULL || o.role != NULL ||
+	    o.person != NULL) {
+		rc = usage_err();
+		goto out;
+	}
+	verb = argv[optind];
 	req.keys[0] = "tenant";
 	req.values[0] = argv[optind + 1];
-	req.keys[1] = "display_name";
-	req.values[1] = name;
-	req.n = 2;
-	return sign_and_submit("tenant add", &o, &req);
+	if (strcmp(verb, "add") == 0 && o.name != NULL) {
+		req.kind = "tenant.add";
+		req.keys[1] = "display_name";
+		req.values[1] = o.name;
+		req.keys[2] = "recipients";
+		req.values[2] = o.recipients != NULL ? o.recipients : "";
+		req.n = 3;
+		rc = sign_and_send("tenant add", &o, &req);
+	} else if (strcmp(verb, "recipients") == 0 && o.name == NULL &&
+	    o.recipients != NULL) {
+		req.kind = "tenant.recipients";
+		req.keys[1] = "recipients";
+		req.values[1] = o.recipients;
+		req.n = 2;
+		rc = sign_and_send("tenant recipients", &o, &req);
+	} else
+		rc = usage_err();
+ out:
+	free(o.recipients);
+	return rc;
 }
 
 static int
@@ -642,16 +415,22 @@ assign_common(int argc, char **argv, const char *cmd, const char *kind)
 {
 	struct admin_opts o;
 	struct admin_req req = { 0 };
-	int r;
+	int r, rc;
 
-	if ((r = parse_opts(argc, argv, &o, NULL, NULL, NULL)) != 0)
-		return r > 0 ? CMD_EXIT_OK : usage_err();
-	if (argc - optind != 2)
-		return usage_err();
+	if ((r = parse_opts(argc, argv, &o)) != 0) {
+		rc = r > 0 ? CMD_EXIT_OK : usage_err();
+		goto out;
+	}
+	if (argc - optind != 2 || o.pubkey || o.role || o.name || o.person ||
+	    o.recipients) {
+		rc = usage_err();
+		goto out;
+	}
 	if (!control_name_valid(argv[optind])) {
 		fprintf(stderr, "tenant-export: %s: invalid principal name\n",
 		    cmd);
-		return CMD_EXIT_USAGE;
+		rc = CMD_EXIT_USAGE;
+		goto out;
 	}
 	req.kind = kind;
 	req.keys[0] = "name";
@@ -659,7 +438,10 @@ assign_common(int argc, char **argv, const char *cmd, const char *kind)
 	req.keys[1] = "tenant";
 	req.values[1] = argv[optind + 1];
 	req.n = 2;
-	return sign_and_submit(cmd, &o, &req);
+	rc = sign_and_send(cmd, &o, &req);
+ out:
+	free(o.recipients);
+	return rc;
 }
 
 int
@@ -678,41 +460,61 @@ int
 cmd_submit(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 'S' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct buf *text = NULL, *sig = NULL;
-	const char *cfg = NULL;
+	struct admin_opts o;
+	struct cmd_action act = { NULL, NULL };
+	struct client *cl = NULL;
+	json_t *res = NULL;
 	char *sigpath = NULL;
 	int ch, r, rc = CMD_EXIT_USAGE;
 
+	memset(&o, 0, sizeof(o));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': cfg = optarg; break;
-		case 'h': admin_usage(stdout); return CMD_EXIT_OK;
-		default: return usage_err();
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch != 'a' && ch != 'p' && cmd_common_opt(ch, &o.cc))
+			continue;
+		if (ch == 'h') {
+			admin_usage(stdout);
+			return CMD_EXIT_OK;
 		}
-	}
-	if (cfg == NULL || argc - optind != 1)
 		return usage_err();
-	if (sodium_init() < 0)
-		return CMD_EXIT_USAGE;
+	}
+	if (argc - optind != 1)
+		return usage_err();
 	if (asprintf(&sigpath, "%s.minisig", argv[optind]) < 0)
 		return CMD_EXIT_USAGE;
 	if ((r = file_read_small(AT_FDCWD, argv[optind], ACTION_TEXT_MAX, 0,
-	    &text)) != 0 ||
+	    &act.text)) != 0 ||
 	    (r = file_read_small(AT_FDCWD, sigpath, ACTION_SIG_MAX, 0,
-	    &sig)) != 0) {
+	    &act.sig)) != 0) {
 		fprintf(stderr, "tenant-export: submit: \"%s\": %s\n",
-		    text == NULL ? argv[optind] : sigpath, err_str(r));
+		    act.text == NULL ? argv[optind] : sigpath, err_str(r));
 		goto out;
 	}
-	rc = admin_submit("submit", cfg, text, sig);
+	{
+		struct action *a = NULL;
+		int ok = action_parse(buf_ptr(act.text), buf_len(act.text),
+		    &a) == 0 && admin_kind_valid(action_kind(a));
+
+		action_free(a);
+		if (!ok) {
+			fprintf(stderr, "tenant-export: submit: \"%s\" is not a "
+			    "signed admin action\n", argv[optind]);
+			goto out;
+		}
+	}
+	if (client_open("submit", &o.cc.co, &cl) != 0)
+		goto out;
+	client_call("admin", cl, &act, NULL, NULL, NULL, NULL, &res);
+	rc = done("submit", &o, res);
  out:
-	buf_free(text);
-	buf_free(sig);
+	cmd_action_clear(&act);
+	client_close(cl);
 	free(sigpath);
 	return rc;
 }

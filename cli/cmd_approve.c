@@ -1,92 +1,133 @@
 /*
- * tenant-export approve: a second principal approves a high-risk export
- * request (signed, audited). The requester can never approve their own.
+ * tenant-export approve: a second person approves a high-risk export
+ * request (signed, audited). The approval names the exact request it
+ * approves (its digest, as status shows it), so the scope and the
+ * recipients approved are the ones requested.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "client.h"
 #include "cmd.h"
 #include "cmd_jobs.h"
-#include "config.h"
 #include "err.h"
 #include "jobs.h"
+#include "minisig.h"
 
 static void
 approve_usage(FILE *f)
 {
 	fprintf(f,
-"usage: tenant-export approve JOB --config FILE --as KEY [--passphrase-file F]\n"
+"usage: tenant-export approve JOB --as KEY [options]\n"
 "\n"
 "Approves the high-risk export request JOB (the id `request` printed). KEY\n"
-"must belong to a principal other than the requester, with the\n"
+"must belong to another person than the requester's, with the\n"
 "tenant:export:approve capability and an assignment to the job's tenant.\n"
+"The job, its scope and recipients are shown first; the approval is\n"
+"bound to exactly that request.\n"
+"\n"
+"%s"
 "\n"
 "Exit status: 0 approved (the job is queued); 1 refused or no such job;\n"
-"2 usage or operational error.\n");
+"2 usage or operational error.\n", cmd_common_usage);
+}
+
+/* One signed action over one connection. */
+static int
+call_once(const struct cmd_common *cc, const struct minisig_seckey *sk,
+    const char *service_cmd, const char *kind, const char *const *keys,
+    const char *const *vals, size_t n, json_t **res)
+{
+	struct cmd_action act = { NULL, NULL };
+	struct client *cl = NULL;
+	int r;
+
+	*res = NULL;
+	if ((r = client_open("approve", &cc->co, &cl)) == 0 &&
+	    (r = client_sign("approve", cl, sk, kind, keys, vals, n,
+	    &act)) == 0)
+		r = client_call(service_cmd, cl, &act, NULL, NULL, NULL, NULL,
+		    res);
+	if (r != 0 && *res != NULL)
+		fprintf(stderr, "tenant-export: approve: %s\n",
+		    client_message(*res));
+	cmd_action_clear(&act);
+	client_close(cl);
+	return r;
 }
 
 int
 cmd_approve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "as", required_argument, NULL, 'a' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
+		CMD_COMMON_OPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const keys[1] = { "job" };
-	struct cmd_action act = { NULL, NULL };
-	struct jobs_outcome o;
-	struct jobs_signed sv;
-	struct config *cfg = NULL;
-	const char *config = NULL, *key = NULL, *passfile = NULL;
-	const char *vals[1];
-	PGconn *c = NULL;
-	char err[512];
-	int ch, r, rc = CMD_EXIT_USAGE;
+	static const char *const keys[2] = { "job", "request" };
+	struct cmd_common cc;
+	struct minisig_seckey *sk = NULL;
+	json_t *st = NULL, *res = NULL, *job;
+	const char *vals[2], *digest;
+	char hash[65];
+	int ch, rc = CMD_EXIT_USAGE;
 
+	memset(&cc, 0, sizeof(cc));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'a': key = optarg; break;
-		case 'p': passfile = optarg; break;
-		case 'h': approve_usage(stdout); return CMD_EXIT_OK;
-		default: goto usage;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cmd_common_opt(ch, &cc))
+			continue;
+		if (ch == 'h') {
+			approve_usage(stdout);
+			return CMD_EXIT_OK;
 		}
-	}
-	if (optind + 1 != argc || config == NULL || key == NULL) {
-		fprintf(stderr, "tenant-export: approve: JOB, --config and --as "
-		    "are required\n");
 		goto usage;
 	}
-	vals[0] = cmd_job_arg(argv[optind]);
-	if ((r = config_load(config, &cfg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: approve: %s\n", err);
+	if (optind + 1 != argc || cc.key == NULL) {
+		fprintf(stderr, "tenant-export: approve: JOB and --as are "
+		    "required\n");
+		goto usage;
+	}
+	cmd_job_arg(argv[optind], hash);
+	vals[0] = hash;
+	if (cmd_key_load("approve", cc.key, cc.passfile, &sk) != 0)
+		goto out;
+	/* what is being approved, from the service */
+	if (call_once(&cc, sk, "status", "job.status", keys, vals, 1,
+	    &st) != 0) {
+		rc = st != NULL ? client_exit(st) : CMD_EXIT_USAGE;
 		goto out;
 	}
-	if ((r = cmd_sign_once("approve", key, passfile, "export.approve", keys,
-	    vals, 1, &act)) != 0 ||
-	    (r = cmd_control_connect("approve", cfg, &c)) != 0)
-		goto out;
-	sv = cmd_action_view(&act);
-	if ((r = jobs_approve(c, cfg, &sv, &o)) != 0) {
-		fprintf(stderr, "tenant-export: approve: %s\n", o.msg);
-		rc = cmd_exit_for(r);
+	job = json_object_get(st, "job");
+	digest = json_string_value(json_object_get(job, "request_digest"));
+	if (digest == NULL) {
+		fprintf(stderr, "tenant-export: approve: the service did not "
+		    "say which request job %s is\n", argv[optind]);
 		goto out;
 	}
-	printf("tenant-export: approve: %s\n", o.msg);
-	rc = CMD_EXIT_OK;
+	if (!cc.json) {
+		printf("Approving:\n");
+		cmd_print_job(job);
+	}
+	vals[1] = digest;
+	call_once(&cc, sk, "approve", "export.approve", keys, vals, 2, &res);
+	rc = client_exit(res);
+	if (cc.json && res != NULL) {
+		json_object_set_new(res, "ok", json_boolean(rc == 0));
+		cmd_print_json(res);
+		res = NULL;
+	} else if (rc == 0)
+		printf("tenant-export: approve: %s\n", client_message(res));
 	goto out;
  usage:
 	approve_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
-	if (c != NULL)
-		PQfinish(c);
-	cmd_action_clear(&act);
-	config_free(cfg);
+	minisig_seckey_free(sk);
+	json_decref(st);
+	json_decref(res);
 	return rc;
 }

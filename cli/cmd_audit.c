@@ -31,6 +31,8 @@
 #include "db.h"
 #include "err.h"
 #include "file.h"
+#include "ledger.h"
+#include "minisig.h"
 #include "note.h"
 
 #define KEYFILE_MAX	4096
@@ -77,6 +79,59 @@ connect_cfg(const char *cmd, const char *path, const char *user,
 	return 0;
 }
 
+/*
+ * Past the chain: every row's signature and place, every fact's signer,
+ * the pinned head, and the cache tables against the log (ledger.h).
+ */
+static int
+verify_signed(const struct config *cfg, PGconn *c, uint64_t *bad, char *why,
+    size_t whylen)
+{
+	const struct config_service *sv = config_service(cfg);
+	struct minisig_pubkey *root = NULL, *svc = NULL;
+	struct minisig_seckey *sk = NULL;
+	struct ledger_pins pins;
+	struct ledger *l = NULL;
+	char cid[CONTROL_ID_MAX + 1], pub[4096], head[4096];
+	int r;
+
+	if ((r = config_check_service(cfg, why, whylen)) != 0)
+		return r;
+	snprintf(pub, sizeof(pub), "%s.pub", sv->service_key);
+	if ((r = minisig_pubkey_load(sv->root_key, &root)) != 0) {
+		err_set(why, whylen, "[service] root_key \"%s\": %s",
+		    sv->root_key, err_str(r));
+		goto out;
+	}
+	if (minisig_pubkey_load(pub, &svc) != 0) {
+		if ((r = minisig_seckey_load(sv->service_key, NULL, 0,
+		    &sk)) != 0 || (svc = minisig_seckey_pubkey(sk)) == NULL) {
+			err_set(why, whylen, "the service key's public half "
+			    "(\"%s\") is unreadable", pub);
+			r = r != 0 ? r : ERR_NOMEM;
+			goto out;
+		}
+	}
+	if ((r = control_id(c, cid, why, whylen)) != 0)
+		goto out;
+	snprintf(head, sizeof(head), "%s/log-head", sv->state_dir ?
+	    sv->state_dir : "");
+	pins.root = root;
+	pins.service = svc;
+	pins.control_id = cid;
+	pins.head_file = sv->state_dir != NULL && access(head, R_OK) == 0 ?
+	    head : NULL;
+	if ((r = ledger_load(c, &pins, &l, bad, why, whylen)) != 0)
+		goto out;
+	r = ledger_check_cache(l, c, why, whylen);
+ out:
+	ledger_free(l);
+	minisig_pubkey_free(root);
+	minisig_pubkey_free(svc);
+	minisig_seckey_free(sk);
+	return r;
+}
+
 static int
 audit_verify_cmd(const char *cfgpath, const char *user, const char *cpfile,
     const char *vkeyfile)
@@ -117,8 +172,13 @@ audit_verify_cmd(const char *cfgpath, const char *user, const char *cpfile,
 		    why[0] != '\0' ? why : err_str(r));
 		goto out;
 	}
+	if (r == 0 && (r = verify_signed(cfg, c, &bad, why, sizeof(why))) ==
+	    ERR_DB) {
+		fprintf(stderr, "tenant-export: audit verify: %s\n", why);
+		goto out;
+	}
 	if (r != 0) {
-		if (r == ERR_HASH)
+		if (r == ERR_HASH || (r == ERR_TAMPER && bad > 0))
 			fprintf(stderr, "tenant-export: audit verify: FAILED at "
 			    "row %llu: %s\n", (unsigned long long)bad, why);
 		else
@@ -127,7 +187,8 @@ audit_verify_cmd(const char *cfgpath, const char *user, const char *cpfile,
 		rc = CMD_EXIT_FAIL;
 		goto out;
 	}
-	printf("tenant-export: audit verify: ok, %llu rows%s\n",
+	printf("tenant-export: audit verify: ok, %llu rows, every row signed "
+	    "and in its place, the tables match the log%s\n",
 	    (unsigned long long)rows, cp != NULL ?
 	    ", extends the checkpoint" : "");
 	rc = CMD_EXIT_OK;

@@ -1,7 +1,8 @@
 /*
- * tenant-export fetch: copies a finished export out of the outbox, after
+ * tenant-export fetch: the service hands over a finished export, after
  * the same permission checks as the request, the job's state and expiry,
- * and the download limit. Every attempt is in the audit log.
+ * and the download limit; this command writes the files as the caller,
+ * into a directory of the caller's. Every attempt is in the audit log.
  */
 #include <sys/stat.h>
 
@@ -13,208 +14,235 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "client.h"
 #include "cmd.h"
 #include "cmd_jobs.h"
-#include "config.h"
 #include "err.h"
 #include "jobs.h"
+#include "minisig.h"
+
+#define MAX_FILES	10000
 
 static void
 fetch_usage(FILE *f)
 {
 	fprintf(f,
-"usage: tenant-export fetch JOB --config FILE --as KEY --to DIR\n"
-"                           [--passphrase-file F] [--json]\n"
+"usage: tenant-export fetch JOB --as KEY --to DIR [options]\n"
 "\n"
-"Copies the archive of the ready job JOB, its signature (and, for a split\n"
-"archive, the index and every part) into the existing directory DIR, as\n"
-"new files of mode 0600 (never overwriting). KEY's principal needs\n"
-"tenant:fetch (and tenant:export:pii for personal data) on the job's\n"
-"tenant; the job must not have expired nor reached [control]\n"
-"max_downloads.\n"
+"Receives the archive of the ready job JOB, its signature (and, for a\n"
+"split archive, the index and every part) from the service and writes\n"
+"them into the existing directory DIR, as new files of mode 0600 (never\n"
+"overwriting). KEY's principal needs tenant:fetch (and tenant:export:pii\n"
+"for personal data) on the job's tenant; the job must not have expired\n"
+"nor reached [control] max_downloads. A download that could not be\n"
+"written is given back.\n"
 "\n"
-"Exit status: 0 copied; 1 refused or no such job; 2 usage or operational\n"
-"error.\n");
+"  --to DIR                   where the files go\n"
+"%s"
+"\n"
+"Exit status: 0 received; 1 refused or no such job; 2 usage or\n"
+"operational error.\n", cmd_common_usage);
 }
 
-/* Copies src to a new file name in dirfd; removes it again on failure. */
+/* Names the service may give: a plain file name of the archive's. */
 static int
-copy_one(const char *src, int dirfd, const char *name)
+name_ok(const char *n)
 {
-	char tmp[65536];
-	ssize_t n, w;
-	struct stat st;
-	int in = -1, out = -1, r = ERR_IO;
+	size_t len = strlen(n);
 
-	if ((in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? ERR_NOENT : ERR_IO;
-	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	if ((out = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	return len > 0 && len < 256 && strchr(n, '/') == NULL &&
+	    strcmp(n, ".") != 0 && strcmp(n, "..") != 0 &&
+	    strncmp(n, "export-", 7) == 0;
+}
+
+struct sink {
+	const char *to;
+	int dirfd;
+	int fd;				/* the file being written */
+	uint64_t want, got;
+	char *names[MAX_FILES];
+	size_t n;
+	char *first;			/* the archive's name */
+};
+
+static int
+s_begin(void *ctx, const char *name, uint64_t size)
+{
+	struct sink *s = ctx;
+
+	if (!name_ok(name) || s->fd >= 0 || s->n == MAX_FILES)
+		return ERR_FORMAT;
+	if ((s->fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
-		r = errno == EEXIST ? ERR_EXISTS : ERR_IO;
-		goto out;
+		fprintf(stderr, "tenant-export: fetch: cannot create \"%s/%s\": "
+		    "%s\n", s->to, name, errno == EEXIST ? "a file of that name "
+		    "exists" : strerror(errno));
+		return errno == EEXIST ? ERR_EXISTS : ERR_IO;
 	}
-	for (;;) {
-		if ((n = read(in, tmp, sizeof(tmp))) < 0) {
+	if ((s->names[s->n] = strdup(name)) == NULL)
+		return ERR_NOMEM;
+	s->n++;
+	s->want = size;
+	s->got = 0;
+	return 0;
+}
+
+static int
+s_data(void *ctx, const uint8_t *p, size_t n)
+{
+	struct sink *s = ctx;
+	ssize_t w;
+
+	if (s->fd < 0 || s->got + n > s->want)
+		return ERR_FORMAT;
+	while (n > 0) {
+		if ((w = write(s->fd, p, n)) < 0) {
 			if (errno == EINTR)
 				continue;
-			goto fail;
+			fprintf(stderr, "tenant-export: fetch: cannot write to "
+			    "\"%s\": %s\n", s->to, strerror(errno));
+			return ERR_IO;
 		}
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n; off += w)
-			if ((w = write(out, tmp + off, (size_t)(n - off))) <= 0)
-				goto fail;
+		p += w;
+		n -= (size_t)w;
+		s->got += (uint64_t)w;
 	}
-	if (fsync(out) != 0)
-		goto fail;
-	r = 0;
-	goto out;
- fail:
-	unlinkat(dirfd, name, 0);
- out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
+	return 0;
+}
+
+static int
+s_end(void *ctx)
+{
+	struct sink *s = ctx;
+	int r = 0;
+
+	if (s->fd < 0)
+		return ERR_FORMAT;
+	if (s->got != s->want)
+		r = ERR_TRUNCATED;
+	else if (fsync(s->fd) != 0)
+		r = ERR_IO;
+	close(s->fd);
+	s->fd = -1;
 	return r;
 }
 
 static int
-copy_archive(const char *archive, const char *to, char *err, size_t errlen)
+s_done(void *ctx, int ok, const char **to)
 {
-	char **files = NULL;
-	const char *base;
-	size_t i, k;
-	int dirfd, r;
+	struct sink *s = ctx;
+	size_t i;
 
-	if ((dirfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "cannot open the directory \"%s\": %s", to,
-		    strerror(errno));
-		return ERR_IO;
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+		ok = 0;
 	}
-	if ((r = jobs_archive_files(archive, &files)) != 0) {
-		snprintf(err, errlen, "the archive is missing from the outbox");
-		goto out;
-	}
-	for (i = 0; files[i] != NULL; i++) {
-		base = strrchr(files[i], '/');
-		base = base ? base + 1 : files[i];
-		if ((r = copy_one(files[i], dirfd, base)) != 0) {
-			snprintf(err, errlen, "cannot copy \"%s\" to \"%s\": %s",
-			    base, to, r == ERR_EXISTS ? "a file of that name "
-			    "exists" : err_str(r));
-			for (k = 0; k < i; k++) {
-				base = strrchr(files[k], '/');
-				unlinkat(dirfd, base ? base + 1 : files[k], 0);
-			}
-			goto out;
-		}
-	}
-	if (fsync(dirfd) != 0) {
-		r = ERR_IO;
-		snprintf(err, errlen, "cannot sync \"%s\"", to);
-		goto out;
-	}
-	r = 0;
- out:
-	jobs_files_free(files);
-	close(dirfd);
-	return r;
+	if (ok && fsync(s->dirfd) != 0)
+		ok = 0;
+	if (!ok)
+		for (i = 0; i < s->n; i++)
+			unlinkat(s->dirfd, s->names[i], 0);
+	if (to != NULL)
+		*to = s->to;
+	return ok ? 0 : ERR_IO;
 }
 
 int
 cmd_fetch(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "as", required_argument, NULL, 'a' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
+		CMD_COMMON_OPTS,
 		{ "to", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const keys[1] = { "job" };
+	struct cmd_common cc;
+	struct client_sink sk_ops;
+	struct sink s;
+	struct minisig_seckey *sk = NULL;
+	struct client *cl = NULL;
 	struct cmd_action act = { NULL, NULL };
-	struct jobs_outcome o, o2;
-	struct jobs_signed sv;
-	struct jobs_job *j = NULL;
-	struct config *cfg = NULL;
-	const char *config = NULL, *key = NULL, *passfile = NULL, *to = NULL;
-	const char *vals[1], *base;
-	PGconn *c = NULL;
-	char err[512] = "";
-	int ch, r, cr, json = 0, rc = CMD_EXIT_USAGE;
+	const char *vals[1];
+	char hash[65];
+	json_t *res = NULL, *job;
+	size_t i;
+	int ch, r, rc = CMD_EXIT_USAGE;
 
+	memset(&cc, 0, sizeof(cc));
+	memset(&s, 0, sizeof(s));
+	s.fd = s.dirfd = -1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cmd_common_opt(ch, &cc))
+			continue;
 		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'a': key = optarg; break;
-		case 'p': passfile = optarg; break;
-		case 'o': to = optarg; break;
-		case 'j': json = 1; break;
+		case 'o': s.to = optarg; break;
 		case 'h': fetch_usage(stdout); return CMD_EXIT_OK;
 		default: goto usage;
 		}
 	}
-	if (optind + 1 != argc || config == NULL || key == NULL || to == NULL) {
-		fprintf(stderr, "tenant-export: fetch: JOB, --config, --as and "
-		    "--to are required\n");
+	if (optind + 1 != argc || cc.key == NULL || s.to == NULL) {
+		fprintf(stderr, "tenant-export: fetch: JOB, --as and --to are "
+		    "required\n");
 		goto usage;
 	}
-	vals[0] = cmd_job_arg(argv[optind]);
-	if ((r = config_load(config, &cfg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: fetch: %s\n", err);
+	if ((s.dirfd = open(s.to, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "tenant-export: fetch: cannot open the directory "
+		    "\"%s\": %s\n", s.to, strerror(errno));
 		goto out;
 	}
-	if ((r = cmd_sign_once("fetch", key, passfile, "export.fetch", keys,
-	    vals, 1, &act)) != 0 ||
-	    (r = cmd_control_connect("fetch", cfg, &c)) != 0)
+	cmd_job_arg(argv[optind], hash);
+	vals[0] = hash;
+	sk_ops.begin = s_begin;
+	sk_ops.data = s_data;
+	sk_ops.end = s_end;
+	sk_ops.done = s_done;
+	sk_ops.ctx = &s;
+	if (cmd_key_load("fetch", cc.key, cc.passfile, &sk) != 0 ||
+	    client_open("fetch", &cc.co, &cl) != 0 ||
+	    client_sign("fetch", cl, sk, "export.fetch", keys, vals, 1,
+	    &act) != 0)
 		goto out;
-	sv = cmd_action_view(&act);
-	if ((r = jobs_fetch(c, cfg, &sv, &j, &o)) != 0) {
-		fprintf(stderr, "tenant-export: fetch: %s\n", o.msg);
-		if (json)
-			printf("{\"ok\": false, \"error\": \"%s\"}\n",
-			    o.reason[0] ? o.reason : err_str(r));
-		rc = cmd_exit_for(r);
+	minisig_seckey_free(sk);
+	sk = NULL;
+	r = client_call("fetch", cl, &act, NULL, NULL, NULL, &sk_ops, &res);
+	if (res == NULL)
 		goto out;
-	}
-	cr = copy_archive(j->archive, to, err, sizeof(err));
-	if ((r = jobs_fetch_done(c, j, o.principal, cr, to, &o2)) != 0 &&
-	    r != cr) {
-		fprintf(stderr, "tenant-export: fetch: %s\n", o2.msg);
-		rc = cmd_exit_for(r);
-		goto out;
-	}
-	if (cr != 0) {
-		fprintf(stderr, "tenant-export: fetch: %s\n", err);
-		rc = CMD_EXIT_USAGE;
-		goto out;
-	}
-	base = strrchr(j->archive, '/');
-	base = base ? base + 1 : j->archive;
-	if (json)
-		printf("{\"ok\": true, \"archive\": \"%s/%s\", \"fetches\": %d, "
-		    "\"max_fetches\": %d}\n", to, base, j->fetch_count,
-		    j->max_fetches);
+	rc = client_exit(res);
+	job = json_object_get(res, "job");
+	if (cc.json) {
+		json_object_set_new(res, "ok", json_boolean(rc == 0));
+		json_object_set_new(res, "to", json_string(s.to));
+		cmd_print_json(res);
+		res = NULL;
+	} else if (r != 0)
+		fprintf(stderr, "tenant-export: fetch: %s\n", client_message(res));
 	else
-		printf("tenant-export: fetch: job %s copied to %s/%s "
-		    "(download %d of %d)\n", j->ref, to, base, j->fetch_count,
-		    j->max_fetches);
-	rc = CMD_EXIT_OK;
+		printf("tenant-export: fetch: job %s written to %s/%s "
+		    "(download %lld of %lld)\n", json_string_value(
+		    json_object_get(job, "ref")), s.to, json_string_value(
+		    json_object_get(job, "archive")),
+		    (long long)json_integer_value(json_object_get(job,
+		    "fetch_count")), (long long)json_integer_value(
+		    json_object_get(job, "max_fetches")));
 	goto out;
  usage:
 	fetch_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
-	if (c != NULL)
-		PQfinish(c);
-	jobs_free(j);
+	minisig_seckey_free(sk);
 	cmd_action_clear(&act);
-	config_free(cfg);
+	client_close(cl);
+	json_decref(res);
+	for (i = 0; i < s.n; i++)
+		free(s.names[i]);
+	if (s.fd >= 0)
+		close(s.fd);
+	if (s.dirfd >= 0)
+		close(s.dirfd);
 	return rc;
 }

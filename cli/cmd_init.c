@@ -1,17 +1,16 @@
 /*
- * cmd_init.c: `tenant-export init --config FILE [--user ADMIN]
- * [--admin NAME --admin-key PUBFILE]`.
+ * cmd_init.c: `tenant-export init --config FILE [--user ADMIN]`.
  *
  * Creates or upgrades the control schema (sql/control/, compiled in),
- * grants the configured monitor role the texp_control_user group, and
- * optionally registers the first admin principal. Running it again is a
- * no-op. The bootstrap admin is the one change not signed by an admin
- * (there is none yet): it needs database administrator rights instead and
- * is audited with "bootstrap" as the acting principal. Once any admin
- * exists, --admin only confirms that NAME is already that admin.
+ * grants the configured monitor role the texp_control_user group, makes
+ * the service key if it does not exist, and records the migration in the
+ * signed log. Running it again is a no-op. There is no first admin to
+ * register: the root key pinned in [service] root_key signs the first
+ * admin actions (docs/CONTROL.md).
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,139 +24,108 @@
 #include "control.h"
 #include "db.h"
 #include "err.h"
+#include "ledger.h"
 #include "minisig.h"
 
 static void
 init_usage(FILE *f)
 {
 	fprintf(f,
-"Usage: tenant-export init --config FILE [--user ADMIN]\n"
-"                          [--admin NAME --admin-key PUBFILE]\n\n"
-"Creates or upgrades the control schema texp_control and grants the\n"
-"configured [database] user (the monitor) what it needs. Safe to run again.\n\n"
+"Usage: tenant-export init --config FILE [--user ADMIN]\n\n"
+"Creates or upgrades the control schema texp_control, grants the\n"
+"configured [database] user (the monitor) what it needs, and creates the\n"
+"service key ([service] service_key) if it does not exist. Safe to run\n"
+"again. The root key ([service] root_key) then signs the first admin\n"
+"actions.\n\n"
 "  --config FILE       configuration file\n"
 "  --user ADMIN        connect as ADMIN (a superuser) instead of the\n"
 "                      configured user; its password comes from PGPASSFILE,\n"
 "                      a service file or peer/certificate authentication\n"
-"  --admin NAME        register the first admin principal NAME ...\n"
-"  --admin-key PUBFILE ... with this minisign public key\n"
 "  --help              this help\n\n"
-"Exit status: 0 ok, 1 refused (an admin already exists, or NAME is taken),\n"
-"2 usage or operational error.\n");
+"Exit status: 0 ok, 2 usage or operational error.\n");
 }
 
+/*
+ * The service key signs every row of the log; init makes it when the
+ * file named by [service] service_key does not exist yet (unencrypted,
+ * mode 0600, with PATH.pub beside it).
+ */
 static int
-append(PGconn *c, const char *event, json_t *detail)
+service_key(const struct config *cfg, struct minisig_seckey **sk)
 {
-	struct audit_event e = { 0 };
-	char err[256], *d = NULL;
+	const char *path = config_service(cfg)->service_key;
+	struct minisig_pubkey *pk = NULL;
+	char *pub = NULL;
 	int r;
 
-	if (detail != NULL) {
-		d = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(detail);
-		if (d == NULL)
-			return ERR_NOMEM;
+	if ((r = minisig_seckey_load(path, NULL, 0, sk)) == 0)
+		return 0;
+	if (r != ERR_NOENT && r != ERR_IO) {
+		fprintf(stderr, "tenant-export: init: [service] service_key "
+		    "\"%s\": %s\n", path, err_str(r));
+		return r;
 	}
-	e.event = event;
-	e.principal = "bootstrap";
-	e.detail_json = d;
-	if ((r = audit_append(c, &e, err, sizeof(err))) != 0)
-		fprintf(stderr, "tenant-export: init: %s\n", err);
-	free(d);
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "tenant-export: init: [service] service_key "
+		    "\"%s\" is unreadable\n", path);
+		return ERR_IO;
+	}
+	if (asprintf(&pub, "%s.pub", path) < 0)
+		return ERR_NOMEM;
+	if ((r = minisig_keygen(NULL, 0, sk, &pk)) != 0 ||
+	    (r = minisig_seckey_write(*sk, path, NULL, 0)) != 0 ||
+	    (r = minisig_pubkey_write(pk, pub)) != 0)
+		fprintf(stderr, "tenant-export: init: cannot create the service "
+		    "key \"%s\": %s\n", path, err_str(r));
+	else
+		printf("tenant-export: init: created the service key \"%s\" "
+		    "(and \"%s\")\n", path, pub);
+	minisig_pubkey_free(pk);
+	free(pub);
 	return r;
 }
 
-/* Registers NAME as the first admin; 0 ok, 1 refused, 2 error. */
+/* Records the migration, signed by the service key, and pins the head. */
 static int
-bootstrap(PGconn *c, const char *name, const char *keypath)
+record(PGconn *c, const struct config *cfg, int applied)
 {
-	static const char *const roles[] = { "admin" };
-	struct minisig_pubkey *pk = NULL;
-	struct control_principal p;
-	uint8_t kid[MINISIG_KEYID_LEN];
-	char kidhex[17], err[512];
-	PGresult *res = NULL;
-	int r, has = 0, allowed = 0, rc = CMD_EXIT_USAGE;
+	const char *state = config_service(cfg)->state_dir;
+	struct minisig_seckey *sk = NULL;
+	struct audit_event e = { 0 };
+	char cid[CONTROL_ID_MAX + 1], err[512], head[4096], *d = NULL;
+	uint8_t hash[32];
+	int64_t seq;
+	int r;
 
-	if (!control_name_valid(name)) {
-		fprintf(stderr, "tenant-export: init: --admin: invalid "
-		    "principal name\n");
+	if ((r = service_key(cfg, &sk)) != 0)
+		goto out;
+	if ((r = control_id(c, cid, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: init: %s\n", err);
 		goto out;
 	}
-	if ((r = minisig_pubkey_load(keypath, &pk)) != 0) {
-		fprintf(stderr, "tenant-export: init: --admin-key \"%s\": %s\n",
-		    keypath, err_str(r));
+	if ((d = json_dumps(json_pack("{s:i, s:i}", "applied", applied,
+	    "version", CONTROL_SCHEMA_VERSION), JSON_COMPACT)) == NULL) {
+		r = ERR_NOMEM;
 		goto out;
 	}
-	minisig_pubkey_keyid(pk, kid);
-	sodium_bin2hex(kidhex, sizeof(kidhex), kid, sizeof(kid));
-	res = PQexec(c, "BEGIN");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		goto dberr;
-	PQclear(res);
-	/* One bootstrap at a time: later ones see the first admin. */
-	res = PQexec(c, "LOCK TABLE texp_control.principals IN EXCLUSIVE MODE");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		goto dberr;
-	PQclear(res);
-	res = NULL;
-	r = control_principal_by_name(c, name, &p);
-	if (r == 0) {
-		if (control_allowed(c, p.id, "admin", NULL, &allowed) != 0)
-			goto dberr;
-		if (!p.disabled && allowed &&
-		    sodium_memcmp(p.key_id, kid, sizeof(kid)) == 0) {
-			printf("tenant-export: init: \"%s\" is already an "
-			    "admin\n", name);
-			rc = CMD_EXIT_OK;
-		} else {
-			fprintf(stderr, "tenant-export: init: a principal "
-			    "named \"%s\" exists with another key or role\n",
-			    name);
-			rc = CMD_EXIT_FAIL;
-		}
+	audit_use_signer(sk, cid);
+	e.event = "control.migrated";
+	e.detail_json = d;
+	if ((r = audit_append(c, &e, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: init: %s\n", err);
 		goto out;
 	}
-	if (r != ERR_NOENT)
-		goto dberr;
-	if (control_has_admin(c, &has) != 0)
-		goto dberr;
-	if (has) {
-		fprintf(stderr, "tenant-export: init: an admin already exists; "
-		    "add principals with \"tenant-export principal add --as "
-		    "KEY\"\n");
-		rc = CMD_EXIT_FAIL;
-		goto out;
-	}
-	if ((r = control_principal_add(c, name, pk, roles, 1, NULL, err,
-	    sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: init: --admin: %s\n", err);
-		rc = r == ERR_EXISTS ? CMD_EXIT_FAIL : CMD_EXIT_USAGE;
-		goto out;
-	}
-	if (append(c, "principal.added", json_pack("{s:s, s:s, s:s, s:s}",
-	    "name", name, "key_id", kidhex, "roles", "admin",
-	    "via", "bootstrap")) != 0 ||
-	    append(c, "role.granted", json_pack("{s:s, s:s, s:s}", "name",
-	    name, "role", "admin", "via", "bootstrap")) != 0)
-		goto out;
-	res = PQexec(c, "COMMIT");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		goto dberr;
-	printf("tenant-export: init: registered admin \"%s\" (key %s)\n", name,
-	    kidhex);
-	rc = CMD_EXIT_OK;
-	goto out;
- dberr:
-	fprintf(stderr, "tenant-export: init: %s", PQerrorMessage(c));
-	rc = CMD_EXIT_USAGE;
+	audit_last(&seq, hash);
+	snprintf(head, sizeof(head), "%s/log-head", state ? state : "");
+	if (state != NULL && (r = ledger_pin_head(head, (uint64_t)seq,
+	    hash)) != 0)
+		fprintf(stderr, "tenant-export: init: cannot pin the log head "
+		    "in \"%s\"\n", head);
  out:
-	PQclear(res);
-	if (PQtransactionStatus(c) != PQTRANS_IDLE)
-		PQclear(PQexec(c, "ROLLBACK"));
-	minisig_pubkey_free(pk);
-	return rc;
+	audit_use_signer(NULL, NULL);
+	minisig_seckey_free(sk);
+	free(d);
+	return r;
 }
 
 int
@@ -166,13 +134,11 @@ cmd_init(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "user", required_argument, NULL, 'U' },
-		{ "admin", required_argument, NULL, 'a' },
-		{ "admin-key", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config *cfg = NULL;
-	const char *path = NULL, *user = NULL, *admin = NULL, *adminkey = NULL;
+	const char *path = NULL, *user = NULL;
 	const char *monitor;
 	char err[512];
 	PGconn *c = NULL;
@@ -183,20 +149,18 @@ cmd_init(int argc, char **argv)
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'U': user = optarg; break;
-		case 'a': admin = optarg; break;
-		case 'k': adminkey = optarg; break;
 		case 'h': init_usage(stdout); return CMD_EXIT_OK;
 		default: init_usage(stderr); return CMD_EXIT_USAGE;
 		}
 	}
-	if (path == NULL || optind != argc || (admin == NULL) !=
-	    (adminkey == NULL)) {
+	if (path == NULL || optind != argc) {
 		init_usage(stderr);
 		return CMD_EXIT_USAGE;
 	}
 	if (sodium_init() < 0)
 		return CMD_EXIT_USAGE;
-	if ((r = config_load(path, &cfg, err, sizeof(err))) != 0) {
+	if ((r = config_load(path, &cfg, err, sizeof(err))) != 0 ||
+	    (r = config_check_service(cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tenant-export: init: config: %s\n", err);
 		goto out;
 	}
@@ -214,9 +178,7 @@ cmd_init(int argc, char **argv)
 		fprintf(stderr, "tenant-export: init: %s\n", err);
 		goto out;
 	}
-	if (applied > 0 && append(c, "control.migrated",
-	    json_pack("{s:i, s:i}", "applied", applied, "version",
-	    CONTROL_SCHEMA_VERSION)) != 0)
+	if (applied > 0 && record(c, cfg, applied) != 0)
 		goto out;
 	if (applied > 0)
 		printf("tenant-export: init: control schema at version %d "
@@ -226,10 +188,6 @@ cmd_init(int argc, char **argv)
 	else
 		printf("tenant-export: init: control schema already at "
 		    "version %d\n", CONTROL_SCHEMA_VERSION);
-	if (admin != NULL) {
-		rc = bootstrap(c, admin, adminkey);
-		goto out;
-	}
 	rc = CMD_EXIT_OK;
  out:
 	if (c != NULL)

@@ -1,6 +1,6 @@
 /*
- * tenant-export status | list | cancel, and what the job commands share
- * (cmd_jobs.h).
+ * tenant-export status | list | cancel, and what the principals'
+ * commands share (cmd_jobs.h).
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -22,16 +22,12 @@
 
 #include "action.h"
 #include "buf.h"
+#include "client.h"
 #include "cmd.h"
 #include "cmd_jobs.h"
-#include "config.h"
-#include "control.h"
-#include "db.h"
 #include "err.h"
 #include "jobs.h"
 #include "minisig.h"
-
-#define EXTRA_MAX	(1 << 20)
 
 void
 cmd_action_clear(struct cmd_action *a)
@@ -145,161 +141,58 @@ cmd_sign(const char *cmd, const struct minisig_seckey *sk,
 	return 0;
 }
 
-int
-cmd_sign_once(const char *cmd, const char *key, const char *passfile,
-    const char *kind, const char *const *keys, const char *const *vals,
-    size_t n, struct cmd_action *out)
-{
-	struct minisig_seckey *sk = NULL;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = cmd_key_load(cmd, key, passfile, &sk)) != 0)
-		return r;
-	r = cmd_sign(cmd, sk, kind, keys, vals, n, out);
-	minisig_seckey_free(sk);
-	return r;
-}
+const char cmd_common_usage[] =
+"  --socket PATH              the service's socket (default: "
+"$TENANT_EXPORT_SOCKET,\n"
+"                             else /run/tenant-export/tenant-export.sock)\n"
+"  --config FILE              run the service here instead (only the "
+"service's\n"
+"                             account can: it reads the service's files)\n"
+"  --as KEY                   your passphrase-protected minisign secret key\n"
+"  --passphrase-file F        KEY's passphrase (mode 0600; else a terminal "
+"prompt)\n"
+"  --json                     print the result as JSON on stdout\n";
 
 int
-cmd_control_connect(const char *cmd, const struct config *cfg, PGconn **out)
+cmd_common_opt(int ch, struct cmd_common *c)
 {
-	char err[512] = "";
-	int r;
-
-	*out = NULL;
-	if ((r = db_connect(cfg, NULL, out, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
-		return r;
-	}
-	if ((r = control_check(*out, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: %s: %s%s\n", cmd, err,
-		    r == ERR_NOENT ? " (run tenant-export init)" : "");
-		PQfinish(*out);
-		*out = NULL;
-	}
-	return r;
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, b, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		b += w;
-		n -= (size_t)w;
+	switch (ch) {
+	case 'S': c->co.socket = optarg; return 1;
+	case 'c': c->co.config = optarg; return 1;
+	case 'a': c->key = optarg; return 1;
+	case 'p': c->passfile = optarg; return 1;
+	case 'j': c->json = 1; return 1;
 	}
 	return 0;
 }
 
-int
-cmd_in_child(const struct config *cfg, cmd_ctl_fn fn, void *ctx,
-    struct jobs_outcome *o, struct buf *extra)
+void
+cmd_print_json(json_t *j)
 {
-	struct buf *in = NULL;
-	uint8_t tmp[4096];
-	uint32_t xlen;
-	ssize_t n;
-	pid_t pid;
-	int p[2], st, r = ERR_CHILD;
+	char *s = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
 
-	memset(o, 0, sizeof(*o));
-	o->r = ERR_CHILD;
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return ERR_IO;
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return ERR_CHILD;
-	}
-	if (pid == 0) {
-		struct jobs_outcome co;
-		struct buf *x = buf_new(EXTRA_MAX);
-		PGconn *c = NULL;
-		char err[512] = "";
-		int cr;
-
-		close(p[0]);
-		memset(&co, 0, sizeof(co));
-		if (x == NULL)
-			_exit(3);
-		if ((cr = db_connect(cfg, NULL, &c, err, sizeof(err))) == 0 &&
-		    (cr = control_check(c, err, sizeof(err))) == 0)
-			cr = fn(c, ctx, &co, x);
-		else {
-			co.r = cr;
-			snprintf(co.msg, sizeof(co.msg), "%s%s", err,
-			    cr == ERR_NOENT ? " (run tenant-export init)" : "");
-		}
-		(void)cr;
-		xlen = (uint32_t)buf_len(x);
-		if (write_all(p[1], &co, sizeof(co)) != 0 ||
-		    write_all(p[1], &xlen, sizeof(xlen)) != 0 ||
-		    write_all(p[1], buf_ptr(x), xlen) != 0)
-			_exit(3);
-		if (c != NULL)
-			PQfinish(c);
-		_exit(0);
-	}
-	close(p[1]);
-	if ((in = buf_new(sizeof(*o) + sizeof(xlen) + EXTRA_MAX)) == NULL) {
-		r = ERR_NOMEM;
-		goto reap;
-	}
-	for (;;) {
-		n = read(p[0], tmp, sizeof(tmp));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (buf_put(in, tmp, (size_t)n) != 0)
-			break;
-	}
- reap:
-	close(p[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (in == NULL)
-		return r;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
-	    buf_get(in, o, sizeof(*o)) != 0 ||
-	    buf_get(in, &xlen, sizeof(xlen)) != 0 || buf_len(in) != xlen) {
-		memset(o, 0, sizeof(*o));
-		o->r = ERR_CHILD;
-		snprintf(o->msg, sizeof(o->msg), "the control-plane helper "
-		    "process failed");
-		r = ERR_CHILD;
-		goto out;
-	}
-	o->msg[sizeof(o->msg) - 1] = '\0';
-	o->reason[sizeof(o->reason) - 1] = '\0';
-	o->principal[sizeof(o->principal) - 1] = '\0';
-	o->tenant[sizeof(o->tenant) - 1] = '\0';
-	if (extra != NULL && xlen > 0 &&
-	    (r = buf_put(extra, buf_ptr(in), xlen)) != 0)
-		goto out;
-	r = o->r;
- out:
-	buf_free(in);
-	return r;
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+	json_decref(j);
 }
 
-const char *
-cmd_job_arg(const char *arg)
+void
+cmd_job_arg(const char *arg, char out[65])
 {
-	if (strlen(arg) > 64 ||
-	    strspn(arg, "0123456789abcdefABCDEF") != strlen(arg))
-		return "0";
-	return arg;
+	uint8_t id[JOBS_ID_LEN], h[JOBS_HASH_LEN];
+
+	if (jobs_id_parse(arg, id) == 0) {
+		jobs_id_hash(id, h);
+		jobs_hash_hex(h, out);
+		sodium_memzero(id, sizeof(id));
+		return;
+	}
+	if (jobs_hash_parse(arg, h) == 0) {
+		jobs_hash_hex(h, out);
+		return;
+	}
+	snprintf(out, 65, "0");
 }
 
 int
@@ -320,6 +213,8 @@ cmd_exit_for(int r)
 	case ERR_CHILD:
 	case ERR_INTERNAL:
 	case ERR_UNSUPPORTED:
+	case ERR_FORMAT:
+	case ERR_TRUNCATED:
 		return CMD_EXIT_USAGE;
 	}
 	return CMD_EXIT_FAIL;
@@ -353,130 +248,6 @@ cmd_prompt_confirm(void)
 	return strdup(line);
 }
 
-/* Serialisation for the child's answer: fixed fields, then strings as
- * u32 length (0xffffffff for NULL) and bytes. */
-static int
-put_str(struct buf *b, const char *s)
-{
-	int r;
-
-	if (s == NULL)
-		return buf_put_u32be(b, 0xffffffffu);
-	if ((r = buf_put_u32be(b, (uint32_t)strlen(s))) != 0)
-		return r;
-	return buf_put(b, s, strlen(s));
-}
-
-static int
-get_str(struct buf *b, char **out)
-{
-	const uint8_t *p;
-	uint32_t n;
-	int r;
-
-	*out = NULL;
-	if ((r = buf_get_u32be(b, &n)) != 0)
-		return r;
-	if (n == 0xffffffffu)
-		return 0;
-	if (n > EXTRA_MAX)
-		return ERR_LIMIT;
-	if ((r = buf_get_ptr(b, n, &p)) != 0)
-		return r;
-	if ((*out = malloc((size_t)n + 1)) == NULL)
-		return ERR_NOMEM;
-	memcpy(*out, p, n);
-	(*out)[n] = '\0';
-	return 0;
-}
-
-int
-cmd_job_put(const struct jobs_job *j, struct buf *b)
-{
-	int r;
-
-	if ((r = buf_put(b, j->id_hash, JOBS_HASH_LEN)) != 0 ||
-	    (r = buf_put_u32be(b, (uint32_t)j->state)) != 0 ||
-	    (r = buf_put_u32be(b, (uint32_t)j->high_risk)) != 0 ||
-	    (r = buf_put_u64be(b, (uint64_t)j->requested_by)) != 0 ||
-	    (r = buf_put_u64be(b, (uint64_t)j->approved_by)) != 0 ||
-	    (r = buf_put_u64be(b, (uint64_t)j->created_at)) != 0 ||
-	    (r = buf_put_u64be(b, (uint64_t)j->updated_at)) != 0 ||
-	    (r = buf_put_u64be(b, (uint64_t)j->started_at)) != 0 ||
-	    (r = buf_put_u64be(b, (uint64_t)j->finished_at)) != 0 ||
-	    (r = buf_put_u64be(b, (uint64_t)j->expires_at)) != 0 ||
-	    (r = buf_put_u32be(b, (uint32_t)j->fetch_count)) != 0 ||
-	    (r = buf_put_u32be(b, (uint32_t)j->max_fetches)) != 0 ||
-	    (r = buf_put_u32be(b, (uint32_t)j->attempts)) != 0 ||
-	    (r = buf_put_u32be(b, (uint32_t)j->has_digest)) != 0 ||
-	    (r = buf_put(b, j->manifest_digest, 32)) != 0 ||
-	    (r = put_str(b, j->tenant)) != 0 ||
-	    (r = put_str(b, j->scope_json)) != 0 ||
-	    (r = put_str(b, j->requested_name)) != 0 ||
-	    (r = put_str(b, j->approved_name)) != 0 ||
-	    (r = put_str(b, j->fetched_name)) != 0 ||
-	    (r = put_str(b, j->archive)) != 0 ||
-	    (r = put_str(b, j->error)) != 0)
-		return r;
-	return 0;
-}
-
-int
-cmd_job_get(struct buf *b, struct jobs_job **out)
-{
-	struct jobs_job *j;
-	uint32_t u[8];
-	uint64_t v[7];
-	int r, i;
-
-	*out = NULL;
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return ERR_NOMEM;
-	if ((r = buf_get(b, j->id_hash, JOBS_HASH_LEN)) != 0 ||
-	    (r = buf_get_u32be(b, &u[0])) != 0 ||
-	    (r = buf_get_u32be(b, &u[1])) != 0)
-		goto out;
-	for (i = 0; i < 7; i++)
-		if ((r = buf_get_u64be(b, &v[i])) != 0)
-			goto out;
-	for (i = 2; i < 6; i++)
-		if ((r = buf_get_u32be(b, &u[i])) != 0)
-			goto out;
-	if ((r = buf_get(b, j->manifest_digest, 32)) != 0 ||
-	    (r = get_str(b, &j->tenant)) != 0 ||
-	    (r = get_str(b, &j->scope_json)) != 0 ||
-	    (r = get_str(b, &j->requested_name)) != 0 ||
-	    (r = get_str(b, &j->approved_name)) != 0 ||
-	    (r = get_str(b, &j->fetched_name)) != 0 ||
-	    (r = get_str(b, &j->archive)) != 0 ||
-	    (r = get_str(b, &j->error)) != 0)
-		goto out;
-	r = ERR_FORMAT;
-	if (j->tenant == NULL || j->scope_json == NULL ||
-	    jobs_scope_from_json(j->scope_json, &j->scope) != 0)
-		goto out;
-	j->state = (enum jobs_state)u[0];
-	j->high_risk = (int)u[1];
-	j->requested_by = (int64_t)v[0];
-	j->approved_by = (int64_t)v[1];
-	j->created_at = (int64_t)v[2];
-	j->updated_at = (int64_t)v[3];
-	j->started_at = (int64_t)v[4];
-	j->finished_at = (int64_t)v[5];
-	j->expires_at = (int64_t)v[6];
-	j->fetch_count = (int)u[2];
-	j->max_fetches = (int)u[3];
-	j->attempts = (int)u[4];
-	j->has_digest = (int)u[5];
-	jobs_ref(j->id_hash, j->ref);
-	*out = j;
-	j = NULL;
-	r = 0;
- out:
-	jobs_free(j);
-	return r;
-}
-
 /*
  * status / list / cancel
  */
@@ -485,216 +256,163 @@ static void
 jobs_cmd_usage(FILE *f, const char *cmd)
 {
 	if (strcmp(cmd, "list") == 0)
-		fprintf(f, "usage: tenant-export list --config FILE --as KEY "
-		    "[--passphrase-file F] [--tenant ID] [--json]\n\n"
-		    "Recent export jobs of the tenants KEY's principal is "
-		    "assigned to: state,\nwho requested, approved and "
-		    "fetched.\n");
+		fprintf(f, "usage: tenant-export list --as KEY [--tenant ID] "
+		    "[options]\n\nRecent export jobs of the tenants KEY's "
+		    "principal is assigned to: state,\nwho requested, approved "
+		    "and fetched.\n\n  --tenant ID                only this "
+		    "tenant's jobs\n");
 	else
-		fprintf(f, "usage: tenant-export %s JOB --config FILE --as KEY "
-		    "[--passphrase-file F] [--json]\n\n%s\n", cmd,
-		    strcmp(cmd, "status") == 0 ? "Shows one export job." :
-		    "Cancels a queued, waiting or ready job (a ready job's "
-		    "archive is deleted).");
-	fprintf(f, "\nExit status: 0 done; 1 refused or no such job; 2 usage "
-	    "or operational error.\n");
+		fprintf(f, "usage: tenant-export %s JOB --as KEY [options]\n\n"
+		    "%s\n\n", cmd, strcmp(cmd, "status") == 0 ? "Shows one "
+		    "export job." : "Cancels a queued, waiting or ready job (a "
+		    "ready job's archive is deleted).");
+	fprintf(f, "%s\nExit status: 0 done; 1 refused or no such job; 2 usage "
+	    "or operational error.\n", cmd_common_usage);
 }
 
-static json_t *
-job_json(const struct jobs_job *j)
+static const char *
+jstr(const json_t *o, const char *k, const char *dflt)
 {
-	char c[32], e[32], f[32];
-	json_t *o, *t = json_array();
-	size_t i;
+	const char *s = json_string_value(json_object_get(o, k));
 
-	cmd_iso_time(j->created_at, c, sizeof(c));
-	cmd_iso_time(j->expires_at, e, sizeof(e));
-	cmd_iso_time(j->finished_at, f, sizeof(f));
-	for (i = 0; i < j->scope.ntables; i++)
-		json_array_append_new(t, json_string(j->scope.tables[i]));
-	o = json_pack("{s:s,s:s,s:s,s:b,s:o,s:b,s:b,s:s?,s:s?,s:s?,s:s,"
-	    "s:s,s:s,s:i,s:i,s:i,s:s?,s:s?}",
-	    "ref", j->ref, "tenant", j->tenant, "state",
-	    jobs_state_str(j->state), "high_risk", j->high_risk, "tables", t,
-	    "include_global", j->scope.include_global, "pii", j->scope.pii,
-	    "requested_by", j->requested_name, "approved_by", j->approved_name,
-	    "fetched_by", j->fetched_name, "created", c, "finished", f,
-	    "expires", e, "fetches", j->fetch_count, "max_fetches",
-	    j->max_fetches, "attempts", j->attempts, "archive", j->archive,
-	    "error", j->error);
-	return o;
+	return s != NULL ? s : dflt;
 }
 
 static void
-print_job(const struct jobs_job *j)
+jtime(const json_t *o, const char *k, char *out, size_t len)
 {
+	cmd_iso_time((int64_t)json_integer_value(json_object_get(o, k)), out,
+	    len);
+}
+
+void
+cmd_print_job(const json_t *j)
+{
+	const json_t *scope = json_object_get(j, "scope"), *v;
 	char c[32], e[32], f[32];
 	size_t i;
 
-	cmd_iso_time(j->created_at, c, sizeof(c));
-	cmd_iso_time(j->expires_at, e, sizeof(e));
-	cmd_iso_time(j->finished_at, f, sizeof(f));
+	jtime(j, "created", c, sizeof(c));
+	jtime(j, "expires", e, sizeof(e));
+	jtime(j, "finished", f, sizeof(f));
 	printf("job %s\n  tenant:       %s\n  state:        %s%s\n"
-	    "  scope:        ", j->ref, j->tenant, jobs_state_str(j->state),
-	    j->high_risk ? " (high-risk)" : "");
-	if (j->scope.ntables == 0)
+	    "  scope:        ", jstr(j, "ref", "?"), jstr(j, "tenant", "?"),
+	    jstr(j, "state", "?"), json_is_true(json_object_get(j,
+	    "high_risk")) ? " (high-risk)" : "");
+	if (json_array_size(json_object_get(scope, "tables")) == 0)
 		printf("whole tenant");
-	for (i = 0; i < j->scope.ntables; i++)
-		printf("%s%s", i ? "," : "", j->scope.tables[i]);
-	if (j->scope.since || j->scope.until)
-		printf(" [%s .. %s]", j->scope.since ? j->scope.since : "",
-		    j->scope.until ? j->scope.until : "");
-	printf("%s%s\n", j->scope.include_global ? " +global" : "",
-	    j->scope.pii ? " (pii)" : "");
+	json_array_foreach(json_object_get(scope, "tables"), i, v)
+		printf("%s%s", i ? "," : "", json_string_value(v));
+	if (json_string_value(json_object_get(scope, "since")) ||
+	    json_string_value(json_object_get(scope, "until")))
+		printf(" [%s .. %s]", jstr(scope, "since", ""),
+		    jstr(scope, "until", ""));
+	printf("%s%s\n", json_is_true(json_object_get(scope,
+	    "include_global")) ? " +global" : "", json_is_true(
+	    json_object_get(scope, "pii")) ? " (pii)" : "");
+	printf("  recipients:   ");
+	if (json_is_true(json_object_get(j, "passphrase")))
+		printf("a passphrase given to the requester\n");
+	else {
+		json_array_foreach(json_object_get(j, "recipients"), i, v)
+			printf("%s%s", i ? "\n                " : "",
+			    json_string_value(v));
+		printf("\n");
+	}
 	printf("  requested by: %s\n  approved by:  %s\n  fetched by:   %s "
-	    "(%d of %d)\n  created:      %s\n  finished:     %s\n"
-	    "  expires:      %s\n  attempts:     %d\n",
-	    j->requested_name ? j->requested_name : "-",
-	    j->approved_name ? j->approved_name : "-",
-	    j->fetched_name ? j->fetched_name : "-", j->fetch_count,
-	    j->max_fetches, c, f, e, j->attempts);
-	if (j->archive)
-		printf("  archive:      %s\n", j->archive);
-	if (j->error)
-		printf("  error:        %s\n", j->error);
+	    "(%lld of %lld)\n  created:      %s\n  finished:     %s\n"
+	    "  expires:      %s\n  attempts:     %lld\n",
+	    jstr(j, "requested_by", "-"), jstr(j, "approved_by", "-"),
+	    jstr(j, "fetched_by", "-"),
+	    (long long)json_integer_value(json_object_get(j, "fetch_count")),
+	    (long long)json_integer_value(json_object_get(j, "max_fetches")),
+	    c, f, e,
+	    (long long)json_integer_value(json_object_get(j, "attempts")));
+	if (jstr(j, "archive", NULL) != NULL)
+		printf("  archive:      %s\n", jstr(j, "archive", ""));
+	if (jstr(j, "error", NULL) != NULL)
+		printf("  error:        %s\n", jstr(j, "error", ""));
+	if (jstr(j, "request_digest", NULL) != NULL)
+		printf("  request:      %s\n", jstr(j, "request_digest", ""));
+}
+
+static void
+print_list(const json_t *jobs)
+{
+	const json_t *v;
+	char cr[32];
+	size_t i;
+
+	printf("%-16s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n", "JOB",
+	    "STATE", "CREATED", "REQUESTED", "APPROVED", "FETCHED", "TENANT");
+	json_array_foreach(jobs, i, v) {
+		jtime(v, "created", cr, sizeof(cr));
+		printf("%-16s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n",
+		    jstr(v, "ref", "?"), jstr(v, "state", "?"), cr,
+		    jstr(v, "requested_by", "-"), jstr(v, "approved_by", "-"),
+		    jstr(v, "fetched_by", "-"), jstr(v, "tenant", "?"));
+	}
 }
 
 static int
 jobs_command(int argc, char **argv, const char *cmd)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "as", required_argument, NULL, 'a' },
-		{ "passphrase-file", required_argument, NULL, 'p' },
+		CMD_COMMON_OPTS,
 		{ "tenant", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *key = NULL, *passfile = NULL;
-	const char *tenant = NULL, *job = NULL;
-	struct cmd_action act = { NULL, NULL };
-	struct jobs_outcome o;
-	struct jobs_signed sv;
-	struct jobs_job *j = NULL, **v = NULL;
-	struct config *cfg = NULL;
-	PGconn *c = NULL;
-	size_t n = 0, i;
-	char err[512];
-	int ch, json = 0, r, rc = CMD_EXIT_USAGE, is_list;
+	struct cmd_common cc;
+	const char *tenant = NULL, *k1[1], *v1[1];
+	char job[65];
+	json_t *res = NULL;
+	int ch, rc, is_list = strcmp(cmd, "list") == 0;
 
-	is_list = strcmp(cmd, "list") == 0;
+	memset(&cc, 0, sizeof(cc));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cmd_common_opt(ch, &cc))
+			continue;
 		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'a': key = optarg; break;
-		case 'p': passfile = optarg; break;
 		case 't':
 			if (!is_list)
 				goto usage;
 			tenant = optarg;
 			break;
-		case 'j': json = 1; break;
 		case 'h': jobs_cmd_usage(stdout, cmd); return CMD_EXIT_OK;
 		default: goto usage;
 		}
 	}
-	if (!is_list) {
-		if (optind + 1 != argc)
-			goto usage;
-		job = argv[optind];
-	} else if (optind != argc)
-		goto usage;
-	if (config == NULL || key == NULL) {
-		fprintf(stderr, "tenant-export: %s: --config and --as are "
-		    "required\n", cmd);
+	if ((is_list && optind != argc) || (!is_list && optind + 1 != argc) ||
+	    cc.key == NULL) {
+		fprintf(stderr, "tenant-export: %s: %s--as is required\n", cmd,
+		    is_list ? "" : "JOB and ");
 		goto usage;
 	}
-	if ((r = config_load(config, &cfg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
-		goto out;
+	k1[0] = is_list ? "tenant" : "job";
+	if (!is_list)
+		cmd_job_arg(argv[optind], job);
+	v1[0] = is_list ? (tenant ? tenant : "") : job;
+	rc = client_simple(cmd, &cc.co, cc.key, cc.passfile, cmd, is_list ?
+	    "job.list" : strcmp(cmd, "status") == 0 ? "job.status" :
+	    "job.cancel", k1, v1, 1, &res);
+	if (cc.json && res != NULL) {
+		json_object_set_new(res, "ok", json_boolean(rc == 0));
+		cmd_print_json(res);
+		return rc;
 	}
-	{
-		const char *k1[1] = { is_list ? "tenant" : "job" };
-		const char *v1[1] = { is_list ? (tenant ? tenant : "") : job };
-
-		if (!is_list)
-			v1[0] = cmd_job_arg(job);
-		if ((r = cmd_sign_once(cmd, key, passfile, is_list ? "job.list"
-		    : strcmp(cmd, "status") == 0 ? "job.status" : "job.cancel",
-		    k1, v1, 1, &act)) != 0)
-			goto out;
-	}
-	if ((r = cmd_control_connect(cmd, cfg, &c)) != 0)
-		goto out;
-	sv = cmd_action_view(&act);
-	if (is_list)
-		r = jobs_list_for(c, cfg, &sv, &v, &n, &o);
-	else if (strcmp(cmd, "status") == 0)
-		r = jobs_status(c, cfg, &sv, &j, &o);
-	else
-		r = jobs_cancel(c, cfg, &sv, &o);
-	if (r != 0) {
-		fprintf(stderr, "tenant-export: %s: %s\n", cmd, o.msg);
-		if (json)
-			printf("{\"ok\": false, \"error\": \"%s\"}\n",
-			    err_str(r));
-		rc = cmd_exit_for(r);
-		goto out;
-	}
-	if (json) {
-		json_t *root;
-		char *s;
-
-		if (is_list) {
-			json_t *arr = json_array();
-
-			for (i = 0; i < n; i++)
-				json_array_append_new(arr, job_json(v[i]));
-			root = json_pack("{s:b,s:o}", "ok", 1, "jobs", arr);
-		} else if (j != NULL)
-			root = json_pack("{s:b,s:o}", "ok", 1, "job",
-			    job_json(j));
-		else
-			root = json_pack("{s:b,s:s}", "ok", 1, "state",
-			    jobs_state_str(o.state));
-		if ((s = json_dumps(root, JSON_INDENT(2))) != NULL)
-			printf("%s\n", s);
-		free(s);
-		json_decref(root);
-	} else if (is_list) {
-		printf("%-16s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n", "JOB",
-		    "STATE", "CREATED", "REQUESTED", "APPROVED", "FETCHED",
-		    "TENANT");
-		for (i = 0; i < n; i++) {
-			char cr[32];
-
-			cmd_iso_time(v[i]->created_at, cr, sizeof(cr));
-			printf("%-16s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n",
-			    v[i]->ref, jobs_state_str(v[i]->state), cr,
-			    v[i]->requested_name ? v[i]->requested_name : "-",
-			    v[i]->approved_name ? v[i]->approved_name : "-",
-			    v[i]->fetched_name ? v[i]->fetched_name : "-",
-			    v[i]->tenant);
-		}
-	} else if (j != NULL)
-		print_job(j);
-	else
-		printf("tenant-export: %s: %s\n", cmd, o.msg);
-	rc = CMD_EXIT_OK;
-	goto out;
+	if (rc == 0 && is_list)
+		print_list(json_object_get(res, "jobs"));
+	else if (rc == 0 && json_object_get(res, "job") != NULL)
+		cmd_print_job(json_object_get(res, "job"));
+	else if (rc == 0)
+		printf("tenant-export: %s: %s\n", cmd, client_message(res));
+	json_decref(res);
+	return rc;
  usage:
 	jobs_cmd_usage(stderr, cmd);
-	rc = CMD_EXIT_USAGE;
- out:
-	if (c != NULL)
-		PQfinish(c);
-	jobs_free(j);
-	jobs_list_free(v, n);
-	cmd_action_clear(&act);
-	config_free(cfg);
-	return rc;
+	return CMD_EXIT_USAGE;
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * cmd_jobs.h: what the job commands (request, approve, status, list,
- * cancel, run, fetch, sweep) share on the command-line side: unlocking
- * the principal's key and signing an action, connecting to the control
- * schema, and running control-plane work in a short-lived child process.
+ * cancel, run, fetch, and the admin commands) share on the command-line
+ * side: unlocking the principal's key, signing an action, the common
+ * options.
  *
  * These print their own "tenant-export: CMD: ..." messages.
  */
@@ -11,13 +11,18 @@
 
 #include <stddef.h>
 
-#include <libpq-fe.h>
+#include <jansson.h>
 
 #include "jobs.h"
 
 struct buf;
-struct config;
 struct minisig_seckey;
+
+/* Where the service is (client.h). */
+struct client_opts {
+	const char *socket;
+	const char *config;
+};
 
 /* A signed action as built by cmd_sign. */
 struct cmd_action {
@@ -38,32 +43,16 @@ int cmd_key_load(const char *cmd, const char *key, const char *passfile,
 int cmd_sign(const char *cmd, const struct minisig_seckey *sk,
     const char *kind, const char *const *keys, const char *const *vals,
     size_t n, struct cmd_action *out);
-/* Loads the key, signs one action, frees the key. */
-int cmd_sign_once(const char *cmd, const char *key, const char *passfile,
-    const char *kind, const char *const *keys, const char *const *vals,
-    size_t n, struct cmd_action *out);
-
-/* Connects as the monitor and checks the control schema. */
-int cmd_control_connect(const char *cmd, const struct config *cfg,
-    PGconn **out);
-
-/*
- * Runs fn on a fresh monitor connection in a child process and brings
- * back its outcome and up to 1 MiB of extra bytes. The caller's process
- * never holds the monitor's password (export.c needs that of the process
- * that forks the builder).
- */
-typedef int (*cmd_ctl_fn)(PGconn *c, void *ctx, struct jobs_outcome *o,
-    struct buf *extra);
-int cmd_in_child(const struct config *cfg, cmd_ctl_fn fn, void *ctx,
-    struct jobs_outcome *o, struct buf *extra);
 
 /* Exit status for an outcome code: 0, 1 refused/failed, 2 operational. */
 int cmd_exit_for(int r);
-/* The job id argument as it is signed: itself when it can be a job id
- * (hex, at most 64 characters), else "0", which the monitor answers with
- * "no such job" like any unknown id. */
-const char *cmd_job_arg(const char *arg);
+/*
+ * The job argument as actions name it: the hex of the job's id hash. JOB
+ * may be the 32-hex id `request` printed (either case) or that hex hash
+ * itself; anything else becomes a name no job has, which the service
+ * answers with "no such job" like any unknown id.
+ */
+void cmd_job_arg(const char *arg, char out[65]);
 /* "2024-01-02T03:04:05Z", or "-" for 0. */
 void cmd_iso_time(int64_t t, char *out, size_t len);
 /* Reads a typed confirmation from the terminal (echo on). Returns a
@@ -79,18 +68,64 @@ struct cmd_req {
 	int include_global;
 	const char *confirm;		/* --confirm, or NULL: prompt if needed */
 	const char *idem;		/* --idempotency-key, or NULL */
+	char *recipients;		/* comma list of --recipient, or NULL */
+	int passphrase;			/* --passphrase */
+	int allow_empty;
+	int zstd;
 };
-/*
- * Signs an export.request for q with sk (cmd_request.c). When the scope is
- * high-risk by the config and q->confirm is NULL, asks for the typed
- * confirmation on the terminal (none: the monitor refuses and says how).
- */
-int cmd_request_sign(const char *cmd, const struct config *cfg,
-    const struct minisig_seckey *sk, const struct cmd_req *q,
-    struct cmd_action *out);
 
-/* Serialises a job for cmd_in_child's extra bytes, and back. */
-int cmd_job_put(const struct jobs_job *j, struct buf *out);
-int cmd_job_get(struct buf *in, struct jobs_job **out);
+/* The request's options (request, and one-step run): CMD_REQUEST_OPTS
+ * in a getopt_long table, cmd_request_opt to consume one (1), refuse a
+ * bad value (-1), or pass (0). */
+#define CMD_REQUEST_OPTS \
+	{ "tenant", required_argument, NULL, 't' }, \
+	{ "tables", required_argument, NULL, 'T' }, \
+	{ "since", required_argument, NULL, 's' }, \
+	{ "until", required_argument, NULL, 'u' }, \
+	{ "include-global", no_argument, NULL, 'g' }, \
+	{ "confirm", required_argument, NULL, 'C' }, \
+	{ "idempotency-key", required_argument, NULL, 'i' }, \
+	{ "recipient", required_argument, NULL, 'r' }, \
+	{ "passphrase", no_argument, NULL, 'P' }, \
+	{ "allow-empty", no_argument, NULL, 'e' }, \
+	{ "zstd", no_argument, NULL, 'z' }
+int cmd_request_opt(int ch, struct cmd_req *q);
+
+/*
+ * Signs an export.request for q with sk and sends it. When the service
+ * answers that the scope is high-risk and q->confirm is NULL, asks for
+ * the typed confirmation on the terminal and sends it again, signed anew.
+ * *res is the service's answer; returns the exit status (messages
+ * printed).
+ */
+int cmd_request_send(const char *cmd, const struct client_opts *co,
+    const struct minisig_seckey *sk, const struct cmd_req *q, json_t **res);
+
+/*
+ * The options every principal's command takes: where the service is
+ * (--socket PATH, or --config FILE to run it here as the service
+ * account), the key (--as KEY, --passphrase-file F) and --json.
+ * CMD_COMMON_OPTS goes first in a getopt_long table; cmd_common_opt
+ * consumes one of them (1) or not (0).
+ */
+struct cmd_common {
+	struct client_opts co;
+	const char *key;
+	const char *passfile;
+	int json;
+};
+#define CMD_COMMON_OPTS \
+	{ "socket", required_argument, NULL, 'S' }, \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "as", required_argument, NULL, 'a' }, \
+	{ "passphrase-file", required_argument, NULL, 'p' }, \
+	{ "json", no_argument, NULL, 'j' }
+int cmd_common_opt(int ch, struct cmd_common *c);
+/* The common options' lines for a usage text. */
+extern const char cmd_common_usage[];
+/* Prints a JSON value on stdout (indented), and consumes it. */
+void cmd_print_json(json_t *j);
+/* Prints a job as the service describes it, for people. */
+void cmd_print_job(const json_t *job);
 
 #endif

@@ -5,8 +5,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "child.h"
 #include "cmd.h"
-#include "cmd_jobs.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"
@@ -27,6 +27,30 @@ sweep_usage(FILE *f)
 "operational error.\n");
 }
 
+struct sweep_counts {
+	int expired, failed, dropped;
+};
+
+/* In a control-plane child: the same verified log as every decision. */
+static int
+ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
+    json_t *reply)
+{
+	struct sweep_counts *n = ctx;
+	int r;
+
+	if ((r = jobs_sweep(k, &n->expired, &n->failed, o->msg,
+	    sizeof(o->msg))) != 0)
+		return o->r = r;
+	if ((r = db_export_sweep(k->c, &n->dropped, o->msg,
+	    sizeof(o->msg))) != 0)
+		return o->r = r;
+	json_object_set_new(reply, "expired", json_integer(n->expired));
+	json_object_set_new(reply, "failed", json_integer(n->failed));
+	json_object_set_new(reply, "dropped", json_integer(n->dropped));
+	return o->r = 0;
+}
+
 int
 cmd_sweep(int argc, char **argv)
 {
@@ -36,10 +60,12 @@ cmd_sweep(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config *cfg = NULL;
+	struct sweep_counts n = { 0, 0, 0 };
+	struct jobs_outcome o;
 	const char *config = NULL;
-	PGconn *c = NULL;
+	json_t *rep = NULL;
 	char err[512] = "";
-	int ch, r, rc = CMD_EXIT_USAGE, expired = 0, failed = 0, dropped = 0;
+	int ch, r, rc = CMD_EXIT_USAGE, expired, failed, dropped;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -55,16 +81,14 @@ cmd_sweep(int argc, char **argv)
 		fprintf(stderr, "tenant-export: sweep: %s\n", err);
 		goto out;
 	}
-	if ((r = cmd_control_connect("sweep", cfg, &c)) != 0)
-		goto out;
-	if ((r = jobs_sweep(c, &expired, &failed, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: sweep: %s\n", err);
-		goto out;
-	}
-	if ((r = db_export_sweep(c, &dropped, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: sweep: export roles: %s\n", err);
+	if ((r = svc_in_child(cfg, NULL, "sweep", ctl_sweep, &n, &o,
+	    &rep)) != 0) {
+		fprintf(stderr, "tenant-export: sweep: %s\n", o.msg);
 		goto out;
 	}
+	expired = (int)json_integer_value(json_object_get(rep, "expired"));
+	failed = (int)json_integer_value(json_object_get(rep, "failed"));
+	dropped = (int)json_integer_value(json_object_get(rep, "dropped"));
 	printf("tenant-export: sweep: %d job%s expired, %d export role%s "
 	    "dropped\n", expired, expired == 1 ? "" : "s", dropped,
 	    dropped == 1 ? "" : "s");
@@ -81,8 +105,7 @@ cmd_sweep(int argc, char **argv)
 	sweep_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
-	if (c != NULL)
-		PQfinish(c);
+	json_decref(rep);
 	config_free(cfg);
 	return rc;
 }

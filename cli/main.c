@@ -48,6 +48,8 @@ static const struct {
 	  "copy a finished export out of the outbox (signed, counted)" },
 	{ "sweep", cmd_sweep,
 	  "delete expired archives and stale export roles (for cron)" },
+	{ "serve", cmd_serve,
+	  "the service principals talk to (run under its own account)" },
 };
 
 static void

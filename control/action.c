@@ -18,6 +18,7 @@
 #include "action.h"
 #include "buf.h"
 #include "control.h"
+#include "dcbor.h"
 #include "err.h"
 #include "file.h"
 #include "minisig.h"
@@ -57,17 +58,30 @@ ident_valid(const char *p, size_t n)
 	return 1;
 }
 
+/* Valid UTF-8 without C0, DEL or C1 code points (U+0080..U+009F are
+ * encoded 0xc2 0x80..0x9f). */
 static int
 value_valid(const char *p, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)p;
 	size_t i;
 
 	if (n > ACTION_VALUE_MAX)
 		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
+	for (i = 0; i < n; i++) {
+		if (u[i] < 0x20 || u[i] == 0x7f)
 			return 0;
-	return 1;
+		if (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 &&
+		    u[i + 1] <= 0x9f)
+			return 0;
+	}
+	return dcbor_utf8_valid(u, n);
+}
+
+int
+action_value_valid(const char *s)
+{
+	return s != NULL && value_valid(s, strlen(s));
 }
 
 static int
@@ -318,39 +332,20 @@ action_sig_keyid(const uint8_t *sig, size_t slen, uint8_t key_id[8])
 }
 
 int
-action_verify(PGconn *c, const uint8_t *text, size_t tlen, const uint8_t *sig,
-    size_t slen, uint64_t now, uint64_t max_age, struct action **out,
-    char *err, size_t errlen)
+action_check(const uint8_t *text, size_t tlen, const uint8_t *sig,
+    size_t slen, const struct minisig_pubkey *pk, struct action **out)
 {
 	struct action *a = NULL;
-	struct minisig_pubkey *pk = NULL;
 	struct minisig_hash *h = NULL;
-	PGresult *res = NULL;
-	uint8_t kid[8], prehash[MINISIG_PREHASH_LEN];
-	char *trusted = NULL, expect[64], hex[2 * ACTION_NONCE_LEN + 3];
-	char idbuf[32];
-	const char *params[2];
-	int r = ERR_INTERNAL;
+	uint8_t prehash[MINISIG_PREHASH_LEN];
+	char *trusted = NULL, expect[64];
+	int r;
 
 	*out = NULL;
-	err_set(err, errlen, "%s", "");
-	if (c == NULL)
-		return ERR_INVALID;
-	if ((r = action_parse(text, tlen, &a)) != 0) {
-		err_set(err, errlen, "malformed action");
+	if ((r = action_parse(text, tlen, &a)) != 0)
 		goto out;
-	}
-	if (action_sig_keyid(sig, slen, kid) != 0) {
-		err_set(err, errlen, "malformed signature");
+	if (sig == NULL || slen == 0 || slen > ACTION_SIG_MAX) {
 		r = ERR_FORMAT;
-		goto out;
-	}
-	r = control_principal_by_keyid(c, kid, &a->principal, &pk);
-	if (r != 0) {
-		if (r == ERR_DENIED)
-			err_set(err, errlen, "unknown or disabled principal");
-		else
-			err_set(err, errlen, "principal lookup failed");
 		goto out;
 	}
 	if ((h = minisig_hash_new()) == NULL) {
@@ -362,31 +357,40 @@ action_verify(PGconn *c, const uint8_t *text, size_t tlen, const uint8_t *sig,
 		goto out;
 	r = minisig_verify(pk, prehash, sig, slen, &trusted);
 	if (r == ERR_SIG_FORMAT || r == ERR_UNSUPPORTED) {
-		err_set(err, errlen, "malformed signature");
 		r = ERR_FORMAT;
 		goto out;
 	}
 	snprintf(expect, sizeof(expect), ACTION_MAGIC " kind=%s", a->kind);
 	if (r != 0 || trusted == NULL || strcmp(trusted, expect) != 0) {
-		err_set(err, errlen, "bad signature");
 		r = ERR_SIG_INVALID;
 		goto out;
 	}
-	if ((a->time > now && a->time - now > max_age) ||
-	    (a->time <= now && now - a->time > max_age)) {
-		err_set(err, errlen, "stale action (signed outside the "
-		    "%llu-second window)", (unsigned long long)max_age);
-		r = ERR_EXPIRED;
-		goto out;
-	}
+	*out = a;
+	a = NULL;
+	r = 0;
+ out:
+	free(trusted);
+	minisig_hash_free(h);
+	action_free(a);
+	return r;
+}
+
+/* Records the nonce; ERR_EXISTS when it was already there. */
+static int
+nonce_record(PGconn *c, const struct action *a, char *err, size_t errlen)
+{
+	PGresult *res;
+	char hex[2 * ACTION_NONCE_LEN + 3];
+	const char *params[2];
+	int r = 0;
+
 	hex[0] = '\\';
 	hex[1] = 'x';
 	memcpy(hex + 2, a->nonce_hex, sizeof(a->nonce_hex));
-	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)a->principal.id);
 	params[0] = hex;
-	params[1] = idbuf;
+	params[1] = a->principal.name;
 	res = PQexecParams(c, "INSERT INTO texp_control.nonces "
-	    "(nonce, principal_id) VALUES ($1::bytea, $2::bigint) "
+	    "(nonce, principal) VALUES ($1::bytea, $2) "
 	    "ON CONFLICT (nonce) DO NOTHING", 2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		err_set(err, errlen, "nonce: %s",
@@ -394,22 +398,81 @@ action_verify(PGconn *c, const uint8_t *text, size_t tlen, const uint8_t *sig,
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
 		    "query failed");
 		r = ERR_DB;
+	} else if (strcmp(PQcmdTuples(res), "1") != 0) {
+		err_set(err, errlen, "replayed action (nonce already used)");
+		r = ERR_EXISTS;
+	}
+	PQclear(res);
+	return r;
+}
+
+int
+action_verify(PGconn *c, const uint8_t *text, size_t tlen, const uint8_t *sig,
+    size_t slen, const struct action_keys *keys, const char *control_id,
+    uint64_t now, uint64_t max_age, struct action **out, char *err,
+    size_t errlen)
+{
+	struct action *a = NULL;
+	struct control_principal who;
+	const struct minisig_pubkey *pk = NULL;
+	const char *cid;
+	uint8_t kid[8];
+	int r = ERR_INTERNAL;
+
+	*out = NULL;
+	err_set(err, errlen, "%s", "");
+	if (c == NULL || keys == NULL || keys->find == NULL ||
+	    control_id == NULL)
+		return ERR_INVALID;
+	if ((r = action_parse(text, tlen, &a)) != 0) {
+		err_set(err, errlen, "malformed action");
 		goto out;
 	}
-	if (strcmp(PQcmdTuples(res), "1") != 0) {
-		err_set(err, errlen, "replayed action (nonce already used)");
+	action_free(a);
+	a = NULL;
+	if (action_sig_keyid(sig, slen, kid) != 0) {
+		err_set(err, errlen, "malformed signature");
+		r = ERR_FORMAT;
+		goto out;
+	}
+	memset(&who, 0, sizeof(who));
+	if ((r = keys->find(keys->ctx, kid, &who, &pk)) != 0) {
+		err_set(err, errlen, "unknown or disabled principal");
+		r = ERR_DENIED;
+		goto out;
+	}
+	if ((r = action_check(text, tlen, sig, slen, pk, &a)) != 0) {
+		err_set(err, errlen, r == ERR_FORMAT ? "malformed signature" :
+		    "bad signature");
+		goto out;
+	}
+	a->principal = who;
+	if ((cid = action_get(a, "control")) == NULL ||
+	    strcmp(cid, control_id) != 0) {
+		err_set(err, errlen, "signed for another control database");
+		r = ERR_CONTROL_ID;
+		goto out;
+	}
+	if ((a->time > now && a->time - now > max_age) ||
+	    (a->time <= now && now - a->time > max_age)) {
+		err_set(err, errlen, "stale action (signed outside the "
+		    "%llu-second window of the database's clock)",
+		    (unsigned long long)max_age);
+		r = ERR_EXPIRED;
+		goto out;
+	}
+	if (keys->nonce_seen != NULL && keys->nonce_seen(keys->ctx, a->nonce)) {
+		err_set(err, errlen, "replayed action (accepted before)");
 		r = ERR_EXISTS;
 		goto out;
 	}
+	if ((r = nonce_record(c, a, err, errlen)) != 0)
+		goto out;
 	a->verified = 1;
 	*out = a;
 	a = NULL;
 	r = 0;
  out:
-	PQclear(res);
-	free(trusted);
-	minisig_hash_free(h);
-	minisig_pubkey_free(pk);
 	action_free(a);
 	return r;
 }
@@ -449,6 +512,12 @@ const char *
 action_nonce_hex(const struct action *a)
 {
 	return a->nonce_hex;
+}
+
+const uint8_t *
+action_nonce(const struct action *a)
+{
+	return a->nonce;
 }
 
 const struct control_principal *

@@ -11,16 +11,19 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "action.h"
 #include "audit.h"
 #include "buf.h"
 #include "err.h"
+#include "minisig.h"
 #include "note.h"
 
 #ifndef TEXP_VERSION
 #define TEXP_VERSION "0.1.0"
 #endif
 
-#define ROW_TEXT_MAX	(AUDIT_DETAIL_MAX + 16 * AUDIT_FIELD_MAX + 256)
+#define ROW_TEXT_MAX	(AUDIT_DETAIL_MAX + 16 * AUDIT_FIELD_MAX + \
+    AUDIT_ACTION_MAX + AUDIT_SIG_MAX + 256)
 #define HOST_MAX	255
 
 static const char *
@@ -49,59 +52,227 @@ field_ok(const char *s, size_t max)
 	return 1;
 }
 
-int
-audit_append_seq(PGconn *c, const struct audit_event *e, int64_t *seq_out,
-    char *err, size_t errlen)
-{
-	PGresult *res = NULL;
-	char host[HOST_MAX + 1];
-	const char *params[8];
-	int r = ERR_INTERNAL;
+static int hash_parse(const char *s, uint8_t out[AUDIT_HASH_LEN]);
 
-	err_set(err, errlen, "%s", "");
-	if (seq_out != NULL)
-		*seq_out = 0;
-	if (c == NULL || e == NULL || e->event == NULL || *e->event == '\0' ||
-	    !field_ok(e->event, 64) ||
-	    !field_ok(e->principal, AUDIT_FIELD_MAX) ||
-	    !field_ok(e->tenant, AUDIT_FIELD_MAX) ||
-	    !field_ok(e->job, AUDIT_FIELD_MAX) ||
-	    !field_ok(e->scope, AUDIT_FIELD_MAX) ||
-	    (e->detail_json != NULL &&
-	    strlen(e->detail_json) > AUDIT_DETAIL_MAX)) {
-		err_set(err, errlen, "audit: invalid event");
-		return ERR_INVALID;
-	}
-	memset(host, 0, sizeof(host));
-	if (gethostname(host, sizeof(host) - 1) != 0 || !field_ok(host, HOST_MAX))
-		snprintf(host, sizeof(host), "unknown");
-	params[0] = e->event;
-	params[1] = e->principal;
-	params[2] = e->tenant;
-	params[3] = e->job;
-	params[4] = e->scope;
-	params[5] = e->detail_json;
-	params[6] = host;
-	params[7] = TEXP_VERSION;
-	/* The row text is hashed as UTF-8; send UTF-8. */
-	if (PQclientEncoding(c) != pg_char_to_encoding("UTF8") &&
-	    PQsetClientEncoding(c, "UTF8") != 0) {
-		err_set(err, errlen, "audit: cannot use UTF-8");
-		r = ERR_DB;
-		goto out;
-	}
-	res = PQexecParams(c, "SELECT texp_control.audit_append($1, $2, $3, "
-	    "$4, $5, $6::jsonb, $7, $8)", 8, NULL, params, NULL, NULL, 0);
+/* The process's signer (audit_use_signer), and the last row it wrote. */
+static const struct minisig_seckey *signer_sk;
+static const char *signer_control;
+static int64_t last_seq;
+static uint8_t last_hash[AUDIT_HASH_LEN];
+
+void
+audit_last(int64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
+{
+	*seq = last_seq;
+	memcpy(hash, last_hash, AUDIT_HASH_LEN);
+}
+
+void
+audit_use_signer(const struct minisig_seckey *sk, const char *control_id)
+{
+	signer_sk = sk;
+	signer_control = control_id;
+}
+
+/* Locks the log and reads its head and the database's clock. */
+static int
+lock_head(PGconn *c, int64_t *seq, char prev_hex[2 * AUDIT_HASH_LEN + 1],
+    uint64_t *now, char *err, size_t errlen)
+{
+	PGresult *res;
+	const char *h;
+	int r = 0;
+
+	res = PQexec(c, "SELECT seq, hash, now_epoch "
+	    "FROM texp_control.audit_lock_head()");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		err_set(err, errlen, "audit: %s", pq_msg(res, c));
 		r = ERR_DB;
 		goto out;
 	}
-	if (seq_out != NULL)
-		*seq_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	r = 0;
+	h = PQgetvalue(res, 0, 1);
+	if (strncmp(h, "\\x", 2) != 0 || strlen(h + 2) != 2 * AUDIT_HASH_LEN) {
+		err_set(err, errlen, "audit: malformed head");
+		r = ERR_DB;
+		goto out;
+	}
+	memcpy(prev_hex, h + 2, 2 * AUDIT_HASH_LEN + 1);
+	*seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*now = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
  out:
 	PQclear(res);
+	return r;
+}
+
+/* base64 (original variant) of p, malloc'd. */
+static char *
+b64(const uint8_t *p, size_t n)
+{
+	size_t len = sodium_base64_encoded_len(n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(len);
+
+	if (s != NULL)
+		sodium_bin2base64(s, len, p, n, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+/* The fields of a row's signed text, in their fixed order. */
+static int
+service_text(const struct audit_event *e, int64_t seq, const char *prev_hex,
+    uint64_t now, const char *host, struct buf *text, struct buf *sig)
+{
+	const char *keys[12], *vals[12];
+	char seqs[24], *sa = NULL, *ss = NULL;
+	size_t n = 0;
+	int r;
+
+	snprintf(seqs, sizeof(seqs), "%lld", (long long)seq);
+#define F(k, v) do { if ((v) != NULL) { keys[n] = (k); vals[n++] = (v); } } while (0)
+	F("control", signer_control);
+	F("seq", seqs);
+	F("prev", prev_hex);
+	F("principal", e->principal);
+	F("tenant", e->tenant);
+	F("job", e->job);
+	F("scope", e->scope);
+	F("detail", e->detail_json);
+	F("host", host);
+	F("tool", TEXP_VERSION);
+	if (e->signed_text != NULL) {
+		if ((sa = b64(e->signed_text, e->signed_tlen)) == NULL ||
+		    (ss = b64(e->signed_sig, e->signed_slen)) == NULL) {
+			r = ERR_NOMEM;
+			goto out;
+		}
+		F("signed_action", sa);
+		F("signed_sig", ss);
+	}
+#undef F
+	r = action_sign_at(signer_sk, e->event, now, keys, vals, n, text, sig);
+ out:
+	free(sa);
+	free(ss);
+	return r;
+}
+
+static int
+exec_ok(PGconn *c, const char *sql)
+{
+	PGresult *res = PQexec(c, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	return ok;
+}
+
+int
+audit_append_seq(PGconn *c, const struct audit_event *e, int64_t *seq_out,
+    char *err, size_t errlen)
+{
+	PGresult *res = NULL;
+	struct buf *text = NULL, *sig = NULL;
+	char host[HOST_MAX + 1], prev[2 * AUDIT_HASH_LEN + 1], seqs[24];
+	uint8_t hash[AUDIT_HASH_LEN];
+	const char *params[11];
+	int64_t seq = 0;
+	uint64_t now = 0;
+	int r = ERR_INTERNAL, own = 0;
+
+	err_set(err, errlen, "%s", "");
+	if (seq_out != NULL)
+		*seq_out = 0;
+	if (c == NULL || e == NULL || e->event == NULL || *e->event == '\0' ||
+	    !field_ok(e->event, 32) ||
+	    !field_ok(e->principal, AUDIT_FIELD_MAX) ||
+	    !field_ok(e->tenant, AUDIT_FIELD_MAX) ||
+	    !field_ok(e->job, AUDIT_FIELD_MAX) ||
+	    !field_ok(e->scope, AUDIT_FIELD_MAX) ||
+	    (e->detail_json != NULL &&
+	    strlen(e->detail_json) > AUDIT_DETAIL_MAX) ||
+	    (e->signed_text != NULL && (e->signed_sig == NULL ||
+	    e->signed_tlen > ACTION_TEXT_MAX ||
+	    e->signed_slen > ACTION_SIG_MAX))) {
+		err_set(err, errlen, "audit: invalid event");
+		return ERR_INVALID;
+	}
+	if (signer_sk == NULL || signer_control == NULL) {
+		err_set(err, errlen, "audit: no service key to sign the log "
+		    "with ([service] service_key)");
+		return ERR_KEY;
+	}
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) != 0 || !field_ok(host, HOST_MAX))
+		snprintf(host, sizeof(host), "unknown");
+	/* The row text is hashed as UTF-8; send UTF-8. */
+	if (PQclientEncoding(c) != pg_char_to_encoding("UTF8") &&
+	    PQsetClientEncoding(c, "UTF8") != 0) {
+		err_set(err, errlen, "audit: cannot use UTF-8");
+		return ERR_DB;
+	}
+	if ((text = buf_new(AUDIT_ACTION_MAX)) == NULL ||
+	    (sig = buf_new(AUDIT_SIG_MAX)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	own = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (own && !exec_ok(c, "BEGIN")) {
+		err_set(err, errlen, "audit: %s", PQerrorMessage(c));
+		r = ERR_DB;
+		goto out;
+	}
+	if ((r = lock_head(c, &seq, prev, &now, err, errlen)) != 0)
+		goto out;
+	seq++;
+	if ((r = service_text(e, seq, prev, now, host, text, sig)) != 0 ||
+	    (r = buf_put_u8(text, 0)) != 0 || (r = buf_put_u8(sig, 0)) != 0) {
+		err_set(err, errlen, "audit: cannot sign the row: %s",
+		    err_str(r));
+		goto out;
+	}
+	snprintf(seqs, sizeof(seqs), "%lld", (long long)seq);
+	params[0] = seqs;
+	params[1] = e->event;
+	params[2] = e->principal;
+	params[3] = e->tenant;
+	params[4] = e->job;
+	params[5] = e->scope;
+	params[6] = e->detail_json;
+	params[7] = host;
+	params[8] = TEXP_VERSION;
+	params[9] = (const char *)buf_ptr(text);
+	params[10] = (const char *)buf_ptr(sig);
+	res = PQexecParams(c, "SELECT texp_control.audit_append_signed($1, "
+	    "$2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)", 11, NULL,
+	    params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		err_set(err, errlen, "audit: %s", pq_msg(res, c));
+		r = ERR_DB;
+		goto out;
+	}
+	if (hash_parse(PQgetvalue(res, 0, 0), hash) != 0) {
+		err_set(err, errlen, "audit: malformed row hash");
+		r = ERR_DB;
+		goto out;
+	}
+	if (own && !exec_ok(c, "COMMIT")) {
+		own = 0;
+		err_set(err, errlen, "audit: %s", PQerrorMessage(c));
+		r = ERR_DB;
+		goto out;
+	}
+	own = 0;
+	last_seq = seq;
+	memcpy(last_hash, hash, sizeof(hash));
+	if (seq_out != NULL)
+		*seq_out = seq;
+	r = 0;
+ out:
+	if (own)
+		PQclear(PQexec(c, "ROLLBACK"));
+	PQclear(res);
+	buf_free(text);
+	buf_free(sig);
 	return r;
 }
 
@@ -143,6 +314,33 @@ audit_row_text(int64_t seq, const char *at, const char *event,
 	return 0;
 }
 
+int
+audit_row_text_of(const struct audit_row *row, struct buf *out)
+{
+	int r;
+
+	if (row->v == 1)
+		return audit_row_text(row->seq, row->at, row->event,
+		    row->principal, row->tenant, row->job, row->scope,
+		    row->detail, row->host, row->tool_version, out);
+	if (row->v != 2 || row->at == NULL)
+		return ERR_INVALID;
+	if ((r = buf_putf(out, "texp-audit v2\n%lld\n%s\n",
+	    (long long)row->seq, row->at)) != 0 ||
+	    (r = put_field(out, row->event)) != 0 ||
+	    (r = put_field(out, row->principal)) != 0 ||
+	    (r = put_field(out, row->tenant)) != 0 ||
+	    (r = put_field(out, row->job)) != 0 ||
+	    (r = put_field(out, row->scope)) != 0 ||
+	    (r = put_field(out, row->detail)) != 0 ||
+	    (r = put_field(out, row->host)) != 0 ||
+	    (r = put_field(out, row->tool_version)) != 0 ||
+	    (r = put_field(out, row->action)) != 0 ||
+	    (r = put_field(out, row->signature)) != 0)
+		return r;
+	return 0;
+}
+
 /* bytea hex output ("\x...") of exactly AUDIT_HASH_LEN bytes. */
 static int
 hash_parse(const char *s, uint8_t out[AUDIT_HASH_LEN])
@@ -180,23 +378,36 @@ struct chain {
 	uint8_t head[AUDIT_HASH_LEN];
 	uint64_t first_bad;
 	int bad;
+	uint64_t cp_size;		/* checkpoint, or 0 */
+	const uint8_t *cp_hash;
+	audit_row_fn fn;
+	void *ctx;
+	int fn_r;			/* what fn returned, when it stopped */
 };
+
+/* The columns scan() reads, in this order. */
+#define SCAN_SQL "SELECT seq, " \
+	"((extract(epoch FROM at) * 1000000)::bigint)::text, event, " \
+	"principal, tenant, job, scope, detail::text, host, tool_version, " \
+	"prev_hash, hash, v, action, signature " \
+	"FROM texp_control.audit_log ORDER BY seq"
 
 /*
  * Checks one row against the chain so far. Sets ch->bad (and first_bad,
  * why) at the first problem; later rows are then only drained.
  */
 static int
-check_row(PGresult *res, struct chain *ch, uint64_t cp_size,
-    const uint8_t *cp_hash, struct buf *text, char *why, size_t whylen)
+check_row(PGresult *res, struct chain *ch, struct buf *text, char *why,
+    size_t whylen)
 {
-	uint8_t prev[AUDIT_HASH_LEN], hash[AUDIT_HASH_LEN];
+	struct audit_row row;
 	uint8_t calc[AUDIT_HASH_LEN];
 	crypto_hash_sha256_state st;
 	long long seq;
 	uint64_t expect = ch->rows + 1;
 	int r;
 
+	memset(&row, 0, sizeof(row));
 	if (seq_parse(PQgetvalue(res, 0, 0), &seq) != 0) {
 		err_set(why, whylen, "row after %llu unreadable",
 		    (unsigned long long)ch->rows);
@@ -215,43 +426,60 @@ check_row(PGresult *res, struct chain *ch, uint64_t cp_size,
 		ch->first_bad = expect;
 		goto bad;
 	}
-	if (hash_parse(PQgetvalue(res, 0, 10), prev) != 0 ||
-	    hash_parse(PQgetvalue(res, 0, 11), hash) != 0 ||
-	    PQgetisnull(res, 0, 1) || PQgetisnull(res, 0, 2)) {
+	row.seq = seq;
+	row.v = atoi(PQgetvalue(res, 0, 12));
+	if (hash_parse(PQgetvalue(res, 0, 10), row.prev) != 0 ||
+	    hash_parse(PQgetvalue(res, 0, 11), row.hash) != 0 ||
+	    PQgetisnull(res, 0, 1) || PQgetisnull(res, 0, 2) ||
+	    (row.v != 1 && row.v != 2)) {
 		err_set(why, whylen, "row %lld malformed", seq);
 		ch->first_bad = expect;
 		goto bad;
 	}
+	row.at = PQgetvalue(res, 0, 1);
+	row.event = val(res, 2);
+	row.principal = val(res, 3);
+	row.tenant = val(res, 4);
+	row.job = val(res, 5);
+	row.scope = val(res, 6);
+	row.detail = val(res, 7);
+	row.host = val(res, 8);
+	row.tool_version = val(res, 9);
+	row.action = val(res, 13);
+	row.signature = val(res, 14);
 	buf_reset(text);
-	if ((r = audit_row_text(seq, PQgetvalue(res, 0, 1), val(res, 2),
-	    val(res, 3), val(res, 4), val(res, 5), val(res, 6), val(res, 7),
-	    val(res, 8), val(res, 9), text)) != 0)
+	if ((r = audit_row_text_of(&row, text)) != 0)
 		return r;
 	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, prev, sizeof(prev));
+	crypto_hash_sha256_update(&st, row.prev, sizeof(row.prev));
 	crypto_hash_sha256_update(&st, buf_ptr(text), buf_len(text));
 	crypto_hash_sha256_final(&st, calc);
-	if (sodium_memcmp(calc, hash, sizeof(hash)) != 0) {
+	if (sodium_memcmp(calc, row.hash, sizeof(calc)) != 0) {
 		err_set(why, whylen, "row %lld changed: its content does not "
 		    "match its hash (edited, forged or reordered)", seq);
 		ch->first_bad = expect;
 		goto bad;
 	}
-	if (sodium_memcmp(prev, ch->head, sizeof(prev)) != 0) {
+	if (sodium_memcmp(row.prev, ch->head, sizeof(row.prev)) != 0) {
 		err_set(why, whylen, "row %lld does not chain to the row "
 		    "before it (a row was inserted, deleted or reordered)", seq);
 		ch->first_bad = expect;
 		goto bad;
 	}
-	if (cp_hash != NULL && expect == cp_size &&
-	    sodium_memcmp(hash, cp_hash, sizeof(hash)) != 0) {
+	if (ch->cp_hash != NULL && expect == ch->cp_size &&
+	    sodium_memcmp(row.hash, ch->cp_hash, sizeof(row.hash)) != 0) {
 		err_set(why, whylen, "row %lld differs from the checkpoint: "
 		    "the log was rewritten", seq);
 		ch->first_bad = expect;
 		goto bad;
 	}
-	memcpy(ch->head, hash, sizeof(hash));
+	memcpy(ch->head, row.hash, sizeof(row.hash));
 	ch->rows = expect;
+	if (ch->fn != NULL && (r = ch->fn(ch->ctx, &row)) != 0) {
+		ch->fn_r = r;
+		ch->first_bad = expect;
+		ch->bad = 1;
+	}
 	return 0;
  bad:
 	ch->bad = 1;
@@ -260,15 +488,13 @@ check_row(PGresult *res, struct chain *ch, uint64_t cp_size,
 
 /* Scans the whole log in one statement (one snapshot), row by row. */
 static int
-scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
-    struct chain *ch, char *why, size_t whylen)
+scan_chain(PGconn *c, struct chain *ch, char *why, size_t whylen)
 {
 	PGresult *res = NULL;
 	struct buf *text = NULL;
 	ExecStatusType st;
 	int r = ERR_INTERNAL, sent = 0;
 
-	memset(ch, 0, sizeof(*ch));
 	if ((text = buf_new(ROW_TEXT_MAX)) == NULL)
 		return ERR_NOMEM;
 	if (PQclientEncoding(c) != pg_char_to_encoding("UTF8") &&
@@ -277,10 +503,7 @@ scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
 		r = ERR_DB;
 		goto out;
 	}
-	if (!PQsendQuery(c, "SELECT seq, "
-	    "((extract(epoch FROM at) * 1000000)::bigint)::text, event, "
-	    "principal, tenant, job, scope, detail::text, host, tool_version, "
-	    "prev_hash, hash FROM texp_control.audit_log ORDER BY seq")) {
+	if (!PQsendQuery(c, SCAN_SQL)) {
 		err_set(why, whylen, "audit: %s", PQerrorMessage(c));
 		r = ERR_DB;
 		goto out;
@@ -295,8 +518,7 @@ scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
 		st = PQresultStatus(res);
 		if (st == PGRES_SINGLE_TUPLE) {
 			if (r == 0 && !ch->bad)
-				r = check_row(res, ch, cp_size, cp_hash, text,
-				    why, whylen);
+				r = check_row(res, ch, text, why, whylen);
 		} else if (st != PGRES_TUPLES_OK) {
 			if (r == 0) {
 				err_set(why, whylen, "audit: %s",
@@ -309,10 +531,11 @@ scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
 	sent = 0;
 	if (r != 0)
 		goto out;
-	if (!ch->bad && cp_hash != NULL && ch->rows < cp_size) {
+	if (!ch->bad && ch->cp_hash != NULL && ch->rows < ch->cp_size) {
 		err_set(why, whylen, "the log has %llu rows, fewer than the "
 		    "checkpoint's %llu: rows were deleted",
-		    (unsigned long long)ch->rows, (unsigned long long)cp_size);
+		    (unsigned long long)ch->rows,
+		    (unsigned long long)ch->cp_size);
 		ch->first_bad = ch->rows + 1;
 		ch->bad = 1;
 	}
@@ -323,6 +546,31 @@ scan_chain(PGconn *c, uint64_t cp_size, const uint8_t *cp_hash,
 			PQclear(res);
 	buf_free(text);
 	return r;
+}
+
+int
+audit_scan(PGconn *c, audit_row_fn fn, void *ctx, uint64_t *rows,
+    uint8_t head[AUDIT_HASH_LEN], uint64_t *first_bad, char *why,
+    size_t whylen)
+{
+	struct chain ch;
+	int r;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.fn = fn;
+	ch.ctx = ctx;
+	err_set(why, whylen, "%s", "");
+	if ((r = scan_chain(c, &ch, why, whylen)) != 0)
+		return r;
+	if (rows != NULL)
+		*rows = ch.rows;
+	if (head != NULL)
+		memcpy(head, ch.head, AUDIT_HASH_LEN);
+	if (first_bad != NULL)
+		*first_bad = ch.bad ? ch.first_bad : 0;
+	if (ch.fn_r != 0)
+		return ch.fn_r;
+	return ch.bad ? ERR_HASH : 0;
 }
 
 int
@@ -434,8 +682,10 @@ audit_verify_count(PGconn *c, const char *checkpoint, size_t cplen,
 		}
 		have_cp = 1;
 	}
-	if ((r = scan_chain(c, cp_size, have_cp ? cp_hash : NULL, &ch, why,
-	    whylen)) != 0)
+	memset(&ch, 0, sizeof(ch));
+	ch.cp_size = cp_size;
+	ch.cp_hash = have_cp ? cp_hash : NULL;
+	if ((r = scan_chain(c, &ch, why, whylen)) != 0)
 		goto out;
 	if (rows_out != NULL)
 		*rows_out = ch.rows;
@@ -472,7 +722,8 @@ audit_checkpoint(PGconn *c, const char *origin, const struct note_signer *s,
 	if (c == NULL || s == NULL || out == NULL || origin == NULL ||
 	    *origin == '\0' || !field_ok(origin, AUDIT_ORIGIN_MAX))
 		return ERR_INVALID;
-	if ((r = scan_chain(c, 0, NULL, &ch, NULL, 0)) != 0)
+	memset(&ch, 0, sizeof(ch));
+	if ((r = scan_chain(c, &ch, NULL, 0)) != 0)
 		return r;
 	if (ch.bad)
 		return ERR_HASH;

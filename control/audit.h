@@ -3,16 +3,35 @@
  * (texp_control.audit_log).
  *
  * Rows are inserted only by the SECURITY DEFINER SQL function
- * texp_control.audit_append, which serialises appends with a lock, assigns
- * seq = last + 1 (no gaps) and computes
+ * texp_control.audit_append_signed, which serialises appends with a lock,
+ * takes seq = last + 1 (no gaps) and computes
  *
  *	hash = sha256(prev_hash || canonical text of the row)
  *
  * with prev_hash of row 1 = 32 zero bytes. The canonical text is
- * texp_control.audit_row_text(...) (sql/control/001_control.sql); audit.c
- * recomputes it in C, so a verifier does not trust the database's own
- * function. A trigger rejects UPDATE, DELETE and TRUNCATE and no role but
- * the owner holds those rights.
+ * texp_control.audit_row_text2(...) (sql/control/002_signed.sql; rows
+ * written before it use audit_row_text, version 1); audit.c recomputes it
+ * in C, so a verifier does not trust the database's own function. A
+ * trigger rejects UPDATE, DELETE and TRUNCATE and no role but the owner
+ * holds those rights.
+ *
+ * Every version 2 row is signed by the service (audit_use_signer): its
+ * `action` column is an action text (action.h) of kind EVENT whose fields
+ * are, in this order and only when set:
+ *
+ *	control   the control database's id
+ *	seq       the row's seq
+ *	prev      hex of the previous row's hash
+ *	principal, tenant, job, scope, detail (compact JSON), host, tool
+ *	          the row's columns
+ *	signed_action, signed_sig
+ *	          base64 of the principal's own signed action and signature,
+ *	          when the row records one
+ *
+ * and `signature` is the service's minisign signature over it. Since the
+ * signed text names the previous row's hash, rows cannot be dropped,
+ * inserted or reordered without the service key, even by someone who
+ * recomputes the chain. ledger.h checks all of it.
  *
  * Checkpoints are C2SP tlog-checkpoint bodies signed as signed notes:
  *
@@ -44,6 +63,9 @@ struct note_verifier;
 #define AUDIT_ORIGIN_MAX	255
 #define AUDIT_DETAIL_MAX	(64 * 1024)	/* detail_json, bytes */
 #define AUDIT_FIELD_MAX		1024		/* other text fields, bytes */
+/* The row's signed text and signature, bytes. */
+#define AUDIT_ACTION_MAX	(192 * 1024)
+#define AUDIT_SIG_MAX		4096
 
 /*
  * One event. Every field but event may be NULL (stored as NULL).
@@ -57,18 +79,62 @@ struct audit_event {
 	const char *job;
 	const char *scope;
 	const char *detail_json;
+	/* the principal's signed action this row records, or NULL */
+	const uint8_t *signed_text;
+	size_t signed_tlen;
+	const uint8_t *signed_sig;
+	size_t signed_slen;
 };
 
+struct minisig_seckey;
+
 /*
- * Appends e through texp_control.audit_append; the host (gethostname) and
- * tool version are filled in. *seq_out (audit_append_seq) gets the new
- * row's seq. ERR_INVALID for an empty event name or an over-long field;
- * ERR_DB on failure.
+ * The key that signs every row this process appends, and the control
+ * database's id that each row names. Both are borrowed and must outlive
+ * the appends; NULL clears. Without a signer audit_append fails with
+ * ERR_KEY: the log takes signed rows only.
+ */
+void audit_use_signer(const struct minisig_seckey *sk, const char *control_id);
+/* The seq and hash of the last row this process appended (seq 0: none).
+ * Whether it was committed is the caller's to know. */
+void audit_last(int64_t *seq, uint8_t hash[32]);
+
+/*
+ * Appends e as a signed row: in the caller's transaction if one is open
+ * (the log stays locked against other appenders until it ends), else in
+ * a transaction of its own. The host (gethostname), tool version and the
+ * database's clock are filled in. *seq_out (audit_append_seq) gets the
+ * new row's seq. ERR_INVALID for an empty event name or an over-long
+ * field; ERR_KEY without a signer; ERR_DB on failure.
  */
 int audit_append(PGconn *c, const struct audit_event *e, char *err,
     size_t errlen);
 int audit_append_seq(PGconn *c, const struct audit_event *e, int64_t *seq_out,
     char *err, size_t errlen);
+
+/* One row as read back; strings are NULL for SQL NULL. */
+struct audit_row {
+	int64_t seq;
+	int v;			/* 1 or 2 */
+	const char *at;		/* microseconds since the epoch, decimal */
+	const char *event, *principal, *tenant, *job, *scope, *detail;
+	const char *host, *tool_version, *action, *signature;
+	uint8_t prev[AUDIT_HASH_LEN];
+	uint8_t hash[AUDIT_HASH_LEN];
+};
+
+/*
+ * Reads the whole log in seq order (one snapshot), recomputes the chain
+ * from seq 1 and calls fn for every row that chains. Stops at the first
+ * row that does not: ERR_HASH, with *first_bad (optional) set and the
+ * reason in why (the words of audit_verify). A non-zero return of fn
+ * stops the scan and is returned. *rows and head (both optional) get the
+ * number of rows read and the last row's hash. ERR_DB on query failure.
+ */
+typedef int (*audit_row_fn)(void *ctx, const struct audit_row *row);
+int audit_scan(PGconn *c, audit_row_fn fn, void *ctx, uint64_t *rows,
+    uint8_t head[AUDIT_HASH_LEN], uint64_t *first_bad, char *why,
+    size_t whylen);
 
 /*
  * Reads the whole log in seq order and recomputes the chain from seq 1.
@@ -122,5 +188,7 @@ int audit_row_text(int64_t seq, const char *at, const char *event,
     const char *principal, const char *tenant, const char *job,
     const char *scope, const char *detail, const char *host,
     const char *tool_version, struct buf *out);
+/* The text of row (version 1 or 2 by row->v). */
+int audit_row_text_of(const struct audit_row *row, struct buf *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <sodium.h>
 
@@ -28,13 +29,24 @@ __asm__(
     "	.byte 0\n"
     "	.size texp_sql_control_001, . - texp_sql_control_001\n"
     "	.previous\n");
+__asm__(
+    "	.section .rodata\n"
+    "	.balign 16\n"
+    "	.type texp_sql_control_002, @object\n"
+    "texp_sql_control_002:\n"
+    "	.incbin \"sql/control/002_signed.sql\"\n"
+    "	.byte 0\n"
+    "	.size texp_sql_control_002, . - texp_sql_control_002\n"
+    "	.previous\n");
 extern const char texp_sql_control_001[] __attribute__((visibility("hidden")));
+extern const char texp_sql_control_002[] __attribute__((visibility("hidden")));
 
 static const struct {
 	const char *name;
 	const char *sql;
 } migrations[] = {
 	{ "001_control", texp_sql_control_001 },
+	{ "002_signed", texp_sql_control_002 },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -284,6 +296,9 @@ control_name_valid(const char *name)
 	size_t i, n;
 
 	if (name == NULL || (n = strlen(name)) == 0 || n > CONTROL_NAME_MAX)
+		return 0;
+	/* the root key acts under this name (ledger.h) */
+	if (strcmp(name, "root") == 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		char ch = name[i];
@@ -755,20 +770,74 @@ control_tenant_add(PGconn *c, const char *tenant, const char *display_name,
 }
 
 int
-control_has_admin(PGconn *c, int *has)
+control_principal_meta(PGconn *c, const char *name, const char *person,
+    const char *registered_by, char *err, size_t errlen)
+{
+	const char *params[3] = { name, person, registered_by };
+	int rows, r;
+
+	err_set(err, errlen, "%s", "");
+	r = exec_params(c, "principal", "UPDATE texp_control.principals "
+	    "SET person = $2, registered_by = $3 WHERE name = $1", 3, params,
+	    &rows, err, errlen);
+	if (r == 0 && rows != 1) {
+		err_set(err, errlen, "unknown principal \"%s\"", name);
+		r = ERR_NOENT;
+	}
+	return r;
+}
+
+int
+control_tenant_recipients(PGconn *c, const char *tenant,
+    const char *const *recipients, size_t n, char *err, size_t errlen)
+{
+	json_t *a = json_array();
+	const char *params[2];
+	char *js = NULL;
+	size_t i;
+	int rows = 0, r = ERR_NOMEM;
+
+	err_set(err, errlen, "%s", "");
+	if (a == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(a, json_string(recipients[i])) != 0)
+			goto out;
+	if ((js = json_dumps(a, JSON_COMPACT)) == NULL)
+		goto out;
+	params[0] = tenant;
+	params[1] = js;
+	r = exec_params(c, "tenant", "UPDATE texp_control.tenants SET "
+	    "recipients = ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) "
+	    "WHERE tenant = $1", 2, params, &rows, err, errlen);
+	if (r == 0 && rows != 1) {
+		err_set(err, errlen, "unknown tenant");
+		r = ERR_NOENT;
+	}
+ out:
+	free(js);
+	json_decref(a);
+	return r;
+}
+
+int
+control_id(PGconn *c, char out[CONTROL_ID_MAX + 1], char *err, size_t errlen)
 {
 	PGresult *res;
-	int r = ERR_DB;
+	int r = 0;
 
-	*has = 0;
-	res = PQexec(c, "SELECT EXISTS (SELECT 1 FROM texp_control.principals p "
-	    "JOIN texp_control.principal_roles pr ON pr.principal_id = p.id "
-	    "JOIN texp_control.roles ro ON ro.name = pr.role "
-	    "WHERE p.disabled_at IS NULL AND 'admin' = ANY (ro.capabilities))");
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		*has = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		r = 0;
-	}
+	out[0] = '\0';
+	res = PQexec(c, "SELECT control_id FROM texp_control.instance");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		res_err(err, errlen, "control id", res, c);
+		r = ERR_DB;
+	} else if (PQntuples(res) != 1 ||
+	    strlen(PQgetvalue(res, 0, 0)) > CONTROL_ID_MAX) {
+		err_set(err, errlen, "the control database has no id (run "
+		    "tenant-export init)");
+		r = ERR_NOENT;
+	} else
+		snprintf(out, CONTROL_ID_MAX + 1, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return r;
 }

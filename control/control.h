@@ -29,7 +29,7 @@ struct minisig_pubkey;
 #define CONTROL_SCHEMA		"texp_control"
 #define CONTROL_OWNER_ROLE	"texp_control_owner"
 /* Highest migration this binary knows (sql/control/NNN_*.sql). */
-#define CONTROL_SCHEMA_VERSION	1
+#define CONTROL_SCHEMA_VERSION	2
 
 /* Capabilities (roles grant them; see the seeded roles in 001). */
 #define CONTROL_CAP_EXPORT	"tenant:export"
@@ -135,7 +135,18 @@ int control_unassign(PGconn *c, const char *name, const char *tenant,
     char *err, size_t errlen);
 int control_tenant_add(PGconn *c, const char *tenant,
     const char *display_name, char *err, size_t errlen);
-/* 1 if any enabled principal holds the admin capability (bootstrap). */
-int control_has_admin(PGconn *c, int *has);
+/* Records who a principal is (person) and who registered it. */
+int control_principal_meta(PGconn *c, const char *name, const char *person,
+    const char *registered_by, char *err, size_t errlen);
+/* Replaces a tenant's recipients (n of them). */
+int control_tenant_recipients(PGconn *c, const char *tenant,
+    const char *const *recipients, size_t n, char *err, size_t errlen);
+/*
+ * The control database's id (texp_control.instance, made by `init`) into
+ * out: "<system identifier>-<32 hex>". ERR_NOENT before init, ERR_DB.
+ */
+#define CONTROL_ID_MAX	64
+int control_id(PGconn *c, char out[CONTROL_ID_MAX + 1], char *err,
+    size_t errlen);
 
 #endif

@@ -123,6 +123,79 @@ jobs_ref(const uint8_t hash[JOBS_HASH_LEN], char out[JOBS_REF_HEX])
 	hex_encode(hash, 8, out);
 }
 
+void
+jobs_hash_hex(const uint8_t id_hash[JOBS_HASH_LEN], char out[65])
+{
+	hex_encode(id_hash, JOBS_HASH_LEN, out);
+}
+
+int
+jobs_hash_parse(const char *hex, uint8_t id_hash[JOBS_HASH_LEN])
+{
+	size_t i;
+	int r;
+
+	/* lower case only: one spelling per job */
+	for (i = 0; hex != NULL && hex[i] != '\0'; i++)
+		if (hex[i] >= 'A' && hex[i] <= 'F')
+			return ERR_FORMAT;
+	if ((r = hex_decode(hex, id_hash, JOBS_HASH_LEN)) != 0)
+		memset(id_hash, 0, JOBS_HASH_LEN);
+	return r;
+}
+
+/* n digits at s, value in [lo, hi]. */
+static int
+digits(const char *s, size_t n, int lo, int hi)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= lo && v <= hi;
+}
+
+int
+jobs_time_valid(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) < 10 || n > 40)
+		return 0;
+	if (!digits(s, 4, 1, 9999) || s[4] != '-' || !digits(s + 5, 2, 1, 12) ||
+	    s[7] != '-' || !digits(s + 8, 2, 1, 31))
+		return 0;
+	s += 10;
+	if (*s == '\0')
+		return 1;
+	if ((*s != 'T' && *s != ' ') || !digits(s + 1, 2, 0, 23) ||
+	    s[3] != ':' || !digits(s + 4, 2, 0, 59))
+		return 0;
+	s += 6;
+	if (*s == ':') {
+		if (!digits(s + 1, 2, 0, 60))
+			return 0;
+		s += 3;
+		if (*s == '.') {
+			s++;
+			if (*s < '0' || *s > '9')
+				return 0;
+			while (*s >= '0' && *s <= '9')
+				s++;
+		}
+	}
+	if (*s == 'Z')
+		return s[1] == '\0';
+	if (*s == '+' || *s == '-')
+		return digits(s + 1, 2, 0, 14) && s[3] == ':' &&
+		    digits(s + 4, 2, 0, 59) && s[6] == '\0';
+	return *s == '\0';
+}
+
 /* bytea parameter in text form: "\x" and hex. */
 static void
 bytea_param(const uint8_t *p, size_t n, char *out)
@@ -265,6 +338,12 @@ jobs_scope_build(const struct config *cfg, const char *tables,
 	memset(s, 0, sizeof(*s));
 	*high_risk = 0;
 	s->include_global = include_global;
+	if ((since != NULL && since[0] != '\0' && !jobs_time_valid(since)) ||
+	    (until != NULL && until[0] != '\0' && !jobs_time_valid(until))) {
+		snprintf(err, errlen, "the date window must be dates or times "
+		    "like 2026-01-31 or 2026-01-31T12:00:00Z");
+		return ERR_USAGE;
+	}
 	if ((since != NULL && since[0] != '\0' &&
 	    (s->since = strdup(since)) == NULL) ||
 	    (until != NULL && until[0] != '\0' &&
@@ -477,52 +556,62 @@ db_err(PGconn *c, char *err, size_t errlen)
 }
 
 int
-jobs_create(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
-    const char *tenant, const struct jobs_scope *scope, enum jobs_state state,
-    int high_risk, int64_t requested_by, uint64_t expires_in,
-    int max_fetches, const char *idem_key, char *err, size_t errlen)
+jobs_create(PGconn *c, const struct jobs_new *n, char *err, size_t errlen)
 {
 	char hb[2 + 2 * JOBS_HASH_LEN + 1], by[32], exp[32], mf[16];
-	char idem[32 + 1 + 2 * 32 + 1];
+	char idem[32 + 1 + 2 * 32 + 1], rd[2 + 64 + 1];
 	uint8_t ih[32];
-	const char *p[8];
-	char *sj = NULL;
+	const char *p[12];
+	char *sj = NULL, *rcpt = NULL;
+	json_t *ra = NULL;
 	PGresult *res = NULL;
 	const char *code;
+	size_t i;
 	int r;
 
-	if ((r = jobs_scope_json(scope, &sj)) != 0)
+	if ((r = jobs_scope_json(n->scope, &sj)) != 0)
 		return r;
-	bytea_param(id_hash, JOBS_HASH_LEN, hb);
-	snprintf(by, sizeof(by), "%" PRId64, requested_by);
-	snprintf(exp, sizeof(exp), "%" PRIu64, expires_in);
-	snprintf(mf, sizeof(mf), "%d", max_fetches);
-	if (idem_key != NULL && idem_key[0] != '\0') {
-		crypto_hash_sha256(ih, (const uint8_t *)idem_key,
-		    strlen(idem_key));
-		snprintf(idem, sizeof(idem), "%" PRId64 ":", requested_by);
+	r = ERR_NOMEM;
+	/* recipients as a PostgreSQL array literal, built from JSON so that
+	 * no value needs quoting by hand */
+	if ((ra = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < n->nrecipients; i++)
+		if (json_array_append_new(ra, json_string(n->recipients[i])))
+			goto out;
+	if ((rcpt = json_dumps(ra, JSON_COMPACT)) == NULL)
+		goto out;
+	bytea_param(n->id_hash, JOBS_HASH_LEN, hb);
+	bytea_param(n->request_digest, 32, rd);
+	snprintf(by, sizeof(by), "%" PRId64, n->requested_by);
+	snprintf(exp, sizeof(exp), "%" PRIu64, n->expires_in);
+	snprintf(mf, sizeof(mf), "%d", n->max_fetches);
+	if (n->idem_key != NULL && n->idem_key[0] != '\0') {
+		crypto_hash_sha256(ih, (const uint8_t *)n->idem_key,
+		    strlen(n->idem_key));
+		snprintf(idem, sizeof(idem), "%" PRId64 ":", n->requested_by);
 		hex_encode(ih, sizeof(ih), idem + strlen(idem));
 	}
 	p[0] = hb;
-	p[1] = tenant;
+	p[1] = n->tenant;
 	p[2] = sj;
-	p[3] = jobs_state_str(state);
-	p[4] = high_risk ? "true" : "false";
+	p[3] = jobs_state_str(n->state);
+	p[4] = n->high_risk ? "true" : "false";
 	p[5] = by;
 	p[6] = exp;
 	p[7] = mf;
-	{
-		const char *pp[9];
-
-		memcpy(pp, p, sizeof(p));
-		pp[8] = idem_key != NULL && idem_key[0] != '\0' ? idem : NULL;
-		res = PQexecParams(c,
-		    "INSERT INTO texp_control.jobs (id_hash, tenant, scope, "
-		    "state, high_risk, requested_by, expires_at, max_fetches, "
-		    "idempotency_key) VALUES ($1::bytea, $2, $3::jsonb, $4, "
-		    "$5::boolean, $6::bigint, now() + make_interval(secs => "
-		    "$7::bigint), $8::int, $9)", 9, NULL, pp, NULL, NULL, 0);
-	}
+	p[8] = n->idem_key != NULL && n->idem_key[0] != '\0' ? idem : NULL;
+	p[9] = rd;
+	p[10] = rcpt;
+	p[11] = n->passphrase ? "true" : "false";
+	res = PQexecParams(c,
+	    "INSERT INTO texp_control.jobs (id_hash, tenant, scope, "
+	    "state, high_risk, requested_by, expires_at, max_fetches, "
+	    "idempotency_key, request_digest, recipients, passphrase) "
+	    "VALUES ($1::bytea, $2, $3::jsonb, $4, $5::boolean, $6::bigint, "
+	    "now() + make_interval(secs => $7::bigint), $8::int, $9, "
+	    "$10::bytea, ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), "
+	    "$12::boolean)", 12, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		db_err(c, err, errlen);
@@ -533,6 +622,8 @@ jobs_create(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 	r = 0;
  out:
 	PQclear(res);
+	json_decref(ra);
+	free(rcpt);
 	free(sj);
 	return r;
 }
@@ -632,6 +723,12 @@ jobs_list(PGconn *c, int64_t principal, const char *tenant, size_t limit,
 }
 
 int
+jobs_list_all(PGconn *c, struct jobs_job ***out, size_t *n)
+{
+	return get_many(c, "SELECT " JOB_COLUMNS, 0, NULL, out, n);
+}
+
+int
 jobs_list_expired(PGconn *c, size_t limit, struct jobs_job ***out,
     size_t *n)
 {
@@ -703,16 +800,20 @@ jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 	const char *p[1] = { hb };
 	PGresult *res = NULL;
 	struct jobs_job *j = NULL;
-	int r = ERR_DB, began = 0;
+	int r = ERR_DB, began = 0, own;
 
 	if (out != NULL)
 		*out = NULL;
 	bytea_param(id_hash, JOBS_HASH_LEN, hb);
-	res = PQexec(c, "BEGIN");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		goto out;
-	began = 1;
-	PQclear(res);
+	own = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (own) {
+		res = PQexec(c, "BEGIN");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			goto out;
+		began = 1;
+		PQclear(res);
+		res = NULL;
+	}
 	/* A worker that holds the row is running it; the next one skips. */
 	res = PQexecParams(c, "SELECT j.attempts FROM texp_control.jobs j "
 	    "WHERE j.id_hash = $1::bytea AND j.state = 'queued' "
@@ -731,9 +832,11 @@ jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 		    1, NULL, p, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			goto out;
-		PQclear(res);
-		res = PQexec(c, "COMMIT");
-		began = PQresultStatus(res) != PGRES_COMMAND_OK;
+		if (own) {
+			PQclear(res);
+			res = PQexec(c, "COMMIT");
+			began = PQresultStatus(res) != PGRES_COMMAND_OK;
+		}
 		r = began ? ERR_DB : ERR_LIMIT;
 		goto out;
 	}
@@ -744,11 +847,13 @@ jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 	    0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		goto out;
-	PQclear(res);
-	res = PQexec(c, "COMMIT");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		goto out;
-	began = 0;
+	if (own) {
+		PQclear(res);
+		res = PQexec(c, "COMMIT");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			goto out;
+		began = 0;
+	}
 	if (out != NULL && (r = jobs_get(c, id_hash, &j)) != 0)
 		goto out;
 	if (out != NULL) {

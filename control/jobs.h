@@ -42,6 +42,7 @@
 
 struct buf;
 struct config;
+struct ledger;
 
 #define JOBS_ID_LEN		16
 #define JOBS_ID_HEX		(2 * JOBS_ID_LEN + 1)	/* with NUL */
@@ -130,15 +131,38 @@ struct jobs_job {
 void jobs_free(struct jobs_job *j);
 
 /*
+ * 1 if s is a date or a date and time PostgreSQL reads the same way
+ * everywhere: YYYY-MM-DD, optionally followed by "T" or " ", HH:MM,
+ * optionally :SS and a fraction, optionally "Z" or +HH:MM / -HH:MM. A
+ * window is checked before any row is read.
+ */
+int jobs_time_valid(const char *s);
+
+/* A new job, as jobs_create stores it. */
+struct jobs_new {
+	uint8_t id_hash[JOBS_HASH_LEN];
+	const char *tenant;
+	const struct jobs_scope *scope;
+	enum jobs_state state;
+	int high_risk;
+	int64_t requested_by;		/* principal id (cache) */
+	uint64_t expires_in;		/* seconds */
+	int max_fetches;
+	const char *idem_key;		/* or NULL */
+	uint8_t request_digest[32];	/* SHA-256 of the signed request */
+	const char *const *recipients;	/* age recipients, or none */
+	size_t nrecipients;
+	int passphrase;
+};
+
+/*
  * Inserts a job. idem_key (NULL for none) is stored as
  * "<principal id>:<hex SHA-256 of the key>", so keys of different
  * principals never collide and the key text is not stored. ERR_EXISTS if
  * that idempotency key is already used.
  */
-int jobs_create(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
-    const char *tenant, const struct jobs_scope *scope, enum jobs_state state,
-    int high_risk, int64_t requested_by, uint64_t expires_in,
-    int max_fetches, const char *idem_key, char *err, size_t errlen);
+int jobs_create(PGconn *c, const struct jobs_new *n, char *err,
+    size_t errlen);
 /* The job with this hash (ERR_NOENT if none). *out is freed with
  * jobs_free. */
 int jobs_get(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
@@ -154,6 +178,8 @@ int jobs_get_by_idem(PGconn *c, int64_t principal, const char *idem_key,
 int jobs_list(PGconn *c, int64_t principal, const char *tenant, size_t limit,
     struct jobs_job ***out, size_t *n);
 void jobs_list_free(struct jobs_job **v, size_t n);
+/* Every job, in no particular order (the log's cache check). */
+int jobs_list_all(PGconn *c, struct jobs_job ***out, size_t *n);
 
 /*
  * Conditional state change from -> to; ERR_EXISTS if the job was not in
@@ -166,10 +192,11 @@ int jobs_transition(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 int jobs_set_approved(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
     int64_t approver);
 /*
- * Claims a queued job: in one transaction, SELECT ... FOR UPDATE SKIP
- * LOCKED, then running, attempts + 1, started_at. ERR_EXISTS if it is not
- * queued or another worker holds it; ERR_LIMIT if attempts reached
- * max_attempts (then it is failed). *out (optional) gets the job.
+ * Claims a queued job: SELECT ... FOR UPDATE SKIP LOCKED, then running,
+ * attempts + 1, started_at, in the caller's transaction if one is open
+ * (else in one of its own). ERR_EXISTS if it is not queued or another
+ * worker holds it; ERR_LIMIT if attempts reached max_attempts (then it is
+ * failed: commit the caller's transaction). *out (optional) gets the job.
  */
 int jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
     int max_attempts, struct jobs_job **out);
@@ -203,12 +230,29 @@ void jobs_files_free(char **v);
 int jobs_archive_delete(const char *archive);
 
 /*
- * Access decisions. Each takes a monitor connection, the signed action
- * (text and minisign signature, as action_sign made them) and the config,
- * and fills o: code (0 or an err), a one-line message for the user, the
- * audit reason on refusal, and what was decided. Every outcome has been
- * audited before they return (a failure to audit is itself an error).
+ * Access decisions. Each takes the context of one control-plane step
+ * (struct jobs_ctx: a monitor connection inside a transaction that holds
+ * the log's lock, the configuration, the state verified from the signed
+ * log, and the database's clock), the signed action (text and minisign
+ * signature, as the principal sent it), and fills o: code (0 or an err), a
+ * one-line message for the user, the audit reason on refusal, and what
+ * was decided. Every outcome has been audited before they return (a
+ * failure to audit is itself an error). Rights come from the ledger, never
+ * from the tables; a job whose table row disagrees with the log is
+ * refused (ERR_TAMPER, audited as control.mismatch).
+ *
+ * A job is named in actions by "job" = the 64 hex digits of its id hash
+ * (what jobs_id_hash gives), so the log never holds the id itself.
  */
+struct jobs_ctx {
+	PGconn *c;
+	const struct config *cfg;
+	struct ledger *ledger;
+	const char *control_id;
+	uint64_t now;			/* the database's clock */
+	const char *peer;		/* the caller, for the log, or NULL */
+};
+
 struct jobs_outcome {
 	int r;
 	char msg[512];
@@ -217,6 +261,7 @@ struct jobs_outcome {
 	uint8_t id_hash[JOBS_HASH_LEN];
 	enum jobs_state state;		/* the job's state afterwards */
 	int duplicate;			/* request: idempotent repeat */
+	int confirm_needed;		/* request: a typed confirmation */
 	char principal[64];
 	char tenant[JOBS_TENANT_MAX + 1];
 };
@@ -230,42 +275,41 @@ struct jobs_signed {
 
 /*
  * export.request: fields tenant, tables, since, until, global ("0"/"1"),
- * confirm (the typed "EXPORT <display name>", or ""), idem (or "").
- * Checks freshness and nonce, tenant:export on the tenant,
- * tenant:export:pii for a scope with PII, the typed confirmation for a
- * high-risk scope, then creates the job: awaiting_approval when
- * high-risk, else queued. ERR_DENIED for refusals, ERR_USAGE for a bad
- * scope.
+ * confirm (the typed "EXPORT <display name>", or ""), idem (or ""),
+ * recipients (comma list of the tenant's registered recipients; "" for
+ * all of them), passphrase ("1": encrypt with a passphrase instead),
+ * allow_empty ("0"/"1"), zstd ("0"/"1"), control. Checks freshness and
+ * nonce, tenant:export on the tenant, tenant:export:pii for a scope with
+ * PII, the recipients, the typed confirmation for a high-risk scope, then
+ * creates the job: awaiting_approval when high-risk, else queued.
+ * ERR_DENIED for refusals, ERR_USAGE for a bad scope.
  */
-int jobs_request(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_outcome *o);
-/* export.approve: field job (the 32-hex id). */
-int jobs_approve(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_outcome *o);
+int jobs_request(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_outcome *o);
+/* export.approve: fields job, request (hex SHA-256 of the request's
+ * text, as status shows it). */
+int jobs_approve(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_outcome *o);
 /* job.status / job.cancel: field job. *out (status) gets the job. */
-int jobs_status(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_job **out,
+int jobs_status(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_job **out, struct jobs_outcome *o);
+int jobs_cancel(struct jobs_ctx *k, const struct jobs_signed *a,
     struct jobs_outcome *o);
-int jobs_cancel(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_outcome *o);
 /* job.list: field tenant ("" for every assigned tenant). */
-int jobs_list_for(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_job ***out, size_t *n,
-    struct jobs_outcome *o);
+int jobs_list_for(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_job ***out, size_t *n, struct jobs_outcome *o);
 /*
  * export.run: field job. Re-checks the requester's and the runner's
- * permissions on the job's tenant and scope, claims it (queued ->
- * running) and audits "export.started". *out gets the job (scope and
- * tenant to export).
+ * permissions on the job's tenant and scope (and the approver's, for a
+ * high-risk job), claims it (queued -> running) and audits
+ * "export.started". *out gets the job (scope and tenant to export).
  */
-int jobs_start(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_job **out,
-    struct jobs_outcome *o);
+int jobs_start(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_job **out, struct jobs_outcome *o);
 /* A retry after a transient fault, in the same run: the permissions are
  * checked again, the job claimed again and "export.started" audited. */
-int jobs_restart(PGconn *c, const struct config *cfg,
-    const uint8_t id_hash[JOBS_HASH_LEN], const char *principal,
-    struct jobs_job **out, struct jobs_outcome *o);
+int jobs_restart(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
+    const char *principal, struct jobs_job **out, struct jobs_outcome *o);
 /*
  * After the export: success moves running -> ready and audits
  * "export.completed" with the receipt; failure moves running -> failed
@@ -282,28 +326,33 @@ struct jobs_result {
 	uint64_t expires;
 	uint64_t records;
 };
-int jobs_finish(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+int jobs_finish(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
     const char *principal, const struct jobs_result *res,
     struct jobs_outcome *o);
 /*
  * export.fetch: field job. tenant:fetch (and tenant:export:pii for a PII
  * scope) on the job's tenant, state ready, not expired, under the download
- * limit; counts the download. *out gets the job (its archive path).
- * The caller copies the files and calls jobs_fetch_done.
+ * limit; counts the download ("fetch.started"). *out gets the job (its
+ * archive path). The caller hands the files over and calls
+ * jobs_fetch_done.
  */
-int jobs_fetch(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_job **out,
-    struct jobs_outcome *o);
-/* Audits the copy's outcome: "export.fetched" (r == 0, to = the path) or
- * "fetch.failed", which also gives the download back. */
-int jobs_fetch_done(PGconn *c, const struct jobs_job *j,
+int jobs_fetch(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_job **out, struct jobs_outcome *o);
+/* Audits the hand-over's outcome: "export.fetched" (r == 0, to = where
+ * the caller put it) or "fetch.failed", which gives the download back. */
+int jobs_fetch_done(struct jobs_ctx *k, const struct jobs_job *j,
     const char *principal, int r, const char *to, struct jobs_outcome *o);
 /*
  * Sweep: expires every job past expires_at (deleting its archive files,
  * auditing "export.deleted" and "export.expired"). *expired gets the
  * count; *failed the number of archives that could not be deleted.
  */
-int jobs_sweep(PGconn *c, int *expired, int *failed, char *err,
+int jobs_sweep(struct jobs_ctx *k, int *expired, int *failed, char *err,
     size_t errlen);
+
+/* Hex of a job's id hash, as actions name it (65 bytes with NUL). */
+void jobs_hash_hex(const uint8_t id_hash[JOBS_HASH_LEN], char out[65]);
+/* Parses what jobs_hash_hex wrote (ERR_FORMAT otherwise). */
+int jobs_hash_parse(const char *hex, uint8_t id_hash[JOBS_HASH_LEN]);
 
 #endif

@@ -3,6 +3,10 @@
  * export job. Every outcome, allowed or refused, is audited here, so that
  * no command can forget to.
  *
+ * Who holds which right comes from the ledger (the signed log), never
+ * from the control tables: someone who edits the tables by hand gains
+ * nothing, and a job row that disagrees with the log is refused.
+ *
  * Answers to the user never tell "not assigned to this tenant" from "no
  * such tenant", nor "another tenant's job" from "no such job": both come
  * from one message each. The audit log, which only operators read, keeps
@@ -12,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -23,248 +26,61 @@
 #include "control.h"
 #include "err.h"
 #include "jobs.h"
+#include "decide.h"
+#include "ledger.h"
 
 #define MSG_NO_JOB	"no such job"
 
-static void
-outf(struct jobs_outcome *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-outf(struct jobs_outcome *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(o->msg, sizeof(o->msg), fmt, ap);
-	va_end(ap);
-}
-
-static void
-outcome_init(struct jobs_outcome *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->r = ERR_INTERNAL;
-}
-
-/*
- * Appends one event. detail is consumed. A failure to audit fails the
- * whole step: nothing happens that the log does not show.
- */
-static int
-audit(PGconn *c, const char *event, const char *principal,
-    const char *tenant, const char *ref, const char *scope, json_t *detail,
-    struct jobs_outcome *o)
-{
-	struct audit_event e;
-	char err[256], *dj = NULL;
-	int r;
-
-	memset(&e, 0, sizeof(e));
-	e.event = event;
-	e.principal = principal != NULL && principal[0] ? principal : NULL;
-	e.tenant = tenant != NULL && tenant[0] ? tenant : NULL;
-	e.job = ref != NULL && ref[0] ? ref : NULL;
-	e.scope = scope;
-	if (detail != NULL &&
-	    (dj = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
-		json_decref(detail);
-		return ERR_NOMEM;
-	}
-	json_decref(detail);
-	e.detail_json = dj;
-	err[0] = '\0';
-	r = audit_append(c, &e, err, sizeof(err));
-	free(dj);
-	if (r != 0 && o != NULL) {
-		outf(o, "cannot write the audit log: %s", err[0] ? err :
-		    err_str(r));
-		o->r = r;
-	}
-	return r;
-}
-
-/* Refusal: audit it, then set the outcome (unless auditing failed). */
-static int
-deny(PGconn *c, struct jobs_outcome *o, int code, const char *event,
-    const char *principal, const char *tenant, const char *ref,
-    const char *scope, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 10, 11)));
-
-static int
-deny(PGconn *c, struct jobs_outcome *o, int code, const char *event,
-    const char *principal, const char *tenant, const char *ref,
-    const char *scope, const char *reason, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	r = audit(c, event, principal, tenant, ref, scope,
-	    json_pack("{s:s}", "reason", reason), o);
-	if (r != 0)
-		return r;
-	snprintf(o->reason, sizeof(o->reason), "%s", reason);
-	va_start(ap, fmt);
-	vsnprintf(o->msg, sizeof(o->msg), fmt, ap);
-	va_end(ap);
-	o->r = code;
-	return code;
-}
-
-/*
- * Verifies a signed action of the expected kind; refusals are audited as
- * deny_event. On success *out is the action.
- */
-static int
-verify(PGconn *c, const struct config *cfg, const struct jobs_signed *a,
-    const char *kind, const char *deny_event, struct action **out,
-    struct jobs_outcome *o)
-{
-	const struct config_control *k = config_control(cfg);
-	struct action *pa = NULL;
-	const char *claimed = NULL, *reason;
-	char why[256] = "";
-	int r;
-
-	*out = NULL;
-	r = action_verify(c, a->text, a->tlen, a->sig, a->slen,
-	    (uint64_t)time(NULL), k->max_request_age, out, why, sizeof(why));
-	if (r == 0 && strcmp(action_kind(*out), kind) != 0) {
-		action_free(*out);
-		*out = NULL;
-		r = ERR_FORMAT;
-	}
-	if (r == 0) {
-		snprintf(o->principal, sizeof(o->principal), "%s",
-		    action_principal(*out)->name);
-		return 0;
-	}
-	if (r == ERR_DB || r == ERR_NOMEM) {
-		outf(o, "cannot check the signed request: %s", why[0] ? why :
-		    err_str(r));
-		o->r = r;
-		return r;
-	}
-	/* What the unverified text claims, for the operators' record. */
-	if (action_parse(a->text, a->tlen, &pa) == 0)
-		claimed = action_get(pa, "tenant");
-	switch (r) {
-	case ERR_DENIED:
-		reason = "unknown_principal";
-		break;
-	case ERR_SIG_INVALID:
-		reason = "bad_signature";
-		break;
-	case ERR_EXPIRED:
-		reason = "stale";
-		break;
-	case ERR_EXISTS:
-		reason = "replay";
-		break;
-	default:
-		reason = "malformed";
-		break;
-	}
-	r = deny(c, o, ERR_DENIED, deny_event, NULL, claimed, NULL, NULL,
-	    reason, "%s",
-	    r == ERR_DENIED ? "the key is not registered to an enabled "
-	    "principal" :
-	    r == ERR_SIG_INVALID ? "the signature does not verify" :
-	    r == ERR_EXPIRED ? "the signed request is stale (check the "
-	    "clock; requests are valid for [control] max_request_age)" :
-	    r == ERR_EXISTS ? "the signed request was already used (replay)" :
-	    "the signed request is malformed");
-	action_free(pa);
-	return r;
-}
-
-static int
-allowed(PGconn *c, int64_t pid, const char *cap, const char *tenant,
-    int *ok, struct jobs_outcome *o)
-{
-	int r = control_allowed(c, pid, cap, tenant, ok);
-
-	if (r != 0) {
-		outf(o, "cannot check permissions: %s", err_str(r));
-		o->r = r;
-	}
-	return r;
-}
-
 /* Any capability on the job's tenant makes its jobs visible. */
 static int
-visible(PGconn *c, int64_t pid, const char *tenant, int *vis,
-    struct jobs_outcome *o)
+visible(const struct jobs_ctx *k, const char *who, const char *tenant)
 {
-	static const char *const caps[] = { CONTROL_CAP_EXPORT,
-	    CONTROL_CAP_APPROVE, CONTROL_CAP_FETCH };
-	size_t i;
-	int r;
-
-	*vis = 0;
-	for (i = 0; i < sizeof(caps) / sizeof(caps[0]) && !*vis; i++)
-		if ((r = allowed(c, pid, caps[i], tenant, vis, o)) != 0)
-			return r;
-	return 0;
+	return ledger_may(k->ledger, who, CONTROL_CAP_EXPORT, tenant) ||
+	    ledger_may(k->ledger, who, CONTROL_CAP_APPROVE, tenant) ||
+	    ledger_may(k->ledger, who, CONTROL_CAP_FETCH, tenant);
 }
 
-/* The job named by the action's "job" field; ERR_NOENT when malformed or
- * unknown (the same answer). */
 static int
-load_job(PGconn *c, const struct action *act, uint8_t hash[JOBS_HASH_LEN],
-    char ref[JOBS_REF_HEX], struct jobs_job **out, struct jobs_outcome *o)
+may_export(const struct jobs_ctx *k, const char *who, const char *tenant,
+    int pii)
 {
-	uint8_t id[JOBS_ID_LEN];
+	return ledger_may(k->ledger, who, CONTROL_CAP_EXPORT, tenant) &&
+	    (!pii || ledger_may(k->ledger, who, CONTROL_CAP_EXPORT_PII,
+	    tenant));
+}
+
+/*
+ * Loads the job named by the action's "job" field and checks it against
+ * the log. ERR_NOENT when malformed or unknown (the same answer).
+ */
+static int
+load_job(struct jobs_ctx *k, const struct action *act, struct jobs_job **out,
+    char ref[JOBS_REF_HEX], struct jobs_outcome *o)
+{
+	uint8_t hash[JOBS_HASH_LEN];
+	char why[256];
 	int r;
 
 	*out = NULL;
 	ref[0] = '\0';
-	if (jobs_id_parse(action_get(act, "job"), id) != 0)
+	if (jobs_hash_parse(action_get(act, "job"), hash) != 0)
 		return ERR_NOENT;
-	jobs_id_hash(id, hash);
-	sodium_memzero(id, sizeof(id));
 	jobs_ref(hash, ref);
 	memcpy(o->id_hash, hash, JOBS_HASH_LEN);
-	r = jobs_get(c, hash, out);
-	if (r != 0 && r != ERR_NOENT) {
-		outf(o, "cannot read the job: %s", err_str(r));
-		o->r = r;
-	}
-	return r;
-}
-
-/*
- * Loads the job and checks that the acting principal may see it: an
- * unknown id and an invisible job give the same refusal.
- */
-static int
-job_for(PGconn *c, const struct action *act, const char *deny_event,
-    struct jobs_job **out, char ref[JOBS_REF_HEX], struct jobs_outcome *o)
-{
-	const struct control_principal *p = action_principal(act);
-	uint8_t hash[JOBS_HASH_LEN];
-	int r, vis = 0;
-
-	r = load_job(c, act, hash, ref, out, o);
-	if (r == ERR_NOENT)
-		return deny(c, o, ERR_NOENT, deny_event, p->name, NULL, ref,
-		    NULL, "unknown_job", MSG_NO_JOB);
-	if (r != 0)
+	if ((r = jobs_get(k->c, hash, out)) != 0) {
+		if (r != ERR_NOENT)
+			decide_fail(o, r, "cannot read the job");
 		return r;
-	if ((r = visible(c, p->id, (*out)->tenant, &vis, o)) != 0)
-		goto fail;
-	if (!vis) {
-		r = deny(c, o, ERR_NOENT, deny_event, p->name, (*out)->tenant,
-		    ref, (*out)->scope_json, "not_assigned", MSG_NO_JOB);
-		goto fail;
 	}
-	snprintf(o->tenant, sizeof(o->tenant), "%s", (*out)->tenant);
-	o->state = (*out)->state;
+	if (ledger_job_check(k->ledger, *out, why, sizeof(why)) != 0) {
+		r = decide_deny(k, o, ERR_TAMPER, "control.mismatch",
+		    action_principal(act)->name, (*out)->tenant, ref, NULL,
+		    "job_mismatch", "job %s cannot be used: %s", ref, why);
+		jobs_free(*out);
+		*out = NULL;
+		return r == ERR_TAMPER ? ERR_TAMPER : r;
+	}
 	return 0;
- fail:
-	jobs_free(*out);
-	*out = NULL;
-	return r;
 }
 
 /*
@@ -273,256 +89,423 @@ job_for(PGconn *c, const struct action *act, const char *deny_event,
  * audited as `denied`.
  */
 static int
-signed_job(PGconn *c, const struct config *cfg, const struct jobs_signed *a,
-    const char *kind, const char *denied, struct action **act,
-    struct jobs_job **j, char ref[JOBS_REF_HEX], struct jobs_outcome *o)
+signed_job(struct jobs_ctx *k, const struct jobs_signed *a, const char *kind,
+    const char *denied, struct action **act, struct jobs_job **j,
+    char ref[JOBS_REF_HEX], struct jobs_outcome *o)
 {
+	const char *who;
 	int r;
 
-	outcome_init(o);
-	if ((r = verify(c, cfg, a, kind, denied, act, o)) != 0)
+	decide_init(o);
+	if ((r = decide_verify(k, a, kind, denied, act, o)) != 0)
 		return r;
-	return job_for(c, *act, denied, j, ref, o);
-}
-
-/* Export and (for a PII scope) PII capabilities of pid on the tenant. */
-static int
-may_export(PGconn *c, int64_t pid, const char *tenant, int pii, int *ok,
-    int *pii_ok, struct jobs_outcome *o)
-{
-	int r;
-
-	*pii_ok = 1;
-	if ((r = allowed(c, pid, CONTROL_CAP_EXPORT, tenant, ok, o)) != 0)
+	who = action_principal(*act)->name;
+	r = load_job(k, *act, j, ref, o);
+	if (r == ERR_NOENT)
+		return decide_deny(k, o, ERR_NOENT, denied, who, NULL, ref, NULL,
+		    "unknown_job", MSG_NO_JOB);
+	if (r != 0)
 		return r;
-	if (*ok && pii)
-		return allowed(c, pid, CONTROL_CAP_EXPORT_PII, tenant, pii_ok, o);
+	if (!visible(k, who, (*j)->tenant)) {
+		r = decide_deny(k, o, ERR_NOENT, denied, who, (*j)->tenant, ref,
+		    (*j)->scope_json, "not_assigned", MSG_NO_JOB);
+		jobs_free(*j);
+		*j = NULL;
+		return r;
+	}
+	snprintf(o->tenant, sizeof(o->tenant), "%s", (*j)->tenant);
+	o->state = (*j)->state;
 	return 0;
 }
 
-int
-jobs_request(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_outcome *o)
+/* The cache id of a principal the ledger knows. */
+static int
+principal_id(struct jobs_ctx *k, const char *name, int64_t *id,
+    struct jobs_outcome *o)
 {
-	const struct config_export *ce = config_export(cfg);
-	const struct config_control *k = config_control(cfg);
-	const struct control_principal *p;
-	struct action *act = NULL;
-	struct jobs_scope scope;
-	struct jobs_job *dup = NULL;
-	const char *tenant, *confirm, *idem, *g;
-	char why[256] = "", *sj = NULL, *display = NULL, *want = NULL;
-	char ref[JOBS_REF_HEX], *dj = NULL;
-	int r, ok = 0, pii_ok = 0, high = 0;
+	struct control_principal p;
+	int r;
 
-	outcome_init(o);
-	memset(&scope, 0, sizeof(scope));
-	if ((r = verify(c, cfg, a, "export.request", "export.denied", &act,
-	    o)) != 0)
-		goto out;
-	p = action_principal(act);
-	tenant = action_get(act, "tenant");
-	confirm = action_get(act, "confirm");
-	idem = action_get(act, "idem");
-	g = action_get(act, "global");
-	if (tenant == NULL || tenant[0] == '\0' ||
-	    strlen(tenant) > JOBS_TENANT_MAX || g == NULL ||
-	    (strcmp(g, "0") != 0 && strcmp(g, "1") != 0)) {
-		r = deny(c, o, ERR_DENIED, "export.denied", p->name, NULL, NULL,
-		    NULL, "malformed", "the signed request is malformed");
-		goto out;
+	if ((r = control_principal_by_name(k->c, name, &p)) != 0) {
+		decide_msg(o, "the control tables do not match the signed log: "
+		    "principal \"%s\" is missing", name);
+		return o->r = r == ERR_DB ? ERR_DB : ERR_TAMPER;
 	}
-	snprintf(o->tenant, sizeof(o->tenant), "%s", tenant);
+	*id = p.id;
+	return 0;
+}
+
+/* --- request --- */
+
+/* One request being decided. */
+struct req {
+	struct action *act;
+	const char *who;
+	const char *tenant;
+	const char *confirm;
+	const char *idem;
+	int passphrase;
+	int allow_empty;
+	int zstd;
+	struct jobs_scope scope;
+	int high;
+	char *scope_json;
+	const char **rcpt;		/* chosen recipients (borrowed) */
+	size_t nrcpt;
+	uint8_t digest[32];
+};
+
+static void
+req_clear(struct req *q)
+{
+	action_free(q->act);
+	jobs_scope_clear(&q->scope);
+	free(q->scope_json);
+	free(q->rcpt);
+}
+
+static int
+flag(const char *v, int *out)
+{
+	if (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (strcmp(v, "1") == 0) {
+		*out = 1;
+		return 0;
+	}
+	return ERR_FORMAT;
+}
+
+/* The request's fields, well formed, and the signer's right to export. */
+static int
+request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
+    struct jobs_outcome *o)
+{
+	const char *g;
+	char why[256] = "";
+	int global = 0, r;
+
+	if ((r = decide_verify(k, a, "export.request", "export.denied", &q->act,
+	    o)) != 0)
+		return r;
+	q->who = action_principal(q->act)->name;
+	q->tenant = action_get(q->act, "tenant");
+	q->confirm = action_get(q->act, "confirm");
+	q->idem = action_get(q->act, "idem");
+	g = action_get(q->act, "global");
+	if (q->tenant == NULL || q->tenant[0] == '\0' ||
+	    strlen(q->tenant) > JOBS_TENANT_MAX || flag(g, &global) != 0 ||
+	    flag(action_get(q->act, "passphrase"), &q->passphrase) != 0 ||
+	    flag(action_get(q->act, "allow_empty"), &q->allow_empty) != 0 ||
+	    flag(action_get(q->act, "zstd"), &q->zstd) != 0)
+		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who, NULL,
+		    NULL, NULL, "malformed", "the signed request is malformed");
+	snprintf(o->tenant, sizeof(o->tenant), "%s", q->tenant);
 	/* Capability and assignment first: a tenant this principal may not
 	 * export and one that does not exist get the same words. */
-	if ((r = allowed(c, p->id, CONTROL_CAP_EXPORT, tenant, &ok, o)) != 0)
-		goto out;
-	if (!ok) {
-		r = deny(c, o, ERR_DENIED, "export.denied", p->name, tenant,
-		    NULL, NULL, "not_assigned", "principal \"%s\" may not export "
-		    "tenant \"%s\" (not assigned, or no such tenant)", p->name,
-		    tenant);
-		goto out;
-	}
-	if ((r = jobs_scope_build(cfg, action_get(act, "tables"),
-	    action_get(act, "since"), action_get(act, "until"), g[0] == '1',
-	    &scope, &high, why, sizeof(why))) != 0) {
+	if (!ledger_may(k->ledger, q->who, CONTROL_CAP_EXPORT, q->tenant) ||
+	    ledger_tenant_name(k->ledger, q->tenant) == NULL)
+		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who,
+		    q->tenant, NULL, NULL, "not_assigned", "principal \"%s\" "
+		    "may not export this tenant (not assigned, or no such "
+		    "tenant)", q->who);
+	if ((r = jobs_scope_build(k->cfg, action_get(q->act, "tables"),
+	    action_get(q->act, "since"), action_get(q->act, "until"), global,
+	    &q->scope, &q->high, why, sizeof(why))) != 0) {
 		if (r == ERR_USAGE)
-			r = deny(c, o, ERR_USAGE, "export.denied", p->name,
-			    tenant, NULL, NULL, "scope", "%s", why);
-		else
-			o->r = r;
-		goto out;
+			return decide_deny(k, o, ERR_USAGE, "export.denied", q->who,
+			    q->tenant, NULL, NULL, "scope", "%s", why);
+		return o->r = r;
 	}
-	if ((r = jobs_scope_json(&scope, &sj)) != 0) {
+	if ((r = jobs_scope_json(&q->scope, &q->scope_json)) != 0)
+		return o->r = r;
+	if (q->scope.pii && !ledger_may(k->ledger, q->who,
+	    CONTROL_CAP_EXPORT_PII, q->tenant))
+		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who,
+		    q->tenant, NULL, q->scope_json, "pii", "principal \"%s\" "
+		    "may not export personal data (tables marked pii); choose "
+		    "--tables without them", q->who);
+	crypto_hash_sha256(q->digest, a->text, a->tlen);
+	return 0;
+}
+
+/* The recipients: those the request names, each registered for the
+ * tenant, or all of the tenant's; none in passphrase mode. */
+static int
+request_recipients(struct jobs_ctx *k, struct req *q, struct jobs_outcome *o)
+{
+	const char *list = action_get(q->act, "recipients");
+	const char *const *reg;
+	size_t n, i, len;
+	const char *p, *c;
+
+	reg = ledger_tenant_recipients(k->ledger, q->tenant, &n);
+	if (q->passphrase) {
+		if (list != NULL && list[0] != '\0')
+			return decide_deny(k, o, ERR_USAGE, "export.denied", q->who,
+			    q->tenant, NULL, q->scope_json, "recipients",
+			    "a passphrase export names no recipients");
+		return 0;
+	}
+	if ((q->rcpt = calloc(n ? n : 1, sizeof(*q->rcpt))) == NULL)
+		return o->r = ERR_NOMEM;
+	if (list == NULL || list[0] == '\0') {
+		for (i = 0; i < n; i++)
+			q->rcpt[q->nrcpt++] = reg[i];
+	} else {
+		for (p = list; ; p = c + 1) {
+			c = strchr(p, ',');
+			len = c != NULL ? (size_t)(c - p) : strlen(p);
+			for (i = 0; i < n; i++)
+				if (strlen(reg[i]) == len &&
+				    memcmp(reg[i], p, len) == 0)
+					break;
+			if (i == n || q->nrcpt == n)
+				return decide_deny(k, o, ERR_DENIED, "export.denied",
+				    q->who, q->tenant, NULL, q->scope_json,
+				    "recipients", "a recipient is not "
+				    "registered for this tenant (an admin "
+				    "registers them with `tenant recipients`)");
+			q->rcpt[q->nrcpt++] = reg[i];
+			if (c == NULL)
+				break;
+		}
+	}
+	if (q->nrcpt == 0)
+		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who,
+		    q->tenant, NULL, q->scope_json, "recipients", "the tenant "
+		    "has no registered recipients: an admin registers them "
+		    "with `tenant recipients`, or request --passphrase");
+	return 0;
+}
+
+/* High-risk scopes need "EXPORT <display name>", typed exactly. */
+static int
+request_confirm(struct jobs_ctx *k, struct req *q, struct jobs_outcome *o)
+{
+	const char *display = ledger_tenant_name(k->ledger, q->tenant);
+	char *want = NULL;
+	int r;
+
+	if (!q->high)
+		return 0;
+	if (asprintf(&want, "EXPORT %s", display) < 0)
+		return o->r = ERR_NOMEM;
+	if (q->confirm == NULL || strcmp(q->confirm, want) != 0) {
+		o->confirm_needed = q->confirm == NULL || q->confirm[0] == '\0';
+		r = decide_deny(k, o, ERR_DENIED, "export.denied", q->who, q->tenant,
+		    NULL, q->scope_json, "confirmation", "%s",
+		    o->confirm_needed ? "this export is high-risk: confirm it "
+		    "by typing EXPORT and the tenant's display name (or "
+		    "--confirm \"EXPORT <NAME>\")" : "the typed confirmation "
+		    "does not match: type EXPORT and the tenant's display name "
+		    "exactly");
+		free(want);
+		return r;
+	}
+	free(want);
+	return decide_audit(k, "export.confirmed", q->who, q->tenant, NULL,
+	    q->scope_json, json_pack("{s:b,s:b}", "pii", q->scope.pii,
+	    "whole_tenant", q->scope.ntables == 0), o);
+}
+
+/* A request repeated under its idempotency key: the same job again, or
+ * a refusal when the key was used for another scope. *done = 1 when it
+ * answered. */
+static int
+request_repeat(struct jobs_ctx *k, struct req *q, int64_t pid, int *done,
+    struct jobs_outcome *o)
+{
+	struct jobs_job *dup = NULL;
+	char *dj = NULL;
+	int r;
+
+	*done = 0;
+	if (q->idem == NULL || q->idem[0] == '\0')
+		return 0;
+	r = jobs_get_by_idem(k->c, pid, q->idem, &dup);
+	if (r == ERR_NOENT)
+		return 0;
+	if (r != 0)
+		return decide_fail(o, r, "cannot read jobs");
+	*done = 1;
+	if ((r = jobs_scope_json(&dup->scope, &dj)) != 0) {
 		o->r = r;
 		goto out;
 	}
-	if (scope.pii) {
-		if ((r = allowed(c, p->id, CONTROL_CAP_EXPORT_PII, tenant,
-		    &pii_ok, o)) != 0)
-			goto out;
-		if (!pii_ok) {
-			r = deny(c, o, ERR_DENIED, "export.denied", p->name,
-			    tenant, NULL, sj, "pii", "principal \"%s\" may not "
-			    "export personal data (tables marked pii); "
-			    "choose --tables without them", p->name);
-			goto out;
-		}
-	}
-	if (high) {
-		if ((r = control_tenant_name(c, tenant, &display)) != 0) {
-			outf(o, "cannot read the tenant's display name: %s",
-			    err_str(r));
-			o->r = r;
-			goto out;
-		}
-		if (asprintf(&want, "EXPORT %s", display) < 0) {
-			want = NULL;
-			r = o->r = ERR_NOMEM;
-			goto out;
-		}
-		if (confirm == NULL || strcmp(confirm, want) != 0) {
-			r = deny(c, o, ERR_DENIED, "export.denied", p->name,
-			    tenant, NULL, sj, "confirmation", "%s",
-			    confirm == NULL || confirm[0] == '\0' ?
-			    "this export is high-risk: confirm it by typing "
-			    "EXPORT and the tenant's display name (or "
-			    "--confirm \"EXPORT <NAME>\")" :
-			    "the typed confirmation does not match: type EXPORT "
-			    "and the tenant's display name exactly");
-			goto out;
-		}
-		if ((r = audit(c, "export.confirmed", p->name, tenant, NULL, sj,
-		    json_pack("{s:b,s:b}", "pii", scope.pii, "whole_tenant",
-		    scope.ntables == 0), o)) != 0)
-			goto out;
-	}
-	if (idem != NULL && idem[0] != '\0') {
-		r = jobs_get_by_idem(c, p->id, idem, &dup);
-		if (r == 0 && (r = jobs_scope_json(&dup->scope, &dj)) != 0) {
-			o->r = r;
-			goto out;
-		}
-		if (r == 0) {
-			if (strcmp(dup->tenant, tenant) != 0 ||
-			    strcmp(dj, sj) != 0) {
-				r = deny(c, o, ERR_DENIED, "export.denied",
-				    p->name, tenant, dup->ref, sj,
-				    "idempotency_conflict", "the idempotency "
-				    "key was already used for another request");
-				goto out;
-			}
-			if ((r = audit(c, "export.request.repeated", p->name,
-			    tenant, dup->ref, sj, json_pack("{s:s}", "state",
-			    jobs_state_str(dup->state)), o)) != 0)
-				goto out;
-			o->duplicate = 1;
-			o->state = dup->state;
-			memcpy(o->id_hash, dup->id_hash, JOBS_HASH_LEN);
-			outf(o, "already requested with this idempotency key "
-			    "(job %s, %s); its id was shown when it was created",
-			    dup->ref, jobs_state_str(dup->state));
-			r = o->r = 0;
-			goto out;
-		}
-		if (r != ERR_NOENT) {
-			outf(o, "cannot read jobs: %s", err_str(r));
-			o->r = r;
-			goto out;
-		}
-	}
-	jobs_id_new(o->id);
-	jobs_id_hash(o->id, o->id_hash);
-	jobs_ref(o->id_hash, ref);
-	o->state = high ? JOBS_AWAITING_APPROVAL : JOBS_QUEUED;
-	r = jobs_create(c, o->id_hash, tenant, &scope, o->state, high, p->id,
-	    ce->expiry ? ce->expiry : 72 * 3600, (int)k->max_downloads, idem,
-	    why, sizeof(why));
-	if (r == ERR_EXISTS) {
-		r = deny(c, o, ERR_DENIED, "export.denied", p->name, tenant,
-		    NULL, sj, "idempotency_conflict", "the idempotency key was "
-		    "already used");
+	if (strcmp(dup->tenant, q->tenant) != 0 || strcmp(dj, q->scope_json)) {
+		r = decide_deny(k, o, ERR_DENIED, "export.denied", q->who, q->tenant,
+		    dup->ref, q->scope_json, "idempotency_conflict", "the "
+		    "idempotency key was already used for another request");
 		goto out;
 	}
-	if (r != 0) {
-		outf(o, "cannot create the job: %s", why);
-		o->r = r;
+	if ((r = decide_audit(k, "export.request.repeated", q->who, q->tenant,
+	    dup->ref, q->scope_json, json_pack("{s:s}", "state",
+	    jobs_state_str(dup->state)), o)) != 0)
 		goto out;
-	}
-	if ((r = audit(c, "export.requested", p->name, tenant, ref, sj,
-	    json_pack("{s:s,s:b,s:b}", "state", jobs_state_str(o->state),
-	    "high_risk", high, "pii", scope.pii), o)) != 0)
-		goto out;
-	outf(o, "%s", high ? "the export is high-risk and awaits approval by "
-	    "another principal" : "the export is queued");
+	o->duplicate = 1;
+	o->state = dup->state;
+	memcpy(o->id_hash, dup->id_hash, JOBS_HASH_LEN);
+	decide_msg(o, "already requested with this idempotency key (job %s, %s)",
+	    dup->ref, jobs_state_str(dup->state));
 	r = o->r = 0;
  out:
-	if (r != 0)
-		sodium_memzero(o->id, sizeof(o->id));
-	jobs_free(dup);
 	free(dj);
-	free(sj);
-	free(display);
-	free(want);
-	jobs_scope_clear(&scope);
-	action_free(act);
+	jobs_free(dup);
 	return r;
 }
 
-int
-jobs_approve(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_outcome *o)
+/* Creates the job and records the request that made it. */
+static int
+request_create(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct req *q, int64_t pid, struct jobs_outcome *o)
 {
-	const struct control_principal *p;
+	const struct config_export *ce = config_export(k->cfg);
+	struct jobs_new n;
+	json_t *d, *ra;
+	char why[256] = "", ref[JOBS_REF_HEX];
+	size_t i;
+	int r;
+
+	memset(&n, 0, sizeof(n));
+	jobs_id_new(o->id);
+	jobs_id_hash(o->id, o->id_hash);
+	jobs_ref(o->id_hash, ref);
+	o->state = q->high ? JOBS_AWAITING_APPROVAL : JOBS_QUEUED;
+	memcpy(n.id_hash, o->id_hash, JOBS_HASH_LEN);
+	n.tenant = q->tenant;
+	n.scope = &q->scope;
+	n.state = o->state;
+	n.high_risk = q->high;
+	n.requested_by = pid;
+	n.expires_in = ce->expiry ? ce->expiry : 72 * 3600;
+	n.max_fetches = (int)config_control(k->cfg)->max_downloads;
+	n.idem_key = q->idem;
+	memcpy(n.request_digest, q->digest, 32);
+	n.recipients = q->rcpt;
+	n.nrecipients = q->nrcpt;
+	n.passphrase = q->passphrase;
+	r = jobs_create(k->c, &n, why, sizeof(why));
+	if (r == ERR_EXISTS)
+		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who,
+		    q->tenant, NULL, q->scope_json, "idempotency_conflict",
+		    "the idempotency key was already used");
+	if (r != 0) {
+		decide_msg(o, "cannot create the job: %s", why);
+		return o->r = r;
+	}
+	if ((d = decide_job_detail(o->id_hash)) == NULL || (ra = json_array()) == NULL)
+		return o->r = ERR_NOMEM;
+	for (i = 0; i < q->nrcpt; i++)
+		json_array_append_new(ra, json_string(q->rcpt[i]));
+	json_object_set_new(d, "recipients", ra);
+	json_object_set_new(d, "state", json_string(jobs_state_str(o->state)));
+	json_object_set_new(d, "high_risk", json_boolean(q->high));
+	json_object_set_new(d, "pii", json_boolean(q->scope.pii));
+	json_object_set_new(d, "passphrase", json_boolean(q->passphrase));
+	json_object_set_new(d, "allow_empty", json_boolean(q->allow_empty));
+	json_object_set_new(d, "zstd", json_boolean(q->zstd));
+	if ((r = decide_audit_signed(k, "export.requested", q->who, q->tenant, ref,
+	    q->scope_json, d, a, o)) != 0)
+		return r;
+	decide_msg(o, "%s", q->high ? "the export is high-risk and awaits approval "
+	    "by another principal" : "the export is queued");
+	return o->r = 0;
+}
+
+int
+jobs_request(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_outcome *o)
+{
+	struct req q;
+	int64_t pid = 0;
+	int r, done = 0;
+
+	decide_init(o);
+	memset(&q, 0, sizeof(q));
+	if ((r = request_rights(k, a, &q, o)) != 0 ||
+	    (r = request_recipients(k, &q, o)) != 0 ||
+	    (r = request_confirm(k, &q, o)) != 0 ||
+	    (r = principal_id(k, q.who, &pid, o)) != 0 ||
+	    (r = request_repeat(k, &q, pid, &done, o)) != 0 || done)
+		goto out;
+	r = request_create(k, a, &q, pid, o);
+ out:
+	if (r != 0)
+		sodium_memzero(o->id, sizeof(o->id));
+	req_clear(&q);
+	return r;
+}
+
+/* --- approve, status, cancel, list --- */
+
+int
+jobs_approve(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_outcome *o)
+{
+	const struct ledger_job *lj;
 	struct action *act = NULL;
 	struct jobs_job *j = NULL;
+	uint8_t want[32];
 	char ref[JOBS_REF_HEX];
-	int r, ok = 0;
+	const char *who, *rq;
+	int64_t pid = 0;
+	size_t got = 0;
+	int r;
 
-	if ((r = signed_job(c, cfg, a, "export.approve", "approve.denied",
-	    &act, &j, ref, o)) != 0)
+	if ((r = signed_job(k, a, "export.approve", "approve.denied", &act,
+	    &j, ref, o)) != 0)
 		goto out;
-	p = action_principal(act);
-	if (j->requested_by == p->id) {
-		r = deny(c, o, ERR_DENIED, "approve.denied", p->name, j->tenant,
+	who = action_principal(act)->name;
+	lj = ledger_job(k->ledger, j->id_hash);
+	if (!ledger_two_persons(k->ledger, lj->requester, who)) {
+		r = decide_deny(k, o, ERR_DENIED, "approve.denied", who, j->tenant,
 		    ref, j->scope_json, "self_approval", "a request cannot be "
-		    "approved by the principal who made it");
+		    "approved by the person who made it (nor by a key its "
+		    "person registered, or registered by it)");
 		goto out;
 	}
-	if ((r = allowed(c, p->id, CONTROL_CAP_APPROVE, j->tenant, &ok,
-	    o)) != 0)
-		goto out;
-	if (!ok) {
-		r = deny(c, o, ERR_DENIED, "approve.denied", p->name, j->tenant,
+	if (!ledger_may(k->ledger, who, CONTROL_CAP_APPROVE, j->tenant)) {
+		r = decide_deny(k, o, ERR_DENIED, "approve.denied", who, j->tenant,
 		    ref, j->scope_json, "not_approver", "principal \"%s\" may "
-		    "not approve exports of this tenant", p->name);
+		    "not approve exports of this tenant", who);
 		goto out;
 	}
 	if (j->state != JOBS_AWAITING_APPROVAL) {
-		r = deny(c, o, ERR_DENIED, "approve.denied", p->name, j->tenant,
+		r = decide_deny(k, o, ERR_DENIED, "approve.denied", who, j->tenant,
 		    ref, j->scope_json, "state", "job %s is %s, not awaiting "
 		    "approval", ref, jobs_state_str(j->state));
 		goto out;
 	}
-	r = jobs_set_approved(c, j->id_hash, p->id);
+	rq = action_get(act, "request");
+	if (rq == NULL || strlen(rq) != 64 || sodium_hex2bin(want,
+	    sizeof(want), rq, 64, NULL, &got, NULL) != 0 || got != 32 ||
+	    memcmp(want, lj->request_digest, 32) != 0) {
+		r = decide_deny(k, o, ERR_DENIED, "approve.denied", who, j->tenant,
+		    ref, j->scope_json, "request_digest", "the approval names "
+		    "another request than job %s's (see status)", ref);
+		goto out;
+	}
+	if ((r = principal_id(k, who, &pid, o)) != 0)
+		goto out;
+	r = jobs_set_approved(k->c, j->id_hash, pid);
 	if (r == ERR_EXISTS) {
-		r = deny(c, o, ERR_DENIED, "approve.denied", p->name, j->tenant,
+		r = decide_deny(k, o, ERR_DENIED, "approve.denied", who, j->tenant,
 		    ref, j->scope_json, "state", "job %s changed state while "
 		    "being approved", ref);
 		goto out;
 	}
 	if (r != 0) {
-		outf(o, "cannot approve: %s", err_str(r));
-		o->r = r;
+		decide_fail(o, r, "cannot approve");
 		goto out;
 	}
-	if ((r = audit(c, "export.approved", p->name, j->tenant, ref,
-	    j->scope_json, json_pack("{s:s}", "requested_by",
-	    j->requested_name ? j->requested_name : ""), o)) != 0)
+	if ((r = decide_audit_signed(k, "export.approved", who, j->tenant, ref,
+	    j->scope_json, decide_job_detail(j->id_hash), a, o)) != 0)
 		goto out;
 	o->state = JOBS_QUEUED;
-	outf(o, "job %s approved; it is queued", ref);
+	decide_msg(o, "job %s approved; it is queued", ref);
 	r = o->r = 0;
  out:
 	jobs_free(j);
@@ -531,17 +514,16 @@ jobs_approve(PGconn *c, const struct config *cfg,
 }
 
 int
-jobs_status(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_job **out,
-    struct jobs_outcome *o)
+jobs_status(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_job **out, struct jobs_outcome *o)
 {
 	struct action *act = NULL;
 	char ref[JOBS_REF_HEX];
 	int r;
 
 	*out = NULL;
-	if ((r = signed_job(c, cfg, a, "job.status", "status.denied", &act,
-	    out, ref, o)) != 0)
+	if ((r = signed_job(k, a, "job.status", "status.denied", &act, out,
+	    ref, o)) != 0)
 		goto out;
 	r = o->r = 0;
  out:
@@ -550,63 +532,62 @@ jobs_status(PGconn *c, const struct config *cfg,
 }
 
 int
-jobs_cancel(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_outcome *o)
+jobs_cancel(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_outcome *o)
 {
-	const struct control_principal *p;
 	struct action *act = NULL;
 	struct jobs_job *j = NULL;
 	char ref[JOBS_REF_HEX];
-	int r, ok = 0;
+	const char *who;
+	int r, dr;
 
-	if ((r = signed_job(c, cfg, a, "job.cancel", "cancel.denied", &act,
-	    &j, ref, o)) != 0)
+	if ((r = signed_job(k, a, "job.cancel", "cancel.denied", &act, &j,
+	    ref, o)) != 0)
 		goto out;
-	p = action_principal(act);
+	who = action_principal(act)->name;
 	/* The requester, or whoever may approve for the tenant. */
-	if (j->requested_by != p->id &&
-	    (r = allowed(c, p->id, CONTROL_CAP_APPROVE, j->tenant, &ok,
-	    o)) != 0)
-		goto out;
-	if (j->requested_by != p->id && !ok) {
-		r = deny(c, o, ERR_DENIED, "cancel.denied", p->name, j->tenant,
+	if (!(j->requested_name != NULL && strcmp(j->requested_name,
+	    who) == 0) && !ledger_may(k->ledger, who, CONTROL_CAP_APPROVE,
+	    j->tenant)) {
+		r = decide_deny(k, o, ERR_DENIED, "cancel.denied", who, j->tenant,
 		    ref, j->scope_json, "not_allowed", "only the requester or "
 		    "an approver of the tenant may cancel job %s", ref);
 		goto out;
 	}
 	if (j->state != JOBS_QUEUED && j->state != JOBS_AWAITING_APPROVAL &&
 	    j->state != JOBS_READY) {
-		r = deny(c, o, ERR_DENIED, "cancel.denied", p->name, j->tenant,
+		r = decide_deny(k, o, ERR_DENIED, "cancel.denied", who, j->tenant,
 		    ref, j->scope_json, "state", "job %s is %s and cannot be "
 		    "cancelled", ref, jobs_state_str(j->state));
 		goto out;
 	}
-	if ((r = jobs_transition(c, j->id_hash, j->state, JOBS_CANCELLED,
+	if ((r = jobs_transition(k->c, j->id_hash, j->state, JOBS_CANCELLED,
 	    NULL)) != 0) {
 		if (r == ERR_EXISTS)
-			r = deny(c, o, ERR_DENIED, "cancel.denied", p->name,
+			r = decide_deny(k, o, ERR_DENIED, "cancel.denied", who,
 			    j->tenant, ref, j->scope_json, "state", "job %s "
 			    "changed state; try again", ref);
-		else {
-			outf(o, "cannot cancel: %s", err_str(r));
-			o->r = r;
-		}
+		else
+			decide_fail(o, r, "cannot cancel");
 		goto out;
 	}
-	if ((r = audit(c, "export.cancelled", p->name, j->tenant, ref,
-	    j->scope_json, json_pack("{s:s}", "was", jobs_state_str(j->state)),
+	if ((r = decide_audit_signed(k, "export.cancelled", who, j->tenant, ref,
+	    j->scope_json, json_pack("{s:s,s:s}", "was",
+	    jobs_state_str(j->state), "job_hash", action_get(act, "job")), a,
 	    o)) != 0)
 		goto out;
 	if (j->state == JOBS_READY && j->archive != NULL) {
-		int dr = jobs_archive_delete(j->archive);
+		json_t *d = decide_job_detail(j->id_hash);
 
-		if ((r = audit(c, dr == 0 ? "export.deleted" :
-		    "export.delete.failed", p->name, j->tenant, ref, NULL,
-		    json_pack("{s:s}", "archive", j->archive), o)) != 0)
+		dr = jobs_archive_delete(j->archive);
+		json_object_set_new(d, "archive", json_string(j->archive));
+		if ((r = decide_audit(k, dr == 0 ? "export.deleted" :
+		    "export.delete.failed", who, j->tenant, ref, NULL, d,
+		    o)) != 0)
 			goto out;
 	}
 	o->state = JOBS_CANCELLED;
-	outf(o, "job %s cancelled", ref);
+	decide_msg(o, "job %s cancelled", ref);
 	r = o->r = 0;
  out:
 	jobs_free(j);
@@ -615,142 +596,158 @@ jobs_cancel(PGconn *c, const struct config *cfg,
 }
 
 int
-jobs_list_for(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_job ***out, size_t *n,
-    struct jobs_outcome *o)
+jobs_list_for(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_job ***out, size_t *n, struct jobs_outcome *o)
 {
-	const struct control_principal *p;
 	struct action *act = NULL;
-	const char *tenant;
-	int r, vis = 0;
+	struct jobs_job **v = NULL;
+	const char *tenant, *who;
+	size_t i, m = 0, got = 0;
+	int64_t pid = 0;
+	int r;
 
-	outcome_init(o);
+	decide_init(o);
 	*out = NULL;
 	*n = 0;
-	if ((r = verify(c, cfg, a, "job.list", "list.denied", &act, o)) != 0)
+	if ((r = decide_verify(k, a, "job.list", "list.denied", &act, o)) != 0)
 		goto out;
-	p = action_principal(act);
+	who = action_principal(act)->name;
 	tenant = action_get(act, "tenant");
 	if (tenant != NULL && tenant[0] != '\0') {
 		snprintf(o->tenant, sizeof(o->tenant), "%s", tenant);
-		if ((r = visible(c, p->id, tenant, &vis, o)) != 0)
-			goto out;
-		if (!vis) {
-			r = deny(c, o, ERR_DENIED, "list.denied", p->name,
-			    tenant, NULL, NULL, "not_assigned", "principal "
-			    "\"%s\" may not see jobs of tenant \"%s\" (not "
-			    "assigned, or no such tenant)", p->name, tenant);
+		if (!visible(k, who, tenant)) {
+			r = decide_deny(k, o, ERR_DENIED, "list.denied", who, tenant,
+			    NULL, NULL, "not_assigned", "principal \"%s\" may "
+			    "not see jobs of this tenant (not assigned, or no "
+			    "such tenant)", who);
 			goto out;
 		}
 	} else
 		tenant = NULL;
-	if ((r = jobs_list(c, p->id, tenant, 100, out, n)) != 0) {
-		outf(o, "cannot list jobs: %s", err_str(r));
-		o->r = r;
+	if ((r = principal_id(k, who, &pid, o)) != 0)
+		goto out;
+	if ((r = jobs_list(k->c, pid, tenant, 100, &v, &got)) != 0) {
+		decide_fail(o, r, "cannot list jobs");
 		goto out;
 	}
+	/* The tables chose the rows; the log decides which may be shown. */
+	for (i = 0; i < got; i++) {
+		if (visible(k, who, v[i]->tenant) &&
+		    ledger_job_check(k->ledger, v[i], NULL, 0) == 0)
+			v[m++] = v[i];
+		else
+			jobs_free(v[i]);
+	}
+	*out = v;
+	*n = m;
+	v = NULL;
 	r = o->r = 0;
  out:
+	jobs_list_free(v, got);
 	action_free(act);
 	return r;
 }
 
-int
-jobs_start(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_job **out,
-    struct jobs_outcome *o)
+/* --- run --- */
+
+/* The rights a run needs, all from the log, for the runner and for the
+ * job's requester and approver as they are now. */
+static int
+start_rights(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
+    const char *ref, struct jobs_outcome *o)
 {
-	const struct config_control *k = config_control(cfg);
-	const struct control_principal *p;
+	const struct ledger_job *lj = ledger_job(k->ledger, j->id_hash);
+
+	if (!may_export(k, who, j->tenant, j->scope.pii))
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "not_allowed", "principal \"%s\" may not run "
+		    "this export%s", who, ledger_may(k->ledger, who,
+		    CONTROL_CAP_EXPORT, j->tenant) ? " (it reads tables marked "
+		    "pii)" : "");
+	if (!may_export(k, lj->requester, j->tenant, j->scope.pii))
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "requester_revoked", "the requester of job "
+		    "%s may no longer export this scope", ref);
+	if (lj->passphrase && strcmp(who, lj->requester) != 0)
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "passphrase_runner", "job %s is encrypted "
+		    "with a passphrase that only its requester is given: the "
+		    "requester runs it", ref);
+	if (j->state == JOBS_AWAITING_APPROVAL)
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "awaiting_approval", "job %s awaits "
+		    "approval by another principal", ref);
+	if (j->high_risk && (lj->approver == NULL ||
+	    !ledger_may(k->ledger, lj->approver, CONTROL_CAP_APPROVE,
+	    j->tenant)))
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "approval_revoked", "job %s has no valid "
+		    "approval", ref);
+	if (j->state != JOBS_QUEUED)
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "state", "job %s is %s, not queued", ref,
+		    jobs_state_str(j->state));
+	return 0;
+}
+
+/* Claims the job and records the start (a's action, or the service's own
+ * retry when a is NULL). */
+static int
+start_claim(struct jobs_ctx *k, const char *who, struct jobs_job *j,
+    const char *ref, const struct jobs_signed *a, struct jobs_outcome *o)
+{
+	const struct config_control *cc = config_control(k->cfg);
+	json_t *d;
+	int r;
+
+	r = jobs_claim(k->c, j->id_hash, (int)cc->max_attempts, NULL);
+	if (r == ERR_EXISTS)
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "claimed", "job %s is being run by another "
+		    "worker, or is no longer queued", ref);
+	if (r == ERR_LIMIT) {
+		d = decide_job_detail(j->id_hash);
+		json_object_set_new(d, "error", json_string("too many "
+		    "attempts"));
+		if ((r = decide_audit(k, "export.failed", who, j->tenant, ref,
+		    j->scope_json, d, o)) != 0)
+			return r;
+		decide_msg(o, "job %s failed: too many attempts", ref);
+		o->state = JOBS_FAILED;
+		return o->r = ERR_LIMIT;
+	}
+	if (r != 0) {
+		decide_msg(o, "cannot claim job %s: %s", ref, err_str(r));
+		return o->r = r;
+	}
+	d = decide_job_detail(j->id_hash);
+	json_object_set_new(d, "attempt", json_integer(j->attempts + 1));
+	if ((r = decide_audit_signed(k, "export.started", who, j->tenant, ref,
+	    j->scope_json, d, a, o)) != 0)
+		return r;
+	j->state = o->state = JOBS_RUNNING;
+	j->attempts++;
+	return 0;
+}
+
+int
+jobs_start(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_job **out, struct jobs_outcome *o)
+{
 	struct action *act = NULL;
 	struct jobs_job *j = NULL;
 	char ref[JOBS_REF_HEX];
-	int r, ok = 0, pii_ok = 0;
+	const char *who;
+	int r;
 
 	*out = NULL;
-	if ((r = signed_job(c, cfg, a, "export.run", "run.denied", &act, &j,
-	    ref, o)) != 0)
-		goto out;
-	p = action_principal(act);
-	/* The same checks as the request, again, for the runner ... */
-	if ((r = may_export(c, p->id, j->tenant, j->scope.pii, &ok, &pii_ok,
+	if ((r = signed_job(k, a, "export.run", "run.denied", &act, &j, ref,
 	    o)) != 0)
 		goto out;
-	if (!ok || !pii_ok) {
-		r = deny(c, o, ERR_DENIED, "run.denied", p->name, j->tenant, ref,
-		    j->scope_json, !ok ? "not_allowed" : "pii", "principal "
-		    "\"%s\" may not run this export%s", p->name, !ok ? "" :
-		    " (it reads tables marked pii)");
+	who = action_principal(act)->name;
+	if ((r = start_rights(k, who, j, ref, o)) != 0 ||
+	    (r = start_claim(k, who, j, ref, a, o)) != 0)
 		goto out;
-	}
-	/* ... and for the requester, whose rights may have been revoked
-	 * since. */
-	if (j->requested_by != p->id) {
-		if ((r = may_export(c, j->requested_by, j->tenant, j->scope.pii,
-		    &ok, &pii_ok, o)) != 0)
-			goto out;
-		if (!ok || !pii_ok) {
-			r = deny(c, o, ERR_DENIED, "run.denied", p->name,
-			    j->tenant, ref, j->scope_json, "requester_revoked",
-			    "the requester of job %s may no longer export this "
-			    "scope", ref);
-			goto out;
-		}
-	}
-	if (j->state == JOBS_AWAITING_APPROVAL) {
-		r = deny(c, o, ERR_DENIED, "run.denied", p->name, j->tenant, ref,
-		    j->scope_json, "awaiting_approval", "job %s awaits "
-		    "approval by another principal", ref);
-		goto out;
-	}
-	if (j->high_risk) {
-		if (j->approved_by == 0)
-			ok = 0;
-		else if ((r = allowed(c, j->approved_by, CONTROL_CAP_APPROVE,
-		    j->tenant, &ok, o)) != 0)
-			goto out;
-		if (!ok) {
-			r = deny(c, o, ERR_DENIED, "run.denied", p->name,
-			    j->tenant, ref, j->scope_json, "approval_revoked",
-			    "job %s has no valid approval", ref);
-			goto out;
-		}
-	}
-	if (j->state != JOBS_QUEUED) {
-		r = deny(c, o, ERR_DENIED, "run.denied", p->name, j->tenant, ref,
-		    j->scope_json, "state", "job %s is %s, not queued", ref,
-		    jobs_state_str(j->state));
-		goto out;
-	}
-	r = jobs_claim(c, j->id_hash, (int)k->max_attempts, NULL);
-	if (r == ERR_EXISTS) {
-		r = deny(c, o, ERR_DENIED, "run.denied", p->name, j->tenant, ref,
-		    j->scope_json, "claimed", "job %s is being run by another "
-		    "worker, or is no longer queued", ref);
-		goto out;
-	}
-	if (r == ERR_LIMIT) {
-		if ((r = audit(c, "export.failed", p->name, j->tenant, ref,
-		    j->scope_json, json_pack("{s:s}", "error",
-		    "too many attempts"), o)) != 0)
-			goto out;
-		outf(o, "job %s failed: too many attempts", ref);
-		o->state = JOBS_FAILED;
-		r = o->r = ERR_LIMIT;
-		goto out;
-	}
-	if (r != 0) {
-		outf(o, "cannot claim job %s: %s", ref, err_str(r));
-		o->r = r;
-		goto out;
-	}
-	if ((r = audit(c, "export.started", p->name, j->tenant, ref,
-	    j->scope_json, json_pack("{s:i}", "attempt", j->attempts + 1),
-	    o)) != 0)
-		goto out;
-	j->state = JOBS_RUNNING;
-	j->attempts++;
-	o->state = JOBS_RUNNING;
 	*out = j;
 	j = NULL;
 	r = o->r = 0;
@@ -761,58 +758,31 @@ jobs_start(PGconn *c, const struct config *cfg,
 }
 
 int
-jobs_restart(PGconn *c, const struct config *cfg,
-    const uint8_t id_hash[JOBS_HASH_LEN], const char *principal,
-    struct jobs_job **out, struct jobs_outcome *o)
+jobs_restart(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
+    const char *principal, struct jobs_job **out, struct jobs_outcome *o)
 {
-	const struct config_control *k = config_control(cfg);
-	struct control_principal p;
 	struct jobs_job *j = NULL;
-	char ref[JOBS_REF_HEX];
-	int r, ok = 0, pii_ok = 0, ok2 = 0, pii2 = 0;
+	char ref[JOBS_REF_HEX], why[256];
+	int r;
 
-	outcome_init(o);
+	decide_init(o);
 	*out = NULL;
 	jobs_ref(id_hash, ref);
 	snprintf(o->principal, sizeof(o->principal), "%s", principal);
-	if ((r = control_principal_by_name(c, principal, &p)) != 0 ||
-	    (r = jobs_get(c, id_hash, &j)) != 0) {
-		outf(o, "cannot read job %s: %s", ref, err_str(r));
+	if ((r = jobs_get(k->c, id_hash, &j)) != 0) {
+		decide_msg(o, "cannot read job %s: %s", ref, err_str(r));
 		o->r = r;
 		goto out;
 	}
-	if ((r = may_export(c, p.id, j->tenant, j->scope.pii, &ok, &pii_ok,
-	    o)) != 0 || (r = may_export(c, j->requested_by, j->tenant,
-	    j->scope.pii, &ok2, &pii2, o)) != 0)
-		goto out;
-	if (p.disabled || !ok || !pii_ok || !ok2 || !pii2) {
-		r = deny(c, o, ERR_DENIED, "run.denied", principal, j->tenant,
-		    ref, j->scope_json, "revoked", "the permissions for job %s "
-		    "were revoked", ref);
+	if (ledger_job_check(k->ledger, j, why, sizeof(why)) != 0) {
+		r = decide_deny(k, o, ERR_TAMPER, "control.mismatch", principal,
+		    j->tenant, ref, NULL, "job_mismatch", "job %s cannot be "
+		    "used: %s", ref, why);
 		goto out;
 	}
-	r = jobs_claim(c, id_hash, (int)k->max_attempts, NULL);
-	if (r == ERR_LIMIT) {
-		if ((r = audit(c, "export.failed", principal, j->tenant, ref,
-		    j->scope_json, json_pack("{s:s}", "error",
-		    "too many attempts"), o)) != 0)
-			goto out;
-		outf(o, "job %s failed: too many attempts", ref);
-		r = o->r = ERR_LIMIT;
+	if ((r = start_rights(k, principal, j, ref, o)) != 0 ||
+	    (r = start_claim(k, principal, j, ref, NULL, o)) != 0)
 		goto out;
-	}
-	if (r != 0) {
-		outf(o, "cannot claim job %s again: %s", ref, err_str(r));
-		o->r = r == ERR_EXISTS ? ERR_DENIED : r;
-		r = o->r;
-		goto out;
-	}
-	if ((r = audit(c, "export.started", principal, j->tenant, ref,
-	    j->scope_json, json_pack("{s:i}", "attempt", j->attempts + 1),
-	    o)) != 0)
-		goto out;
-	j->state = o->state = JOBS_RUNNING;
-	j->attempts++;
 	*out = j;
 	j = NULL;
 	r = o->r = 0;
@@ -821,165 +791,177 @@ jobs_restart(PGconn *c, const struct config *cfg,
 	return r;
 }
 
+/* --- finish --- */
+
+static int
+finish_ready(struct jobs_ctx *k, const struct jobs_job *j,
+    const char *principal, const struct jobs_result *res,
+    struct jobs_outcome *o)
+{
+	char dhex[65], *b64 = NULL;
+	json_t *d;
+	size_t blen;
+	int r;
+
+	if ((r = jobs_set_ready(k->c, j->id_hash, res->archive, res->digest,
+	    res->receipt, res->receipt_len, res->expires)) != 0) {
+		decide_msg(o, "cannot mark job %s ready: %s", j->ref, err_str(r));
+		return o->r = r;
+	}
+	sodium_bin2hex(dhex, sizeof(dhex), res->digest, 32);
+	d = decide_job_detail(j->id_hash);
+	json_object_set_new(d, "archive", json_string(res->archive));
+	json_object_set_new(d, "manifest_digest", json_string(dhex));
+	json_object_set_new(d, "records", json_integer((json_int_t)
+	    res->records));
+	json_object_set_new(d, "expires", json_integer((json_int_t)
+	    res->expires));
+	/* The receipt: the manifest, which holds no row data. A very large
+	 * one stays in the job record only. */
+	blen = sodium_base64_encoded_len(res->receipt_len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	if (res->receipt_len > 0 && blen < AUDIT_DETAIL_MAX - 1024) {
+		if ((b64 = malloc(blen)) == NULL) {
+			json_decref(d);
+			return o->r = ERR_NOMEM;
+		}
+		sodium_bin2base64(b64, blen, res->receipt, res->receipt_len,
+		    sodium_base64_VARIANT_ORIGINAL);
+		json_object_set_new(d, "receipt", json_string(b64));
+		free(b64);
+	} else
+		json_object_set_new(d, "receipt", json_string("in the job "
+		    "record (too large for the log)"));
+	if ((r = decide_audit(k, "export.completed", principal, j->tenant, j->ref,
+	    j->scope_json, d, o)) != 0)
+		return r;
+	o->state = JOBS_READY;
+	decide_msg(o, "job %s is ready", j->ref);
+	return o->r = 0;
+}
+
 int
-jobs_finish(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+jobs_finish(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
     const char *principal, const struct jobs_result *res,
     struct jobs_outcome *o)
 {
 	struct jobs_job *j = NULL;
-	char ref[JOBS_REF_HEX], dhex[65], *b64 = NULL;
+	enum jobs_state to;
 	json_t *d;
-	size_t blen, i;
 	int r;
 
-	outcome_init(o);
-	jobs_ref(id_hash, ref);
+	decide_init(o);
 	memcpy(o->id_hash, id_hash, JOBS_HASH_LEN);
-	if ((r = jobs_get(c, id_hash, &j)) != 0) {
-		outf(o, "cannot read job %s: %s", ref, err_str(r));
-		o->r = r;
+	if ((r = jobs_get(k->c, id_hash, &j)) != 0) {
+		decide_fail(o, r, "cannot read the job");
 		goto out;
 	}
 	snprintf(o->tenant, sizeof(o->tenant), "%s", j->tenant);
 	if (res->r == 0) {
-		if ((r = jobs_set_ready(c, id_hash, res->archive, res->digest,
-		    res->receipt, res->receipt_len, res->expires)) != 0) {
-			outf(o, "cannot mark job %s ready: %s", ref, err_str(r));
-			o->r = r;
-			goto out;
-		}
-		for (i = 0; i < 32; i++)
-			snprintf(dhex + 2 * i, 3, "%02x", res->digest[i]);
-		d = json_pack("{s:s,s:s,s:I,s:I}", "archive", res->archive,
-		    "manifest_digest", dhex, "records",
-		    (json_int_t)res->records, "expires",
-		    (json_int_t)res->expires);
-		/* The receipt: the manifest, which holds no row data. A very
-		 * large one stays in the job record only. */
-		blen = sodium_base64_encoded_len(res->receipt_len,
-		    sodium_base64_VARIANT_ORIGINAL);
-		if (d != NULL && res->receipt_len > 0 &&
-		    blen < AUDIT_DETAIL_MAX - 1024) {
-			if ((b64 = malloc(blen)) == NULL) {
-				json_decref(d);
-				r = o->r = ERR_NOMEM;
-				goto out;
-			}
-			sodium_bin2base64(b64, blen, res->receipt,
-			    res->receipt_len, sodium_base64_VARIANT_ORIGINAL);
-			json_object_set_new(d, "receipt", json_string(b64));
-		} else if (d != NULL)
-			json_object_set_new(d, "receipt", json_string(
-			    "in the job record (too large for the log)"));
-		if ((r = audit(c, "export.completed", principal, j->tenant, ref,
-		    j->scope_json, d, o)) != 0)
-			goto out;
-		o->state = JOBS_READY;
-		outf(o, "job %s is ready", ref);
-		r = o->r = 0;
+		r = finish_ready(k, j, principal, res, o);
 		goto out;
 	}
-	if (res->r == ERR_LIMIT) {
-		/* Over the size threshold without an approval: the job waits
-		 * for one, like any high-risk request. */
-		if ((r = jobs_transition(c, id_hash, JOBS_RUNNING,
-		    JOBS_AWAITING_APPROVAL, res->error)) != 0) {
-			outf(o, "cannot hold job %s: %s", ref, err_str(r));
-			o->r = r;
-			goto out;
-		}
-		d = json_pack("{s:s,s:I}", "reason", "over_size_threshold",
-		    "records", (json_int_t)res->records);
-		if ((r = audit(c, "export.held", principal, j->tenant, ref,
-		    j->scope_json, d, o)) != 0)
-			goto out;
-		o->state = JOBS_AWAITING_APPROVAL;
-		outf(o, "job %s awaits approval: %s", ref, res->error ?
-		    res->error : "over the size threshold");
-		r = o->r = 0;
-		goto out;
-	}
-	if ((r = jobs_transition(c, id_hash, JOBS_RUNNING, res->retry ?
-	    JOBS_QUEUED : JOBS_FAILED, res->error ? res->error :
-	    err_str(res->r))) != 0) {
-		outf(o, "cannot record the failure of job %s: %s", ref,
+	/* Over the size threshold without an approval: the job waits for
+	 * one, like any high-risk request. Else failed, or queued again. */
+	to = res->r == ERR_LIMIT ? JOBS_AWAITING_APPROVAL :
+	    res->retry ? JOBS_QUEUED : JOBS_FAILED;
+	if ((r = jobs_transition(k->c, id_hash, JOBS_RUNNING, to, res->error ?
+	    res->error : err_str(res->r))) != 0) {
+		decide_msg(o, "cannot record the outcome of job %s: %s", j->ref,
 		    err_str(r));
 		o->r = r;
 		goto out;
 	}
-	if ((r = audit(c, res->retry ? "export.retry" : "export.failed",
-	    principal, j->tenant, ref, j->scope_json, json_pack("{s:s,s:s}",
-	    "error", res->error ? res->error : "", "code", err_str(res->r)),
-	    o)) != 0)
+	d = decide_job_detail(id_hash);
+	if (to == JOBS_AWAITING_APPROVAL) {
+		json_object_set_new(d, "reason", json_string(
+		    "over_size_threshold"));
+		json_object_set_new(d, "records", json_integer((json_int_t)
+		    res->records));
+	} else {
+		json_object_set_new(d, "error", json_string(res->error ?
+		    res->error : ""));
+		json_object_set_new(d, "code", json_string(err_str(res->r)));
+	}
+	if ((r = decide_audit(k, to == JOBS_AWAITING_APPROVAL ? "export.held" :
+	    to == JOBS_QUEUED ? "export.retry" : "export.failed", principal,
+	    j->tenant, j->ref, j->scope_json, d, o)) != 0)
 		goto out;
-	o->state = res->retry ? JOBS_QUEUED : JOBS_FAILED;
-	outf(o, "job %s %s", ref, res->retry ? "will be retried" : "failed");
+	o->state = to;
+	decide_msg(o, "job %s %s", j->ref, to == JOBS_AWAITING_APPROVAL ?
+	    "awaits approval (over the size threshold)" : to == JOBS_QUEUED ?
+	    "will be retried" : "failed");
 	r = o->r = 0;
  out:
-	free(b64);
 	jobs_free(j);
 	return r;
 }
 
-int
-jobs_fetch(PGconn *c, const struct config *cfg,
-    const struct jobs_signed *a, struct jobs_job **out,
-    struct jobs_outcome *o)
+/* --- fetch --- */
+
+/* Counts the download, or refuses it with the reason. */
+static int
+fetch_count(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
+    const char *ref, struct jobs_outcome *o)
 {
-	const struct control_principal *p;
+	int r = jobs_count_fetch(k->c, j->id_hash);
+
+	switch (r) {
+	case 0:
+		return 0;
+	case ERR_EXISTS:
+		return decide_deny(k, o, ERR_DENIED, "fetch.denied", who, j->tenant,
+		    ref, j->scope_json, "state", "job %s is %s: nothing to "
+		    "fetch", ref, jobs_state_str(j->state));
+	case ERR_EXPIRED:
+		return decide_deny(k, o, ERR_DENIED, "fetch.denied", who, j->tenant,
+		    ref, j->scope_json, "expired", "the export of job %s has "
+		    "expired", ref);
+	case ERR_LIMIT:
+		return decide_deny(k, o, ERR_DENIED, "fetch.denied", who, j->tenant,
+		    ref, j->scope_json, "download_limit", "job %s was already "
+		    "fetched %d times, the limit", ref, j->max_fetches);
+	default:
+		return decide_fail(o, r, "cannot count the download");
+	}
+}
+
+int
+jobs_fetch(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct jobs_job **out, struct jobs_outcome *o)
+{
 	struct action *act = NULL;
 	struct jobs_job *j = NULL;
 	char ref[JOBS_REF_HEX];
-	int r, ok = 0, pii_ok = 1;
+	const char *who;
+	int r, ok, pii_ok;
 
 	*out = NULL;
-	if ((r = signed_job(c, cfg, a, "export.fetch", "fetch.denied", &act,
-	    &j, ref, o)) != 0)
+	if ((r = signed_job(k, a, "export.fetch", "fetch.denied", &act, &j,
+	    ref, o)) != 0)
 		goto out;
-	p = action_principal(act);
-	if ((r = allowed(c, p->id, CONTROL_CAP_FETCH, j->tenant, &ok, o)) != 0)
-		goto out;
-	if (ok && j->scope.pii &&
-	    (r = allowed(c, p->id, CONTROL_CAP_EXPORT_PII, j->tenant, &pii_ok,
-	    o)) != 0)
-		goto out;
+	who = action_principal(act)->name;
+	ok = ledger_may(k->ledger, who, CONTROL_CAP_FETCH, j->tenant);
+	pii_ok = !j->scope.pii || ledger_may(k->ledger, who,
+	    CONTROL_CAP_EXPORT_PII, j->tenant);
 	if (!ok || !pii_ok) {
-		r = deny(c, o, ERR_DENIED, "fetch.denied", p->name, j->tenant,
+		r = decide_deny(k, o, ERR_DENIED, "fetch.denied", who, j->tenant,
 		    ref, j->scope_json, !ok ? "not_allowed" : "pii",
-		    "principal \"%s\" may not fetch this export%s", p->name,
+		    "principal \"%s\" may not fetch this export%s", who,
 		    !ok ? "" : " (it holds tables marked pii)");
 		goto out;
 	}
-	r = jobs_count_fetch(c, j->id_hash);
-	switch (r) {
-	case 0:
-		break;
-	case ERR_EXISTS:
-		r = deny(c, o, ERR_DENIED, "fetch.denied", p->name, j->tenant,
-		    ref, j->scope_json, "state", "job %s is %s: nothing to "
-		    "fetch", ref, jobs_state_str(j->state));
+	if ((r = fetch_count(k, who, j, ref, o)) != 0)
 		goto out;
-	case ERR_EXPIRED:
-		r = deny(c, o, ERR_DENIED, "fetch.denied", p->name, j->tenant,
-		    ref, j->scope_json, "expired", "the export of job %s has "
-		    "expired", ref);
-		goto out;
-	case ERR_LIMIT:
-		r = deny(c, o, ERR_DENIED, "fetch.denied", p->name, j->tenant,
-		    ref, j->scope_json, "download_limit", "job %s was already "
-		    "fetched %d times, the limit", ref, j->max_fetches);
-		goto out;
-	default:
-		outf(o, "cannot count the download: %s", err_str(r));
-		o->r = r;
-		goto out;
-	}
 	if (j->archive == NULL) {
-		r = deny(c, o, ERR_DENIED, "fetch.denied", p->name, j->tenant,
+		r = decide_deny(k, o, ERR_DENIED, "fetch.denied", who, j->tenant,
 		    ref, j->scope_json, "no_archive", "job %s has no archive",
 		    ref);
 		goto out;
 	}
+	if ((r = decide_audit_signed(k, "fetch.started", who, j->tenant, ref,
+	    j->scope_json, decide_job_detail(j->id_hash), a, o)) != 0)
+		goto out;
 	j->fetch_count++;
 	*out = j;
 	j = NULL;
@@ -991,73 +973,91 @@ jobs_fetch(PGconn *c, const struct config *cfg,
 }
 
 int
-jobs_fetch_done(PGconn *c, const struct jobs_job *j, const char *principal,
-    int rr, const char *to, struct jobs_outcome *o)
+jobs_fetch_done(struct jobs_ctx *k, const struct jobs_job *j,
+    const char *principal, int rr, const char *to, struct jobs_outcome *o)
 {
+	json_t *d;
 	int r;
 
-	if (rr != 0 && (r = jobs_uncount_fetch(c, j->id_hash)) != 0 &&
-	    r != ERR_EXISTS) {
-		outf(o, "cannot give the download back: %s", err_str(r));
-		return o->r = r;
-	}
-	r = audit(c, rr == 0 ? "export.fetched" : "fetch.failed", principal,
-	    j->tenant, j->ref, j->scope_json, json_pack("{s:s,s:i,s:s}", "to",
-	    to, "count", j->fetch_count, "result", err_str(rr)), o);
+	if (rr != 0 && (r = jobs_uncount_fetch(k->c, j->id_hash)) != 0 &&
+	    r != ERR_EXISTS)
+		return decide_fail(o, r, "cannot give the download back");
+	d = decide_job_detail(j->id_hash);
+	json_object_set_new(d, "to", json_string(to));
+	json_object_set_new(d, "count", json_integer(j->fetch_count -
+	    (rr != 0)));
+	json_object_set_new(d, "result", json_string(err_str(rr)));
+	r = decide_audit(k, rr == 0 ? "export.fetched" : "fetch.failed", principal,
+	    j->tenant, j->ref, j->scope_json, d, o);
 	if (r == 0)
 		o->r = rr;
 	return r;
 }
 
+/* --- sweep --- */
+
+static int
+sweep_one(struct jobs_ctx *k, const struct jobs_job *j, int *expired,
+    int *failed, struct jobs_outcome *o)
+{
+	json_t *d;
+	int r, dr;
+
+	if (j->archive != NULL && j->state == JOBS_READY) {
+		dr = jobs_archive_delete(j->archive);
+		d = decide_job_detail(j->id_hash);
+		json_object_set_new(d, "archive", json_string(j->archive));
+		json_object_set_new(d, "by", json_string("sweep"));
+		if ((r = decide_audit(k, dr == 0 ? "export.deleted" :
+		    "export.delete.failed", NULL, j->tenant, j->ref, NULL, d,
+		    o)) != 0)
+			return r;
+		if (dr != 0) {
+			/* Kept ready so the next sweep tries again. */
+			(*failed)++;
+			return 0;
+		}
+	}
+	r = jobs_transition(k->c, j->id_hash, j->state, JOBS_EXPIRED, NULL);
+	if (r == ERR_EXISTS)
+		return 0;	/* changed meanwhile; next sweep */
+	if (r != 0)
+		return decide_fail(o, r, "cannot expire a job");
+	d = decide_job_detail(j->id_hash);
+	json_object_set_new(d, "was", json_string(jobs_state_str(j->state)));
+	if ((r = decide_audit(k, "export.expired", NULL, j->tenant, j->ref, NULL, d,
+	    o)) != 0)
+		return r;
+	(*expired)++;
+	return 0;
+}
+
 int
-jobs_sweep(PGconn *c, int *expired, int *failed, char *err, size_t errlen)
+jobs_sweep(struct jobs_ctx *k, int *expired, int *failed, char *err,
+    size_t errlen)
 {
 	struct jobs_job **v = NULL;
 	struct jobs_outcome o;
 	size_t n = 0, i;
-	int r, dr;
+	int r;
 
 	*expired = *failed = 0;
-	outcome_init(&o);
-	if ((r = jobs_list_expired(c, 10000, &v, &n)) != 0) {
+	decide_init(&o);
+	if ((r = jobs_list_expired(k->c, 10000, &v, &n)) != 0) {
 		snprintf(err, errlen, "cannot list expired jobs: %s",
 		    err_str(r));
 		return r;
 	}
 	for (i = 0; i < n; i++) {
-		struct jobs_job *j = v[i];
-
-		if (j->archive != NULL && j->state == JOBS_READY) {
-			dr = jobs_archive_delete(j->archive);
-			if ((r = audit(c, dr == 0 ? "export.deleted" :
-			    "export.delete.failed", NULL, j->tenant, j->ref,
-			    NULL, json_pack("{s:s,s:s}", "archive", j->archive,
-			    "by", "sweep"), &o)) != 0)
-				goto fail;
-			if (dr != 0) {
-				/* Kept ready so the next sweep tries again. */
-				(*failed)++;
-				continue;
-			}
-		}
-		r = jobs_transition(c, j->id_hash, j->state, JOBS_EXPIRED, NULL);
-		if (r == ERR_EXISTS)
-			continue;	/* changed meanwhile; next sweep */
-		if (r != 0) {
-			snprintf(err, errlen, "cannot expire job %s: %s",
-			    j->ref, err_str(r));
+		/* A row the log does not back is left for a person. */
+		if (ledger_job_check(k->ledger, v[i], NULL, 0) != 0)
+			continue;
+		if ((r = sweep_one(k, v[i], expired, failed, &o)) != 0) {
+			snprintf(err, errlen, "%s", o.msg);
 			goto out;
 		}
-		if ((r = audit(c, "export.expired", NULL, j->tenant, j->ref,
-		    NULL, json_pack("{s:s}", "was", jobs_state_str(j->state)),
-		    &o)) != 0)
-			goto fail;
-		(*expired)++;
 	}
 	r = 0;
-	goto out;
- fail:
-	snprintf(err, errlen, "%s", o.msg);
  out:
 	jobs_list_free(v, n);
 	return r;

@@ -43,6 +43,7 @@ struct config {
 	char *password_file;
 	struct config_export exp;
 	struct config_control ctl;
+	struct config_service svc;
 	struct config_table *tables;
 	size_t ntables;
 };
@@ -59,6 +60,7 @@ struct parse_ctx {
 	bool seen_req_age, seen_downloads, seen_attempts, seen_hr_pii;
 	bool seen_hr_rows;
 	bool seen_hr_whole;
+	bool seen_socket, seen_root, seen_svckey, seen_state;
 	/* per table scalar keys seen; reset on section change */
 	bool t_class, t_key, t_date, t_pii;
 };
@@ -278,25 +280,9 @@ handle_database(struct parse_ctx *c, const char *key, const char *v)
 }
 
 static int
-valid_recipient(const char *v)
-{
-	size_t i, n = strlen(v);
-
-	/* Shape only; the age module parses the key itself. */
-	if (n < 8 || n > 1024 || strncmp(v, "age1", 4) != 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!islower((unsigned char)v[i]) &&
-		    !isdigit((unsigned char)v[i]))
-			return 0;
-	return 1;
-}
-
-static int
 handle_export(struct parse_ctx *c, const char *key, const char *v)
 {
 	struct config_export *e = &c->cfg->exp;
-	char **nl;
 
 	if (strcmp(key, "tenant_key") == 0) {
 		if (c->seen_tenant_key)
@@ -310,27 +296,14 @@ handle_export(struct parse_ctx *c, const char *key, const char *v)
 			return ctx_fail(c, "out of memory");
 		return 1;
 	}
-	if (strcmp(key, "recipient") == 0) {
-		if (!valid_recipient(v))
-			return ctx_fail(c, "[export] recipient: \"%.40s\" is not "
-			    "an age recipient (age1...)", v);
-		if (list_has(e->recipients, e->nrecipients, v))
-			return ctx_fail(c, "[export] recipient: listed twice");
-		if (e->nrecipients >= CONFIG_MAX_LIST)
-			return ctx_fail(c, "[export] recipient: too many");
-		nl = reallocarray(e->recipients, e->nrecipients + 1,
-		    sizeof(*nl));
-		if (nl == NULL)
-			return ctx_fail(c, "out of memory");
-		e->recipients = nl;
-		if ((nl[e->nrecipients] = strdup(v)) == NULL)
-			return ctx_fail(c, "out of memory");
-		e->nrecipients++;
-		return 1;
-	}
-	if (strcmp(key, "passphrase_file") == 0)
-		return set_string(c, &c->seen_passphrase, &e->passphrase_file,
-		    "export", key, v);
+	if (strcmp(key, "recipient") == 0 ||
+	    strcmp(key, "passphrase_file") == 0)
+		return ctx_fail(c, "[export] %s: recipients belong to each "
+		    "tenant and each request, not to the configuration: "
+		    "register them with `tenant-export tenant recipients`", key);
+	if (strcmp(key, "signing_passphrase_file") == 0)
+		return set_string(c, &c->seen_passphrase,
+		    &e->signing_passphrase_file, "export", key, v);
 	if (strcmp(key, "signing_key") == 0)
 		return set_string(c, &c->seen_signing, &e->signing_key,
 		    "export", key, v);
@@ -582,6 +555,26 @@ handle_table(struct parse_ctx *c, const char *sec, const char *key,
 }
 
 static int
+handle_service(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_service *s = &c->cfg->svc;
+
+	if (strcmp(key, "socket") == 0)
+		return set_string(c, &c->seen_socket, &s->socket, "service",
+		    key, v);
+	if (strcmp(key, "root_key") == 0)
+		return set_string(c, &c->seen_root, &s->root_key, "service",
+		    key, v);
+	if (strcmp(key, "service_key") == 0)
+		return set_string(c, &c->seen_svckey, &s->service_key,
+		    "service", key, v);
+	if (strcmp(key, "state_dir") == 0)
+		return set_string(c, &c->seen_state, &s->state_dir, "service",
+		    key, v);
+	return ctx_fail(c, "[service] unknown key \"%s\"", key);
+}
+
+static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *c = user;
@@ -597,7 +590,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		c->cur = NULL;
 		if (strcmp(section, "database") == 0 ||
 		    strcmp(section, "export") == 0 ||
-		    strcmp(section, "control") == 0) {
+		    strcmp(section, "control") == 0 ||
+		    strcmp(section, "service") == 0) {
 			/* fine; repeated scalar keys are caught per key */
 		} else if (strncmp(section, "table", 5) == 0 &&
 		    (section[5] == ' ' || section[5] == '\t')) {
@@ -616,6 +610,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		return handle_export(c, name, value);
 	if (strcmp(section, "control") == 0)
 		return handle_control(c, name, value);
+	if (strcmp(section, "service") == 0)
+		return handle_service(c, name, value);
 	if (c->cur == NULL)
 		return ctx_fail(c, "[%s] internal: no table", section);
 	return handle_table(c, section, name, value);
@@ -866,10 +862,11 @@ config_free(struct config *cfg)
 		free(cfg->db_vals[i]);
 	free(cfg->password_file);
 	free(cfg->exp.tenant_key);
-	for (i = 0; i < cfg->exp.nrecipients; i++)
-		free(cfg->exp.recipients[i]);
-	free(cfg->exp.recipients);
-	free(cfg->exp.passphrase_file);
+	free(cfg->exp.signing_passphrase_file);
+	free(cfg->svc.socket);
+	free(cfg->svc.root_key);
+	free(cfg->svc.service_key);
+	free(cfg->svc.state_dir);
 	free(cfg->exp.signing_key);
 	free(cfg->exp.outbox);
 	for (i = 0; i < cfg->ctl.nhigh_risk_tables; i++)
@@ -943,21 +940,30 @@ config_control(const struct config *cfg)
 	return &cfg->ctl;
 }
 
+const struct config_service *
+config_service(const struct config *cfg)
+{
+	return &cfg->svc;
+}
+
+int
+config_check_service(const struct config *cfg, char *err, size_t errlen)
+{
+	const struct config_service *s = &cfg->svc;
+
+	if (s->root_key == NULL || s->service_key == NULL) {
+		err_set(err, errlen, "[service]: root_key and service_key are "
+		    "needed (docs/CONTROL.md, \"Keys\")");
+		return ERR_CONFIG;
+	}
+	return 0;
+}
+
 int
 config_check_export(const struct config *cfg, char *err, size_t errlen)
 {
 	const struct config_export *e = &cfg->exp;
 
-	if (e->nrecipients == 0 && e->passphrase_file == NULL) {
-		err_set(err, errlen, "[export]: set recipient (one or more) "
-		    "or passphrase_file");
-		return ERR_CONFIG;
-	}
-	if (e->nrecipients > 0 && e->passphrase_file != NULL) {
-		err_set(err, errlen, "[export]: set recipient or "
-		    "passphrase_file, not both");
-		return ERR_CONFIG;
-	}
 	if (e->signing_key == NULL) {
 		err_set(err, errlen, "[export]: signing_key missing");
 		return ERR_CONFIG;

@@ -2,7 +2,9 @@
  * config.h: the exporter's configuration file (INI, parsed with inih).
  *
  *   [database]        libpq connection of the monitor (no password here)
- *   [export]          defaults and output: tenant_key, recipients, ...
+ *   [export]          defaults and output: tenant_key, signing key, ...
+ *   [control]         access rules around jobs
+ *   [service]         the service's socket, pinned keys and state
  *   [table S.T]       one section per table: class = tenant|global|excluded
  *
  * The full key list is in docs/DATABASE.md and examples/agency.conf. Unknown
@@ -52,10 +54,8 @@ struct config_table {
 /* The [export] section. Read-only for callers. Paths are as written. */
 struct config_export {
 	char *tenant_key;	/* default tenant column ("tenant_id") */
-	char **recipients;	/* age recipients (age1...) */
-	size_t nrecipients;
-	char *passphrase_file;	/* passphrase mode instead of recipients */
 	char *signing_key;	/* minisign secret key file */
+	char *signing_passphrase_file;	/* its passphrase, if encrypted */
 	char *outbox;		/* directory for finished archives */
 	uint64_t part_size;	/* size ceiling per part, bytes */
 	uint64_t expiry;	/* archive lifetime, seconds */
@@ -76,6 +76,16 @@ struct config_control {
 	uint64_t high_risk_rows;	/* an unapproved export over this many
 					 * records is held for approval
 					 * (1000000; 0 = no limit) */
+};
+
+/* The [service] section: what `tenant-export serve` and every command
+ * run with --config need to act for principals (docs/CONTROL.md). */
+struct config_service {
+	char *socket;		/* unix socket path, or NULL (default) */
+	char *root_key;		/* the root admin's minisign public key */
+	char *service_key;	/* the service's own minisign secret key,
+				 * which signs every row of the log */
+	char *state_dir;	/* the pinned log head lives here, or NULL */
 };
 
 struct config;
@@ -111,9 +121,13 @@ int config_table_allows(const struct config_table *t, const char *col);
 const struct config_export *config_export(const struct config *cfg);
 /* The [control] section (never NULL for a loaded config). */
 const struct config_control *config_control(const struct config *cfg);
+/* The [service] section (never NULL for a loaded config). */
+const struct config_service *config_service(const struct config *cfg);
+/* ERR_CONFIG (reason in err) unless root_key and service_key are set. */
+int config_check_service(const struct config *cfg, char *err, size_t errlen);
 /*
- * Checks what `run` needs beyond what db-setup and lint need: recipients
- * or a passphrase file (not both), a signing key and an outbox. Returns 0
+ * Checks what `run` needs beyond what db-setup and lint need: a signing
+ * key and an outbox. Returns 0
  * or ERR_CONFIG with a reason in err.
  */
 int config_check_export(const struct config *cfg, char *err, size_t errlen);

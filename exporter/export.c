@@ -302,10 +302,8 @@ static int
 load_recipients(struct run *rn)
 {
 	const struct export_request *q = rn->req;
-	const struct config_export *ce = config_export(q->cfg);
-	const char *const *list = q->nrecipients ? q->recipients :
-	    (const char *const *)ce->recipients;
-	size_t n = q->nrecipients ? q->nrecipients : ce->nrecipients, i;
+	const char *const *list = q->recipients;
+	size_t n = q->nrecipients, i;
 	int r;
 
 	if (q->passphrase != NULL) {
@@ -316,8 +314,8 @@ load_recipients(struct run *rn)
 		    strlen(q->passphrase), SCRYPT_LOG_N, &rn->rcp[0]);
 	}
 	if (n == 0) {
-		err_set(rn->err, rn->errlen, "no recipients: set recipient in "
-		    "[export], or give --recipient or --passphrase");
+		err_set(rn->err, rn->errlen, "no recipients: the job names "
+		    "neither recipients nor a passphrase");
 		return ERR_CONFIG;
 	}
 	if ((rn->rcp = calloc(n, sizeof(*rn->rcp))) == NULL)
@@ -832,8 +830,7 @@ export_run(const struct export_request *q, struct export_result *res,
 		r = ERR_INTERNAL;
 		goto out;
 	}
-	if ((r = config_check_export(q->cfg, err, errlen)) != 0 &&
-	    !(q->nrecipients > 0 || q->passphrase != NULL))
+	if ((r = config_check_export(q->cfg, err, errlen)) != 0)
 		goto out;
 	if (q->tenant == NULL || q->tenant[0] == '\0') {
 		err_set(err, errlen, "no tenant given");

@@ -67,6 +67,8 @@ err_str(int r)
 	case ERR_CHILD: return "child process failed";
 	case ERR_DENIED: return "not authorized";
 	case ERR_INTERRUPTED: return "interrupted";
+	case ERR_TAMPER: return "the signed control log was altered";
+	case ERR_CONTROL_ID: return "signed for another control database";
 	}
 	return "unknown error";
 }

@@ -69,6 +69,8 @@ enum err {
 	ERR_CHILD = -75,	/* a child process failed or was killed */
 	ERR_DENIED = -76,	/* request not authorized */
 	ERR_INTERRUPTED = -77,	/* stopped by a signal */
+	ERR_TAMPER = -78,	/* the signed control log was altered */
+	ERR_CONTROL_ID = -79,	/* signed for another control database */
 };
 
 /* Returns a static, lowercase description of code r (never NULL). */

@@ -52,6 +52,17 @@ START_TEST(test_parse_good)
 	    NONCE "\nk=\n", &a), 0);
 	ck_assert_str_eq(action_get(a, "k"), "");
 	action_free(a);
+	/* any script, byte for byte: a Cyrillic letter, a combining accent,
+	 * an emoji */
+	ck_assert_int_eq(parse_str("texp-action v1\nkind=x\ntime=1\nnonce="
+	    NONCE "\ntenant=\xd0\xb0" "cme e\xcc\x81 \xf0\x9f\x99\x82\n", &a),
+	    0);
+	ck_assert_str_eq(action_get(a, "tenant"),
+	    "\xd0\xb0" "cme e\xcc\x81 \xf0\x9f\x99\x82");
+	action_free(a);
+	ck_assert(action_value_valid("\xd0\xb0" "cme"));
+	ck_assert(!action_value_valid("a\nb"));
+	ck_assert(!action_value_valid("\xc2\x9b"));
 	action_free(NULL);
 }
 END_TEST
@@ -82,7 +93,11 @@ START_TEST(test_parse_bad)
 		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nnoequals\n",
 		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nK=v\n",
 		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nk=v\tw\n",
-		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nk=\xc3\xa9\n",
+		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nk=\xc3\x28\n",
+		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nk=\xc2\x85\n",
+		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nk=a\x7f\n",
+		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nk=\xed\xa0\x80\n",
+		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\nk=\xc0\xaf\n",
 		"texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\n\n",
 		" texp-action v1\nkind=x\ntime=1\nnonce=" NONCE "\n",
 	};
@@ -300,8 +315,13 @@ START_TEST(test_embedded_sql)
 	file = test_read_file("sql/control/001_control.sql", &len);
 	ck_assert_uint_eq(strlen(control_migration_sql(0)), len);
 	ck_assert_int_eq(memcmp(control_migration_sql(0), file, len), 0);
-	ck_assert_ptr_null(control_migration_sql(1));
 	free(file);
+	ck_assert_str_eq(control_migration_name(1), "002_signed");
+	file = test_read_file("sql/control/002_signed.sql", &len);
+	ck_assert_uint_eq(strlen(control_migration_sql(1)), len);
+	ck_assert_int_eq(memcmp(control_migration_sql(1), file, len), 0);
+	free(file);
+	ck_assert_ptr_null(control_migration_sql(CONTROL_SCHEMA_VERSION));
 }
 END_TEST
 

@@ -66,7 +66,15 @@ START_TEST(test_valid)
 	ck_assert_ptr_null(config_table_find(cfg, "shop", "ORDERS"));
 
 	ck_assert_str_eq(e->tenant_key, "org_id");
-	ck_assert_uint_eq(e->nrecipients, 2);
+	ck_assert_str_eq(e->signing_passphrase_file,
+	    "/etc/tenant-export/sign.pass");
+	ck_assert_str_eq(config_service(cfg)->root_key,
+	    "/etc/tenant-export/root.pub");
+	ck_assert_str_eq(config_service(cfg)->service_key,
+	    "/var/lib/tenant-export/service.key");
+	ck_assert_str_eq(config_service(cfg)->state_dir,
+	    "/var/lib/tenant-export");
+	ck_assert_int_eq(config_check_service(cfg, NULL, 0), 0);
 	ck_assert_uint_eq(e->part_size, 256ULL * 1024 * 1024);
 	ck_assert_uint_eq(e->expiry, 12 * 3600);
 	ck_assert_int_eq(e->allow_empty, 1);
@@ -128,7 +136,7 @@ static const struct {
 	{ "config/columns_on_excluded.conf", "no column lists" },
 	{ "config/excluded_and_allowed.conf", "both excluded and allowed" },
 	{ "config/quoted_column.conf", "invalid column name" },
-	{ "config/bad_recipient.conf", "not an age recipient" },
+	{ "config/bad_recipient.conf", "recipients belong to each tenant" },
 	{ "config/bad_part_size.conf", "part_size" },
 	{ "config/bad_expiry.conf", "expiry" },
 	{ "config/key_outside_section.conf", "outside any section" },
@@ -201,18 +209,13 @@ START_TEST(test_check_export)
 	struct config *cfg;
 	char err[256];
 
-	cfg = parse_ok("[export]\npassphrase_file = /p\nsigning_key = /k\n"
-	    "outbox = /o\n");
+	cfg = parse_ok("[export]\nsigning_key = /k\noutbox = /o\n");
 	ck_assert_int_eq(config_check_export(cfg, err, sizeof(err)), 0);
-	config_free(cfg);
-	cfg = parse_ok("[export]\npassphrase_file = /p\nsigning_key = /k\n"
-	    "outbox = /o\nrecipient = "
-	    "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n");
-	ck_assert_int_eq(config_check_export(cfg, err, sizeof(err)),
+	ck_assert_int_eq(config_check_service(cfg, err, sizeof(err)),
 	    ERR_CONFIG);
-	ck_assert_ptr_nonnull(strstr(err, "not both"));
+	ck_assert_ptr_nonnull(strstr(err, "root_key"));
 	config_free(cfg);
-	cfg = parse_ok("[export]\npassphrase_file = /p\noutbox = /o\n");
+	cfg = parse_ok("[export]\noutbox = /o\n");
 	ck_assert_int_eq(config_check_export(cfg, err, sizeof(err)),
 	    ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "signing_key"));

@@ -46,13 +46,13 @@ print(hashlib.sha256(bytes.fromhex(sys.argv[1])).hexdigest()[:16])' "$1"
 
 # ---- the agency's principals, set up the real way: signed admin actions ----
 test_key boss
-expect_rc 0 "init bootstraps the first admin" "$E" init --config "$C" \
-	--user postgres --admin boss --admin-key "$work/keys/boss.pub"
-expect_rc 0 "admin registers Client A" by boss tenant add "$CLIENT_A" --name "Client A"
-# Client B was registered by the shared fixture (lib/agency.sh); give the
-# admin the assignment `tenant add` would have given.
-sql "INSERT INTO texp_control.assignments (principal_id, tenant)
-    SELECT id, '$CLIENT_B' FROM texp_control.principals WHERE name = 'boss'"
+expect_rc 0 "the root key registers the first admin" as_root principal add boss \
+	--pubkey "$work/keys/boss.pub" --role admin
+expect_rc 0 "admin registers Client A" by boss tenant add "$CLIENT_A" \
+	--name "Client A" --recipient "$(cat "$work/keys/client-b.rcpt")"
+# Client B was registered by the root key in the shared fixture
+# (lib/agency.sh); the root key assigns the admin to it too.
+expect_rc 0 "the root key assigns the admin to Client B" as_root assign boss "$CLIENT_B"
 for p in "alice requester,pii $CLIENT_A" "bob requester,pii $CLIENT_B" \
     "carol approver $CLIENT_B" "dave approver $CLIENT_A" \
     "frank requester $CLIENT_B"; do
@@ -114,8 +114,9 @@ expect_rc 1 "alice: fetch of Client B's job refused" \
 expect_rc 1 "alice: run --job of Client B's job refused" by alice run --job "$JOB"
 expect_rc 1 "dave (approver of Client A) cannot approve Client B's job" \
 	by dave approve "$JOB"
+check "  ... he is not even shown what it is" sh -c '! grep -q "$1" "$2"' sh "$CLIENT_B" "$work/out"
 check "every one of those refusals is in the audit log" test \
-	"$(denied export.denied alice not_assigned)/$(denied status.denied alice not_assigned)/$(denied list.denied alice not_assigned)/$(denied cancel.denied alice not_assigned)/$(denied fetch.denied alice not_assigned)/$(denied run.denied alice not_assigned)/$(denied approve.denied dave not_assigned)" \
+	"$(denied export.denied alice not_assigned)/$(denied status.denied alice not_assigned)/$(denied list.denied alice not_assigned)/$(denied cancel.denied alice not_assigned)/$(denied fetch.denied alice not_assigned)/$(denied run.denied alice not_assigned)/$(denied status.denied dave not_assigned)" \
 	= "2/1/1/1/1/1/1"
 check "  ... and the job is untouched" test "$(job_state "$REF")" = awaiting_approval
 expect_rc 0 "alice's own list shows none of Client B's jobs" by alice list --json
@@ -177,13 +178,23 @@ expect_rc 1 "a cancelled job cannot run" by frank run --job "$FJOB"
 check "  ... audited" test "$(events export.cancelled)" = 1
 
 # ---- two workers never run one job (FOR UPDATE SKIP LOCKED) ----
-psql -X -q -d "$db" -c "BEGIN; SELECT 1 FROM texp_control.jobs
-    WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$REF' FOR UPDATE;
-    SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+# Another session holds the job's row until told to let go.
+mkfifo "$work/lock"
+psql -X -q -d "$db" <"$work/lock" >/dev/null 2>&1 &
 lockpid=$!
-sleep 1
+exec 7>"$work/lock"
+echo "BEGIN; SELECT 1 FROM texp_control.jobs
+    WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$REF' FOR UPDATE;" >&7
+for i in $(seq 1 600); do
+	[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db'
+	    AND state = 'idle in transaction' AND query LIKE '%FOR UPDATE%'")" = 1 ] &&
+	    break
+	sleep 0.1
+done
 expect_rc 1 "a job another worker holds is skipped, not run twice" by bob run --job "$JOB"
 check "  ... saying another worker has it" grep -q "another" "$work/err"
+echo "COMMIT;" >&7
+exec 7>&-
 wait "$lockpid"
 check "  ... the job is still queued" test "$(job_state "$REF")" = queued
 

@@ -10,17 +10,17 @@ db=texp_audit_$$
 control_setup "$db" || { echo "not ok - control set-up failed"; exit 1; }
 trap 'dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
 
-# Appends N events as the monitor, through the only door it has.
+# Appends N signed events the real way: tenants registered by the root
+# key, with UTF-8, quotes and a backslash in their names.
 append_events() {
 	i=0
 	while [ "$i" -lt "$1" ]; do
 		i=$((i + 1))
-		msql "SELECT texp_control.audit_append('test.event', 'alice',
-		    '$CLIENT_B', NULL, 'tables=app.contacts',
-		    '{\"i\": $i, \"note\": \"Zoë \\\"quoted\\\" \\\\ back\"}',
-		    'host-$i', 'test')" >/dev/null || return 1
+		as_root tenant add "t-$1-$i" --name "Zoë \"quoted\" \\ back $1-$i" \
+		    >/dev/null || return 1
 	done
 }
+rows() { sql "SELECT count(*) FROM texp_control.audit_log"; }
 verify() { "$E" audit verify --config "$CFG" "$@"; }
 # Restores the log saved by save_log, bypassing the triggers as only a
 # superuser can.
@@ -41,17 +41,18 @@ tamper() {
 
 # ---- a good log verifies ----
 check "init audited the migration" [ "$(audit_rows control.migrated)" = 1 ]
-check "append 8 events as the monitor" append_events 8
+check "append 8 signed events" append_events 8
+N=$(rows)
 expect_rc 0 "audit verify: intact log" verify
-check "it counts 9 rows" grep -q "ok, 9 rows" "$work/out"
+check "it counts $N rows" grep -q "ok, $N rows" "$work/out"
 expect_rc 0 "audit show --json" "$E" audit show --config "$CFG" --json
 check "show prints one JSON object per row" \
-	[ "$(grep -c '^{"seq": *[0-9]' "$work/out")" = 9 ]
+	[ "$(grep -c '^{"seq": *[0-9]' "$work/out")" = "$N" ]
 check "show keeps the UTF-8 detail" \
 	grep -qi 'Zo\\u00eb' "$work/out"
-expect_rc 0 "audit show --since 8" "$E" audit show --config "$CFG" --since 8
-check "show --since prints rows 8 and 9" \
-	[ "$(cut -d' ' -f1 "$work/out" | tr '\n' ' ')" = "8 9 " ]
+expect_rc 0 "audit show --since $((N - 1))" "$E" audit show --config "$CFG" --since $((N - 1))
+check "show --since prints the last two rows" \
+	[ "$(cut -d' ' -f1 "$work/out" | tr '\n' ' ')" = "$((N - 1)) $N " ]
 check "seq has no gaps" [ "$(sql "SELECT max(seq) = count(*) FROM texp_control.audit_log")" = t ]
 
 # The SQL row text is byte for byte what audit.c rebuilds (check_action.c
@@ -61,6 +62,11 @@ check "SQL and C agree on the row text" [ "$(sql "SELECT encode(convert_to(
     + interval '1700000000.123456 seconds', 'tenant.added', 'root', '9',
     NULL, '', '{\"display_name\": \"Zo\u00eb\"}'::jsonb, 'vm', '0.1.0'),
     'UTF8'), 'hex')")" = "$(printf 'texp-audit v1\n7\n1700000000123456\nS12:tenant.added\nS4:root\nS1:9\nN\nS0:\nS24:{"display_name": "Zo\303\253"}\nS2:vm\nS5:0.1.0\n' | od -An -tx1 | tr -d ' \n')" ]
+
+check "SQL agrees on the text of a signed (version 2) row" [ "$(sql "SELECT encode(convert_to(
+    texp_control.audit_row_text2(7, 'epoch'::timestamptz
+    + interval '1700000000.123456 seconds', 'tenant.added', 'root', '9',
+    NULL, NULL, NULL, 'vm', '0.1.0', 'A', 'S'), 'UTF8'), 'hex')")" = "$(printf 'texp-audit v2\n7\n1700000000123456\nS12:tenant.added\nS4:root\nS1:9\nN\nN\nN\nS2:vm\nS5:0.1.0\nS1:A\nS1:S\n' | od -An -tx1 | tr -d ' \n')" ]
 
 # ---- append-only: the monitor cannot change or remove rows ----
 expect_rc 1 "monitor: UPDATE refused" \
@@ -78,8 +84,13 @@ expect_rc 1 "even the owner: DELETE refused by the trigger" \
 	sql "SET ROLE texp_control_owner; DELETE FROM texp_control.audit_log WHERE seq = 2"
 expect_rc 1 "even the owner: TRUNCATE refused by the trigger" \
 	sql "SET ROLE texp_control_owner; TRUNCATE texp_control.audit_log"
-expect_rc 1 "audit_append rejects a detail that is not an object" \
-	msql "SELECT texp_control.audit_append('x', NULL, NULL, NULL, NULL, '[1]', NULL, NULL)"
+expect_rc 1 "unsigned rows are refused" \
+	msql "SELECT texp_control.audit_append('x', NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+check "  ... saying the log takes signed rows only" grep -q "signed rows only" "$work/err"
+expect_rc 1 "audit_append_signed rejects a detail that is not an object" \
+	msql "SELECT texp_control.audit_append_signed($((N + 1)), 'x', NULL, NULL, NULL, NULL, '[1]', NULL, NULL, 'a', 's')"
+expect_rc 1 "audit_append_signed refuses a row that is not the next" \
+	msql "SELECT texp_control.audit_append_signed(2, 'x', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'a', 's')"
 expect_rc 0 "audit verify: still intact" verify
 
 # ---- tampering in SQL, each on a fresh copy of the log ----
@@ -100,8 +111,9 @@ expect_rc 1 "row deleted: verify fails" verify
 check "  ... naming row 5 as missing" grep -q "FAILED at row 5: row 5 missing" "$work/err"
 restore_log
 
-tamper "DELETE FROM texp_control.audit_log WHERE seq = 9"
-expect_rc 0 "last row deleted: the chain alone cannot tell (checkpoints can)" verify
+tamper "DELETE FROM texp_control.audit_log WHERE seq = $N"
+expect_rc 1 "last row deleted: the head the service pinned catches it" verify
+check "  ... saying rows were deleted" grep -q "this service wrote row $N (rows were deleted)" "$work/err"
 restore_log
 
 # a forged row pushed into the middle (later rows renumbered)
@@ -159,12 +171,12 @@ expect_rc 2 "audit keygen refuses to overwrite" "$E" audit keygen \
 expect_rc 0 "audit checkpoint" "$E" audit checkpoint --config "$CFG" \
 	--key "$work/keys/cp.skey" --origin audit.example/log \
 	--out "$work/cp1"
-check "checkpoint body: origin, size 9, hash" sh -c '
+check "checkpoint body: origin, size $N, hash" sh -c '
 	sed -n 1p "$1" | grep -qx "audit.example/log" &&
-	sed -n 2p "$1" | grep -qx 9 &&
-	sed -n 3p "$1" | grep -Eqx "[A-Za-z0-9+/]{43}="' sh "$work/cp1"
-check "checkpoint head is row 9's hash" [ "$(sed -n 3p "$work/cp1")" = \
-	"$(sql "SELECT encode(hash, 'base64') FROM texp_control.audit_log WHERE seq = 9")" ]
+	sed -n 2p "$1" | grep -qx "$2" &&
+	sed -n 3p "$1" | grep -Eqx "[A-Za-z0-9+/]{43}="' sh "$work/cp1" "$N"
+check "checkpoint head is row $N's hash" [ "$(sed -n 3p "$work/cp1")" = \
+	"$(sql "SELECT encode(hash, 'base64') FROM texp_control.audit_log WHERE seq = $N")" ]
 expect_rc 2 "audit checkpoint refuses to overwrite" "$E" audit checkpoint \
 	--config "$CFG" --key "$work/keys/cp.skey" \
 	--origin audit.example/log --out "$work/cp1"
@@ -176,32 +188,48 @@ expect_rc 0 "the extended log still verifies against the old checkpoint" \
 	verify --checkpoint "$work/cp1" --checkpoint-key "$work/keys/cp.vkey"
 
 save_log
-# A rewritten history with a consistent chain: plain verify cannot tell,
-# the checkpoint can.
-tamper "UPDATE texp_control.audit_log SET detail = '{\"i\": 0}' WHERE seq = 3;
-DO \$\$
+# A rewritten history with a consistent chain: the hashes say nothing,
+# the service's signatures and the checkpoint do.
+rechain="DO \$\$
 DECLARE r record; prev bytea; h bytea;
 BEGIN
 	FOR r IN SELECT * FROM texp_control.audit_log ORDER BY seq LOOP
 		IF prev IS NULL THEN prev := r.prev_hash; END IF;
-		h := sha256(prev || convert_to(texp_control.audit_row_text(r.seq,
-		    r.at, r.event, r.principal, r.tenant, r.job, r.scope,
+		IF r.v = 1 THEN
+		    h := sha256(prev || convert_to(texp_control.audit_row_text(
+		    r.seq, r.at, r.event, r.principal, r.tenant, r.job, r.scope,
 		    r.detail, r.host, r.tool_version), 'UTF8'));
+		ELSE
+		    h := sha256(prev || convert_to(texp_control.audit_row_text2(
+		    r.seq, r.at, r.event, r.principal, r.tenant, r.job, r.scope,
+		    r.detail, r.host, r.tool_version, r.action, r.signature),
+		    'UTF8'));
+		END IF;
 		UPDATE texp_control.audit_log SET prev_hash = prev, hash = h
 		    WHERE seq = r.seq;
 		prev := h;
 	END LOOP;
 END
 \$\$"
-expect_rc 0 "rewritten log with a recomputed chain: plain verify passes" verify
-expect_rc 1 "... but not against the checkpoint" verify \
+tamper "UPDATE texp_control.audit_log SET detail = '{\"display_name\": \"x\"}' WHERE seq = 3; $rechain"
+expect_rc 1 "rewritten row with a recomputed chain: verify fails" verify
+check "  ... naming row 3, which is not what the service signed" \
+	grep -q "FAILED at row 3: row 3 (.*): its detail differs from what the service signed" "$work/err"
+expect_rc 1 "... and against the checkpoint" verify \
 	--checkpoint "$work/cp1" --checkpoint-key "$work/keys/cp.vkey"
-check "  ... naming row 9, the checkpoint's head" \
-	grep -q "FAILED at row 9: row 9 differs from the checkpoint" "$work/err"
+check "  ... naming row $N, the checkpoint's head" \
+	grep -q "FAILED at row $N: row $N differs from the checkpoint" "$work/err"
+restore_log
+tamper "DELETE FROM texp_control.audit_log WHERE seq = 5;
+    UPDATE texp_control.audit_log SET seq = seq - 1 WHERE seq > 5; $rechain"
+expect_rc 1 "a row removed and the rest renumbered and re-chained: verify fails" verify
+check "  ... at row 5, whose signed place differs" \
+	grep -q "FAILED at row 5: .*signed place in the log differs" "$work/err"
 restore_log
 
 tamper "DELETE FROM texp_control.audit_log WHERE seq > 7"
-expect_rc 1 "truncated log fails against the checkpoint" verify \
+rm -f "$work/state/log-head"
+expect_rc 1 "truncated log fails against the checkpoint (even without the pinned head)" verify \
 	--checkpoint "$work/cp1" --checkpoint-key "$work/keys/cp.vkey"
 check "  ... naming row 8" grep -q "FAILED at row 8" "$work/err"
 restore_log

@@ -125,9 +125,9 @@ check "  ... nothing is published or signed" outbox_empty
 # Tenants with no rows, and a malformed id, registered in the control
 # schema and assigned to runner-b, so that the export itself decides.
 for t in 00000000-0000-4000-8000-000000000000 not-a-uuid; do
-	sql "INSERT INTO texp_control.tenants (tenant, display_name) VALUES ('$t', 'Test $t');
-	    INSERT INTO texp_control.assignments (principal_id, tenant)
-	    SELECT id, '$t' FROM texp_control.principals WHERE name = 'runner-b'"
+	as_root tenant add "$t" --name "Test $t" \
+	    --recipient "$(cat "$work/keys/client-b.rcpt")" >/dev/null
+	as_root assign runner-b "$t" >/dev/null
 done
 expect_rc 1 "a tenant with no rows (or no such tenant) is refused" \
 	"$E" run --config "$C" $RUN_AS --tenant 00000000-0000-4000-8000-000000000000
@@ -167,7 +167,7 @@ check "nothing was published by any refused export" outbox_empty
 # ---- connection lost mid-export ----
 ( TEXP_TEST_ATTACK=stall "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
 	>"$work/stall.out" 2>"$work/stall.err"; echo $? >"$work/stall.rc" ) &
-sleep 1
+wait_export_session
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
     WHERE usename LIKE 'exp\_%'" >/dev/null
 wait
@@ -180,17 +180,17 @@ check "  ... and nothing is published" outbox_empty
 TEXP_TEST_ATTACK=stall "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
 	>/dev/null 2>&1 &
 pid=$!
-sleep 1
+wait_export_session
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 for i in 1 2 3 4 5 6 7 8 9 10; do
-	pgrep -r RSDT -f "[t]enant-export-hooked run" >/dev/null || break
+	pgrep -r RSDT -f -- "--config $C" >/dev/null || break
 	sleep 1
 done
 check "a killed monitor leaves no archive or signature" \
 	sh -c '! ls "$1" | grep -q "texp"' sh "$work/outbox"
 check "  ... no child process behind" \
-	sh -c '! pgrep -r RSDT -f "[t]enant-export-hooked run" >/dev/null'
+	sh -c '! pgrep -r RSDT -f -- "--config $1" >/dev/null' sh "$C"
 check "  ... and its export role was dropped" \
 	test "$(sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'exp\_%'")" = 0
 rm -f "$work"/outbox/.??* 2>/dev/null

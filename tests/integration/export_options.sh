@@ -77,7 +77,7 @@ rm -f "$work"/outbox/*
 # ---- usage errors ----
 expect_rc 2 "missing --tenant" "$E" run --config "$C"
 expect_rc 2 "unknown option" "$E" run --config "$C" --tenant "$CLIENT_B" --bogus
-expect_rc 2 "missing config file" "$E" run --config "$work/nope.conf" --tenant "$CLIENT_B"
+expect_rc 2 "missing config file" "$E" run --config "$work/nope.conf" ${RUN_AS:-} --tenant "$CLIENT_B"
 check "  ... names the file" grep -q "nope.conf" "$work/err"
 check "nothing published by refused runs" outbox_empty
 

@@ -52,7 +52,7 @@ agency_setup() {
 	createdb "$db" || return 1
 	psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$top/examples/agency.sql" \
 	    >/dev/null || return 1
-	mkdir -p "$work/keys" "$work/outbox"
+	mkdir -p "$work/keys" "$work/outbox" "$work/state"
 	sed -e "s|^dbname = .*|dbname = $db|" "$top/examples/agency.conf" \
 	    >"$work/setup.conf"
 	"$E" db-setup --config "$work/setup.conf" --user postgres --apply \
@@ -65,27 +65,41 @@ agency_setup() {
 	    "$V" keygen --out "$work/keys/client-b.age" >"$work/keys/client-b.rcpt"
 	[ -f "$work/keys/sign.key" ] ||
 	    "$E" keygen --out "$work/keys/sign" --unencrypted >/dev/null
+	test_key root || return 1
 	sed -e "s|^dbname = .*|dbname = $db|" \
 	    -e "s|^# password_file = .*|password_file = $work/keys/monitor.password|" \
-	    -e "s|^recipient = .*|recipient = $(cat "$work/keys/client-b.rcpt")|" \
 	    -e "s|^signing_key = .*|signing_key = $work/keys/sign.key|" \
 	    -e "s|^outbox = .*|outbox = $work/outbox|" \
+	    -e "s|^root_key = .*|root_key = $work/keys/root.pub|" \
+	    -e "s|^service_key = .*|service_key = $work/keys/service.key|" \
+	    -e "s|^state_dir = .*|state_dir = $work/state|" \
 	    "$top/examples/agency.conf" >"$work/agency.conf"
 	CLIENT_A=$(sql "SELECT id FROM app.clients WHERE name = 'Client A'")
 	CLIENT_B=$(sql "SELECT id FROM app.clients WHERE name = 'Client B'")
 	# `run` needs a signed request by a registered principal
-	# (docs/CONTROL.md): the control schema, Client B registered, and
-	# runner-b (requester + pii, assigned to Client B). The pipeline tests
-	# export whole tenants without a second approver; access.sh tests the
-	# approval rules with the defaults.
+	# (docs/CONTROL.md): the control schema, Client B registered with
+	# its recipient, and runner-b (requester + pii, assigned to Client
+	# B), all signed by the root key. The pipeline tests export whole
+	# tenants without a second approver; access.sh tests the approval
+	# rules with the defaults.
 	printf '\n[control]\nhigh_risk_pii = no\nhigh_risk_whole_tenant = no\n' \
 	    >>"$work/agency.conf"
 	"$E" init --config "$work/agency.conf" --user postgres >/dev/null ||
 	    return 1
-	sql "INSERT INTO texp_control.tenants (tenant, display_name)
-	    VALUES ('$CLIENT_B', 'Client B') ON CONFLICT DO NOTHING" || return 1
+	as_root tenant add "$CLIENT_B" --name "Client B" \
+	    --recipient "$(cat "$work/keys/client-b.rcpt")" >/dev/null ||
+	    return 1
 	fixture_principal runner-b requester,pii "$CLIENT_B" || return 1
 	RUN_AS="--as $work/keys/runner-b.key --passphrase-file $work/keys/runner-b.pass"
+}
+
+# as_root CMD ARGS...: an admin action signed with the root key pinned in
+# the configuration, applied by the service run here (--config).
+as_root() {
+	ar_sub=$1
+	shift
+	"$E" "$ar_sub" "$@" --config "$work/agency.conf" \
+	    --as "$work/keys/root.key" --passphrase-file "$work/keys/root.pass"
 }
 
 # test_key NAME: a passphrase-protected principal key with a cheap scrypt
@@ -97,27 +111,28 @@ test_key() {
 	"$build/tests/tools/texp-testkey" "$work/keys/$1" "$work/keys/$1.pass"
 }
 
-# fixture_principal NAME ROLES TENANT...: a principal written straight
-# into the control tables as the superuser (a test fixture: no admin, no
-# audit rows). Real deployments use `tenant-export principal add`.
+# fixture_principal NAME ROLES TENANT...: a principal registered and
+# assigned by the root key.
 fixture_principal() {
 	fp_name=$1
 	fp_roles=$2
 	shift 2
 	test_key "$fp_name" || return 1
-	fp_b64=$(tail -n 1 "$work/keys/$fp_name.pub")
-	fp_id=$(printf '%s' "$fp_b64" | base64 -d | od -An -tx1 -j2 -N8 | tr -d ' \n')
-	sql "INSERT INTO texp_control.principals (name, key_id, public_key)
-	    VALUES ('$fp_name', '\\x$fp_id', '$fp_b64');
-	    INSERT INTO texp_control.principal_roles (principal_id, role)
-	    SELECT p.id, r FROM texp_control.principals p,
-	        unnest(string_to_array('$fp_roles', ',')) r
-	    WHERE p.name = '$fp_name'" || return 1
+	as_root principal add "$fp_name" --pubkey "$work/keys/$fp_name.pub" \
+	    --role "$fp_roles" >/dev/null || return 1
 	for fp_t in "$@"; do
-		sql "INSERT INTO texp_control.assignments (principal_id, tenant)
-		    SELECT id, '$fp_t' FROM texp_control.principals
-		    WHERE name = '$fp_name'" || return 1
+		as_root assign "$fp_name" "$fp_t" >/dev/null || return 1
 	done
+}
+
+# Waits (up to two minutes) until an export session is connected.
+wait_export_session() {
+	for wes_i in $(seq 1 1200); do
+		[ "$(sql "SELECT count(*) FROM pg_stat_activity
+		    WHERE usename LIKE 'exp\_%'")" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # Nothing in the outbox: no archive, no signature, no temporary file.

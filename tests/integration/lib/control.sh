@@ -8,9 +8,11 @@
 #                               cost (test_key) when the test tool is built
 #   principal_keys_real NAME    the same with `tenant-export keygen`
 #   key_id NAME                 hex minisign key id of NAME's key
-#   control_bootstrap NAME      keys + init --admin NAME (the first admin)
+#   control_bootstrap NAME      keys + NAME registered as an admin by the
+#                               root key (ADMIN=NAME)
 #   as NAME CMD ARGS...         runs tenant-export CMD ARGS --config ...
 #                               --as NAME's key --passphrase-file ...
+#                               (NAME root: the root key)
 #   add_principal NAME ROLES [TENANT...]   by the admin in $ADMIN
 #   msql SQL                    psql as the monitor role (texp_monitor)
 #   audit_rows EVENT            number of audit rows with that event
@@ -52,8 +54,8 @@ key_id() {
 control_bootstrap() {
 	ADMIN=$1
 	principal_keys "$1" || return 1
-	"$E" init --config "$CFG" --user postgres --admin "$1" \
-	    --admin-key "$work/keys/$1.pub" >/dev/null
+	as_root principal add "$1" --pubkey "$work/keys/$1.pub" --role admin \
+	    >/dev/null
 }
 
 # as NAME CMD ARGS...: tenant-export CMD ARGS signed by NAME.

@@ -1,0 +1,107 @@
+/*
+ * tenant-export serve: the service principals talk to (service/server.h).
+ * Run it under its own account (systemd: ci/templates/tenant-export.service):
+ * it alone reads the configuration, the monitor's password, the keys and
+ * the outbox.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "err.h"
+#include "server.h"
+
+static void
+serve_usage(FILE *f)
+{
+	fprintf(f,
+"usage: tenant-export serve --config FILE [--socket PATH] [--mode OCTAL]\n"
+"                           [--max-clients N]\n"
+"\n"
+"Serves principals' requests on a unix socket until SIGTERM. Each\n"
+"connection is one signed command (request, approve, run, status, list,\n"
+"cancel, fetch, or an admin action); what the caller may do comes only\n"
+"from the action it signed, checked against the signed control log.\n"
+"\n"
+"  --config FILE       the service's configuration ([service] root_key and\n"
+"                      service_key are needed)\n"
+"  --socket PATH       where to listen (default: [service] socket, else\n"
+"                      " SVC_SOCKET_DEFAULT ")\n"
+"  --mode OCTAL        the socket's mode (default 0666: any local account\n"
+"                      may ask; its signature decides)\n"
+"  --max-clients N     connections served at once (default 16)\n"
+"  --stdio             serve one connection on standard input (what\n"
+"                      the commands run with --config start)\n"
+"\n"
+"Exit status: 0 stopped by a signal; 2 usage or operational error.\n");
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "max-clients", required_argument, NULL, 'n' },
+		{ "stdio", no_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config *cfg = NULL;
+	const char *path = NULL, *sock = NULL;
+	char err[512], *end;
+	unsigned long mode = 0666, maxc = 16;
+	int ch, stdio = 0, rc = CMD_EXIT_USAGE;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'S': sock = optarg; break;
+		case 'm':
+			mode = strtoul(optarg, &end, 8);
+			if (*end != '\0' || mode > 0777)
+				goto usage;
+			break;
+		case 'n':
+			maxc = strtoul(optarg, &end, 10);
+			if (*end != '\0' || maxc < 1 || maxc > 1024)
+				goto usage;
+			break;
+		case 'i': stdio = 1; break;
+		case 'h': serve_usage(stdout); return CMD_EXIT_OK;
+		default: goto usage;
+		}
+	}
+	if (path == NULL || optind != argc)
+		goto usage;
+	if (sodium_init() < 0)
+		return CMD_EXIT_USAGE;
+	if (config_load(path, &cfg, err, sizeof(err)) != 0 ||
+	    config_check_service(cfg, err, sizeof(err)) != 0 ||
+	    config_check_export(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tenant-export: serve: %s\n", err);
+		goto out;
+	}
+	if (stdio) {
+		rc = svc_serve_stdio(cfg);
+		goto out;
+	}
+	if (sock == NULL)
+		sock = config_service(cfg)->socket != NULL ?
+		    config_service(cfg)->socket : SVC_SOCKET_DEFAULT;
+	rc = svc_serve(cfg, sock, (mode_t)mode, (int)maxc);
+	goto out;
+ usage:
+	serve_usage(stderr);
+	rc = CMD_EXIT_USAGE;
+ out:
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,1621 @@
+/*
+ * ledger.c: the control state derived from the signed log (ledger.h).
+ *
+ * Every check here is a refusal to believe a row: anything the service
+ * did not sign, or a principal had no right to sign, stops the load with
+ * ERR_TAMPER. Nothing is repaired or skipped: a log that was edited by
+ * hand must be looked at by a person (`audit verify` names the row).
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include "action.h"
+#include "audit.h"
+#include "buf.h"
+#include "control.h"
+#include "err.h"
+#include "ledger.h"
+#include "minisig.h"
+
+/* Roles and the capabilities they grant; the same names as the seeded
+ * texp_control.roles. Decided here, not read from the table. */
+static const struct {
+	const char *role;
+	const char *caps[3];
+} role_caps[] = {
+	{ "requester", { CONTROL_CAP_EXPORT, CONTROL_CAP_FETCH, NULL } },
+	{ "approver", { CONTROL_CAP_APPROVE, NULL, NULL } },
+	{ "pii", { CONTROL_CAP_EXPORT_PII, NULL, NULL } },
+	{ "fetcher", { CONTROL_CAP_FETCH, NULL, NULL } },
+	{ "admin", { CONTROL_CAP_ADMIN, NULL, NULL } },
+};
+#define NROLES	(sizeof(role_caps) / sizeof(role_caps[0]))
+
+/* A small open-addressing map from byte strings to pointers. Keys point
+ * into the values, which never move. */
+struct hent {
+	const void *key;
+	size_t klen;
+	void *val;
+};
+struct hmap {
+	struct hent *e;
+	size_t cap, n;
+};
+
+static uint64_t
+hkey(const void *k, size_t n)
+{
+	const uint8_t *p = k;
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void *
+hmap_get(const struct hmap *m, const void *k, size_t n)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	for (i = hkey(k, n) & (m->cap - 1); m->e[i].key != NULL;
+	    i = (i + 1) & (m->cap - 1))
+		if (m->e[i].klen == n && memcmp(m->e[i].key, k, n) == 0)
+			return m->e[i].val;
+	return NULL;
+}
+
+static int
+hmap_put(struct hmap *m, const void *k, size_t n, void *val)
+{
+	size_t i;
+
+	if (2 * (m->n + 1) > m->cap) {
+		struct hmap g = { NULL, m->cap ? 2 * m->cap : 64, 0 };
+
+		if ((g.e = calloc(g.cap, sizeof(*g.e))) == NULL)
+			return ERR_NOMEM;
+		for (i = 0; i < m->cap; i++)
+			if (m->e[i].key != NULL)
+				hmap_put(&g, m->e[i].key, m->e[i].klen,
+				    m->e[i].val);
+		free(m->e);
+		*m = g;
+	}
+	for (i = hkey(k, n) & (m->cap - 1); m->e[i].key != NULL;
+	    i = (i + 1) & (m->cap - 1))
+		;
+	m->e[i].key = k;
+	m->e[i].klen = n;
+	m->e[i].val = val;
+	m->n++;
+	return 0;
+}
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+struct lprincipal {
+	char name[CONTROL_NAME_MAX + 1];
+	uint8_t key_id[8];
+	struct minisig_pubkey *pk;
+	char *person;
+	char *registrar;
+	unsigned roles;			/* bit i: role_caps[i] */
+	int disabled;
+	struct strv tenants;		/* assignments */
+};
+
+struct ltenant {
+	char *id;
+	char *name;
+	struct strv recipients;
+};
+
+struct ledger {
+	const struct ledger_pins *pins;
+	uint8_t root_kid[8], service_kid[8];
+	struct lprincipal **p;
+	size_t np;
+	struct hmap by_name, by_kid;
+	struct ltenant **t;
+	size_t nt;
+	struct hmap tenants;
+	struct ledger_job **j;
+	size_t nj;
+	struct hmap jobs;
+	uint8_t *nonces;		/* 16 bytes each */
+	size_t nnonces, capnonces;
+	struct hmap nonce_set;
+	uint64_t rows;
+	uint8_t head[32];
+	/* the pinned head, and whether the log still holds it */
+	uint64_t pin_seq;
+	uint8_t pin_hash[32];
+	int pin_seen;
+	/* the current row, for messages */
+	const struct audit_row *row;
+	char *why;
+	size_t whylen;
+};
+
+static int
+bad(struct ledger *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Refuses the current row: "row N (EVENT): reason". */
+static int
+bad(struct ledger *l, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err_set(l->why, l->whylen, "row %lld (%s): %s",
+	    l->row != NULL ? (long long)l->row->seq : 0LL,
+	    l->row != NULL && l->row->event != NULL ? l->row->event : "?",
+	    msg);
+	return ERR_TAMPER;
+}
+
+static void
+strv_clear(struct strv *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static int
+strv_has(const struct strv *s, const char *x)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], x) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+strv_add(struct strv *s, const char *x)
+{
+	char **v;
+
+	if (strv_has(s, x))
+		return 0;
+	if ((v = realloc(s->v, (s->n + 1) * sizeof(*v))) == NULL)
+		return ERR_NOMEM;
+	s->v = v;
+	if ((s->v[s->n] = strdup(x)) == NULL)
+		return ERR_NOMEM;
+	s->n++;
+	return 0;
+}
+
+static void
+strv_del(struct strv *s, const char *x)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], x) == 0) {
+			free(s->v[i]);
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+}
+
+/* Splits a comma list into *out (cleared first); empty items refused. */
+static int
+strv_split(const char *list, struct strv *out)
+{
+	const char *p = list, *c;
+	char item[CONTROL_TENANT_MAX * 4 + 1];
+	size_t len;
+	int r;
+
+	strv_clear(out);
+	if (list == NULL || *list == '\0')
+		return 0;
+	for (;;) {
+		c = strchr(p, ',');
+		len = c != NULL ? (size_t)(c - p) : strlen(p);
+		if (len == 0 || len >= sizeof(item))
+			return ERR_FORMAT;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if ((r = strv_add(out, item)) != 0)
+			return r;
+		if (c == NULL)
+			return 0;
+		p = c + 1;
+	}
+}
+
+static void
+principal_free(struct lprincipal *p)
+{
+	if (p == NULL)
+		return;
+	minisig_pubkey_free(p->pk);
+	free(p->person);
+	free(p->registrar);
+	strv_clear(&p->tenants);
+	free(p);
+}
+
+static void
+job_free(struct ledger_job *j)
+{
+	size_t i;
+
+	if (j == NULL)
+		return;
+	free(j->tenant);
+	free(j->requester);
+	free(j->approver);
+	free(j->scope_json);
+	for (i = 0; i < j->nrecipients; i++)
+		free(j->recipients[i]);
+	free(j->recipients);
+	free(j->archive);
+	free(j);
+}
+
+void
+ledger_free(struct ledger *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->np; i++)
+		principal_free(l->p[i]);
+	free(l->p);
+	for (i = 0; i < l->nt; i++) {
+		free(l->t[i]->id);
+		free(l->t[i]->name);
+		strv_clear(&l->t[i]->recipients);
+		free(l->t[i]);
+	}
+	free(l->t);
+	for (i = 0; i < l->nj; i++)
+		job_free(l->j[i]);
+	free(l->j);
+	free(l->by_name.e);
+	free(l->by_kid.e);
+	free(l->tenants.e);
+	free(l->jobs.e);
+	free(l->nonce_set.e);
+	free(l->nonces);
+	free(l);
+}
+
+static struct lprincipal *
+principal_get(const struct ledger *l, const char *name)
+{
+	return name != NULL ? hmap_get(&l->by_name, name, strlen(name)) : NULL;
+}
+
+static struct ltenant *
+tenant_get(const struct ledger *l, const char *id)
+{
+	return id != NULL ? hmap_get(&l->tenants, id, strlen(id)) : NULL;
+}
+
+static struct ledger_job *
+job_get(const struct ledger *l, const uint8_t hash[JOBS_HASH_LEN])
+{
+	return hmap_get(&l->jobs, hash, JOBS_HASH_LEN);
+}
+
+/* Bit mask of a comma list of role names; ERR_FORMAT for an unknown one. */
+static int
+roles_mask(const char *list, unsigned *mask)
+{
+	struct strv v = { NULL, 0 };
+	size_t i, k;
+	int r;
+
+	*mask = 0;
+	if ((r = strv_split(list, &v)) != 0 || v.n == 0) {
+		strv_clear(&v);
+		return r != 0 ? r : ERR_FORMAT;
+	}
+	for (i = 0; i < v.n; i++) {
+		for (k = 0; k < NROLES; k++)
+			if (strcmp(v.v[i], role_caps[k].role) == 0)
+				break;
+		if (k == NROLES) {
+			strv_clear(&v);
+			return ERR_FORMAT;
+		}
+		*mask |= 1u << k;
+	}
+	strv_clear(&v);
+	return 0;
+}
+
+int
+ledger_known(const struct ledger *l, const char *name)
+{
+	return name != NULL && (strcmp(name, LEDGER_ROOT) == 0 ||
+	    principal_get(l, name) != NULL);
+}
+
+int
+ledger_key_in_use(const struct ledger *l, const uint8_t key_id[8])
+{
+	return memcmp(key_id, l->root_kid, 8) == 0 ||
+	    memcmp(key_id, l->service_kid, 8) == 0 ||
+	    hmap_get(&l->by_kid, key_id, 8) != NULL;
+}
+
+int
+ledger_enabled(const struct ledger *l, const char *name)
+{
+	const struct lprincipal *p;
+
+	if (name != NULL && strcmp(name, LEDGER_ROOT) == 0)
+		return 1;
+	p = principal_get(l, name);
+	return p != NULL && !p->disabled;
+}
+
+int
+ledger_may(const struct ledger *l, const char *name, const char *cap,
+    const char *tenant)
+{
+	const struct lprincipal *p;
+	size_t k, c;
+
+	if (name == NULL || cap == NULL)
+		return 0;
+	if (strcmp(name, LEDGER_ROOT) == 0)
+		return strcmp(cap, CONTROL_CAP_ADMIN) == 0;
+	if ((p = principal_get(l, name)) == NULL || p->disabled)
+		return 0;
+	if (tenant != NULL && !strv_has(&p->tenants, tenant))
+		return 0;
+	for (k = 0; k < NROLES; k++) {
+		if (!(p->roles & (1u << k)))
+			continue;
+		for (c = 0; c < 3 && role_caps[k].caps[c] != NULL; c++)
+			if (strcmp(role_caps[k].caps[c], cap) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static const char *
+person_of(const struct ledger *l, const char *name)
+{
+	const struct lprincipal *p = principal_get(l, name);
+
+	if (name != NULL && strcmp(name, LEDGER_ROOT) == 0)
+		return LEDGER_ROOT;
+	return p != NULL ? p->person : NULL;
+}
+
+static const char *
+registrar_person(const struct ledger *l, const char *name)
+{
+	const struct lprincipal *p = principal_get(l, name);
+
+	return p != NULL ? person_of(l, p->registrar) : NULL;
+}
+
+int
+ledger_two_persons(const struct ledger *l, const char *requester,
+    const char *approver)
+{
+	const char *rq = person_of(l, requester), *ap = person_of(l, approver);
+	const char *rq_reg = registrar_person(l, requester);
+	const char *ap_reg = registrar_person(l, approver);
+
+	if (rq == NULL || ap == NULL || strcmp(rq, ap) == 0)
+		return 0;
+	if (ap_reg != NULL && strcmp(ap_reg, rq) == 0)
+		return 0;
+	if (rq_reg != NULL && strcmp(rq_reg, ap) == 0)
+		return 0;
+	return 1;
+}
+
+const char *
+ledger_tenant_name(const struct ledger *l, const char *tenant)
+{
+	const struct ltenant *t = tenant_get(l, tenant);
+
+	return t != NULL ? t->name : NULL;
+}
+
+const char *const *
+ledger_tenant_recipients(const struct ledger *l, const char *tenant,
+    size_t *n)
+{
+	const struct ltenant *t = tenant_get(l, tenant);
+
+	*n = t != NULL ? t->recipients.n : 0;
+	return t != NULL ? (const char *const *)t->recipients.v : NULL;
+}
+
+const struct ledger_job *
+ledger_job(const struct ledger *l, const uint8_t id_hash[JOBS_HASH_LEN])
+{
+	return job_get(l, id_hash);
+}
+
+uint64_t
+ledger_rows(const struct ledger *l)
+{
+	return l->rows;
+}
+
+const uint8_t *
+ledger_head(const struct ledger *l)
+{
+	return l->head;
+}
+
+/* action_keys callbacks */
+static int
+keys_find(void *ctx, const uint8_t key_id[8], struct control_principal *p,
+    const struct minisig_pubkey **pk)
+{
+	struct ledger *l = ctx;
+	struct lprincipal *lp = hmap_get(&l->by_kid, key_id, 8);
+
+	if (memcmp(key_id, l->root_kid, 8) == 0) {
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "%s", LEDGER_ROOT);
+		memcpy(p->key_id, key_id, 8);
+		*pk = l->pins->root;
+		return 0;
+	}
+	if (lp == NULL || lp->disabled)
+		return ERR_DENIED;
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", lp->name);
+	memcpy(p->key_id, lp->key_id, 8);
+	*pk = lp->pk;
+	return 0;
+}
+
+static int
+keys_nonce_seen(void *ctx, const uint8_t nonce[ACTION_NONCE_LEN])
+{
+	struct ledger *l = ctx;
+
+	return hmap_get(&l->nonce_set, nonce, ACTION_NONCE_LEN) != NULL;
+}
+
+struct action_keys
+ledger_keys(struct ledger *l)
+{
+	struct action_keys k;
+
+	k.find = keys_find;
+	k.nonce_seen = keys_nonce_seen;
+	k.ctx = l;
+	return k;
+}
+
+static int
+nonce_add(struct ledger *l, const uint8_t nonce[ACTION_NONCE_LEN])
+{
+	size_t i;
+	uint8_t *v;
+
+	if (l->nnonces == l->capnonces) {
+		size_t cap = l->capnonces ? 2 * l->capnonces : 256;
+
+		if ((v = realloc(l->nonces, cap * ACTION_NONCE_LEN)) == NULL)
+			return ERR_NOMEM;
+		l->nonces = v;
+		l->capnonces = cap;
+		/* the map's keys pointed into the old array */
+		free(l->nonce_set.e);
+		memset(&l->nonce_set, 0, sizeof(l->nonce_set));
+		for (i = 0; i < l->nnonces; i++)
+			if (hmap_put(&l->nonce_set, l->nonces +
+			    i * ACTION_NONCE_LEN, ACTION_NONCE_LEN, l) != 0)
+				return ERR_NOMEM;
+	}
+	memcpy(l->nonces + l->nnonces * ACTION_NONCE_LEN, nonce,
+	    ACTION_NONCE_LEN);
+	l->nnonces++;
+	return hmap_put(&l->nonce_set, l->nonces + (l->nnonces - 1) *
+	    ACTION_NONCE_LEN, ACTION_NONCE_LEN, l);
+}
+
+/* ---- one row ---- */
+
+/* A principal's signed action recorded in a row, verified. */
+struct signed_fact {
+	struct action *a;
+	const char *signer;		/* principal name or LEDGER_ROOT */
+	uint8_t digest[32];		/* SHA-256 of the action's text */
+};
+
+static int
+b64_decode(const char *s, struct buf **out)
+{
+	size_t n = strlen(s), got = 0;
+	uint8_t *tmp;
+	int r = 0;
+
+	*out = NULL;
+	if ((tmp = malloc(n + 1)) == NULL)
+		return ERR_NOMEM;
+	if (sodium_base642bin(tmp, n + 1, s, n, NULL, &got, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		r = ERR_FORMAT;
+	else if ((*out = buf_new(got ? got : 1)) == NULL)
+		r = ERR_NOMEM;
+	else if ((r = buf_put(*out, tmp, got)) != 0) {
+		buf_free(*out);
+		*out = NULL;
+	}
+	free(tmp);
+	return r;
+}
+
+/* Verifies the principal's action embedded in the service's text. */
+static int
+embedded(struct ledger *l, const struct action *svc, struct signed_fact *f)
+{
+	const char *sa = action_get(svc, "signed_action");
+	const char *ss = action_get(svc, "signed_sig");
+	struct buf *text = NULL, *sig = NULL;
+	const struct lprincipal *p;
+	const struct minisig_pubkey *pk;
+	const char *cid;
+	uint8_t kid[8];
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	if (sa == NULL && ss == NULL)
+		return 0;
+	if (sa == NULL || ss == NULL || b64_decode(sa, &text) != 0 ||
+	    b64_decode(ss, &sig) != 0 ||
+	    action_sig_keyid(buf_ptr(sig), buf_len(sig), kid) != 0) {
+		r = bad(l, "the recorded signed action is malformed");
+		goto out;
+	}
+	if (memcmp(kid, l->root_kid, 8) == 0) {
+		pk = l->pins->root;
+		f->signer = LEDGER_ROOT;
+	} else if ((p = hmap_get(&l->by_kid, kid, 8)) != NULL && !p->disabled) {
+		pk = p->pk;
+		f->signer = p->name;
+	} else {
+		r = bad(l, "the recorded action is signed by a key no enabled "
+		    "principal held");
+		goto out;
+	}
+	if (action_check(buf_ptr(text), buf_len(text), buf_ptr(sig),
+	    buf_len(sig), pk, &f->a) != 0) {
+		r = bad(l, "the recorded action's signature does not verify");
+		goto out;
+	}
+	cid = action_get(f->a, "control");
+	if (cid == NULL || strcmp(cid, l->pins->control_id) != 0) {
+		r = bad(l, "the recorded action was signed for another control "
+		    "database");
+		goto out;
+	}
+	if (keys_nonce_seen(l, action_nonce(f->a))) {
+		r = bad(l, "the recorded action was accepted before (replay)");
+		goto out;
+	}
+	if ((r = nonce_add(l, action_nonce(f->a))) != 0)
+		goto out;
+	if (l->row->principal == NULL ||
+	    strcmp(l->row->principal, f->signer) != 0) {
+		r = bad(l, "the row names another principal than the signer");
+		goto out;
+	}
+	crypto_hash_sha256(f->digest, buf_ptr(text), buf_len(text));
+	r = 0;
+ out:
+	if (r != 0) {
+		action_free(f->a);
+		f->a = NULL;
+	}
+	buf_free(text);
+	buf_free(sig);
+	return r;
+}
+
+/* Requires an embedded action of kind. */
+static int
+need(struct ledger *l, const struct signed_fact *f, const char *kind)
+{
+	if (f->a == NULL)
+		return bad(l, "no signed %s recorded", kind);
+	if (strcmp(action_kind(f->a), kind) != 0)
+		return bad(l, "records a %s, not a %s", action_kind(f->a), kind);
+	return 0;
+}
+
+static const char *
+field(const struct signed_fact *f, const char *k)
+{
+	return action_get(f->a, k);
+}
+
+static int
+hex32(const char *s, uint8_t out[32])
+{
+	size_t got = 0;
+
+	if (s == NULL || strlen(s) != 64 ||
+	    sodium_hex2bin(out, 32, s, 64, NULL, &got, NULL) != 0 || got != 32)
+		return ERR_FORMAT;
+	return 0;
+}
+
+/* The job an action names ("job" = hex of its id hash). */
+static struct ledger_job *
+job_named(struct ledger *l, const struct signed_fact *f)
+{
+	uint8_t h[32];
+
+	if (hex32(field(f, "job"), h) != 0)
+		return NULL;
+	return job_get(l, h);
+}
+
+/* --- admin facts --- */
+
+static int
+admin_may(struct ledger *l, const struct signed_fact *f, const char *tenant)
+{
+	if (!ledger_may(l, f->signer, CONTROL_CAP_ADMIN, tenant))
+		return bad(l, "\"%s\" is not an admin%s", f->signer,
+		    tenant != NULL ? " of this tenant" : "");
+	return 0;
+}
+
+static int
+apply_principal_added(struct ledger *l, const struct signed_fact *f)
+{
+	struct lprincipal *p = NULL;
+	const char *name = field(f, "name"), *key = field(f, "pubkey");
+	const char *person = field(f, "person");
+	char line[128];
+	struct lprincipal **v;
+	int r;
+
+	if ((r = need(l, f, "principal.add")) != 0 ||
+	    (r = admin_may(l, f, NULL)) != 0)
+		return r;
+	if (name == NULL || !control_name_valid(name) || key == NULL ||
+	    strlen(key) > 100)
+		return bad(l, "malformed principal");
+	if (principal_get(l, name) != NULL)
+		return bad(l, "principal \"%s\" exists", name);
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return ERR_NOMEM;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(line, sizeof(line), "untrusted comment: x\n%s\n", key);
+	if (minisig_pubkey_parse(line, strlen(line), &p->pk) != 0) {
+		r = bad(l, "malformed key for \"%s\"", name);
+		goto fail;
+	}
+	minisig_pubkey_keyid(p->pk, p->key_id);
+	if (hmap_get(&l->by_kid, p->key_id, 8) != NULL ||
+	    memcmp(p->key_id, l->root_kid, 8) == 0 ||
+	    memcmp(p->key_id, l->service_kid, 8) == 0) {
+		r = bad(l, "the key of \"%s\" is already in use", name);
+		goto fail;
+	}
+	if (roles_mask(field(f, "roles"), &p->roles) != 0) {
+		r = bad(l, "unknown role for \"%s\"", name);
+		goto fail;
+	}
+	if ((p->person = strdup(person != NULL ? person : name)) == NULL ||
+	    (p->registrar = strdup(f->signer)) == NULL) {
+		r = ERR_NOMEM;
+		goto fail;
+	}
+	if ((v = realloc(l->p, (l->np + 1) * sizeof(*v))) == NULL) {
+		r = ERR_NOMEM;
+		goto fail;
+	}
+	l->p = v;
+	l->p[l->np++] = p;
+	if ((r = hmap_put(&l->by_name, p->name, strlen(p->name), p)) != 0 ||
+	    (r = hmap_put(&l->by_kid, p->key_id, 8, p)) != 0)
+		return r;
+	return 0;
+ fail:
+	principal_free(p);
+	return r;
+}
+
+static struct lprincipal *
+target(struct ledger *l, const struct signed_fact *f)
+{
+	return principal_get(l, field(f, "name"));
+}
+
+static int
+apply_role_granted(struct ledger *l, const struct signed_fact *f)
+{
+	struct lprincipal *p;
+	unsigned m;
+	int r;
+
+	if ((r = need(l, f, "principal.grant")) != 0 ||
+	    (r = admin_may(l, f, NULL)) != 0)
+		return r;
+	if ((p = target(l, f)) == NULL)
+		return bad(l, "no such principal");
+	if (roles_mask(field(f, "roles"), &m) != 0)
+		return bad(l, "unknown role");
+	p->roles |= m;
+	return 0;
+}
+
+static int
+apply_principal_disabled(struct ledger *l, const struct signed_fact *f)
+{
+	struct lprincipal *p;
+	int r;
+
+	if ((r = need(l, f, "principal.disable")) != 0 ||
+	    (r = admin_may(l, f, NULL)) != 0)
+		return r;
+	if ((p = target(l, f)) == NULL || p->disabled)
+		return bad(l, "no such enabled principal");
+	p->disabled = 1;
+	return 0;
+}
+
+static int
+apply_tenant_added(struct ledger *l, const struct signed_fact *f)
+{
+	const char *id = field(f, "tenant"), *name = field(f, "display_name");
+	struct ltenant *t, **v;
+	struct lprincipal *p;
+	int r;
+
+	if ((r = need(l, f, "tenant.add")) != 0 ||
+	    (r = admin_may(l, f, NULL)) != 0)
+		return r;
+	if (id == NULL || *id == '\0' || name == NULL || *name == '\0')
+		return bad(l, "malformed tenant");
+	if (tenant_get(l, id) != NULL)
+		return bad(l, "the tenant exists");
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return ERR_NOMEM;
+	if ((t->id = strdup(id)) == NULL || (t->name = strdup(name)) == NULL ||
+	    (v = realloc(l->t, (l->nt + 1) * sizeof(*v))) == NULL) {
+		free(t->id);
+		free(t->name);
+		free(t);
+		return ERR_NOMEM;
+	}
+	l->t = v;
+	l->t[l->nt++] = t;
+	if ((r = hmap_put(&l->tenants, t->id, strlen(t->id), t)) != 0)
+		return r;
+	if (strv_split(field(f, "recipients"), &t->recipients) != 0)
+		return bad(l, "malformed recipients");
+	/* the admin who added it is assigned to it */
+	if ((p = principal_get(l, f->signer)) != NULL)
+		return strv_add(&p->tenants, id);
+	return 0;
+}
+
+static int
+apply_tenant_recipients(struct ledger *l, const struct signed_fact *f)
+{
+	struct ltenant *t;
+	int r;
+
+	if ((r = need(l, f, "tenant.recipients")) != 0 ||
+	    (r = admin_may(l, f, field(f, "tenant"))) != 0)
+		return r;
+	if ((t = tenant_get(l, field(f, "tenant"))) == NULL)
+		return bad(l, "no such tenant");
+	if (strv_split(field(f, "recipients"), &t->recipients) != 0)
+		return bad(l, "malformed recipients");
+	return 0;
+}
+
+static int
+apply_assignment(struct ledger *l, const struct signed_fact *f, int add)
+{
+	const char *tenant = field(f, "tenant");
+	struct lprincipal *p;
+	int r;
+
+	if ((r = need(l, f, add ? "assignment.add" : "assignment.remove")) != 0 ||
+	    (r = admin_may(l, f, tenant)) != 0)
+		return r;
+	if ((p = target(l, f)) == NULL || tenant_get(l, tenant) == NULL)
+		return bad(l, "no such principal or tenant");
+	if (!add) {
+		if (!strv_has(&p->tenants, tenant))
+			return bad(l, "no such assignment");
+		strv_del(&p->tenants, tenant);
+		return 0;
+	}
+	if (strv_has(&p->tenants, tenant))
+		return bad(l, "already assigned");
+	return strv_add(&p->tenants, tenant);
+}
+
+/* --- job facts --- */
+
+static json_t *
+detail_of(const struct audit_row *row)
+{
+	return row->detail != NULL ? json_loads(row->detail, 0, NULL) : NULL;
+}
+
+static int
+may_export(const struct ledger *l, const char *who, const char *tenant,
+    int pii)
+{
+	return ledger_may(l, who, CONTROL_CAP_EXPORT, tenant) &&
+	    (!pii || ledger_may(l, who, CONTROL_CAP_EXPORT_PII, tenant));
+}
+
+/* The recipients the service resolved for the job (detail.recipients):
+ * each registered for the tenant, and exactly those the request named
+ * when it named any. */
+static int
+job_recipients(struct ledger *l, struct ledger_job *j, json_t *arr,
+    const char *named)
+{
+	struct strv v = { NULL, 0 }, want = { NULL, 0 };
+	const char *const *reg;
+	size_t n, i, k;
+	json_t *x;
+	int r = 0;
+
+	reg = ledger_tenant_recipients(l, j->tenant, &n);
+	if (!json_is_array(arr) || strv_split(named, &want) != 0) {
+		r = bad(l, "malformed recipients");
+		goto out;
+	}
+	json_array_foreach(arr, i, x) {
+		if (!json_is_string(x)) {
+			r = bad(l, "malformed recipients");
+			goto out;
+		}
+		for (k = 0; k < n && strcmp(reg[k], json_string_value(x)); k++)
+			;
+		if (k == n) {
+			r = bad(l, "a recipient the tenant does not have");
+			goto out;
+		}
+		if ((r = strv_add(&v, json_string_value(x))) != 0)
+			goto out;
+	}
+	if (v.n == 0 || (want.n > 0 && want.n != v.n)) {
+		r = bad(l, "recipients other than the request named");
+		goto out;
+	}
+	for (i = 0; i < want.n; i++)
+		if (!strv_has(&v, want.v[i])) {
+			r = bad(l, "recipients other than the request named");
+			goto out;
+		}
+	j->recipients = v.v;
+	j->nrecipients = v.n;
+	v.v = NULL;
+	v.n = 0;
+ out:
+	strv_clear(&v);
+	strv_clear(&want);
+	return r;
+}
+
+static int
+apply_requested(struct ledger *l, const struct signed_fact *f)
+{
+	const char *tenant = field(f, "tenant"), *pass = field(f, "passphrase");
+	struct ledger_job *j = NULL, **v;
+	json_t *d = NULL;
+	const char *st, *hash;
+	int r;
+
+	if ((r = need(l, f, "export.request")) != 0)
+		return r;
+	if ((d = detail_of(l->row)) == NULL ||
+	    (hash = json_string_value(json_object_get(d, "job_hash"))) == NULL ||
+	    (st = json_string_value(json_object_get(d, "state"))) == NULL ||
+	    l->row->scope == NULL || l->row->tenant == NULL ||
+	    tenant == NULL || strcmp(tenant, l->row->tenant) != 0) {
+		r = bad(l, "malformed request record");
+		goto out;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	if (hex32(hash, j->id_hash) != 0 || job_get(l, j->id_hash) != NULL ||
+	    jobs_state_parse(st, &j->state) != 0 ||
+	    (j->state != JOBS_QUEUED && j->state != JOBS_AWAITING_APPROVAL)) {
+		r = bad(l, "malformed or repeated job");
+		goto out;
+	}
+	j->high_risk = json_is_true(json_object_get(d, "high_risk"));
+	j->pii = json_is_true(json_object_get(d, "pii"));
+	j->passphrase = pass != NULL && strcmp(pass, "1") == 0;
+	j->allow_empty = json_is_true(json_object_get(d, "allow_empty"));
+	j->zstd = json_is_true(json_object_get(d, "zstd"));
+	if (j->passphrase != json_is_true(json_object_get(d, "passphrase"))) {
+		r = bad(l, "the passphrase mode differs from the request");
+		goto out;
+	}
+	memcpy(j->request_digest, f->digest, 32);
+	if ((j->tenant = strdup(tenant)) == NULL ||
+	    (j->requester = strdup(f->signer)) == NULL ||
+	    (j->scope_json = strdup(l->row->scope)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	if (!may_export(l, f->signer, tenant, j->pii)) {
+		r = bad(l, "\"%s\" may not export this tenant%s", f->signer,
+		    j->pii ? "'s personal data" : "");
+		goto out;
+	}
+	if (j->high_risk && j->state != JOBS_AWAITING_APPROVAL) {
+		r = bad(l, "a high-risk job that skips approval");
+		goto out;
+	}
+	if (!j->passphrase && (r = job_recipients(l, j, json_object_get(d,
+	    "recipients"), field(f, "recipients"))) != 0)
+		goto out;
+	if ((v = realloc(l->j, (l->nj + 1) * sizeof(*v))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	l->j = v;
+	l->j[l->nj++] = j;
+	r = hmap_put(&l->jobs, j->id_hash, JOBS_HASH_LEN, j);
+	j = NULL;
+ out:
+	job_free(j);
+	json_decref(d);
+	return r;
+}
+
+static int
+apply_approved(struct ledger *l, const struct signed_fact *f)
+{
+	struct ledger_job *j;
+	uint8_t want[32];
+	int r;
+
+	if ((r = need(l, f, "export.approve")) != 0)
+		return r;
+	if ((j = job_named(l, f)) == NULL)
+		return bad(l, "no such job");
+	if (j->state != JOBS_AWAITING_APPROVAL)
+		return bad(l, "the job was %s, not awaiting approval",
+		    jobs_state_str(j->state));
+	if (hex32(field(f, "request"), want) != 0 ||
+	    memcmp(want, j->request_digest, 32) != 0)
+		return bad(l, "the approval names another request");
+	if (!ledger_may(l, f->signer, CONTROL_CAP_APPROVE, j->tenant))
+		return bad(l, "\"%s\" may not approve this tenant's exports",
+		    f->signer);
+	if (!ledger_two_persons(l, j->requester, f->signer))
+		return bad(l, "\"%s\" is not a second person for \"%s\"",
+		    f->signer, j->requester);
+	free(j->approver);
+	if ((j->approver = strdup(f->signer)) == NULL)
+		return ERR_NOMEM;
+	j->state = JOBS_QUEUED;
+	return 0;
+}
+
+/* The job a service row names (detail.job_hash). */
+static struct ledger_job *
+row_job(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	uint8_t h[32];
+	struct ledger_job *j = NULL;
+
+	if (d != NULL &&
+	    hex32(json_string_value(json_object_get(d, "job_hash")), h) == 0)
+		j = job_get(l, h);
+	json_decref(d);
+	return j;
+}
+
+static int
+apply_started(struct ledger *l, const struct signed_fact *f)
+{
+	struct ledger_job *j = f->a != NULL ? job_named(l, f) : row_job(l);
+
+	if (f->a != NULL && strcmp(action_kind(f->a), "export.run") != 0)
+		return bad(l, "records a %s", action_kind(f->a));
+	if (j == NULL)
+		return bad(l, "no such job");
+	if (j->state != JOBS_QUEUED)
+		return bad(l, "the job was %s, not queued",
+		    jobs_state_str(j->state));
+	if (f->a != NULL && !may_export(l, f->signer, j->tenant, j->pii))
+		return bad(l, "\"%s\" may not run this export", f->signer);
+	if (f->a != NULL && j->passphrase &&
+	    strcmp(f->signer, j->requester) != 0)
+		return bad(l, "only the requester runs a passphrase export");
+	if (j->high_risk && j->approver == NULL)
+		return bad(l, "a high-risk job without an approval");
+	j->state = JOBS_RUNNING;
+	return 0;
+}
+
+/* running -> to, from the service's own row. */
+static int
+apply_service_state(struct ledger *l, enum jobs_state to)
+{
+	struct ledger_job *j = row_job(l);
+	json_t *d;
+	const char *a;
+	int r = 0;
+
+	if (j == NULL)
+		return bad(l, "no such job");
+	if (j->state != JOBS_RUNNING && !(to == JOBS_FAILED &&
+	    j->state == JOBS_QUEUED))
+		return bad(l, "the job was %s, not running",
+		    jobs_state_str(j->state));
+	j->state = to;
+	if (to != JOBS_READY)
+		return 0;
+	d = detail_of(l->row);
+	a = json_string_value(json_object_get(d, "archive"));
+	if (a == NULL || hex32(json_string_value(json_object_get(d,
+	    "manifest_digest")), j->manifest_digest) != 0)
+		r = bad(l, "a completed job without its archive");
+	else if ((j->archive = strdup(a)) == NULL)
+		r = ERR_NOMEM;
+	json_decref(d);
+	return r;
+}
+
+static int
+apply_cancelled(struct ledger *l, const struct signed_fact *f)
+{
+	struct ledger_job *j;
+	int r;
+
+	if ((r = need(l, f, "job.cancel")) != 0)
+		return r;
+	if ((j = job_named(l, f)) == NULL)
+		return bad(l, "no such job");
+	if (strcmp(f->signer, j->requester) != 0 &&
+	    !ledger_may(l, f->signer, CONTROL_CAP_APPROVE, j->tenant))
+		return bad(l, "\"%s\" may not cancel this job", f->signer);
+	if (j->state != JOBS_QUEUED && j->state != JOBS_AWAITING_APPROVAL &&
+	    j->state != JOBS_READY)
+		return bad(l, "the job was %s", jobs_state_str(j->state));
+	j->state = JOBS_CANCELLED;
+	return 0;
+}
+
+static int
+apply_fetched(struct ledger *l, const struct signed_fact *f)
+{
+	struct ledger_job *j;
+	int r;
+
+	if ((r = need(l, f, "export.fetch")) != 0)
+		return r;
+	if ((j = job_named(l, f)) == NULL)
+		return bad(l, "no such job");
+	if (j->state != JOBS_READY)
+		return bad(l, "the job was %s, not ready",
+		    jobs_state_str(j->state));
+	if (!ledger_may(l, f->signer, CONTROL_CAP_FETCH, j->tenant) ||
+	    (j->pii && !ledger_may(l, f->signer, CONTROL_CAP_EXPORT_PII,
+	    j->tenant)))
+		return bad(l, "\"%s\" may not fetch this export", f->signer);
+	j->fetches++;
+	return 0;
+}
+
+/* A download that was not handed over is given back. */
+static int
+apply_fetch_failed(struct ledger *l)
+{
+	struct ledger_job *j = row_job(l);
+
+	if (j == NULL || j->fetches == 0)
+		return bad(l, "no download to give back");
+	j->fetches--;
+	return 0;
+}
+
+static int
+apply_expired(struct ledger *l)
+{
+	struct ledger_job *j = row_job(l);
+
+	if (j == NULL)
+		return bad(l, "no such job");
+	if (j->state == JOBS_CANCELLED || j->state == JOBS_EXPIRED)
+		return bad(l, "the job was already %s",
+		    jobs_state_str(j->state));
+	j->state = JOBS_EXPIRED;
+	return 0;
+}
+
+/* The events that change state; every other event is a record only. */
+static int
+apply(struct ledger *l, const struct signed_fact *f)
+{
+	const char *e = l->row->event;
+
+	if (strcmp(e, "principal.added") == 0)
+		return apply_principal_added(l, f);
+	if (strcmp(e, "role.granted") == 0)
+		return apply_role_granted(l, f);
+	if (strcmp(e, "principal.disabled") == 0)
+		return apply_principal_disabled(l, f);
+	if (strcmp(e, "tenant.added") == 0)
+		return apply_tenant_added(l, f);
+	if (strcmp(e, "tenant.recipients") == 0)
+		return apply_tenant_recipients(l, f);
+	if (strcmp(e, "assignment.added") == 0)
+		return apply_assignment(l, f, 1);
+	if (strcmp(e, "assignment.removed") == 0)
+		return apply_assignment(l, f, 0);
+	if (strcmp(e, "export.requested") == 0)
+		return apply_requested(l, f);
+	if (strcmp(e, "export.approved") == 0)
+		return apply_approved(l, f);
+	if (strcmp(e, "export.started") == 0)
+		return apply_started(l, f);
+	if (strcmp(e, "export.completed") == 0)
+		return apply_service_state(l, JOBS_READY);
+	if (strcmp(e, "export.failed") == 0)
+		return apply_service_state(l, JOBS_FAILED);
+	if (strcmp(e, "export.retry") == 0)
+		return apply_service_state(l, JOBS_QUEUED);
+	if (strcmp(e, "export.held") == 0)
+		return apply_service_state(l, JOBS_AWAITING_APPROVAL);
+	if (strcmp(e, "export.cancelled") == 0)
+		return apply_cancelled(l, f);
+	if (strcmp(e, "fetch.started") == 0)
+		return apply_fetched(l, f);
+	if (strcmp(e, "fetch.failed") == 0)
+		return apply_fetch_failed(l);
+	if (strcmp(e, "export.expired") == 0)
+		return apply_expired(l);
+	/* A record that changes nothing must not carry a principal's
+	 * action: a signed fact only counts where it is applied. */
+	if (f->a != NULL)
+		return bad(l, "records a %s it does not apply",
+		    action_kind(f->a));
+	return 0;
+}
+
+/* The row's columns must be what the service signed. */
+static int
+same(const char *col, const char *signed_val)
+{
+	if (col == NULL || signed_val == NULL)
+		return col == signed_val;
+	return strcmp(col, signed_val) == 0;
+}
+
+static int
+check_columns(struct ledger *l, const struct action *a)
+{
+	const struct audit_row *row = l->row;
+	char seq[24], prev[65];
+	json_t *x = NULL, *y = NULL;
+	int eq;
+
+	snprintf(seq, sizeof(seq), "%lld", (long long)row->seq);
+	sodium_bin2hex(prev, sizeof(prev), row->prev, sizeof(row->prev));
+	if (!same(action_get(a, "control"), l->pins->control_id))
+		return bad(l, "signed for another control database");
+	if (!same(action_get(a, "seq"), seq) ||
+	    !same(action_get(a, "prev"), prev))
+		return bad(l, "its signed place in the log differs (rows "
+		    "were removed, inserted or reordered)");
+	if (!same(row->event, action_kind(a)) ||
+	    !same(row->principal, action_get(a, "principal")) ||
+	    !same(row->tenant, action_get(a, "tenant")) ||
+	    !same(row->job, action_get(a, "job")) ||
+	    !same(row->scope, action_get(a, "scope")) ||
+	    !same(row->host, action_get(a, "host")) ||
+	    !same(row->tool_version, action_get(a, "tool")))
+		return bad(l, "its columns differ from what the service signed");
+	if (row->detail != NULL || action_get(a, "detail") != NULL) {
+		if (row->detail == NULL || action_get(a, "detail") == NULL)
+			return bad(l, "its detail differs from what the service "
+			    "signed");
+		x = json_loads(row->detail, 0, NULL);
+		y = json_loads(action_get(a, "detail"), 0, NULL);
+		eq = x != NULL && y != NULL && json_equal(x, y);
+		json_decref(x);
+		json_decref(y);
+		if (!eq)
+			return bad(l, "its detail differs from what the service "
+			    "signed");
+	}
+	return 0;
+}
+
+static int
+on_row(void *ctx, const struct audit_row *row)
+{
+	struct ledger *l = ctx;
+	struct action *svc = NULL;
+	struct signed_fact f;
+	uint8_t kid[8];
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	l->row = row;
+	l->rows = (uint64_t)row->seq;
+	memcpy(l->head, row->hash, 32);
+	if (l->pin_seq == (uint64_t)row->seq) {
+		if (sodium_memcmp(l->pin_hash, row->hash, 32) != 0)
+			return bad(l, "not the row this service wrote there "
+			    "(the log was rewritten)");
+		l->pin_seen = 1;
+	}
+	if (row->v == 1)
+		return 0;	/* history from before the signed log */
+	if (row->action == NULL || row->signature == NULL ||
+	    action_sig_keyid((const uint8_t *)row->signature,
+	    strlen(row->signature), kid) != 0 ||
+	    memcmp(kid, l->service_kid, 8) != 0)
+		return bad(l, "not signed by the service key");
+	if (action_check((const uint8_t *)row->action, strlen(row->action),
+	    (const uint8_t *)row->signature, strlen(row->signature),
+	    l->pins->service, &svc) != 0)
+		return bad(l, "the service's signature does not verify");
+	if ((r = check_columns(l, svc)) != 0 ||
+	    (r = embedded(l, svc, &f)) != 0)
+		goto out;
+	r = apply(l, &f);
+ out:
+	action_free(f.a);
+	action_free(svc);
+	return r;
+}
+
+/* "SEQ HEX\n"; absent file: nothing pinned. */
+static int
+read_pin(const char *path, uint64_t *seq, uint8_t hash[32])
+{
+	char buf[128], hex[80];
+	unsigned long long s;
+	ssize_t n;
+	int fd;
+
+	*seq = 0;
+	if (path == NULL)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : ERR_IO;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return ERR_FORMAT;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %79s", &s, hex) != 2 || hex32(hex, hash) != 0)
+		return ERR_FORMAT;
+	*seq = s;
+	return 0;
+}
+
+int
+ledger_pin_head(const char *head_file, uint64_t seq, const uint8_t hash[32])
+{
+	char tmp[4096], line[128], hex[65];
+	uint64_t cur = 0;
+	uint8_t h[32];
+	int lock = -1, fd = -1, r = ERR_IO;
+
+	if (head_file == NULL)
+		return 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.lock", head_file) >=
+	    (int)sizeof(tmp))
+		return ERR_INVALID;
+	if ((lock = open(tmp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0 || flock(lock, LOCK_EX) != 0)
+		goto out;
+	if (read_pin(head_file, &cur, h) == 0 && cur >= seq) {
+		r = 0;
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", head_file);
+	sodium_bin2hex(hex, sizeof(hex), hash, 32);
+	snprintf(line, sizeof(line), "%llu %s\n", (unsigned long long)seq, hex);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		goto out;
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    fsync(fd) != 0 || rename(tmp, head_file) != 0)
+		goto out;
+	r = 0;
+ out:
+	if (fd >= 0)
+		close(fd);
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
+int
+ledger_load(PGconn *c, const struct ledger_pins *pins, struct ledger **out,
+    uint64_t *first_bad, char *why, size_t whylen)
+{
+	struct ledger *l = NULL;
+	uint64_t bad_row = 0;
+	int r;
+
+	*out = NULL;
+	if (first_bad != NULL)
+		*first_bad = 0;
+	err_set(why, whylen, "%s", "");
+	if (c == NULL || pins == NULL || pins->root == NULL ||
+	    pins->service == NULL || pins->control_id == NULL)
+		return ERR_INVALID;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return ERR_NOMEM;
+	l->pins = pins;
+	l->why = why;
+	l->whylen = whylen;
+	minisig_pubkey_keyid(pins->root, l->root_kid);
+	minisig_pubkey_keyid(pins->service, l->service_kid);
+	if (read_pin(pins->head_file, &l->pin_seq, l->pin_hash) != 0) {
+		err_set(why, whylen, "the pinned head \"%s\" is unreadable",
+		    pins->head_file);
+		r = ERR_IO;
+		goto out;
+	}
+	r = audit_scan(c, on_row, l, NULL, NULL, &bad_row, why, whylen);
+	l->row = NULL;
+	if (r != 0) {
+		if (first_bad != NULL)
+			*first_bad = bad_row;
+		goto out;
+	}
+	if (l->pin_seq > 0 && !l->pin_seen) {
+		err_set(why, whylen, "the log ends at row %llu, but this "
+		    "service wrote row %llu (rows were deleted)",
+		    (unsigned long long)l->rows,
+		    (unsigned long long)l->pin_seq);
+		if (first_bad != NULL)
+			*first_bad = l->rows + 1;
+		r = ERR_TAMPER;
+		goto out;
+	}
+	*out = l;
+	l = NULL;
+	r = 0;
+ out:
+	if (l != NULL)
+		l->why = NULL;
+	ledger_free(l);
+	if (*out != NULL)
+		(*out)->why = NULL;
+	return r;
+}
+
+static int
+differs(char *why, size_t whylen, const char *what, const char *name)
+{
+	err_set(why, whylen, "the control tables do not match the signed "
+	    "log: %s \"%s\"", what, name);
+	return ERR_TAMPER;
+}
+
+int
+ledger_job_check(const struct ledger *l, const struct jobs_job *j,
+    char *why, size_t whylen)
+{
+	const struct ledger_job *lj = job_get(l, j->id_hash);
+	json_t *x, *y;
+	int eq;
+
+	if (lj == NULL)
+		return differs(why, whylen, "a job the log never created",
+		    j->ref);
+	x = json_loads(j->scope_json != NULL ? j->scope_json : "", 0, NULL);
+	y = json_loads(lj->scope_json, 0, NULL);
+	eq = x != NULL && y != NULL && json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	if (!eq || strcmp(j->tenant, lj->tenant) != 0)
+		return differs(why, whylen, "the tenant or scope of job", j->ref);
+	if (j->state != lj->state)
+		return differs(why, whylen, "the state of job", j->ref);
+	if (!same(j->requested_name, lj->requester) ||
+	    !same(j->approved_name, lj->approver))
+		return differs(why, whylen, "the requester or approver of job",
+		    j->ref);
+	if (lj->archive != NULL && (j->archive == NULL ||
+	    strcmp(j->archive, lj->archive) != 0 || !j->has_digest ||
+	    memcmp(j->manifest_digest, lj->manifest_digest, 32) != 0))
+		return differs(why, whylen, "the archive of job", j->ref);
+	if (j->fetch_count != lj->fetches)
+		return differs(why, whylen, "the download count of job", j->ref);
+	return 0;
+}
+
+/* --- the cache tables against the log --- */
+
+static PGresult *
+query(PGconn *c, const char *sql, char *why, size_t whylen)
+{
+	PGresult *res = PQexec(c, sql);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		err_set(why, whylen, "control tables: %s",
+		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
+		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) :
+		    PQerrorMessage(c));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static int
+check_principals(const struct ledger *l, PGconn *c, char *why,
+    size_t whylen)
+{
+	PGresult *res;
+	int i, n, r = 0;
+
+	/* name, key id, disabled, roles (sorted, comma), tenants count */
+	if ((res = query(c, "SELECT p.name, encode(p.key_id, 'hex'), "
+	    "p.disabled_at IS NOT NULL, coalesce((SELECT string_agg(role, ',' "
+	    "ORDER BY role) FROM texp_control.principal_roles r "
+	    "WHERE r.principal_id = p.id), ''), (SELECT count(*) FROM "
+	    "texp_control.assignments a WHERE a.principal_id = p.id) "
+	    "FROM texp_control.principals p", why, whylen)) == NULL)
+		return ERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n && r == 0; i++) {
+		const char *name = PQgetvalue(res, i, 0);
+		const struct lprincipal *p = principal_get(l, name);
+		char kid[17];
+		unsigned mask = 0;
+
+		if (p == NULL) {
+			r = differs(why, whylen, "a principal the log never "
+			    "registered:", name);
+			break;
+		}
+		sodium_bin2hex(kid, sizeof(kid), p->key_id, 8);
+		if (PQgetvalue(res, i, 3)[0] != '\0')
+			roles_mask(PQgetvalue(res, i, 3), &mask);
+		if (strcmp(kid, PQgetvalue(res, i, 1)) != 0 ||
+		    (PQgetvalue(res, i, 2)[0] == 't') != p->disabled ||
+		    mask != p->roles ||
+		    strtoull(PQgetvalue(res, i, 4), NULL, 10) != p->tenants.n)
+			r = differs(why, whylen, "the key, roles, state or "
+			    "assignments of principal", name);
+	}
+	if (r == 0 && (size_t)n != l->np)
+		r = differs(why, whylen, "the principals, a row was removed:",
+		    "principals");
+	PQclear(res);
+	return r;
+}
+
+static int
+check_assignments(const struct ledger *l, PGconn *c, char *why,
+    size_t whylen)
+{
+	PGresult *res;
+	int i, n, r = 0;
+
+	if ((res = query(c, "SELECT p.name, a.tenant FROM "
+	    "texp_control.assignments a JOIN texp_control.principals p "
+	    "ON p.id = a.principal_id", why, whylen)) == NULL)
+		return ERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n && r == 0; i++) {
+		const struct lprincipal *p = principal_get(l,
+		    PQgetvalue(res, i, 0));
+
+		if (p == NULL || !strv_has(&p->tenants, PQgetvalue(res, i, 1)))
+			r = differs(why, whylen, "an assignment the log does "
+			    "not hold, of", PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	return r;
+}
+
+static int
+check_tenants(const struct ledger *l, PGconn *c, char *why, size_t whylen)
+{
+	PGresult *res;
+	int i, n, r = 0;
+
+	if ((res = query(c, "SELECT tenant, display_name FROM "
+	    "texp_control.tenants", why, whylen)) == NULL)
+		return ERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n && r == 0; i++) {
+		const struct ltenant *t = tenant_get(l, PQgetvalue(res, i, 0));
+
+		if (t == NULL || strcmp(t->name, PQgetvalue(res, i, 1)) != 0)
+			r = differs(why, whylen, "a tenant or display name the "
+			    "log does not hold:", "tenants");
+	}
+	if (r == 0 && (size_t)n != l->nt)
+		r = differs(why, whylen, "the tenants, a row was removed:",
+		    "tenants");
+	PQclear(res);
+	return r;
+}
+
+static int
+check_jobs(const struct ledger *l, PGconn *c, char *why, size_t whylen)
+{
+	struct jobs_job **v = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if ((r = jobs_list_all(c, &v, &n)) != 0) {
+		err_set(why, whylen, "control tables: cannot read jobs");
+		return r;
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = ledger_job_check(l, v[i], why, whylen);
+	if (r == 0 && n != l->nj)
+		r = differs(why, whylen, "the jobs, a row was removed:", "jobs");
+	jobs_list_free(v, n);
+	return r;
+}
+
+int
+ledger_check_cache(const struct ledger *l, PGconn *c, char *why,
+    size_t whylen)
+{
+	int r;
+
+	err_set(why, whylen, "%s", "");
+	if ((r = check_principals(l, c, why, whylen)) != 0 ||
+	    (r = check_assignments(l, c, why, whylen)) != 0 ||
+	    (r = check_tenants(l, c, why, whylen)) != 0 ||
+	    (r = check_jobs(l, c, why, whylen)) != 0)
+		return r;
+	return 0;
+}

@@ -1,0 +1,170 @@
+/*
+ * ledger.h: the control state, derived from the signed log.
+ *
+ * The tables of texp_control are a cache. What the service decides with
+ * is this: the audit log read from row 1, every link of its hash chain
+ * recomputed, every row's service signature checked (audit.h), every
+ * principal's signed action inside a row checked against the key that
+ * principal held at that point, and every fact applied in order only if
+ * the signer had the right to make it then:
+ *
+ *	principal.added      principal.add by an admin: name, key, roles,
+ *	                     person, and who registered it
+ *	role.granted         principal.grant by an admin
+ *	principal.disabled   principal.disable by an admin (revocation)
+ *	tenant.added         tenant.add by an admin: id, display name,
+ *	                     recipients; assigns the admin who added it
+ *	tenant.recipients    tenant.recipients by an admin of the tenant
+ *	assignment.added     assignment.add by an admin of the tenant
+ *	assignment.removed   assignment.remove by an admin of the tenant
+ *	export.requested     export.request by a principal who may export
+ *	                     the tenant (and its personal data, for a PII
+ *	                     scope), recipients among the tenant's; the job
+ *	                     the service made of it (detail.job_hash, state,
+ *	                     high_risk, pii, scope)
+ *	export.approved      export.approve of that exact request (its
+ *	                     digest) by an approver of the tenant who is
+ *	                     another person (ledger_two_persons)
+ *	export.started       export.run by a principal who may export it,
+ *	                     or the service's own retry
+ *	export.completed / failed / retry / held / expired / deleted
+ *	                     the service's own job transitions
+ *	export.cancelled     job.cancel by the requester or an approver
+ *	fetch.started        export.fetch by a principal who may fetch it
+ *	                     (counts a download; fetch.failed gives it back)
+ *
+ * The root admin's key is pinned in the service's configuration: it may
+ * make every admin fact, on every tenant, and needs no registration.
+ * Rows written before the log was signed (version 1) are history: they
+ * chain, but they authorise nothing.
+ *
+ * A head file in the service's state directory ("SEQ HEX\n") pins the
+ * last row this service wrote: a log that no longer holds that row with
+ * that hash was cut or rewritten, whatever its chain says.
+ *
+ * Functions return 0 or a negative enum err code unless stated.
+ */
+#ifndef TEXP_LEDGER_H
+#define TEXP_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "action.h"
+#include "jobs.h"
+
+struct minisig_pubkey;
+struct ledger;
+
+/* The name the root key acts under (not a principal name). */
+#define LEDGER_ROOT	"root"
+
+struct ledger_pins {
+	const struct minisig_pubkey *root;	/* the root admin's key */
+	const struct minisig_pubkey *service;	/* signs every row */
+	const char *control_id;			/* this control database */
+	const char *head_file;			/* NULL: no pinned head */
+};
+
+/*
+ * Reads and checks the whole log and builds the state. ERR_TAMPER with
+ * "row N (EVENT): reason" in why for a row that is not what the service
+ * signed, names another control database, breaks the signed links, or
+ * applies a fact its signer had no right to; ERR_HASH for a broken hash
+ * chain (the words of audit_verify); ERR_TAMPER when the pinned head is
+ * missing; ERR_DB. *first_bad (optional) gets the row. On success *out is
+ * owned by the caller (ledger_free).
+ */
+int ledger_load(PGconn *c, const struct ledger_pins *pins,
+    struct ledger **out, uint64_t *first_bad, char *why, size_t whylen);
+/* Accepts NULL. */
+void ledger_free(struct ledger *l);
+
+/* Rows read and the last row's hash. */
+uint64_t ledger_rows(const struct ledger *l);
+const uint8_t *ledger_head(const struct ledger *l);
+
+/*
+ * Records that this service wrote row seq with hash: the head file keeps
+ * the highest seq it was told of (under a lock, written atomically).
+ * No-op without a head file.
+ */
+int ledger_pin_head(const char *head_file, uint64_t seq,
+    const uint8_t hash[32]);
+
+/* Resolves keys and nonces for action_verify from this state. */
+struct action_keys ledger_keys(struct ledger *l);
+
+/* 1 if a principal of this name was ever registered (LEDGER_ROOT too),
+ * enabled or not. */
+int ledger_known(const struct ledger *l, const char *name);
+/* 1 if the key id is the root's, the service's, or any principal's. */
+int ledger_key_in_use(const struct ledger *l, const uint8_t key_id[8]);
+/* 1 if the principal exists and is enabled (LEDGER_ROOT: always). */
+int ledger_enabled(const struct ledger *l, const char *name);
+/*
+ * 1 if name (enabled) holds cap (control.h CONTROL_CAP_*) through one of
+ * its roles and, when tenant is not NULL, is assigned to it. The root key
+ * holds `admin` on every tenant and nothing else.
+ */
+int ledger_may(const struct ledger *l, const char *name, const char *cap,
+    const char *tenant);
+/*
+ * The two-person rule: 1 if approver may approve a request of requester:
+ * they are different persons, the approver was not registered by the
+ * requester's person, and the requester was not registered by the
+ * approver's person (so an admin who gives themselves a second key, under
+ * any person id, cannot approve their own requests with it).
+ */
+int ledger_two_persons(const struct ledger *l, const char *requester,
+    const char *approver);
+
+/* A tenant's display name, or NULL if it is not registered. */
+const char *ledger_tenant_name(const struct ledger *l, const char *tenant);
+/* Its registered recipients (age1...): *n of them, owned by l. */
+const char *const *ledger_tenant_recipients(const struct ledger *l,
+    const char *tenant, size_t *n);
+
+struct ledger_job {
+	uint8_t id_hash[JOBS_HASH_LEN];
+	char *tenant;
+	char *requester;
+	char *approver;			/* or NULL */
+	uint8_t request_digest[32];	/* SHA-256 of the request's text */
+	char *scope_json;
+	char **recipients;		/* none in passphrase mode */
+	size_t nrecipients;
+	int passphrase;
+	int allow_empty;
+	int zstd;
+	int high_risk;
+	int pii;
+	enum jobs_state state;
+	char *archive;			/* once completed, or NULL */
+	uint8_t manifest_digest[32];
+	int fetches;
+};
+/* The job with this hash, or NULL. Owned by l. */
+const struct ledger_job *ledger_job(const struct ledger *l,
+    const uint8_t id_hash[JOBS_HASH_LEN]);
+
+/*
+ * Compares the job as the table holds it with the signed log: tenant,
+ * scope, state, requester, approver, archive, manifest digest and the
+ * number of downloads. 0 if they agree, else ERR_TAMPER with what
+ * differs in why.
+ */
+int ledger_job_check(const struct ledger *l, const struct jobs_job *j,
+    char *why, size_t whylen);
+
+/*
+ * Compares every cache table (principals, their roles, persons and
+ * state, tenants, assignments, jobs) with the log. 0 when they agree,
+ * else ERR_TAMPER naming the first difference. ERR_DB on query failure.
+ */
+int ledger_check_cache(const struct ledger *l, PGconn *c, char *why,
+    size_t whylen);
+
+#endif
