@@ -84,10 +84,13 @@ struct run {
 	size_t nrcp;
 	uint8_t *file_key;		/* sodium_malloc'd */
 	int outdir;
+	const char *outdir_path;
+	char base[128];			/* the archive's file name */
 	struct seal_writer *sw;
 	struct buf *check;		/* checker's answer */
 	struct buf *hdr;		/* the age header, as written */
 	char log_tail[512];		/* last error line from a child */
+	struct sigaction old_int, old_term, old_pipe, old_xfsz;
 };
 
 static int
@@ -151,148 +154,182 @@ quote_ident(PGconn *c, const char *s)
 	return PQescapeIdentifier(c, s, strlen(s));
 }
 
-/* Builds the COPY statements and the preamble's table list. */
+/*
+ * The select list of one table into sel, its column types as COPY will
+ * send them into b->oids, and its columns into the preamble (*idx).
+ */
 static int
-plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
+plan_select(struct run *rn, PGconn *c, size_t i, struct buf *sel,
+    int64_t *tcol, size_t *idx)
 {
-	const struct export_request *q = rn->req;
-	struct buf *sel = NULL, *sql = NULL;
-	char *id = NULL, *lit = NULL, *since = NULL, *until = NULL;
-	char *sch = NULL, *tbl = NULL, *dcol = NULL;
-	size_t i, k, idx;
+	const struct config_table *t = rn->plan[i].ct;
+	const struct db_columns *dc = rn->plan[i].cols;
+	struct builder_table *b = &rn->bt[i];
+	char full[2 * CONFIG_MAX_IDENT + 2], *id;
+	size_t k;
+	int r;
+
+	snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+	if ((b->oids = calloc(dc->n ? dc->n : 1, sizeof(*b->oids))) == NULL)
+		return ERR_NOMEM;
+	b->ncols = dc->n;
+	*tcol = -1;
+	buf_reset(sel);
+	for (k = 0; k < dc->n; k++) {
+		if (dc->col[k].is_tenant_key)
+			*tcol = (int64_t)k;
+		if ((id = quote_ident(c, dc->col[k].name)) == NULL) {
+			err_set(rn->err, rn->errlen, "database: %s",
+			    PQerrorMessage(c));
+			return ERR_DB;
+		}
+		/* Types without a binary decoder travel as their output
+		 * function's text (format() calls it; a plain ::text cast
+		 * differs for inet, bool, bpchar). */
+		b->oids[k] = pgtype_supported(dc->col[k].type_oid) ?
+		    dc->col[k].type_oid : 25;
+		if (b->oids[k] == dc->col[k].type_oid)
+			r = buf_putf(sel, "%s%s", k ? ", " : "", id);
+		else
+			r = buf_putf(sel, "%sCASE WHEN %s IS NULL THEN "
+			    "NULL ELSE format('%%s', %s) END", k ? ", " :
+			    "", id, id);
+		PQfreemem(id);
+		if (r != 0)
+			return r;
+	}
+	if ((r = manifest_add_table(rn->pre, full,
+	    t->cls == CONFIG_CLASS_TENANT ? *tcol : -1, idx)) != 0)
+		return r;
+	for (k = 0; k < dc->n; k++)
+		if ((r = manifest_add_column(rn->pre, *idx,
+		    dc->col[k].name, dc->col[k].type_name)) != 0)
+			return r;
+	return 0;
+}
+
+/* The escaped literals every COPY shares: tenant and date window. */
+struct plan_lits {
+	char *tenant, *since, *until;
+	const char *ttype;
+};
+
+/* "COPY (SELECT sel FROM t WHERE tenant filter AND window) TO STDOUT
+ * (FORMAT binary)" into sql, NUL-terminated. */
+static int
+plan_copy(struct run *rn, PGconn *c, size_t i, const struct buf *sel,
+    int64_t tcol, const struct plan_lits *l, struct buf *sql)
+{
+	const struct config_table *t = rn->plan[i].ct;
+	struct builder_table *b = &rn->bt[i];
+	char *sch = NULL, *tbl = NULL, *id = NULL, *dcol = NULL;
 	int r = ERR_NOMEM;
 
-	if ((rn->bt = calloc(rn->nplan, sizeof(*rn->bt))) == NULL ||
-	    (sel = buf_new(1 << 20)) == NULL || (sql = buf_new(1 << 20)) == NULL)
-		goto out;
-	if ((lit = PQescapeLiteral(c, q->tenant, strlen(q->tenant))) == NULL)
+	if ((sch = quote_ident(c, t->schema)) == NULL ||
+	    (tbl = quote_ident(c, t->name)) == NULL)
 		goto dberr;
-	if (q->since != NULL &&
-	    (since = PQescapeLiteral(c, q->since, strlen(q->since))) == NULL)
-		goto dberr;
-	if (q->until != NULL &&
-	    (until = PQescapeLiteral(c, q->until, strlen(q->until))) == NULL)
-		goto dberr;
-	for (i = 0; i < rn->nplan; i++) {
-		const struct config_table *t = rn->plan[i].ct;
-		const struct db_columns *dc = rn->plan[i].cols;
-		struct builder_table *b = &rn->bt[i];
-		int64_t tcol = -1;
-		char full[2 * CONFIG_MAX_IDENT + 2];
-
-		snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
-		if ((b->oids = calloc(dc->n ? dc->n : 1, sizeof(*b->oids))) == NULL)
+	if (t->cls == CONFIG_CLASS_TENANT) {
+		if (tcol < 0) {
+			err_set(rn->err, rn->errlen, "table \"%s.%s\" has no "
+			    "tenant column \"%s\"", t->schema, t->name,
+			    t->tenant_key);
+			r = ERR_POLICY;
 			goto out;
-		b->ncols = dc->n;
-		buf_reset(sel);
-		for (k = 0; k < dc->n; k++) {
-			if (dc->col[k].is_tenant_key)
-				tcol = (int64_t)k;
-			if ((id = quote_ident(c, dc->col[k].name)) == NULL)
-				goto dberr;
-			/* Types without a binary decoder travel as text. */
-			if (pgtype_supported(dc->col[k].type_oid))
-				b->oids[k] = dc->col[k].type_oid;
-			else
-				b->oids[k] = 25;
-			/* Types without a binary decoder travel as their
-			 * output function's text (format() calls it; a plain
-			 * ::text cast differs for inet, bool, bpchar). */
-			if (b->oids[k] == dc->col[k].type_oid)
-				r = buf_putf(sel, "%s%s", k ? ", " : "", id);
-			else
-				r = buf_putf(sel, "%sCASE WHEN %s IS NULL THEN "
-				    "NULL ELSE format('%%s', %s) END", k ? ", " :
-				    "", id, id);
-			if (r != 0)
-				goto out;
-			PQfreemem(id);
-			id = NULL;
 		}
-		if ((r = manifest_add_table(rn->pre, full,
-		    t->cls == CONFIG_CLASS_TENANT ? tcol : -1, &idx)) != 0)
-			goto out;
-		for (k = 0; k < dc->n; k++)
-			if ((r = manifest_add_column(rn->pre, idx,
-			    dc->col[k].name, dc->col[k].type_name)) != 0)
-				goto out;
-		if ((sch = quote_ident(c, t->schema)) == NULL ||
-		    (tbl = quote_ident(c, t->name)) == NULL)
+		if ((id = quote_ident(c, t->tenant_key)) == NULL)
 			goto dberr;
-		if (t->cls == CONFIG_CLASS_TENANT) {
-			if (tcol < 0) {
-				err_set(rn->err, rn->errlen, "table \"%s\" has no "
-				    "tenant column \"%s\"", full, t->tenant_key);
-				r = ERR_POLICY;
-				goto out;
-			}
-			if ((id = quote_ident(c, t->tenant_key)) == NULL)
-				goto dberr;
-		}
-		buf_reset(sql);
-		r = buf_put_str(sql, "COPY (SELECT ");
-		r |= buf_put(sql, buf_ptr(sel), buf_len(sel));
-		r |= buf_putf(sql, " FROM %s.%s", sch, tbl);
+	}
+	buf_reset(sql);
+	r = buf_put_str(sql, "COPY (SELECT ");
+	r |= buf_put(sql, buf_ptr(sel), buf_len(sel));
+	r |= buf_putf(sql, " FROM %s.%s", sch, tbl);
+	if (r != 0) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+#ifdef TEXP_TEST_HOOKS
+	/* Test builds read without the filter to show RLS holds. */
+	if ((b->widen_sql = malloc(buf_len(sql) + 64)) == NULL)
+		goto out;
+	snprintf(b->widen_sql, buf_len(sql) + 64, "%.*s) TO STDOUT "
+	    "(FORMAT binary)", (int)buf_len(sql), (const char *)buf_ptr(sql));
+#endif
+	/* Defence in depth: RLS scopes the session, and the query still
+	 * names the tenant. COPY takes no bind parameters, so the value is
+	 * an escaped literal with an explicit cast. */
+	if (t->cls == CONFIG_CLASS_TENANT &&
+	    (r = buf_putf(sql, " WHERE %s = %s::%s", id, l->tenant,
+	    l->ttype)) != 0)
+		goto out;
+	if (t->date_column != NULL && (l->since || l->until)) {
+		if ((dcol = quote_ident(c, t->date_column)) == NULL)
+			goto dberr;
+		r = buf_putf(sql, " %s", t->cls == CONFIG_CLASS_TENANT ?
+		    "AND" : "WHERE");
+		if (l->since)
+			r |= buf_putf(sql, " %s >= %s", dcol, l->since);
+		if (l->since && l->until)
+			r |= buf_put_str(sql, " AND");
+		if (l->until)
+			r |= buf_putf(sql, " %s < %s", dcol, l->until);
 		if (r != 0) {
 			r = ERR_NOMEM;
 			goto out;
 		}
-#ifdef TEXP_TEST_HOOKS
-		/* Test builds read without the filter to show RLS holds. */
-		if ((b->widen_sql = malloc(buf_len(sql) + 64)) == NULL)
-			goto out;
-		snprintf(b->widen_sql, buf_len(sql) + 64, "%.*s) TO STDOUT "
-		    "(FORMAT binary)", (int)buf_len(sql),
-		    (const char *)buf_ptr(sql));
-#endif
-		/* Defence in depth: RLS scopes the session, and the query
-		 * still names the tenant. COPY takes no bind parameters, so
-		 * the value is an escaped literal with an explicit cast. */
-		if (t->cls == CONFIG_CLASS_TENANT &&
-		    (r = buf_putf(sql, " WHERE %s = %s::%s", id, lit,
-		    ttype_sql)) != 0)
-			goto out;
-		if (t->date_column != NULL && (since || until)) {
-			if ((dcol = quote_ident(c, t->date_column)) == NULL)
-				goto dberr;
-			r = buf_putf(sql, " %s", t->cls == CONFIG_CLASS_TENANT ?
-			    "AND" : "WHERE");
-			if (since)
-				r |= buf_putf(sql, " %s >= %s", dcol, since);
-			if (since && until)
-				r |= buf_put_str(sql, " AND");
-			if (until)
-				r |= buf_putf(sql, " %s < %s", dcol, until);
-			PQfreemem(dcol);
-			dcol = NULL;
-			if (r != 0) {
-				r = ERR_NOMEM;
-				goto out;
-			}
-		}
-		if ((r = buf_put_str(sql, ") TO STDOUT (FORMAT binary)")) != 0 ||
-		    (r = buf_put_u8(sql, 0)) != 0)
-			goto out;
-		if ((b->copy_sql = strdup((const char *)buf_ptr(sql))) == NULL)
-			goto out;
-		PQfreemem(sch);
-		PQfreemem(tbl);
-		PQfreemem(id);
-		sch = tbl = id = NULL;
 	}
-	r = 0;
+	if ((r = buf_put_str(sql, ") TO STDOUT (FORMAT binary)")) != 0 ||
+	    (r = buf_put_u8(sql, 0)) != 0)
+		goto out;
+	r = (b->copy_sql = strdup((const char *)buf_ptr(sql))) == NULL ?
+	    ERR_NOMEM : 0;
 	goto out;
  dberr:
 	err_set(rn->err, rn->errlen, "database: %s", PQerrorMessage(c));
 	r = ERR_DB;
  out:
-	PQfreemem(id);
-	PQfreemem(lit);
-	PQfreemem(since);
-	PQfreemem(until);
 	PQfreemem(sch);
 	PQfreemem(tbl);
+	PQfreemem(id);
 	PQfreemem(dcol);
+	return r;
+}
+
+static char *
+escape_literal(PGconn *c, const char *s)
+{
+	return s == NULL ? NULL : PQescapeLiteral(c, s, strlen(s));
+}
+
+/* Builds the COPY statements and the preamble's table list. */
+static int
+plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
+{
+	const struct export_request *q = rn->req;
+	struct plan_lits l = { NULL, NULL, NULL, ttype_sql };
+	struct buf *sel = NULL, *sql = NULL;
+	size_t i, idx;
+	int64_t tcol;
+	int r = ERR_NOMEM;
+
+	if ((rn->bt = calloc(rn->nplan, sizeof(*rn->bt))) == NULL ||
+	    (sel = buf_new(1 << 20)) == NULL || (sql = buf_new(1 << 20)) == NULL)
+		goto out;
+	if ((l.tenant = escape_literal(c, q->tenant)) == NULL ||
+	    (q->since != NULL && (l.since = escape_literal(c, q->since)) == NULL) ||
+	    (q->until != NULL && (l.until = escape_literal(c, q->until)) == NULL)) {
+		err_set(rn->err, rn->errlen, "database: %s", PQerrorMessage(c));
+		r = ERR_DB;
+		goto out;
+	}
+	for (i = 0; i < rn->nplan; i++)
+		if ((r = plan_select(rn, c, i, sel, &tcol, &idx)) != 0 ||
+		    (r = plan_copy(rn, c, i, sel, tcol, &l, sql)) != 0)
+			goto out;
+	r = 0;
+ out:
+	PQfreemem(l.tenant);
+	PQfreemem(l.since);
+	PQfreemem(l.until);
 	buf_free(sel);
 	buf_free(sql);
 	return r;
@@ -790,19 +827,344 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	return 0;
 }
 
+/* ---- the export's story, one step each ---- */
+
+/* The request on its own: tenant, tables, recipients, outbox. */
+static int
+step_validate(struct run *rn)
+{
+	const struct export_request *q = rn->req;
+	const struct config_export *ce = config_export(q->cfg);
+	int r;
+
+	if (sodium_init() < 0)
+		return ERR_INTERNAL;
+	if ((r = config_check_export(q->cfg, rn->err, rn->errlen)) != 0 &&
+	    !(q->nrecipients > 0 || q->passphrase != NULL))
+		return r;
+	if (q->tenant == NULL || q->tenant[0] == '\0') {
+		err_set(rn->err, rn->errlen, "no tenant given");
+		return ERR_USAGE;
+	}
+	if ((r = check_table_args(rn)) != 0 || (r = load_recipients(rn)) != 0)
+		return r;
+	rn->outdir_path = q->outdir ? q->outdir : ce->outbox;
+	if (rn->outdir_path == NULL) {
+		err_set(rn->err, rn->errlen, "no outbox: set outbox in [export] "
+		    "or give --out");
+		return ERR_CONFIG;
+	}
+	if ((rn->outdir = open(rn->outdir_path, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		err_set(rn->err, rn->errlen, "cannot open the outbox \"%s\": %s",
+		    rn->outdir_path, strerror(errno));
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/*
+ * The database must meet the policy before any export; the monitor's own
+ * login happens in a helper process (provision.h). The scoped session's
+ * tenant is fixed by the role it logs in as.
+ */
+static int
+step_provision(struct run *rn)
+{
+	const struct export_request *q = rn->req;
+	int r;
+
+	if ((r = provision_start(q->cfg, q->tenant, &rn->prov, rn->err,
+	    rn->errlen)) != 0)
+		return r;
+	return db_export_connect(q->cfg, provision_role(rn->prov),
+	    provision_password(rn->prov), q->tenant, &rn->dx, rn->err,
+	    rn->errlen);
+}
+
+/* The tables to read, their columns, and the one type of their tenant
+ * columns (*ttype). */
+static int
+plan_tables(struct run *rn, const char **ttype)
+{
+	const struct export_request *q = rn->req;
+	uint32_t toid = 0;
+	size_t i, k, n = config_table_count(q->cfg);
+	int r;
+
+	if ((rn->plan = calloc(n ? n : 1, sizeof(*rn->plan))) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		const struct config_table *t = config_table_at(q->cfg, i);
+		struct plan_table *p;
+
+		if (!table_wanted(q, t))
+			continue;
+		p = &rn->plan[rn->nplan++];
+		p->ct = t;
+		if ((r = db_table_columns(db_export_conn(rn->dx), t, &p->cols,
+		    rn->err, rn->errlen)) != 0)
+			return r;
+		if (t->cls != CONFIG_CLASS_TENANT)
+			continue;
+		for (k = 0; k < p->cols->n; k++) {
+			if (!p->cols->col[k].is_tenant_key)
+				continue;
+			if (toid != 0 && toid != p->cols->col[k].type_oid) {
+				err_set(rn->err, rn->errlen, "tenant columns have "
+				    "different types (table \"%s.%s\")",
+				    t->schema, t->name);
+				return ERR_POLICY;
+			}
+			toid = p->cols->col[k].type_oid;
+		}
+	}
+	if (rn->nplan == 0) {
+		err_set(rn->err, rn->errlen, "no table to export");
+		return ERR_USAGE;
+	}
+	if (toid == 0)
+		toid = 25;	/* only global tables: the key is still text */
+	if ((*ttype = tenant_type_name(toid)) == NULL) {
+		err_set(rn->err, rn->errlen, "tenant columns of type oid %u are "
+		    "not supported (use uuid, text, varchar or an integer)", toid);
+		return ERR_UNSUPPORTED;
+	}
+	return 0;
+}
+
+/* The preamble: everything known before the first row. */
+static int
+plan_preamble(struct run *rn, const char *ttype)
+{
+	const struct export_request *q = rn->req;
+	const struct config_export *ce = config_export(q->cfg);
+	struct buf *tv = NULL;
+	char *snap = NULL, snapshot[512];
+	int r = ERR_NOMEM;
+
+	if ((rn->pre = manifest_new()) == NULL || (tv = buf_new(1024)) == NULL)
+		goto out;
+	if ((r = verify_tenant_value(ttype, q->tenant, tv)) != 0) {
+		err_set(rn->err, rn->errlen, "tenant \"%.64s\" is not a valid %s",
+		    q->tenant, ttype);
+		r = ERR_USAGE;
+		goto out;
+	}
+	randombytes_buf(rn->pre->export_id, sizeof(rn->pre->export_id));
+	randombytes_buf(rn->pre->salt, sizeof(rn->pre->salt));
+	evidence_tenant_hash(rn->pre->salt, buf_ptr(tv), buf_len(tv),
+	    rn->pre->tenant_hash);
+	rn->pre->created = (uint64_t)time(NULL);
+	rn->pre->expires = rn->pre->created +
+	    (ce->expiry ? ce->expiry : 72 * 3600);
+	rn->pre->include_global = q->include_global;
+	rn->pre->compression = q->zstd;
+	if ((r = manifest_set_str(&rn->pre->tenant_type, ttype)) != 0 ||
+	    (r = manifest_set_str(&rn->pre->since, q->since)) != 0 ||
+	    (r = manifest_set_str(&rn->pre->until, q->until)) != 0)
+		goto out;
+	if ((r = db_snapshot_current(db_export_conn(rn->dx), &snap, rn->err,
+	    rn->errlen)) != 0)
+		goto out;
+	snprintf(snapshot, sizeof(snapshot), "system_identifier=%s snapshot=%s",
+	    provision_sysid(rn->prov), snap);
+	r = manifest_set_str(&rn->pre->snapshot, snapshot);
+ out:
+	free(snap);
+	buf_free(tv);
+	return r;
+}
+
+/* What to read and how: tables, columns, preamble, COPY statements. */
+static int
+step_plan(struct run *rn)
+{
+	const char *ttype = NULL;
+	int r;
+
+	if ((r = plan_tables(rn, &ttype)) != 0 ||
+	    (r = plan_preamble(rn, ttype)) != 0)
+		return r;
+	return plan_sql(rn, db_export_conn(rn->dx), ttype);
+}
+
+/*
+ * The archive: the monitor writes the age header itself (the builder only
+ * ever sees the file key it must encrypt with), then the children build
+ * and check the rest into hidden temporary files in the outbox.
+ */
+static int
+step_build(struct run *rn)
+{
+	struct tm tm;
+	time_t now = (time_t)rn->pre->created;
+	char hex[33];
+	int r;
+
+	if ((rn->hdr = buf_new(1 << 20)) == NULL ||
+	    (rn->file_key = sodium_malloc(AGE_FILE_KEY_LEN)) == NULL)
+		return ERR_NOMEM;
+	age_file_key_generate(rn->file_key);
+	if ((r = age_header_write(rn->rcp, rn->nrcp, rn->file_key,
+	    rn->hdr)) != 0)
+		return r;
+	evidence_hex(rn->pre->export_id, sizeof(rn->pre->export_id), hex);
+	gmtime_r(&now, &tm);
+	snprintf(rn->base, sizeof(rn->base), "export-%04d%02d%02d-%s.texp",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
+	if ((r = seal_writer_new(rn->outdir, rn->base,
+	    config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
+	    (r = seal_writer_write(rn->sw, buf_ptr(rn->hdr),
+	    buf_len(rn->hdr))) != 0) {
+		err_set(rn->err, rn->errlen, "cannot write to the outbox "
+		    "\"%s\": %s", rn->outdir_path, strerror(errno));
+		return r;
+	}
+	if ((r = run_children(rn)) != 0)
+		return r;
+	if ((r = seal_writer_close(rn->sw)) != 0) {
+		err_set(rn->err, rn->errlen, "cannot sync the archive in the "
+		    "outbox: %s", strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+/* The checker's proof, then the rules that depend on what it counted. */
+static int
+step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	const struct export_request *q = rn->req;
+	const struct export_result *res = rn->res;
+	int r;
+
+	if ((r = accept_check(rn, digest)) != 0)
+		return r;
+	/* A scope that did not look high-risk may still turn out large:
+	 * then it is held for an approval instead of published. */
+	if (q->max_records != 0 && res->records > q->max_records) {
+		err_set(rn->err, rn->errlen, "the export holds %llu records, "
+		    "over the high-risk threshold of %llu: it needs an approval; "
+		    "nothing was published",
+		    (unsigned long long)res->records,
+		    (unsigned long long)q->max_records);
+		return ERR_LIMIT;
+	}
+	if (tenant_records(rn) == 0 && !q->allow_empty &&
+	    !config_export(q->cfg)->allow_empty) {
+		err_set(rn->err, rn->errlen, "no rows to export for this tenant "
+		    "in the requested scope (or no such tenant); nothing was "
+		    "published (--allow-empty exports an empty archive)");
+		return ERR_EMPTY;
+	}
+	return 0;
+}
+
+/* Drops the export role before the signing key is loaded, then signs
+ * and renames into place. */
+static int
+step_sign(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	int r;
+
+	db_export_free(rn->dx);
+	rn->dx = NULL;
+	r = provision_finish(rn->prov, rn->err, rn->errlen);
+	rn->prov = NULL;
+	if (r != 0)
+		return r;
+	return sign_and_publish(rn, digest);
+}
+
+/* What the caller learns about the published archive. */
+static void
+step_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	struct export_result *res = rn->res;
+	struct rusage ru;
+
+	memcpy(res->export_id, rn->pre->export_id, sizeof(res->export_id));
+	memcpy(res->tenant_hash, rn->pre->tenant_hash, sizeof(res->tenant_hash));
+	memcpy(res->manifest_digest, digest, EVIDENCE_HASH_LEN);
+	res->created = rn->pre->created;
+	res->expires = rn->pre->expires;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		res->monitor_rss_kib = ru.ru_maxrss;
+	snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
+	    rn->outdir_path, rn->base, res->parts ? ".index" : "");
+}
+
+static void
+signals_catch(struct run *rn)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, &rn->old_int);
+	sigaction(SIGTERM, &sa, &rn->old_term);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &rn->old_pipe);
+	sigaction(SIGXFSZ, &sa, &rn->old_xfsz);
+	interrupted = 0;
+}
+
+static void
+signals_restore(struct run *rn)
+{
+	sigaction(SIGINT, &rn->old_int, NULL);
+	sigaction(SIGTERM, &rn->old_term, NULL);
+	sigaction(SIGPIPE, &rn->old_pipe, NULL);
+	sigaction(SIGXFSZ, &rn->old_xfsz, NULL);
+}
+
+/* Everything a run holds; the role is dropped and unpublished
+ * temporary files are removed here on every failure path. */
+static void
+run_free(struct run *rn)
+{
+	size_t i;
+
+	if (rn->dx != NULL) {
+		if (!rn->detached)
+			db_export_detach(rn->dx);
+		db_export_free(rn->dx);
+	}
+	if (rn->prov != NULL) {
+		char e2[256];
+
+		provision_finish(rn->prov, e2, sizeof(e2));
+	}
+	seal_writer_free(rn->sw);	/* removes unpublished temp files */
+	if (rn->outdir >= 0)
+		close(rn->outdir);
+	if (rn->file_key != NULL)
+		sodium_free(rn->file_key);
+	for (i = 0; i < rn->nrcp; i++)
+		age_recipient_free(rn->rcp[i]);
+	free(rn->rcp);
+	for (i = 0; i < rn->nplan; i++)
+		db_columns_free(rn->plan[i].cols);
+	free(rn->plan);
+	if (rn->bt != NULL)
+		for (i = 0; i < rn->nplan; i++) {
+			free(rn->bt[i].copy_sql);
+			free(rn->bt[i].widen_sql);
+			free(rn->bt[i].oids);
+		}
+	free(rn->bt);
+	manifest_free(rn->pre);
+	buf_free(rn->hdr);
+	buf_free(rn->check);
+}
+
 int
 export_run(const struct export_request *q, struct export_result *res,
     char *err, size_t errlen)
 {
-	const struct config_export *ce = config_export(q->cfg);
 	struct run rn;
-	struct buf *tv = NULL, *hdr = NULL;
-	struct sigaction sa, old_int, old_term, old_pipe, old_xfsz;
-	const char *ttype = NULL, *outdir;
-	uint32_t toid = 0;
 	uint8_t digest[EVIDENCE_HASH_LEN];
-	char *snap = NULL, base[128], hex[33], snapshot[512];
-	size_t i, n;
 	int r;
 
 	memset(&rn, 0, sizeof(rn));
@@ -813,251 +1175,22 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.errlen = errlen;
 	rn.outdir = -1;
 	err_set(err, errlen, "%s", "");
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
-	sigaction(SIGXFSZ, &sa, &old_xfsz);
-	interrupted = 0;
+	signals_catch(&rn);
 	sandbox_prepare_process();
 	/* UTF-8 character handling without locale files: libarchive then
 	 * needs no iconv module inside the sandbox (glibc's C.UTF-8 is built
 	 * in). Messages stay in the C locale. */
 	setlocale(LC_CTYPE, "C.UTF-8");
 
-	if (sodium_init() < 0) {
-		r = ERR_INTERNAL;
-		goto out;
-	}
-	if ((r = config_check_export(q->cfg, err, errlen)) != 0 &&
-	    !(q->nrecipients > 0 || q->passphrase != NULL))
-		goto out;
-	if (q->tenant == NULL || q->tenant[0] == '\0') {
-		err_set(err, errlen, "no tenant given");
-		r = ERR_USAGE;
-		goto out;
-	}
-	if ((r = check_table_args(&rn)) != 0 || (r = load_recipients(&rn)) != 0)
-		goto out;
-	outdir = q->outdir ? q->outdir : ce->outbox;
-	if (outdir == NULL) {
-		err_set(err, errlen, "no outbox: set outbox in [export] or give "
-		    "--out");
-		r = ERR_CONFIG;
-		goto out;
-	}
-	if ((rn.outdir = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		err_set(err, errlen, "cannot open the outbox \"%s\": %s", outdir,
-		    strerror(errno));
-		r = ERR_IO;
-		goto out;
-	}
-
-	/* The database must meet the policy before any export; the
-	 * monitor's own login happens in a helper process (provision.h). */
-	if ((r = provision_start(q->cfg, q->tenant, &rn.prov, err,
-	    errlen)) != 0)
-		goto out;
-	/* The scoped session: its tenant is fixed by the role it logs in as. */
-	if ((r = db_export_connect(q->cfg, provision_role(rn.prov),
-	    provision_password(rn.prov), q->tenant, &rn.dx, err, errlen)) != 0)
-		goto out;
-	n = config_table_count(q->cfg);
-	if ((rn.plan = calloc(n ? n : 1, sizeof(*rn.plan))) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		const struct config_table *t = config_table_at(q->cfg, i);
-		struct plan_table *p;
-
-		if (!table_wanted(q, t))
-			continue;
-		p = &rn.plan[rn.nplan++];
-		p->ct = t;
-		if ((r = db_table_columns(db_export_conn(rn.dx), t, &p->cols,
-		    err, errlen)) != 0)
-			goto out;
-		if (t->cls != CONFIG_CLASS_TENANT)
-			continue;
-		for (size_t k = 0; k < p->cols->n; k++) {
-			if (!p->cols->col[k].is_tenant_key)
-				continue;
-			if (toid != 0 && toid != p->cols->col[k].type_oid) {
-				err_set(err, errlen, "tenant columns have "
-				    "different types (table \"%s.%s\")",
-				    t->schema, t->name);
-				r = ERR_POLICY;
-				goto out;
-			}
-			toid = p->cols->col[k].type_oid;
-		}
-	}
-	if (rn.nplan == 0) {
-		err_set(err, errlen, "no table to export");
-		r = ERR_USAGE;
-		goto out;
-	}
-	if (toid == 0)
-		toid = 25;	/* only global tables: the key is still text */
-	if ((ttype = tenant_type_name(toid)) == NULL) {
-		err_set(err, errlen, "tenant columns of type oid %u are not "
-		    "supported (use uuid, text, varchar or an integer)", toid);
-		r = ERR_UNSUPPORTED;
-		goto out;
-	}
-
-	/* The preamble: everything known before the first row. */
-	if ((rn.pre = manifest_new()) == NULL ||
-	    (tv = buf_new(1024)) == NULL || (hdr = buf_new(1 << 20)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	if ((r = verify_tenant_value(ttype, q->tenant, tv)) != 0) {
-		err_set(err, errlen, "tenant \"%.64s\" is not a valid %s",
-		    q->tenant, ttype);
-		r = ERR_USAGE;
-		goto out;
-	}
-	randombytes_buf(rn.pre->export_id, sizeof(rn.pre->export_id));
-	randombytes_buf(rn.pre->salt, sizeof(rn.pre->salt));
-	evidence_tenant_hash(rn.pre->salt, buf_ptr(tv), buf_len(tv),
-	    rn.pre->tenant_hash);
-	rn.pre->created = (uint64_t)time(NULL);
-	rn.pre->expires = rn.pre->created + (ce->expiry ? ce->expiry : 72 * 3600);
-	rn.pre->include_global = q->include_global;
-	rn.pre->compression = q->zstd;
-	if ((r = manifest_set_str(&rn.pre->tenant_type, ttype)) != 0 ||
-	    (r = manifest_set_str(&rn.pre->since, q->since)) != 0 ||
-	    (r = manifest_set_str(&rn.pre->until, q->until)) != 0)
-		goto out;
-	if ((r = db_snapshot_current(db_export_conn(rn.dx), &snap, err,
-	    errlen)) != 0)
-		goto out;
-	snprintf(snapshot, sizeof(snapshot), "system_identifier=%s snapshot=%s",
-	    provision_sysid(rn.prov), snap);
-	if ((r = manifest_set_str(&rn.pre->snapshot, snapshot)) != 0 ||
-	    (r = plan_sql(&rn, db_export_conn(rn.dx), ttype)) != 0)
-		goto out;
-
-	/* The monitor writes the age header itself; the builder only ever
-	 * sees the file key it must encrypt with. */
-	if ((rn.file_key = sodium_malloc(AGE_FILE_KEY_LEN)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	age_file_key_generate(rn.file_key);
-	if ((r = age_header_write(rn.rcp, rn.nrcp, rn.file_key, hdr)) != 0)
-		goto out;
-	evidence_hex(rn.pre->export_id, sizeof(rn.pre->export_id), hex);
-	{
-		struct tm tm;
-		time_t now = (time_t)rn.pre->created;
-
-		gmtime_r(&now, &tm);
-		snprintf(base, sizeof(base), "export-%04d%02d%02d-%s.texp",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
-	}
-	rn.hdr = hdr;
-	if ((r = seal_writer_new(rn.outdir, base, ce->part_size, &rn.sw)) != 0 ||
-	    (r = seal_writer_write(rn.sw, buf_ptr(hdr), buf_len(hdr))) != 0) {
-		err_set(err, errlen, "cannot write to the outbox \"%s\": %s",
-		    outdir, strerror(errno));
-		goto out;
-	}
-
-	if ((r = run_children(&rn)) != 0)
-		goto out;
-	if ((r = seal_writer_close(rn.sw)) != 0) {
-		err_set(err, errlen, "cannot sync the archive in the outbox: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if ((r = accept_check(&rn, digest)) != 0)
-		goto out;
-	/* A scope that did not look high-risk may still turn out large:
-	 * then it is held for an approval instead of published. */
-	if (q->max_records != 0 && res->records > q->max_records) {
-		err_set(err, errlen, "the export holds %llu records, over the "
-		    "high-risk threshold of %llu: it needs an approval; "
-		    "nothing was published",
-		    (unsigned long long)res->records,
-		    (unsigned long long)q->max_records);
-		r = ERR_LIMIT;
-		goto out;
-	}
-	if (tenant_records(&rn) == 0 && !q->allow_empty &&
-	    !(ce->allow_empty)) {
-		err_set(err, errlen, "no rows to export for this tenant in the "
-		    "requested scope (or no such tenant); nothing was published "
-		    "(--allow-empty exports an empty archive)");
-		r = ERR_EMPTY;
-		goto out;
-	}
-	/* Drop the export role before the signing key is loaded. */
-	db_export_free(rn.dx);
-	rn.dx = NULL;
-	r = provision_finish(rn.prov, err, errlen);
-	rn.prov = NULL;
-	if (r != 0)
-		goto out;
-	if ((r = sign_and_publish(&rn, digest)) != 0)
-		goto out;
-	memcpy(res->export_id, rn.pre->export_id, sizeof(res->export_id));
-	memcpy(res->tenant_hash, rn.pre->tenant_hash, sizeof(res->tenant_hash));
-	memcpy(res->manifest_digest, digest, sizeof(digest));
-	res->created = rn.pre->created;
-	{
-		struct rusage ru;
-
-		if (getrusage(RUSAGE_SELF, &ru) == 0)
-			res->monitor_rss_kib = ru.ru_maxrss;
-	}
-	res->expires = rn.pre->expires;
-	snprintf(res->archive, sizeof(res->archive), "%s/%s%s", outdir, base,
-	    res->parts ? ".index" : "");
-	r = 0;
- out:
-	if (rn.dx != NULL) {
-		if (!rn.detached)
-			db_export_detach(rn.dx);
-		db_export_free(rn.dx);
-	}
-	if (rn.prov != NULL) {
-		char e2[256];
-
-		provision_finish(rn.prov, e2, sizeof(e2));
-	}
-	seal_writer_free(rn.sw);	/* removes unpublished temp files */
-	if (rn.outdir >= 0)
-		close(rn.outdir);
-	if (rn.file_key != NULL)
-		sodium_free(rn.file_key);
-	for (i = 0; i < rn.nrcp; i++)
-		age_recipient_free(rn.rcp[i]);
-	free(rn.rcp);
-	for (i = 0; i < rn.nplan; i++)
-		db_columns_free(rn.plan[i].cols);
-	free(rn.plan);
-	if (rn.bt != NULL)
-		for (i = 0; i < rn.nplan; i++) {
-			free(rn.bt[i].copy_sql);
-			free(rn.bt[i].widen_sql);
-			free(rn.bt[i].oids);
-		}
-	free(rn.bt);
-	manifest_free(rn.pre);
-	buf_free(tv);
-	buf_free(hdr);
-	buf_free(rn.check);
-	free(snap);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
-	sigaction(SIGXFSZ, &old_xfsz, NULL);
+	if ((r = step_validate(&rn)) == 0 &&
+	    (r = step_provision(&rn)) == 0 &&
+	    (r = step_plan(&rn)) == 0 &&
+	    (r = step_build(&rn)) == 0 &&
+	    (r = step_check(&rn, digest)) == 0 &&
+	    (r = step_sign(&rn, digest)) == 0)
+		step_publish(&rn, digest);
+	run_free(&rn);
+	signals_restore(&rn);
 	if (r != 0 && err[0] == '\0')
 		err_set(err, errlen, "%s", err_str(r));
 	return r;
