@@ -448,6 +448,12 @@ builder_main(void *arg)
 	if ((r = enter_sandbox(&pol)) != 0)
 		return 3;
 #ifdef TEXP_TEST_HOOKS
+	if (j->attack != NULL && strcmp(j->attack, "escape") == 0) {
+		/* An error line that retitles the terminal and clears it. */
+		builder_log(j->log_fd, "error \033]0;PWNED-TITLE\a\033[2J"
+		    "\xc2\x9b" "31m hostile row");
+		return 1;
+	}
 	if (j->attack != NULL) {
 		if (attack_syscall(j) != 0)
 			return 1;

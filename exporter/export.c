@@ -34,6 +34,7 @@
 #include "provision.h"
 #include "sandbox.h"
 #include "seal.h"
+#include "text.h"
 #include "verify.h"
 
 #define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536)
@@ -398,9 +399,15 @@ read_log(struct run *rn, int fd, struct buf *lines, int *open_)
 				rn->req->progress(rn->req->progress_ctx, rows,
 				    bytes);
 		} else if (strncmp(s, "error ", 6) == 0)
-			snprintf(rn->log_tail, sizeof(rn->log_tail), "%s", s + 6);
-		else if (strncmp(s, "note ", 5) == 0 && getenv("TEXP_DEBUG_LOG"))
-			fprintf(stderr, "tenant-export: child: %s\n", s + 5);
+			/* The child's words are untrusted text. */
+			text_escape(rn->log_tail, sizeof(rn->log_tail), s + 6,
+			    len - 6);
+		else if (strncmp(s, "note ", 5) == 0 && getenv("TEXP_DEBUG_LOG")) {
+			char note[1100];
+
+			text_escape(note, sizeof(note), s + 5, len - 5);
+			fprintf(stderr, "tenant-export: child: %s\n", note);
+		}
 	}
 	if (buf_len(lines) > 2048)
 		buf_reset(lines);
@@ -696,7 +703,8 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 		line[len] = '\0';
 		if (sscanf(line, "finding %d %n", &code, &n) == 1) {
 			if (first[0] == '\0') {
-				snprintf(first, sizeof(first), "%s", line + n);
+				text_escape(first, sizeof(first), line + n,
+				    strlen(line + n));
 				r = code < 0 ? code : ERR_CHILD;
 			}
 			continue;

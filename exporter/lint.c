@@ -9,6 +9,7 @@
  * schema-qualified and no user object can shadow a catalog function.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "err.h"
 #include "lint.h"
+#include "text.h"
 
 #define LINT_MAX_FINDINGS	10000
 #define SCHEMA_MAX_TABLES	100000
@@ -95,6 +97,19 @@ lint_report_has(const struct lint_report *r, const char *check,
 	return 0;
 }
 
+/* A malloc'd, escaped copy of s (text.h); "" for NULL. */
+static char *
+escape_dup(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	char *d;
+
+	if (n > (SIZE_MAX - 1) / 4 || (d = malloc(4 * n + 1)) == NULL)
+		return NULL;
+	text_escape(d, 4 * n + 1, s != NULL ? s : "", n);
+	return d;
+}
+
 int
 lint_report_add(struct lint_report *r, const char *check, const char *object,
     const char *message, const char *fix)
@@ -110,10 +125,11 @@ lint_report_add(struct lint_report *r, const char *check, const char *object,
 		return ERR_NOMEM;
 	r->f = nf;
 	f = &nf[r->n];
+	/* Names and messages come from the catalogs: escaped here, once. */
 	f->check = strdup(check);
-	f->object = strdup(object != NULL ? object : "");
-	f->message = strdup(message != NULL ? message : "");
-	f->fix = strdup(fix != NULL ? fix : "");
+	f->object = escape_dup(object);
+	f->message = escape_dup(message);
+	f->fix = escape_dup(fix);
 	if (f->check == NULL || f->object == NULL || f->message == NULL ||
 	    f->fix == NULL) {
 		free((char *)f->check);
