@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "builder.h"
 #include "bundle.h"
+#include "child.h"
 #include "config.h"
 #include "db.h"
 #include "dcbor.h"
@@ -40,13 +41,12 @@
 #define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536)
 #define SCRYPT_LOG_N	18	/* age's default work factor */
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted;	/* the signal's number */
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
 }
 
 /* Short type names the verifier knows for tenant keys. */
@@ -90,8 +90,8 @@ struct run {
 	struct seal_writer *sw;
 	struct buf *check;		/* checker's answer */
 	struct buf *hdr;		/* the age header, as written */
-	char log_tail[512];		/* last error line from a child */
-	struct sigaction old_int, old_term, old_pipe, old_xfsz;
+	uint64_t deadline_ms;		/* time_limit, CLOCK_MONOTONIC */
+	struct sigaction old_int, old_term, old_hup, old_pipe, old_xfsz;
 };
 
 static int
@@ -371,48 +371,6 @@ load_recipients(struct run *rn)
 	return 0;
 }
 
-static void
-read_log(struct run *rn, int fd, struct buf *lines, int *open_)
-{
-	uint8_t tmp[4096];
-	const uint8_t *l;
-	size_t len;
-	ssize_t n;
-	unsigned long long rows, bytes;
-
-	n = read(fd, tmp, sizeof(tmp));
-	if (n < 0 && errno == EINTR)
-		return;
-	if (n <= 0) {
-		*open_ = 0;
-		return;
-	}
-	if (buf_put(lines, tmp, (size_t)n) != 0)
-		buf_reset(lines);	/* a flood: drop, never grow */
-	while (buf_get_line(lines, &l, &len, 1024) == 0) {
-		char s[1025];
-
-		memcpy(s, l, len);
-		s[len] = '\0';
-		if (sscanf(s, "progress %llu %llu", &rows, &bytes) == 2) {
-			if (rn->req->progress != NULL)
-				rn->req->progress(rn->req->progress_ctx, rows,
-				    bytes);
-		} else if (strncmp(s, "error ", 6) == 0)
-			/* The child's words are untrusted text. */
-			text_escape(rn->log_tail, sizeof(rn->log_tail), s + 6,
-			    len - 6);
-		else if (strncmp(s, "note ", 5) == 0 && getenv("TEXP_DEBUG_LOG")) {
-			char note[1100];
-
-			text_escape(note, sizeof(note), s + 5, len - 5);
-			fprintf(stderr, "tenant-export: child: %s\n", note);
-		}
-	}
-	if (buf_len(lines) > 2048)
-		buf_reset(lines);
-}
-
 /* Peak RSS of the largest child reaped so far. */
 static long
 children_rss(void)
@@ -422,154 +380,303 @@ children_rss(void)
 	return getrusage(RUSAGE_CHILDREN, &ru) == 0 ? ru.ru_maxrss : 0;
 }
 
-struct child {
-	pid_t pid;
-	int data;		/* builder: ciphertext out; checker: answer out */
-	int log;
-	int in;			/* checker only: ciphertext in (monitor writes) */
-	int data_open;
-	int log_open;
-	struct buf *lines;
+/*
+ * The monitor's loop while the children run: the builder's ciphertext
+ * goes to the outbox and, in the same order, to the checker, which proves
+ * it as it arrives; the checker's answer is collected at the end. At most
+ * one chunk waits for the checker: a slow checker slows the builder down.
+ * The loop stops, killing every child, the moment a child dies on its own
+ * with a failure, a limit is passed, or a signal arrives.
+ */
+struct pump {
+	struct run *rn;
+	struct child *b, *k;
+	struct buf *pend;	/* ciphertext the checker has not taken yet */
+	uint8_t *chunk;
+	int b_done;		/* the builder's stream ended */
+	uint64_t total;		/* archive bytes written */
+	uint64_t stall_ms;
+	int stop;		/* the monitor's own reason (err code) */
 };
 
 static void
-child_close(struct child *c)
+pump_stop(struct pump *p, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Stops everything for the monitor's own reason (the first one wins). */
+static void
+pump_stop(struct pump *p, int r, const char *fmt, ...)
 {
-	if (c->data >= 0)
-		close(c->data);
-	if (c->log >= 0)
-		close(c->log);
-	if (c->in >= 0)
-		close(c->in);
-	c->data = c->log = c->in = -1;
-	buf_free(c->lines);
-	c->lines = NULL;
+	va_list ap;
+
+	if (p->stop == 0) {
+		va_start(ap, fmt);
+		vsnprintf(p->rn->err, p->rn->errlen, fmt, ap);
+		va_end(ap);
+		p->stop = r;
+	}
+	child_kill(p->b);
+	child_kill(p->k);
 }
 
-/*
- * Starts fn in a sandboxed child with a data pipe (child -> monitor), a
- * log pipe, and, when in_pipe, an input pipe (monitor -> child). The
- * child's ends are closed here; the monitor's are in c.
- */
-static int
-child_start(struct child *c, int (*fn)(void *), void *job, int in_pipe,
-    int *child_out, int *child_log, int *child_in)
+static void
+pump_write_error(struct pump *p, int e)
 {
-	int d[2] = { -1, -1 }, l[2] = { -1, -1 }, i[2] = { -1, -1 };
-	int r = ERR_IO;
+	const char *dir = p->rn->outdir_path;
 
-	memset(c, 0, sizeof(*c));
-	c->pid = -1;
-	c->data = c->log = c->in = -1;
-	if ((c->lines = buf_new(8192)) == NULL)
-		return ERR_NOMEM;
-	if (pipe2(d, O_CLOEXEC) != 0 || pipe2(l, O_CLOEXEC) != 0 ||
-	    (in_pipe && pipe2(i, O_CLOEXEC) != 0))
-		goto out;
-	*child_out = d[1];
-	*child_log = l[1];
-	*child_in = i[0];
-	fflush(NULL);
-	c->pid = sandbox_spawn(fn, job);
-	if (c->pid < 0) {
-		r = ERR_CHILD;
-		goto out;
-	}
-	c->data = d[0];
-	c->log = l[0];
-	c->in = i[1];
-	d[0] = l[0] = i[1] = -1;
-	c->data_open = c->log_open = 1;
-	r = 0;
- out:
-	for (int k = 0; k < 2; k++) {
-		if (d[k] >= 0)
-			close(d[k]);
-		if (l[k] >= 0)
-			close(l[k]);
-		if (i[k] >= 0)
-			close(i[k]);
-	}
-	return r;
+	if (e == ENOSPC || e == EDQUOT)
+		pump_stop(p, ERR_IO, "the outbox \"%s\" has no space left "
+		    "(%s); nothing was published", dir, strerror(e));
+	else
+		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
+		    "failed: %s; nothing was published", dir, strerror(e));
 }
 
-/*
- * The monitor's loop while both children run: the builder's ciphertext
- * goes to the outbox and, in the same order, to the checker, which proves
- * it as it arrives; the checker's answer is collected at the end. Nothing
- * is buffered beyond one chunk: a slow checker slows the builder down.
- */
-static int
-pump(struct run *rn, struct child *b, struct child *k)
+/* One chunk from the builder: to the outbox, then queued for the
+ * checker. */
+static void
+pump_data(struct pump *p)
 {
-	struct pollfd pfd[4];
-	uint8_t *chunk = malloc(1 << 16);
+	const struct config_export *ce = config_export(p->rn->req->cfg);
+	ssize_t n = read(p->b->data, p->chunk, 1 << 16);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		p->b->data_open = 0;
+		p->b_done = 1;
+		p->k->last = child_now_ms();	/* its last stretch starts */
+		return;
+	}
+	p->b->last = child_now_ms();
+	p->total += (uint64_t)n;
+	if (p->total > ce->max_archive_size) {
+		pump_stop(p, ERR_CHILD, "the archive grew past [export] "
+		    "max_archive_size (%llu bytes); stopped, nothing was "
+		    "published", (unsigned long long)ce->max_archive_size);
+		return;
+	}
+	if (seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
+		pump_write_error(p, errno);
+		return;
+	}
+	if (p->k->in >= 0 && buf_put(p->pend, p->chunk, (size_t)n) != 0)
+		pump_stop(p, ERR_INTERNAL, "the checker's queue overflowed");
+}
+
+/* Hands queued ciphertext to the checker without blocking; closes its
+ * input once the builder's stream has ended and everything went. */
+static void
+pump_feed(struct pump *p)
+{
 	ssize_t n;
-	int r = 0, write_err = 0;
 
-	if (chunk == NULL)
-		return ERR_NOMEM;
-	while (b->data_open || b->log_open || k->data_open || k->log_open) {
-		if (interrupted) {
-			kill(b->pid, SIGKILL);
-			kill(k->pid, SIGKILL);
-			r = ERR_INTERRUPTED;
-			break;
+	if (p->k->in < 0)
+		return;
+	if (buf_len(p->pend) > 0) {
+		n = write(p->k->in, buf_ptr(p->pend), buf_len(p->pend));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (n < 0) {
+			/* The checker is gone: its exit status tells why. */
+			buf_reset(p->pend);
+			close(p->k->in);
+			p->k->in = -1;
+			return;
 		}
-		pfd[0].fd = b->data_open ? b->data : -1;
-		pfd[1].fd = b->log_open ? b->log : -1;
-		pfd[2].fd = k->data_open ? k->data : -1;
-		pfd[3].fd = k->log_open ? k->log : -1;
-		for (int i = 0; i < 4; i++)
-			pfd[i].events = POLLIN;
-		if (poll(pfd, 4, 1000) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = ERR_IO;
-			break;
-		}
-		if (b->data_open && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(b->data, chunk, 1 << 16);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				b->data_open = 0;
-				/* end of the stream for the checker too */
-				if (k->in >= 0)
-					close(k->in);
-				k->in = -1;
-			} else if (!write_err) {
-				if (seal_writer_write(rn->sw, chunk, (size_t)n) != 0) {
-					/* Disk full or similar: stop both. */
-					write_err = ERR_IO;
-					err_set(rn->err, rn->errlen, "writing the "
-					    "archive to the outbox failed: %s",
-					    strerror(errno));
-					kill(b->pid, SIGKILL);
-					kill(k->pid, SIGKILL);
-				} else if (k->in >= 0 &&
-				    builder_write_all(k->in, chunk, (size_t)n) != 0) {
-					/* The checker died: its status tells. */
-					close(k->in);
-					k->in = -1;
-				}
-			}
-		}
-		if (b->log_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			read_log(rn, b->log, b->lines, &b->log_open);
-		if (k->data_open && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(k->data, chunk, 1 << 16);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0 || buf_put(rn->check, chunk, (size_t)n) != 0)
-				k->data_open = 0;
-		}
-		if (k->log_open && (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)))
-			read_log(rn, k->log, k->lines, &k->log_open);
+		buf_consume(p->pend, (size_t)n);
+		p->k->last = child_now_ms();
+		/* The builder could not go on while the checker lagged. */
+		if (buf_len(p->pend) == 0)
+			p->b->last = p->k->last;
 	}
-	free(chunk);
-	return r != 0 ? r : write_err;
+	if (buf_len(p->pend) == 0 && p->b_done) {
+		close(p->k->in);
+		p->k->in = -1;
+	}
 }
+
+/* Wall clock and progress: a child that shows no sign of work for
+ * stall_timeout is stuck (or spinning) and is killed. */
+static void
+pump_limits(struct pump *p)
+{
+	const struct config_export *ce = config_export(p->rn->req->cfg);
+	uint64_t now = child_now_ms();
+
+	if (now >= p->rn->deadline_ms) {
+		pump_stop(p, ERR_CHILD, "the export ran longer than [export] "
+		    "time_limit (%llu s); stopped, nothing was published",
+		    (unsigned long long)ce->time_limit);
+		return;
+	}
+	if (!p->b->exited && buf_len(p->pend) == 0 &&
+	    now - p->b->last > p->stall_ms) {
+		pump_stop(p, ERR_CHILD, "the builder made no progress for %llu "
+		    "s ([export] stall_timeout); it was killed, nothing was "
+		    "published", (unsigned long long)ce->stall_timeout);
+		return;
+	}
+	if (!p->k->exited && (buf_len(p->pend) > 0 || p->b_done) &&
+	    now - p->k->last > p->stall_ms)
+		pump_stop(p, ERR_CHILD, "the checker made no progress for %llu "
+		    "s ([export] stall_timeout); it was killed, nothing was "
+		    "published", (unsigned long long)ce->stall_timeout);
+}
+
+/* A child that ended: on its own with a failure, everything stops (its
+ * words are chosen later); the checker ending before the stream did too. */
+static void
+pump_exits(struct pump *p)
+{
+	if (child_poll_exit(p->b))
+		p->rn->res->builder_rss_kib = children_rss();
+	child_poll_exit(p->k);
+	/* A checker that ends while the builder still streams stopped
+	 * reading; one that ends after the stream did waits for the
+	 * builder's own exit (its descriptor closes before it is reaped). */
+	if (child_failed(p->b) || child_failed(p->k) ||
+	    (p->k->exited && !p->b->exited && !p->b_done)) {
+		child_kill(p->b);
+		child_kill(p->k);
+	}
+}
+
+static int
+pump_done(const struct pump *p)
+{
+	return p->b->exited && p->k->exited && !p->b->data_open &&
+	    !p->b->log_open && !p->k->data_open && !p->k->log_open;
+}
+
+static void
+pump_progress(struct pump *p, uint64_t *seen)
+{
+	const struct export_request *q = p->rn->req;
+
+	if (q->progress != NULL && p->b->rows != *seen) {
+		*seen = p->b->rows;
+		q->progress(q->progress_ctx, p->b->rows, p->b->bytes);
+	}
+}
+
+static void
+pump_checker_answer(struct pump *p)
+{
+	ssize_t n = read(p->k->data, p->chunk, 1 << 16);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0 || buf_put(p->rn->check, p->chunk, (size_t)n) != 0)
+		p->k->data_open = 0;
+}
+
+static int
+pump_run(struct pump *p)
+{
+	struct pollfd pfd[7];
+	uint64_t seen = 0;
+	int i;
+
+	while (!pump_done(p)) {
+		if (interrupted)
+			pump_stop(p, ERR_INTERRUPTED, "interrupted by SIG%s; "
+			    "nothing was published", sigabbrev_np(interrupted) ?
+			    sigabbrev_np(interrupted) : "?");
+		pump_limits(p);
+		pfd[0].fd = p->b->data_open && !p->b_done &&
+		    buf_len(p->pend) == 0 ? p->b->data : -1;
+		pfd[1].fd = p->b->log_open ? p->b->log : -1;
+		pfd[2].fd = p->k->data_open ? p->k->data : -1;
+		pfd[3].fd = p->k->log_open ? p->k->log : -1;
+		pfd[4].fd = p->k->in >= 0 && buf_len(p->pend) > 0 ? p->k->in : -1;
+		pfd[5].fd = p->b->exited ? -1 : p->b->pidfd;
+		pfd[6].fd = p->k->exited ? -1 : p->k->pidfd;
+		for (i = 0; i < 7; i++) {
+			pfd[i].events = i == 4 ? POLLOUT : POLLIN;
+			pfd[i].revents = 0;
+		}
+		/* Without pidfds, exits are noticed by asking every 100 ms. */
+		if (poll(pfd, 7, p->b->pidfd < 0 || p->k->pidfd < 0 ? 100 :
+		    1000) < 0 && errno != EINTR)
+			return ERR_IO;
+		pump_exits(p);
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			pump_data(p);
+		if (pfd[4].revents & (POLLOUT | POLLHUP | POLLERR) ||
+		    (p->b_done && buf_len(p->pend) == 0))
+			pump_feed(p);
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			child_read_log(p->b);
+			pump_progress(p, &seen);
+		}
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+			pump_checker_answer(p);
+		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
+			child_read_log(p->k);
+		/* A killed child's pipes may be held open by nothing else:
+		 * stop waiting for them once it is reaped. */
+		if (p->stop != 0 || p->b->killed || p->k->killed) {
+			child_reap(p->b);
+			child_reap(p->k);
+			child_drain_log(p->b);
+			child_drain_log(p->k);
+			break;
+		}
+	}
+	return p->stop;
+}
+
+static int accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN]);
+
+/*
+ * Why the children failed, when the monitor did not stop them itself:
+ * the builder's own words first (a checker that saw a cut stream only
+ * repeats them), then the checker's.
+ */
+static int
+children_verdict(struct run *rn, const struct child *b, const struct child *k)
+{
+	if (child_failed(b)) {
+		if (b->tail[0] != '\0')
+			err_set(rn->err, rn->errlen, "builder failed: %s",
+			    b->tail);
+		else
+			err_set(rn->err, rn->errlen, "builder %s", b->msg);
+		return ERR_CHILD;
+	}
+	if (child_failed(k)) {
+		err_set(rn->err, rn->errlen, "checker %s%s%s", k->msg,
+		    k->tail[0] ? ": " : "", k->tail);
+		return ERR_CHILD;
+	}
+	if (!b->exited || !k->exited || b->killed || k->killed) {
+		uint8_t digest[EVIDENCE_HASH_LEN];
+
+		/* The checker stopped reading early: its answer says why.
+		 * Even an "ok" is refused: it did not see every byte. */
+		if (accept_check(rn, digest) == 0 || rn->err[0] == '\0')
+			err_set(rn->err, rn->errlen, "the checker ended before "
+			    "the archive was complete; nothing was published");
+		return ERR_CHILD;
+	}
+	return 0;
+}
+
+#ifdef TEXP_TEST_HOOKS
+/* Test builds: the attack of TEXP_TEST_ATTACK, on every attempt, or with
+ * TEXP_TEST_ATTACK_ONCE on the first attempt of this process only (a
+ * retried export then runs clean). */
+static const char *
+test_attack(void)
+{
+	static int runs;
+
+	if (getenv("TEXP_TEST_ATTACK_ONCE") != NULL && runs++ > 0)
+		return NULL;
+	return getenv("TEXP_TEST_ATTACK");
+}
+#endif
 
 /* Runs the builder and the checker side by side (builder.h). */
 static int
@@ -578,20 +685,33 @@ run_children(struct run *rn)
 	struct builder_job bj;
 	struct checker_job cj;
 	struct child b, k;
-	char bmsg[256] = "", kmsg[256] = "";
-	int r, rb = 0, rk = 0, st, unused = -1;
+	struct pump p;
+	int r, unused = -1;
 
 	memset(&bj, 0, sizeof(bj));
 	memset(&cj, 0, sizeof(cj));
-	memset(&b, 0, sizeof(b));
-	memset(&k, 0, sizeof(k));
-	b.pid = k.pid = -1;
-	b.data = b.log = b.in = k.data = k.log = k.in = -1;
-	if ((rn->check = buf_new(CHECK_MAX)) == NULL)
-		return ERR_NOMEM;
-
-	/* The checker first: it holds no database session at all. */
+	memset(&p, 0, sizeof(p));
+	child_init(&b, "builder");
+	child_init(&k, "checker");
+	p.rn = rn;
+	p.b = &b;
+	p.k = &k;
+	p.stall_ms = config_export(rn->req->cfg)->stall_timeout * 1000;
+	p.total = buf_len(rn->hdr);
+	if ((rn->check = buf_new(CHECK_MAX)) == NULL ||
+	    (p.pend = buf_new((1 << 16) + buf_len(rn->hdr))) == NULL ||
+	    (p.chunk = malloc(1 << 16)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	/* The checker first: it holds no database session at all. It reads
+	 * the file from its first byte: the header the monitor wrote, then
+	 * the builder's payload. */
 	cj.tenant = rn->req->tenant;
+#ifdef TEXP_TEST_HOOKS
+	cj.attack = test_attack();
+#endif
+	cj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
 	memcpy(cj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
 	r = child_start(&k, checker_main, &cj, 1, &cj.out_fd, &cj.log_fd,
 	    &cj.in_fd);
@@ -600,12 +720,8 @@ run_children(struct run *rn)
 		err_set(rn->err, rn->errlen, "cannot start the checker");
 		goto out;
 	}
-	/* The checker reads the file from its first byte: the header the
-	 * monitor wrote, then the builder's payload. */
-	if (builder_write_all(k.in, buf_ptr(rn->hdr), buf_len(rn->hdr)) != 0) {
-		close(k.in);
-		k.in = -1;
-	}
+	if ((r = buf_put(p.pend, buf_ptr(rn->hdr), buf_len(rn->hdr))) != 0)
+		goto out;
 
 	bj.conn = db_export_conn(rn->dx);
 	memcpy(bj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
@@ -613,8 +729,9 @@ run_children(struct run *rn)
 	bj.tables = rn->bt;
 	bj.zstd = rn->req->zstd;
 	bj.tenant = rn->req->tenant;
+	bj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
 #ifdef TEXP_TEST_HOOKS
-	bj.attack = getenv("TEXP_TEST_ATTACK");
+	bj.attack = cj.attack;
 	bj.attack_arg = getenv("TEXP_TEST_ATTACK_ARG");
 #endif
 	/* The builder must not inherit the checker's input pipe. */
@@ -623,54 +740,30 @@ run_children(struct run *rn)
 	sodium_memzero(bj.file_key, sizeof(bj.file_key));
 	if (r != 0) {
 		err_set(rn->err, rn->errlen, "cannot start the builder");
-		kill(k.pid, SIGKILL);
-		goto reap;
+		child_kill(&k);
+		goto out;
 	}
 	/* The builder owns the database session now. */
 	db_export_detach(rn->dx);
 	rn->detached = 1;
-	r = pump(rn, &b, &k);
- reap:
-	if (b.pid > 0) {
-		rb = sandbox_wait(b.pid, bmsg, sizeof(bmsg), &st);
-		rn->res->builder_rss_kib = children_rss();
-	}
-	if (k.pid > 0) {
-		rk = sandbox_wait(k.pid, kmsg, sizeof(kmsg), &st);
-		rn->res->checker_rss_kib = children_rss();
-	}
-	snprintf(rn->res->builder_status, sizeof(rn->res->builder_status),
-	    "%s", bmsg);
-	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
-	    "%s", kmsg);
-	if (r == ERR_INTERRUPTED) {
-		err_set(rn->err, rn->errlen, "interrupted; nothing was "
-		    "published");
-		goto out;
-	}
-	if (r != 0)
-		goto out;
-	if (rb != 0) {
-		/* The builder's own words first; a checker that saw a cut
-		 * stream only repeats them. */
-		if (rn->log_tail[0] != '\0' && b.pid > 0)
-			err_set(rn->err, rn->errlen, "builder failed: %s",
-			    rn->log_tail);
-		else
-			err_set(rn->err, rn->errlen, "builder %s", bmsg);
-		r = ERR_CHILD;
-		goto out;
-	}
-	if (rk != 0) {
-		err_set(rn->err, rn->errlen, "checker %s%s%s", kmsg,
-		    rn->log_tail[0] ? ": " : "", rn->log_tail);
-		r = ERR_CHILD;
-		goto out;
-	}
-	r = 0;
+	if ((r = pump_run(&p)) == 0)
+		r = children_verdict(rn, &b, &k);
  out:
+	child_kill(&b);
+	child_kill(&k);
+	child_reap(&b);
+	child_reap(&k);
+	if (rn->res->builder_rss_kib == 0)
+		rn->res->builder_rss_kib = children_rss();
+	rn->res->checker_rss_kib = children_rss();
+	snprintf(rn->res->builder_status, sizeof(rn->res->builder_status),
+	    "%s", b.msg);
+	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
+	    "%s", k.msg);
 	child_close(&b);
 	child_close(&k);
+	buf_free(p.pend);
+	free(p.chunk);
 	return r;
 }
 
@@ -1112,6 +1205,7 @@ signals_catch(struct run *rn)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, &rn->old_int);
 	sigaction(SIGTERM, &sa, &rn->old_term);
+	sigaction(SIGHUP, &sa, &rn->old_hup);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, &rn->old_pipe);
 	sigaction(SIGXFSZ, &sa, &rn->old_xfsz);
@@ -1123,6 +1217,7 @@ signals_restore(struct run *rn)
 {
 	sigaction(SIGINT, &rn->old_int, NULL);
 	sigaction(SIGTERM, &rn->old_term, NULL);
+	sigaction(SIGHUP, &rn->old_hup, NULL);
 	sigaction(SIGPIPE, &rn->old_pipe, NULL);
 	sigaction(SIGXFSZ, &rn->old_xfsz, NULL);
 }
@@ -1182,6 +1277,8 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.err = err;
 	rn.errlen = errlen;
 	rn.outdir = -1;
+	rn.deadline_ms = child_now_ms() +
+	    config_export(q->cfg)->time_limit * 1000;
 	err_set(err, errlen, "%s", "");
 	signals_catch(&rn);
 	sandbox_prepare_process();

@@ -46,6 +46,31 @@ finish() {
 
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 
+# wait_for DESCRIPTION COMMAND...: runs COMMAND every 0.1 s until it
+# succeeds. Tests wait for a state (a file the test build's builder
+# creates, a row in pg_stat_activity), never for a guessed time; the
+# bound (WAIT_MAX seconds, default 300) only turns a hang into a failure.
+wait_for() {
+	wf_desc=$1
+	shift
+	wf_n=0
+	while ! "$@" >/dev/null 2>&1; do
+		wf_n=$((wf_n + 1))
+		if [ "$wf_n" -ge $((${WAIT_MAX:-300} * 10)) ]; then
+			echo "# gave up waiting for $wf_desc"
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+# Processes of this test's exports (children are forked, not executed:
+# they keep the command line, which names this test's config).
+export_procs() {
+	pgrep -f -- "--config $work/" >/dev/null
+}
+
 agency_setup() {
 	db=$1
 	dropdb --if-exists "$db" >/dev/null 2>&1
