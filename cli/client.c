@@ -18,7 +18,7 @@
 #include "action.h"
 #include "buf.h"
 #include "client.h"
-#include "cmd.h"
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "minisig.h"
@@ -117,9 +117,9 @@ client_open(const char *cmd, const struct client_opts *co,
 	if (co->config != NULL) {
 		/* Checked here for a clear message; the service reads it
 		 * again itself. */
-		if ((r = config_load(co->config, &cl->cfg, err,
-		    sizeof(err))) != 0) {
+		if (config_load(co->config, &cl->cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
+			r = ERR_CONFIG;
 			goto fail;
 		}
 		if ((r = svc_spawn_local(co->config, &cl->fd, &cl->pid, err,

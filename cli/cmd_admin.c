@@ -32,7 +32,7 @@
 #include "age.h"
 #include "buf.h"
 #include "client.h"
-#include "cmd.h"
+#include "cli.h"
 #include "cmd_jobs.h"
 #include "control.h"
 #include "err.h"

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "client.h"
-#include "cmd.h"
+#include "cli.h"
 #include "cmd_jobs.h"
 #include "err.h"
 #include "jobs.h"

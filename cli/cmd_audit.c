@@ -25,7 +25,7 @@
 
 #include "audit.h"
 #include "buf.h"
-#include "cmd.h"
+#include "cli.h"
 #include "config.h"
 #include "control.h"
 #include "db.h"

@@ -13,7 +13,7 @@
 
 #include <libpq-fe.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"

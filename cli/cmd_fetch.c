@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "client.h"
-#include "cmd.h"
+#include "cli.h"
 #include "cmd_jobs.h"
 #include "err.h"
 #include "jobs.h"

@@ -19,7 +19,7 @@
 #include <sodium.h>
 
 #include "audit.h"
-#include "cmd.h"
+#include "cli.h"
 #include "config.h"
 #include "control.h"
 #include "db.h"

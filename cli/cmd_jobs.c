@@ -23,7 +23,7 @@
 #include "action.h"
 #include "buf.h"
 #include "client.h"
-#include "cmd.h"
+#include "cli.h"
 #include "cmd_jobs.h"
 #include "err.h"
 #include "jobs.h"

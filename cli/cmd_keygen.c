@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "err.h"
 #include "file.h"
 #include "minisig.h"

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"

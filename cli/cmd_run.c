@@ -16,7 +16,7 @@
 #include <sodium.h>
 
 #include "client.h"
-#include "cmd.h"
+#include "cli.h"
 #include "cmd_jobs.h"
 #include "err.h"
 #include "jobs.h"

@@ -11,7 +11,7 @@
 
 #include <sodium.h>
 
-#include "cmd.h"
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "server.h"

@@ -5,8 +5,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "child.h"
-#include "cmd.h"
+#include "ctlchild.h"
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"

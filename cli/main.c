@@ -1,10 +1,13 @@
 /*
  * main.c: tenant-export command-line dispatcher.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "cli.h"
 
 #ifndef TEXP_VERSION
 #define TEXP_VERSION "0.1.0"
@@ -68,11 +71,33 @@ usage(FILE *f)
 	    "2 usage or operational error.\n");
 }
 
+/*
+ * No core file and no ptrace, before anything is read: tenant-export holds
+ * the monitor's database password (in its helper), the signing key,
+ * principals' keys and passphrases, and rows in flight. A process that is
+ * not dumpable cannot be attached to or read through /proc/PID/mem by
+ * other processes of the same user, and its children inherit both.
+ */
+static int
+harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		perror("tenant-export: cannot disable core dumps");
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	size_t i;
 
+	if (harden_process() != 0)
+		return CMD_EXIT_USAGE;
 	if (argc < 2) {
 		usage(stderr);
 		return CMD_EXIT_USAGE;

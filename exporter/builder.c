@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,15 +222,52 @@ static const char *const write_stmts[] = {
 	NULL,
 };
 
-/* Busy-waits: the sandbox allows no sleep call, and a test needs a
- * builder that is slow enough to be interrupted. */
+/*
+ * Says which state the builder is in: the test build's monitor turns
+ * "note state NAME" into a file NAME in $TEXP_TEST_STATE_DIR, which the
+ * tests wait for instead of sleeping.
+ */
 static void
-attack_stall(void)
+attack_state(struct builder_job *j, const char *name)
 {
-	uint64_t until = now_ms() + 3000;
+	builder_log(j->log_fd, "note state %s", name);
+}
 
-	while (now_ms() < until)
-		;
+/* Blocks until killed: a futex wait that nothing wakes (the sandbox
+ * allows no sleep call, and the checker not even poll). */
+static void
+attack_block(void)
+{
+	static uint32_t never;
+
+	for (;;)
+		(void)syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0, NULL,
+		    NULL, 0);
+}
+
+/* Attacks on the monitor's limits, before the first row: wait forever,
+ * spin forever, or write garbage forever. Returns only for other attacks. */
+static void
+attack_limits(struct builder_job *j)
+{
+	uint8_t junk[4096];
+
+	if (strcmp(j->attack, "hang") == 0) {
+		attack_state(j, "hanging");
+		attack_block();
+	}
+	if (strcmp(j->attack, "spin") == 0) {
+		attack_state(j, "spinning");
+		for (volatile uint64_t n = 0;; n++)
+			;
+	}
+	if (strcmp(j->attack, "flood-garbage") == 0) {
+		memset(junk, 0x5a, sizeof(junk));
+		for (;;)
+			if (builder_write_all(j->out_fd, junk, sizeof(junk)) != 0)
+				break;
+		attack_block();
+	}
 }
 
 /*
@@ -378,6 +418,20 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 			(*rows)++;
 			*bytes += buf_len(rec);
 #ifdef TEXP_TEST_HOOKS
+			/* A valid record, again and again: the archive grows
+			 * without end, and every byte of it proves. */
+			while (j->attack != NULL &&
+			    strcmp(j->attack, "flood") == 0) {
+				if (bundle_writer_add(bw, t, buf_ptr(rec),
+				    buf_len(rec)) != 0)
+					attack_block();
+				if (now_ms() - *last_ms >= 500) {
+					*last_ms = now_ms();
+					builder_log(j->log_fd, "progress %llu %llu",
+					    (unsigned long long)++(*rows),
+					    (unsigned long long)*bytes);
+				}
+			}
 			if (j->attack != NULL && !forged &&
 			    strcmp(j->attack, "foreign") == 0 &&
 			    j->pre->tables[t].tenant_column >= 0) {
@@ -434,6 +488,7 @@ builder_main(void *arg)
 	struct sandbox_policy pol = {
 		.out_fd = j->out_fd, .log_fd = j->log_fd,
 		.db_fd = PQsocket(j->conn), .in_fd = -1,
+		.cpu_seconds = j->cpu_seconds,
 	};
 	struct age_enc *enc = NULL;
 	struct bundle_writer *bw = NULL;
@@ -448,7 +503,14 @@ builder_main(void *arg)
 	if ((r = enter_sandbox(&pol)) != 0)
 		return 3;
 #ifdef TEXP_TEST_HOOKS
+	if (j->attack != NULL && strcmp(j->attack, "escape") == 0) {
+		/* An error line that retitles the terminal and clears it. */
+		builder_log(j->log_fd, "error \033]0;PWNED-TITLE\a\033[2J"
+		    "\xc2\x9b" "31m hostile row");
+		return 1;
+	}
 	if (j->attack != NULL) {
+		attack_limits(j);
 		if (attack_syscall(j) != 0)
 			return 1;
 		if (strcmp(j->attack, "widen") == 0)
@@ -469,8 +531,16 @@ builder_main(void *arg)
 	for (t = 0; t < j->pre->ntables; t++) {
 #ifdef TEXP_TEST_HOOKS
 		if (t == 1 && j->attack != NULL &&
-		    strcmp(j->attack, "stall") == 0)
-			attack_stall();
+		    strcmp(j->attack, "stall") == 0) {
+			/* Mid-export (a session open, a table read), until
+			 * the connection has something to say: the test
+			 * ends the session, or kills the export. */
+			struct pollfd pfd = { PQsocket(j->conn), POLLIN, 0 };
+
+			attack_state(j, "stalled");
+			while (poll(&pfd, 1, -1) < 0)
+				;
+		}
 #endif
 		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
 			goto out;
@@ -517,7 +587,7 @@ checker_main(void *arg)
 	struct checker_job *j = arg;
 	struct sandbox_policy pol = {
 		.out_fd = j->out_fd, .log_fd = j->log_fd, .db_fd = -1,
-		.in_fd = j->in_fd,
+		.in_fd = j->in_fd, .cpu_seconds = j->cpu_seconds,
 	};
 	struct verify_opts o = { .file_key = j->file_key, .tenant = j->tenant };
 	struct verify_result *res = NULL;
@@ -527,6 +597,13 @@ checker_main(void *arg)
 
 	if ((r = enter_sandbox(&pol)) != 0)
 		return 3;
+#ifdef TEXP_TEST_HOOKS
+	/* A checker that stops reading: the monitor's watchdog must see it. */
+	if (j->attack != NULL && strcmp(j->attack, "checker-hang") == 0) {
+		builder_log(j->log_fd, "note state checker-hanging");
+		attack_block();
+	}
+#endif
 	if ((r = verify_stream(fd_read, &j->in_fd, &o, &res)) != 0) {
 		builder_log(j->log_fd, "error checker: %s", err_str(r));
 		return 1;

@@ -40,6 +40,7 @@ struct builder_job {
 	int zstd;
 	size_t part_bytes;
 	const char *tenant;		/* the tenant key, as text */
+	unsigned cpu_seconds;		/* RLIMIT_CPU */
 	const char *attack;		/* test builds only; else NULL */
 	const char *attack_arg;
 };
@@ -53,6 +54,8 @@ struct checker_job {
 	int log_fd;
 	uint8_t file_key[AGE_FILE_KEY_LEN];
 	const char *tenant;
+	unsigned cpu_seconds;		/* RLIMIT_CPU */
+	const char *attack;		/* test builds only; else NULL */
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ struct parse_ctx {
 	struct config_table *cur;	/* current table section, or NULL */
 	bool seen_tenant_key, seen_passphrase, seen_signing, seen_outbox;
 	bool seen_part, seen_expiry, seen_empty;
+	unsigned seen_limits;	/* bits of limit_keys[] */
 	bool seen_pwfile;
 	bool seen_req_age, seen_downloads, seen_attempts, seen_hr_pii;
 	bool seen_hr_rows;
@@ -279,10 +281,58 @@ handle_database(struct parse_ctx *c, const char *key, const char *v)
 	return ctx_fail(c, "[database] unknown key \"%s\"", key);
 }
 
+/*
+ * [export] limits on the children of an export (docs/DATABASE.md):
+ * durations in seconds (or with s/m/h/d/w), sizes in bytes (or K/M/G/T).
+ */
+static const struct {
+	const char *key;
+	int is_size;
+	uint64_t min, max;
+	size_t off;
+	const char *example;
+} limit_keys[] = {
+	{ "cpu_limit", 0, 1, 7 * 86400,
+	  offsetof(struct config_export, cpu_limit), "1h" },
+	{ "stall_timeout", 0, 1, 86400,
+	  offsetof(struct config_export, stall_timeout), "5m" },
+	{ "time_limit", 0, 1, 7 * 86400,
+	  offsetof(struct config_export, time_limit), "6h" },
+	{ "max_archive_size", 1, MIN_PART_SIZE, UINT64_MAX,
+	  offsetof(struct config_export, max_archive_size), "64G" },
+};
+
+/* 1 (handled), 0 (error) or -1 (not a limit key). */
+static int
+handle_limit(struct parse_ctx *c, const char *key, const char *v)
+{
+	uint64_t n, *dst;
+	size_t i;
+
+	for (i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++) {
+		if (strcmp(key, limit_keys[i].key) != 0)
+			continue;
+		if (c->seen_limits & (1u << i))
+			return ctx_fail(c, "[export] %s: set twice", key);
+		c->seen_limits |= 1u << i;
+		if ((limit_keys[i].is_size ? parse_size(v, &n) :
+		    parse_duration(v, &n)) != 0 || n < limit_keys[i].min ||
+		    n > limit_keys[i].max)
+			return ctx_fail(c, "[export] %s: \"%s\" is out of range "
+			    "(e.g. %s)", key, v, limit_keys[i].example);
+		dst = (uint64_t *)(void *)((char *)&c->cfg->exp +
+		    limit_keys[i].off);
+		*dst = n;
+		return 1;
+	}
+	return -1;
+}
+
 static int
 handle_export(struct parse_ctx *c, const char *key, const char *v)
 {
 	struct config_export *e = &c->cfg->exp;
+	int r;
 
 	if (strcmp(key, "tenant_key") == 0) {
 		if (c->seen_tenant_key)
@@ -339,6 +389,8 @@ handle_export(struct parse_ctx *c, const char *key, const char *v)
 			    "yes or no");
 		return 1;
 	}
+	if ((r = handle_limit(c, key, v)) >= 0)
+		return r;
 	return ctx_fail(c, "[export] unknown key \"%s\"", key);
 }
 
@@ -744,6 +796,10 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	copy[len] = '\0';
 	cfg->exp.part_size = DEFAULT_PART_SIZE;
 	cfg->exp.expiry = DEFAULT_EXPIRY;
+	cfg->exp.cpu_limit = 3600;
+	cfg->exp.stall_timeout = 300;
+	cfg->exp.time_limit = 6 * 3600;
+	cfg->exp.max_archive_size = 64ULL << 30;
 	cfg->ctl.max_request_age = 300;
 	cfg->ctl.max_downloads = 3;
 	cfg->ctl.max_attempts = 3;

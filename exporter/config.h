@@ -60,6 +60,12 @@ struct config_export {
 	uint64_t part_size;	/* size ceiling per part, bytes */
 	uint64_t expiry;	/* archive lifetime, seconds */
 	int allow_empty;	/* 1: a tenant with no rows is not an error */
+	/* Limits on the children of one export (docs/DATABASE.md). */
+	uint64_t cpu_limit;	/* CPU seconds per child, RLIMIT_CPU (1h) */
+	uint64_t stall_timeout;	/* seconds a child may go without progress
+				 * before it is killed (5m) */
+	uint64_t time_limit;	/* wall-clock seconds per export attempt (6h) */
+	uint64_t max_archive_size; /* bytes per archive, all parts (64G) */
 };
 
 /* The [control] section (access rules around `run`; docs/CONTROL.md).

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "db.h"
 #include "err.h"
+#include "text.h"
 
 /*
  * sql/tenant_scope.sql, compiled in so that the binary and its SQL cannot
@@ -67,6 +68,8 @@ set_pq_err(char *err, size_t errlen, const char *what, const char *msg)
 		n = strlen(err);
 		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
 			err[--n] = '\0';
+		/* The server's words may carry terminal escapes. */
+		text_escape_inplace(err, errlen);
 	}
 }
 
@@ -88,6 +91,8 @@ set_res_err(char *err, size_t errlen, const char *what, const PGresult *res,
 		err_set(err, errlen, "%s: %s (hint: %s)", what, m, h);
 	else
 		err_set(err, errlen, "%s: %s", what, m);
+	if (err != NULL)
+		text_escape_inplace(err, errlen);
 }
 
 const char *

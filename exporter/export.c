@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "builder.h"
 #include "bundle.h"
+#include "child.h"
 #include "config.h"
 #include "db.h"
 #include "dcbor.h"
@@ -34,18 +35,18 @@
 #include "provision.h"
 #include "sandbox.h"
 #include "seal.h"
+#include "text.h"
 #include "verify.h"
 
 #define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536)
 #define SCRYPT_LOG_N	18	/* age's default work factor */
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted;	/* the signal's number */
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
 }
 
 /* Short type names the verifier knows for tenant keys. */
@@ -84,10 +85,13 @@ struct run {
 	size_t nrcp;
 	uint8_t *file_key;		/* sodium_malloc'd */
 	int outdir;
+	const char *outdir_path;
+	char base[128];			/* the archive's file name */
 	struct seal_writer *sw;
 	struct buf *check;		/* checker's answer */
 	struct buf *hdr;		/* the age header, as written */
-	char log_tail[512];		/* last error line from a child */
+	uint64_t deadline_ms;		/* time_limit, CLOCK_MONOTONIC */
+	struct sigaction old_int, old_term, old_hup, old_pipe, old_xfsz;
 };
 
 static int
@@ -151,148 +155,182 @@ quote_ident(PGconn *c, const char *s)
 	return PQescapeIdentifier(c, s, strlen(s));
 }
 
-/* Builds the COPY statements and the preamble's table list. */
+/*
+ * The select list of one table into sel, its column types as COPY will
+ * send them into b->oids, and its columns into the preamble (*idx).
+ */
 static int
-plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
+plan_select(struct run *rn, PGconn *c, size_t i, struct buf *sel,
+    int64_t *tcol, size_t *idx)
 {
-	const struct export_request *q = rn->req;
-	struct buf *sel = NULL, *sql = NULL;
-	char *id = NULL, *lit = NULL, *since = NULL, *until = NULL;
-	char *sch = NULL, *tbl = NULL, *dcol = NULL;
-	size_t i, k, idx;
+	const struct config_table *t = rn->plan[i].ct;
+	const struct db_columns *dc = rn->plan[i].cols;
+	struct builder_table *b = &rn->bt[i];
+	char full[2 * CONFIG_MAX_IDENT + 2], *id;
+	size_t k;
+	int r;
+
+	snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+	if ((b->oids = calloc(dc->n ? dc->n : 1, sizeof(*b->oids))) == NULL)
+		return ERR_NOMEM;
+	b->ncols = dc->n;
+	*tcol = -1;
+	buf_reset(sel);
+	for (k = 0; k < dc->n; k++) {
+		if (dc->col[k].is_tenant_key)
+			*tcol = (int64_t)k;
+		if ((id = quote_ident(c, dc->col[k].name)) == NULL) {
+			err_set(rn->err, rn->errlen, "database: %s",
+			    PQerrorMessage(c));
+			return ERR_DB;
+		}
+		/* Types without a binary decoder travel as their output
+		 * function's text (format() calls it; a plain ::text cast
+		 * differs for inet, bool, bpchar). */
+		b->oids[k] = pgtype_supported(dc->col[k].type_oid) ?
+		    dc->col[k].type_oid : 25;
+		if (b->oids[k] == dc->col[k].type_oid)
+			r = buf_putf(sel, "%s%s", k ? ", " : "", id);
+		else
+			r = buf_putf(sel, "%sCASE WHEN %s IS NULL THEN "
+			    "NULL ELSE format('%%s', %s) END", k ? ", " :
+			    "", id, id);
+		PQfreemem(id);
+		if (r != 0)
+			return r;
+	}
+	if ((r = manifest_add_table(rn->pre, full,
+	    t->cls == CONFIG_CLASS_TENANT ? *tcol : -1, idx)) != 0)
+		return r;
+	for (k = 0; k < dc->n; k++)
+		if ((r = manifest_add_column(rn->pre, *idx,
+		    dc->col[k].name, dc->col[k].type_name)) != 0)
+			return r;
+	return 0;
+}
+
+/* The escaped literals every COPY shares: tenant and date window. */
+struct plan_lits {
+	char *tenant, *since, *until;
+	const char *ttype;
+};
+
+/* "COPY (SELECT sel FROM t WHERE tenant filter AND window) TO STDOUT
+ * (FORMAT binary)" into sql, NUL-terminated. */
+static int
+plan_copy(struct run *rn, PGconn *c, size_t i, const struct buf *sel,
+    int64_t tcol, const struct plan_lits *l, struct buf *sql)
+{
+	const struct config_table *t = rn->plan[i].ct;
+	struct builder_table *b = &rn->bt[i];
+	char *sch = NULL, *tbl = NULL, *id = NULL, *dcol = NULL;
 	int r = ERR_NOMEM;
 
-	if ((rn->bt = calloc(rn->nplan, sizeof(*rn->bt))) == NULL ||
-	    (sel = buf_new(1 << 20)) == NULL || (sql = buf_new(1 << 20)) == NULL)
-		goto out;
-	if ((lit = PQescapeLiteral(c, q->tenant, strlen(q->tenant))) == NULL)
+	if ((sch = quote_ident(c, t->schema)) == NULL ||
+	    (tbl = quote_ident(c, t->name)) == NULL)
 		goto dberr;
-	if (q->since != NULL &&
-	    (since = PQescapeLiteral(c, q->since, strlen(q->since))) == NULL)
-		goto dberr;
-	if (q->until != NULL &&
-	    (until = PQescapeLiteral(c, q->until, strlen(q->until))) == NULL)
-		goto dberr;
-	for (i = 0; i < rn->nplan; i++) {
-		const struct config_table *t = rn->plan[i].ct;
-		const struct db_columns *dc = rn->plan[i].cols;
-		struct builder_table *b = &rn->bt[i];
-		int64_t tcol = -1;
-		char full[2 * CONFIG_MAX_IDENT + 2];
-
-		snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
-		if ((b->oids = calloc(dc->n ? dc->n : 1, sizeof(*b->oids))) == NULL)
+	if (t->cls == CONFIG_CLASS_TENANT) {
+		if (tcol < 0) {
+			err_set(rn->err, rn->errlen, "table \"%s.%s\" has no "
+			    "tenant column \"%s\"", t->schema, t->name,
+			    t->tenant_key);
+			r = ERR_POLICY;
 			goto out;
-		b->ncols = dc->n;
-		buf_reset(sel);
-		for (k = 0; k < dc->n; k++) {
-			if (dc->col[k].is_tenant_key)
-				tcol = (int64_t)k;
-			if ((id = quote_ident(c, dc->col[k].name)) == NULL)
-				goto dberr;
-			/* Types without a binary decoder travel as text. */
-			if (pgtype_supported(dc->col[k].type_oid))
-				b->oids[k] = dc->col[k].type_oid;
-			else
-				b->oids[k] = 25;
-			/* Types without a binary decoder travel as their
-			 * output function's text (format() calls it; a plain
-			 * ::text cast differs for inet, bool, bpchar). */
-			if (b->oids[k] == dc->col[k].type_oid)
-				r = buf_putf(sel, "%s%s", k ? ", " : "", id);
-			else
-				r = buf_putf(sel, "%sCASE WHEN %s IS NULL THEN "
-				    "NULL ELSE format('%%s', %s) END", k ? ", " :
-				    "", id, id);
-			if (r != 0)
-				goto out;
-			PQfreemem(id);
-			id = NULL;
 		}
-		if ((r = manifest_add_table(rn->pre, full,
-		    t->cls == CONFIG_CLASS_TENANT ? tcol : -1, &idx)) != 0)
-			goto out;
-		for (k = 0; k < dc->n; k++)
-			if ((r = manifest_add_column(rn->pre, idx,
-			    dc->col[k].name, dc->col[k].type_name)) != 0)
-				goto out;
-		if ((sch = quote_ident(c, t->schema)) == NULL ||
-		    (tbl = quote_ident(c, t->name)) == NULL)
+		if ((id = quote_ident(c, t->tenant_key)) == NULL)
 			goto dberr;
-		if (t->cls == CONFIG_CLASS_TENANT) {
-			if (tcol < 0) {
-				err_set(rn->err, rn->errlen, "table \"%s\" has no "
-				    "tenant column \"%s\"", full, t->tenant_key);
-				r = ERR_POLICY;
-				goto out;
-			}
-			if ((id = quote_ident(c, t->tenant_key)) == NULL)
-				goto dberr;
-		}
-		buf_reset(sql);
-		r = buf_put_str(sql, "COPY (SELECT ");
-		r |= buf_put(sql, buf_ptr(sel), buf_len(sel));
-		r |= buf_putf(sql, " FROM %s.%s", sch, tbl);
+	}
+	buf_reset(sql);
+	r = buf_put_str(sql, "COPY (SELECT ");
+	r |= buf_put(sql, buf_ptr(sel), buf_len(sel));
+	r |= buf_putf(sql, " FROM %s.%s", sch, tbl);
+	if (r != 0) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+#ifdef TEXP_TEST_HOOKS
+	/* Test builds read without the filter to show RLS holds. */
+	if ((b->widen_sql = malloc(buf_len(sql) + 64)) == NULL)
+		goto out;
+	snprintf(b->widen_sql, buf_len(sql) + 64, "%.*s) TO STDOUT "
+	    "(FORMAT binary)", (int)buf_len(sql), (const char *)buf_ptr(sql));
+#endif
+	/* Defence in depth: RLS scopes the session, and the query still
+	 * names the tenant. COPY takes no bind parameters, so the value is
+	 * an escaped literal with an explicit cast. */
+	if (t->cls == CONFIG_CLASS_TENANT &&
+	    (r = buf_putf(sql, " WHERE %s = %s::%s", id, l->tenant,
+	    l->ttype)) != 0)
+		goto out;
+	if (t->date_column != NULL && (l->since || l->until)) {
+		if ((dcol = quote_ident(c, t->date_column)) == NULL)
+			goto dberr;
+		r = buf_putf(sql, " %s", t->cls == CONFIG_CLASS_TENANT ?
+		    "AND" : "WHERE");
+		if (l->since)
+			r |= buf_putf(sql, " %s >= %s", dcol, l->since);
+		if (l->since && l->until)
+			r |= buf_put_str(sql, " AND");
+		if (l->until)
+			r |= buf_putf(sql, " %s < %s", dcol, l->until);
 		if (r != 0) {
 			r = ERR_NOMEM;
 			goto out;
 		}
-#ifdef TEXP_TEST_HOOKS
-		/* Test builds read without the filter to show RLS holds. */
-		if ((b->widen_sql = malloc(buf_len(sql) + 64)) == NULL)
-			goto out;
-		snprintf(b->widen_sql, buf_len(sql) + 64, "%.*s) TO STDOUT "
-		    "(FORMAT binary)", (int)buf_len(sql),
-		    (const char *)buf_ptr(sql));
-#endif
-		/* Defence in depth: RLS scopes the session, and the query
-		 * still names the tenant. COPY takes no bind parameters, so
-		 * the value is an escaped literal with an explicit cast. */
-		if (t->cls == CONFIG_CLASS_TENANT &&
-		    (r = buf_putf(sql, " WHERE %s = %s::%s", id, lit,
-		    ttype_sql)) != 0)
-			goto out;
-		if (t->date_column != NULL && (since || until)) {
-			if ((dcol = quote_ident(c, t->date_column)) == NULL)
-				goto dberr;
-			r = buf_putf(sql, " %s", t->cls == CONFIG_CLASS_TENANT ?
-			    "AND" : "WHERE");
-			if (since)
-				r |= buf_putf(sql, " %s >= %s", dcol, since);
-			if (since && until)
-				r |= buf_put_str(sql, " AND");
-			if (until)
-				r |= buf_putf(sql, " %s < %s", dcol, until);
-			PQfreemem(dcol);
-			dcol = NULL;
-			if (r != 0) {
-				r = ERR_NOMEM;
-				goto out;
-			}
-		}
-		if ((r = buf_put_str(sql, ") TO STDOUT (FORMAT binary)")) != 0 ||
-		    (r = buf_put_u8(sql, 0)) != 0)
-			goto out;
-		if ((b->copy_sql = strdup((const char *)buf_ptr(sql))) == NULL)
-			goto out;
-		PQfreemem(sch);
-		PQfreemem(tbl);
-		PQfreemem(id);
-		sch = tbl = id = NULL;
 	}
-	r = 0;
+	if ((r = buf_put_str(sql, ") TO STDOUT (FORMAT binary)")) != 0 ||
+	    (r = buf_put_u8(sql, 0)) != 0)
+		goto out;
+	r = (b->copy_sql = strdup((const char *)buf_ptr(sql))) == NULL ?
+	    ERR_NOMEM : 0;
 	goto out;
  dberr:
 	err_set(rn->err, rn->errlen, "database: %s", PQerrorMessage(c));
 	r = ERR_DB;
  out:
-	PQfreemem(id);
-	PQfreemem(lit);
-	PQfreemem(since);
-	PQfreemem(until);
 	PQfreemem(sch);
 	PQfreemem(tbl);
+	PQfreemem(id);
 	PQfreemem(dcol);
+	return r;
+}
+
+static char *
+escape_literal(PGconn *c, const char *s)
+{
+	return s == NULL ? NULL : PQescapeLiteral(c, s, strlen(s));
+}
+
+/* Builds the COPY statements and the preamble's table list. */
+static int
+plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
+{
+	const struct export_request *q = rn->req;
+	struct plan_lits l = { NULL, NULL, NULL, ttype_sql };
+	struct buf *sel = NULL, *sql = NULL;
+	size_t i, idx;
+	int64_t tcol;
+	int r = ERR_NOMEM;
+
+	if ((rn->bt = calloc(rn->nplan, sizeof(*rn->bt))) == NULL ||
+	    (sel = buf_new(1 << 20)) == NULL || (sql = buf_new(1 << 20)) == NULL)
+		goto out;
+	if ((l.tenant = escape_literal(c, q->tenant)) == NULL ||
+	    (q->since != NULL && (l.since = escape_literal(c, q->since)) == NULL) ||
+	    (q->until != NULL && (l.until = escape_literal(c, q->until)) == NULL)) {
+		err_set(rn->err, rn->errlen, "database: %s", PQerrorMessage(c));
+		r = ERR_DB;
+		goto out;
+	}
+	for (i = 0; i < rn->nplan; i++)
+		if ((r = plan_select(rn, c, i, sel, &tcol, &idx)) != 0 ||
+		    (r = plan_copy(rn, c, i, sel, tcol, &l, sql)) != 0)
+			goto out;
+	r = 0;
+ out:
+	PQfreemem(l.tenant);
+	PQfreemem(l.since);
+	PQfreemem(l.until);
 	buf_free(sel);
 	buf_free(sql);
 	return r;
@@ -331,42 +369,6 @@ load_recipients(struct run *rn)
 	return 0;
 }
 
-static void
-read_log(struct run *rn, int fd, struct buf *lines, int *open_)
-{
-	uint8_t tmp[4096];
-	const uint8_t *l;
-	size_t len;
-	ssize_t n;
-	unsigned long long rows, bytes;
-
-	n = read(fd, tmp, sizeof(tmp));
-	if (n < 0 && errno == EINTR)
-		return;
-	if (n <= 0) {
-		*open_ = 0;
-		return;
-	}
-	if (buf_put(lines, tmp, (size_t)n) != 0)
-		buf_reset(lines);	/* a flood: drop, never grow */
-	while (buf_get_line(lines, &l, &len, 1024) == 0) {
-		char s[1025];
-
-		memcpy(s, l, len);
-		s[len] = '\0';
-		if (sscanf(s, "progress %llu %llu", &rows, &bytes) == 2) {
-			if (rn->req->progress != NULL)
-				rn->req->progress(rn->req->progress_ctx, rows,
-				    bytes);
-		} else if (strncmp(s, "error ", 6) == 0)
-			snprintf(rn->log_tail, sizeof(rn->log_tail), "%s", s + 6);
-		else if (strncmp(s, "note ", 5) == 0 && getenv("TEXP_DEBUG_LOG"))
-			fprintf(stderr, "tenant-export: child: %s\n", s + 5);
-	}
-	if (buf_len(lines) > 2048)
-		buf_reset(lines);
-}
-
 /* Peak RSS of the largest child reaped so far. */
 static long
 children_rss(void)
@@ -376,154 +378,303 @@ children_rss(void)
 	return getrusage(RUSAGE_CHILDREN, &ru) == 0 ? ru.ru_maxrss : 0;
 }
 
-struct child {
-	pid_t pid;
-	int data;		/* builder: ciphertext out; checker: answer out */
-	int log;
-	int in;			/* checker only: ciphertext in (monitor writes) */
-	int data_open;
-	int log_open;
-	struct buf *lines;
+/*
+ * The monitor's loop while the children run: the builder's ciphertext
+ * goes to the outbox and, in the same order, to the checker, which proves
+ * it as it arrives; the checker's answer is collected at the end. At most
+ * one chunk waits for the checker: a slow checker slows the builder down.
+ * The loop stops, killing every child, the moment a child dies on its own
+ * with a failure, a limit is passed, or a signal arrives.
+ */
+struct pump {
+	struct run *rn;
+	struct child *b, *k;
+	struct buf *pend;	/* ciphertext the checker has not taken yet */
+	uint8_t *chunk;
+	int b_done;		/* the builder's stream ended */
+	uint64_t total;		/* archive bytes written */
+	uint64_t stall_ms;
+	int stop;		/* the monitor's own reason (err code) */
 };
 
 static void
-child_close(struct child *c)
+pump_stop(struct pump *p, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Stops everything for the monitor's own reason (the first one wins). */
+static void
+pump_stop(struct pump *p, int r, const char *fmt, ...)
 {
-	if (c->data >= 0)
-		close(c->data);
-	if (c->log >= 0)
-		close(c->log);
-	if (c->in >= 0)
-		close(c->in);
-	c->data = c->log = c->in = -1;
-	buf_free(c->lines);
-	c->lines = NULL;
+	va_list ap;
+
+	if (p->stop == 0) {
+		va_start(ap, fmt);
+		vsnprintf(p->rn->err, p->rn->errlen, fmt, ap);
+		va_end(ap);
+		p->stop = r;
+	}
+	child_kill(p->b);
+	child_kill(p->k);
 }
 
-/*
- * Starts fn in a sandboxed child with a data pipe (child -> monitor), a
- * log pipe, and, when in_pipe, an input pipe (monitor -> child). The
- * child's ends are closed here; the monitor's are in c.
- */
-static int
-child_start(struct child *c, int (*fn)(void *), void *job, int in_pipe,
-    int *child_out, int *child_log, int *child_in)
+static void
+pump_write_error(struct pump *p, int e)
 {
-	int d[2] = { -1, -1 }, l[2] = { -1, -1 }, i[2] = { -1, -1 };
-	int r = ERR_IO;
+	const char *dir = p->rn->outdir_path;
 
-	memset(c, 0, sizeof(*c));
-	c->pid = -1;
-	c->data = c->log = c->in = -1;
-	if ((c->lines = buf_new(8192)) == NULL)
-		return ERR_NOMEM;
-	if (pipe2(d, O_CLOEXEC) != 0 || pipe2(l, O_CLOEXEC) != 0 ||
-	    (in_pipe && pipe2(i, O_CLOEXEC) != 0))
-		goto out;
-	*child_out = d[1];
-	*child_log = l[1];
-	*child_in = i[0];
-	fflush(NULL);
-	c->pid = sandbox_spawn(fn, job);
-	if (c->pid < 0) {
-		r = ERR_CHILD;
-		goto out;
-	}
-	c->data = d[0];
-	c->log = l[0];
-	c->in = i[1];
-	d[0] = l[0] = i[1] = -1;
-	c->data_open = c->log_open = 1;
-	r = 0;
- out:
-	for (int k = 0; k < 2; k++) {
-		if (d[k] >= 0)
-			close(d[k]);
-		if (l[k] >= 0)
-			close(l[k]);
-		if (i[k] >= 0)
-			close(i[k]);
-	}
-	return r;
+	if (e == ENOSPC || e == EDQUOT)
+		pump_stop(p, ERR_IO, "the outbox \"%s\" has no space left "
+		    "(%s); nothing was published", dir, strerror(e));
+	else
+		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
+		    "failed: %s; nothing was published", dir, strerror(e));
 }
 
-/*
- * The monitor's loop while both children run: the builder's ciphertext
- * goes to the outbox and, in the same order, to the checker, which proves
- * it as it arrives; the checker's answer is collected at the end. Nothing
- * is buffered beyond one chunk: a slow checker slows the builder down.
- */
-static int
-pump(struct run *rn, struct child *b, struct child *k)
+/* One chunk from the builder: to the outbox, then queued for the
+ * checker. */
+static void
+pump_data(struct pump *p)
 {
-	struct pollfd pfd[4];
-	uint8_t *chunk = malloc(1 << 16);
+	const struct config_export *ce = config_export(p->rn->req->cfg);
+	ssize_t n = read(p->b->data, p->chunk, 1 << 16);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		p->b->data_open = 0;
+		p->b_done = 1;
+		p->k->last = child_now_ms();	/* its last stretch starts */
+		return;
+	}
+	p->b->last = child_now_ms();
+	p->total += (uint64_t)n;
+	if (p->total > ce->max_archive_size) {
+		pump_stop(p, ERR_CHILD, "the archive grew past [export] "
+		    "max_archive_size (%llu bytes); stopped, nothing was "
+		    "published", (unsigned long long)ce->max_archive_size);
+		return;
+	}
+	if (seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
+		pump_write_error(p, errno);
+		return;
+	}
+	if (p->k->in >= 0 && buf_put(p->pend, p->chunk, (size_t)n) != 0)
+		pump_stop(p, ERR_INTERNAL, "the checker's queue overflowed");
+}
+
+/* Hands queued ciphertext to the checker without blocking; closes its
+ * input once the builder's stream has ended and everything went. */
+static void
+pump_feed(struct pump *p)
+{
 	ssize_t n;
-	int r = 0, write_err = 0;
 
-	if (chunk == NULL)
-		return ERR_NOMEM;
-	while (b->data_open || b->log_open || k->data_open || k->log_open) {
-		if (interrupted) {
-			kill(b->pid, SIGKILL);
-			kill(k->pid, SIGKILL);
-			r = ERR_INTERRUPTED;
-			break;
+	if (p->k->in < 0)
+		return;
+	if (buf_len(p->pend) > 0) {
+		n = write(p->k->in, buf_ptr(p->pend), buf_len(p->pend));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (n < 0) {
+			/* The checker is gone: its exit status tells why. */
+			buf_reset(p->pend);
+			close(p->k->in);
+			p->k->in = -1;
+			return;
 		}
-		pfd[0].fd = b->data_open ? b->data : -1;
-		pfd[1].fd = b->log_open ? b->log : -1;
-		pfd[2].fd = k->data_open ? k->data : -1;
-		pfd[3].fd = k->log_open ? k->log : -1;
-		for (int i = 0; i < 4; i++)
-			pfd[i].events = POLLIN;
-		if (poll(pfd, 4, 1000) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = ERR_IO;
-			break;
-		}
-		if (b->data_open && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(b->data, chunk, 1 << 16);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				b->data_open = 0;
-				/* end of the stream for the checker too */
-				if (k->in >= 0)
-					close(k->in);
-				k->in = -1;
-			} else if (!write_err) {
-				if (seal_writer_write(rn->sw, chunk, (size_t)n) != 0) {
-					/* Disk full or similar: stop both. */
-					write_err = ERR_IO;
-					err_set(rn->err, rn->errlen, "writing the "
-					    "archive to the outbox failed: %s",
-					    strerror(errno));
-					kill(b->pid, SIGKILL);
-					kill(k->pid, SIGKILL);
-				} else if (k->in >= 0 &&
-				    builder_write_all(k->in, chunk, (size_t)n) != 0) {
-					/* The checker died: its status tells. */
-					close(k->in);
-					k->in = -1;
-				}
-			}
-		}
-		if (b->log_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			read_log(rn, b->log, b->lines, &b->log_open);
-		if (k->data_open && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(k->data, chunk, 1 << 16);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0 || buf_put(rn->check, chunk, (size_t)n) != 0)
-				k->data_open = 0;
-		}
-		if (k->log_open && (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)))
-			read_log(rn, k->log, k->lines, &k->log_open);
+		buf_consume(p->pend, (size_t)n);
+		p->k->last = child_now_ms();
+		/* The builder could not go on while the checker lagged. */
+		if (buf_len(p->pend) == 0)
+			p->b->last = p->k->last;
 	}
-	free(chunk);
-	return r != 0 ? r : write_err;
+	if (buf_len(p->pend) == 0 && p->b_done) {
+		close(p->k->in);
+		p->k->in = -1;
+	}
 }
+
+/* Wall clock and progress: a child that shows no sign of work for
+ * stall_timeout is stuck (or spinning) and is killed. */
+static void
+pump_limits(struct pump *p)
+{
+	const struct config_export *ce = config_export(p->rn->req->cfg);
+	uint64_t now = child_now_ms();
+
+	if (now >= p->rn->deadline_ms) {
+		pump_stop(p, ERR_CHILD, "the export ran longer than [export] "
+		    "time_limit (%llu s); stopped, nothing was published",
+		    (unsigned long long)ce->time_limit);
+		return;
+	}
+	if (!p->b->exited && buf_len(p->pend) == 0 &&
+	    now - p->b->last > p->stall_ms) {
+		pump_stop(p, ERR_CHILD, "the builder made no progress for %llu "
+		    "s ([export] stall_timeout); it was killed, nothing was "
+		    "published", (unsigned long long)ce->stall_timeout);
+		return;
+	}
+	if (!p->k->exited && (buf_len(p->pend) > 0 || p->b_done) &&
+	    now - p->k->last > p->stall_ms)
+		pump_stop(p, ERR_CHILD, "the checker made no progress for %llu "
+		    "s ([export] stall_timeout); it was killed, nothing was "
+		    "published", (unsigned long long)ce->stall_timeout);
+}
+
+/* A child that ended: on its own with a failure, everything stops (its
+ * words are chosen later); the checker ending before the stream did too. */
+static void
+pump_exits(struct pump *p)
+{
+	if (child_poll_exit(p->b))
+		p->rn->res->builder_rss_kib = children_rss();
+	child_poll_exit(p->k);
+	/* A checker that ends while the builder still streams stopped
+	 * reading; one that ends after the stream did waits for the
+	 * builder's own exit (its descriptor closes before it is reaped). */
+	if (child_failed(p->b) || child_failed(p->k) ||
+	    (p->k->exited && !p->b->exited && !p->b_done)) {
+		child_kill(p->b);
+		child_kill(p->k);
+	}
+}
+
+static int
+pump_done(const struct pump *p)
+{
+	return p->b->exited && p->k->exited && !p->b->data_open &&
+	    !p->b->log_open && !p->k->data_open && !p->k->log_open;
+}
+
+static void
+pump_progress(struct pump *p, uint64_t *seen)
+{
+	const struct export_request *q = p->rn->req;
+
+	if (q->progress != NULL && p->b->rows != *seen) {
+		*seen = p->b->rows;
+		q->progress(q->progress_ctx, p->b->rows, p->b->bytes);
+	}
+}
+
+static void
+pump_checker_answer(struct pump *p)
+{
+	ssize_t n = read(p->k->data, p->chunk, 1 << 16);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0 || buf_put(p->rn->check, p->chunk, (size_t)n) != 0)
+		p->k->data_open = 0;
+}
+
+static int
+pump_run(struct pump *p)
+{
+	struct pollfd pfd[7];
+	uint64_t seen = 0;
+	int i;
+
+	while (!pump_done(p)) {
+		if (interrupted)
+			pump_stop(p, ERR_INTERRUPTED, "interrupted by SIG%s; "
+			    "nothing was published", sigabbrev_np(interrupted) ?
+			    sigabbrev_np(interrupted) : "?");
+		pump_limits(p);
+		pfd[0].fd = p->b->data_open && !p->b_done &&
+		    buf_len(p->pend) == 0 ? p->b->data : -1;
+		pfd[1].fd = p->b->log_open ? p->b->log : -1;
+		pfd[2].fd = p->k->data_open ? p->k->data : -1;
+		pfd[3].fd = p->k->log_open ? p->k->log : -1;
+		pfd[4].fd = p->k->in >= 0 && buf_len(p->pend) > 0 ? p->k->in : -1;
+		pfd[5].fd = p->b->exited ? -1 : p->b->pidfd;
+		pfd[6].fd = p->k->exited ? -1 : p->k->pidfd;
+		for (i = 0; i < 7; i++) {
+			pfd[i].events = i == 4 ? POLLOUT : POLLIN;
+			pfd[i].revents = 0;
+		}
+		/* Without pidfds, exits are noticed by asking every 100 ms. */
+		if (poll(pfd, 7, p->b->pidfd < 0 || p->k->pidfd < 0 ? 100 :
+		    1000) < 0 && errno != EINTR)
+			return ERR_IO;
+		pump_exits(p);
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			pump_data(p);
+		if (pfd[4].revents & (POLLOUT | POLLHUP | POLLERR) ||
+		    (p->b_done && buf_len(p->pend) == 0))
+			pump_feed(p);
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			child_read_log(p->b);
+			pump_progress(p, &seen);
+		}
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+			pump_checker_answer(p);
+		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
+			child_read_log(p->k);
+		/* A killed child's pipes may be held open by nothing else:
+		 * stop waiting for them once it is reaped. */
+		if (p->stop != 0 || p->b->killed || p->k->killed) {
+			child_reap(p->b);
+			child_reap(p->k);
+			child_drain_log(p->b);
+			child_drain_log(p->k);
+			break;
+		}
+	}
+	return p->stop;
+}
+
+static int accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN]);
+
+/*
+ * Why the children failed, when the monitor did not stop them itself:
+ * the builder's own words first (a checker that saw a cut stream only
+ * repeats them), then the checker's.
+ */
+static int
+children_verdict(struct run *rn, const struct child *b, const struct child *k)
+{
+	if (child_failed(b)) {
+		if (b->tail[0] != '\0')
+			err_set(rn->err, rn->errlen, "builder failed: %s",
+			    b->tail);
+		else
+			err_set(rn->err, rn->errlen, "builder %s", b->msg);
+		return ERR_CHILD;
+	}
+	if (child_failed(k)) {
+		err_set(rn->err, rn->errlen, "checker %s%s%s", k->msg,
+		    k->tail[0] ? ": " : "", k->tail);
+		return ERR_CHILD;
+	}
+	if (!b->exited || !k->exited || b->killed || k->killed) {
+		uint8_t digest[EVIDENCE_HASH_LEN];
+
+		/* The checker stopped reading early: its answer says why.
+		 * Even an "ok" is refused: it did not see every byte. */
+		if (accept_check(rn, digest) == 0 || rn->err[0] == '\0')
+			err_set(rn->err, rn->errlen, "the checker ended before "
+			    "the archive was complete; nothing was published");
+		return ERR_CHILD;
+	}
+	return 0;
+}
+
+#ifdef TEXP_TEST_HOOKS
+/* Test builds: the attack of TEXP_TEST_ATTACK, on every attempt, or with
+ * TEXP_TEST_ATTACK_ONCE on the first attempt of this process only (a
+ * retried export then runs clean). */
+static const char *
+test_attack(void)
+{
+	static int runs;
+
+	if (getenv("TEXP_TEST_ATTACK_ONCE") != NULL && runs++ > 0)
+		return NULL;
+	return getenv("TEXP_TEST_ATTACK");
+}
+#endif
 
 /* Runs the builder and the checker side by side (builder.h). */
 static int
@@ -532,20 +683,33 @@ run_children(struct run *rn)
 	struct builder_job bj;
 	struct checker_job cj;
 	struct child b, k;
-	char bmsg[256] = "", kmsg[256] = "";
-	int r, rb = 0, rk = 0, st, unused = -1;
+	struct pump p;
+	int r, unused = -1;
 
 	memset(&bj, 0, sizeof(bj));
 	memset(&cj, 0, sizeof(cj));
-	memset(&b, 0, sizeof(b));
-	memset(&k, 0, sizeof(k));
-	b.pid = k.pid = -1;
-	b.data = b.log = b.in = k.data = k.log = k.in = -1;
-	if ((rn->check = buf_new(CHECK_MAX)) == NULL)
-		return ERR_NOMEM;
-
-	/* The checker first: it holds no database session at all. */
+	memset(&p, 0, sizeof(p));
+	child_init(&b, "builder");
+	child_init(&k, "checker");
+	p.rn = rn;
+	p.b = &b;
+	p.k = &k;
+	p.stall_ms = config_export(rn->req->cfg)->stall_timeout * 1000;
+	p.total = buf_len(rn->hdr);
+	if ((rn->check = buf_new(CHECK_MAX)) == NULL ||
+	    (p.pend = buf_new((1 << 16) + buf_len(rn->hdr))) == NULL ||
+	    (p.chunk = malloc(1 << 16)) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	/* The checker first: it holds no database session at all. It reads
+	 * the file from its first byte: the header the monitor wrote, then
+	 * the builder's payload. */
 	cj.tenant = rn->req->tenant;
+#ifdef TEXP_TEST_HOOKS
+	cj.attack = test_attack();
+#endif
+	cj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
 	memcpy(cj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
 	r = child_start(&k, checker_main, &cj, 1, &cj.out_fd, &cj.log_fd,
 	    &cj.in_fd);
@@ -554,12 +718,8 @@ run_children(struct run *rn)
 		err_set(rn->err, rn->errlen, "cannot start the checker");
 		goto out;
 	}
-	/* The checker reads the file from its first byte: the header the
-	 * monitor wrote, then the builder's payload. */
-	if (builder_write_all(k.in, buf_ptr(rn->hdr), buf_len(rn->hdr)) != 0) {
-		close(k.in);
-		k.in = -1;
-	}
+	if ((r = buf_put(p.pend, buf_ptr(rn->hdr), buf_len(rn->hdr))) != 0)
+		goto out;
 
 	bj.conn = db_export_conn(rn->dx);
 	memcpy(bj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
@@ -567,8 +727,9 @@ run_children(struct run *rn)
 	bj.tables = rn->bt;
 	bj.zstd = rn->req->zstd;
 	bj.tenant = rn->req->tenant;
+	bj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
 #ifdef TEXP_TEST_HOOKS
-	bj.attack = getenv("TEXP_TEST_ATTACK");
+	bj.attack = cj.attack;
 	bj.attack_arg = getenv("TEXP_TEST_ATTACK_ARG");
 #endif
 	/* The builder must not inherit the checker's input pipe. */
@@ -577,54 +738,30 @@ run_children(struct run *rn)
 	sodium_memzero(bj.file_key, sizeof(bj.file_key));
 	if (r != 0) {
 		err_set(rn->err, rn->errlen, "cannot start the builder");
-		kill(k.pid, SIGKILL);
-		goto reap;
+		child_kill(&k);
+		goto out;
 	}
 	/* The builder owns the database session now. */
 	db_export_detach(rn->dx);
 	rn->detached = 1;
-	r = pump(rn, &b, &k);
- reap:
-	if (b.pid > 0) {
-		rb = sandbox_wait(b.pid, bmsg, sizeof(bmsg), &st);
-		rn->res->builder_rss_kib = children_rss();
-	}
-	if (k.pid > 0) {
-		rk = sandbox_wait(k.pid, kmsg, sizeof(kmsg), &st);
-		rn->res->checker_rss_kib = children_rss();
-	}
-	snprintf(rn->res->builder_status, sizeof(rn->res->builder_status),
-	    "%s", bmsg);
-	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
-	    "%s", kmsg);
-	if (r == ERR_INTERRUPTED) {
-		err_set(rn->err, rn->errlen, "interrupted; nothing was "
-		    "published");
-		goto out;
-	}
-	if (r != 0)
-		goto out;
-	if (rb != 0) {
-		/* The builder's own words first; a checker that saw a cut
-		 * stream only repeats them. */
-		if (rn->log_tail[0] != '\0' && b.pid > 0)
-			err_set(rn->err, rn->errlen, "builder failed: %s",
-			    rn->log_tail);
-		else
-			err_set(rn->err, rn->errlen, "builder %s", bmsg);
-		r = ERR_CHILD;
-		goto out;
-	}
-	if (rk != 0) {
-		err_set(rn->err, rn->errlen, "checker %s%s%s", kmsg,
-		    rn->log_tail[0] ? ": " : "", rn->log_tail);
-		r = ERR_CHILD;
-		goto out;
-	}
-	r = 0;
+	if ((r = pump_run(&p)) == 0)
+		r = children_verdict(rn, &b, &k);
  out:
+	child_kill(&b);
+	child_kill(&k);
+	child_reap(&b);
+	child_reap(&k);
+	if (rn->res->builder_rss_kib == 0)
+		rn->res->builder_rss_kib = children_rss();
+	rn->res->checker_rss_kib = children_rss();
+	snprintf(rn->res->builder_status, sizeof(rn->res->builder_status),
+	    "%s", b.msg);
+	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
+	    "%s", k.msg);
 	child_close(&b);
 	child_close(&k);
+	buf_free(p.pend);
+	free(p.chunk);
 	return r;
 }
 
@@ -657,7 +794,8 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 		line[len] = '\0';
 		if (sscanf(line, "finding %d %n", &code, &n) == 1) {
 			if (first[0] == '\0') {
-				snprintf(first, sizeof(first), "%s", line + n);
+				text_escape(first, sizeof(first), line + n,
+				    strlen(line + n));
 				r = code < 0 ? code : ERR_CHILD;
 			}
 			continue;
@@ -788,19 +926,345 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	return 0;
 }
 
+/* ---- the export's story, one step each ---- */
+
+/* The request on its own: tenant, tables, recipients, outbox. */
+static int
+step_validate(struct run *rn)
+{
+	const struct export_request *q = rn->req;
+	const struct config_export *ce = config_export(q->cfg);
+	int r;
+
+	if (sodium_init() < 0)
+		return ERR_INTERNAL;
+	if ((r = config_check_export(q->cfg, rn->err, rn->errlen)) != 0)
+		return r;
+	if (q->tenant == NULL || q->tenant[0] == '\0') {
+		err_set(rn->err, rn->errlen, "no tenant given");
+		return ERR_USAGE;
+	}
+	if ((r = check_table_args(rn)) != 0 || (r = load_recipients(rn)) != 0)
+		return r;
+	rn->outdir_path = q->outdir ? q->outdir : ce->outbox;
+	if (rn->outdir_path == NULL) {
+		err_set(rn->err, rn->errlen, "no outbox: set outbox in [export] "
+		    "or give --out");
+		return ERR_CONFIG;
+	}
+	if ((rn->outdir = open(rn->outdir_path, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		err_set(rn->err, rn->errlen, "cannot open the outbox \"%s\": %s",
+		    rn->outdir_path, strerror(errno));
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/*
+ * The database must meet the policy before any export; the monitor's own
+ * login happens in a helper process (provision.h). The scoped session's
+ * tenant is fixed by the role it logs in as.
+ */
+static int
+step_provision(struct run *rn)
+{
+	const struct export_request *q = rn->req;
+	int r;
+
+	if ((r = provision_start(q->cfg, q->tenant, &rn->prov, rn->err,
+	    rn->errlen)) != 0)
+		return r;
+	return db_export_connect(q->cfg, provision_role(rn->prov),
+	    provision_password(rn->prov), q->tenant, &rn->dx, rn->err,
+	    rn->errlen);
+}
+
+/* The tables to read, their columns, and the one type of their tenant
+ * columns (*ttype). */
+static int
+plan_tables(struct run *rn, const char **ttype)
+{
+	const struct export_request *q = rn->req;
+	uint32_t toid = 0;
+	size_t i, k, n = config_table_count(q->cfg);
+	int r;
+
+	if ((rn->plan = calloc(n ? n : 1, sizeof(*rn->plan))) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		const struct config_table *t = config_table_at(q->cfg, i);
+		struct plan_table *p;
+
+		if (!table_wanted(q, t))
+			continue;
+		p = &rn->plan[rn->nplan++];
+		p->ct = t;
+		if ((r = db_table_columns(db_export_conn(rn->dx), t, &p->cols,
+		    rn->err, rn->errlen)) != 0)
+			return r;
+		if (t->cls != CONFIG_CLASS_TENANT)
+			continue;
+		for (k = 0; k < p->cols->n; k++) {
+			if (!p->cols->col[k].is_tenant_key)
+				continue;
+			if (toid != 0 && toid != p->cols->col[k].type_oid) {
+				err_set(rn->err, rn->errlen, "tenant columns have "
+				    "different types (table \"%s.%s\")",
+				    t->schema, t->name);
+				return ERR_POLICY;
+			}
+			toid = p->cols->col[k].type_oid;
+		}
+	}
+	if (rn->nplan == 0) {
+		err_set(rn->err, rn->errlen, "no table to export");
+		return ERR_USAGE;
+	}
+	if (toid == 0)
+		toid = 25;	/* only global tables: the key is still text */
+	if ((*ttype = tenant_type_name(toid)) == NULL) {
+		err_set(rn->err, rn->errlen, "tenant columns of type oid %u are "
+		    "not supported (use uuid, text, varchar or an integer)", toid);
+		return ERR_UNSUPPORTED;
+	}
+	return 0;
+}
+
+/* The preamble: everything known before the first row. */
+static int
+plan_preamble(struct run *rn, const char *ttype)
+{
+	const struct export_request *q = rn->req;
+	const struct config_export *ce = config_export(q->cfg);
+	struct buf *tv = NULL;
+	char *snap = NULL, snapshot[512];
+	int r = ERR_NOMEM;
+
+	if ((rn->pre = manifest_new()) == NULL || (tv = buf_new(1024)) == NULL)
+		goto out;
+	if ((r = verify_tenant_value(ttype, q->tenant, tv)) != 0) {
+		err_set(rn->err, rn->errlen, "tenant \"%.64s\" is not a valid %s",
+		    q->tenant, ttype);
+		r = ERR_USAGE;
+		goto out;
+	}
+	randombytes_buf(rn->pre->export_id, sizeof(rn->pre->export_id));
+	randombytes_buf(rn->pre->salt, sizeof(rn->pre->salt));
+	evidence_tenant_hash(rn->pre->salt, buf_ptr(tv), buf_len(tv),
+	    rn->pre->tenant_hash);
+	rn->pre->created = (uint64_t)time(NULL);
+	rn->pre->expires = rn->pre->created +
+	    (ce->expiry ? ce->expiry : 72 * 3600);
+	rn->pre->include_global = q->include_global;
+	rn->pre->compression = q->zstd;
+	if ((r = manifest_set_str(&rn->pre->tenant_type, ttype)) != 0 ||
+	    (r = manifest_set_str(&rn->pre->since, q->since)) != 0 ||
+	    (r = manifest_set_str(&rn->pre->until, q->until)) != 0)
+		goto out;
+	if ((r = db_snapshot_current(db_export_conn(rn->dx), &snap, rn->err,
+	    rn->errlen)) != 0)
+		goto out;
+	snprintf(snapshot, sizeof(snapshot), "system_identifier=%s snapshot=%s",
+	    provision_sysid(rn->prov), snap);
+	r = manifest_set_str(&rn->pre->snapshot, snapshot);
+ out:
+	free(snap);
+	buf_free(tv);
+	return r;
+}
+
+/* What to read and how: tables, columns, preamble, COPY statements. */
+static int
+step_plan(struct run *rn)
+{
+	const char *ttype = NULL;
+	int r;
+
+	if ((r = plan_tables(rn, &ttype)) != 0 ||
+	    (r = plan_preamble(rn, ttype)) != 0)
+		return r;
+	return plan_sql(rn, db_export_conn(rn->dx), ttype);
+}
+
+/*
+ * The archive: the monitor writes the age header itself (the builder only
+ * ever sees the file key it must encrypt with), then the children build
+ * and check the rest into hidden temporary files in the outbox.
+ */
+static int
+step_build(struct run *rn)
+{
+	struct tm tm;
+	time_t now = (time_t)rn->pre->created;
+	char hex[33];
+	int r;
+
+	if ((rn->hdr = buf_new(1 << 20)) == NULL ||
+	    (rn->file_key = sodium_malloc(AGE_FILE_KEY_LEN)) == NULL)
+		return ERR_NOMEM;
+	age_file_key_generate(rn->file_key);
+	if ((r = age_header_write(rn->rcp, rn->nrcp, rn->file_key,
+	    rn->hdr)) != 0)
+		return r;
+	evidence_hex(rn->pre->export_id, sizeof(rn->pre->export_id), hex);
+	gmtime_r(&now, &tm);
+	snprintf(rn->base, sizeof(rn->base), "export-%04d%02d%02d-%s.texp",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
+	if ((r = seal_writer_new(rn->outdir, rn->base,
+	    config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
+	    (r = seal_writer_write(rn->sw, buf_ptr(rn->hdr),
+	    buf_len(rn->hdr))) != 0) {
+		err_set(rn->err, rn->errlen, "cannot write to the outbox "
+		    "\"%s\": %s", rn->outdir_path, strerror(errno));
+		return r;
+	}
+	if ((r = run_children(rn)) != 0)
+		return r;
+	if ((r = seal_writer_close(rn->sw)) != 0) {
+		err_set(rn->err, rn->errlen, "cannot sync the archive in the "
+		    "outbox: %s", strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+/* The checker's proof, then the rules that depend on what it counted. */
+static int
+step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	const struct export_request *q = rn->req;
+	const struct export_result *res = rn->res;
+	int r;
+
+	if ((r = accept_check(rn, digest)) != 0)
+		return r;
+	/* A scope that did not look high-risk may still turn out large:
+	 * then it is held for an approval instead of published. */
+	if (q->max_records != 0 && res->records > q->max_records) {
+		err_set(rn->err, rn->errlen, "the export holds %llu records, "
+		    "over the high-risk threshold of %llu: it needs an approval; "
+		    "nothing was published",
+		    (unsigned long long)res->records,
+		    (unsigned long long)q->max_records);
+		return ERR_LIMIT;
+	}
+	if (tenant_records(rn) == 0 && !q->allow_empty &&
+	    !config_export(q->cfg)->allow_empty) {
+		err_set(rn->err, rn->errlen, "no rows to export for this tenant "
+		    "in the requested scope (or no such tenant); nothing was "
+		    "published (--allow-empty exports an empty archive)");
+		return ERR_EMPTY;
+	}
+	return 0;
+}
+
+/* Drops the export role before the signing key is loaded, then signs
+ * and renames into place. */
+static int
+step_sign(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	int r;
+
+	db_export_free(rn->dx);
+	rn->dx = NULL;
+	r = provision_finish(rn->prov, rn->err, rn->errlen);
+	rn->prov = NULL;
+	if (r != 0)
+		return r;
+	return sign_and_publish(rn, digest);
+}
+
+/* What the caller learns about the published archive. */
+static void
+step_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	struct export_result *res = rn->res;
+	struct rusage ru;
+
+	memcpy(res->export_id, rn->pre->export_id, sizeof(res->export_id));
+	memcpy(res->tenant_hash, rn->pre->tenant_hash, sizeof(res->tenant_hash));
+	memcpy(res->manifest_digest, digest, EVIDENCE_HASH_LEN);
+	res->created = rn->pre->created;
+	res->expires = rn->pre->expires;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		res->monitor_rss_kib = ru.ru_maxrss;
+	snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
+	    rn->outdir_path, rn->base, res->parts ? ".index" : "");
+}
+
+static void
+signals_catch(struct run *rn)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, &rn->old_int);
+	sigaction(SIGTERM, &sa, &rn->old_term);
+	sigaction(SIGHUP, &sa, &rn->old_hup);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &rn->old_pipe);
+	sigaction(SIGXFSZ, &sa, &rn->old_xfsz);
+	interrupted = 0;
+}
+
+static void
+signals_restore(struct run *rn)
+{
+	sigaction(SIGINT, &rn->old_int, NULL);
+	sigaction(SIGTERM, &rn->old_term, NULL);
+	sigaction(SIGHUP, &rn->old_hup, NULL);
+	sigaction(SIGPIPE, &rn->old_pipe, NULL);
+	sigaction(SIGXFSZ, &rn->old_xfsz, NULL);
+}
+
+/* Everything a run holds; the role is dropped and unpublished
+ * temporary files are removed here on every failure path. */
+static void
+run_free(struct run *rn)
+{
+	size_t i;
+
+	if (rn->dx != NULL) {
+		if (!rn->detached)
+			db_export_detach(rn->dx);
+		db_export_free(rn->dx);
+	}
+	if (rn->prov != NULL) {
+		char e2[256];
+
+		provision_finish(rn->prov, e2, sizeof(e2));
+	}
+	seal_writer_free(rn->sw);	/* removes unpublished temp files */
+	if (rn->outdir >= 0)
+		close(rn->outdir);
+	if (rn->file_key != NULL)
+		sodium_free(rn->file_key);
+	for (i = 0; i < rn->nrcp; i++)
+		age_recipient_free(rn->rcp[i]);
+	free(rn->rcp);
+	for (i = 0; i < rn->nplan; i++)
+		db_columns_free(rn->plan[i].cols);
+	free(rn->plan);
+	if (rn->bt != NULL)
+		for (i = 0; i < rn->nplan; i++) {
+			free(rn->bt[i].copy_sql);
+			free(rn->bt[i].widen_sql);
+			free(rn->bt[i].oids);
+		}
+	free(rn->bt);
+	manifest_free(rn->pre);
+	buf_free(rn->hdr);
+	buf_free(rn->check);
+}
+
 int
 export_run(const struct export_request *q, struct export_result *res,
     char *err, size_t errlen)
 {
-	const struct config_export *ce = config_export(q->cfg);
 	struct run rn;
-	struct buf *tv = NULL, *hdr = NULL;
-	struct sigaction sa, old_int, old_term, old_pipe, old_xfsz;
-	const char *ttype = NULL, *outdir;
-	uint32_t toid = 0;
 	uint8_t digest[EVIDENCE_HASH_LEN];
-	char *snap = NULL, base[128], hex[33], snapshot[512];
-	size_t i, n;
 	int r;
 
 	memset(&rn, 0, sizeof(rn));
@@ -810,251 +1274,25 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.err = err;
 	rn.errlen = errlen;
 	rn.outdir = -1;
+	rn.deadline_ms = child_now_ms() +
+	    config_export(q->cfg)->time_limit * 1000;
 	err_set(err, errlen, "%s", "");
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, &old_pipe);
-	sigaction(SIGXFSZ, &sa, &old_xfsz);
-	interrupted = 0;
+	signals_catch(&rn);
 	sandbox_prepare_process();
 	/* UTF-8 character handling without locale files: libarchive then
 	 * needs no iconv module inside the sandbox (glibc's C.UTF-8 is built
 	 * in). Messages stay in the C locale. */
 	setlocale(LC_CTYPE, "C.UTF-8");
 
-	if (sodium_init() < 0) {
-		r = ERR_INTERNAL;
-		goto out;
-	}
-	if ((r = config_check_export(q->cfg, err, errlen)) != 0)
-		goto out;
-	if (q->tenant == NULL || q->tenant[0] == '\0') {
-		err_set(err, errlen, "no tenant given");
-		r = ERR_USAGE;
-		goto out;
-	}
-	if ((r = check_table_args(&rn)) != 0 || (r = load_recipients(&rn)) != 0)
-		goto out;
-	outdir = q->outdir ? q->outdir : ce->outbox;
-	if (outdir == NULL) {
-		err_set(err, errlen, "no outbox: set outbox in [export] or give "
-		    "--out");
-		r = ERR_CONFIG;
-		goto out;
-	}
-	if ((rn.outdir = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		err_set(err, errlen, "cannot open the outbox \"%s\": %s", outdir,
-		    strerror(errno));
-		r = ERR_IO;
-		goto out;
-	}
-
-	/* The database must meet the policy before any export; the
-	 * monitor's own login happens in a helper process (provision.h). */
-	if ((r = provision_start(q->cfg, q->tenant, &rn.prov, err,
-	    errlen)) != 0)
-		goto out;
-	/* The scoped session: its tenant is fixed by the role it logs in as. */
-	if ((r = db_export_connect(q->cfg, provision_role(rn.prov),
-	    provision_password(rn.prov), q->tenant, &rn.dx, err, errlen)) != 0)
-		goto out;
-	n = config_table_count(q->cfg);
-	if ((rn.plan = calloc(n ? n : 1, sizeof(*rn.plan))) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		const struct config_table *t = config_table_at(q->cfg, i);
-		struct plan_table *p;
-
-		if (!table_wanted(q, t))
-			continue;
-		p = &rn.plan[rn.nplan++];
-		p->ct = t;
-		if ((r = db_table_columns(db_export_conn(rn.dx), t, &p->cols,
-		    err, errlen)) != 0)
-			goto out;
-		if (t->cls != CONFIG_CLASS_TENANT)
-			continue;
-		for (size_t k = 0; k < p->cols->n; k++) {
-			if (!p->cols->col[k].is_tenant_key)
-				continue;
-			if (toid != 0 && toid != p->cols->col[k].type_oid) {
-				err_set(err, errlen, "tenant columns have "
-				    "different types (table \"%s.%s\")",
-				    t->schema, t->name);
-				r = ERR_POLICY;
-				goto out;
-			}
-			toid = p->cols->col[k].type_oid;
-		}
-	}
-	if (rn.nplan == 0) {
-		err_set(err, errlen, "no table to export");
-		r = ERR_USAGE;
-		goto out;
-	}
-	if (toid == 0)
-		toid = 25;	/* only global tables: the key is still text */
-	if ((ttype = tenant_type_name(toid)) == NULL) {
-		err_set(err, errlen, "tenant columns of type oid %u are not "
-		    "supported (use uuid, text, varchar or an integer)", toid);
-		r = ERR_UNSUPPORTED;
-		goto out;
-	}
-
-	/* The preamble: everything known before the first row. */
-	if ((rn.pre = manifest_new()) == NULL ||
-	    (tv = buf_new(1024)) == NULL || (hdr = buf_new(1 << 20)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	if ((r = verify_tenant_value(ttype, q->tenant, tv)) != 0) {
-		err_set(err, errlen, "tenant \"%.64s\" is not a valid %s",
-		    q->tenant, ttype);
-		r = ERR_USAGE;
-		goto out;
-	}
-	randombytes_buf(rn.pre->export_id, sizeof(rn.pre->export_id));
-	randombytes_buf(rn.pre->salt, sizeof(rn.pre->salt));
-	evidence_tenant_hash(rn.pre->salt, buf_ptr(tv), buf_len(tv),
-	    rn.pre->tenant_hash);
-	rn.pre->created = (uint64_t)time(NULL);
-	rn.pre->expires = rn.pre->created + (ce->expiry ? ce->expiry : 72 * 3600);
-	rn.pre->include_global = q->include_global;
-	rn.pre->compression = q->zstd;
-	if ((r = manifest_set_str(&rn.pre->tenant_type, ttype)) != 0 ||
-	    (r = manifest_set_str(&rn.pre->since, q->since)) != 0 ||
-	    (r = manifest_set_str(&rn.pre->until, q->until)) != 0)
-		goto out;
-	if ((r = db_snapshot_current(db_export_conn(rn.dx), &snap, err,
-	    errlen)) != 0)
-		goto out;
-	snprintf(snapshot, sizeof(snapshot), "system_identifier=%s snapshot=%s",
-	    provision_sysid(rn.prov), snap);
-	if ((r = manifest_set_str(&rn.pre->snapshot, snapshot)) != 0 ||
-	    (r = plan_sql(&rn, db_export_conn(rn.dx), ttype)) != 0)
-		goto out;
-
-	/* The monitor writes the age header itself; the builder only ever
-	 * sees the file key it must encrypt with. */
-	if ((rn.file_key = sodium_malloc(AGE_FILE_KEY_LEN)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	age_file_key_generate(rn.file_key);
-	if ((r = age_header_write(rn.rcp, rn.nrcp, rn.file_key, hdr)) != 0)
-		goto out;
-	evidence_hex(rn.pre->export_id, sizeof(rn.pre->export_id), hex);
-	{
-		struct tm tm;
-		time_t now = (time_t)rn.pre->created;
-
-		gmtime_r(&now, &tm);
-		snprintf(base, sizeof(base), "export-%04d%02d%02d-%s.texp",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
-	}
-	rn.hdr = hdr;
-	if ((r = seal_writer_new(rn.outdir, base, ce->part_size, &rn.sw)) != 0 ||
-	    (r = seal_writer_write(rn.sw, buf_ptr(hdr), buf_len(hdr))) != 0) {
-		err_set(err, errlen, "cannot write to the outbox \"%s\": %s",
-		    outdir, strerror(errno));
-		goto out;
-	}
-
-	if ((r = run_children(&rn)) != 0)
-		goto out;
-	if ((r = seal_writer_close(rn.sw)) != 0) {
-		err_set(err, errlen, "cannot sync the archive in the outbox: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if ((r = accept_check(&rn, digest)) != 0)
-		goto out;
-	/* A scope that did not look high-risk may still turn out large:
-	 * then it is held for an approval instead of published. */
-	if (q->max_records != 0 && res->records > q->max_records) {
-		err_set(err, errlen, "the export holds %llu records, over the "
-		    "high-risk threshold of %llu: it needs an approval; "
-		    "nothing was published",
-		    (unsigned long long)res->records,
-		    (unsigned long long)q->max_records);
-		r = ERR_LIMIT;
-		goto out;
-	}
-	if (tenant_records(&rn) == 0 && !q->allow_empty &&
-	    !(ce->allow_empty)) {
-		err_set(err, errlen, "no rows to export for this tenant in the "
-		    "requested scope (or no such tenant); nothing was published "
-		    "(--allow-empty exports an empty archive)");
-		r = ERR_EMPTY;
-		goto out;
-	}
-	/* Drop the export role before the signing key is loaded. */
-	db_export_free(rn.dx);
-	rn.dx = NULL;
-	r = provision_finish(rn.prov, err, errlen);
-	rn.prov = NULL;
-	if (r != 0)
-		goto out;
-	if ((r = sign_and_publish(&rn, digest)) != 0)
-		goto out;
-	memcpy(res->export_id, rn.pre->export_id, sizeof(res->export_id));
-	memcpy(res->tenant_hash, rn.pre->tenant_hash, sizeof(res->tenant_hash));
-	memcpy(res->manifest_digest, digest, sizeof(digest));
-	res->created = rn.pre->created;
-	{
-		struct rusage ru;
-
-		if (getrusage(RUSAGE_SELF, &ru) == 0)
-			res->monitor_rss_kib = ru.ru_maxrss;
-	}
-	res->expires = rn.pre->expires;
-	snprintf(res->archive, sizeof(res->archive), "%s/%s%s", outdir, base,
-	    res->parts ? ".index" : "");
-	r = 0;
- out:
-	if (rn.dx != NULL) {
-		if (!rn.detached)
-			db_export_detach(rn.dx);
-		db_export_free(rn.dx);
-	}
-	if (rn.prov != NULL) {
-		char e2[256];
-
-		provision_finish(rn.prov, e2, sizeof(e2));
-	}
-	seal_writer_free(rn.sw);	/* removes unpublished temp files */
-	if (rn.outdir >= 0)
-		close(rn.outdir);
-	if (rn.file_key != NULL)
-		sodium_free(rn.file_key);
-	for (i = 0; i < rn.nrcp; i++)
-		age_recipient_free(rn.rcp[i]);
-	free(rn.rcp);
-	for (i = 0; i < rn.nplan; i++)
-		db_columns_free(rn.plan[i].cols);
-	free(rn.plan);
-	if (rn.bt != NULL)
-		for (i = 0; i < rn.nplan; i++) {
-			free(rn.bt[i].copy_sql);
-			free(rn.bt[i].widen_sql);
-			free(rn.bt[i].oids);
-		}
-	free(rn.bt);
-	manifest_free(rn.pre);
-	buf_free(tv);
-	buf_free(hdr);
-	buf_free(rn.check);
-	free(snap);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGPIPE, &old_pipe, NULL);
-	sigaction(SIGXFSZ, &old_xfsz, NULL);
+	if ((r = step_validate(&rn)) == 0 &&
+	    (r = step_provision(&rn)) == 0 &&
+	    (r = step_plan(&rn)) == 0 &&
+	    (r = step_build(&rn)) == 0 &&
+	    (r = step_check(&rn, digest)) == 0 &&
+	    (r = step_sign(&rn, digest)) == 0)
+		step_publish(&rn, digest);
+	run_free(&rn);
+	signals_restore(&rn);
 	if (r != 0 && err[0] == '\0')
 		err_set(err, errlen, "%s", err_str(r));
 	return r;

@@ -9,6 +9,7 @@
  * schema-qualified and no user object can shadow a catalog function.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "err.h"
 #include "lint.h"
+#include "text.h"
 
 #define LINT_MAX_FINDINGS	10000
 #define SCHEMA_MAX_TABLES	100000
@@ -95,6 +97,19 @@ lint_report_has(const struct lint_report *r, const char *check,
 	return 0;
 }
 
+/* A malloc'd, escaped copy of s (text.h); "" for NULL. */
+static char *
+escape_dup(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	char *d;
+
+	if (n > (SIZE_MAX - 1) / 4 || (d = malloc(4 * n + 1)) == NULL)
+		return NULL;
+	text_escape(d, 4 * n + 1, s != NULL ? s : "", n);
+	return d;
+}
+
 int
 lint_report_add(struct lint_report *r, const char *check, const char *object,
     const char *message, const char *fix)
@@ -110,10 +125,11 @@ lint_report_add(struct lint_report *r, const char *check, const char *object,
 		return ERR_NOMEM;
 	r->f = nf;
 	f = &nf[r->n];
+	/* Names and messages come from the catalogs: escaped here, once. */
 	f->check = strdup(check);
-	f->object = strdup(object != NULL ? object : "");
-	f->message = strdup(message != NULL ? message : "");
-	f->fix = strdup(fix != NULL ? fix : "");
+	f->object = escape_dup(object);
+	f->message = escape_dup(message);
+	f->fix = escape_dup(fix);
 	if (f->check == NULL || f->object == NULL || f->message == NULL ||
 	    f->fix == NULL) {
 		free((char *)f->check);
@@ -362,309 +378,15 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 	"members AS (SELECT m.member FROM pg_catalog.pg_auth_members m " \
 	"WHERE m.roleid = to_regrole('texp_export')) "
 
-struct sql_check {
-	const char *id;
-	const char *sql;	/* returns (object, message, fix) */
-	int any_time;		/* runs even before db-setup created the roles */
+/* What every check gets. */
+struct lint_ctx {
+	PGconn *conn;
+	const struct config *cfg;
+	const char *json;	/* the config's tables ($1 of every query) */
+	const char *monitor;	/* the monitor's role name ($2) */
+	struct lint_report *rep;
+	int roles_missing;	/* set by check_roles */
 };
-
-static const struct sql_check sql_checks[] = {
-	{ "guard_setup", CFG_CTE
-	  "SELECT 'texp_guard.role_tenant()', 'function missing', "
-	  "'run tenant-export db-setup --apply' "
-	  "WHERE to_regprocedure('texp_guard.role_tenant()') IS NULL "
-	  "UNION ALL SELECT 'texp_guard.role_tenant()', "
-	  "'not SECURITY DEFINER owned by texp_guard', "
-	  "'run tenant-export db-setup --apply' "
-	  "FROM pg_proc p WHERE p.oid = to_regprocedure('texp_guard.role_tenant()') "
-	  "AND (NOT p.prosecdef OR p.proowner <> 'texp_guard'::regrole) "
-	  "UNION ALL SELECT 'texp_guard.role_tenant()', "
-	  "'texp_export cannot execute it: exports would see nothing', "
-	  "'run tenant-export db-setup --apply' "
-	  "WHERE to_regprocedure('texp_guard.role_tenant()') IS NOT NULL AND NOT "
-	  "has_function_privilege('texp_export', "
-	  "to_regprocedure('texp_guard.role_tenant()'), 'EXECUTE') "
-	  "UNION ALL SELECT 'texp_guard.grants', 'table missing or not owned "
-	  "by texp_guard', 'run tenant-export db-setup --apply' "
-	  "WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE "
-	  "c.oid = to_regclass('texp_guard.grants') "
-	  "AND c.relowner = 'texp_guard'::regrole) "
-	  "UNION ALL SELECT f, 'provisioning function missing or not owned by "
-	  "texp_provisioner', 'run tenant-export db-setup --apply' "
-	  "FROM unnest(ARRAY['texp_guard.export_role_create(text,text,text)', "
-	  "'texp_guard.export_role_drop(text)', "
-	  "'texp_guard.export_roles_sweep()']) f WHERE NOT EXISTS "
-	  "(SELECT 1 FROM pg_proc p WHERE p.oid = to_regprocedure(f) "
-	  "AND p.prosecdef AND p.proowner = 'texp_provisioner'::regrole) "
-	  "UNION ALL SELECT p.oid::regprocedure::text, 'executable by ' || "
-	  "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) "
-	  "END || '; only the monitor role may create export roles', "
-	  "format('REVOKE EXECUTE ON FUNCTION %s FROM %s', p.oid::regprocedure, "
-	  "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE "
-	  "quote_ident(pg_get_userbyid(a.grantee)) END) "
-	  "FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', "
-	  "p.proowner))) a WHERE p.oid IN (SELECT to_regprocedure(f) FROM unnest("
-	  "ARRAY['texp_guard.export_role_create(text,text,text)', "
-	  "'texp_guard.export_role_drop(text)', "
-	  "'texp_guard.export_roles_sweep()']) f) AND a.privilege_type = 'EXECUTE' "
-	  "AND a.grantee <> p.proowner "
-	  "AND a.grantee IS DISTINCT FROM to_regrole(quote_ident($2)) "
-	  "UNION ALL SELECT r.rolname::text, 'can log in', "
-	  "format('ALTER ROLE %I NOLOGIN', r.rolname) FROM pg_roles r "
-	  "WHERE r.rolname IN ('texp_export', 'texp_guard', 'texp_provisioner') "
-	  "AND r.rolcanlogin "
-	  "UNION ALL SELECT pg_get_userbyid(m.member)::text, 'is a member of ' || "
-	  "pg_get_userbyid(m.roleid) || ' and can act as it', "
-	  "format('REVOKE %I FROM %I', pg_get_userbyid(m.roleid), "
-	  "pg_get_userbyid(m.member)) FROM pg_auth_members m "
-	  "WHERE m.roleid IN ('texp_guard'::regrole, 'texp_provisioner'::regrole)", 0 },
-
-	{ "group_attributes", CFG_CTE
-	  "SELECT r.rolname::text, 'export role has ' || concat_ws(', ', "
-	  "CASE WHEN r.rolsuper THEN 'SUPERUSER' END, "
-	  "CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END, "
-	  "CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END, "
-	  "CASE WHEN r.rolcreatedb THEN 'CREATEDB' END, "
-	  "CASE WHEN r.rolreplication THEN 'REPLICATION' END, "
-	  "CASE WHEN r.rolname = 'texp_export' AND r.rolcanlogin THEN 'LOGIN' END), "
-	  "format('ALTER ROLE %I NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB "
-	  "NOREPLICATION', r.rolname) FROM pg_roles r "
-	  "WHERE (r.rolname = 'texp_export' OR r.oid IN (SELECT member FROM members)) "
-	  "AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb "
-	  "OR r.rolreplication OR (r.rolname = 'texp_export' AND r.rolcanlogin))", 0 },
-
-	{ "group_member_of", CFG_CTE
-	  "SELECT pg_get_userbyid(m.member)::text, 'export role is a member of ' || "
-	  "pg_get_userbyid(m.roleid) || ' and may gain its privileges or policies', "
-	  "format('REVOKE %I FROM %I', pg_get_userbyid(m.roleid), "
-	  "pg_get_userbyid(m.member)) FROM pg_auth_members m "
-	  "WHERE (m.member = 'texp_export'::regrole OR m.member IN "
-	  "(SELECT member FROM members)) AND m.roleid <> 'texp_export'::regrole", 0 },
-
-	{ "group_owns", CFG_CTE
-	  "SELECT pg_describe_object(d.classid, d.objid, d.objsubid), "
-	  "'owned by export role ' || pg_get_userbyid(d.refobjid) || "
-	  "': owners bypass privileges and, unless forced, RLS', "
-	  "format('REASSIGN OWNED BY %I TO <a NOLOGIN owner role>', "
-	  "pg_get_userbyid(d.refobjid)) FROM pg_shdepend d "
-	  "WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' "
-	  "AND d.dbid IN (0, (SELECT oid FROM pg_database "
-	  "WHERE datname = current_database())) "
-	  "AND (d.refobjid = 'texp_export'::regrole "
-	  "OR d.refobjid IN (SELECT member FROM members))", 0 },
-
-	{ "rls_disabled", CFG_CTE
-	  "SELECT cfg.s || '.' || cfg.t, 'row level security is disabled on a "
-	  "tenant table', format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY "
-	  "(or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
-	  "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "WHERE cfg.c = 'tenant' AND NOT rel.relrowsecurity", 1 },
-
-	{ "rls_not_forced", CFG_CTE
-	  "SELECT cfg.s || '.' || cfg.t, 'row level security is not forced: the "
-	  "table owner is not bound by it', format('ALTER TABLE %s FORCE ROW "
-	  "LEVEL SECURITY (or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
-	  "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "WHERE cfg.c = 'tenant' AND NOT rel.relforcerowsecurity", 1 },
-
-	{ "policy_missing", CFG_CTE
-	  "SELECT cfg.s || '.' || cfg.t, CASE WHEN p.oid IS NULL THEN "
-	  "'policy texp_export_scope is missing: texp_export sees no rows, or "
-	  "all of them if RLS is off' ELSE 'policy texp_export_scope differs "
-	  "from the one db-setup creates: ' || coalesce(pg_get_expr(p.polqual, "
-	  "p.polrelid), '(no USING)') END, 'run tenant-export db-setup --apply' "
-	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attname = cfg.k "
-	  "AND a.attnum > 0 AND NOT a.attisdropped "
-	  "LEFT JOIN pg_policy p ON p.polrelid = rel.oid "
-	  "AND p.polname = 'texp_export_scope' WHERE cfg.c = 'tenant' AND "
-	  "(p.oid IS NULL OR NOT p.polpermissive OR p.polcmd <> 'r' "
-	  "OR p.polroles <> ARRAY['texp_export'::regrole::oid] "
-	  "OR coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT IN ("
-	  "format('(%s = (( SELECT texp_guard.role_tenant() AS role_tenant))::%s)', "
-	  "quote_ident(a.attname), format_type(a.atttypid, a.atttypmod)), "
-	  "format('(%s = ( SELECT texp_guard.role_tenant() AS role_tenant))', "
-	  "quote_ident(a.attname))))", 0 },
-
-	{ "policy_other", CFG_CTE
-	  "SELECT cfg.s || '.' || cfg.t, format('policy %I also applies to "
-	  "texp_export; permissive policies are OR''ed, so it widens the scope', "
-	  "p.polname), format('DROP POLICY %I ON %s, or limit it TO the "
-	  "application''s own roles', p.polname, rel.q) FROM cfg JOIN rel "
-	  "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "JOIN pg_policy p ON p.polrelid = rel.oid "
-	  "WHERE cfg.c = 'tenant' AND p.polname <> 'texp_export_scope' "
-	  "AND p.polpermissive AND p.polcmd IN ('r', '*') AND EXISTS "
-	  "(SELECT 1 FROM unnest(p.polroles) pr WHERE pr = 0 "
-	  "OR pr = 'texp_export'::regrole OR pr IN (SELECT member FROM members) "
-	  "OR pg_has_role('texp_export', pr, 'MEMBER'))", 0 },
-
-	{ "tenant_owner_login", CFG_CTE
-	  "SELECT cfg.s || '.' || cfg.t, 'tenant table owned by login role ' || "
-	  "o.rolname || ': a session of the owner can turn RLS off', "
-	  "format('ALTER TABLE %s OWNER TO <a NOLOGIN role>', rel.q) "
-	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "JOIN pg_roles o ON o.oid = rel.relowner "
-	  "WHERE cfg.c = 'tenant' AND o.rolcanlogin", 1 },
-
-	{ "group_privilege", CFG_CTE
-	  "SELECT rel.nspname || '.' || rel.relname, 'texp_export may ' || "
-	  "concat_ws(', ', "
-	  "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'INSERT') "
-	  "THEN 'INSERT' END, "
-	  "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'UPDATE') "
-	  "THEN 'UPDATE' END, "
-	  "CASE WHEN has_table_privilege('texp_export', rel.oid, 'DELETE') "
-	  "THEN 'DELETE' END, "
-	  "CASE WHEN has_table_privilege('texp_export', rel.oid, 'TRUNCATE') "
-	  "THEN 'TRUNCATE' END, "
-	  "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'REFERENCES') "
-	  "THEN 'REFERENCES' END, "
-	  "CASE WHEN has_table_privilege('texp_export', rel.oid, 'TRIGGER') "
-	  "THEN 'TRIGGER' END) || '; it must only SELECT', "
-	  "format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER "
-	  "ON %s FROM texp_export, PUBLIC', rel.q) FROM rel "
-	  "WHERE rel.relkind IN ('r', 'p', 'f', 'v', 'm') "
-	  "AND (has_table_privilege('texp_export', rel.oid, "
-	  "'DELETE, TRUNCATE, TRIGGER') OR has_any_column_privilege('texp_export', "
-	  "rel.oid, 'INSERT, UPDATE, REFERENCES'))", 0 },
-
-	{ "readable_unclassified", CFG_CTE
-	  "SELECT rel.nspname || '.' || rel.relname, CASE WHEN cfg.c = 'excluded' "
-	  "THEN 'classified excluded but readable by texp_export' ELSE "
-	  "'readable by texp_export but not classified tenant or global' END, "
-	  "format('REVOKE SELECT ON %s FROM texp_export, PUBLIC (or run db-setup "
-	  "--apply), or classify it', rel.q) FROM rel LEFT JOIN cfg "
-	  "ON cfg.s = rel.nspname AND cfg.t = rel.relname "
-	  "WHERE rel.relkind IN ('r', 'p', 'f', 'm') "
-	  "AND coalesce(cfg.c, '') NOT IN ('tenant', 'global') "
-	  "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT')", 0 },
-
-	{ "excluded_column_readable", CFG_CTE
-	  "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'excluded column "
-	  "is readable by texp_export', format('REVOKE SELECT ON %s FROM "
-	  "texp_export, PUBLIC; then run db-setup --apply', rel.q) "
-	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
-	  "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
-	  "AND a.attname = ANY (cfg.x) "
-	  "AND has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')", 0 },
-
-	{ "column_not_granted", CFG_CTE
-	  "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'column is not "
-	  "readable by texp_export (added after db-setup?): the export would "
-	  "fail', format('run db-setup --apply, or add %s to exclude_columns "
-	  "in [table %s.%s]', a.attname, cfg.s, cfg.t) "
-	  "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	  "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
-	  "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
-	  "AND NOT a.attname = ANY (coalesce(cfg.x, '{}')) "
-	  "AND NOT has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')", 0 },
-
-	{ "sequence_privilege", CFG_CTE
-	  "SELECT rel.nspname || '.' || rel.relname, 'texp_export has rights on "
-	  "this sequence (nextval writes)', format('REVOKE ALL ON SEQUENCE %s "
-	  "FROM texp_export, PUBLIC', rel.q) FROM rel WHERE CASE WHEN "
-	  "rel.relkind = 'S' THEN has_sequence_privilege('texp_export', rel.oid, "
-	  "'USAGE, SELECT, UPDATE') ELSE false END", 0 },
-
-	{ "schema_create", CFG_CTE
-	  "SELECT n.nspname::text, 'texp_export may create objects in this "
-	  "schema', format('REVOKE CREATE ON SCHEMA %I FROM texp_export, PUBLIC', "
-	  "n.nspname) FROM pg_namespace n "
-	  "WHERE n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
-	  "AND has_schema_privilege('texp_export', n.oid, 'CREATE')", 0 },
-
-	{ "database_create", CFG_CTE
-	  "SELECT current_database()::text, 'texp_export may create schemas in "
-	  "this database', format('REVOKE CREATE ON DATABASE %I FROM texp_export, "
-	  "PUBLIC', current_database()) "
-	  "WHERE has_database_privilege('texp_export', current_database(), 'CREATE')", 0 },
-
-	{ "temp_on_database", CFG_CTE
-	  "SELECT current_database()::text, 'texp_export may create temporary "
-	  "tables (TEMP is granted to PUBLIC by default)', format('REVOKE "
-	  "TEMPORARY ON DATABASE %I FROM PUBLIC, texp_export; re-grant it to "
-	  "application roles that need it', current_database()) "
-	  "WHERE has_database_privilege('texp_export', current_database(), "
-	  "'TEMPORARY')", 0 },
-
-	{ "lo_function", CFG_CTE
-	  "SELECT f, 'texp_export may execute it: it writes without any table "
-	  "privilege', format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, "
-	  "texp_export', f) FROM unnest(ARRAY["
-	  "'pg_catalog.lo_create(oid)', 'pg_catalog.lo_creat(integer)', "
-	  "'pg_catalog.lo_from_bytea(oid,bytea)', 'pg_catalog.lo_open(oid,integer)', "
-	  "'pg_catalog.lo_put(oid,bigint,bytea)', 'pg_catalog.lo_unlink(oid)', "
-	  "'pg_catalog.pg_notify(text,text)']) f "
-	  "WHERE has_function_privilege('texp_export', f, 'EXECUTE')", 0 },
-
-	{ "security_definer_function", CFG_CTE
-	  "SELECT p.oid::regprocedure::text, 'SECURITY DEFINER function "
-	  "executable by texp_export: it runs with its owner''s rights, outside "
-	  "the tenant scope', format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, "
-	  "texp_export', p.oid::regprocedure) FROM pg_proc p WHERE p.prosecdef "
-	  "AND p.oid IS DISTINCT FROM to_regprocedure('texp_guard.role_tenant()') "
-	  "AND has_function_privilege('texp_export', p.oid, 'EXECUTE')", 0 },
-
-	{ "view_definer", CFG_CTE
-	  "SELECT rel.nspname || '.' || rel.relname, 'view without "
-	  "security_invoker is readable by texp_export: it reads with its "
-	  "owner''s rights, so RLS under it does not scope the export', "
-	  "format('ALTER VIEW %s SET (security_invoker = true), or REVOKE SELECT "
-	  "ON %s FROM texp_export, PUBLIC', rel.q, rel.q) FROM rel "
-	  "JOIN pg_class c ON c.oid = rel.oid WHERE rel.relkind = 'v' "
-	  "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT') "
-	  "AND NOT EXISTS (SELECT 1 FROM pg_options_to_table(c.reloptions) o "
-	  "WHERE o.option_name = 'security_invoker' "
-	  "AND lower(o.option_value) IN ('true', 'on', '1', 'yes'))", 0 },
-
-	{ "large_object", CFG_CTE
-	  "SELECT 'large object ' || m.oid, 'readable by texp_export (large "
-	  "objects have no RLS)', format('REVOKE ALL ON LARGE OBJECT %s FROM "
-	  "PUBLIC, texp_export', m.oid) FROM pg_largeobject_metadata m "
-	  "WHERE m.lomowner = 'texp_export'::regrole "
-	  "OR m.lomowner IN (SELECT member FROM members) OR EXISTS "
-	  "(SELECT 1 FROM aclexplode(m.lomacl) a WHERE a.grantee = 0 "
-	  "OR a.grantee = 'texp_export'::regrole) "
-	  "UNION ALL SELECT 'lo_compat_privileges', 'is on: every large object "
-	  "is readable and writable by every role', "
-	  "'ALTER SYSTEM SET lo_compat_privileges = off' "
-	  "WHERE current_setting('lo_compat_privileges')::boolean", 0 },
-
-	{ "fk_without_tenant", CFG_CTE
-	  "SELECT con.conname || ' on ' || r.nspname || '.' || r.relname, "
-	  "format('foreign key into tenant table %s.%s does not include its "
-	  "tenant column %s (matched to the referencing tenant column): a row "
-	  "can point at another tenant''s row', cfg.s, cfg.t, cfg.k), "
-	  "format('replace it with FOREIGN KEY (%s, ...) REFERENCES %s (%I, ...) "
-	  "and a UNIQUE (%I, ...) on the target', coalesce(quote_ident(rc.k), "
-	  "'<tenant column>'), t.q, cfg.k, cfg.k) FROM pg_constraint con "
-	  "JOIN rel t ON t.oid = con.confrelid "
-	  "JOIN cfg ON cfg.s = t.nspname AND cfg.t = t.relname AND cfg.c = 'tenant' "
-	  "JOIN pg_attribute ta ON ta.attrelid = t.oid AND ta.attname = cfg.k "
-	  "JOIN rel r ON r.oid = con.conrelid "
-	  "LEFT JOIN cfg rc ON rc.s = r.nspname AND rc.t = r.relname "
-	  "AND rc.c = 'tenant' LEFT JOIN pg_attribute ra ON ra.attrelid = r.oid "
-	  "AND ra.attname = rc.k WHERE con.contype = 'f' AND NOT "
-	  "(ta.attnum = ANY (con.confkey) AND (rc.k IS NULL OR ra.attnum = "
-	  "con.conkey[array_position(con.confkey, ta.attnum)]))", 1 },
-};
-
-/* Schema relations the config must classify (partitions are reached via
- * their parent; texp_guard and the control schema texp_control are ours:
- * export sessions cannot read them, which readable_unclassified checks). */
-static const char schema_sql[] =
-    "SELECT n.nspname, c.relname, a.attname, a.attnotnull "
-    "FROM pg_catalog.pg_class c "
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
-    "AND a.attnum > 0 AND NOT a.attisdropped "
-    "WHERE c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition "
-    "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'texp_guard', "
-    "'texp_control') "
-    "AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
-    "ORDER BY n.nspname, c.relname, a.attnum";
 
 static int
 query_error(struct lint_report *rep, const char *what, PGconn *conn,
@@ -684,6 +406,47 @@ query_error(struct lint_report *rep, const char *what, PGconn *conn,
 	    != 0)
 		return ERR_NOMEM;
 	return ERR_DB;
+}
+
+/*
+ * Runs one catalog query returning (object, message, fix) rows and adds
+ * each row as a finding of check id.
+ */
+static int
+sql_check(struct lint_ctx *x, const char *id, const char *sql)
+{
+	/* Both parameters are text (OID 25); typed so that a check may
+	 * leave one unused. */
+	static const Oid types[2] = { 25, 25 };
+	const char *p[2] = { x->json, x->monitor };
+	PGresult *res;
+	int i, r = ERR_INTERNAL;
+
+	res = PQexecParams(x->conn, sql, 2, types, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		r = query_error(x->rep, id, x->conn, res);
+		goto out;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		if ((r = lint_report_add(x->rep, id, PQgetvalue(res, i, 0),
+		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2))) != 0)
+			goto out;
+	r = 0;
+ out:
+	PQclear(res);
+	return r;
+}
+
+static int
+exec_simple(PGconn *conn, const char *sql, struct lint_report *rep)
+{
+	PGresult *res = PQexec(conn, sql);
+	int r = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		r = query_error(rep, sql, conn, res);
+	PQclear(res);
+	return r;
 }
 
 /* The config's tables as JSON: [{"s","t","c","k","x":[...]}]. */
@@ -724,16 +487,32 @@ config_json(const struct config *cfg)
 	return s;
 }
 
+/* Schema relations the config must classify (partitions are reached via
+ * their parent; texp_guard and the control schema texp_control are ours:
+ * export sessions cannot read them, which readable_unclassified checks). */
+static const char schema_sql[] =
+    "SELECT n.nspname, c.relname, a.attname, a.attnotnull "
+    "FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+    "AND a.attnum > 0 AND NOT a.attisdropped "
+    "WHERE c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition "
+    "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'texp_guard', "
+    "'texp_control') "
+    "AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
+    "ORDER BY n.nspname, c.relname, a.attnum";
+
+/* The config against the tables and columns that exist (lint_check_schema). */
 static int
-run_schema(PGconn *conn, const struct config *cfg, struct lint_report *rep)
+check_schema(struct lint_ctx *x)
 {
 	struct lint_schema *s = NULL;
 	PGresult *res;
 	int i, r = ERR_INTERNAL;
 
-	res = PQexec(conn, schema_sql);
+	res = PQexec(x->conn, schema_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		r = query_error(rep, "list tables", conn, res);
+		r = query_error(x->rep, "list tables", x->conn, res);
 		goto out;
 	}
 	if ((s = lint_schema_new()) == NULL) {
@@ -746,69 +525,474 @@ run_schema(PGconn *conn, const struct config *cfg, struct lint_report *rep)
 		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3)[0] == 't')) != 0)
 			goto out;
 	}
-	r = lint_check_schema(cfg, s, rep);
+	r = lint_check_schema(x->cfg, s, x->rep);
  out:
 	PQclear(res);
 	lint_schema_free(s);
 	return r;
 }
 
+/* The roles db-setup creates; without them the role checks are skipped
+ * (and this finding fails lint). */
 static int
-run_sql_check(PGconn *conn, const struct sql_check *c, const char *json,
-    const char *monitor, struct lint_report *rep)
+check_roles(struct lint_ctx *x)
 {
-	/* Both parameters are text (OID 25); typed so that a check may
-	 * leave one unused. */
-	static const Oid types[2] = { 25, 25 };
-	const char *p[2] = { json, monitor };
-	PGresult *res;
-	int i, r = ERR_INTERNAL;
-
-	res = PQexecParams(conn, c->sql, 2, types, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		r = query_error(rep, c->id, conn, res);
-		goto out;
-	}
-	for (i = 0; i < PQntuples(res); i++)
-		if ((r = lint_report_add(rep, c->id, PQgetvalue(res, i, 0),
-		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2))) != 0)
-			goto out;
-	r = 0;
- out:
-	PQclear(res);
-	return r;
-}
-
-static int
-exec_simple(PGconn *conn, const char *sql, struct lint_report *rep)
-{
-	PGresult *res = PQexec(conn, sql);
+	static const char *const roles[] = { "texp_export", "texp_guard",
+	    "texp_provisioner" };
+	PGresult *res = NULL;
+	size_t i;
 	int r = 0;
 
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		r = query_error(rep, sql, conn, res);
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]) && r == 0; i++) {
+		const char *p[1] = { roles[i] };
+
+		PQclear(res);
+		res = PQexecParams(x->conn, "SELECT to_regrole($1) IS NULL", 1,
+		    NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+		    PQntuples(res) != 1) {
+			r = query_error(x->rep, "roles", x->conn, res);
+			break;
+		}
+		if (PQgetvalue(res, 0, 0)[0] == 't') {
+			x->roles_missing = 1;
+			r = lint_report_add(x->rep, "role_missing", roles[i],
+			    "role does not exist; the other checks need it",
+			    "run tenant-export db-setup --apply");
+		}
+	}
 	PQclear(res);
 	return r;
 }
+
+static int
+check_guard_setup(struct lint_ctx *x)
+{
+	return sql_check(x, "guard_setup", CFG_CTE
+	    "SELECT 'texp_guard.role_tenant()', 'function missing', "
+	    "'run tenant-export db-setup --apply' "
+	    "WHERE to_regprocedure('texp_guard.role_tenant()') IS NULL "
+	    "UNION ALL SELECT 'texp_guard.role_tenant()', "
+	    "'not SECURITY DEFINER owned by texp_guard', "
+	    "'run tenant-export db-setup --apply' "
+	    "FROM pg_proc p WHERE p.oid = to_regprocedure('texp_guard.role_tenant()') "
+	    "AND (NOT p.prosecdef OR p.proowner <> 'texp_guard'::regrole) "
+	    "UNION ALL SELECT 'texp_guard.role_tenant()', "
+	    "'texp_export cannot execute it: exports would see nothing', "
+	    "'run tenant-export db-setup --apply' "
+	    "WHERE to_regprocedure('texp_guard.role_tenant()') IS NOT NULL AND NOT "
+	    "has_function_privilege('texp_export', "
+	    "to_regprocedure('texp_guard.role_tenant()'), 'EXECUTE') "
+	    "UNION ALL SELECT 'texp_guard.grants', 'table missing or not owned "
+	    "by texp_guard', 'run tenant-export db-setup --apply' "
+	    "WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE "
+	    "c.oid = to_regclass('texp_guard.grants') "
+	    "AND c.relowner = 'texp_guard'::regrole) "
+	    "UNION ALL SELECT f, 'provisioning function missing or not owned by "
+	    "texp_provisioner', 'run tenant-export db-setup --apply' "
+	    "FROM unnest(ARRAY['texp_guard.export_role_create(text,text,text)', "
+	    "'texp_guard.export_role_drop(text)', "
+	    "'texp_guard.export_roles_sweep()']) f WHERE NOT EXISTS "
+	    "(SELECT 1 FROM pg_proc p WHERE p.oid = to_regprocedure(f) "
+	    "AND p.prosecdef AND p.proowner = 'texp_provisioner'::regrole) "
+	    "UNION ALL SELECT p.oid::regprocedure::text, 'executable by ' || "
+	    "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) "
+	    "END || '; only the monitor role may create export roles', "
+	    "format('REVOKE EXECUTE ON FUNCTION %s FROM %s', p.oid::regprocedure, "
+	    "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE "
+	    "quote_ident(pg_get_userbyid(a.grantee)) END) "
+	    "FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', "
+	    "p.proowner))) a WHERE p.oid IN (SELECT to_regprocedure(f) FROM unnest("
+	    "ARRAY['texp_guard.export_role_create(text,text,text)', "
+	    "'texp_guard.export_role_drop(text)', "
+	    "'texp_guard.export_roles_sweep()']) f) AND a.privilege_type = 'EXECUTE' "
+	    "AND a.grantee <> p.proowner "
+	    "AND a.grantee IS DISTINCT FROM to_regrole(quote_ident($2)) "
+	    "UNION ALL SELECT r.rolname::text, 'can log in', "
+	    "format('ALTER ROLE %I NOLOGIN', r.rolname) FROM pg_roles r "
+	    "WHERE r.rolname IN ('texp_export', 'texp_guard', 'texp_provisioner') "
+	    "AND r.rolcanlogin "
+	    "UNION ALL SELECT pg_get_userbyid(m.member)::text, 'is a member of ' || "
+	    "pg_get_userbyid(m.roleid) || ' and can act as it', "
+	    "format('REVOKE %I FROM %I', pg_get_userbyid(m.roleid), "
+	    "pg_get_userbyid(m.member)) FROM pg_auth_members m "
+	    "WHERE m.roleid IN ('texp_guard'::regrole, 'texp_provisioner'::regrole)");
+}
+
+static int
+check_group_attributes(struct lint_ctx *x)
+{
+	return sql_check(x, "group_attributes", CFG_CTE
+	    "SELECT r.rolname::text, 'export role has ' || concat_ws(', ', "
+	    "CASE WHEN r.rolsuper THEN 'SUPERUSER' END, "
+	    "CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END, "
+	    "CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END, "
+	    "CASE WHEN r.rolcreatedb THEN 'CREATEDB' END, "
+	    "CASE WHEN r.rolreplication THEN 'REPLICATION' END, "
+	    "CASE WHEN r.rolname = 'texp_export' AND r.rolcanlogin THEN 'LOGIN' END), "
+	    "format('ALTER ROLE %I NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB "
+	    "NOREPLICATION', r.rolname) FROM pg_roles r "
+	    "WHERE (r.rolname = 'texp_export' OR r.oid IN (SELECT member FROM members)) "
+	    "AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb "
+	    "OR r.rolreplication OR (r.rolname = 'texp_export' AND r.rolcanlogin))");
+}
+
+static int
+check_group_member_of(struct lint_ctx *x)
+{
+	return sql_check(x, "group_member_of", CFG_CTE
+	    "SELECT pg_get_userbyid(m.member)::text, 'export role is a member of ' || "
+	    "pg_get_userbyid(m.roleid) || ' and may gain its privileges or policies', "
+	    "format('REVOKE %I FROM %I', pg_get_userbyid(m.roleid), "
+	    "pg_get_userbyid(m.member)) FROM pg_auth_members m "
+	    "WHERE (m.member = 'texp_export'::regrole OR m.member IN "
+	    "(SELECT member FROM members)) AND m.roleid <> 'texp_export'::regrole");
+}
+
+static int
+check_group_owns(struct lint_ctx *x)
+{
+	return sql_check(x, "group_owns", CFG_CTE
+	    "SELECT pg_describe_object(d.classid, d.objid, d.objsubid), "
+	    "'owned by export role ' || pg_get_userbyid(d.refobjid) || "
+	    "': owners bypass privileges and, unless forced, RLS', "
+	    "format('REASSIGN OWNED BY %I TO <a NOLOGIN owner role>', "
+	    "pg_get_userbyid(d.refobjid)) FROM pg_shdepend d "
+	    "WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o' "
+	    "AND d.dbid IN (0, (SELECT oid FROM pg_database "
+	    "WHERE datname = current_database())) "
+	    "AND (d.refobjid = 'texp_export'::regrole "
+	    "OR d.refobjid IN (SELECT member FROM members))");
+}
+
+static int
+check_rls_disabled(struct lint_ctx *x)
+{
+	return sql_check(x, "rls_disabled", CFG_CTE
+	    "SELECT cfg.s || '.' || cfg.t, 'row level security is disabled on a "
+	    "tenant table', format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY "
+	    "(or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
+	    "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "WHERE cfg.c = 'tenant' AND NOT rel.relrowsecurity");
+}
+
+static int
+check_rls_not_forced(struct lint_ctx *x)
+{
+	return sql_check(x, "rls_not_forced", CFG_CTE
+	    "SELECT cfg.s || '.' || cfg.t, 'row level security is not forced: the "
+	    "table owner is not bound by it', format('ALTER TABLE %s FORCE ROW "
+	    "LEVEL SECURITY (or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
+	    "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "WHERE cfg.c = 'tenant' AND NOT rel.relforcerowsecurity");
+}
+
+static int
+check_policy_missing(struct lint_ctx *x)
+{
+	return sql_check(x, "policy_missing", CFG_CTE
+	    "SELECT cfg.s || '.' || cfg.t, CASE WHEN p.oid IS NULL THEN "
+	    "'policy texp_export_scope is missing: texp_export sees no rows, or "
+	    "all of them if RLS is off' ELSE 'policy texp_export_scope differs "
+	    "from the one db-setup creates: ' || coalesce(pg_get_expr(p.polqual, "
+	    "p.polrelid), '(no USING)') END, 'run tenant-export db-setup --apply' "
+	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attname = cfg.k "
+	    "AND a.attnum > 0 AND NOT a.attisdropped "
+	    "LEFT JOIN pg_policy p ON p.polrelid = rel.oid "
+	    "AND p.polname = 'texp_export_scope' WHERE cfg.c = 'tenant' AND "
+	    "(p.oid IS NULL OR NOT p.polpermissive OR p.polcmd <> 'r' "
+	    "OR p.polroles <> ARRAY['texp_export'::regrole::oid] "
+	    "OR coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT IN ("
+	    "format('(%s = (( SELECT texp_guard.role_tenant() AS role_tenant))::%s)', "
+	    "quote_ident(a.attname), format_type(a.atttypid, a.atttypmod)), "
+	    "format('(%s = ( SELECT texp_guard.role_tenant() AS role_tenant))', "
+	    "quote_ident(a.attname))))");
+}
+
+static int
+check_policy_other(struct lint_ctx *x)
+{
+	return sql_check(x, "policy_other", CFG_CTE
+	    "SELECT cfg.s || '.' || cfg.t, format('policy %I also applies to "
+	    "texp_export; permissive policies are OR''ed, so it widens the scope', "
+	    "p.polname), format('DROP POLICY %I ON %s, or limit it TO the "
+	    "application''s own roles', p.polname, rel.q) FROM cfg JOIN rel "
+	    "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "JOIN pg_policy p ON p.polrelid = rel.oid "
+	    "WHERE cfg.c = 'tenant' AND p.polname <> 'texp_export_scope' "
+	    "AND p.polpermissive AND p.polcmd IN ('r', '*') AND EXISTS "
+	    "(SELECT 1 FROM unnest(p.polroles) pr WHERE pr = 0 "
+	    "OR pr = 'texp_export'::regrole OR pr IN (SELECT member FROM members) "
+	    "OR pg_has_role('texp_export', pr, 'MEMBER'))");
+}
+
+static int
+check_tenant_owner_login(struct lint_ctx *x)
+{
+	return sql_check(x, "tenant_owner_login", CFG_CTE
+	    "SELECT cfg.s || '.' || cfg.t, 'tenant table owned by login role ' || "
+	    "o.rolname || ': a session of the owner can turn RLS off', "
+	    "format('ALTER TABLE %s OWNER TO <a NOLOGIN role>', rel.q) "
+	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "JOIN pg_roles o ON o.oid = rel.relowner "
+	    "WHERE cfg.c = 'tenant' AND o.rolcanlogin");
+}
+
+static int
+check_group_privilege(struct lint_ctx *x)
+{
+	return sql_check(x, "group_privilege", CFG_CTE
+	    "SELECT rel.nspname || '.' || rel.relname, 'texp_export may ' || "
+	    "concat_ws(', ', "
+	    "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'INSERT') "
+	    "THEN 'INSERT' END, "
+	    "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'UPDATE') "
+	    "THEN 'UPDATE' END, "
+	    "CASE WHEN has_table_privilege('texp_export', rel.oid, 'DELETE') "
+	    "THEN 'DELETE' END, "
+	    "CASE WHEN has_table_privilege('texp_export', rel.oid, 'TRUNCATE') "
+	    "THEN 'TRUNCATE' END, "
+	    "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'REFERENCES') "
+	    "THEN 'REFERENCES' END, "
+	    "CASE WHEN has_table_privilege('texp_export', rel.oid, 'TRIGGER') "
+	    "THEN 'TRIGGER' END) || '; it must only SELECT', "
+	    "format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER "
+	    "ON %s FROM texp_export, PUBLIC', rel.q) FROM rel "
+	    "WHERE rel.relkind IN ('r', 'p', 'f', 'v', 'm') "
+	    "AND (has_table_privilege('texp_export', rel.oid, "
+	    "'DELETE, TRUNCATE, TRIGGER') OR has_any_column_privilege('texp_export', "
+	    "rel.oid, 'INSERT, UPDATE, REFERENCES'))");
+}
+
+static int
+check_readable_unclassified(struct lint_ctx *x)
+{
+	return sql_check(x, "readable_unclassified", CFG_CTE
+	    "SELECT rel.nspname || '.' || rel.relname, CASE WHEN cfg.c = 'excluded' "
+	    "THEN 'classified excluded but readable by texp_export' ELSE "
+	    "'readable by texp_export but not classified tenant or global' END, "
+	    "format('REVOKE SELECT ON %s FROM texp_export, PUBLIC (or run db-setup "
+	    "--apply), or classify it', rel.q) FROM rel LEFT JOIN cfg "
+	    "ON cfg.s = rel.nspname AND cfg.t = rel.relname "
+	    "WHERE rel.relkind IN ('r', 'p', 'f', 'm') "
+	    "AND coalesce(cfg.c, '') NOT IN ('tenant', 'global') "
+	    "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT')");
+}
+
+static int
+check_excluded_column_readable(struct lint_ctx *x)
+{
+	return sql_check(x, "excluded_column_readable", CFG_CTE
+	    "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'excluded column "
+	    "is readable by texp_export', format('REVOKE SELECT ON %s FROM "
+	    "texp_export, PUBLIC; then run db-setup --apply', rel.q) "
+	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
+	    "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
+	    "AND a.attname = ANY (cfg.x) "
+	    "AND has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')");
+}
+
+static int
+check_column_not_granted(struct lint_ctx *x)
+{
+	return sql_check(x, "column_not_granted", CFG_CTE
+	    "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'column is not "
+	    "readable by texp_export (added after db-setup?): the export would "
+	    "fail', format('run db-setup --apply, or add %s to exclude_columns "
+	    "in [table %s.%s]', a.attname, cfg.s, cfg.t) "
+	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
+	    "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
+	    "AND NOT a.attname = ANY (coalesce(cfg.x, '{}')) "
+	    "AND NOT has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')");
+}
+
+static int
+check_sequence_privilege(struct lint_ctx *x)
+{
+	return sql_check(x, "sequence_privilege", CFG_CTE
+	    "SELECT rel.nspname || '.' || rel.relname, 'texp_export has rights on "
+	    "this sequence (nextval writes)', format('REVOKE ALL ON SEQUENCE %s "
+	    "FROM texp_export, PUBLIC', rel.q) FROM rel WHERE CASE WHEN "
+	    "rel.relkind = 'S' THEN has_sequence_privilege('texp_export', rel.oid, "
+	    "'USAGE, SELECT, UPDATE') ELSE false END");
+}
+
+static int
+check_schema_create(struct lint_ctx *x)
+{
+	return sql_check(x, "schema_create", CFG_CTE
+	    "SELECT n.nspname::text, 'texp_export may create objects in this "
+	    "schema', format('REVOKE CREATE ON SCHEMA %I FROM texp_export, PUBLIC', "
+	    "n.nspname) FROM pg_namespace n "
+	    "WHERE n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
+	    "AND has_schema_privilege('texp_export', n.oid, 'CREATE')");
+}
+
+static int
+check_database_create(struct lint_ctx *x)
+{
+	return sql_check(x, "database_create", CFG_CTE
+	    "SELECT current_database()::text, 'texp_export may create schemas in "
+	    "this database', format('REVOKE CREATE ON DATABASE %I FROM texp_export, "
+	    "PUBLIC', current_database()) "
+	    "WHERE has_database_privilege('texp_export', current_database(), 'CREATE')");
+}
+
+static int
+check_temp_on_database(struct lint_ctx *x)
+{
+	return sql_check(x, "temp_on_database", CFG_CTE
+	    "SELECT current_database()::text, 'texp_export may create temporary "
+	    "tables (TEMP is granted to PUBLIC by default)', format('REVOKE "
+	    "TEMPORARY ON DATABASE %I FROM PUBLIC, texp_export; re-grant it to "
+	    "application roles that need it', current_database()) "
+	    "WHERE has_database_privilege('texp_export', current_database(), "
+	    "'TEMPORARY')");
+}
+
+static int
+check_lo_function(struct lint_ctx *x)
+{
+	return sql_check(x, "lo_function", CFG_CTE
+	    "SELECT f, 'texp_export may execute it: it writes without any table "
+	    "privilege', format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, "
+	    "texp_export', f) FROM unnest(ARRAY["
+	    "'pg_catalog.lo_create(oid)', 'pg_catalog.lo_creat(integer)', "
+	    "'pg_catalog.lo_from_bytea(oid,bytea)', 'pg_catalog.lo_open(oid,integer)', "
+	    "'pg_catalog.lo_put(oid,bigint,bytea)', 'pg_catalog.lo_unlink(oid)', "
+	    "'pg_catalog.pg_notify(text,text)']) f "
+	    "WHERE has_function_privilege('texp_export', f, 'EXECUTE')");
+}
+
+static int
+check_security_definer_function(struct lint_ctx *x)
+{
+	return sql_check(x, "security_definer_function", CFG_CTE
+	    "SELECT p.oid::regprocedure::text, 'SECURITY DEFINER function "
+	    "executable by texp_export: it runs with its owner''s rights, outside "
+	    "the tenant scope', format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, "
+	    "texp_export', p.oid::regprocedure) FROM pg_proc p WHERE p.prosecdef "
+	    "AND p.oid IS DISTINCT FROM to_regprocedure('texp_guard.role_tenant()') "
+	    "AND has_function_privilege('texp_export', p.oid, 'EXECUTE')");
+}
+
+static int
+check_view_definer(struct lint_ctx *x)
+{
+	return sql_check(x, "view_definer", CFG_CTE
+	    "SELECT rel.nspname || '.' || rel.relname, 'view without "
+	    "security_invoker is readable by texp_export: it reads with its "
+	    "owner''s rights, so RLS under it does not scope the export', "
+	    "format('ALTER VIEW %s SET (security_invoker = true), or REVOKE SELECT "
+	    "ON %s FROM texp_export, PUBLIC', rel.q, rel.q) FROM rel "
+	    "JOIN pg_class c ON c.oid = rel.oid WHERE rel.relkind = 'v' "
+	    "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT') "
+	    "AND NOT EXISTS (SELECT 1 FROM pg_options_to_table(c.reloptions) o "
+	    "WHERE o.option_name = 'security_invoker' "
+	    "AND lower(o.option_value) IN ('true', 'on', '1', 'yes'))");
+}
+
+static int
+check_large_object(struct lint_ctx *x)
+{
+	return sql_check(x, "large_object", CFG_CTE
+	    "SELECT 'large object ' || m.oid, 'readable by texp_export (large "
+	    "objects have no RLS)', format('REVOKE ALL ON LARGE OBJECT %s FROM "
+	    "PUBLIC, texp_export', m.oid) FROM pg_largeobject_metadata m "
+	    "WHERE m.lomowner = 'texp_export'::regrole "
+	    "OR m.lomowner IN (SELECT member FROM members) OR EXISTS "
+	    "(SELECT 1 FROM aclexplode(m.lomacl) a WHERE a.grantee = 0 "
+	    "OR a.grantee = 'texp_export'::regrole) "
+	    "UNION ALL SELECT 'lo_compat_privileges', 'is on: every large object "
+	    "is readable and writable by every role', "
+	    "'ALTER SYSTEM SET lo_compat_privileges = off' "
+	    "WHERE current_setting('lo_compat_privileges')::boolean");
+}
+
+static int
+check_fk_without_tenant(struct lint_ctx *x)
+{
+	return sql_check(x, "fk_without_tenant", CFG_CTE
+	    "SELECT con.conname || ' on ' || r.nspname || '.' || r.relname, "
+	    "format('foreign key into tenant table %s.%s does not include its "
+	    "tenant column %s (matched to the referencing tenant column): a row "
+	    "can point at another tenant''s row', cfg.s, cfg.t, cfg.k), "
+	    "format('replace it with FOREIGN KEY (%s, ...) REFERENCES %s (%I, ...) "
+	    "and a UNIQUE (%I, ...) on the target', coalesce(quote_ident(rc.k), "
+	    "'<tenant column>'), t.q, cfg.k, cfg.k) FROM pg_constraint con "
+	    "JOIN rel t ON t.oid = con.confrelid "
+	    "JOIN cfg ON cfg.s = t.nspname AND cfg.t = t.relname AND cfg.c = 'tenant' "
+	    "JOIN pg_attribute ta ON ta.attrelid = t.oid AND ta.attname = cfg.k "
+	    "JOIN rel r ON r.oid = con.conrelid "
+	    "LEFT JOIN cfg rc ON rc.s = r.nspname AND rc.t = r.relname "
+	    "AND rc.c = 'tenant' LEFT JOIN pg_attribute ra ON ra.attrelid = r.oid "
+	    "AND ra.attname = rc.k WHERE con.contype = 'f' AND NOT "
+	    "(ta.attnum = ANY (con.confkey) AND (rc.k IS NULL OR ra.attnum = "
+	    "con.conkey[array_position(con.confkey, ta.attnum)]))");
+}
+
+/*
+ * Every check, in the order they run (docs/DATABASE.md lists what each
+ * finds and why). LINT_ANY_TIME: runs even before db-setup created the
+ * roles the others name.
+ */
+#define LINT_ANY_TIME	0x01
+static const struct lint_check {
+	const char *id;
+	int (*fn)(struct lint_ctx *x);
+	int flags;
+} lint_checks[] = {
+	{ "schema", check_schema, LINT_ANY_TIME },
+	{ "role_missing", check_roles, LINT_ANY_TIME },
+	{ "guard_setup", check_guard_setup, 0 },
+	{ "group_attributes", check_group_attributes, 0 },
+	{ "group_member_of", check_group_member_of, 0 },
+	{ "group_owns", check_group_owns, 0 },
+	{ "rls_disabled", check_rls_disabled, LINT_ANY_TIME },
+	{ "rls_not_forced", check_rls_not_forced, LINT_ANY_TIME },
+	{ "policy_missing", check_policy_missing, 0 },
+	{ "policy_other", check_policy_other, 0 },
+	{ "tenant_owner_login", check_tenant_owner_login, LINT_ANY_TIME },
+	{ "group_privilege", check_group_privilege, 0 },
+	{ "readable_unclassified", check_readable_unclassified, 0 },
+	{ "excluded_column_readable", check_excluded_column_readable, 0 },
+	{ "column_not_granted", check_column_not_granted, 0 },
+	{ "sequence_privilege", check_sequence_privilege, 0 },
+	{ "schema_create", check_schema_create, 0 },
+	{ "database_create", check_database_create, 0 },
+	{ "temp_on_database", check_temp_on_database, 0 },
+	{ "lo_function", check_lo_function, 0 },
+	{ "security_definer_function", check_security_definer_function, 0 },
+	{ "view_definer", check_view_definer, 0 },
+	{ "large_object", check_large_object, 0 },
+	{ "fk_without_tenant", check_fk_without_tenant, LINT_ANY_TIME },
+};
 
 int
 lint_run(PGconn *conn, const struct config *cfg, struct lint_report **out)
 {
-	static const char *const roles[] = { "texp_export", "texp_guard",
-	    "texp_provisioner" };
-	struct lint_report *rep;
+	struct lint_ctx x;
 	const char *monitor = config_db_param(cfg, "user");
 	char *json = NULL;
-	PGresult *res = NULL;
+	PGresult *res;
 	size_t i;
-	int r = ERR_INTERNAL, began = 0, missing = 0;
+	int r = ERR_INTERNAL, began = 0;
 
-	if ((*out = rep = lint_report_new()) == NULL)
+	if ((*out = lint_report_new()) == NULL)
 		return ERR_NOMEM;
+	memset(&x, 0, sizeof(x));
+	x.conn = conn;
+	x.cfg = cfg;
+	x.monitor = monitor != NULL ? monitor : "";
+	x.rep = *out;
 	if ((json = config_json(cfg)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
+	x.json = json;
 	/*
 	 * One snapshot for every check; search_path pinned so names print
 	 * qualified and pg_get_expr output is predictable. Inside a caller's
@@ -816,50 +1000,27 @@ lint_run(PGconn *conn, const struct config *cfg, struct lint_report **out)
 	 */
 	if (PQtransactionStatus(conn) == PQTRANS_IDLE) {
 		if ((r = exec_simple(conn, "BEGIN ISOLATION LEVEL REPEATABLE "
-		    "READ READ ONLY", rep)) != 0)
+		    "READ READ ONLY", x.rep)) != 0)
 			goto out;
 		began = 1;
 	}
 	if ((r = exec_simple(conn, "SET LOCAL search_path = pg_catalog, "
-	    "pg_temp", rep)) != 0)
+	    "pg_temp", x.rep)) != 0)
 		goto out;
-	if ((r = run_schema(conn, cfg, rep)) != 0)
-		goto out;
-	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-		const char *p[1] = { roles[i] };
-
-		PQclear(res);
-		res = PQexecParams(conn, "SELECT to_regrole($1) IS NULL", 1,
-		    NULL, p, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK ||
-		    PQntuples(res) != 1) {
-			r = query_error(rep, "roles", conn, res);
-			goto out;
-		}
-		if (PQgetvalue(res, 0, 0)[0] == 't') {
-			missing = 1;
-			if ((r = lint_report_add(rep, "role_missing", roles[i],
-			    "role does not exist; the other checks need it",
-			    "run tenant-export db-setup --apply")) != 0)
-				goto out;
-		}
-	}
-	for (i = 0; i < sizeof(sql_checks) / sizeof(sql_checks[0]); i++) {
-		if (missing && !sql_checks[i].any_time)
+	for (i = 0; i < sizeof(lint_checks) / sizeof(lint_checks[0]); i++) {
+		if (x.roles_missing && !(lint_checks[i].flags & LINT_ANY_TIME))
 			continue;
-		if ((r = run_sql_check(conn, &sql_checks[i], json,
-		    monitor != NULL ? monitor : "", rep)) != 0)
+		if ((r = lint_checks[i].fn(&x)) != 0)
 			goto out;
 	}
-	r = lint_report_count(rep) > 0 ? ERR_POLICY : 0;
+	r = lint_report_count(x.rep) > 0 ? ERR_POLICY : 0;
  out:
-	PQclear(res);
 	if (began) {
 		res = PQexec(conn, "ROLLBACK");
 		PQclear(res);
 	}
 	free(json);
-	if (r == 0 && lint_report_count(rep) > 0)
+	if (r == 0 && lint_report_count(x.rep) > 0)
 		r = ERR_POLICY;
 	return r;
 }

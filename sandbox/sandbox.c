@@ -67,6 +67,8 @@ static unsigned sandbox_layer_bits;
 static int sandbox_ll_abi;
 static const char *sandbox_step = "none";
 static int sandbox_step_errno;
+/* In a child of sandbox_spawn: the parent it must not outlive. */
+static pid_t sandbox_parent;
 
 static int
 fail(const char *step, int err, int r)
@@ -114,12 +116,26 @@ check_fd(int fd, int want_write, int want_sock)
 	return (fl & O_ACCMODE) == O_RDONLY;
 }
 
+/* A policy's peer descriptor, or -1 (0 counts as none: see sandbox.h). */
+static int
+peer_of(const struct sandbox_policy *p)
+{
+	return p->peer_fd > 0 ? p->peer_fd : -1;
+}
+
 static int
 policy_check(const struct sandbox_policy *p)
 {
+	int peer;
+
 	if (p == NULL || !check_fd(p->out_fd, 1, 0) || !check_fd(p->log_fd, 1, 0))
 		return 0;
 	if (p->db_fd != -1 && !check_fd(p->db_fd, 0, 1))
+		return 0;
+	peer = peer_of(p);
+	if (peer != -1 && (!check_fd(peer, 0, 1) || peer == p->db_fd ||
+	    peer == p->out_fd || peer == p->log_fd || peer == p->in_fd ||
+	    peer == STDERR_FILENO))
 		return 0;
 	if (p->in_fd != -1 && !check_fd(p->in_fd, 0, 0))
 		return 0;
@@ -169,14 +185,15 @@ close_range_compat(unsigned lo, unsigned hi)
 static int
 close_other_fds(const struct sandbox_policy *p)
 {
-	int keep[5] = { STDERR_FILENO, p->out_fd, p->log_fd, p->db_fd, p->in_fd };
+	int keep[6] = { STDERR_FILENO, p->out_fd, p->log_fd, p->db_fd, p->in_fd,
+	    peer_of(p) };
 	size_t i;
 	int next = 0;
 
 	if (p->log_fd != STDERR_FILENO && dup2(p->log_fd, STDERR_FILENO) == -1)
 		return -1;
-	qsort(keep, 5, sizeof(keep[0]), int_cmp);
-	for (i = 0; i < 5; i++) {
+	qsort(keep, 6, sizeof(keep[0]), int_cmp);
+	for (i = 0; i < 6; i++) {
 		if (keep[i] < next)
 			continue;	/* -1 or a duplicate */
 		if (keep[i] > next &&
@@ -342,6 +359,24 @@ apply_landlock(void)
 	return 0;
 }
 
+/*
+ * The child dies with its parent (SIGKILL, which no handler can delay).
+ * Armed right after the fork and again after the last credential change,
+ * which clears it; a parent that died before it was armed is noticed by
+ * getppid() no longer being that parent.
+ */
+static int
+die_with_parent(void)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		return -1;
+	if (sandbox_parent != 0 && getppid() != sandbox_parent) {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
+}
+
 int
 sandbox_enter(const struct sandbox_policy *p)
 {
@@ -365,6 +400,8 @@ sandbox_enter(const struct sandbox_policy *p)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return fail("set no_new_privs", errno, ERR_SANDBOX);
+	if (die_with_parent() != 0)
+		return fail("die with the parent", errno, ERR_SANDBOX);
 	sandbox_layer_bits |= SANDBOX_LAYER_NNP;
 	reset_signals();
 	if (apply_landlock() != 0)
@@ -383,7 +420,7 @@ sandbox_enter(const struct sandbox_policy *p)
 pid_t
 sandbox_spawn(int (*fn)(void *), void *arg)
 {
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	int r;
 
 	if (fn == NULL)
@@ -394,6 +431,9 @@ sandbox_spawn(int (*fn)(void *), void *arg)
 		return ERR_CHILD;
 	if (pid != 0)
 		return pid;
+	sandbox_parent = parent;
+	if (die_with_parent() != 0)
+		_exit(SANDBOX_EXIT_ORPHAN);
 	r = fn(arg);
 	if (r < 0 && r >= -255)
 		r = -r;

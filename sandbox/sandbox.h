@@ -9,11 +9,14 @@
  * with sandbox_wait(). docs/SANDBOX.md lists every allowed system call.
  *
  * Layers, in the order sandbox_enter() applies them:
+ *   0. (sandbox_spawn) the child dies with its parent: PR_SET_PDEATHSIG
+ *      SIGKILL, and a parent that already died is noticed
  *   1. close every descriptor not in the policy; stderr becomes the log pipe
  *   2. when root: drop to nobody (uid/gid 65534), no supplementary groups
  *   3. best effort: new user + network namespaces (no network at all)
  *   4. rlimits: AS/DATA, CPU, FSIZE 0, NPROC 0, CORE 0, MEMLOCK 0
- *   5. PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0, signal handlers reset
+ *   5. PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0, signal handlers reset,
+ *      PR_SET_PDEATHSIG again (a uid change clears it)
  *   6. Landlock without any filesystem right (when the kernel has Landlock),
  *      then RLIMIT_NOFILE = highest kept descriptor + 1
  *   7. seccomp allow-list pinned to the policy's descriptors, default kill
@@ -40,6 +43,11 @@ struct sandbox_policy {
 				 * none (the checker). Must be a socket. */
 	int in_fd;		/* opened O_RDONLY: read, pread64, lseek allowed;
 				 * -1 for none. */
+	int peer_fd;		/* a second socket (the relay's builder side):
+				 * sendto (without an address) and recvfrom
+				 * allowed, and poll on two descriptors.
+				 * 0 or -1 for none (a zero-initialised
+				 * policy has none; fd 0 is never a peer). */
 	size_t mem_limit;	/* RLIMIT_AS and RLIMIT_DATA in bytes; 0 means
 				 * SANDBOX_DEFAULT_MEM (ignored under ASan, whose
 				 * shadow memory needs terabytes of address space) */
@@ -95,9 +103,12 @@ const char *sandbox_failed_step(int *errno_out);
  * Flushes stdio, forks, and in the child runs fn(arg), then _exit()s with
  * its result: r when 0 <= r <= 255, -r when r is a negative err code
  * (so the parent may call err_str(-status)), 255 otherwise. fn normally
- * starts with sandbox_enter(). Never returns in the child. Returns the
+ * starts with sandbox_enter(). The child is killed (SIGKILL) when the
+ * parent dies, and exits at once with SANDBOX_EXIT_ORPHAN if the parent
+ * died before that was armed. Never returns in the child. Returns the
  * child's pid, or ERR_CHILD if fork failed (errno is kept).
  */
+#define SANDBOX_EXIT_ORPHAN	125
 pid_t sandbox_spawn(int (*fn)(void *), void *arg);
 
 /*

@@ -141,6 +141,8 @@ static int
 add_io_rules(scmp_filter_ctx ctx, const struct sandbox_policy *p)
 {
 	int wfd[3] = { p->out_fd, p->log_fd, STDERR_FILENO };
+	int socks[2] = { p->db_fd, p->peer_fd > 0 ? p->peer_fd : -1 };
+	unsigned nsocks = 0;
 	size_t i, j;
 	int r;
 
@@ -151,19 +153,27 @@ add_io_rules(scmp_filter_ctx ctx, const struct sandbox_policy *p)
 		if (j == i && (r = allow_fd(ctx, SCMP_SYS(write), wfd[i])) != 0)
 			return r;
 	}
-	if (p->db_fd >= 0) {
+	for (i = 0; i < 2; i++) {
 		/* send() without an address: no datagram to elsewhere. */
 		struct scmp_arg_cmp snd[] = {
-			ARG_EQ(0, p->db_fd),
+			ARG_EQ(0, socks[i]),
 			ARG_EQ(4, 0),
 		};
-		/* libpq waits on its one socket; more fds is not libpq. */
-		struct scmp_arg_cmp one[] = { ARG_LE(1, 1) };
 
+		if (socks[i] < 0)
+			continue;
+		nsocks++;
 		if ((r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2, snd)) ||
-		    (r = allow_fd(ctx, SCMP_SYS(recvfrom), p->db_fd)) ||
-		    (r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(poll), 1, one)) ||
-		    (r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ppoll), 1, one)))
+		    (r = allow_fd(ctx, SCMP_SYS(recvfrom), socks[i])))
+			return r;
+	}
+	if (nsocks > 0) {
+		/* libpq waits on its one socket (the relay on its two); more
+		 * descriptors is not libpq. */
+		struct scmp_arg_cmp few[] = { ARG_LE(1, nsocks) };
+
+		if ((r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(poll), 1, few)) ||
+		    (r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ppoll), 1, few)))
 			return r;
 	}
 	if (p->in_fd >= 0) {

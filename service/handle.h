@@ -4,7 +4,7 @@
  *
  * A handler gets the connection and the request object ({"cmd",
  * "action", "sig", ...}), does its work through control-plane children
- * (child.h) and the export pipeline, and ends with one result frame.
+ * (ctlchild.h) and the export pipeline, and ends with one result frame.
  * It returns 0 once the result was sent (whatever it says), or an error
  * when the conversation itself failed.
  */

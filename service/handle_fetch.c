@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "child.h"
+#include "ctlchild.h"
 #include "err.h"
 #include "handle.h"
 #include "jobs.h"

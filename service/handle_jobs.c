@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "admin.h"
-#include "child.h"
+#include "ctlchild.h"
 #include "err.h"
 #include "handle.h"
 #include "jobs.h"

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "child.h"
+#include "ctlchild.h"
 #include "config.h"
 #include "err.h"
 #include "evidence.h"

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "child.h"
+#include "ctlchild.h"
 #include "config.h"
 #include "err.h"
 #include "handle.h"

@@ -204,6 +204,43 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* [export] limits on the children: defaults, units, range, twice. */
+START_TEST(test_child_limits)
+{
+	static const char *const bad[] = {
+		"cpu_limit = 0", "cpu_limit = 8w", "stall_timeout = 2x",
+		"time_limit = -1", "max_archive_size = 1K",
+		"stall_timeout = 5\nstall_timeout = 6",
+	};
+	struct config *cfg = parse_ok("[export]\n");
+	const struct config_export *e = config_export(cfg);
+	char text[256], err[256];
+	size_t i;
+
+	ck_assert_uint_eq(e->cpu_limit, 3600);
+	ck_assert_uint_eq(e->stall_timeout, 300);
+	ck_assert_uint_eq(e->time_limit, 6 * 3600);
+	ck_assert_uint_eq(e->max_archive_size, 64ULL << 30);
+	config_free(cfg);
+	cfg = parse_ok("[export]\ncpu_limit = 90\nstall_timeout = 2m\n"
+	    "time_limit = 1h\nmax_archive_size = 10G\n");
+	e = config_export(cfg);
+	ck_assert_uint_eq(e->cpu_limit, 90);
+	ck_assert_uint_eq(e->stall_timeout, 120);
+	ck_assert_uint_eq(e->time_limit, 3600);
+	ck_assert_uint_eq(e->max_archive_size, 10ULL << 30);
+	config_free(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[export]\n%s\n", bad[i]);
+		cfg = (struct config *)1;
+		ck_assert_int_eq(config_parse(text, strlen(text), &cfg, err,
+		    sizeof(err)), ERR_CONFIG);
+		ck_assert_ptr_null(cfg);
+		ck_assert_msg(strstr(err, "[export]") != NULL, "%s", err);
+	}
+}
+END_TEST
+
 START_TEST(test_check_export)
 {
 	struct config *cfg;
@@ -510,6 +547,7 @@ config_suite(void)
 	    sizeof(bad_configs) / sizeof(bad_configs[0]));
 	tcase_add_test(tc, test_password_never_echoed);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_child_limits);
 	tcase_add_test(tc, test_check_export);
 	tcase_add_loop_test(tc, test_secret_names, 0,
 	    sizeof(secret_cases) / sizeof(secret_cases[0]));

@@ -6,6 +6,7 @@
  * for another reason fails the test instead of passing it.
  */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -21,6 +22,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,13 +40,14 @@
 
 struct child {
 	/* the child's ends */
-	int out_w, log_w, in_r, db;
+	int out_w, log_w, in_r, db, peer;
 	/* the parent's ends */
-	int out_r, log_r, in_w, db_parent;
+	int out_r, log_r, in_w, db_parent, peer_parent;
 	size_t mem;
 	unsigned cpu;
 	int want_in;		/* give the child a read-only input pipe */
 	int want_db;		/* give the child a socketpair as its "db" */
+	int want_peer;		/* and a second one as its peer (the relay) */
 	void (*before)(struct child *);	/* runs before sandbox_enter */
 	int (*body)(struct child *);	/* runs inside the sandbox */
 	void *arg;
@@ -59,6 +62,8 @@ struct result {
 	int status;
 	int r;
 };
+
+static void read_line_until(int fd, char *buf, size_t len, const char *stop);
 
 static void
 put(int fd, const char *s)
@@ -81,6 +86,8 @@ child_main(void *arg)
 
 	if (c->before != NULL)
 		c->before(c);
+	memset(&p, 0, sizeof(p));
+	p.peer_fd = c->peer;
 	p.out_fd = c->out_w;
 	p.log_fd = c->log_w;
 	p.db_fd = c->db;
@@ -103,6 +110,7 @@ static void
 setup(struct child *c)
 {
 	int op[2], lp[2], ip[2] = { -1, -1 }, sp[2] = { -1, -1 };
+	int pp[2] = { -1, -1 };
 
 	ck_assert_int_eq(pipe(op), 0);
 	ck_assert_int_eq(pipe(lp), 0);
@@ -110,6 +118,8 @@ setup(struct child *c)
 		ck_assert_int_eq(pipe(ip), 0);
 	if (c->want_db)
 		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	if (c->want_peer)
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pp), 0);
 	c->out_r = op[0];
 	c->out_w = op[1];
 	c->log_r = lp[0];
@@ -118,6 +128,8 @@ setup(struct child *c)
 	c->in_w = ip[1];
 	c->db = sp[0];
 	c->db_parent = sp[1];
+	c->peer = pp[0];
+	c->peer_parent = pp[1];
 }
 
 /* Reads both pipes to EOF (without deadlocking on either), then waits. */
@@ -162,6 +174,8 @@ collect(struct child *c, pid_t pid, struct result *res)
 		close(c->in_w);
 	if (c->db_parent >= 0)
 		close(c->db_parent);
+	if (c->peer_parent >= 0)
+		close(c->peer_parent);
 }
 
 static void
@@ -173,6 +187,8 @@ close_child_ends(struct child *c)
 		close(c->in_r);
 	if (c->db >= 0)
 		close(c->db);
+	if (c->peer >= 0)
+		close(c->peer);
 }
 
 static struct result *
@@ -196,7 +212,7 @@ static void
 assert_killed(int (*body)(struct child *), int want_in, int want_db)
 {
 	struct child c = { .body = body, .want_in = want_in,
-	    .want_db = want_db };
+	    .want_db = want_db != 0, .want_peer = want_db > 1 };
 	struct result *res = run(&c);
 
 	ck_assert_msg(strcmp(res->out, "in\n") == 0,
@@ -451,6 +467,26 @@ atk_poll_many(struct child *c)
 	return survived(c);
 }
 
+/* With a database and a peer (the relay), at most those two. */
+static int
+atk_poll_three(struct child *c)
+{
+	struct pollfd pfd[3] = { { c->db, POLLIN, 0 }, { c->peer, POLLIN, 0 },
+	    { c->out_w, POLLOUT, 0 } };
+
+	(void)poll(pfd, 3, 0);
+	return survived(c);
+}
+
+/* The peer is a socket for send/recv, not a pipe for write. */
+static int
+atk_write_peer(struct child *c)
+{
+	if (write(c->peer, "x", 1) < 0)
+		put(c->out_w, "refused\n");
+	return survived(c);
+}
+
 #define ATTACK(name, in, db)			\
 	START_TEST(test_##name)			\
 	{					\
@@ -496,6 +532,8 @@ ATTACK(clone, 0, 0)
 ATTACK(clone3, 0, 0)
 ATTACK(ptrace, 0, 0)
 ATTACK(kill, 0, 0)
+ATTACK(poll_three, 0, 2)
+ATTACK(write_peer, 0, 2)
 ATTACK(tgkill_other_signal, 0, 0)
 ATTACK(write_stdout, 0, 0)
 ATTACK(write_in_fd, 1, 0)
@@ -611,6 +649,161 @@ START_TEST(test_db_socket_allowed)
 	collect(&c, pid, res);
 	ck_assert_msg(res->r == 0, "%s; log: %s", res->msg, res->log);
 	free(res);
+}
+END_TEST
+
+/* The relay: bytes from the peer to the db socket and back, polling both. */
+static int
+body_relay(struct child *c)
+{
+	struct pollfd pfd[2] = { { c->peer, POLLIN, 0 }, { c->db, POLLIN, 0 } };
+	char buf[64];
+	ssize_t n;
+
+	if (poll(pfd, 2, 10000) != 1 || !(pfd[0].revents & POLLIN))
+		return 22;
+	if ((n = recv(c->peer, buf, sizeof(buf), 0)) <= 0 ||
+	    send(c->db, buf, (size_t)n, MSG_NOSIGNAL) != n)
+		return 23;
+	if ((n = recv(c->db, buf, sizeof(buf), 0)) <= 0 ||
+	    send(c->peer, buf, (size_t)n, MSG_NOSIGNAL) != n)
+		return 24;
+	return 0;
+}
+
+START_TEST(test_peer_socket_allowed)
+{
+	struct child c = { .body = body_relay, .want_db = 1, .want_peer = 1 };
+	struct result *res = calloc(1, sizeof(*res));
+	char buf[16] = { 0 };
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(res);
+	setup(&c);
+	pid = sandbox_spawn(child_main, &c);
+	ck_assert_int_gt(pid, 0);
+	close_child_ends(&c);
+	ck_assert_int_eq(write(c.peer_parent, "Q", 1), 1);
+	ck_assert_int_eq(read(c.db_parent, buf, sizeof(buf)), 1);
+	ck_assert_int_eq(write(c.db_parent, "T", 1), 1);
+	ck_assert_int_eq(read(c.peer_parent, buf, sizeof(buf)), 1);
+	ck_assert_str_eq(buf, "T");
+	collect(&c, pid, res);
+	ck_assert_msg(res->r == 0, "%s; log: %s", res->msg, res->log);
+	free(res);
+}
+END_TEST
+
+/*
+ * A sandboxed child dies with its parent. The parent here is an
+ * intermediate process; this test process is the subreaper that
+ * inherits (and reaps) the orphan, so it can see how it ended.
+ */
+static int
+body_block(struct child *c)
+{
+	char b;
+
+	put(c->out_w, "blocked\n");
+	return read(c->in_r, &b, 1) == 1 ? 0 : 40;
+}
+
+/* Runs before sandbox_enter: as if the parent had died before the
+ * death signal was armed (it is disarmed here), waits for that death. */
+static void
+before_parent_gone(struct child *c)
+{
+	char b;
+
+	(void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	close(c->in_w);		/* this process's copy of the write end */
+	put(c->out_w, "waiting\n");
+	while (read(c->in_r, &b, 1) < 0 && errno == EINTR)
+		;
+}
+
+/* Forks an intermediate that spawns c, reports the pid, and exits when
+ * told. Returns the sandboxed child's pid; *mid is the intermediate. */
+static pid_t
+spawn_grandchild(struct child *c, pid_t *mid)
+{
+	int pp[2], go[2];
+	pid_t pid = -1;
+
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	ck_assert_int_eq(pipe(pp), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	setup(c);
+	*mid = fork();
+	ck_assert_int_ge(*mid, 0);
+	if (*mid == 0) {
+		char b;
+
+		close(pp[0]);
+		close(go[1]);
+		pid = sandbox_spawn(child_main, c);
+		if (write(pp[1], &pid, sizeof(pid)) != sizeof(pid))
+			_exit(1);
+		/* the test says when */
+		_exit(read(go[0], &b, 1) < 0 ? 1 : 0);
+	}
+	close(pp[1]);
+	close(go[0]);
+	close_child_ends(c);
+	ck_assert_int_eq(read(pp[0], &pid, sizeof(pid)), sizeof(pid));
+	close(pp[0]);
+	ck_assert_int_gt(pid, 0);
+	c->arg = (void *)(intptr_t)go[1];
+	return pid;
+}
+
+START_TEST(test_dies_with_parent)
+{
+	struct child c = { .body = body_block, .want_in = 1 };
+	char line[64];
+	pid_t pid, mid, w;
+	int st;
+
+	pid = spawn_grandchild(&c, &mid);
+	read_line_until(c.out_r, line, sizeof(line), "blocked\n");
+	close((int)(intptr_t)c.arg);	/* the intermediate exits */
+	ck_assert_int_eq(waitpid(mid, &st, 0), mid);
+	do {
+		w = waitpid(pid, &st, 0);
+	} while (w < 0 && errno == EINTR);
+	ck_assert_int_eq(w, pid);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	    "status %d", st);
+	close(c.in_w);
+	close(c.out_r);
+	close(c.log_r);
+}
+END_TEST
+
+START_TEST(test_parent_gone_before_armed)
+{
+	struct child c = { .body = body_block, .want_in = 1,
+	    .before = before_parent_gone };
+	char line[64], log[256] = "";
+	pid_t pid, mid, w;
+	ssize_t n;
+	int st;
+
+	pid = spawn_grandchild(&c, &mid);
+	read_line_until(c.out_r, line, sizeof(line), "waiting\n");
+	close((int)(intptr_t)c.arg);
+	ck_assert_int_eq(waitpid(mid, &st, 0), mid);
+	close(c.in_w);		/* now the child goes on to sandbox_enter */
+	do {
+		w = waitpid(pid, &st, 0);
+	} while (w < 0 && errno == EINTR);
+	ck_assert_int_eq(w, pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 99, "status %d", st);
+	n = read(c.log_r, log, sizeof(log) - 1);
+	ck_assert_int_gt(n, 0);
+	ck_assert_msg(strstr(log, "die with the parent") != NULL, "%s", log);
+	close(c.out_r);
+	close(c.log_r);
 }
 END_TEST
 
@@ -1265,11 +1458,16 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_setuid);
 	tcase_add_test(tc, test_poll_without_db);
 	tcase_add_test(tc, test_poll_many);
+	tcase_add_test(tc, test_poll_three);
+	tcase_add_test(tc, test_write_peer);
 	tcase_add_test(tc, test_unshare);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(ok, test_work_allowed);
 	tcase_add_test(ok, test_db_socket_allowed);
+	tcase_add_test(ok, test_peer_socket_allowed);
+	tcase_add_test(ok, test_dies_with_parent);
+	tcase_add_test(ok, test_parent_gone_before_armed);
 	tcase_add_test(ok, test_in_fd_read_allowed);
 	tcase_add_test(ok, test_in_fd_file);
 	tcase_add_test(ok, test_exit_status);

@@ -228,7 +228,7 @@ check "  ... at row 5, whose signed place differs" \
 restore_log
 
 tamper "DELETE FROM texp_control.audit_log WHERE seq > 7"
-rm -f "$work/state/log-head"
+rm -f "$work/service-state/log-head"
 expect_rc 1 "truncated log fails against the checkpoint (even without the pinned head)" verify \
 	--checkpoint "$work/cp1" --checkpoint-key "$work/keys/cp.vkey"
 check "  ... naming row 8" grep -q "FAILED at row 8" "$work/err"

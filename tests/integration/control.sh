@@ -14,7 +14,7 @@ trap 'dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
 # agency_setup ran init and wrote fixtures; start from an empty database
 # (and forget the log head the service pinned for the old one).
 sql "SET client_min_messages = warning; DROP SCHEMA texp_control CASCADE"
-rm -f "$work/state/log-head"
+rm -f "$work/service-state/log-head"
 signed() {	# EVENT: rows of that event, each signed (version 2)
 	sql "SELECT count(*) FROM texp_control.audit_log WHERE event = '$1'
 	    AND v = 2 AND action IS NOT NULL AND signature IS NOT NULL"

@@ -165,9 +165,14 @@ sql "ALTER TABLE app.contacts DROP COLUMN session_secret"
 check "nothing was published by any refused export" outbox_empty
 
 # ---- connection lost mid-export ----
-( TEXP_TEST_ATTACK=stall "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
+# The test build's builder stalls after the first table (a session open,
+# a snapshot held) and says so; the test waits for that state.
+rm -rf "$work/state"
+mkdir "$work/state"
+( TEXP_TEST_STATE_DIR="$work/state" TEXP_TEST_ATTACK=stall "$H" run \
+	--config "$C" $RUN_AS --tenant "$CLIENT_B" \
 	>"$work/stall.out" 2>"$work/stall.err"; echo $? >"$work/stall.rc" ) &
-wait_export_session
+wait_for "the builder to stall mid-export" test -e "$work/state/stalled"
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
     WHERE usename LIKE 'exp\_%'" >/dev/null
 wait
@@ -177,20 +182,18 @@ check "  ... with a database error" grep -qi "database" "$work/stall.err"
 check "  ... and nothing is published" outbox_empty
 
 # ---- the monitor is killed mid-export ----
-TEXP_TEST_ATTACK=stall "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
-	>/dev/null 2>&1 &
+rm -rf "$work/state"
+mkdir "$work/state"
+TEXP_TEST_STATE_DIR="$work/state" TEXP_TEST_ATTACK=stall "$H" run \
+	--config "$C" $RUN_AS --tenant "$CLIENT_B" >/dev/null 2>&1 &
 pid=$!
-wait_export_session
+wait_for "the builder to stall mid-export" test -e "$work/state/stalled"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	pgrep -r RSDT -f -- "--config $C" >/dev/null || break
-	sleep 1
-done
+wait_for "the export's processes to end" sh -c '! pgrep -f -- "--config $1/" >/dev/null' sh "$work"
 check "a killed monitor leaves no archive or signature" \
 	sh -c '! ls "$1" | grep -q "texp"' sh "$work/outbox"
-check "  ... no child process behind" \
-	sh -c '! pgrep -r RSDT -f -- "--config $1" >/dev/null' sh "$C"
+check "  ... no child process behind" sh -c '! pgrep -f -- "--config $1/"' sh "$work"
 check "  ... and its export role was dropped" \
 	test "$(sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'exp\_%'")" = 0
 rm -f "$work"/outbox/.??* 2>/dev/null

@@ -19,6 +19,14 @@ rank() {
 	echo -1
 }
 bad=0
+# One name per header: with one flat include path, two headers of the
+# same name would make an include mean whichever folder comes first.
+dups=$(for d in $order; do ls "$d"/*.h 2>/dev/null; done | xargs -n1 basename |
+    sort | uniq -d)
+for h in $dups; do
+	echo "layers: \"$h\" exists in more than one folder:" $(ls */"$h")
+	bad=1
+done
 for dir in $order; do
 	mine=$(rank "$dir")
 	for f in "$dir"/*.c "$dir"/*.h; do

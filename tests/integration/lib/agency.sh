@@ -46,13 +46,38 @@ finish() {
 
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 
+# wait_for DESCRIPTION COMMAND...: runs COMMAND every 0.1 s until it
+# succeeds. Tests wait for a state (a file the test build's builder
+# creates, a row in pg_stat_activity), never for a guessed time; the
+# bound (WAIT_MAX seconds, default 300) only turns a hang into a failure.
+wait_for() {
+	wf_desc=$1
+	shift
+	wf_n=0
+	while ! "$@" >/dev/null 2>&1; do
+		wf_n=$((wf_n + 1))
+		if [ "$wf_n" -ge $((${WAIT_MAX:-300} * 10)) ]; then
+			echo "# gave up waiting for $wf_desc"
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+# Processes of this test's exports (children are forked, not executed:
+# they keep the command line, which names this test's config).
+export_procs() {
+	pgrep -f -- "--config $work/" >/dev/null
+}
+
 agency_setup() {
 	db=$1
 	dropdb --if-exists "$db" >/dev/null 2>&1
 	createdb "$db" || return 1
 	psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$top/examples/agency.sql" \
 	    >/dev/null || return 1
-	mkdir -p "$work/keys" "$work/outbox" "$work/state"
+	mkdir -p "$work/keys" "$work/outbox" "$work/service-state"
 	sed -e "s|^dbname = .*|dbname = $db|" "$top/examples/agency.conf" \
 	    >"$work/setup.conf"
 	"$E" db-setup --config "$work/setup.conf" --user postgres --apply \
@@ -72,7 +97,7 @@ agency_setup() {
 	    -e "s|^outbox = .*|outbox = $work/outbox|" \
 	    -e "s|^root_key = .*|root_key = $work/keys/root.pub|" \
 	    -e "s|^service_key = .*|service_key = $work/keys/service.key|" \
-	    -e "s|^state_dir = .*|state_dir = $work/state|" \
+	    -e "s|^state_dir = .*|state_dir = $work/service-state|" \
 	    "$top/examples/agency.conf" >"$work/agency.conf"
 	CLIENT_A=$(sql "SELECT id FROM app.clients WHERE name = 'Client A'")
 	CLIENT_B=$(sql "SELECT id FROM app.clients WHERE name = 'Client B'")
@@ -123,16 +148,6 @@ fixture_principal() {
 	for fp_t in "$@"; do
 		as_root assign "$fp_name" "$fp_t" >/dev/null || return 1
 	done
-}
-
-# Waits (up to two minutes) until an export session is connected.
-wait_export_session() {
-	for wes_i in $(seq 1 1200); do
-		[ "$(sql "SELECT count(*) FROM pg_stat_activity
-		    WHERE usename LIKE 'exp\_%'")" -gt 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # Nothing in the outbox: no archive, no signature, no temporary file.

@@ -1,5 +1,5 @@
 /*
- * child.c: control-plane steps in a short-lived child (child.h).
+ * ctlchild.c: control-plane steps in a short-lived child (ctlchild.h).
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -17,7 +17,7 @@
 
 #include "audit.h"
 #include "buf.h"
-#include "child.h"
+#include "ctlchild.h"
 #include "config.h"
 #include "control.h"
 #include "db.h"

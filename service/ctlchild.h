@@ -1,5 +1,5 @@
 /*
- * child.h: one control-plane step in a short-lived child process.
+ * ctlchild.h: one control-plane step in a short-lived child process.
  *
  * The process that forks builders must never hold the monitor's database
  * password (libpq keeps it in ordinary heap memory, which a forked child
@@ -13,8 +13,8 @@
  * A log that does not verify stops every step: o->r = ERR_TAMPER with the
  * row and the reason in o->msg, and nothing is written.
  */
-#ifndef TEXP_CHILD_H
-#define TEXP_CHILD_H
+#ifndef TEXP_CTLCHILD_H
+#define TEXP_CTLCHILD_H
 
 #include <jansson.h>
 

@@ -1,13 +1,13 @@
 /*
- * cmd.h: tenant-export subcommands. main.c dispatches through one table of
+ * cli.h: tenant-export subcommands. main.c dispatches through one table of
  * {name, fn, summary}; each subcommand lives in cli/cmd_NAME.c.
  *
  * A subcommand gets argv starting at its own name (argv[0] is "db-setup"),
  * parses its options with getopt_long, prints its own messages as
  * "tenant-export: NAME: ...", and returns the process exit status:
  */
-#ifndef TEXP_CMD_H
-#define TEXP_CMD_H
+#ifndef TEXP_CLI_H
+#define TEXP_CLI_H
 
 #define CMD_EXIT_OK	0	/* done; checks passed */
 #define CMD_EXIT_FAIL	1	/* a check or the export failed */
