@@ -361,6 +361,10 @@ db_setup_script(const struct config *cfg, char **out)
 		    ((r = buf_put_str(b, ", ")) != 0 ||
 		    (r = put_name_array(b, t->exclude, t->nexclude)) != 0))
 			goto out;
+		if (t->cls == CONFIG_CLASS_TENANT && ((r = buf_put_str(b,
+		    ", ")) != 0 || (r = t->date_column != NULL ?
+		    put_literal(b, t->date_column) : buf_put_str(b, "NULL")) != 0))
+			goto out;
 		if ((r = buf_put_str(b, ");\n")) != 0)
 			goto out;
 	}
@@ -443,10 +447,11 @@ drop_role(PGconn *monitor, const char *role, char *err, size_t errlen)
 }
 
 int
-db_export_role_create(PGconn *monitor, const char *tenant,
+db_export_role_create(PGconn *monitor, const uint8_t job_hash[32],
     char role[DB_ROLE_NAME_MAX], char **password, char *err, size_t errlen)
 {
 	const char *p[3];
+	char job[2 + 64 + 1];
 	unsigned char rnd[PASSWORD_RAND_BYTES];
 	char *pw = NULL, *verifier = NULL;
 	size_t pwlen = sodium_base64_ENCODED_LEN(PASSWORD_RAND_BYTES,
@@ -456,12 +461,11 @@ db_export_role_create(PGconn *monitor, const char *tenant,
 	*password = NULL;
 	role[0] = '\0';
 	err_set(err, errlen, "%s", "");
-	if (tenant == NULL || *tenant == '\0' ||
-	    strlen(tenant) > TENANT_MAX) {
-		err_set(err, errlen, "tenant must be 1 to %d bytes",
-		    TENANT_MAX);
+	if (job_hash == NULL)
 		return ERR_INVALID;
-	}
+	job[0] = '\\';
+	job[1] = 'x';
+	sodium_bin2hex(job + 2, sizeof(job) - 2, job_hash, 32);
 	if (sodium_init() < 0 || (pw = sodium_malloc(pwlen)) == NULL)
 		return ERR_NOMEM;
 	randombytes_buf(rnd, ROLE_RAND_BYTES);
@@ -481,11 +485,11 @@ db_export_role_create(PGconn *monitor, const char *tenant,
 		goto out;
 	}
 	p[0] = role;
-	p[1] = tenant;
-	p[2] = verifier;
+	p[1] = verifier;
+	p[2] = job;
 	if ((r = query_value(monitor, "create export role",
-	    "SELECT texp_guard.export_role_create($1, $2, $3)", 3, p, NULL,
-	    err, errlen)) != 0)
+	    "SELECT texp_guard.export_role_create($1, $2, $3::bytea)", 3, p,
+	    NULL, err, errlen)) != 0)
 		goto out;
 	*password = pw;
 	pw = NULL;
@@ -595,14 +599,20 @@ db_export_connect(const struct config *cfg, const char *role,
 }
 
 int
-db_export_open(PGconn *monitor, const struct config *cfg, const char *tenant,
-    struct db_export **out, char *err, size_t errlen)
+db_export_open(PGconn *monitor, const struct config *cfg,
+    const uint8_t job_hash[32], const char *tenant, struct db_export **out,
+    char *err, size_t errlen)
 {
 	char role[DB_ROLE_NAME_MAX], *pw = NULL;
 	int r;
 
 	*out = NULL;
-	if ((r = db_export_role_create(monitor, tenant, role, &pw, err,
+	if (tenant == NULL || *tenant == '\0' || strlen(tenant) > TENANT_MAX) {
+		err_set(err, errlen, "tenant must be 1 to %d bytes",
+		    TENANT_MAX);
+		return ERR_INVALID;
+	}
+	if ((r = db_export_role_create(monitor, job_hash, role, &pw, err,
 	    errlen)) != 0)
 		return r;
 	r = db_export_connect(cfg, role, pw, tenant, out, err, errlen);

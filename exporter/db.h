@@ -14,7 +14,7 @@
  * uses it:
  *
  *	db_connect(cfg, NULL, &mon, err, sizeof(err));
- *	db_export_open(mon, cfg, tenant, &ex, err, sizeof(err));
+ *	db_export_open(mon, cfg, job_hash, tenant, &ex, err, sizeof(err));
  *	... fork: the child uses db_export_conn(ex) ...
  *	db_export_detach(ex);			(parent, right after fork)
  *	... reap the child ...
@@ -75,12 +75,14 @@ int db_exec_script(PGconn *conn, const char *sql, char *err, size_t errlen);
 struct db_export;
 
 /*
- * Creates the export role for tenant (through the provisioning function,
- * on the monitor connection), with a fresh random password sent only as a
- * SCRAM verifier; connects as it (password passed to PQconnectdbParams,
+ * Creates the export role for the running job job_hash (through the
+ * provisioning function, on the monitor connection: the database takes
+ * the tenant, tables, columns and date window from the job's record and
+ * grants the role exactly those), with a fresh random password sent only
+ * as a SCRAM verifier; connects as it (password passed to PQconnectdbParams,
  * never argv or the environment); checks that session_user is the new role,
  * that it is neither superuser nor BYPASSRLS, and that
- * texp_guard.role_tenant() returns exactly tenant; then runs
+ * texp_guard.role_tenant() returns exactly tenant (the job's); then runs
  * BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY.
  * On success *out holds the open connection; free it with db_export_close.
  * On failure the role (if created) is dropped again and *out is NULL.
@@ -88,7 +90,8 @@ struct db_export;
  * ERR_POLICY when the scope check fails.
  */
 int db_export_open(PGconn *monitor, const struct config *cfg,
-    const char *tenant, struct db_export **out, char *err, size_t errlen);
+    const uint8_t job_hash[32], const char *tenant, struct db_export **out,
+    char *err, size_t errlen);
 /*
  * The same in two steps, so that the monitor's own login and the export
  * session can live in different processes (export.c keeps the monitor's
@@ -100,7 +103,7 @@ int db_export_open(PGconn *monitor, const struct config *cfg,
  * drops the role and its grant.
  */
 #define DB_ROLE_NAME_MAX	(4 + 32 + 1)
-int db_export_role_create(PGconn *monitor, const char *tenant,
+int db_export_role_create(PGconn *monitor, const uint8_t job_hash[32],
     char role[DB_ROLE_NAME_MAX], char **password, char *err, size_t errlen);
 int db_export_connect(const struct config *cfg, const char *role,
     const char *password, const char *tenant, struct db_export **out,

@@ -972,7 +972,7 @@ step_provision(struct run *rn)
 	const struct export_request *q = rn->req;
 	int r;
 
-	if ((r = provision_start(q->cfg, q->tenant, &rn->prov, rn->err,
+	if ((r = provision_start(q->cfg, q->job_hash, &rn->prov, rn->err,
 	    rn->errlen)) != 0)
 		return r;
 	return db_export_connect(q->cfg, provision_role(rn->prov),

@@ -22,7 +22,9 @@ struct config;
 
 struct export_request {
 	const struct config *cfg;
-	const char *tenant;		/* tenant key as text */
+	const uint8_t *job_hash;	/* the running job (32 bytes): the
+					 * database scopes the session to it */
+	const char *tenant;		/* tenant key as text (the job's) */
 	const char *const *tables;	/* subset ("schema.table"), or NULL */
 	size_t ntables;
 	const char *since;		/* date window on date_column, or NULL */

@@ -367,7 +367,7 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 
 #define CFG_CTE \
 	"WITH cfg AS (SELECT * FROM pg_catalog.json_to_recordset($1::json) " \
-	"AS x(s text, t text, c text, k text, x text[])), " \
+	"AS x(s text, t text, c text, k text, d text, x text[])), " \
 	"rel AS (SELECT c.oid, c.relkind, c.relowner, c.relrowsecurity, " \
 	"c.relforcerowsecurity, n.nspname, c.relname, " \
 	"pg_catalog.format('%I.%I', n.nspname, c.relname) AS q " \
@@ -449,7 +449,7 @@ exec_simple(PGconn *conn, const char *sql, struct lint_report *rep)
 	return r;
 }
 
-/* The config's tables as JSON: [{"s","t","c","k","x":[...]}]. */
+/* The config's tables as JSON: [{"s","t","c","k","d","x":[...]}]. */
 static char *
 config_json(const struct config *cfg)
 {
@@ -463,9 +463,9 @@ config_json(const struct config *cfg)
 		return NULL;
 	for (i = 0; i < config_table_count(cfg) && !bad; i++) {
 		t = config_table_at(cfg, i);
-		o = json_pack("{s:s, s:s, s:s, s:s?}", "s", t->schema,
+		o = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "s", t->schema,
 		    "t", t->name, "c", config_class_str(t->cls),
-		    "k", t->tenant_key);
+		    "k", t->tenant_key, "d", t->date_column);
 		x = json_array();
 		if (o == NULL || x == NULL) {
 			json_decref(o);
@@ -590,7 +590,7 @@ check_guard_setup(struct lint_ctx *x)
 	    "AND c.relowner = 'texp_guard'::regrole) "
 	    "UNION ALL SELECT f, 'provisioning function missing or not owned by "
 	    "texp_provisioner', 'run tenant-export db-setup --apply' "
-	    "FROM unnest(ARRAY['texp_guard.export_role_create(text,text,text)', "
+	    "FROM unnest(ARRAY['texp_guard.export_role_create(text,text,bytea)', "
 	    "'texp_guard.export_role_drop(text)', "
 	    "'texp_guard.export_roles_sweep()']) f WHERE NOT EXISTS "
 	    "(SELECT 1 FROM pg_proc p WHERE p.oid = to_regprocedure(f) "
@@ -603,7 +603,7 @@ check_guard_setup(struct lint_ctx *x)
 	    "quote_ident(pg_get_userbyid(a.grantee)) END) "
 	    "FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', "
 	    "p.proowner))) a WHERE p.oid IN (SELECT to_regprocedure(f) FROM unnest("
-	    "ARRAY['texp_guard.export_role_create(text,text,text)', "
+	    "ARRAY['texp_guard.export_role_create(text,text,bytea)', "
 	    "'texp_guard.export_role_drop(text)', "
 	    "'texp_guard.export_roles_sweep()']) f) AND a.privilege_type = 'EXECUTE' "
 	    "AND a.grantee <> p.proowner "
@@ -687,27 +687,49 @@ check_rls_not_forced(struct lint_ctx *x)
 	    "WHERE cfg.c = 'tenant' AND NOT rel.relforcerowsecurity");
 }
 
+/* 1 if db-setup's registry texp_guard.tables exists. */
+static int
+registry_exists(struct lint_ctx *x)
+{
+	PGresult *res = PQexec(x->conn, "SELECT pg_catalog.to_regclass("
+	    "'texp_guard.tables') IS NOT NULL");
+	int yes = PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+
+	PQclear(res);
+	return yes;
+}
+
 static int
 check_policy_missing(struct lint_ctx *x)
 {
+	/* Before db-setup there is no registry to compare with: every
+	 * tenant table is reported. */
+	if (!registry_exists(x))
+		return sql_check(x, "policy_missing", CFG_CTE
+		    "SELECT cfg.s || '.' || cfg.t, 'db-setup has not run: no "
+		    "policy texp_export_scope and no texp_guard.tables', "
+		    "'run tenant-export db-setup --apply' FROM cfg "
+		    "WHERE cfg.c = 'tenant'");
 	return sql_check(x, "policy_missing", CFG_CTE
 	    "SELECT cfg.s || '.' || cfg.t, CASE WHEN p.oid IS NULL THEN "
 	    "'policy texp_export_scope is missing: texp_export sees no rows, or "
-	    "all of them if RLS is off' ELSE 'policy texp_export_scope differs "
-	    "from the one db-setup creates: ' || coalesce(pg_get_expr(p.polqual, "
-	    "p.polrelid), '(no USING)') END, 'run tenant-export db-setup --apply' "
+	    "all of them if RLS is off' WHEN g.rel IS NULL THEN 'the table is "
+	    "not in the registry db-setup keeps (texp_guard.tables)' "
+	    "WHEN g.tenant_col IS DISTINCT FROM cfg.k OR g.date_col IS DISTINCT "
+	    "FROM cfg.d THEN 'db-setup scoped it by other columns than the "
+	    "config names' ELSE 'policy texp_export_scope differs from the one "
+	    "db-setup created: ' || coalesce(pg_get_expr(p.polqual, p.polrelid), "
+	    "'(no USING)') END, 'run tenant-export db-setup --apply' "
 	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
-	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attname = cfg.k "
-	    "AND a.attnum > 0 AND NOT a.attisdropped "
+	    "LEFT JOIN texp_guard.tables g ON g.rel = rel.oid "
 	    "LEFT JOIN pg_policy p ON p.polrelid = rel.oid "
 	    "AND p.polname = 'texp_export_scope' WHERE cfg.c = 'tenant' AND "
 	    "(p.oid IS NULL OR NOT p.polpermissive OR p.polcmd <> 'r' "
 	    "OR p.polroles <> ARRAY['texp_export'::regrole::oid] "
-	    "OR coalesce(pg_get_expr(p.polqual, p.polrelid), '') NOT IN ("
-	    "format('(%s = (( SELECT texp_guard.role_tenant() AS role_tenant))::%s)', "
-	    "quote_ident(a.attname), format_type(a.atttypid, a.atttypmod)), "
-	    "format('(%s = ( SELECT texp_guard.role_tenant() AS role_tenant))', "
-	    "quote_ident(a.attname))))");
+	    "OR g.rel IS NULL OR g.tenant_col IS DISTINCT FROM cfg.k "
+	    "OR g.date_col IS DISTINCT FROM cfg.d "
+	    "OR pg_get_expr(p.polqual, p.polrelid) IS DISTINCT FROM g.policy_qual)");
 }
 
 static int
@@ -768,16 +790,26 @@ check_group_privilege(struct lint_ctx *x)
 static int
 check_readable_unclassified(struct lint_ctx *x)
 {
+	/* Export roles get their job's tables from the provisioner; the
+	 * group every one of them inherits from must read nothing, and the
+	 * provisioner nothing that is not classified tenant or global. */
 	return sql_check(x, "readable_unclassified", CFG_CTE
-	    "SELECT rel.nspname || '.' || rel.relname, CASE WHEN cfg.c = 'excluded' "
-	    "THEN 'classified excluded but readable by texp_export' ELSE "
-	    "'readable by texp_export but not classified tenant or global' END, "
-	    "format('REVOKE SELECT ON %s FROM texp_export, PUBLIC (or run db-setup "
-	    "--apply), or classify it', rel.q) FROM rel LEFT JOIN cfg "
+	    "SELECT rel.nspname || '.' || rel.relname, CASE "
+	    "WHEN has_any_column_privilege('texp_export', rel.oid, 'SELECT') "
+	    "THEN 'readable by texp_export, which every export role inherits "
+	    "(whatever its job)' WHEN cfg.c = 'excluded' THEN 'classified "
+	    "excluded but exportable (texp_provisioner may grant it)' ELSE "
+	    "'exportable (texp_provisioner may grant it) but not classified "
+	    "tenant or global' END, format('REVOKE SELECT ON %s FROM texp_export, "
+	    "texp_provisioner, PUBLIC CASCADE (or run db-setup --apply), or "
+	    "classify it', rel.q) FROM rel LEFT JOIN cfg "
 	    "ON cfg.s = rel.nspname AND cfg.t = rel.relname "
 	    "WHERE rel.relkind IN ('r', 'p', 'f', 'm') "
-	    "AND coalesce(cfg.c, '') NOT IN ('tenant', 'global') "
-	    "AND has_any_column_privilege('texp_export', rel.oid, 'SELECT')");
+	    "AND (has_any_column_privilege('texp_export', rel.oid, 'SELECT') "
+	    "OR (coalesce(cfg.c, '') NOT IN ('tenant', 'global') "
+	    "AND rel.nspname NOT IN ('texp_guard', 'texp_control') "
+	    "AND has_any_column_privilege('texp_provisioner', rel.oid, "
+	    "'SELECT')))");
 }
 
 static int
@@ -785,13 +817,15 @@ check_excluded_column_readable(struct lint_ctx *x)
 {
 	return sql_check(x, "excluded_column_readable", CFG_CTE
 	    "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'excluded column "
-	    "is readable by texp_export', format('REVOKE SELECT ON %s FROM "
-	    "texp_export, PUBLIC; then run db-setup --apply', rel.q) "
+	    "is exportable (texp_provisioner may grant it)', format('REVOKE "
+	    "SELECT ON %s FROM texp_provisioner, PUBLIC CASCADE; then run "
+	    "db-setup --apply', rel.q) "
 	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
 	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
 	    "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
 	    "AND a.attname = ANY (cfg.x) "
-	    "AND has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')");
+	    "AND has_column_privilege('texp_provisioner', rel.oid, a.attnum, "
+	    "'SELECT')");
 }
 
 static int
@@ -799,14 +833,15 @@ check_column_not_granted(struct lint_ctx *x)
 {
 	return sql_check(x, "column_not_granted", CFG_CTE
 	    "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'column is not "
-	    "readable by texp_export (added after db-setup?): the export would "
+	    "exportable (added after db-setup?): the export would "
 	    "fail', format('run db-setup --apply, or add %s to exclude_columns "
 	    "in [table %s.%s]', a.attname, cfg.s, cfg.t) "
 	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
 	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
 	    "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
 	    "AND NOT a.attname = ANY (coalesce(cfg.x, '{}')) "
-	    "AND NOT has_column_privilege('texp_export', rel.oid, a.attnum, 'SELECT')");
+	    "AND NOT has_column_privilege('texp_provisioner', rel.oid, a.attnum, "
+	    "'SELECT')");
 }
 
 static int
@@ -875,7 +910,10 @@ check_security_definer_function(struct lint_ctx *x)
 	    "executable by texp_export: it runs with its owner''s rights, outside "
 	    "the tenant scope', format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, "
 	    "texp_export', p.oid::regprocedure) FROM pg_proc p WHERE p.prosecdef "
-	    "AND p.oid IS DISTINCT FROM to_regprocedure('texp_guard.role_tenant()') "
+	    "AND p.oid NOT IN (SELECT f FROM unnest(ARRAY["
+	    "to_regprocedure('texp_guard.role_tenant()'), "
+	    "to_regprocedure('texp_guard.role_since()'), "
+	    "to_regprocedure('texp_guard.role_until()')]) f WHERE f IS NOT NULL) "
 	    "AND has_function_privilege('texp_export', p.oid, 'EXECUTE')");
 }
 

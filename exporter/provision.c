@@ -32,7 +32,7 @@ struct provision {
 
 /* The helper's body. Never returns. */
 static void
-helper(const struct config *cfg, const char *tenant, int in, int out)
+helper(const struct config *cfg, const uint8_t *job_hash, int in, int out)
 {
 	struct lint_report *lr = NULL;
 	PGconn *mon = NULL;
@@ -59,7 +59,7 @@ helper(const struct config *cfg, const char *tenant, int in, int out)
 		_exit(1);
 	}
 	if ((r = db_system_identifier(mon, &sysid, err, sizeof(err))) != 0 ||
-	    (r = db_export_role_create(mon, tenant, role, &pw, err,
+	    (r = db_export_role_create(mon, job_hash, role, &pw, err,
 	    sizeof(err))) != 0) {
 		builder_log(out, "error %d %s", r, err);
 		_exit(1);
@@ -80,7 +80,7 @@ helper(const struct config *cfg, const char *tenant, int in, int out)
 }
 
 int
-provision_start(const struct config *cfg, const char *tenant,
+provision_start(const struct config *cfg, const uint8_t job_hash[32],
     struct provision **out, char *err, size_t errlen)
 {
 	struct provision *p = NULL;
@@ -110,7 +110,7 @@ provision_start(const struct config *cfg, const char *tenant,
 	if (p->pid == 0) {
 		close(to[1]);
 		close(from[0]);
-		helper(cfg, tenant, to[0], from[1]);
+		helper(cfg, job_hash, to[0], from[1]);
 	}
 	close(to[0]);
 	close(from[1]);

@@ -274,6 +274,7 @@ handle_run(struct svc_conn *sc, json_t *req)
 			break;
 		}
 		p.q.passphrase = pass;
+		p.q.job_hash = rc.id_hash;
 		p.q.progress = progress;
 		p.q.progress_ctx = &pr;
 		r = attempt(sc, &rc, &p, n, &res, err, sizeof(err), &o, &again);

@@ -48,7 +48,33 @@ CREATE TABLE IF NOT EXISTS texp_guard.grants (
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	created_by name NOT NULL DEFAULT session_user
 );
+-- What the role was made for: the job (its id hash), the date window the
+-- policies read, and the tables it was granted (revoked again
+-- when it is dropped).
+ALTER TABLE texp_guard.grants ADD COLUMN IF NOT EXISTS job_hash bytea;
+ALTER TABLE texp_guard.grants ADD COLUMN IF NOT EXISTS since text;
+ALTER TABLE texp_guard.grants ADD COLUMN IF NOT EXISTS until text;
+ALTER TABLE texp_guard.grants ADD COLUMN IF NOT EXISTS tables regclass[]
+	NOT NULL DEFAULT '{}';
 ALTER TABLE texp_guard.grants OWNER TO texp_guard;
+
+-- The configured tables, as db-setup last set them up: what may ever be
+-- exported, and how each is scoped. export_role_create grants from this
+-- and nothing else; lint compares it with the live catalog.
+CREATE TABLE IF NOT EXISTS texp_guard.tables (
+	rel regclass PRIMARY KEY,
+	schema_name name NOT NULL,
+	table_name name NOT NULL,
+	class text NOT NULL CHECK (class IN ('tenant', 'global')),
+	tenant_col name,
+	date_col name,
+	columns name[] NOT NULL,
+	policy_qual text,
+	CHECK ((class = 'tenant') = (tenant_col IS NOT NULL))
+);
+ALTER TABLE texp_guard.tables OWNER TO texp_guard;
+REVOKE ALL ON texp_guard.tables FROM PUBLIC;
+GRANT SELECT ON texp_guard.tables TO texp_provisioner;
 REVOKE ALL ON texp_guard.grants FROM PUBLIC;
 REVOKE ALL ON texp_guard.grants FROM texp_export;
 GRANT SELECT, INSERT, DELETE ON texp_guard.grants TO texp_provisioner;
@@ -69,27 +95,87 @@ ALTER FUNCTION texp_guard.role_tenant() OWNER TO texp_guard;
 REVOKE ALL ON FUNCTION texp_guard.role_tenant() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION texp_guard.role_tenant() TO texp_export;
 
--- Creates exp_<32 hex> for one tenant. The caller sends a SCRAM verifier,
--- never the password. Attributes are fixed here, not chosen by the caller:
--- LOGIN, CONNECTION LIMIT 1, VALID UNTIL +1 hour, member of texp_export only.
+-- The job's date window, read by the policies of tables with a date
+-- column: rows outside it are invisible to the session, whatever it asks.
+CREATE OR REPLACE FUNCTION texp_guard.role_since() RETURNS text
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+	SELECT g.since FROM texp_guard.grants g
+	WHERE g.role_name = session_user AND g.expires_at > pg_catalog.now()
+$texp$;
+CREATE OR REPLACE FUNCTION texp_guard.role_until() RETURNS text
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+	SELECT g.until FROM texp_guard.grants g
+	WHERE g.role_name = session_user AND g.expires_at > pg_catalog.now()
+$texp$;
+ALTER FUNCTION texp_guard.role_since() OWNER TO texp_guard;
+ALTER FUNCTION texp_guard.role_until() OWNER TO texp_guard;
+REVOKE ALL ON FUNCTION texp_guard.role_since(), texp_guard.role_until()
+	FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION texp_guard.role_since(), texp_guard.role_until()
+	TO texp_export;
+
+-- The control schema's jobs, when it exists: export roles are made for a
+-- running job only (`tenant-export init` grants the same when it runs
+-- after this).
+DO $texp$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace
+	    WHERE nspname = 'texp_control') THEN
+		GRANT USAGE ON SCHEMA texp_control TO texp_provisioner;
+		GRANT SELECT (id_hash, tenant, scope, state)
+		    ON texp_control.jobs TO texp_provisioner;
+	END IF;
+END
+$texp$;
+
+-- Creates exp_<32 hex> for one running job. The caller sends a SCRAM
+-- verifier, never the password, and the job's id hash: the tenant, the
+-- tables and the date window come from the job's record, never from the
+-- caller. Attributes are fixed here: LOGIN, CONNECTION LIMIT 1, VALID
+-- UNTIL +1 hour, member of texp_export only (its policies, schema usage
+-- and the role_* functions; no table). It may SELECT the job's tables,
+-- the columns db-setup made exportable, nothing else.
 CREATE OR REPLACE FUNCTION texp_guard.export_role_create(p_role text,
-	p_tenant text, p_verifier text) RETURNS timestamptz
+	p_verifier text, p_job bytea) RETURNS timestamptz
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
 AS $texp$
 DECLARE
 	v_expires timestamptz := pg_catalog.now() + interval '1 hour';
+	v_tenant text;
+	v_scope jsonb;
+	v_state text;
+	v_global boolean;
+	v_listed text[];
+	v_t record;
+	v_tables regclass[] := '{}';
+	v_cols text;
 BEGIN
 	IF p_role IS NULL OR p_role !~ '^exp_[0-9a-f]{32}$' THEN
 		RAISE EXCEPTION 'texp: export role name must match exp_<32 hex>';
-	END IF;
-	IF p_tenant IS NULL OR length(p_tenant) NOT BETWEEN 1 AND 256 THEN
-		RAISE EXCEPTION 'texp: tenant must be 1 to 256 characters';
 	END IF;
 	IF p_verifier IS NULL OR p_verifier !~
 	    '^SCRAM-SHA-256\$[0-9]+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$' THEN
 		RAISE EXCEPTION 'texp: expected a SCRAM-SHA-256 verifier, not a password';
 	END IF;
+	IF pg_catalog.to_regclass('texp_control.jobs') IS NULL THEN
+		RAISE EXCEPTION 'texp: no control schema (run tenant-export init)';
+	END IF;
+	EXECUTE 'SELECT tenant, scope, state FROM texp_control.jobs '
+	    'WHERE id_hash = $1' INTO v_tenant, v_scope, v_state USING p_job;
+	IF v_state IS DISTINCT FROM 'running' THEN
+		RAISE EXCEPTION 'texp: export roles are made for a running job only';
+	END IF;
+	IF v_tenant IS NULL OR octet_length(v_tenant) NOT BETWEEN 1 AND 256 THEN
+		RAISE EXCEPTION 'texp: the job''s tenant must be 1 to 256 bytes';
+	END IF;
+	v_global := coalesce((v_scope->>'include_global')::boolean, false);
+	SELECT coalesce(array_agg(x), '{}') INTO v_listed
+	    FROM jsonb_array_elements_text(v_scope->'tables') x;
 	EXECUTE format('CREATE ROLE %I LOGIN INHERIT NOSUPERUSER NOCREATEDB '
 	    'NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 1 '
 	    'VALID UNTIL %L PASSWORD %L IN ROLE texp_export',
@@ -97,14 +183,58 @@ BEGIN
 	-- Not a boundary (the session may change it), only a second belt.
 	EXECUTE format('ALTER ROLE %I SET default_transaction_read_only = on',
 	    p_role);
-	INSERT INTO texp_guard.grants (role_name, tenant, expires_at)
-	VALUES (p_role, p_tenant, v_expires);
+	FOR v_t IN SELECT * FROM texp_guard.tables t
+	    WHERE (t.class = 'tenant' OR v_global)
+	      AND (cardinality(v_listed) = 0
+	           OR t.schema_name || '.' || t.table_name = ANY (v_listed))
+	LOOP
+		SELECT string_agg(quote_ident(c), ', ') INTO v_cols
+		    FROM unnest(v_t.columns) c;
+		IF v_cols IS NOT NULL THEN
+			EXECUTE format('GRANT SELECT (%s) ON %s TO %I', v_cols,
+			    v_t.rel, p_role);
+			v_tables := v_tables || v_t.rel;
+		END IF;
+	END LOOP;
+	INSERT INTO texp_guard.grants (role_name, tenant, expires_at, job_hash,
+	    since, until, tables)
+	VALUES (p_role, v_tenant, v_expires, p_job, v_scope->>'since',
+	    v_scope->>'until', v_tables);
 	RETURN v_expires;
 END
 $texp$;
-ALTER FUNCTION texp_guard.export_role_create(text, text, text)
+DROP FUNCTION IF EXISTS texp_guard.export_role_create(text, text, text);
+ALTER FUNCTION texp_guard.export_role_create(text, text, bytea)
 	OWNER TO texp_provisioner;
-REVOKE ALL ON FUNCTION texp_guard.export_role_create(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION texp_guard.export_role_create(text, text, bytea) FROM PUBLIC;
+
+-- Revokes what export_role_create granted and drops the role. Only roles
+-- that match the naming rule and are members of texp_export.
+CREATE OR REPLACE FUNCTION texp_guard.export_role_revoke_drop(p_role name)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+DECLARE
+	v_t record;
+	v_cols text;
+BEGIN
+	-- Every configured table, not only those recorded: a role whose
+	-- grant row is gone still loses everything. Column by column: the
+	-- provisioner holds the grant option on the columns only.
+	FOR v_t IN SELECT rel, columns FROM texp_guard.tables LOOP
+		SELECT string_agg(quote_ident(c), ', ') INTO v_cols
+		    FROM unnest(v_t.columns) c;
+		IF v_cols IS NOT NULL THEN
+			EXECUTE format('REVOKE SELECT (%s) ON %s FROM %I', v_cols,
+			    v_t.rel, p_role);
+		END IF;
+	END LOOP;
+	EXECUTE format('DROP ROLE %I', p_role);
+END
+$texp$;
+ALTER FUNCTION texp_guard.export_role_revoke_drop(name) OWNER TO texp_provisioner;
+REVOKE ALL ON FUNCTION texp_guard.export_role_revoke_drop(name) FROM PUBLIC;
 
 -- Drops one export role and its grant. Only roles that match the naming
 -- rule and are members of texp_export: this cannot drop anything else.
@@ -126,7 +256,7 @@ BEGIN
 	    WHERE r.rolname = p_role
 	      AND m.roleid = 'texp_export'::regrole;
 	IF v_found THEN
-		EXECUTE format('DROP ROLE %I', p_role);
+		PERFORM texp_guard.export_role_revoke_drop(p_role);
 		RETURN true;
 	END IF;
 	RETURN false;
@@ -135,8 +265,9 @@ $texp$;
 ALTER FUNCTION texp_guard.export_role_drop(text) OWNER TO texp_provisioner;
 REVOKE ALL ON FUNCTION texp_guard.export_role_drop(text) FROM PUBLIC;
 
--- Drops export roles whose grant expired, and those without a grant (left
--- behind by a monitor that was killed). Returns how many were dropped.
+-- Drops export roles whose grant expired, whose job is no longer running,
+-- and those without a grant (left behind by a monitor that was killed).
+-- Returns how many were dropped.
 CREATE OR REPLACE FUNCTION texp_guard.export_roles_sweep() RETURNS integer
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp
@@ -146,6 +277,11 @@ DECLARE
 	v_n integer := 0;
 BEGIN
 	DELETE FROM texp_guard.grants WHERE expires_at <= pg_catalog.now();
+	IF pg_catalog.to_regclass('texp_control.jobs') IS NOT NULL THEN
+		EXECUTE 'DELETE FROM texp_guard.grants g WHERE NOT EXISTS '
+		    '(SELECT 1 FROM texp_control.jobs j WHERE j.id_hash = '
+		    'g.job_hash AND j.state = ''running'')';
+	END IF;
 	FOR v_role IN
 		SELECT r.rolname FROM pg_catalog.pg_auth_members m
 		JOIN pg_catalog.pg_roles r ON r.oid = m.member
@@ -154,7 +290,7 @@ BEGIN
 		  AND NOT EXISTS (SELECT 1 FROM texp_guard.grants g
 		                  WHERE g.role_name = r.rolname)
 	LOOP
-		EXECUTE format('DROP ROLE %I', v_role);
+		PERFORM texp_guard.export_role_revoke_drop(v_role);
 		v_n := v_n + 1;
 	END LOOP;
 	RETURN v_n;
@@ -174,6 +310,9 @@ CREATE OR REPLACE FUNCTION texp_guard.setup_database() RETURNS void
 	SET search_path = pg_catalog, pg_temp
 AS $texp$
 BEGIN
+	-- The registry is rebuilt from the config below: a table no longer
+	-- configured is no longer exportable.
+	DELETE FROM texp_guard.tables;
 	-- TEMP lets any session create tables; it is granted to PUBLIC by
 	-- default. Re-grant it to application roles that need it.
 	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC',
@@ -208,8 +347,10 @@ BEGIN
 		RAISE NOTICE 'texp: created login role %; set its password with \password %', p_role, p_role;
 	END IF;
 	EXECUTE format('GRANT USAGE ON SCHEMA texp_guard TO %I', p_role);
+	-- lint compares the registry with the catalog
+	EXECUTE format('GRANT SELECT ON texp_guard.tables TO %I', p_role);
 	EXECUTE format('GRANT EXECUTE ON FUNCTION '
-	    'texp_guard.export_role_create(text, text, text), '
+	    'texp_guard.export_role_create(text, text, bytea), '
 	    'texp_guard.export_role_drop(text), '
 	    'texp_guard.export_roles_sweep() TO %I', p_role);
 END
@@ -226,6 +367,8 @@ CREATE OR REPLACE FUNCTION texp_guard.setup_schema(p_schema name)
 AS $texp$
 BEGIN
 	EXECUTE format('GRANT USAGE ON SCHEMA %I TO texp_export', p_schema);
+	-- the provisioner names the schema's tables when it grants them
+	EXECUTE format('GRANT USAGE ON SCHEMA %I TO texp_provisioner', p_schema);
 	EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM texp_export', p_schema);
 	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM texp_export',
 	    p_schema);
@@ -236,16 +379,20 @@ BEGIN
 END
 $texp$;
 
--- SELECT on exactly the columns not excluded. Column grants, not a table
--- grant: a column added later stays unreadable until db-setup runs again,
--- so a new secret column cannot leak by default.
+-- SELECT on exactly the columns not excluded, for the provisioner, with
+-- the grant option: it grants each export role the columns of its job's
+-- tables (export_role_create). texp_export, the group every export role
+-- inherits from, gets no table at all. Column grants, not a table grant:
+-- a column added later stays unreadable until db-setup runs again, so a
+-- new secret column cannot leak by default. Returns the columns.
 CREATE OR REPLACE FUNCTION texp_guard.setup_grant_select(p_schema name,
-	p_table name, p_exclude name[]) RETURNS void
+	p_table name, p_exclude name[]) RETURNS name[]
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 AS $texp$
 DECLARE
 	v_rel regclass := format('%I.%I', p_schema, p_table)::regclass;
+	v_names name[];
 	v_cols text;
 	v_bad name;
 BEGIN
@@ -258,28 +405,39 @@ BEGIN
 		    USING HINT = 'fix exclude_columns in the config';
 	END IF;
 	EXECUTE format('REVOKE ALL ON %s FROM texp_export', v_rel);
-	SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
-	INTO v_cols FROM pg_catalog.pg_attribute a
+	EXECUTE format('REVOKE ALL ON %s FROM texp_provisioner CASCADE', v_rel);
+	SELECT array_agg(a.attname ORDER BY a.attnum)
+	INTO v_names FROM pg_catalog.pg_attribute a
 	WHERE a.attrelid = v_rel AND a.attnum > 0 AND NOT a.attisdropped
 	  AND a.attname <> ALL (p_exclude);
+	SELECT string_agg(quote_ident(c), ', ') INTO v_cols FROM unnest(v_names) c;
 	IF v_cols IS NOT NULL THEN
-		EXECUTE format('GRANT SELECT (%s) ON %s TO texp_export', v_cols, v_rel);
+		EXECUTE format('GRANT SELECT (%s) ON %s TO texp_provisioner '
+		    'WITH GRANT OPTION', v_cols, v_rel);
 	END IF;
+	RETURN coalesce(v_names, '{}');
 END
 $texp$;
+DROP FUNCTION IF EXISTS texp_guard.setup_tenant_table(name, name, name, name[]);
 
 -- A tenant-owned table: RLS enabled and forced, one SELECT policy for the
 -- group keyed on role_tenant(), cast to the column's type so the
--- comparison can use an index.
+-- comparison can use an index; with a date column, the job's date window
+-- too (rows outside it are invisible). The table and its policy, as the
+-- catalog prints it, go into the registry.
 CREATE OR REPLACE FUNCTION texp_guard.setup_tenant_table(p_schema name,
-	p_table name, p_column name, p_exclude name[]) RETURNS void
+	p_table name, p_column name, p_exclude name[], p_date name)
+	RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 AS $texp$
 DECLARE
 	v_rel regclass := format('%I.%I', p_schema, p_table)::regclass;
 	v_type text;
+	v_dtype text;
 	v_notnull boolean;
+	v_qual text;
+	v_cols name[];
 BEGIN
 	SELECT format_type(a.atttypid, a.atttypmod), a.attnotnull
 	INTO v_type, v_notnull FROM pg_catalog.pg_attribute a
@@ -294,14 +452,36 @@ BEGIN
 		    USING HINT = format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL',
 		        v_rel, p_column);
 	END IF;
+	v_qual := format('%I = (SELECT texp_guard.role_tenant())::%s',
+	    p_column, v_type);
+	IF p_date IS NOT NULL THEN
+		SELECT format_type(a.atttypid, a.atttypmod) INTO v_dtype
+		FROM pg_catalog.pg_attribute a WHERE a.attrelid = v_rel
+		  AND a.attname = p_date AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'texp: %: date column % does not exist',
+			    v_rel, p_date
+			    USING HINT = 'fix date_column in the config';
+		END IF;
+		v_qual := v_qual || format(' AND ((SELECT texp_guard.role_since()) '
+		    'IS NULL OR %1$I >= (SELECT texp_guard.role_since())::%2$s) '
+		    'AND ((SELECT texp_guard.role_until()) IS NULL OR '
+		    '%1$I < (SELECT texp_guard.role_until())::%2$s)', p_date,
+		    v_dtype);
+	END IF;
 	EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', v_rel);
 	EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', v_rel);
 	EXECUTE format('DROP POLICY IF EXISTS texp_export_scope ON %s', v_rel);
 	EXECUTE format('CREATE POLICY texp_export_scope ON %s AS PERMISSIVE '
-	    'FOR SELECT TO texp_export '
-	    'USING (%I = (SELECT texp_guard.role_tenant())::%s)',
-	    v_rel, p_column, v_type);
-	PERFORM texp_guard.setup_grant_select(p_schema, p_table, p_exclude);
+	    'FOR SELECT TO texp_export USING (%s)', v_rel, v_qual);
+	v_cols := texp_guard.setup_grant_select(p_schema, p_table, p_exclude);
+	DELETE FROM texp_guard.tables WHERE rel = v_rel;
+	INSERT INTO texp_guard.tables (rel, schema_name, table_name, class,
+	    tenant_col, date_col, columns, policy_qual)
+	SELECT v_rel, p_schema, p_table, 'tenant', p_column, p_date, v_cols,
+	    pg_catalog.pg_get_expr(p.polqual, p.polrelid)
+	FROM pg_catalog.pg_policy p
+	WHERE p.polrelid = v_rel AND p.polname = 'texp_export_scope';
 END
 $texp$;
 
@@ -311,20 +491,30 @@ CREATE OR REPLACE FUNCTION texp_guard.setup_global_table(p_schema name,
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 AS $texp$
+DECLARE
+	v_rel regclass := format('%I.%I', p_schema, p_table)::regclass;
+	v_cols name[];
 BEGIN
-	PERFORM texp_guard.setup_grant_select(p_schema, p_table, p_exclude);
+	v_cols := texp_guard.setup_grant_select(p_schema, p_table, p_exclude);
+	DELETE FROM texp_guard.tables WHERE rel = v_rel;
+	INSERT INTO texp_guard.tables (rel, schema_name, table_name, class,
+	    columns)
+	VALUES (v_rel, p_schema, p_table, 'global', v_cols);
 END
 $texp$;
 
--- Never exported: the group gets nothing.
+-- Never exported: the group and the provisioner get nothing.
 CREATE OR REPLACE FUNCTION texp_guard.setup_excluded_table(p_schema name,
 	p_table name) RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 AS $texp$
+DECLARE
+	v_rel regclass := format('%I.%I', p_schema, p_table)::regclass;
 BEGIN
-	EXECUTE format('REVOKE ALL ON %s FROM texp_export',
-	    format('%I.%I', p_schema, p_table)::regclass);
+	EXECUTE format('REVOKE ALL ON %s FROM texp_export', v_rel);
+	EXECUTE format('REVOKE ALL ON %s FROM texp_provisioner CASCADE', v_rel);
+	DELETE FROM texp_guard.tables WHERE rel = v_rel;
 END
 $texp$;
 
@@ -337,7 +527,7 @@ BEGIN
 	    'texp_guard.setup_monitor(name)',
 	    'texp_guard.setup_schema(name)',
 	    'texp_guard.setup_grant_select(name, name, name[])',
-	    'texp_guard.setup_tenant_table(name, name, name, name[])',
+	    'texp_guard.setup_tenant_table(name, name, name, name[], name)',
 	    'texp_guard.setup_global_table(name, name, name[])',
 	    'texp_guard.setup_excluded_table(name, name)']::regprocedure[]
 	LOOP

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "config.h"
 #include "db.h"
 #include "err.h"
@@ -396,7 +398,7 @@ START_TEST(test_setup_script)
 	    "SELECT texp_guard.setup_schema('other');\n"));
 	ck_assert_ptr_nonnull(strstr(script,
 	    "setup_tenant_table('app', 'o''brien', 'tenant_id', "
-	    "ARRAY['a', 'b']::name[]);"));
+	    "ARRAY['a', 'b']::name[], NULL);"));
 	ck_assert_ptr_nonnull(strstr(script,
 	    "setup_global_table('app', 'ref', '{}'::name[]);"));
 	ck_assert_ptr_nonnull(strstr(script,
@@ -437,6 +439,9 @@ START_TEST(test_db_api)
 	const char *path = getenv("TEXP_PG_CONFIG");
 	const char *tenant = getenv("TEXP_PG_TENANT");
 	const char *other = getenv("TEXP_PG_OTHER");
+	const char *jobhex = getenv("TEXP_PG_JOB");
+	uint8_t job[32];
+	size_t got = 0;
 	struct config *cfg = NULL;
 	struct lint_report *rep = NULL;
 	struct db_export *ex = NULL;
@@ -447,8 +452,11 @@ START_TEST(test_db_api)
 	pid_t pid;
 	int r, status;
 
-	if (path == NULL || tenant == NULL || other == NULL)
+	if (path == NULL || tenant == NULL || other == NULL || jobhex == NULL)
 		return;
+	ck_assert_int_eq(sodium_hex2bin(job, sizeof(job), jobhex,
+	    strlen(jobhex), NULL, &got, NULL), 0);
+	ck_assert_uint_eq(got, 32);
 	ck_assert_msg(config_load(path, &cfg, err, sizeof(err)) == 0, "%s",
 	    err);
 	ck_assert_msg(db_connect(cfg, NULL, &mon, err, sizeof(err)) == 0,
@@ -459,9 +467,9 @@ START_TEST(test_db_api)
 	    lint_report_count(rep) ? lint_report_get(rep, 0)->object : "");
 	lint_report_free(rep);
 
-	ck_assert_int_eq(db_export_open(mon, cfg, "", &ex, err, sizeof(err)),
-	    ERR_INVALID);
-	r = db_export_open(mon, cfg, tenant, &ex, err, sizeof(err));
+	ck_assert_int_eq(db_export_open(mon, cfg, job, "", &ex, err,
+	    sizeof(err)), ERR_INVALID);
+	r = db_export_open(mon, cfg, job, tenant, &ex, err, sizeof(err));
 	ck_assert_msg(r == 0, "open: %s", err);
 	snprintf(role, sizeof(role), "%s", db_export_role(ex));
 	ck_assert_int_eq(strncmp(role, "exp_", 4), 0);
@@ -504,7 +512,7 @@ START_TEST(test_db_api)
 
 	/* The detach path: the parent's socket copy closes, the role is
 	 * still dropped. */
-	r = db_export_open(mon, cfg, tenant, &ex, err, sizeof(err));
+	r = db_export_open(mon, cfg, job, tenant, &ex, err, sizeof(err));
 	ck_assert_msg(r == 0, "open: %s", err);
 	conn = db_export_conn(ex);
 	pid = fork();

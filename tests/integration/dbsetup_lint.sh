@@ -136,10 +136,13 @@ expect rls_not_forced app.contacts \
 	"ALTER TABLE app.contacts FORCE ROW LEVEL SECURITY"
 expect policy_missing app.files \
 	"DROP POLICY texp_export_scope ON app.files" \
-	"CREATE POLICY texp_export_scope ON app.files FOR SELECT TO texp_export USING (tenant_id = (SELECT texp_guard.role_tenant())::uuid)"
+	"SELECT texp_guard.setup_tenant_table('app', 'files', 'tenant_id', '{}', 'uploaded_at')"
 expect policy_missing app.events \
 	"ALTER POLICY texp_export_scope ON app.events USING (true)" \
-	"ALTER POLICY texp_export_scope ON app.events USING (tenant_id = (SELECT texp_guard.role_tenant())::uuid)"
+	"SELECT texp_guard.setup_tenant_table('app', 'events', 'tenant_id', '{}', 'occurred_at')"
+expect policy_missing app.invoices \
+	"ALTER POLICY texp_export_scope ON app.invoices USING (tenant_id = (SELECT texp_guard.role_tenant())::uuid)" \
+	"SELECT texp_guard.setup_tenant_table('app', 'invoices', 'tenant_id', '{}', 'issued_on')"
 expect policy_other app.users \
 	"CREATE POLICY peek ON app.users FOR SELECT USING (true)" \
 	"DROP POLICY peek ON app.users"
@@ -177,11 +180,17 @@ expect fk_without_tenant "files_invoice_loose on app.files" \
 	"ALTER TABLE app.files ADD CONSTRAINT files_invoice_loose FOREIGN KEY (invoice_id) REFERENCES app.invoices (id)" \
 	"ALTER TABLE app.files DROP CONSTRAINT files_invoice_loose"
 expect excluded_column_readable app.users.password_hash \
+	"GRANT SELECT (password_hash) ON app.users TO texp_provisioner WITH GRANT OPTION" \
+	"REVOKE SELECT (password_hash) ON app.users FROM texp_provisioner CASCADE"
+expect readable_unclassified app.users \
 	"GRANT SELECT ON app.users TO texp_export" \
-	"REVOKE SELECT ON app.users FROM texp_export; SELECT texp_guard.setup_tenant_table('app', 'users', 'tenant_id', ARRAY['password_hash']::name[])"
+	"REVOKE SELECT ON app.users FROM texp_export"
 expect readable_unclassified app.api_tokens \
 	"GRANT SELECT (label) ON app.api_tokens TO texp_export" \
 	"REVOKE SELECT (label) ON app.api_tokens FROM texp_export"
+expect readable_unclassified app.api_tokens \
+	"GRANT SELECT (label) ON app.api_tokens TO texp_provisioner" \
+	"REVOKE SELECT (label) ON app.api_tokens FROM texp_provisioner"
 expect sequence_privilege app.invoices_id_seq \
 	"GRANT USAGE ON SEQUENCE app.invoices_id_seq TO texp_export" \
 	"REVOKE USAGE ON SEQUENCE app.invoices_id_seq FROM texp_export"
@@ -197,9 +206,9 @@ expect group_attributes texp_export \
 expect tenant_owner_login app.files \
 	"CREATE ROLE $login_role LOGIN; ALTER TABLE app.files OWNER TO $login_role" \
 	"ALTER TABLE app.files OWNER TO agency_owner; DROP ROLE $login_role"
-expect guard_setup "texp_guard.export_role_create(text,text,text)" \
-	"GRANT EXECUTE ON FUNCTION texp_guard.export_role_create(text, text, text) TO PUBLIC" \
-	"REVOKE EXECUTE ON FUNCTION texp_guard.export_role_create(text, text, text) FROM PUBLIC"
+expect guard_setup "texp_guard.export_role_create(text,text,bytea)" \
+	"GRANT EXECUTE ON FUNCTION texp_guard.export_role_create(text, text, bytea) TO PUBLIC" \
+	"REVOKE EXECUTE ON FUNCTION texp_guard.export_role_create(text, text, bytea) FROM PUBLIC"
 expect large_object "large object 4242" \
 	"SELECT lo_from_bytea(4242, 'x'); GRANT SELECT ON LARGE OBJECT 4242 TO PUBLIC" \
 	"SELECT lo_unlink(4242)"

@@ -64,6 +64,31 @@ sed "s/^dbname = .*/dbname = $db/" examples/agency.conf >"$tmp/agency.conf"
 	{ cat "$tmp/setup.out"; echo "FAIL: db-setup --apply"; exit 1; }
 admin "ALTER ROLE texp_monitor PASSWORD '$monpw'" >/dev/null
 
+# Export roles are made for a running job only, scoped to it: the control
+# schema's migrations (as `tenant-export init` applies them), a principal
+# and the tenants, written here as the superuser (this test is about the
+# database's side, not the control plane's).
+for m in sql/control/*.sql; do
+	psql -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$m" >"$tmp/migrate.out" 2>&1 ||
+		{ cat "$tmp/migrate.out"; echo "FAIL: $m"; exit 1; }
+done
+admin "INSERT INTO texp_control.principals (name, key_id, public_key)
+    VALUES ('p', '\\x0000000000000001', repeat('A', 56));
+    INSERT INTO texp_control.tenants (tenant, display_name)
+    VALUES ('$A', 'A'), ('$B', 'B')" >/dev/null
+# job TENANT STATE SCOPE_JSON: a job's id hash (hex) as the control plane
+# would have made it.
+job() {
+	j=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+	admin "INSERT INTO texp_control.jobs (id_hash, tenant, scope, state,
+	    requested_by) SELECT '\\x$j', '$1', '$3'::jsonb, '$2', id
+	    FROM texp_control.principals WHERE name = 'p'" >/dev/null
+	echo "$j"
+}
+whole='{"tables": [], "since": null, "until": null, "include_global": true, "pii": true}'
+JOB_B=$(job "$B" running "$whole")
+JOB_A=$(job "$A" running "$whole")
+
 # A SCRAM verifier for a known password, computed by the server for a
 # scratch role: the provisioning function accepts verifiers only.
 exppw="scope-export-$$"
@@ -74,17 +99,32 @@ admin "DROP ROLE texp_verifier_$$" >/dev/null
 role=$(newrole)
 echo "$role" >>"$tmp/roles"
 checks=$((checks + 1))
-monitor "SELECT texp_guard.export_role_create('$role', '$B', '$verifier')" >/dev/null ||
+monitor "SELECT texp_guard.export_role_create('$role', '$verifier', '\\x$JOB_B')" >/dev/null ||
 	fail "monitor cannot create an export role"
 
 # The provisioning function refuses a plaintext password and odd names,
 # and nobody but the monitor may call it.
 checks=$((checks + 1))
 r2=$(newrole)
-monitor "SELECT texp_guard.export_role_create('$r2', '$B', 'plaintext')" >/dev/null 2>&1 &&
+monitor "SELECT texp_guard.export_role_create('$r2', 'plaintext', '\\x$JOB_B')" >/dev/null 2>&1 &&
 	{ echo "$r2" >>"$tmp/roles"; fail "plaintext password accepted"; }
-monitor "SELECT texp_guard.export_role_create('postgres2', '$B', '$verifier')" >/dev/null 2>&1 &&
+monitor "SELECT texp_guard.export_role_create('postgres2', '$verifier', '\\x$JOB_B')" >/dev/null 2>&1 &&
 	{ echo postgres2 >>"$tmp/roles"; fail "arbitrary role name accepted"; }
+
+# ... and only for a job that is running: not for one awaiting approval,
+# queued, or that does not exist.
+for st in awaiting_approval queued ready; do
+	checks=$((checks + 1))
+	jx=$(job "$B" "$st" "$whole")
+	rx=$(newrole)
+	monitor "SELECT texp_guard.export_role_create('$rx', '$verifier', '\\x$jx')" >"$tmp/x.out" 2>&1 &&
+		{ echo "$rx" >>"$tmp/roles"; fail "an export role for a $st job"; }
+	grep -q "running job only" "$tmp/x.out" || { fail "$st job: another error"; cat "$tmp/x.out"; }
+done
+checks=$((checks + 1))
+rx=$(newrole)
+monitor "SELECT texp_guard.export_role_create('$rx', '$verifier', '\\x$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')')" >/dev/null 2>&1 &&
+	{ echo "$rx" >>"$tmp/roles"; fail "an export role for no job"; }
 monitor "SELECT texp_guard.export_role_drop('postgres')" >/dev/null 2>&1 &&
 	fail "export_role_drop accepted a non-export role"
 
@@ -127,7 +167,13 @@ attempt "SET app.tenant_id" "SET app.tenant_id = '$A';"
 attempt "set_config()" "SELECT set_config('app.tenant_id', '$A', false);"
 attempt "RESET ALL" "SET app.tenant_id = '$A'; RESET ALL;"
 attempt "RESET ROLE" "RESET ROLE;"
-attempt "SET ROLE texp_export" "SET ROLE texp_export;"
+# SET ROLE to the group drops the role's own grants: nothing is readable.
+checks=$((checks + 1))
+printf 'SET ROLE texp_export;\n%s\n' "$counts" |
+	PGPASSWORD=$exppw psql -X -q -At -U "$role" -d "$db" >"$tmp/att.out" 2>"$tmp/att.err"
+[ -z "$(grep -E '^[0-9]+\|[0-9]+$' "$tmp/att.out")" ] &&
+	[ "$(grep -c 'permission denied' "$tmp/att.err")" = 6 ] ||
+	fail "SET ROLE texp_export: $(cat "$tmp/att.out" "$tmp/att.err")"
 attempt "SET ROLE agency_app" "SET ROLE agency_app;"
 attempt "SET SESSION AUTHORIZATION" "SET SESSION AUTHORIZATION postgres;"
 attempt "RESET SESSION AUTHORIZATION" "RESET SESSION AUTHORIZATION;"
@@ -222,6 +268,54 @@ wait "$bgpid" 2>/dev/null
 bgpid=
 sleep 0.5
 
+# A job for app.invoices only, in a date window: the role reads that table
+# and only the window's rows, and no other table, whatever it sends.
+since=$(admin "SELECT min(issued_on) + 30 FROM app.invoices WHERE tenant_id = '$B'")
+until=$(admin "SELECT min(issued_on) + 200 FROM app.invoices WHERE tenant_id = '$B'")
+nwin=$(admin "SELECT count(*) FROM app.invoices WHERE tenant_id = '$B' AND issued_on >= '$since' AND issued_on < '$until'")
+JOB_W=$(job "$B" running "{\"tables\": [\"app.invoices\"], \"since\": \"$since\", \"until\": \"$until\", \"include_global\": false, \"pii\": false}")
+rw=$(newrole)
+echo "$rw" >>"$tmp/roles"
+monitor "SELECT texp_guard.export_role_create('$rw', '$verifier', '\\x$JOB_W')" >/dev/null ||
+	fail "an export role for a job of one table"
+as_job() {	# SQL as the job-scoped role, output in $tmp/exp.out
+	printf '%s\n' "$1" | PGPASSWORD=$exppw psql -X -q -At -v ON_ERROR_STOP=1 -U "$rw" -d "$db" \
+		>"$tmp/exp.out" 2>&1
+}
+checks=$((checks + 1))
+as_job "SELECT count(*) FROM app.invoices" &&
+	[ "$(cat "$tmp/exp.out")" = "$nwin" ] ||
+	{ fail "the job's window: wanted $nwin invoices"; cat "$tmp/exp.out"; }
+checks=$((checks + 1))
+as_job "SELECT count(*) FROM app.invoices WHERE issued_on < '$since' OR issued_on >= '$until'" &&
+	[ "$(cat "$tmp/exp.out")" = 0 ] ||
+	{ fail "rows outside the job's window visible"; cat "$tmp/exp.out"; }
+for t in app.users app.contacts app.events app.clients app.currencies; do
+	checks=$((checks + 1))
+	as_job "SELECT count(*) FROM $t" &&
+		{ fail "$t readable by a job for app.invoices"; cat "$tmp/exp.out"; }
+	grep -q "permission denied" "$tmp/exp.out" ||
+		{ fail "$t: refused for another reason"; cat "$tmp/exp.out"; }
+done
+checks=$((checks + 1))
+as_job "SET ROLE texp_export; SELECT count(*) FROM app.users" &&
+	fail "app.users readable through the export group"
+checks=$((checks + 1))
+[ "$(monitor "SELECT texp_guard.export_role_drop('$rw')")" = t ] ||
+	fail "export_role_drop of the job-scoped role"
+
+# A role whose job is no longer running is swept, grant and all.
+checks=$((checks + 1))
+rj=$(newrole)
+echo "$rj" >>"$tmp/roles"
+JOB_S=$(job "$B" running "$whole")
+monitor "SELECT texp_guard.export_role_create('$rj', '$verifier', '\\x$JOB_S')" >/dev/null ||
+	fail "an export role to sweep"
+admin "UPDATE texp_control.jobs SET state = 'failed' WHERE id_hash = '\\x$JOB_S'" >/dev/null
+monitor "SELECT texp_guard.export_roles_sweep()" >/dev/null
+[ -z "$(admin "SELECT 1 FROM pg_roles WHERE rolname = '$rj'")" ] ||
+	fail "the role of a failed job survived the sweep"
+
 # An expired grant sees nothing, even though the login still works.
 checks=$((checks + 1))
 admin "UPDATE texp_guard.grants SET expires_at = now() - interval '1 second' WHERE role_name = '$role'" >/dev/null
@@ -238,7 +332,7 @@ checks=$((checks + 1))
 	fail "expired export role still exists after sweep"
 r3=$(newrole)
 echo "$r3" >>"$tmp/roles"
-monitor "SELECT texp_guard.export_role_create('$r3', '$A', '$verifier')" >/dev/null ||
+monitor "SELECT texp_guard.export_role_create('$r3', '$verifier', '\\x$JOB_A')" >/dev/null ||
 	fail "second export role"
 [ "$(monitor "SELECT texp_guard.export_role_drop('$r3')")" = t ] ||
 	fail "export_role_drop"
@@ -254,6 +348,7 @@ if [ -x "$TEXP_BUILD/tests/check_config" ]; then
 	sed "s|^user = texp_monitor|user = texp_monitor\npassword_file = $tmp/monitor.pw|" \
 		"$tmp/agency.conf" >"$tmp/monitor.conf"
 	TEXP_PG_CONFIG="$tmp/monitor.conf" TEXP_PG_TENANT="$B" TEXP_PG_OTHER="$A" \
+		TEXP_PG_JOB="$JOB_B" \
 		"$TEXP_BUILD/tests/check_config" >"$tmp/unit.out" 2>&1 ||
 		{ fail "check_config with a database"; cat "$tmp/unit.out"; }
 	grep -q "db api: ok" "$tmp/unit.out" ||
