@@ -358,61 +358,6 @@ fill_principal(PGresult *res, struct control_principal *out)
 }
 
 int
-control_principal_by_keyid(PGconn *c, const uint8_t key_id[8],
-    struct control_principal *out, struct minisig_pubkey **pk)
-{
-	PGresult *res = NULL;
-	struct minisig_pubkey *key = NULL;
-	char hex[2 * 8 + 3];
-	const char *params[1] = { hex };
-	const char *b64;
-	uint8_t got[MINISIG_KEYID_LEN];
-	int r = ERR_INTERNAL;
-
-	memset(out, 0, sizeof(*out));
-	if (pk != NULL)
-		*pk = NULL;
-	bytea_hex(hex, key_id, 8);
-	res = PQexecParams(c, "SELECT id, name, key_id, public_key, "
-	    "disabled_at IS NOT NULL FROM texp_control.principals "
-	    "WHERE key_id = $1::bytea", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		r = ERR_DB;
-		goto out;
-	}
-	if (PQntuples(res) != 1) {
-		r = ERR_DENIED;
-		goto out;
-	}
-	if ((r = fill_principal(res, out)) != 0)
-		goto out;
-	if (out->disabled) {
-		r = ERR_DENIED;
-		goto out;
-	}
-	b64 = PQgetvalue(res, 0, 3);
-	if ((r = minisig_pubkey_parse(b64, strlen(b64), &key)) != 0)
-		goto out;
-	/* The stored key id and the key's own must agree. */
-	minisig_pubkey_keyid(key, got);
-	if (sodium_memcmp(got, key_id, sizeof(got)) != 0) {
-		r = ERR_DENIED;
-		goto out;
-	}
-	if (pk != NULL) {
-		*pk = key;
-		key = NULL;
-	}
-	r = 0;
- out:
-	if (r != 0)
-		memset(out, 0, sizeof(*out));
-	minisig_pubkey_free(key);
-	PQclear(res);
-	return r;
-}
-
-int
 control_principal_by_name(PGconn *c, const char *name,
     struct control_principal *out)
 {
@@ -435,73 +380,6 @@ control_principal_by_name(PGconn *c, const char *name,
 		goto out;
 	}
 	r = fill_principal(res, out);
- out:
-	PQclear(res);
-	return r;
-}
-
-int
-control_allowed(PGconn *c, int64_t principal, const char *cap,
-    const char *tenant, int *allowed)
-{
-	PGresult *res = NULL;
-	char idbuf[32];
-	const char *params[3];
-	int r = ERR_INTERNAL;
-
-	*allowed = 0;
-	if (cap == NULL)
-		return ERR_INVALID;
-	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)principal);
-	params[0] = idbuf;
-	params[1] = cap;
-	params[2] = tenant;
-	res = PQexecParams(c,
-	    "SELECT EXISTS (SELECT 1 FROM texp_control.principals p "
-	    "  JOIN texp_control.principal_roles pr ON pr.principal_id = p.id "
-	    "  JOIN texp_control.roles ro ON ro.name = pr.role "
-	    "  WHERE p.id = $1::bigint AND p.disabled_at IS NULL "
-	    "  AND $2::text = ANY (ro.capabilities)) "
-	    "AND ($3::text IS NULL OR EXISTS (SELECT 1 "
-	    "  FROM texp_control.assignments a "
-	    "  WHERE a.principal_id = $1::bigint AND a.tenant = $3::text))",
-	    3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		r = ERR_DB;
-		goto out;
-	}
-	*allowed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	r = 0;
- out:
-	PQclear(res);
-	return r;
-}
-
-int
-control_tenant_name(PGconn *c, const char *tenant, char **display_name)
-{
-	PGresult *res = NULL;
-	const char *params[1] = { tenant };
-	int r = ERR_INTERNAL;
-
-	*display_name = NULL;
-	if (tenant == NULL)
-		return ERR_INVALID;
-	res = PQexecParams(c, "SELECT display_name FROM texp_control.tenants "
-	    "WHERE tenant = $1", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		r = ERR_DB;
-		goto out;
-	}
-	if (PQntuples(res) != 1) {
-		r = ERR_NOENT;
-		goto out;
-	}
-	if ((*display_name = strdup(PQgetvalue(res, 0, 0))) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	r = 0;
  out:
 	PQclear(res);
 	return r;

@@ -80,31 +80,10 @@ struct control_principal {
 	int disabled;
 };
 
-/*
- * Looks a principal up by its minisign key id. On success fills *out and,
- * when pk is not NULL, sets *pk to its public key (caller frees with
- * minisig_pubkey_free). ERR_DENIED if no principal has this key or it is
- * disabled (the two are not told apart), ERR_DB on query failure.
- */
-int control_principal_by_keyid(PGconn *c, const uint8_t key_id[8],
-    struct control_principal *out, struct minisig_pubkey **pk);
 /* By name; ERR_NOENT if unknown (a disabled one is returned with
  * disabled = 1). */
 int control_principal_by_name(PGconn *c, const char *name,
     struct control_principal *out);
-
-/*
- * *allowed = 1 if principal (enabled) has capability cap through one of its
- * roles AND (tenant == NULL, or it is assigned to tenant); 0 otherwise.
- * tenant == NULL is for global capabilities (`admin`). Returns 0, or ERR_DB
- * (then *allowed = 0).
- */
-int control_allowed(PGconn *c, int64_t principal, const char *cap,
-    const char *tenant, int *allowed);
-
-/* *display_name = malloc'd display name of tenant (caller frees).
- * ERR_NOENT if tenant is not registered. */
-int control_tenant_name(PGconn *c, const char *tenant, char **display_name);
 
 /*
  * Management (the admin commands; callers check `admin` and audit).

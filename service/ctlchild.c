@@ -117,6 +117,29 @@ lock_log(PGconn *c, uint64_t *now)
 	return r;
 }
 
+/* Only the control database's id, without keys or the log (the hello). */
+static void
+id_only(const struct config *cfg, struct jobs_outcome *o, json_t *reply)
+{
+	char cid[CONTROL_ID_MAX + 1], why[512] = "";
+	PGconn *c = NULL;
+	int r;
+
+	if ((r = db_connect(cfg, NULL, &c, o->msg, sizeof(o->msg))) != 0)
+		goto out;
+	if ((r = control_check(c, why, sizeof(why))) != 0 ||
+	    (r = control_id(c, cid, why, sizeof(why))) != 0) {
+		snprintf(o->msg, sizeof(o->msg), "%s%s", why,
+		    r == ERR_NOENT ? " (run tenant-export init)" : "");
+		goto out;
+	}
+	json_object_set_new(reply, "control_id", json_string(cid));
+ out:
+	o->r = r;
+	if (c != NULL)
+		PQfinish(c);
+}
+
 /* The child's whole step; fills o and reply. */
 static void
 step(const struct config *cfg, const char *want_id, const char *peer,
@@ -233,7 +256,10 @@ svc_in_child(const struct config *cfg, const char *control_id,
 		co.r = ERR_INTERNAL;
 		if (rep == NULL)
 			_exit(3);
-		step(cfg, control_id, peer, fn, ctx, &co, rep);
+		if (fn == NULL)
+			id_only(cfg, &co, rep);
+		else
+			step(cfg, control_id, peer, fn, ctx, &co, rep);
 		if ((s = json_dumps(rep, JSON_COMPACT)) == NULL ||
 		    strlen(s) > REPLY_MAX)
 			_exit(3);
@@ -286,14 +312,6 @@ svc_in_child(const struct config *cfg, const char *control_id,
 	return r;
 }
 
-static int
-read_id(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o, json_t *reply)
-{
-	(void)ctx;
-	json_object_set_new(reply, "control_id", json_string(k->control_id));
-	return o->r = 0;
-}
-
 int
 svc_control_id(const struct config *cfg, char *out, size_t outlen, char *err,
     size_t errlen)
@@ -303,7 +321,7 @@ svc_control_id(const struct config *cfg, char *out, size_t outlen, char *err,
 	const char *id;
 	int r;
 
-	r = svc_in_child(cfg, NULL, NULL, read_id, NULL, &o, &rep);
+	r = svc_in_child(cfg, NULL, NULL, NULL, NULL, &o, &rep);
 	if (r != 0) {
 		err_set(err, errlen, "%s", o.msg[0] ? o.msg : err_str(r));
 		json_decref(rep);

@@ -31,7 +31,8 @@ typedef int (*svc_ctl_fn)(struct jobs_ctx *k, void *ctx,
  * (an action checked against one id is never applied to another). peer
  * names the caller for the log. *reply (optional) gets fn's reply object
  * (the caller json_decref()s it). Returns o->r, or ERR_CHILD when the
- * child failed.
+ * child failed. (fn NULL: the child only reads the control database's id,
+ * svc_control_id.)
  */
 int svc_in_child(const struct config *cfg, const char *control_id,
     const char *peer, svc_ctl_fn fn, void *ctx, struct jobs_outcome *o,

@@ -190,28 +190,7 @@ expect_rc 0 "the extended log still verifies against the old checkpoint" \
 save_log
 # A rewritten history with a consistent chain: the hashes say nothing,
 # the service's signatures and the checkpoint do.
-rechain="DO \$\$
-DECLARE r record; prev bytea; h bytea;
-BEGIN
-	FOR r IN SELECT * FROM texp_control.audit_log ORDER BY seq LOOP
-		IF prev IS NULL THEN prev := r.prev_hash; END IF;
-		IF r.v = 1 THEN
-		    h := sha256(prev || convert_to(texp_control.audit_row_text(
-		    r.seq, r.at, r.event, r.principal, r.tenant, r.job, r.scope,
-		    r.detail, r.host, r.tool_version), 'UTF8'));
-		ELSE
-		    h := sha256(prev || convert_to(texp_control.audit_row_text2(
-		    r.seq, r.at, r.event, r.principal, r.tenant, r.job, r.scope,
-		    r.detail, r.host, r.tool_version, r.action, r.signature),
-		    'UTF8'));
-		END IF;
-		UPDATE texp_control.audit_log SET prev_hash = prev, hash = h
-		    WHERE seq = r.seq;
-		prev := h;
-	END LOOP;
-END
-\$\$"
-tamper "UPDATE texp_control.audit_log SET detail = '{\"display_name\": \"x\"}' WHERE seq = 3; $rechain"
+tamper "UPDATE texp_control.audit_log SET detail = '{\"display_name\": \"x\"}' WHERE seq = 3; $(rechain_sql)"
 expect_rc 1 "rewritten row with a recomputed chain: verify fails" verify
 check "  ... naming row 3, which is not what the service signed" \
 	grep -q "FAILED at row 3: row 3 (.*): its detail differs from what the service signed" "$work/err"
@@ -221,7 +200,7 @@ check "  ... naming row $N, the checkpoint's head" \
 	grep -q "FAILED at row $N: row $N differs from the checkpoint" "$work/err"
 restore_log
 tamper "DELETE FROM texp_control.audit_log WHERE seq = 5;
-    UPDATE texp_control.audit_log SET seq = seq - 1 WHERE seq > 5; $rechain"
+    UPDATE texp_control.audit_log SET seq = seq - 1 WHERE seq > 5; $(rechain_sql)"
 expect_rc 1 "a row removed and the rest renumbered and re-chained: verify fails" verify
 check "  ... at row 5, whose signed place differs" \
 	grep -q "FAILED at row 5: .*signed place in the log differs" "$work/err"

@@ -90,3 +90,32 @@ msql() {
 audit_rows() {
 	sql "SELECT count(*) FROM texp_control.audit_log WHERE event = '$1'"
 }
+
+# rechain_sql: SQL that recomputes every row's prev_hash and hash in seq
+# order, as someone who rewrites the log by hand would (version 1 and 2
+# rows each with their own row text).
+rechain_sql() {
+	cat <<'SQL'
+DO $$
+DECLARE r record; prev bytea; h bytea;
+BEGIN
+	FOR r IN SELECT * FROM texp_control.audit_log ORDER BY seq LOOP
+		IF prev IS NULL THEN prev := r.prev_hash; END IF;
+		IF r.v = 1 THEN
+		    h := sha256(prev || convert_to(texp_control.audit_row_text(
+		    r.seq, r.at, r.event, r.principal, r.tenant, r.job, r.scope,
+		    r.detail, r.host, r.tool_version), 'UTF8'));
+		ELSE
+		    h := sha256(prev || convert_to(texp_control.audit_row_text2(
+		    r.seq, r.at, r.event, r.principal, r.tenant, r.job, r.scope,
+		    r.detail, r.host, r.tool_version, r.action, r.signature),
+		    'UTF8'));
+		END IF;
+		UPDATE texp_control.audit_log SET prev_hash = prev, hash = h
+		    WHERE seq = r.seq;
+		prev := h;
+	END LOOP;
+END
+$$
+SQL
+}
