@@ -40,5 +40,9 @@ int cmd_list(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+/* Monitoring (cmd_alerts.c, cmd_metrics.c, cmd_report.c). */
+int cmd_alerts(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

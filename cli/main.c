@@ -48,6 +48,12 @@ static const struct {
 	  "copy a finished export out of the outbox (signed, counted)" },
 	{ "sweep", cmd_sweep,
 	  "delete expired archives and stale export roles (for cron)" },
+	{ "alerts", cmd_alerts,
+	  "report unusual exports found in the audit log (for cron)" },
+	{ "metrics", cmd_metrics,
+	  "write Prometheus metrics of jobs, exports and the audit log" },
+	{ "report", cmd_report,
+	  "write the support page: recent exports per tenant (HTML)" },
 };
 
 static void

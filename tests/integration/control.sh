@@ -16,11 +16,17 @@ sql "SET client_min_messages = warning; DROP SCHEMA texp_control CASCADE"
 
 # ---- init ----
 expect_rc 0 "init creates the control schema" "$E" init --config "$CFG" --user postgres
-check "  ... reporting one migration" grep -q "1 migration applied" "$work/out"
+# Every file in sql/control/ is a migration, recorded as NNN:NNN_name.
+migs=$(cd "$top/sql/control" && ls *.sql | sed 's/\.sql$//')
+nmigs=$(echo "$migs" | wc -l)
+lastv=$(echo "$migs" | tail -n 1 | cut -c1-3 | sed 's/^0*//')
+check "  ... reporting every migration" \
+	grep -q "version $lastv ($nmigs migrations applied)" "$work/out"
 expect_rc 0 "init again is a no-op" "$E" init --config "$CFG" --user postgres
-check "  ... and says so" grep -q "already at version 1" "$work/out"
-check "one migration recorded" \
-	[ "$(sql "SELECT string_agg(version || ':' || name, ',') FROM texp_control.schema_migrations")" = "1:001_control" ]
+check "  ... and says so" grep -q "already at version $lastv" "$work/out"
+check "every migration recorded, by the version in its name" \
+	[ "$(sql "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM texp_control.schema_migrations")" = \
+	"$(echo "$migs" | sed 's/^0*\([0-9]*\)_/\1:&/' | tr '\n' ',' | sed 's/,$//')" ]
 check "the monitor got the control group" \
 	[ "$(sql "SELECT pg_has_role('texp_monitor', 'texp_control_user', 'MEMBER')")" = t ]
 check "the schema is owned by the NOLOGIN owner role" \
