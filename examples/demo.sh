@@ -136,6 +136,21 @@ if ! "$B/tenant-export" audit show --config "$work/agency.conf" --json |
 fi
 "$B/tenant-export" audit verify --config "$work/agency.conf" | sed 's/^/   /'
 
+say "Monitoring: alerts (for cron), Prometheus metrics, and the support page"
+# alerts exits 1 when it printed alerts: the demo goes on either way.
+"$B/tenant-export" alerts --config "$work/agency.conf" | sed 's/^/   /'
+"$B/tenant-export" metrics --config "$work/agency.conf" | grep -E \
+    '^tenant_export_(jobs\{state="ready"\}|exports_completed_total|exported_rows_total|refusals_total|audit_chain_ok)' |
+    sed 's/^/   /'
+mkdir -p "$B/demo"
+"$B/tenant-export" report --config "$work/agency.conf" \
+    --html "$B/demo/support-page.html" | sed 's/^/   /'
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+	python3 tests/integration/lib/browser.py "$B/demo/support-page.html" \
+	    --screenshot "$B/demo/support-page.png" --size 1366x1100 >/dev/null
+	echo "   screenshot of the support page: $B/demo/support-page.png"
+fi
+
 say "What happened"
 cat <<TXT
    Only a registered principal assigned to Client B could ask for the
@@ -146,5 +161,7 @@ cat <<TXT
    encrypted to Client B's key and signed by the agency. Client B proved it:
    every record carries Client B's tenant key, no hash or count differs, the
    signature is the agency's, and Client A's id appears nowhere. The api
-   tokens table was never read.
+   tokens table was never read. Support can answer "who exported what for
+   this client, and who downloaded it" from the support page, and cron
+   runs "alerts" and "metrics" to tell people when something looks wrong.
 TXT

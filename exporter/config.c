@@ -497,6 +497,7 @@ alerts_defaults(struct config_alerts *a)
 	a->day_start = 8 * 60;
 	a->day_end = 19 * 60;
 	a->business_days = 0x3e;	/* Monday (1) to Friday (5) */
+	a->held_after = 24 * 3600;
 }
 
 /* "HH:MM" into minutes after midnight (24:00 allowed as an end). */

@@ -333,7 +333,7 @@ put_tenant(struct buf *o, const struct report *rp, const struct rtenant *t)
 		n += strcmp(rp->j[i].tenant, t->tenant) == 0;
 	if ((r = buf_put_str(o, "<section>\n<h2>")) ||
 	    (r = html_text(o, t->name)) ||
-	    (r = buf_put_str(o, "<span class=\"id\">tenant ")) ||
+	    (r = buf_put_str(o, " <span class=\"id\">tenant ")) ||
 	    (r = html_text(o, t->tenant)) ||
 	    (r = buf_put_str(o, "</span></h2>\n<h3>Alerts</h3>\n")) ||
 	    (r = put_alerts(o, rp, t->tenant)) ||
