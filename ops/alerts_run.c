@@ -195,7 +195,13 @@ rows_alerts(PGconn *c, const struct config *cfg, int64_t cursor,
 		goto out;
 	maxwin = ac->burst_window > ac->failures_window ? ac->burst_window :
 	    ac->failures_window;
-	from = fresh.v[0].at - (int64_t)maxwin * US;
+	/* rows are in seq order; their times nearly so, but not by
+	 * contract: the window starts before the earliest of them */
+	from = fresh.v[0].at;
+	for (i = 1; i < fresh.n; i++)
+		if (fresh.v[i].at < from)
+			from = fresh.v[i].at;
+	from -= (int64_t)maxwin * US;
 	/* earlier rows inside the longest window */
 	if (cursor > 0) {
 		f.after_seq = 0;

@@ -126,19 +126,20 @@ tenant_get(struct metrics *m, const char *tenant)
 	return &m->t[m->nt++];
 }
 
+/* Appended, not updated: duration_add looks from the end, so a retried
+ * job is timed from its last start, and a start costs nothing. */
 static int
 started_set(struct metrics *m, const char *ref, int64_t at)
 {
 	struct started *nv;
-	size_t i, ncap;
+	size_t ncap;
 
-	for (i = m->ns; i-- > 0;)
-		if (strcmp(m->s[i].ref, ref) == 0) {
-			m->s[i].at = at;
-			return 0;
-		}
-	if (m->ns >= MAX_REFS)
-		return 0;	/* durations of older jobs are dropped */
+	if (m->ns >= MAX_REFS) {
+		/* keep the newer half: an old start rarely completes now */
+		memmove(m->s, m->s + MAX_REFS / 2,
+		    (m->ns - MAX_REFS / 2) * sizeof(*m->s));
+		m->ns -= MAX_REFS / 2;
+	}
 	if (m->ns == m->caps) {
 		ncap = m->caps == 0 ? 64 : m->caps * 2;
 		if ((nv = reallocarray(m->s, ncap, sizeof(*nv))) == NULL)
