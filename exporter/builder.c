@@ -61,7 +61,7 @@ builder_log(int fd, const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	/* one line per message: a newline in a server message is flattened */
 	for (int i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
+		if (line[i] == '\n' || line[i] == '\r' || line[i] == '\t')
 			line[i] = ' ';
 	line[n++] = '\n';
 	builder_write_all(fd, line, (size_t)n);
@@ -191,6 +191,48 @@ static const char *const widen_stmts[] = {
 	"SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
 	NULL,
 };
+
+/*
+ * What a builder holding an ordinary session could do beyond its COPYs:
+ * walk other tenants' values through an index with EXPLAIN ANALYZE,
+ * signal its rows to a listener, leave marks other sessions see or that
+ * outlive it, take locks. Each carries the marker "texp-attack", which
+ * the tests look for in the server's statement log.
+ */
+static const struct {
+	const char *name;
+	const char *sql;
+} off_plan_stmts[] = {
+	{ "explain", "EXPLAIN (ANALYZE, COSTS OFF) SELECT name FROM "
+	  "app.clients WHERE name > 'Client A' /* texp-attack */" },
+	{ "notify", "NOTIFY texp_attack, 'texp-attack: a row of B'" },
+	{ "set", "SET application_name = 'texp-attack'" },
+	{ "alter-role", "ALTER ROLE CURRENT_USER SET application_name = "
+	  "'texp-attack'" },
+	{ "password", "ALTER ROLE CURRENT_USER PASSWORD 'texp-attack'" },
+	{ "lock", "SELECT pg_advisory_lock(4242) /* texp-attack */" },
+};
+
+/* One statement outside the plan, before the first COPY; or an extra
+ * run of a planned one; or the extended protocol. Says what came back. */
+static void
+attack_off_plan(struct builder_job *j)
+{
+	PGresult *res = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(off_plan_stmts) / sizeof(off_plan_stmts[0]); i++)
+		if (strcmp(j->attack, off_plan_stmts[i].name) == 0)
+			res = PQexec(j->conn, off_plan_stmts[i].sql);
+	if (strcmp(j->attack, "extended") == 0)
+		res = PQexecParams(j->conn, "SELECT 1 /* texp-attack */", 0,
+		    NULL, NULL, NULL, NULL, 0);
+	if (res == NULL)
+		return;
+	builder_log(j->log_fd, "note %s: %s", j->attack,
+	    PQresultStatus(res) == PGRES_FATAL_ERROR ? "refused" : "allowed");
+	PQclear(res);
+}
 
 /* Turning row security off makes every read of a protected table fail
  * rather than bypass the policy. */
@@ -497,7 +539,7 @@ builder_main(void *arg)
 	int r;
 
 #ifdef TEXP_TEST_HOOKS
-	if (j->attack != NULL && strcmp(j->attack, "scan") == 0)
+	if (j->attack != NULL && strncmp(j->attack, "scan", 4) == 0)
 		attack_scan(j, j->attack_arg, j->tenant);
 #endif
 	if ((r = enter_sandbox(&pol)) != 0)
@@ -519,6 +561,8 @@ builder_main(void *arg)
 			attack_sql(j, write_stmts);
 		else if (strcmp(j->attack, "rowsec") == 0)
 			attack_sql(j, rowsec_stmts);
+		else
+			attack_off_plan(j);
 	}
 #endif
 	if ((r = age_enc_new_payload(j->file_key, pipe_write, &j->out_fd,
@@ -544,6 +588,13 @@ builder_main(void *arg)
 #endif
 		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
 			goto out;
+#ifdef TEXP_TEST_HOOKS
+		/* the same planned statement a second time: one more query */
+		if (t == 0 && j->attack != NULL &&
+		    strcmp(j->attack, "extra") == 0 &&
+		    (r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
+			goto out;
+#endif
 	}
 	if ((r = bundle_writer_finish(bw, NULL)) != 0 ||
 	    (r = age_enc_finish(enc)) != 0) {

@@ -95,8 +95,9 @@ provision_start(const struct config *cfg, const char *tenant,
 	size_t count;
 
 	*out = NULL;
+	/* The answer holds the export role's password: wiped when freed. */
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (ans = buf_new(ANSWER_MAX)) == NULL)
+	    (ans = buf_new_secret(ANSWER_MAX)) == NULL)
 		goto out;
 	p->pid = -1;
 	p->to = p->from = -1;
@@ -126,6 +127,7 @@ provision_start(const struct config *cfg, const char *tenant,
 		if (n <= 0 || buf_put(ans, tmp, (size_t)n) != 0)
 			break;
 	}
+	sodium_memzero(tmp, sizeof(tmp));
 	if (buf_get_line(ans, &l, &len, sizeof(line) - 1) != 0) {
 		snprintf(err, errlen, "the database helper exited without an "
 		    "answer");
@@ -213,6 +215,15 @@ const char *
 provision_sysid(const struct provision *p)
 {
 	return p->sysid;
+}
+
+void
+provision_forget_password(struct provision *p)
+{
+	if (p == NULL || p->password == NULL)
+		return;
+	sodium_free(p->password);	/* wipes */
+	p->password = NULL;
 }
 
 int

@@ -28,10 +28,14 @@ struct provision;
 int provision_start(const struct config *cfg, const char *tenant,
     struct provision **out, char *err, size_t errlen);
 /* The export role's name and password, and the server's system
- * identifier (owned by p). */
+ * identifier (owned by p). The password is NULL once forgotten. */
 const char *provision_role(const struct provision *p);
 const char *provision_password(const struct provision *p);
 const char *provision_sysid(const struct provision *p);
+/* Wipes and frees the password: call it as soon as the one process that
+ * logs in as the export role (the database relay) has its copy, so that
+ * no child forked later finds it in memory. */
+void provision_forget_password(struct provision *p);
 /* Asks the helper to drop the export role, waits for it and frees p.
  * Returns 0 or ERR_DB / ERR_CHILD with a reason. Accepts NULL. */
 int provision_finish(struct provision *p, char *err, size_t errlen);

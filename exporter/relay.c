@@ -712,9 +712,10 @@ serve_results(struct serve *s)
 	const char *tag;
 	int n, r = 0;
 
-	if (PQconsumeInput(s->db) != 1) {
-		builder_log(s->log, "error database: the connection was lost: "
-		    "%s", PQerrorMessage(s->db));
+	if (PQconsumeInput(s->db) != 1 || PQstatus(s->db) != CONNECTION_OK) {
+		builder_log(s->log, "error database: the session was lost "
+		    "(ended by the server or an administrator): %s",
+		    PQerrorMessage(s->db));
 		return RELAY_EXIT_LOST;
 	}
 	while (r == 0 && s->st != IDLE && buf_len(s->out) < OUT_HIGH) {
@@ -827,7 +828,9 @@ serve(struct serve *s)
 	for (;;) {
 		pfd[0].fd = s->peer;
 		pfd[0].events = (short)(POLLIN | (buf_len(s->out) ? POLLOUT : 0));
-		pfd[1].fd = s->st != IDLE && buf_len(s->out) < OUT_HIGH ?
+		/* Idle, the server is watched too: a session it ends (a
+		 * terminated backend, a shutdown) ends the relay at once. */
+		pfd[1].fd = s->st == IDLE || buf_len(s->out) < OUT_HIGH ?
 		    s->dbfd : -1;
 		pfd[1].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = 0;
@@ -916,6 +919,7 @@ relay_main(void *arg)
 struct relay_link {
 	char dir[256];
 	char sock[300];
+	char nopass[300];
 	int lfd;
 	int peer;
 	PGconn *conn;
@@ -938,6 +942,7 @@ link_listen(struct relay_link *l, char *err, size_t errlen)
 	}
 	/* mkdtemp makes it 0700: no one else can reach the socket. */
 	snprintf(l->sock, sizeof(l->sock), "%s/%s", l->dir, SOCK_NAME);
+	snprintf(l->nopass, sizeof(l->nopass), "%s/none", l->dir);
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(l->sock) >= sizeof(sa.sun_path)) {
@@ -999,7 +1004,7 @@ relay_link_open(const char *role, struct relay_link **out, char *err,
 	val[6] = "any";
 	val[7] = "tenant-export builder";
 	val[8] = "disable";
-	val[9] = "/dev/null";
+	val[9] = l->nopass;	/* no file: libpq looks for no password */
 	val[10] = "UTF8";
 	val[11] = NULL;
 	l->conn = PQconnectStartParams(kw, val, 0);
