@@ -104,7 +104,9 @@ lint_passes "after db-setup --apply"
 
 # Lint as the monitor itself, with its password in a password_file.
 checks=$((checks + 1))
-sql "ALTER ROLE texp_monitor PASSWORD 'lint-monitor-$$'"
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL	# not on a command line
+ALTER ROLE texp_monitor PASSWORD 'lint-monitor-$$';
+SQL
 printf 'lint-monitor-%s\n' "$$" >"$tmp/monitor.pw"
 chmod 600 "$tmp/monitor.pw"
 sed "s|^user = texp_monitor|user = texp_monitor\npassword_file = $tmp/monitor.pw|" \
@@ -174,8 +176,17 @@ expect lo_function "pg_catalog.lo_create(oid)" \
 	"GRANT EXECUTE ON FUNCTION lo_create(oid) TO PUBLIC" \
 	"REVOKE EXECUTE ON FUNCTION lo_create(oid) FROM PUBLIC"
 expect fk_without_tenant "files_invoice_loose on app.files" \
-	"ALTER TABLE app.files ADD CONSTRAINT files_invoice_loose FOREIGN KEY (invoice_id) REFERENCES app.invoices (id)" \
-	"ALTER TABLE app.files DROP CONSTRAINT files_invoice_loose"
+	"ALTER TABLE app.invoices ADD CONSTRAINT invoices_id_key UNIQUE (id); ALTER TABLE app.files ADD CONSTRAINT files_invoice_loose FOREIGN KEY (invoice_id) REFERENCES app.invoices (id)" \
+	"ALTER TABLE app.files DROP CONSTRAINT files_invoice_loose; ALTER TABLE app.invoices DROP CONSTRAINT invoices_id_key"
+expect index_without_tenant "clients_name_key on app.clients" \
+	"ALTER TABLE app.clients ADD CONSTRAINT clients_name_key UNIQUE (name)" \
+	"ALTER TABLE app.clients DROP CONSTRAINT clients_name_key"
+expect index_without_tenant "invoices_number_idx on app.invoices" \
+	"CREATE INDEX invoices_number_idx ON app.invoices (number, tenant_id)" \
+	"DROP INDEX app.invoices_number_idx"
+expect index_without_tenant "events_kind_idx on app.events" \
+	"CREATE INDEX events_kind_idx ON app.events (lower(kind))" \
+	"DROP INDEX app.events_kind_idx"
 expect excluded_column_readable app.users.password_hash \
 	"GRANT SELECT ON app.users TO texp_export" \
 	"REVOKE SELECT ON app.users FROM texp_export; SELECT texp_guard.setup_tenant_table('app', 'users', 'tenant_id', ARRAY['password_hash']::name[])"
