@@ -41,7 +41,11 @@ say "Database setup: export roles, row-level security, grants (db-setup --apply)
 "$B/tenant-export" db-setup --config examples/agency.conf --user postgres --apply
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/keys/monitor.password"
 chmod 600 "$work/keys/monitor.password"
-psql -q -d agency -c "ALTER ROLE texp_monitor PASSWORD '$(cat "$work/keys/monitor.password")'"
+# The password goes to psql on stdin, never on its command line (where
+# every local user could read it in /proc).
+psql -X -q -v ON_ERROR_STOP=1 -d agency <<SQL
+ALTER ROLE texp_monitor PASSWORD '$(cat "$work/keys/monitor.password")';
+SQL
 sed -e "s|^# password_file = .*|password_file = $work/keys/monitor.password|" \
     -e "s|^recipient = .*|recipient = $RECIPIENT|" \
     -e "s|^signing_key = .*|signing_key = $work/keys/agency-sign.key|" \
