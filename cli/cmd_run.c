@@ -282,6 +282,23 @@ ctl_finish(PGconn *c, void *ctx, struct jobs_outcome *o, struct buf *x)
 	return jobs_finish(c, k->id_hash, k->principal, k->res, o);
 }
 
+/*
+ * In the provisioning helper, when this process was killed mid-export
+ * (export.h): the job is marked failed rather than left running.
+ */
+static void
+run_abandoned(PGconn *c, void *ctx)
+{
+	struct run_ctx *k = ctx;
+	struct jobs_result jr;
+	struct jobs_outcome o;
+
+	memset(&jr, 0, sizeof(jr));
+	jr.r = ERR_INTERRUPTED;
+	jr.error = "the exporting process was killed; nothing was published";
+	(void)jobs_finish(c, k->id_hash, k->principal, &jr, &o);
+}
+
 /* Faults worth another attempt: the database went away for a moment. */
 static int
 transient(int r)
@@ -479,6 +496,8 @@ cmd_run(int argc, char **argv)
 	pr.on = !quiet && !json && isatty(2);
 	q.progress = progress;
 	q.progress_ctx = &pr;
+	q.abandoned = run_abandoned;
+	q.abandoned_ctx = &k;
 	for (attempt = 1;; attempt++) {
 		/* 2. claim the job: the same checks again, then running */
 		k.act = attempt == 1 ? &act_run : NULL;

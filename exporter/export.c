@@ -31,6 +31,7 @@
 #include "lint.h"
 #include "manifest.h"
 #include "minisig.h"
+#include "outbox.h"
 #include "pgtype.h"
 #include "provision.h"
 #include "relay.h"
@@ -87,6 +88,7 @@ struct run {
 	size_t nrcp;
 	uint8_t *file_key;		/* sodium_malloc'd */
 	int outdir;
+	int lockfd;			/* outbox.h: this export runs */
 	const char *outdir_path;
 	char base[128];			/* the archive's file name */
 	struct seal_writer *sw;
@@ -431,8 +433,9 @@ pump_write_error(struct pump *p, int e)
 	const char *dir = p->rn->outdir_path;
 
 	if (e == ENOSPC || e == EDQUOT)
-		pump_stop(p, ERR_IO, "the outbox \"%s\" has no space left "
-		    "(%s); nothing was published", dir, strerror(e));
+		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
+		    "failed: no space left on its disk (%s); nothing was "
+		    "published", dir, strerror(e));
 	else
 		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
 		    "failed: %s; nothing was published", dir, strerror(e));
@@ -923,6 +926,20 @@ tenant_records(const struct run *rn)
 	return n;
 }
 
+/* "what the outbox "DIR": no space left ..." or the system's reason. */
+static void
+outbox_error(struct run *rn, const char *what, int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		err_set(rn->err, rn->errlen, "%s the outbox \"%s\": no space "
+		    "left on its disk (%s); nothing was published", what,
+		    rn->outdir_path, strerror(e));
+	else
+		err_set(rn->err, rn->errlen, "%s the outbox \"%s\": %s; "
+		    "nothing was published", what, rn->outdir_path,
+		    e != 0 ? strerror(e) : "input/output error");
+}
+
 static int
 sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 {
@@ -931,7 +948,7 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	struct seal_claims c;
 	char *pass = NULL;
 	size_t passlen = 0;
-	int r;
+	int r, e;
 
 	/* Loaded only now, after every child has exited: no child ever had
 	 * a copy of it. */
@@ -958,13 +975,17 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	c.created = rn->pre->created;
 	c.expires = rn->pre->expires;
 	memcpy(c.manifest_digest, digest, sizeof(c.manifest_digest));
+	errno = 0;
 	r = seal_writer_publish(rn->sw, sk, &c);
+	e = errno;
 	minisig_seckey_free(sk);
-	if (r != 0) {
+	if (r == ERR_IO)
+		outbox_error(rn, "cannot publish the signed archive in", e);
+	else if (r != 0)
 		err_set(rn->err, rn->errlen, "publishing the archive failed: %s",
 		    err_str(r));
+	if (r != 0)
 		return r;
-	}
 	rn->res->parts = c.parts;
 	return 0;
 }
@@ -1014,8 +1035,9 @@ static int
 step_provision(struct run *rn)
 {
 	const struct export_request *q = rn->req;
+	struct provision_opts o = { q->abandoned, q->abandoned_ctx };
 
-	return provision_start(q->cfg, q->tenant, &rn->prov, rn->err,
+	return provision_start_opts(q->cfg, q->tenant, &o, &rn->prov, rn->err,
 	    rn->errlen);
 }
 
@@ -1260,19 +1282,29 @@ step_build(struct run *rn)
 	gmtime_r(&now, &tm);
 	snprintf(rn->base, sizeof(rn->base), "export-%04d%02d%02d-%s.texp",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
+	/* Locked before the first temporary exists: sweep leaves a running
+	 * export alone; the helper cleans up if this process is killed. */
+	if ((r = outbox_lock(rn->outdir, rn->base, &rn->lockfd)) != 0) {
+		err_set(rn->err, rn->errlen, "cannot lock the export in the "
+		    "outbox \"%s\": %s", rn->outdir_path, r == ERR_EXISTS ?
+		    "the name is taken" : strerror(errno));
+		return r;
+	}
+	if ((r = provision_track_temp(rn->prov, rn->outdir, rn->base)) != 0) {
+		err_set(rn->err, rn->errlen, "the database helper is gone");
+		return ERR_CHILD;
+	}
 	if ((r = seal_writer_new(rn->outdir, rn->base,
 	    config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
 	    (r = seal_writer_write(rn->sw, buf_ptr(rn->hdr),
 	    buf_len(rn->hdr))) != 0) {
-		err_set(rn->err, rn->errlen, "cannot write to the outbox "
-		    "\"%s\": %s", rn->outdir_path, strerror(errno));
+		outbox_error(rn, "cannot write to", errno);
 		return r;
 	}
 	if ((r = run_children(rn)) != 0)
 		return r;
 	if ((r = seal_writer_close(rn->sw)) != 0) {
-		err_set(rn->err, rn->errlen, "cannot sync the archive in the "
-		    "outbox: %s", strerror(errno));
+		outbox_error(rn, "cannot sync the archive in", errno);
 		return r;
 	}
 	return 0;
@@ -1308,6 +1340,32 @@ step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	return 0;
 }
 
+#ifdef TEXP_TEST_HOOKS
+/*
+ * Test builds: with TEXP_TEST_PAUSE=WHAT, the monitor creates the file
+ * STATE in $TEXP_TEST_STATE_DIR at that point and waits until the test
+ * creates "release" there (for a test that fills the disk just then).
+ */
+static void
+test_pause(const char *what, const char *state)
+{
+	const char *p = getenv("TEXP_TEST_PAUSE");
+	const char *dir = getenv("TEXP_TEST_STATE_DIR");
+	struct timespec ts = { 0, 100000000L };
+	char path[4096];
+	int fd;
+
+	if (p == NULL || dir == NULL || strcmp(p, what) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, state);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/release", dir);
+	while (access(path, F_OK) != 0 && !interrupted)
+		nanosleep(&ts, NULL);
+}
+#endif
+
 /* Drops the export role before the signing key is loaded, then signs
  * and renames into place. */
 static int
@@ -1319,6 +1377,9 @@ step_sign(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	rn->prov = NULL;
 	if (r != 0)
 		return r;
+#ifdef TEXP_TEST_HOOKS
+	test_pause("sign", "signing");
+#endif
 	return sign_and_publish(rn, digest);
 }
 
@@ -1388,6 +1449,7 @@ run_free(struct run *rn)
 		provision_finish(rn->prov, e2, sizeof(e2));
 	}
 	seal_writer_free(rn->sw);	/* removes unpublished temp files */
+	outbox_unlock(rn->outdir, rn->base, rn->lockfd);
 	if (rn->outdir >= 0)
 		close(rn->outdir);
 	if (rn->file_key != NULL)
@@ -1425,6 +1487,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.err = err;
 	rn.errlen = errlen;
 	rn.outdir = -1;
+	rn.lockfd = -1;
 	child_init(&rn.relay, "database relay");
 	rn.deadline_ms = child_now_ms() +
 	    config_export(q->cfg)->time_limit * 1000;

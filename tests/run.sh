@@ -20,7 +20,8 @@ run_one() {
 	shift
 	log="$BUILD/logs/$name.log"
 	mkdir -p "$BUILD/logs"
-	if "$@" >"$log" 2>&1; then
+	# A hang is a failure, not a stuck run (TEXP_TEST_TIMEOUT seconds).
+	if timeout -k 30 "${TEXP_TEST_TIMEOUT:-3600}" "$@" >"$log" 2>&1; then
 		pass=$((pass + 1))
 		printf 'PASS %s\n' "$name"
 	else

@@ -30,17 +30,10 @@ conf() {
 	echo "$work/limits.conf"
 }
 
-# Nothing of an export left: no temporary file, no session, no export
-# role, no process (waited for: the processes end on their own).
-left_nothing() {
-	wait_for "the export's processes to end" sh -c '! pgrep -f -- "--config $1/" >/dev/null' sh "$work"
+# left_nothing (lib/agency.sh), and the outbox holds nothing at all.
+left_nothing_at_all() {
+	left_nothing
 	check "  ... nothing in the outbox" outbox_empty
-	check "  ... no export session open" test \
-		"$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'exp\_%'")" = 0
-	check "  ... no export role left" test \
-		"$(sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'exp\_%'")" = 0
-	check "  ... the job is not running" test \
-		"$(sql "SELECT count(*) FROM texp_control.jobs WHERE state = 'running'")" = 0
 }
 
 # ---- the connection speaks only the plan ----
@@ -53,7 +46,7 @@ for attack in explain notify set alter-role password lock extended extra; do
 		"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 	check "  ... the session was ended: only the planned statements may run" \
 		grep -q "only the planned statements may run" "$work/err"
-	left_nothing
+	left_nothing_at_all
 done
 for s in "EXPLAIN" "NOTIFY" "SET application_name" "ALTER ROLE" \
     "SELECT pg_advisory_lock" "SELECT 1 "; do
@@ -69,7 +62,7 @@ check "the extended protocol was refused by name" true
 TEXP_TEST_ATTACK=extended "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
 	>/dev/null 2>"$work/err"
 check "  ... (\"extended-protocol Parse message\")" grep -q "extended-protocol Parse" "$work/err"
-left_nothing
+left_nothing_at_all
 
 # The earlier scope attacks (SET/RESET ROLE/DISCARD ALL and an unfiltered
 # COPY; INSERT/UPDATE/CREATE/nextval/lo_create/NOTIFY; row_security off)
@@ -80,7 +73,7 @@ for attack in widen write rowsec; do
 		"$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B"
 	check "  ... ended at the first one" \
 		grep -q "only the planned statements may run" "$work/err"
-	left_nothing
+	left_nothing_at_all
 done
 check "none of them reached PostgreSQL" sh -c '
 	! grep -Eq "statement: (SET app.tenant_id|INSERT INTO app.contacts|SET row_security)" "$1"' sh "$log"
@@ -103,30 +96,30 @@ TEXP_TEST_ATTACK=hang expect_rc 1 "a builder that waits forever" \
 	"$H" run --config "$(conf stall_timeout 2)" $RUN_AS --tenant "$CLIENT_B"
 check "  ... is killed for making no progress" \
 	grep -q "builder made no progress for 2 s (\[export\] stall_timeout)" "$work/err"
-left_nothing
+left_nothing_at_all
 
 TEXP_TEST_ATTACK=checker-hang expect_rc 1 "a checker that stops reading" \
 	"$H" run --config "$(conf stall_timeout 2)" $RUN_AS --tenant "$CLIENT_B"
 check "  ... is killed for making no progress" \
 	grep -q "checker made no progress for 2 s" "$work/err"
-left_nothing
+left_nothing_at_all
 
 TEXP_TEST_ATTACK=spin expect_rc 1 "a builder that spins" \
 	"$H" run --config "$(conf cpu_limit 1)" $RUN_AS --tenant "$CLIENT_B"
 check "  ... is stopped by its CPU limit" grep -q "SIGXCPU: CPU time limit" "$work/err"
-left_nothing
+left_nothing_at_all
 
 TEXP_TEST_ATTACK=stall expect_rc 1 "an export past its wall-clock limit" \
 	"$H" run --config "$(conf time_limit 3)" $RUN_AS --tenant "$CLIENT_B"
 check "  ... is stopped, naming the limit" \
 	grep -q "ran longer than \[export\] time_limit (3 s)" "$work/err"
-left_nothing
+left_nothing_at_all
 
 TEXP_TEST_ATTACK=flood expect_rc 1 "a builder flooding valid records" \
 	"$H" run --config "$(conf max_archive_size 1M)" $RUN_AS --tenant "$CLIENT_B"
 check "  ... is stopped at the archive size cap" \
 	grep -q "grew past \[export\] max_archive_size (1048576 bytes)" "$work/err"
-left_nothing
+left_nothing_at_all
 
 # Garbage makes the checker fail at once; a monitor that went on writing
 # would stop only at the size cap instead.
@@ -135,7 +128,7 @@ TEXP_TEST_ATTACK=flood-garbage expect_rc 1 "a builder flooding garbage" \
 check "  ... is stopped the moment the checker fails" \
 	grep -q "checker refused the archive" "$work/err"
 check "  ... not by the size cap" sh -c '! grep -q max_archive_size "$1"' sh "$work/err"
-left_nothing
+left_nothing_at_all
 
 # ---- terminal escapes in a child's words ----
 TEXP_TEST_ATTACK=escape expect_rc 1 "a builder error line with escape sequences" \
@@ -152,6 +145,6 @@ check "  ... the job's error holds only printable text" test \
 check "  ... and so does the audit log" test \
 	"$(sql "SELECT count(*) FROM texp_control.audit_log WHERE detail::text LIKE '%PWNED%'
 	    AND detail->>'error' !~ '[[:cntrl:]]'")" -ge 1
-left_nothing
+left_nothing_at_all
 
 finish

@@ -161,22 +161,8 @@ check "  ... the job is ready after two attempts" test \
 	    ORDER BY created_at DESC LIMIT 1")" = "ready 2"
 rm -f "$work"/outbox/*
 
-# ---- the monitor is killed mid-export ----
-rm -rf "$work/state"
-mkdir "$work/state"
-TEXP_TEST_STATE_DIR="$work/state" TEXP_TEST_ATTACK=stall "$H" run \
-	--config "$C" $RUN_AS --tenant "$CLIENT_B" >/dev/null 2>&1 &
-pid=$!
-wait_for "the builder to stall mid-export" test -e "$work/state/stalled"
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null
-wait_for "the export's processes to end" sh -c '! pgrep -f -- "--config $1/" >/dev/null' sh "$work"
-check "a killed monitor leaves no archive or signature" \
-	sh -c '! ls "$1" | grep -q "texp"' sh "$work/outbox"
-check "  ... no child process behind" sh -c '! pgrep -f -- "--config $1/"' sh "$work"
-check "  ... and its export role was dropped" \
-	test "$(sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'exp\_%'")" = 0
-rm -f "$work"/outbox/.??* 2>/dev/null
+# (A killed monitor, process group, hangup, stopped database and crashed
+# helper: faults.sh. Hung, spinning and flooding children: builder_attacks.sh.)
 
 # ---- disk full on the outbox ----
 expect_rc 2 "a full disk (RLIMIT_FSIZE) fails the export (operational)" \
