@@ -1282,17 +1282,18 @@ step_build(struct run *rn)
 	gmtime_r(&now, &tm);
 	snprintf(rn->base, sizeof(rn->base), "export-%04d%02d%02d-%s.texp",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
-	/* Locked before the first temporary exists: sweep leaves a running
-	 * export alone; the helper cleans up if this process is killed. */
+	/* The helper cleans up if this process is killed from here on;
+	 * locked before the first temporary exists, so that sweep leaves a
+	 * running export alone. */
+	if ((r = provision_track_temp(rn->prov, rn->outdir, rn->base)) != 0) {
+		err_set(rn->err, rn->errlen, "the database helper is gone");
+		return ERR_CHILD;
+	}
 	if ((r = outbox_lock(rn->outdir, rn->base, &rn->lockfd)) != 0) {
 		err_set(rn->err, rn->errlen, "cannot lock the export in the "
 		    "outbox \"%s\": %s", rn->outdir_path, r == ERR_EXISTS ?
 		    "the name is taken" : strerror(errno));
 		return r;
-	}
-	if ((r = provision_track_temp(rn->prov, rn->outdir, rn->base)) != 0) {
-		err_set(rn->err, rn->errlen, "the database helper is gone");
-		return ERR_CHILD;
 	}
 	if ((r = seal_writer_new(rn->outdir, rn->base,
 	    config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||

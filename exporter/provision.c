@@ -55,11 +55,21 @@ struct helper {
  * and the cleaning is done (bounded by DROP_RETRY_SECONDS).
  */
 static void
-helper_detach(void)
+helper_detach(int in, int out)
 {
 	struct sigaction sa;
+	int fd, std;
 
 	(void)setpgid(0, 0);
+	/* It never prints; holding the caller's output open while it cleans
+	 * up would keep a reader of that output waiting. */
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		for (std = 0; std <= STDERR_FILENO; std++)
+			if (std != fd && std != in && std != out)
+				(void)dup2(fd, std);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
@@ -149,7 +159,7 @@ helper(struct helper *h, const char *tenant, int in, int out)
 	char err[512], *pw = NULL, *sysid = NULL;
 	int r;
 
-	helper_detach();
+	helper_detach(in, out);
 	if ((r = db_connect(h->cfg, NULL, &h->mon, err, sizeof(err))) != 0) {
 		builder_log(out, "error %d %s", r, err);
 		_exit(1);
@@ -208,7 +218,7 @@ drop_again(const struct config *cfg, const char *role)
 		h.cfg = cfg;
 		h.outbox = -1;
 		snprintf(h.role, sizeof(h.role), "%s", role);
-		helper_detach();
+		helper_detach(-1, -1);
 		_exit(helper_drop(&h) == 0 ? 0 : 1);
 	}
 	while (waitpid(pid, &st, 0) < 0)
