@@ -121,13 +121,13 @@ rc=$?
 
 # db-setup fails closed on a nullable tenant column, naming it.
 checks=$((checks + 1))
-sql "ALTER TABLE app.events ALTER COLUMN tenant_id DROP NOT NULL"
+sql "ALTER TABLE app.events DROP CONSTRAINT events_pkey, ALTER COLUMN tenant_id DROP NOT NULL"
 "$bin" db-setup --config "$tmp/agency.conf" --apply --user postgres >"$tmp/apply.out" 2>&1
 rc=$?
 { [ "$rc" -eq 1 ] && grep -q "tenant column tenant_id is nullable" "$tmp/apply.out" &&
 	grep -q "app.events" "$tmp/apply.out"; } ||
 	{ fail "db-setup on a nullable tenant column: exit $rc"; cat "$tmp/apply.out"; }
-sql "ALTER TABLE app.events ALTER COLUMN tenant_id SET NOT NULL"
+sql "ALTER TABLE app.events ALTER COLUMN tenant_id SET NOT NULL, ADD PRIMARY KEY (tenant_id, id)"
 
 # One breakage at a time.
 expect rls_disabled app.invoices \
@@ -146,8 +146,8 @@ expect policy_other app.users \
 	"CREATE POLICY peek ON app.users FOR SELECT USING (true)" \
 	"DROP POLICY peek ON app.users"
 expect tenant_column_nullable app.events \
-	"ALTER TABLE app.events ALTER COLUMN tenant_id DROP NOT NULL" \
-	"ALTER TABLE app.events ALTER COLUMN tenant_id SET NOT NULL"
+	"ALTER TABLE app.events DROP CONSTRAINT events_pkey, ALTER COLUMN tenant_id DROP NOT NULL" \
+	"ALTER TABLE app.events ALTER COLUMN tenant_id SET NOT NULL, ADD PRIMARY KEY (tenant_id, id)"
 expect unclassified_table app.notes \
 	"CREATE TABLE app.notes (tenant_id uuid NOT NULL, body text)" \
 	"DROP TABLE app.notes"
