@@ -565,6 +565,8 @@ builder_main(void *arg)
 			attack_off_plan(j);
 	}
 #endif
+	/* Alive and confined: the monitor's stall clock starts from here. */
+	builder_log(j->log_fd, "progress 0 0");
 	if ((r = age_enc_new_payload(j->file_key, pipe_write, &j->out_fd,
 	    &enc)) != 0 ||
 	    (r = bundle_writer_new(j->pre, j->zstd, j->part_bytes, enc_write,
@@ -588,6 +590,8 @@ builder_main(void *arg)
 #endif
 		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
 			goto out;
+		builder_log(j->log_fd, "progress %llu %llu",
+		    (unsigned long long)rows, (unsigned long long)bytes);
 #ifdef TEXP_TEST_HOOKS
 		/* the same planned statement a second time: one more query */
 		if (t == 0 && j->attack != NULL &&
