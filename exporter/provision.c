@@ -36,6 +36,10 @@ struct provision {
  * restarting), and to get an ending export's lock. */
 #define DROP_RETRY_SECONDS	60
 #define LOCK_WAIT_MS		5000
+/* The helper's exit status when it tried to drop the role and could not
+ * (anything else but 0 means it died on the way: a crash, a kill, or a
+ * sanitizer's report, which exits with 1). */
+#define HELPER_NOT_DROPPED	42
 
 /* What the helper keeps, to clean up after the monitor. */
 struct helper {
@@ -188,7 +192,7 @@ helper(struct helper *h, const char *tenant, int in, int out)
 	close(out);
 	if (helper_wait(h, in) == 1) {
 		r = helper_drop(h);
-		_exit(r == 0 ? 0 : 1);
+		_exit(r == 0 ? 0 : HELPER_NOT_DROPPED);
 	}
 	/* The monitor is gone (killed, crashed): what it would have
 	 * removed, this process removes. */
@@ -198,7 +202,7 @@ helper(struct helper *h, const char *tenant, int in, int out)
 	if (h->o != NULL && h->o->abandoned != NULL && h->mon != NULL &&
 	    PQstatus(h->mon) == CONNECTION_OK)
 		h->o->abandoned(h->mon, h->o->ctx);
-	_exit(r == 0 ? 0 : 1);
+	_exit(r == 0 ? 0 : HELPER_NOT_DROPPED);
 }
 
 /* A fresh helper that only drops role (the first one died). Returns 0
@@ -419,7 +423,8 @@ provision_finish(struct provision *p, char *err, size_t errlen)
 	}
 	/* A helper that died (killed, crashed) dropped nothing: a fresh
 	 * one does. */
-	if (st != 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == 1) &&
+	if (st != 0 && !(WIFEXITED(st) &&
+	    WEXITSTATUS(st) == HELPER_NOT_DROPPED) &&
 	    drop_again(p->cfg, p->role) == 0)
 		st = 0;
 	if (st != 0) {
