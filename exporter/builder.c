@@ -360,6 +360,24 @@ attack_scan(struct builder_job *j, const char *needle, const char *tenant)
 	builder_log(j->log_fd, "note scan: secret %s", secret ? "FOUND" : "not found");
 }
 
+/* A valid record, again and again: the archive grows without end, and
+ * every byte of it proves. Never returns. */
+static void
+attack_flood(struct builder_job *j, struct bundle_writer *bw, size_t t,
+    const struct buf *rec, uint64_t *rows, uint64_t *bytes, uint64_t *last_ms)
+{
+	for (;;) {
+		if (bundle_writer_add(bw, t, buf_ptr(rec), buf_len(rec)) != 0)
+			attack_block();
+		if (now_ms() - *last_ms >= 500) {
+			*last_ms = now_ms();
+			builder_log(j->log_fd, "progress %llu %llu",
+			    (unsigned long long)++(*rows),
+			    (unsigned long long)*bytes);
+		}
+	}
+}
+
 /* Re-encodes rec with the tenant column replaced by another tenant. */
 static int
 forge_record(const struct manifest_table *t, const char *type,
@@ -460,20 +478,8 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 			(*rows)++;
 			*bytes += buf_len(rec);
 #ifdef TEXP_TEST_HOOKS
-			/* A valid record, again and again: the archive grows
-			 * without end, and every byte of it proves. */
-			while (j->attack != NULL &&
-			    strcmp(j->attack, "flood") == 0) {
-				if (bundle_writer_add(bw, t, buf_ptr(rec),
-				    buf_len(rec)) != 0)
-					attack_block();
-				if (now_ms() - *last_ms >= 500) {
-					*last_ms = now_ms();
-					builder_log(j->log_fd, "progress %llu %llu",
-					    (unsigned long long)++(*rows),
-					    (unsigned long long)*bytes);
-				}
-			}
+			if (j->attack != NULL && strcmp(j->attack, "flood") == 0)
+				attack_flood(j, bw, t, rec, rows, bytes, last_ms);
 			if (j->attack != NULL && !forged &&
 			    strcmp(j->attack, "foreign") == 0 &&
 			    j->pre->tables[t].tenant_column >= 0) {

@@ -231,6 +231,63 @@ drop_again(const struct config *cfg, const char *role)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : ERR_DB;
 }
 
+/*
+ * The helper's one answer line: "ok ROLE PASSWORD SYSID", "lint COUNT
+ * FIRST", or "error CODE TEXT". On ok, p gets the role, the password (in
+ * sodium memory) and the system identifier.
+ */
+static int
+answer_parse(struct provision *p, struct buf *ans, char *err, size_t errlen)
+{
+	const uint8_t *l;
+	char line[1024], word[16], pw[256];
+	size_t len, count;
+	int code, off = 0, k = 0, r = ERR_CHILD;
+
+	if (buf_get_line(ans, &l, &len, sizeof(line) - 1) != 0) {
+		snprintf(err, errlen, "the database helper exited without an "
+		    "answer");
+		return ERR_CHILD;
+	}
+	memcpy(line, l, len);
+	line[len] = '\0';
+	if (sscanf(line, "%15s %n", word, &off) != 1)
+		goto bad;
+	if (strcmp(word, "ok") == 0) {
+		if (sscanf(line + off, "%36s %255s %63s", p->role, pw,
+		    p->sysid) != 3 || strncmp(p->role, "exp_", 4) != 0)
+			goto bad;
+		if ((p->password = sodium_malloc(strlen(pw) + 1)) == NULL)
+			r = ERR_NOMEM;
+		else {
+			memcpy(p->password, pw, strlen(pw) + 1);
+			r = 0;
+		}
+		goto out;
+	}
+	if (strcmp(word, "lint") == 0 &&
+	    sscanf(line + off, "%zu %n", &count, &code) >= 1) {
+		snprintf(err, errlen, "the database fails %zu lint check%s, "
+		    "first: %s; run `tenant-export lint` for all", count,
+		    count == 1 ? "" : "s", line + off + code);
+		r = ERR_POLICY;
+		goto out;
+	}
+	if (strcmp(word, "error") == 0 &&
+	    sscanf(line + off, "%d %n", &code, &k) >= 1) {
+		snprintf(err, errlen, "%s", line + off + k);
+		r = code < 0 ? code : ERR_DB;
+		goto out;
+	}
+ bad:
+	snprintf(err, errlen, "the database helper's answer is malformed");
+	r = ERR_CHILD;
+ out:
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(line, sizeof(line));
+	return r;
+}
+
 int
 provision_start(const struct config *cfg, const char *tenant,
     struct provision **out, char *err, size_t errlen)
@@ -246,13 +303,8 @@ provision_start_opts(const struct config *cfg, const char *tenant,
 	struct provision *p = NULL;
 	int to[2] = { -1, -1 }, from[2] = { -1, -1 }, r = ERR_NOMEM, st;
 	struct buf *ans = NULL;
-	const uint8_t *l;
-	char line[1024], word[16];
 	uint8_t tmp[1024];
-	size_t len;
 	ssize_t n;
-	int code, off = 0;
-	size_t count;
 
 	*out = NULL;
 	/* The answer holds the export role's password: wiped when freed. */
@@ -295,54 +347,10 @@ provision_start_opts(const struct config *cfg, const char *tenant,
 			break;
 	}
 	sodium_memzero(tmp, sizeof(tmp));
-	if (buf_get_line(ans, &l, &len, sizeof(line) - 1) != 0) {
-		snprintf(err, errlen, "the database helper exited without an "
-		    "answer");
-		goto out;
-	}
-	memcpy(line, l, len);
-	line[len] = '\0';
-	if (sscanf(line, "%15s %n", word, &off) != 1)
-		goto bad;
-	if (strcmp(word, "ok") == 0) {
-		char pw[256];
-
-		if (sscanf(line + off, "%36s %255s %63s", p->role, pw,
-		    p->sysid) != 3 || strncmp(p->role, "exp_", 4) != 0)
-			goto bad;
-		if ((p->password = sodium_malloc(strlen(pw) + 1)) == NULL) {
-			sodium_memzero(pw, sizeof(pw));
-			r = ERR_NOMEM;
-			goto out;
-		}
-		memcpy(p->password, pw, strlen(pw) + 1);
-		sodium_memzero(pw, sizeof(pw));
-		sodium_memzero(line, sizeof(line));
+	if ((r = answer_parse(p, ans, err, errlen)) == 0) {
 		*out = p;
 		p = NULL;
-		r = 0;
-		goto out;
 	}
-	if (strcmp(word, "lint") == 0 &&
-	    sscanf(line + off, "%zu %n", &count, &code) >= 1) {
-		snprintf(err, errlen, "the database fails %zu lint check%s, "
-		    "first: %s; run `tenant-export lint` for all", count,
-		    count == 1 ? "" : "s", line + off + code);
-		r = ERR_POLICY;
-		goto out;
-	}
-	if (strcmp(word, "error") == 0) {
-		int k = 0;
-
-		if (sscanf(line + off, "%d %n", &code, &k) < 1)
-			goto bad;
-		snprintf(err, errlen, "%s", line + off + k);
-		r = code < 0 ? code : ERR_DB;
-		goto out;
-	}
- bad:
-	snprintf(err, errlen, "the database helper's answer is malformed");
-	r = ERR_CHILD;
  out:
 	buf_free(ans);
 	for (int i = 0; i < 2; i++) {
