@@ -61,6 +61,11 @@ check "  (sweep leaves a running export's temporaries alone)" sh -c '
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 check "SIGKILL of the monitor: it is gone" dead "$pid"
+wait_for "the orphaned children to die" sh -c '! pgrep -f -- "--config $1/" >/dev/null' sh "$work"
+check "  ... the orphaned builder died with it: no session, no snapshot held" test \
+	"$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'exp\_%'
+	    OR (backend_xmin IS NOT NULL AND backend_type = 'client backend'
+	    AND datname = current_database() AND pid <> pg_backend_pid())")" = 0
 left_nothing
 check "  ... the outbox is empty" outbox_empty
 check "  ... the job failed, saying why" test \
