@@ -36,6 +36,12 @@ if [ "$(id -u)" -eq 0 ]; then
 		id "$u" >/dev/null 2>&1 ||
 		    useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
 	done
+	# The service's account reaches the database's socket, the
+	# people's does not.
+	getent group texp-pg >/dev/null || groupadd --system texp-pg
+	usermod -a -G texp-pg texp-demo
+	PG_SOCKET_GROUP=texp-pg
+	export PG_SOCKET_GROUP
 	as_svc() { runuser -u texp-demo -- "$@"; }
 	as_people() { runuser -u texp-people -- "$@"; }
 else

@@ -20,9 +20,20 @@
 #include "testutil.h"
 #include "verify.h"
 
-#ifndef SAMPLE
-#define SAMPLE "build/tests/tools/texp-sample"
-#endif
+/* The sample tool of the build under test (tests/run.sh exports
+ * TEXP_BUILD; build-asan for check-asan), else the default build. */
+static const char *
+sample_tool(void)
+{
+	static char path[4096];
+	const char *b = getenv("TEXP_BUILD");
+
+	if (b == NULL || *b == '\0')
+		return "build/tests/tools/texp-sample";
+	snprintf(path, sizeof(path), "%s/tests/tools/texp-sample", b);
+	return path;
+}
+#define SAMPLE ((char *)sample_tool())
 #define CHUNK (65536 + 16)
 
 static char *dir;
