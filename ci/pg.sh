@@ -57,6 +57,10 @@ start)
 	if [ "$(id -u)" -eq 0 ]; then
 		id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
 		chown postgres "$dir"
+		# the server sets the socket's group: it must be a member
+		if [ -n "${PG_SOCKET_GROUP:-}" ]; then
+			usermod -a -G "$PG_SOCKET_GROUP" postgres
+		fi
 		owners="root postgres"
 	else
 		owners=$(id -un)

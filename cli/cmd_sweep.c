@@ -21,7 +21,6 @@
 #include "err.h"
 #include "jobs.h"
 #include "outbox.h"
-#include "outbox.h"
 
 static void
 sweep_usage(FILE *f)

@@ -219,6 +219,17 @@ result_json(const struct export_result *res, const char *pass)
 	return o;
 }
 
+/* Tells the caller an attempt failed and the job is retried. */
+static void
+retry_notice(int fd, int n, const char *err)
+{
+	json_t *j = json_pack("{s:i,s:s}", "attempt", n, "error", err);
+
+	if (j != NULL)
+		proto_send_json(fd, PROTO_PROGRESS, j);
+	json_decref(j);
+}
+
 /* Faults worth another attempt: the database went away for a moment. */
 static int
 transient(int r)
@@ -317,6 +328,7 @@ handle_run(struct svc_conn *sc, json_t *req)
 		}
 		if (r == 0 || !again)
 			break;
+		retry_notice(sc->fd, n, err);
 	}
 	if (r == 0)
 		extra = result_json(&res, pass);
