@@ -2,9 +2,6 @@
  * minisig.c: minisign-compatible keys and signatures (see minisig.h for
  * the byte layouts).
  */
-#include <sys/stat.h>
-#include <sys/types.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +14,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "file.h"
 #include "minisig.h"
 
 #define PREFIX_UNTRUSTED	"untrusted comment: "
@@ -156,152 +154,6 @@ comment_ok(const char *s, size_t max)
 }
 
 /*
- * Files.
- */
-
-static int
-errno_to_err(int e)
-{
-	switch (e) {
-	case ENOENT:
-	case ENOTDIR:
-		return ERR_NOENT;
-	case EEXIST:
-		return ERR_EXISTS;
-	case ELOOP:	/* O_NOFOLLOW met a symlink */
-	case EACCES:
-	case EPERM:
-		return ERR_PERM;
-	case ENOMEM:
-		return ERR_NOMEM;
-	default:
-		return ERR_IO;
-	}
-}
-
-/* Reads a small regular file into a new buffer (secret if is_secret, which
- * also refuses files that group or others may access). */
-static int
-file_read_small(const char *path, int is_secret, struct buf **out)
-{
-	struct buf *b = NULL;
-	struct stat st;
-	uint8_t *dst;
-	ssize_t n;
-	int e, fd = -1, r = ERR_INTERNAL;
-
-	*out = NULL;
-	if (path == NULL)
-		return ERR_INVALID;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		r = errno_to_err(errno);
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = ERR_IO;
-		goto out;
-	}
-	if (is_secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		r = ERR_PERM;
-		goto out;
-	}
-	if (st.st_size > KEYFILE_MAX) {
-		r = ERR_LIMIT;
-		goto out;
-	}
-	b = is_secret ? buf_new_secret(KEYFILE_MAX) : buf_new(KEYFILE_MAX);
-	if (b == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		size_t room = KEYFILE_MAX - buf_len(b);
-		uint8_t extra;
-
-		if (room == 0) {
-			/* Full: anything more means the file grew past
-			 * the cap after fstat. */
-			do {
-				n = read(fd, &extra, 1);
-			} while (n < 0 && errno == EINTR);
-			if (n != 0) {
-				r = n < 0 ? ERR_IO : ERR_LIMIT;
-				goto out;
-			}
-			break;
-		}
-		if ((r = buf_reserve(b, room, &dst)) != 0)
-			goto out;
-		n = read(fd, dst, room);
-		e = errno;
-		if (buf_unput(b, n < 0 ? room : room - (size_t)n) != 0) {
-			r = ERR_INTERNAL;
-			goto out;
-		}
-		if (n < 0 && e == EINTR)
-			continue;
-		if (n < 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-	}
-	r = 0;
- out:
-	if (fd >= 0)
-		close(fd);
-	if (r == 0)
-		*out = b;
-	else
-		buf_free(b);
-	return r;
-}
-
-/* Creates path (which must not exist) with mode, writes p[0..n) and syncs.
- * A failed write removes the file again: a half-written key is worse than
- * none. */
-static int
-file_write_new(const char *path, mode_t mode, const uint8_t *p, size_t n)
-{
-	size_t off = 0;
-	ssize_t w;
-	int fd, r = ERR_INTERNAL;
-
-	if (path == NULL)
-		return ERR_INVALID;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    mode);
-	if (fd < 0)
-		return errno_to_err(errno);
-	while (off < n) {
-		w = write(fd, p + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	r = 0;
- out:
-	if (close(fd) != 0 && r == 0)
-		r = ERR_IO;
-	if (r != 0)
-		unlink(path);
-	return r;
-}
-
-/*
  * Public keys.
  */
 
@@ -370,7 +222,7 @@ minisig_pubkey_load(const char *path, struct minisig_pubkey **out)
 	int r;
 
 	*out = NULL;
-	if ((r = file_read_small(path, 0, &b)) != 0)
+	if ((r = file_read_small(AT_FDCWD, path, KEYFILE_MAX, 0, &b)) != 0)
 		return r;
 	r = minisig_pubkey_parse((const char *)buf_ptr(b), buf_len(b), out);
 	buf_free(b);
@@ -435,7 +287,7 @@ minisig_pubkey_write(const struct minisig_pubkey *pk, const char *path)
 
 	if ((r = minisig_pubkey_encode(pk, &s)) != 0)
 		return r;
-	r = file_write_new(path, 0644, (const uint8_t *)s, strlen(s));
+	r = file_write_new(path, s, strlen(s), 0644);
 	free(s);
 	return r;
 }
@@ -656,7 +508,7 @@ minisig_seckey_load(const char *path, const char *pass, size_t passlen,
 	int r;
 
 	*out = NULL;
-	if ((r = file_read_small(path, 1, &b)) != 0)
+	if ((r = file_read_small(AT_FDCWD, path, KEYFILE_MAX, 1, &b)) != 0)
 		return r;
 	r = minisig_seckey_parse((const char *)buf_ptr(b), buf_len(b),
 	    pass, passlen, out);
@@ -789,7 +641,7 @@ minisig_seckey_write(const struct minisig_seckey *sk, const char *path,
 		return ERR_NOMEM;
 	if ((r = minisig_seckey_encode(sk, pass, passlen, txt)) != 0)
 		goto out;
-	r = file_write_new(path, 0600, buf_ptr(txt), buf_len(txt));
+	r = file_write_new(path, buf_ptr(txt), buf_len(txt), 0600);
  out:
 	buf_free(txt);
 	return r;

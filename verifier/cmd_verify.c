@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "err.h"
+#include "file.h"
 #include "minisig.h"
 #include "report.h"
 #include "verify.h"
@@ -216,74 +217,6 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 	return 0;
 }
 
-/* Reads a small regular file (no symlink) into memory from
- * sodium_malloc when secret. *p is NUL-terminated beyond *len. */
-static int
-read_file(const char *path, size_t max, int secret, uint8_t **p,
-    size_t *len)
-{
-	struct stat st;
-	uint8_t *d = NULL;
-	size_t n = 0;
-	ssize_t got;
-	int fd = -1, r = ERR_INTERNAL;
-
-	*p = NULL;
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		r = errno == ENOENT ? ERR_NOENT : errno == ELOOP ? ERR_PERM :
-		    ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = ERR_IO;
-		goto out;
-	}
-	d = secret ? sodium_malloc(max + 1) : malloc(max + 1);
-	if (d == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		if (n == max) {
-			/* One byte more tells "exactly max" from "longer". */
-			uint8_t extra;
-
-			if ((got = read(fd, &extra, 1)) < 0 && errno == EINTR)
-				continue;
-			if (got != 0) {
-				r = got < 0 ? ERR_IO : ERR_LIMIT;
-				goto out;
-			}
-			break;
-		}
-		if ((got = read(fd, d + n, max - n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = ERR_IO;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	d[n] = '\0';
-	*p = d;
-	*len = n;
-	d = NULL;
-	r = 0;
- out:
-	if (d != NULL) {
-		if (secret)
-			sodium_free(d);
-		else
-			free(d);
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 static const char *
 file_error(int r)
 {
@@ -307,26 +240,20 @@ load_passphrase(const char *context, const char *path, int max_log_n,
     struct cmd_keys *k)
 {
 	struct age_identity *id = NULL;
-	uint8_t *p = NULL;
-	size_t len = 0, n;
+	char *p = NULL;
+	size_t len = 0;
 	int r = CMD_EXIT_USAGE, rr;
 
-	if ((rr = read_file(path, CMD_MAX_PASSPHRASE, 1, &p, &len)) != 0) {
+	if ((rr = file_read_secret_line(path, CMD_MAX_PASSPHRASE, &p,
+	    &len)) != 0) {
 		report_error(context, "passphrase file \"%s\": %s", path,
-		    rr == ERR_LIMIT ? "first line too long" : file_error(rr));
+		    rr == ERR_PERM ? "is a symbolic link or readable by group "
+		    "or others (chmod 600 it)" : rr == ERR_PASSPHRASE ?
+		    "first line is empty" : rr == ERR_LIMIT ? "file too large" :
+		    file_error(rr));
 		goto out;
 	}
-	for (n = 0; n < len && p[n] != '\n'; n++)
-		;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (n == 0) {
-		report_error(context, "passphrase file \"%s\": first line is "
-		    "empty", path);
-		goto out;
-	}
-	if ((rr = age_identity_passphrase((const char *)p, n, max_log_n,
-	    &id)) != 0) {
+	if ((rr = age_identity_passphrase(p, len, max_log_n, &id)) != 0) {
 		report_error(context, "passphrase: %s", err_str(rr));
 		goto out;
 	}
@@ -478,16 +405,17 @@ cmd_foreign_free(char **list, size_t n)
 static int
 load_foreign(const char *context, const char *path, struct cmd_keys *k)
 {
-	uint8_t *p = NULL;
-	size_t len = 0;
+	struct buf *b = NULL;
 	int r = CMD_EXIT_USAGE, rr;
 
-	if ((rr = read_file(path, CMD_MAX_FOREIGN_FILE, 0, &p, &len)) != 0) {
+	if ((rr = file_read_small(AT_FDCWD, path, CMD_MAX_FOREIGN_FILE, 0,
+	    &b)) != 0) {
 		report_error(context, "--foreign-ids: \"%s\": %s", path,
 		    file_error(rr));
 		goto out;
 	}
-	if ((rr = cmd_foreign_parse(p, len, &k->foreign, &k->nforeign)) != 0) {
+	if ((rr = cmd_foreign_parse(buf_ptr(b), buf_len(b), &k->foreign,
+	    &k->nforeign)) != 0) {
 		report_error(context, "--foreign-ids: \"%s\": %s", path,
 		    rr == ERR_LIMIT ? "too many identifiers" :
 		    rr == ERR_FORMAT ? "holds a NUL byte" : err_str(rr));
@@ -500,10 +428,10 @@ load_foreign(const char *context, const char *path, struct cmd_keys *k)
 	}
 	r = 0;
  out:
-	if (p != NULL) {
-		sodium_memzero(p, len);
-		free(p);
-	}
+	/* Other tenants' identifiers: do not leave them around. */
+	if (b != NULL)
+		sodium_memzero((void *)buf_ptr(b), buf_len(b));
+	buf_free(b);
 	return r;
 }
 
