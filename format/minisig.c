@@ -229,6 +229,107 @@ minisig_pubkey_load(const char *path, struct minisig_pubkey **out)
 	return r;
 }
 
+void
+minisig_keyring_free(struct minisig_pubkey **keys, size_t n)
+{
+	size_t i;
+
+	if (keys == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		minisig_pubkey_free(keys[i]);
+	free(keys);
+}
+
+/* One keyring line: skipped (comment or blank), or a key added to v. */
+static int
+keyring_line(const uint8_t *line, size_t len, struct minisig_pubkey **v,
+    size_t *nv)
+{
+	struct minisig_pubkey *pk = NULL;
+	size_t i;
+	int r;
+
+	if (has_byte(line, len, '\r'))
+		return ERR_SIG_FORMAT;
+	if (len == 0 || line[0] == '#' || (len >= strlen(PREFIX_UNTRUSTED) &&
+	    memcmp(line, PREFIX_UNTRUSTED, strlen(PREFIX_UNTRUSTED)) == 0))
+		return 0;
+	if ((r = minisig_pubkey_parse((const char *)line, len, &pk)) != 0)
+		return r;
+	for (i = 0; i < *nv; i++)
+		if (memcmp(v[i]->keyid, pk->keyid, MINISIG_KEYID_LEN) == 0) {
+			minisig_pubkey_free(pk);
+			return ERR_EXISTS;
+		}
+	if (*nv == MINISIG_KEYRING_MAX) {
+		minisig_pubkey_free(pk);
+		return ERR_LIMIT;
+	}
+	v[(*nv)++] = pk;
+	return 0;
+}
+
+int
+minisig_keyring_parse(const char *text, size_t len,
+    struct minisig_pubkey ***keys, size_t *n, size_t *line_no)
+{
+	struct minisig_pubkey **v = NULL;
+	struct buf *b = NULL;
+	const uint8_t *line;
+	size_t ll, nv = 0;
+	int r = ERR_NOMEM;
+
+	*keys = NULL;
+	*n = 0;
+	*line_no = 0;
+	if ((b = buf_from(text, len)) == NULL ||
+	    (v = calloc(MINISIG_KEYRING_MAX, sizeof(*v))) == NULL)
+		goto out;
+	while (buf_len(b) > 0) {
+		++*line_no;
+		if ((r = line_next(b, &line, &ll, KEYFILE_MAX)) != 0) {
+			r = ERR_SIG_FORMAT;
+			goto out;
+		}
+		if ((r = keyring_line(line, ll, v, &nv)) != 0)
+			goto out;
+	}
+	*line_no = 0;
+	if (nv == 0) {
+		r = ERR_NOENT;
+		goto out;
+	}
+	*keys = v;
+	*n = nv;
+	v = NULL;
+	nv = 0;
+	r = 0;
+ out:
+	minisig_keyring_free(v, nv);
+	buf_free(b);
+	return r;
+}
+
+int
+minisig_keyring_load(const char *path, struct minisig_pubkey ***keys,
+    size_t *n, size_t *line_no)
+{
+	struct buf *b = NULL;
+	int r;
+
+	*keys = NULL;
+	*n = 0;
+	*line_no = 0;
+	if ((r = file_read_small(AT_FDCWD, path, MINISIG_KEYRING_FILE_MAX, 0,
+	    &b)) != 0)
+		return r;
+	r = minisig_keyring_parse((const char *)buf_ptr(b), buf_len(b), keys,
+	    n, line_no);
+	buf_free(b);
+	return r;
+}
+
 /* Key ids print as minisign does: the little-endian u64 in upper-case
  * hex without leading zeros. */
 static uint64_t
@@ -825,23 +926,28 @@ minisig_sign(const struct minisig_seckey *sk,
 	return r;
 }
 
-int
-minisig_verify(const struct minisig_pubkey *pk,
-    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
-    size_t len, char **trusted_out)
-{
-	struct buf *b = NULL, *v = NULL, *gm = NULL;
-	uint8_t sigbin[SIG_BIN_LEN], alg[SIGALG_LEN];
-	uint8_t keyid[MINISIG_KEYID_LEN], sig[SIG_LEN], global[SIG_LEN];
-	const uint8_t *line, *tc = NULL;
-	size_t n, tclen = 0;
-	char *copy = NULL;
-	int legacy, r = ERR_INTERNAL;
+/* A signature file, parsed (pointers into the caller's bytes). */
+struct sig_parts {
+	uint8_t keyid[MINISIG_KEYID_LEN];
+	uint8_t sig[SIG_LEN];
+	uint8_t global[SIG_LEN];
+	const uint8_t *tc;
+	size_t tclen;
+	int legacy;
+};
 
-	if (trusted_out != NULL)
-		*trusted_out = NULL;
-	if (pk == NULL || prehash == NULL || sigfile == NULL)
-		return ERR_INVALID;
+/* Parses the whole file; ERR_SIG_FORMAT or ERR_SIG_COMMENT for the first
+ * damaged part, in file order. */
+static int
+sig_parse(const uint8_t *sigfile, size_t len, struct sig_parts *sp)
+{
+	struct buf *b = NULL, *v = NULL;
+	uint8_t sigbin[SIG_BIN_LEN], alg[SIGALG_LEN];
+	const uint8_t *line;
+	size_t n;
+	int r = ERR_INTERNAL;
+
+	memset(sp, 0, sizeof(*sp));
 	if ((b = buf_from(sigfile, len)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
@@ -860,16 +966,14 @@ minisig_verify(const struct minisig_pubkey *pk,
 		goto out;
 	}
 	if (buf_get(v, alg, sizeof(alg)) != 0 ||
-	    buf_get(v, keyid, sizeof(keyid)) != 0 ||
-	    buf_get(v, sig, sizeof(sig)) != 0 ||
-	    buf_expect_end(v) != 0) {
-		r = ERR_INTERNAL;
+	    buf_get(v, sp->keyid, sizeof(sp->keyid)) != 0 ||
+	    buf_get(v, sp->sig, sizeof(sp->sig)) != 0 ||
+	    buf_expect_end(v) != 0)
 		goto out;
-	}
 	if (memcmp(alg, ALG_ED_PREHASHED, SIGALG_LEN) == 0)
-		legacy = 0;
+		sp->legacy = 0;
 	else if (memcmp(alg, ALG_ED, SIGALG_LEN) == 0)
-		legacy = 1;
+		sp->legacy = 1;
 	else {
 		r = ERR_SIG_FORMAT;
 		goto out;
@@ -877,52 +981,107 @@ minisig_verify(const struct minisig_pubkey *pk,
 	/* trusted comment line: it becomes a C string for the caller, so
 	 * an embedded NUL could hide signed text from it */
 	if (!eat_prefix(b, PREFIX_TRUSTED) ||
-	    line_next(b, &tc, &tclen, MINISIG_TRUSTED_MAX) != 0 ||
-	    has_byte(tc, tclen, '\r') || has_byte(tc, tclen, '\0')) {
+	    line_next(b, &sp->tc, &sp->tclen, MINISIG_TRUSTED_MAX) != 0 ||
+	    has_byte(sp->tc, sp->tclen, '\r') ||
+	    has_byte(sp->tc, sp->tclen, '\0')) {
 		r = ERR_SIG_COMMENT;
 		goto out;
 	}
 	/* global signature line, and nothing after it */
 	if (line_next(b, &line, &n, B64_LEN(SIG_LEN)) != 0 ||
-	    b64_decode_exact(line, n, global, sizeof(global)) != 0 ||
+	    b64_decode_exact(line, n, sp->global, sizeof(sp->global)) != 0 ||
 	    buf_expect_end(b) != 0) {
 		r = ERR_SIG_FORMAT;
 		goto out;
-	}
-	if (legacy) {
-		r = ERR_UNSUPPORTED;
-		goto out;
-	}
-	if (memcmp(keyid, pk->keyid, sizeof(keyid)) != 0) {
-		r = ERR_SIG_KEYID;
-		goto out;
-	}
-	if (crypto_sign_verify_detached(sig, prehash, MINISIG_PREHASH_LEN,
-	    pk->pk) != 0) {
-		r = ERR_SIG_INVALID;
-		goto out;
-	}
-	if ((r = global_message(&gm, sig, tc, tclen)) != 0)
-		goto out;
-	if (crypto_sign_verify_detached(global, buf_ptr(gm), buf_len(gm),
-	    pk->pk) != 0) {
-		r = ERR_SIG_COMMENT;
-		goto out;
-	}
-	if (trusted_out != NULL) {
-		if ((copy = malloc(tclen + 1)) == NULL) {
-			r = ERR_NOMEM;
-			goto out;
-		}
-		if (tclen > 0)
-			memcpy(copy, tc, tclen);
-		copy[tclen] = '\0';
-		*trusted_out = copy;
 	}
 	r = 0;
  out:
 	buf_free(b);
 	buf_free(v);
+	return r;
+}
+
+/* Both signatures of a parsed file with the key it names. */
+static int
+sig_check(const struct minisig_pubkey *pk,
+    const uint8_t prehash[MINISIG_PREHASH_LEN], const struct sig_parts *sp,
+    char **trusted_out)
+{
+	struct buf *gm = NULL;
+	char *copy = NULL;
+	int r;
+
+	if (crypto_sign_verify_detached(sp->sig, prehash, MINISIG_PREHASH_LEN,
+	    pk->pk) != 0) {
+		r = ERR_SIG_INVALID;
+		goto out;
+	}
+	if ((r = global_message(&gm, sp->sig, sp->tc, sp->tclen)) != 0)
+		goto out;
+	if (crypto_sign_verify_detached(sp->global, buf_ptr(gm), buf_len(gm),
+	    pk->pk) != 0) {
+		r = ERR_SIG_COMMENT;
+		goto out;
+	}
+	if (trusted_out != NULL) {
+		if ((copy = malloc(sp->tclen + 1)) == NULL) {
+			r = ERR_NOMEM;
+			goto out;
+		}
+		if (sp->tclen > 0)
+			memcpy(copy, sp->tc, sp->tclen);
+		copy[sp->tclen] = '\0';
+		*trusted_out = copy;
+	}
+	r = 0;
+ out:
 	buf_free(gm);
 	return r;
+}
+
+int
+minisig_verify_any(const struct minisig_pubkey *const *pks, size_t n,
+    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
+    size_t len, size_t *which, uint8_t keyid[MINISIG_KEYID_LEN],
+    char **trusted_out)
+{
+	struct sig_parts sp;
+	size_t i;
+	int r;
+
+	if (trusted_out != NULL)
+		*trusted_out = NULL;
+	*which = SIZE_MAX;
+	memset(keyid, 0, MINISIG_KEYID_LEN);
+	if ((n > 0 && pks == NULL) || prehash == NULL || sigfile == NULL)
+		return ERR_INVALID;
+	if ((r = sig_parse(sigfile, len, &sp)) != 0)
+		return r;
+	memcpy(keyid, sp.keyid, MINISIG_KEYID_LEN);
+	if (sp.legacy)
+		return ERR_UNSUPPORTED;
+	for (i = 0; i < n; i++)
+		if (pks[i] != NULL &&
+		    memcmp(sp.keyid, pks[i]->keyid, MINISIG_KEYID_LEN) == 0)
+			break;
+	if (i == n)
+		return ERR_SIG_KEYID;
+	*which = i;
+	return sig_check(pks[i], prehash, &sp, trusted_out);
+}
+
+int
+minisig_verify(const struct minisig_pubkey *pk,
+    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
+    size_t len, char **trusted_out)
+{
+	uint8_t keyid[MINISIG_KEYID_LEN];
+	size_t which;
+
+	if (trusted_out != NULL)
+		*trusted_out = NULL;
+	if (pk == NULL)
+		return ERR_INVALID;
+	return minisig_verify_any(&pk, 1, prehash, sigfile, len, &which,
+	    keyid, trusted_out);
 }

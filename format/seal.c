@@ -930,8 +930,10 @@ seal_reader_nparts(const struct seal_reader *r)
 }
 
 int
-seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
-    struct seal_claims *claims, char *why, size_t whylen)
+seal_reader_finish(struct seal_reader *r,
+    const struct minisig_pubkey *const *pks, size_t npks,
+    struct seal_signer *signer, struct seal_claims *claims, char *why,
+    size_t whylen)
 {
 	uint8_t sink[65536], prehash[MINISIG_PREHASH_LEN];
 	char *tc = NULL;
@@ -939,6 +941,8 @@ seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
 	int rr;
 
 	memset(claims, 0, sizeof(*claims));
+	memset(signer, 0, sizeof(*signer));
+	signer->which = SIZE_MAX;
 	snprintf(why, whylen, "%s", "");
 	do {
 		if ((rr = seal_reader_read(r, sink, sizeof(sink), &got)) != 0) {
@@ -949,7 +953,7 @@ seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
 	hasher_drain(r);
 	if (r->h == NULL)
 		return ERR_NOMEM;
-	if (pk == NULL)
+	if (npks == 0)
 		return 0;
 	if (r->sig == NULL) {
 		snprintf(why, whylen, "signature file is missing");
@@ -960,10 +964,14 @@ seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
 		    buf_len(r->index), NULL, 0);
 	else if ((rr = minisig_hash_final(r->h, prehash)) != 0)
 		return rr;
-	rr = minisig_verify(pk, prehash, buf_ptr(r->sig), buf_len(r->sig), &tc);
+	rr = minisig_verify_any(pks, npks, prehash, buf_ptr(r->sig),
+	    buf_len(r->sig), &signer->which, signer->keyid, &tc);
+	signer->have_keyid = rr != ERR_SIG_FORMAT && rr != ERR_SIG_COMMENT &&
+	    rr != ERR_NOMEM && rr != ERR_INVALID;
 	if (rr != 0) {
 		snprintf(why, whylen, "%s", rr == ERR_SIG_KEYID ?
-		    "archive was signed by a key other than the pinned signer" :
+		    "archive was signed by a key other than the pinned signer "
+		    "keys" :
 		    rr == ERR_SIG_INVALID ? "signature does not match the "
 		    "archive (altered after signing, or forged)" :
 		    rr == ERR_SIG_COMMENT ? "signed trusted comment was altered" :

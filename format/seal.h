@@ -20,6 +20,7 @@
 
 #include "evidence.h"
 #include "manifest.h"
+#include "minisig.h"
 
 struct minisig_seckey;
 struct minisig_pubkey;
@@ -96,15 +97,25 @@ int seal_reader_rewind(struct seal_reader *r);
 /* Total ciphertext bytes, parts count (0 single). */
 uint64_t seal_reader_size(const struct seal_reader *r);
 size_t seal_reader_nparts(const struct seal_reader *r);
+/* Which pinned key a signature names. */
+struct seal_signer {
+	size_t which;		/* index into the pinned keys, or SIZE_MAX */
+	int have_keyid;		/* the signature file parsed far enough */
+	uint8_t keyid[MINISIG_KEYID_LEN];	/* the signature's key id */
+};
+
 /*
  * Drains the rest of the input, then verifies the signature with the
- * pinned key pk and fills claims. Returns minisig_verify's errors, or
- * ERR_SIG_COMMENT for claims that do not parse or disagree with the
- * layout. why gets a sentence. pk NULL skips the signature (the
- * exporter's checker runs before anything is signed) and returns 0.
+ * pinned key among pks[0..npks) whose key id it names, and fills claims
+ * and signer. Returns minisig_verify_any's errors, or ERR_SIG_COMMENT for
+ * claims that do not parse or disagree with the layout. why gets a
+ * sentence. npks 0 skips the signature (the exporter's checker runs
+ * before anything is signed) and returns 0.
  */
-int seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
-    struct seal_claims *claims, char *why, size_t whylen);
+int seal_reader_finish(struct seal_reader *r,
+    const struct minisig_pubkey *const *pks, size_t npks,
+    struct seal_signer *signer, struct seal_claims *claims, char *why,
+    size_t whylen);
 /* Parts that did not match the index while reading: the first such
  * problem (ERR_PART, with a sentence in why), or 0. Valid after finish. */
 int seal_reader_problem(const struct seal_reader *r, char *why, size_t whylen);

@@ -110,8 +110,9 @@ run(const char *name, const char *tenant, const struct minisig_pubkey *pk,
     int strict)
 {
 	struct verify_opts o = {
-		.ids = ids, .nids = nids, .signer = pk, .tenant = tenant,
-		.strict_expiry = strict, .now = (uint64_t)time(NULL),
+		.ids = ids, .nids = nids, .signers = &pk, .nsigners = 1,
+		.tenant = tenant, .strict_expiry = strict,
+		.now = (uint64_t)time(NULL),
 	};
 	struct verify_result *res = NULL;
 	char path[512], why[256];
@@ -446,6 +447,29 @@ START_TEST(test_other_signer)
 }
 END_TEST
 
+/* Across a key rotation the recipient pins both keys: the one the
+ * signature names is used, whatever the order. */
+START_TEST(test_two_pinned_signers)
+{
+	const struct minisig_pubkey *both[2] = { other, signer };
+	struct verify_opts o = {
+		.ids = ids, .nids = nids, .signers = both, .nsigners = 2,
+		.tenant = "client-b", .now = (uint64_t)time(NULL),
+	};
+	struct verify_result *res = NULL;
+	char path[512], why[256];
+
+	snprintf(path, sizeof(path), "%s/good.texp", dir);
+	ck_assert_int_eq(verify_archive(path, &o, &res, why, sizeof(why)), 0);
+	if (res->nfailures != 0)
+		dump(res);
+	ck_assert_int_eq(res->nfailures, 0);
+	ck_assert_int_eq(res->signature_ok, 1);
+	ck_assert_uint_eq(res->signer.which, 1);
+	verify_result_free(res);
+}
+END_TEST
+
 START_TEST(test_resigned_by_other_key)
 {
 	char path[512];
@@ -587,7 +611,9 @@ END_TEST
 START_TEST(test_exit_on_error)
 {
 	struct verify_opts o = {
-		.ids = ids, .nids = nids, .signer = signer,
+		.ids = ids, .nids = nids,
+		.signers = (const struct minisig_pubkey *const *)&signer,
+		.nsigners = 1,
 		.tenant = "client-a", .exit_on_error = 1,
 	};
 	struct verify_result *res = NULL;
@@ -602,7 +628,9 @@ END_TEST
 
 START_TEST(test_missing_archive_is_operational)
 {
-	struct verify_opts o = { .ids = ids, .nids = nids, .signer = signer,
+	struct verify_opts o = { .ids = ids, .nids = nids,
+	    .signers = (const struct minisig_pubkey *const *)&signer,
+	    .nsigners = 1,
 	    .tenant = "client-b" };
 	struct verify_result *res = NULL;
 	char path[512], why[256];
@@ -651,6 +679,7 @@ archive_suite(void)
 	tcase_add_test(tc, test_trailing_garbage);
 	tcase_add_test(tc, test_foreign_record_reencrypted);
 	tcase_add_test(tc, test_other_signer);
+	tcase_add_test(tc, test_two_pinned_signers);
 	tcase_add_test(tc, test_resigned_by_other_key);
 	tcase_add_test(tc, test_wrong_tenant);
 	tcase_add_test(tc, test_expiry);

@@ -23,19 +23,23 @@
 
 static const char verify_usage[] =
 "usage: tenant-verify verify (--identity FILE | --passphrase-file FILE)\n"
-"           --signer PUBKEY --tenant ID [--foreign-ids FILE]\n"
-"           [--strict-expiry] [--exit-on-error] [--max-work-factor N]\n"
-"           [--json] ARCHIVE\n"
+"           (--signer PUBKEY ... | --signers FILE) --tenant ID\n"
+"           [--foreign-ids FILE] [--strict-expiry] [--exit-on-error]\n"
+"           [--max-work-factor N] [--json] ARCHIVE\n"
 "\n"
 "Decrypts ARCHIVE (NAME.texp or NAME.texp.index), checks its signature\n"
-"against the pinned signer key and proves that every record belongs to\n"
+"against the pinned signer keys and proves that every record belongs to\n"
 "tenant ID and that nothing is missing or altered. Every problem found is\n"
 "reported, not just the first.\n"
 "\n"
 "  --identity FILE         age identity file (mode 0600)\n"
-"  --passphrase-file FILE  first line is the archive passphrase\n"
+"  --passphrase-file FILE  first line is the archive passphrase (mode 0600)\n"
 "  --max-work-factor N     highest scrypt work factor accepted (default 22)\n"
-"  --signer PUBKEY         minisign public key: .pub file or base64 key\n"
+"  --signer PUBKEY         a pinned minisign public key: .pub file or base64\n"
+"                          key; repeat it to pin several (key rotation)\n"
+"  --signers FILE          a keyring: pinned keys, one base64 key a line\n"
+"                          (.pub files concatenated work); keys are matched\n"
+"                          to the signature by key id\n"
 "  --tenant ID             the tenant key the archive must hold\n"
 "  --foreign-ids FILE      auditor: identifiers (one a line) that must not\n"
 "                          occur anywhere; hits fail without showing them\n"
@@ -48,7 +52,8 @@ static const char verify_usage[] =
 
 static const char extract_usage[] =
 "usage: tenant-verify extract (--identity FILE | --passphrase-file FILE)\n"
-"           --signer PUBKEY --tenant ID --format jsonl|csv|cbor --out DIR\n"
+"           (--signer PUBKEY ... | --signers FILE) --tenant ID\n"
+"           --format jsonl|csv|cbor --out DIR\n"
 "           [--foreign-ids FILE] [--strict-expiry] [--exit-on-error]\n"
 "           [--max-work-factor N] [--json] ARCHIVE\n"
 "\n"
@@ -67,7 +72,8 @@ static const char extract_usage[] =
 "error (including a file that already exists).\n";
 
 enum {
-	OPT_IDENTITY = 256, OPT_PASSFILE, OPT_SIGNER, OPT_TENANT, OPT_FOREIGN,
+	OPT_IDENTITY = 256, OPT_PASSFILE, OPT_SIGNER, OPT_SIGNERS, OPT_TENANT,
+	OPT_FOREIGN,
 	OPT_STRICT, OPT_EXIT_ON_ERROR, OPT_JSON, OPT_MAX_WF, OPT_FORMAT,
 	OPT_OUT,
 };
@@ -108,6 +114,7 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		{ "identity", required_argument, NULL, OPT_IDENTITY },
 		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
 		{ "signer", required_argument, NULL, OPT_SIGNER },
+		{ "signers", required_argument, NULL, OPT_SIGNERS },
 		{ "tenant", required_argument, NULL, OPT_TENANT },
 		{ "foreign-ids", required_argument, NULL, OPT_FOREIGN },
 		{ "strict-expiry", no_argument, NULL, OPT_STRICT },
@@ -135,7 +142,20 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 			a->passfile = optarg;
 			break;
 		case OPT_SIGNER:
-			a->signer = optarg;
+			if (a->nsigner == CMD_MAX_SIGNER_ARGS) {
+				cmd_usage_error(ctx, "--signer given more than "
+				    "%d times (use --signers FILE)",
+				    CMD_MAX_SIGNER_ARGS);
+				return CMD_EXIT_USAGE;
+			}
+			a->signer[a->nsigner++] = optarg;
+			break;
+		case OPT_SIGNERS:
+			if (a->signers_file != NULL) {
+				cmd_usage_error(ctx, "--signers given twice");
+				return CMD_EXIT_USAGE;
+			}
+			a->signers_file = optarg;
 			break;
 		case OPT_TENANT:
 			a->tenant = optarg;
@@ -201,9 +221,9 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		    "--passphrase-file");
 		return CMD_EXIT_USAGE;
 	}
-	if (a->signer == NULL) {
-		cmd_usage_error(ctx, "--signer is required (the pinned "
-		    "minisign public key)");
+	if (a->nsigner == 0 && a->signers_file == NULL) {
+		cmd_usage_error(ctx, "--signer or --signers is required (the "
+		    "pinned minisign public keys)");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->tenant == NULL || a->tenant[0] == '\0') {
@@ -300,27 +320,85 @@ load_identities(const char *context, const char *path, struct cmd_keys *k)
 	return CMD_EXIT_USAGE;
 }
 
+/* Adds pk to the pinned keys; a key id may be pinned once only. */
+static int
+add_signer(const char *context, const char *what, struct minisig_pubkey *pk,
+    struct cmd_keys *k)
+{
+	uint8_t a[MINISIG_KEYID_LEN], b[MINISIG_KEYID_LEN];
+	struct minisig_pubkey **v;
+	char kid[32];
+	size_t i;
+
+	minisig_pubkey_keyid(pk, a);
+	for (i = 0; i < k->nsigners; i++) {
+		minisig_pubkey_keyid(k->signers[i], b);
+		if (memcmp(a, b, sizeof(a)) == 0) {
+			report_error(context, "%s: key %s is pinned twice", what,
+			    report_keyid(pk, kid, sizeof(kid)));
+			minisig_pubkey_free(pk);
+			return CMD_EXIT_USAGE;
+		}
+	}
+	if ((v = reallocarray(k->signers, k->nsigners + 1,
+	    sizeof(*v))) == NULL) {
+		report_error(context, "%s", err_str(ERR_NOMEM));
+		minisig_pubkey_free(pk);
+		return CMD_EXIT_USAGE;
+	}
+	k->signers = v;
+	k->signers[k->nsigners++] = pk;
+	return 0;
+}
+
 static int
 load_signer(const char *context, const char *arg, struct cmd_keys *k)
 {
+	struct minisig_pubkey *pk = NULL;
 	int rr;
 
-	/* A bare base64 key never holds a '/'? It may ('/' is base64), so
-	 * try the key form first and fall back to a file. */
-	if (minisig_pubkey_parse(arg, strlen(arg), &k->signer) == 0)
-		return 0;
-	k->signer = NULL;
-	if ((rr = minisig_pubkey_load(arg, &k->signer)) == 0)
-		return 0;
-	k->signer = NULL;
+	/* A bare base64 key may hold a '/': try the key form first and
+	 * fall back to a file. */
+	if (minisig_pubkey_parse(arg, strlen(arg), &pk) == 0 ||
+	    (rr = minisig_pubkey_load(arg, &pk)) == 0)
+		return add_signer(context, "--signer", pk, k);
 	if (rr == ERR_NOENT)
 		report_error(context, "--signer: \"%s\" is neither a minisign "
 		    "public key nor an existing .pub file", arg);
 	else
 		report_error(context, "--signer: public key file \"%s\": %s",
-		    arg, rr == ERR_SIG_FORMAT ? "not a minisign public key" :
-		    file_error(rr));
+		    arg, rr == ERR_SIG_FORMAT || rr == ERR_UNSUPPORTED ?
+		    "not a minisign public key" : file_error(rr));
 	return CMD_EXIT_USAGE;
+}
+
+static int
+load_keyring(const char *context, const char *path, struct cmd_keys *k)
+{
+	struct minisig_pubkey **keys = NULL;
+	size_t n = 0, line = 0, i;
+	int rr, r = 0;
+
+	if ((rr = minisig_keyring_load(path, &keys, &n, &line)) != 0) {
+		if (line > 0)
+			report_error(context, "--signers: \"%s\" line %zu: %s",
+			    path, line, rr == ERR_EXISTS ? "a key id given "
+			    "twice" : "not a minisign public key");
+		else
+			report_error(context, "--signers: \"%s\": %s", path,
+			    rr == ERR_NOENT ? "no such file, or no key in it" :
+			    rr == ERR_LIMIT ? "too many keys (or too large)" :
+			    file_error(rr));
+		return CMD_EXIT_USAGE;
+	}
+	for (i = 0; i < n; i++) {
+		if (r == 0)
+			r = add_signer(context, "--signers", keys[i], k);
+		else
+			minisig_pubkey_free(keys[i]);
+	}
+	free(keys);
+	return r;
 }
 
 int
@@ -437,9 +515,10 @@ load_foreign(const char *context, const char *path, struct cmd_keys *k)
 
 int
 cmd_keys_load(const char *context, const char *identity,
-    const char *passfile, int max_log_n, const char *signer,
-    const char *foreign_file, struct cmd_keys *k)
+    const char *passfile, int max_log_n, const struct cmd_args *a,
+    struct cmd_keys *k)
 {
+	size_t i;
 	int r;
 
 	memset(k, 0, sizeof(*k));
@@ -449,10 +528,14 @@ cmd_keys_load(const char *context, const char *identity,
 	if (passfile != NULL && (r = load_passphrase(context, passfile,
 	    max_log_n, k)) != 0)
 		goto fail;
-	if (signer != NULL && (r = load_signer(context, signer, k)) != 0)
+	for (i = 0; a != NULL && i < a->nsigner; i++)
+		if ((r = load_signer(context, a->signer[i], k)) != 0)
+			goto fail;
+	if (a != NULL && a->signers_file != NULL &&
+	    (r = load_keyring(context, a->signers_file, k)) != 0)
 		goto fail;
-	if (foreign_file != NULL && (r = load_foreign(context, foreign_file,
-	    k)) != 0)
+	if (a != NULL && a->foreign_file != NULL &&
+	    (r = load_foreign(context, a->foreign_file, k)) != 0)
 		goto fail;
 	return 0;
  fail:
@@ -464,7 +547,7 @@ void
 cmd_keys_free(struct cmd_keys *k)
 {
 	age_identities_free(k->ids, k->nids);
-	minisig_pubkey_free(k->signer);
+	minisig_keyring_free(k->signers, k->nsigners);
 	cmd_foreign_free(k->foreign, k->nforeign);
 	memset(k, 0, sizeof(*k));
 }
@@ -476,7 +559,8 @@ cmd_opts_fill(const struct cmd_args *a, const struct cmd_keys *k,
 	memset(o, 0, sizeof(*o));
 	o->ids = k->ids;
 	o->nids = k->nids;
-	o->signer = k->signer;
+	o->signers = (const struct minisig_pubkey *const *)k->signers;
+	o->nsigners = k->nsigners;
 	o->tenant = a->tenant;
 	o->foreign = (const char *const *)k->foreign;
 	o->nforeign = k->nforeign;
@@ -499,8 +583,8 @@ cmd_verify(int argc, char **argv)
 	memset(&k, 0, sizeof(k));
 	if ((r = cmd_args_parse(0, argc, argv, &a)) != 0)
 		return r == CMD_HELP ? CMD_EXIT_OK : r;
-	if (cmd_keys_load("verify", a.identity, a.passfile, a.max_log_n,
-	    a.signer, a.foreign_file, &k) != 0)
+	if (cmd_keys_load("verify", a.identity, a.passfile, a.max_log_n, &a,
+	    &k) != 0)
 		goto out;
 	cmd_opts_fill(&a, &k, &o);
 	if ((r = verify_archive(a.archive, &o, &res, why, sizeof(why))) != 0) {
@@ -508,14 +592,16 @@ cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (a.json) {
-		if ((j = report_json(a.archive, res, k.signer)) == NULL ||
+		if ((j = report_json(a.archive, res,
+		    (const struct minisig_pubkey *const *)k.signers, k.nsigners)) == NULL ||
 		    report_json_print(stdout, j) != 0) {
 			report_error("verify", "cannot write the JSON report");
 			goto out;
 		}
 	} else {
 		report_findings(stderr, res);
-		report_summary(stdout, a.archive, a.tenant, res, k.signer,
+		report_summary(stdout, a.archive, a.tenant, res,
+		    (const struct minisig_pubkey *const *)k.signers, k.nsigners,
 		    k.nforeign > 0);
 	}
 	ret = report_proven(res) ? CMD_EXIT_OK : CMD_EXIT_FAIL;

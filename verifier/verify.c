@@ -376,6 +376,7 @@ result_new(struct verify_result **out)
 	*out = NULL;
 	if (r == NULL)
 		return ERR_NOMEM;
+	r->signer.which = SIZE_MAX;
 	r->findings = calloc(VERIFY_MAX_STORED, sizeof(*r->findings));
 	if (r->findings == NULL) {
 		free(r);
@@ -431,7 +432,7 @@ verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
 	int r;
 
 	*out = NULL;
-	if (o->signer != NULL)
+	if (o->nsigners != 0)
 		return ERR_INVALID;
 	if ((r = result_new(&v.res)) != 0)
 		return r;
@@ -479,7 +480,7 @@ verify_archive(const char *path, const struct verify_opts *o,
 
 	*out = NULL;
 	snprintf(why, whylen, "%s", "");
-	if (o->signer == NULL) {
+	if (o->nsigners == 0) {
 		snprintf(why, whylen, "a pinned signer key is required");
 		return ERR_INVALID;
 	}
@@ -506,8 +507,8 @@ verify_archive(const char *path, const struct verify_opts *o,
 	/* Signature and layout are checked even after a content failure (so
 	 * every problem is reported), but not after an early stop. */
 	if (!v.stop) {
-		r = seal_reader_finish(sr, o->signer, &v.res->claims, msg,
-		    sizeof(msg));
+		r = seal_reader_finish(sr, o->signers, o->nsigners,
+		    &v.res->signer, &v.res->claims, msg, sizeof(msg));
 		if (r == ERR_IO || r == ERR_NOMEM) {
 			snprintf(why, whylen, "%s", msg);
 			goto out;

@@ -12,7 +12,8 @@
  *     roots match the manifest, which embeds the preamble byte for byte;
  *   - the archive's tenant hash is that of the expected tenant, and every
  *     record of a tenant-owned table carries exactly that tenant key;
- *   - the minisign signature verifies with the pinned signer key, and its
+ *   - the minisign signature verifies with the pinned signer key whose
+ *     key id it names (one of several, across a key rotation), and its
  *     signed claims (export id, tenant hash, created, expires, manifest
  *     digest, part count) agree with the content;
  *   - for a split archive, every part listed in the signed index is
@@ -45,7 +46,10 @@ struct verify_opts {
 	struct age_identity *const *ids;	/* identities to try */
 	size_t nids;
 	const uint8_t *file_key;	/* or a known file key (the checker) */
-	const struct minisig_pubkey *signer; /* NULL: no signature check */
+	/* the pinned signer keys, told apart by key id; none: no signature
+	 * check (the exporter's checker) */
+	const struct minisig_pubkey *const *signers;
+	size_t nsigners;
 	const char *tenant;		/* expected tenant key, as text */
 	const char *const *foreign;	/* auditor: identifiers to hunt for */
 	size_t nforeign;
@@ -72,6 +76,7 @@ struct verify_result {
 	int content_ok;		/* decrypted and walked to the end cleanly */
 	int have_manifest;
 	struct seal_claims claims;	/* valid when signature_ok */
+	struct seal_signer signer;	/* which pinned key it names */
 	uint8_t manifest_digest[EVIDENCE_HASH_LEN];
 	struct manifest *manifest;	/* decoded manifest, or NULL */
 	uint8_t *receipt;		/* manifest bytes (the receipt) */
@@ -94,7 +99,7 @@ int verify_archive(const char *path, const struct verify_opts *o,
 
 /*
  * The same proof over an unsigned ciphertext stream (the exporter's
- * checker): no signature, o->signer must be NULL.
+ * checker): no signature, o->nsigners must be 0.
  */
 int verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
     const struct verify_opts *o, struct verify_result **out);
