@@ -31,6 +31,7 @@
 #include "manifest.h"
 #include "minisig.h"
 #include "pgtype.h"
+#include "plan.h"
 #include "provision.h"
 #include "sandbox.h"
 #include "seal.h"
@@ -683,6 +684,8 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	}
 	if (manifest_decode(mb, &m, &pre, &plen) != 0)
 		goto bad;
+	if ((r = plan_check(rn->pre, pre, plen, rn->err, rn->errlen)) != 0)
+		goto out;
 	if (memcmp(m->export_id, rn->pre->export_id, MANIFEST_ID_LEN) != 0 ||
 	    memcmp(m->salt, rn->pre->salt, EVIDENCE_SALT_LEN) != 0 ||
 	    memcmp(m->tenant_hash, rn->pre->tenant_hash, EVIDENCE_HASH_LEN) ||

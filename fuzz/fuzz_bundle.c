@@ -33,9 +33,10 @@ src_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
 }
 
 static int
-on_failure(void *ctx, int code, const char *msg)
+on_failure(void *ctx, enum rule rule, int code, const char *msg)
 {
 	(void)ctx;
+	(void)rule;
 	(void)code;
 	(void)msg;
 	return 0;

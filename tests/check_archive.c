@@ -27,6 +27,7 @@
 
 static char *dir;
 static char recipient[128];
+static char sample_bin[4096];
 static struct age_identity **ids;
 static size_t nids;
 static struct minisig_pubkey *signer, *other;
@@ -41,7 +42,7 @@ sample(const char *name, const char *extra1, const char *extra2,
 
 	snprintf(out, sizeof(out), "%s/%s", dir, name);
 	snprintf(sk, sizeof(sk), "%s/sign.key", dir);
-	argv[n++] = SAMPLE;
+	argv[n++] = sample_bin;
 	argv[n++] = "--out";
 	argv[n++] = out;
 	argv[n++] = "--sign-key";
@@ -71,6 +72,12 @@ setup(void)
 	char *rc, path[512], *argv[4];
 
 	ck_assert(sodium_init() >= 0);
+	/* tests/run.sh names the build being tested */
+	if (getenv("TEXP_BUILD") != NULL)
+		snprintf(sample_bin, sizeof(sample_bin),
+		    "%s/tests/tools/texp-sample", getenv("TEXP_BUILD"));
+	else
+		snprintf(sample_bin, sizeof(sample_bin), "%s", SAMPLE);
 	dir = test_mkdtemp();
 	ck_assert_int_eq(age_identity_generate(&id), 0);
 	ck_assert_int_eq(age_identity_recipient(id, &rc), 0);
@@ -80,7 +87,7 @@ setup(void)
 	ids[0] = id;
 	nids = 1;
 	snprintf(path, sizeof(path), "%s/sign", dir);
-	argv[0] = SAMPLE;
+	argv[0] = sample_bin;
 	argv[1] = "--gen-sign-key";
 	argv[2] = path;
 	argv[3] = NULL;
@@ -479,7 +486,7 @@ START_TEST(test_resigned_by_other_key)
 		char out[512], *argv[12];
 
 		snprintf(out, sizeof(out), "%s/resigned.texp", dir);
-		argv[0] = SAMPLE; argv[1] = "--out"; argv[2] = out;
+		argv[0] = sample_bin; argv[1] = "--out"; argv[2] = out;
 		argv[3] = "--sign-key"; argv[4] = path;
 		argv[5] = "--recipient"; argv[6] = recipient;
 		argv[7] = "--seed"; argv[8] = "s1";

@@ -15,6 +15,7 @@
 #include "evidence.h"
 #include "manifest.h"
 #include "report.h"
+#include "rule.h"
 #include "seal.h"
 #include "verify.h"
 
@@ -338,8 +339,9 @@ print_json(const struct facts *f, const struct verify_result *res)
 			goto out;
 	if (res != NULL) {
 		for (i = 0; i < res->nstored; i++) {
-			e = json_pack("{s:s, s:o, s:b}",
-			    "code", err_str(res->findings[i].code),
+			e = json_pack("{s:s, s:s, s:o, s:b}",
+			    "code", rule_code(res->findings[i].rule),
+			    "section", rule_section(res->findings[i].rule),
 			    "message", report_json_str(res->findings[i].msg),
 			    "warning", res->findings[i].warning);
 			if (json_array_append_new(fl, e) != 0)

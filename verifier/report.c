@@ -13,6 +13,7 @@
 #include "manifest.h"
 #include "minisig.h"
 #include "report.h"
+#include "rule.h"
 #include "verify.h"
 
 #define MAX_YEAR_SECONDS 253402300799ULL	/* 9999-12-31T23:59:59Z */
@@ -301,7 +302,10 @@ report_json(const char *archive, const struct verify_result *r,
 	for (i = 0; i < r->nstored; i++) {
 		if ((e = json_object()) == NULL)
 			goto fail;
-		jset(e, "code", json_string(err_str(r->findings[i].code)), &bad);
+		jset(e, "code", json_string(rule_code(r->findings[i].rule)),
+		    &bad);
+		jset(e, "section", json_string(rule_section(
+		    r->findings[i].rule)), &bad);
 		jset(e, "message", report_json_str(r->findings[i].msg), &bad);
 		if (json_array_append_new(r->findings[i].warning ? warns : fails,
 		    e) != 0)

@@ -59,8 +59,9 @@ void report_summary(FILE *f, const char *archive, const char *tenant,
 
 /*
  * The same as one JSON object (new reference, caller json_decref()s; NULL
- * on ENOMEM): archive, proven, failures [{code, message}], warnings
- * [{code, message}], failures_total, warnings_total, export_id,
+ * on ENOMEM): archive, proven, failures [{code, section, message}] (code:
+ * the rule's stable snake_case code, rule.h), warnings (the same),
+ * failures_total, warnings_total, export_id,
  * tenant_hash, created, expires, manifest_digest (hex / ISO strings, null
  * when unknown), tables [{name, records, parts}], records, size, parts,
  * signature_ok, signer_key_id (the key that verified the signature, or

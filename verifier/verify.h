@@ -29,6 +29,7 @@
 
 #include "age.h"
 #include "manifest.h"
+#include "rule.h"
 #include "seal.h"
 
 struct minisig_pubkey;
@@ -62,9 +63,10 @@ struct verify_opts {
 #define VERIFY_MAX_STORED 1000	/* findings kept; the rest are counted */
 
 struct verify_finding {
+	enum rule rule;		/* the rule broken (rule.h) */
 	int code;		/* enum err */
 	int warning;		/* 1: warning, 0: failure */
-	char msg[512];
+	char msg[512];		/* "§N: sentence" for a format rule */
 };
 
 struct verify_result {
@@ -105,8 +107,12 @@ int verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
     const struct verify_opts *o, struct verify_result **out);
 
 /* Encodes tenant (text) as the canonical CBOR value of a tenant key of the
- * given PostgreSQL type. ERR_INVALID if it does not parse as that type,
- * ERR_UNSUPPORTED for a type that cannot be a tenant key. */
+ * given tenant type (FORMAT.md §5): uuid, 8-4-4-4-12 hex digits of either
+ * case, as tag 37 on the 16 bytes; int2, int4, int8, an optional '-' and
+ * decimal digits without leading zeros, within the type's range, as a
+ * CBOR integer; text and varchar, the bytes as given (valid UTF-8, at most
+ * 256 bytes), as a text string. ERR_INVALID if it does not parse as that
+ * type, ERR_UNSUPPORTED for a type that cannot be a tenant key. */
 int verify_tenant_value(const char *type, const char *tenant,
     struct buf *out);
 
