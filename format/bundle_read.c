@@ -273,8 +273,8 @@ tar_next(struct reader *rd, char name[TAR_NAME_MAX + 1], uint64_t *size,
 	}
 	rd->entries++;
 	if (tar_header_get(hdr, name, size, &mtime, &why) != 0) {
-		FAIL(rd, RULE_TAR_HEADER, "tar entry %llu: %s is not the "
-		    "archive's one header form", (unsigned long long)rd->entries,
+		FAIL(rd, RULE_TAR_HEADER, "tar entry %llu: %s: not the one "
+		    "ustar header form of §3.2", (unsigned long long)rd->entries,
 		    why);
 		return ERR_TAR;
 	}
