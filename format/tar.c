@@ -71,12 +71,22 @@ checksum(const uint8_t hdr[TAR_BLOCK])
 	return sum;
 }
 
+void
+tar_header_chksum(uint8_t hdr[TAR_BLOCK])
+{
+	char ck[8];
+
+	/* six digits, NUL, space: the form tar has always written */
+	snprintf(ck, sizeof(ck), "%06o", checksum(hdr) & 0777777);
+	memcpy(hdr + F_CHKSUM, ck, 6);
+	hdr[F_CHKSUM + 6] = '\0';
+	hdr[F_CHKSUM + 7] = ' ';
+}
+
 int
 tar_header_put(uint8_t hdr[TAR_BLOCK], const char *name, uint64_t size,
     uint64_t mtime)
 {
-	char ck[8];
-
 	if (!name_ok(name) || size > TAR_OCTAL_MAX || mtime > TAR_OCTAL_MAX)
 		return ERR_INVALID;
 	memset(hdr, 0, TAR_BLOCK);
@@ -90,11 +100,7 @@ tar_header_put(uint8_t hdr[TAR_BLOCK], const char *name, uint64_t size,
 	memcpy(hdr + F_MAGIC, "ustar\0" "00", 8);
 	put_octal(hdr + 329, 8, 0);
 	put_octal(hdr + 337, 8, 0);
-	/* six digits, NUL, space: the form tar has always written */
-	snprintf(ck, sizeof(ck), "%06o", checksum(hdr) & 0777777);
-	memcpy(hdr + F_CHKSUM, ck, 6);
-	hdr[F_CHKSUM + 6] = '\0';
-	hdr[F_CHKSUM + 7] = ' ';
+	tar_header_chksum(hdr);
 	return 0;
 }
 

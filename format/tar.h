@@ -47,6 +47,10 @@ int tar_header_put(uint8_t hdr[TAR_BLOCK], const char *name, uint64_t size,
 int tar_header_get(const uint8_t hdr[TAR_BLOCK], char name[TAR_NAME_MAX + 1],
     uint64_t *size, uint64_t *mtime, const char **why);
 
+/* Computes hdr's checksum and writes it into the chksum field in the form
+ * tar_header_put uses (tests and tools that forge headers use it). */
+void tar_header_chksum(uint8_t hdr[TAR_BLOCK]);
+
 /* 1 if p[0..n) is all zero bytes. */
 int tar_is_zero(const uint8_t *p, size_t n);
 

@@ -202,19 +202,6 @@ base_make(void)
 /* ------------------------------------------------------------------ */
 /* Mutations */
 
-static void
-fix_chksum(uint8_t *h)
-{
-	unsigned sum = 0;
-	char ck[8];
-	size_t k;
-
-	for (k = 0; k < TAR_BLOCK; k++)
-		sum += k >= 148 && k < 156 ? ' ' : h[k];
-	snprintf(ck, sizeof(ck), "%06o", sum & 0777777);
-	memcpy(h + 148, ck, 6);
-}
-
 /* The size field saying len, the checksum right. */
 static void
 set_size(struct ent *e, size_t len)
@@ -223,7 +210,7 @@ set_size(struct ent *e, size_t len)
 
 	snprintf(f, sizeof(f), "%011llo", (unsigned long long)len);
 	memcpy(e->hdr + 124, f, 11);
-	fix_chksum(e->hdr);
+	tar_header_chksum(e->hdr);
 }
 
 static void
@@ -276,7 +263,7 @@ op_entries(struct plain *pl, uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 		memset(&tmp, 0, sizeof(tmp));
 		tar_header_put(tmp.hdr, "texp/PaxHeaders/x", 10, 1767225600);
 		tmp.hdr[156] = c & 1 ? 'x' : 'g';
-		fix_chksum(tmp.hdr);
+		tar_header_chksum(tmp.hdr);
 		if ((tmp.data = malloc(11)) == NULL)
 			abort();
 		memcpy(tmp.data, "10 a=bcde\n", 10);
@@ -328,7 +315,7 @@ op_one(struct plain *pl, uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 	case 0:		/* a header byte, the checksum kept right or not */
 		e->hdr[(size_t)b * 2 % TAR_BLOCK] ^= (uint8_t)(c | 1);
 		if (c & 0x80)
-			fix_chksum(e->hdr);
+			tar_header_chksum(e->hdr);
 		break;
 	case 1:		/* a data byte */
 		if (e->len)

@@ -130,6 +130,11 @@ import json
 r = json.load(open("bad.json"))
 assert r["proven"] is False and r["failures_total"] > 0
 assert all("code" in f and "message" in f for f in r["failures"])
+import re
+# stable snake_case rule codes; the message names the section
+assert all(re.fullmatch("[a-z_]+", f["code"]) for f in r["failures"]), r
+assert "expected_tenant" in [f["code"] for f in r["failures"]], r
+assert all(f["message"].startswith(f["section"] + ": ") for f in r["failures"]), r
 '
 expect_rc 1 "wrong signer key fails" \
 	$V verify --identity id.key --signer other.pub --tenant acme a.texp

@@ -985,19 +985,12 @@ hdr_edit(struct plain *pl, size_t i, size_t off, const void *p, size_t n,
     int raw_chksum)
 {
 	struct ent *e = &pl->e[i];
-	unsigned sum = 0;
-	char ck[8];
-	size_t k;
 
 	OK(tar_header_put(e->hdr, e->name, buf_len(e->data), pl->mtime));
 	memcpy(e->hdr + off, p, n);
 	e->hdr_set = 1;
-	if (raw_chksum)
-		return;
-	for (k = 0; k < TAR_BLOCK; k++)
-		sum += k >= 148 && k < 156 ? ' ' : e->hdr[k];
-	snprintf(ck, sizeof(ck), "%06o", sum & 0777777);
-	memcpy(e->hdr + 148, ck, 6);
+	if (!raw_chksum)
+		tar_header_chksum(e->hdr);
 }
 
 /* A header of another kind before entry at: typeflag, name, data. */
