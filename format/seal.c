@@ -817,9 +817,17 @@ seal_reader_open(const char *path, struct seal_reader **out, char *why,
 	if (r->split) {
 		snprintf(name, sizeof(name), "%s.index", r->base);
 		snprintf(signame, sizeof(signame), "%s.index.minisig", r->base);
-		if ((rr = file_read_small(dirfd, name, SEAL_MAX_INDEX, 0, &r->index)) != 0) {
-			snprintf(why, whylen, "cannot read archive index \"%.200s\"",
-			    name);
+		rr = file_read_small(dirfd, name, SEAL_MAX_INDEX, 0, &r->index);
+		if (rr == ERR_LIMIT) {
+			/* the archive's fault, not the reader's */
+			rr = ERR_PART;
+			snprintf(why, whylen, "archive index \"%.200s\" is "
+			    "larger than %u bytes", name, SEAL_MAX_INDEX);
+			goto out;
+		}
+		if (rr != 0) {
+			snprintf(why, whylen, "cannot read archive index "
+			    "\"%.200s\"", name);
 			goto out;
 		}
 		if ((rr = parse_index(r, why, whylen)) != 0)
