@@ -165,9 +165,19 @@ sql "ALTER TABLE app.contacts DROP COLUMN session_secret"
 check "nothing was published by any refused export" outbox_empty
 
 # ---- connection lost mid-export ----
-( TEXP_TEST_ATTACK=stall "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
-	>"$work/stall.out" 2>"$work/stall.err"; echo $? >"$work/stall.rc" ) &
-sleep 1
+# Wait for the builder itself (its "attempting stall" note: it then stalls
+# for 3 s holding the session), not for a fixed time.
+builder_started() {
+	for i in $(seq 1 600); do
+		grep -q "attempting stall" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+( TEXP_TEST_ATTACK=stall TEXP_DEBUG_LOG=1 "$H" run --config "$C" $RUN_AS \
+	--tenant "$CLIENT_B" >"$work/stall.out" 2>"$work/stall.err"
+	echo $? >"$work/stall.rc" ) &
+builder_started "$work/stall.err"
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
     WHERE usename LIKE 'exp\_%'" >/dev/null
 wait
@@ -177,10 +187,10 @@ check "  ... with a database error" grep -qi "database" "$work/stall.err"
 check "  ... and nothing is published" outbox_empty
 
 # ---- the monitor is killed mid-export ----
-TEXP_TEST_ATTACK=stall "$H" run --config "$C" $RUN_AS --tenant "$CLIENT_B" \
-	>/dev/null 2>&1 &
+TEXP_TEST_ATTACK=stall TEXP_DEBUG_LOG=1 "$H" run --config "$C" $RUN_AS \
+	--tenant "$CLIENT_B" >/dev/null 2>"$work/kill.err" &
 pid=$!
-sleep 1
+builder_started "$work/kill.err"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 for i in 1 2 3 4 5 6 7 8 9 10; do

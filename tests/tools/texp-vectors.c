@@ -768,12 +768,13 @@ prehash_of(const uint8_t *p, size_t n, uint8_t out[MINISIG_PREHASH_LEN])
 static void
 sig_make_legacy(struct buf *sig)
 {
-	const char *s = (const char *)buf_ptr(sig);
-	const char *l2 = strchr(s, '\n') + 1, *e2 = strchr(l2, '\n');
+	char *s, *l2, *e2, *text, b64[256];
 	uint8_t bin[128];
-	char b64[256], *text;
 	size_t n;
 
+	OK(buf_dup_str(sig, &s));
+	l2 = strchr(s, '\n') + 1;
+	e2 = strchr(l2, '\n');
 	OK(sodium_base642bin(bin, sizeof(bin), l2, (size_t)(e2 - l2), NULL,
 	    &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ? ERR_FORMAT : 0);
 	bin[1] = 'd';
@@ -784,6 +785,7 @@ sig_make_legacy(struct buf *sig)
 	buf_reset(sig);
 	OK(buf_put_str(sig, text));
 	free(text);
+	free(s);
 }
 
 /* The signature file over prehash with claims c, as v asks. */
