@@ -24,6 +24,7 @@
 /* The plaintext source (plain, or one zstd frame) */
 
 #define ZIN_SIZE	(1u << 17)
+#define BLOCK		65536
 #define ZSTD_MAGIC	0xFD2FB528u
 
 struct reader {
@@ -46,7 +47,7 @@ struct reader {
 	/* tar */
 	uint64_t entries;
 	uint64_t first_mtime;
-	uint8_t block[65536];
+	uint8_t *block;		/* BLOCK bytes of scratch */
 	/* content */
 	struct manifest *pre;
 	struct buf *pre_bytes;
@@ -55,9 +56,10 @@ struct reader {
 	struct coltype *types;
 	size_t types_cap;
 	size_t types_table;
-	/* per-part computed hashes */
+	/* per-part computed hashes, grown as records come */
 	uint8_t (*th)[EVIDENCE_HASH_LEN];
 	uint8_t (*ch)[EVIDENCE_HASH_LEN];
+	size_t hcap;
 	uint64_t nrec;
 	/* per-table progress */
 	size_t cur;
@@ -476,6 +478,28 @@ record_fault(struct reader *rd, size_t t, const struct record_fault *f)
 	    mt->columns[f->column].type) ? ERR_INTERRUPTED : 0;
 }
 
+/* Room for the hashes of one more record of the part. */
+static int
+hashes_room(struct reader *rd)
+{
+	size_t cap;
+	void *a, *b;
+
+	if (rd->nrec < rd->hcap)
+		return 0;
+	cap = rd->hcap ? 2 * rd->hcap : 256;
+	if (cap > BUNDLE_MAX_PART_RECORDS)
+		cap = BUNDLE_MAX_PART_RECORDS;
+	if ((a = reallocarray(rd->th, cap, sizeof(*rd->th))) == NULL)
+		return ERR_NOMEM;
+	rd->th = a;
+	if ((b = reallocarray(rd->ch, cap, sizeof(*rd->ch))) == NULL)
+		return ERR_NOMEM;
+	rd->ch = b;
+	rd->hcap = cap;
+	return 0;
+}
+
 /* One record: hashes, Merkle leaf, callback. */
 static int
 take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
@@ -483,6 +507,8 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 {
 	int r;
 
+	if ((r = hashes_room(rd)) != 0)
+		return r;
 	if ((r = evidence_hasher_content(&rd->eh, rec, len,
 	    rd->ch[rd->nrec])) != 0)
 		return r;
@@ -700,7 +726,7 @@ drain(struct reader *rd)
 	size_t got;
 
 	do {
-		if (src_read(rd, rd->block, sizeof(rd->block), &got) != 0)
+		if (src_read(rd, rd->block, BLOCK, &got) != 0)
 			return src_report(rd);
 		extra += got;
 	} while (got > 0);
@@ -713,7 +739,7 @@ drain(struct reader *rd)
 	 * bytes, whatever it holds */
 	extra = rd->zin_len - rd->zin_pos;
 	do {
-		if (raw_read(rd, rd->block, sizeof(rd->block), &got) != 0)
+		if (raw_read(rd, rd->block, BLOCK, &got) != 0)
 			return src_report(rd);
 		extra += got;
 	} while (got > 0);
@@ -818,9 +844,7 @@ reader_new(bundle_read_fn rdfn, void *rctx, const struct bundle_visitor *v,
 	rd->rctx = rctx;
 	rd->v = v;
 	rd->types_table = SIZE_MAX;
-	rd->th = malloc(BUNDLE_MAX_PART_RECORDS * sizeof(*rd->th));
-	rd->ch = malloc(BUNDLE_MAX_PART_RECORDS * sizeof(*rd->ch));
-	if (rd->th == NULL || rd->ch == NULL ||
+	if ((rd->block = malloc(BLOCK)) == NULL ||
 	    (rd->pre_bytes = buf_new(MANIFEST_MAX_BYTES)) == NULL ||
 	    (rd->data = buf_new(BUNDLE_MAX_PART_BYTES)) == NULL ||
 	    (rd->view = buf_from(NULL, 0)) == NULL)
@@ -840,6 +864,7 @@ reader_free(struct reader *rd)
 	buf_free(rd->data);
 	buf_free(rd->view);
 	free(rd->types);
+	free(rd->block);
 	free(rd->th);
 	free(rd->ch);
 	free(rd->records);
