@@ -12,7 +12,7 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
 SAN ?=
 
-PKGS := libsodium libseccomp libpq libarchive libcbor inih jansson libbsd
+PKGS := libsodium libseccomp libpq libzstd libcbor inih jansson libbsd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev
-libsodium-dev libseccomp-dev libpq-dev libarchive-dev libcbor-dev
+libsodium-dev libseccomp-dev libpq-dev libzstd-dev libcbor-dev
 libinih-dev libjansson-dev libbsd-dev check
 age minisign postgresql postgresql-client
 clang libclang-rt-14-dev python3 time

@@ -378,10 +378,34 @@ attack_flood(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	}
 }
 
-/* Re-encodes rec with the tenant column replaced by another tenant. */
+/* "relabel": the first tenant table is written as global (its tenant
+ * column index kept here), so that the checker has nothing to compare
+ * its rows with; a foreign row is then slipped into it. */
+static size_t relabel_table = SIZE_MAX;
+static int64_t relabel_column = -1;
+
+static void
+attack_relabel(struct builder_job *j)
+{
+	size_t t;
+
+	for (t = 0; t < j->pre->ntables; t++)
+		if (j->pre->tables[t].tenant_column >= 0)
+			break;
+	if (t == j->pre->ntables)
+		return;
+	relabel_table = t;
+	relabel_column = j->pre->tables[t].tenant_column;
+	j->pre->tables[t].tenant_column = -1;
+	j->pre->include_global = 1;
+	builder_log(j->log_fd, "note relabelled \"%s\" as global",
+	    j->pre->tables[t].name);
+}
+
+/* Re-encodes rec with column tcol replaced by another tenant's key. */
 static int
-forge_record(const struct manifest_table *t, const char *type,
-    const char *tenant, const uint8_t *rec, size_t len, struct buf *out)
+forge_record(int64_t tcol, const char *type, const char *tenant,
+    const uint8_t *rec, size_t len, struct buf *out)
 {
 	struct buf *b = buf_from(rec, len), *tv = buf_new(1024);
 	const uint8_t *start;
@@ -400,7 +424,7 @@ forge_record(const struct manifest_table *t, const char *type,
 		before = buf_len(b);
 		if ((r = dcbor_skip(b, BUNDLE_MAX_DEPTH)) != 0)
 			goto out;
-		if ((int64_t)i == t->tenant_column)
+		if ((int64_t)i == tcol)
 			r = buf_put(out, buf_ptr(tv), buf_len(tv));
 		else
 			r = buf_put(out, start, before - buf_len(b));
@@ -481,12 +505,14 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 			if (j->attack != NULL && strcmp(j->attack, "flood") == 0)
 				attack_flood(j, bw, t, rec, rows, bytes, last_ms);
 			if (j->attack != NULL && !forged &&
-			    strcmp(j->attack, "foreign") == 0 &&
-			    j->pre->tables[t].tenant_column >= 0) {
+			    ((strcmp(j->attack, "foreign") == 0 &&
+			    j->pre->tables[t].tenant_column >= 0) ||
+			    t == relabel_table)) {
 				struct buf *f = buf_new(MAX_ROW_BYTES);
 
 				forged = 1;
-				if (f == NULL || forge_record(&j->pre->tables[t],
+				if (f == NULL || forge_record(t == relabel_table ?
+				    relabel_column : j->pre->tables[t].tenant_column,
 				    j->pre->tenant_type, j->attack_arg,
 				    buf_ptr(rec), buf_len(rec), f) != 0 ||
 				    bundle_writer_add(bw, t, buf_ptr(f),
@@ -567,6 +593,8 @@ builder_main(void *arg)
 			attack_sql(j, write_stmts);
 		else if (strcmp(j->attack, "rowsec") == 0)
 			attack_sql(j, rowsec_stmts);
+		else if (strcmp(j->attack, "relabel") == 0)
+			attack_relabel(j);
 		else
 			attack_off_plan(j);
 	}

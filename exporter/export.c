@@ -33,6 +33,7 @@
 #include "minisig.h"
 #include "outbox.h"
 #include "pgtype.h"
+#include "plan.h"
 #include "provision.h"
 #include "relay.h"
 #include "sandbox.h"
@@ -863,6 +864,8 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	}
 	if (manifest_decode(mb, &m, &pre, &plen) != 0)
 		goto bad;
+	if ((r = plan_check(rn->pre, pre, plen, rn->err, rn->errlen)) != 0)
+		goto out;
 	if (memcmp(m->export_id, rn->pre->export_id, MANIFEST_ID_LEN) != 0 ||
 	    memcmp(m->salt, rn->pre->salt, EVIDENCE_SALT_LEN) != 0 ||
 	    memcmp(m->tenant_hash, rn->pre->tenant_hash, EVIDENCE_HASH_LEN) ||
