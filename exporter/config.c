@@ -1106,6 +1106,12 @@ config_table_find(const struct config *cfg, const char *schema,
 }
 
 int
+config_table_qname(const struct config_table *t, char *out, size_t outlen)
+{
+	return ident_qualify(out, outlen, t->schema, t->name);
+}
+
+int
 config_table_excludes(const struct config_table *t, const char *col)
 {
 	return list_has(t->exclude, t->nexclude, col);

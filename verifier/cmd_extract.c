@@ -65,7 +65,7 @@ print_result(const struct cmd_args *a, const struct verify_result *res,
 	}
 	report_findings(stderr, res);
 	report_summary(stdout, a->archive, a->tenant, res, k->signer,
-	    k->nforeign > 0);
+	    k->foreign != NULL);
 	if (x != NULL) {
 		for (i = 0; i < extract_nfiles(x); i++) {
 			if (i + 1 == extract_nfiles(x))
@@ -107,7 +107,7 @@ cmd_extract(int argc, char **argv)
 		return CMD_EXIT_USAGE;
 	}
 	if (cmd_keys_load("extract", a.identity, a.passfile, a.max_log_n,
-	    a.signer, a.foreign_file, &k) != 0)
+	    a.signer, a.foreign_file, a.foreign_json, &k) != 0)
 		goto out;
 	if ((r = extract_open(a.out, fmt, &x, why, sizeof(why))) != 0) {
 		report_error("extract", "%s", why[0] != '\0' ? why : err_str(r));

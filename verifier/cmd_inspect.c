@@ -460,7 +460,7 @@ cmd_inspect(int argc, char **argv)
 	if ((r = parse_args(argc, argv, &identity, &passfile, &max_log_n,
 	    &json, &archive)) != 0)
 		return r == CMD_HELP ? CMD_EXIT_OK : r;
-	if (cmd_keys_load("inspect", identity, passfile, max_log_n, NULL, NULL,
+	if (cmd_keys_load("inspect", identity, passfile, max_log_n, NULL, NULL, 0,
 	    &k) != 0)
 		goto out;
 	if ((r = seal_reader_open(archive, &sr, why, sizeof(why))) != 0) {

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "age.h"
+#include "foreign.h"
 #include "manifest.h"
 #include "seal.h"
 
@@ -47,8 +48,8 @@ struct verify_opts {
 	const uint8_t *file_key;	/* or a known file key (the checker) */
 	const struct minisig_pubkey *signer; /* NULL: no signature check */
 	const char *tenant;		/* expected tenant key, as text */
-	const char *const *foreign;	/* auditor: identifiers to hunt for */
-	size_t nforeign;
+	const struct foreign_list *foreign; /* auditor: ids to hunt for */
+	enum foreign_mode foreign_mode;
 	int strict_expiry;		/* expired: failure, not warning */
 	int exit_on_error;		/* stop at the first failure */
 	uint64_t now;			/* unix time for the expiry check */
