@@ -949,8 +949,9 @@ check_column_not_granted(struct lint_ctx *x)
 	return sql_check(x, "column_not_granted", CFG_CTE
 	    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") " || '.' || " QN("a.attname") ", 'column is not "
 	    "exportable (added after db-setup?): the export would "
-	    "fail', format('run db-setup --apply, or add %s to exclude_columns "
-	    "in [table %s.%s]', a.attname, cfg.s, cfg.t) "
+	    "fail', format('run db-setup --apply, or in [table %s.%s] add the "
+	    "line exclude_columns = %s', " QN("cfg.s") ", " QN("cfg.t") ", "
+	    QN("a.attname") ") "
 	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
 	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
 	    "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "

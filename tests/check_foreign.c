@@ -37,6 +37,8 @@ refused(const char *s, size_t n, int json, const char *want)
 	return r;
 }
 
+static const char *own;	/* the archive's own tenant id */
+
 /* The 1-based line of the identifier found in s, or 0; kind in *k. */
 static size_t
 hit(const struct foreign_list *l, enum foreign_mode m, const char *s,
@@ -44,8 +46,8 @@ hit(const struct foreign_list *l, enum foreign_mode m, const char *s,
 {
 	size_t which = 0;
 
-	if (!foreign_match(l, m, (const uint8_t *)s, strlen(s), json, &which,
-	    k))
+	if (!foreign_match(l, m, own, (const uint8_t *)s, strlen(s), json,
+	    &which, k))
 		return 0;
 	return which + 1;
 }
@@ -176,6 +178,28 @@ START_TEST(test_first_of_duplicates)
 }
 END_TEST
 
+START_TEST(test_own_id)
+{
+	struct foreign_list *l = parse("acme\nAcme\n", 0);
+	enum foreign_kind k;
+
+	/* the rows of tenant "acme " all hold "acme ": not a hit on "acme" */
+	own = "acme ";
+	ck_assert_uint_eq(hit(l, FOREIGN_TOKEN, "acme ", 0, &k), 0);
+	ck_assert_uint_eq(hit(l, FOREIGN_TOKEN, "order 1 for acme ", 0, &k), 0);
+	ck_assert_uint_eq(hit(l, FOREIGN_TOKEN, "{\"org\": \"acme \"}", 1,
+	    &k), 0);
+	ck_assert_uint_eq(hit(l, FOREIGN_SUBSTRING, "for acme here", 0, &k), 0);
+	/* ... but another mention still is */
+	ck_assert_uint_eq(hit(l, FOREIGN_TOKEN, "acme, not acme ", 0, &k), 1);
+	ck_assert_uint_eq(hit(l, FOREIGN_TOKEN, "from Acme", 0, &k), 2);
+	ck_assert_uint_eq(hit(l, FOREIGN_SUBSTRING, "xacmey and acme ", 0, &k),
+	    1);
+	own = NULL;
+	foreign_list_free(l);
+}
+END_TEST
+
 static Suite *
 foreign_suite(void)
 {
@@ -186,6 +210,7 @@ foreign_suite(void)
 	tcase_add_test(tc, test_no_false_hits);
 	tcase_add_test(tc, test_no_misses);
 	tcase_add_test(tc, test_first_of_duplicates);
+	tcase_add_test(tc, test_own_id);
 	suite_add_tcase(s, tc);
 	return s;
 }

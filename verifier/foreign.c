@@ -293,10 +293,38 @@ ident_char(uint32_t cp)
 	return 1;
 }
 
+/* The archive's own tenant id: its occurrences are the tenant's own. */
+struct own {
+	const uint8_t *p;
+	size_t n;
+};
+
+/* 1 if p[off..off+len) lies inside an occurrence of the own id. */
+static int
+inside_own(const struct own *o, const uint8_t *p, size_t n, size_t off,
+    size_t len)
+{
+	size_t start;
+
+	if (o->n == 0 || len > o->n)
+		return 0;
+	start = off + len >= o->n ? off + len - o->n : 0;
+	for (; start <= off; start++)
+		if (start + o->n <= n && memcmp(p + start, o->p, o->n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+is_own(const struct own *o, const uint8_t *p, size_t n)
+{
+	return o->n != 0 && n == o->n && memcmp(p, o->p, n) == 0;
+}
+
 /* Every token of p[0..n) against the list. */
 static int
-match_tokens(const struct foreign_list *l, const uint8_t *p, size_t n,
-    size_t *which)
+match_tokens(const struct foreign_list *l, const struct own *own,
+    const uint8_t *p, size_t n, size_t *which)
 {
 	const struct foreign_id *id;
 	size_t i = 0, start = 0, len;
@@ -312,7 +340,8 @@ match_tokens(const struct foreign_list *l, const uint8_t *p, size_t n,
 			i += len;
 			continue;
 		}
-		if (in && (id = lookup(l, &p[start], i - start)) != NULL) {
+		if (in && (id = lookup(l, &p[start], i - start)) != NULL &&
+		    !inside_own(own, p, n, start, i - start)) {
 			*which = id->idx;
 			return 1;
 		}
@@ -414,8 +443,8 @@ get_json_string(const uint8_t *p, size_t n, size_t *i, uint8_t *out,
 
 /* Each string of a JSON text: whole, then its tokens. */
 static int
-match_json(const struct foreign_list *l, const uint8_t *p, size_t n,
-    size_t *which, enum foreign_kind *kind)
+match_json(const struct foreign_list *l, const struct own *own,
+    const uint8_t *p, size_t n, size_t *which, enum foreign_kind *kind)
 {
 	const struct foreign_id *id;
 	uint8_t *s;
@@ -431,11 +460,13 @@ match_json(const struct foreign_list *l, const uint8_t *p, size_t n,
 		}
 		if (get_json_string(p, n, &i, s, &sl) != 0)
 			break;
+		if (is_own(own, s, sl))
+			continue;
 		if ((id = lookup(l, s, sl)) != NULL) {
 			*which = id->idx;
 			*kind = FOREIGN_HIT_JSON;
 			hit = 1;
-		} else if (match_tokens(l, s, sl, which)) {
+		} else if (match_tokens(l, own, s, sl, which)) {
 			*kind = FOREIGN_HIT_TOKEN;
 			hit = 1;
 		}
@@ -445,35 +476,58 @@ match_json(const struct foreign_list *l, const uint8_t *p, size_t n,
 	return hit;
 }
 
+/* The first listed identifier (by position) that occurs in p outside the
+ * own id's occurrences. */
+static int
+match_substring(const struct foreign_list *l, const struct own *own,
+    const uint8_t *p, size_t n, size_t *which)
+{
+	const uint8_t *q;
+	size_t i, off, best = SIZE_MAX;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].idx >= best)
+			continue;
+		for (off = 0; off + l->v[i].n <= n; off = (size_t)(q - p) + 1) {
+			q = memmem(p + off, n - off, l->v[i].p, l->v[i].n);
+			if (q == NULL)
+				break;
+			if (!inside_own(own, p, n, (size_t)(q - p), l->v[i].n)) {
+				best = l->v[i].idx;
+				break;
+			}
+		}
+	}
+	if (best == SIZE_MAX)
+		return 0;
+	*which = best;
+	return 1;
+}
+
 int
 foreign_match(const struct foreign_list *l, enum foreign_mode mode,
-    const uint8_t *p, size_t n, int is_json, size_t *which,
-    enum foreign_kind *kind)
+    const char *own_id, const uint8_t *p, size_t n, int is_json,
+    size_t *which, enum foreign_kind *kind)
 {
 	const struct foreign_id *id;
-	size_t i, best;
+	struct own own = { (const uint8_t *)own_id,
+	    own_id != NULL ? strlen(own_id) : 0 };
 
+	if (is_own(&own, p, n))
+		return 0;
 	if ((id = lookup(l, p, n)) != NULL) {
 		*which = id->idx;
 		*kind = FOREIGN_HIT_VALUE;
 		return 1;
 	}
-	if (is_json && match_json(l, p, n, which, kind))
+	if (is_json && match_json(l, &own, p, n, which, kind))
 		return 1;
-	if (match_tokens(l, p, n, which)) {
+	if (match_tokens(l, &own, p, n, which)) {
 		*kind = FOREIGN_HIT_TOKEN;
 		return 1;
 	}
-	if (mode != FOREIGN_SUBSTRING)
+	if (mode != FOREIGN_SUBSTRING || !match_substring(l, &own, p, n, which))
 		return 0;
-	best = SIZE_MAX;
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].idx < best &&
-		    memmem(p, n, l->v[i].p, l->v[i].n) != NULL)
-			best = l->v[i].idx;
-	if (best == SIZE_MAX)
-		return 0;
-	*which = best;
 	*kind = FOREIGN_HIT_SUBSTRING;
 	return 1;
 }

@@ -31,6 +31,12 @@
  *
  * An identifier that is not a single token (it holds a space, a quote,
  * ...) matches only as a whole value or a whole JSON string by default.
+ *
+ * The archive's own tenant id is the tenant's own wherever it occurs: a
+ * value or JSON string equal to it is not searched, and a token or
+ * substring inside one of its occurrences is not a hit (so the id "acme"
+ * is not found in the rows of the tenant "acme ", whose every row holds
+ * "acme ").
  */
 #ifndef TEXP_FOREIGN_H
 #define TEXP_FOREIGN_H
@@ -70,12 +76,13 @@ size_t foreign_list_count(const struct foreign_list *l);
 
 /*
  * Looks for a listed identifier in the n bytes at p, one value's text
- * (is_json: the value is JSON text). Returns 1 on a hit with *which (the
+ * (is_json: the value is JSON text), own_id being the archive's own
+ * tenant id as text (or NULL). Returns 1 on a hit with *which (the
  * identifier's 0-based position in the list) and *kind, else 0.
  */
 int foreign_match(const struct foreign_list *l, enum foreign_mode mode,
-    const uint8_t *p, size_t n, int is_json, size_t *which,
-    enum foreign_kind *kind);
+    const char *own_id, const uint8_t *p, size_t n, int is_json,
+    size_t *which, enum foreign_kind *kind);
 
 /* "value", "json", "token", "substring". */
 const char *foreign_kind_str(enum foreign_kind kind);

@@ -197,11 +197,13 @@ foreign_in_value(const struct verify_opts *o, const struct dcbor_item *it,
 
 	switch (it->type) {
 	case DCBOR_TEXT:
-		return foreign_match(o->foreign, o->foreign_mode, it->p, it->len,
+		return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    it->p, it->len,
 		    is_json, which, kind);
 	case DCBOR_BYTES:
 		if (!(uuid_tag && it->len == 16))
-			return foreign_match(o->foreign, o->foreign_mode, it->p,
+			return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    it->p,
 			    it->len, 0, which, kind);
 		for (k = 0; k < 16; k++) {
 			if (k == 4 || k == 6 || k == 8 || k == 10)
@@ -223,7 +225,8 @@ foreign_in_value(const struct verify_opts *o, const struct dcbor_item *it,
 	default:
 		return 0;
 	}
-	return foreign_match(o->foreign, o->foreign_mode, (const uint8_t *)tmp,
+	return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    (const uint8_t *)tmp,
 	    n, 0, which, kind);
 }
 
