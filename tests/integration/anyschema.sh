@@ -130,6 +130,10 @@ while IFS= read -r id; do
 	expect_rc 0 "  ... assigned" as_root assign runner "$id"
 done <"$work/ids"
 RUN_AS="--as $work/keys/runner.key --passphrase-file $work/keys/runner.pass"
+expect_rc 2 "a tenant id with a control character is refused" \
+	as_root tenant add "$(printf 'x\ty')" --name "Tab" \
+	--recipient "$(cat "$work/keys/t.rcpt")"
+check "  ... saying why" grep -q 'control characters' "$work/err"
 check "the control tables hold the ids as they are" test \
 	"$(sql "SELECT count(*) FROM texp_control.tenants t JOIN crm.tenants c
 	    ON convert_to(t.tenant, 'UTF8') = convert_to(c.id, 'UTF8')")" = 8
