@@ -1278,7 +1278,7 @@ static int
 check_index_without_tenant(struct lint_ctx *x)
 {
 	return sql_check(x, "index_without_tenant", CFG_CTE
-	    "SELECT ic.relname || ' on ' || cfg.s || '.' || cfg.t, "
+	    "SELECT quote_ident(ic.relname) || ' on ' || rel.q, "
 	    "format('%s does not start with the tenant column %s: the planner "
 	    "can walk other tenants'' values through it', CASE con.contype "
 	    "WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique constraint' "
