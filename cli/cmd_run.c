@@ -35,7 +35,11 @@ run_usage(FILE *f)
 "request`) and runs it at once unless it is high-risk and needs\n"
 "approval; the second runs a queued or approved job, exactly as it was\n"
 "requested (scope and recipients cannot change). `fetch` hands the\n"
-"archive out.\n"
+"archive out. Every failure names the job. With --idempotency-key, the\n"
+"same command again gives the same job: a failed one runs again, a\n"
+"ready one is reported done. A transient fault (the database went\n"
+"away, the outbox was full) puts the job back in the queue for a worker,\n"
+"after [control] retry_backoff.\n"
 "\n"
 "  --job JOB                  run this job (id printed by request)\n"
 "  --passphrase-out FILE      for a passphrase export: write the\n"
@@ -179,6 +183,19 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 		json_decref(res);
 		return -1;
 	}
+	/* Run again under its idempotency key after it succeeded: done. */
+	if (state != NULL && strcmp(state, "ready") == 0 &&
+	    json_is_true(json_object_get(res, "duplicate"))) {
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
+		if (cc->json) {
+			json_object_set_new(res, "ok", json_true());
+			json_object_set_new(res, "job", json_string(id));
+			cmd_print_json(res);
+		} else
+			printf("%s\n", id);
+		return CMD_EXIT_OK;
+	}
 	if (state != NULL && strcmp(state, "awaiting_approval") == 0) {
 		fprintf(stderr, "tenant-export: run: job %s awaits approval "
 		    "(high-risk scope): another person runs `tenant-export "
@@ -187,9 +204,11 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 		if (!cc->json)
 			printf("%s\n", id);
 	} else
-		fprintf(stderr, "tenant-export: run: %s\n", client_message(res));
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
 	if (cc->json) {
 		json_object_set_new(res, "ok", json_false());
+		json_object_set_new(res, "job", json_string(id));
 		cmd_print_json(res);
 		res = NULL;
 	}
@@ -231,7 +250,9 @@ report(const struct cmd_common *cc, json_t *res, const char *id,
 	int rc = run_exit(res);
 
 	if (rc != 0) {
-		fprintf(stderr, "tenant-export: run: %s\n", client_message(res));
+		/* every failure names the job: run it again, ask its status */
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
 		if (json_string_value(json_object_get(res, "state")) != NULL &&
 		    strcmp(json_string_value(json_object_get(res, "state")),
 		    "awaiting_approval") == 0)

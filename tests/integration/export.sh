@@ -196,7 +196,16 @@ check "a killed monitor leaves no archive or signature" \
 check "  ... no child process behind" sh -c '! pgrep -f -- "--config $1/"' sh "$work"
 check "  ... and its export role was dropped" \
 	test "$(sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'exp\_%'")" = 0
-rm -f "$work"/outbox/.??* 2>/dev/null
+# Its job still holds its lease (a worker would take it back once the
+# lease expired); its requester cancels it, and sweep clears the outbox.
+RUNNING=$(sql "SELECT encode(id_hash, 'hex') FROM texp_control.jobs WHERE state = 'running'")
+check "  ... its job is still running under its lease" test -n "$RUNNING"
+expect_rc 0 "the requester cancels the job the killed run left" \
+	"$E" cancel --config "$C" $RUN_AS "$RUNNING"
+check "  ... cancelled" test "$(sql "SELECT count(*) FROM texp_control.jobs WHERE state = 'running'")" = 0
+expect_rc 0 "sweep removes what the killed export left in the outbox" \
+	"$E" sweep --config "$C"
+check "  ... its temporary files are gone" outbox_empty
 
 # ---- disk full on the outbox ----
 expect_rc 2 "a full disk (RLIMIT_FSIZE) fails the export (operational)" \
