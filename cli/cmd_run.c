@@ -158,7 +158,7 @@ run_job(const struct cmd_common *cc, const struct minisig_seckey *sk,
  * to show. Returns -1 to go on, else the exit status. */
 static int
 request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
-    const struct cmd_req *q, char hash[65], char id[JOBS_ID_HEX])
+    const struct cmd_req *q, char hash[65], char id[65])
 {
 	json_t *res = NULL;
 	const char *state, *h, *j;
@@ -178,7 +178,7 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 	h = json_string_value(json_object_get(res, "job_hash"));
 	j = json_string_value(json_object_get(res, "job"));
 	snprintf(hash, 65, "%s", h != NULL ? h : "0");
-	snprintf(id, JOBS_ID_HEX, "%s", j != NULL ? j : h != NULL ? h : "?");
+	snprintf(id, 65, "%s", j != NULL ? j : h != NULL ? h : "?");
 	if (state != NULL && strcmp(state, "queued") == 0) {
 		json_decref(res);
 		return -1;
@@ -298,7 +298,7 @@ cmd_run(int argc, char **argv)
 	struct cmd_req q;
 	struct minisig_seckey *sk = NULL;
 	const char *jobarg = NULL, *pass_out = NULL;
-	char hash[65], id[JOBS_ID_HEX];
+	char hash[65], id[65];	/* the job's id, or its hash */
 	json_t *res = NULL;
 	int ch, k, quiet = 0, scope = 0, rc = CMD_EXIT_USAGE;
 

@@ -398,6 +398,7 @@ struct pump {
 	int stop;		/* the monitor's own reason (err code) */
 	struct throttle th;	/* [export] max_rows/bytes_per_second */
 	int busy;		/* the tick said the database is busy */
+	int full;		/* test builds: an outbox with no space */
 	uint64_t next_tick;	/* CLOCK_MONOTONIC ms */
 	uint64_t start_ms, hold_start;
 };
@@ -455,6 +456,12 @@ pump_data(struct pump *p)
 		return;
 	}
 	p->b->last = child_now_ms();
+#ifdef TEXP_TEST_HOOKS
+	if (p->full) {
+		pump_write_error(p, ENOSPC);
+		return;
+	}
+#endif
 	p->total += (uint64_t)n;
 	if (p->total > ce->max_archive_size) {
 		pump_stop(p, ERR_CHILD, "the archive grew past [export] "
@@ -774,6 +781,8 @@ run_children(struct run *rn)
 	cj.tenant = rn->req->tenant;
 #ifdef TEXP_TEST_HOOKS
 	cj.attack = test_attack();
+	/* not the builder's doing: the outbox is full while it writes */
+	p.full = cj.attack != NULL && strcmp(cj.attack, "outbox-full") == 0;
 #endif
 	cj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
 	memcpy(cj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
