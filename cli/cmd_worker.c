@@ -147,20 +147,29 @@ say(const struct worker *w, json_t *ev, const char *fmt, ...)
 
 /* --- a slot: one claim, one job --- */
 
-/* The outcome, told; the slot's exit status. */
+/* The outcome, told; the slot's exit status. Why nothing was claimed
+ * goes to the worker too ("I<reason>\t<message>"), which says it when
+ * it changes. */
 static int
-slot_result(const struct worker *w, json_t *res)
+slot_result(const struct worker *w, json_t *res, int status_fd)
 {
 	const char *reason = json_string_value(json_object_get(res, "reason"));
 	const json_t *job = json_object_get(res, "job");
 	int r = (int)json_integer_value(json_object_get(res, "r"));
 	const char *ref = json_string_value(json_object_get(job, "ref"));
+	char line[640];
+	int n;
 
 	if (job == NULL || json_is_null(job)) {
 		say(w, json_pack("{s:s,s:s?,s:s}", "event", r == ERR_NOENT ?
 		    "idle" : "refused", "reason", reason, "message",
 		    client_message(res)), r == ERR_NOENT ? NULL : "%s",
 		    client_message(res));
+		n = snprintf(line, sizeof(line), "I%s\t%s", reason ? reason :
+		    "", client_message(res));
+		if (r == ERR_NOENT && n > 0 && write(status_fd, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+			return SLOT_IDLE;
 		return r == ERR_NOENT ? SLOT_IDLE : SLOT_ERROR;
 	}
 	say(w, json_pack("{s:s,s:s?,s:s?,s:s?,s:i,s:s,s:O?}", "event", "job",
@@ -248,7 +257,7 @@ slot_main(const struct worker *w, int status_fd)
 		    "away before answering");
 		goto out;
 	}
-	rc = slot_result(w, res);
+	rc = slot_result(w, res, status_fd);
  out:
 	json_decref(req);
 	json_decref(res);
@@ -286,27 +295,51 @@ slot_start(const struct worker *w, struct slot *s)
 struct state {
 	struct slot slots[MAX_SLOTS];
 	int n;			/* slots running */
+	char idle[64];		/* why the last probe claimed nothing */
 	time_t next_probe;
 	int drained;		/* --once: the queue had nothing more */
 	int failed, error;
 };
 
+/* What a slot says: 'C' (it holds a job), or why it found none. */
+static void
+slot_heard(const struct worker *w, struct state *st, struct slot *s)
+{
+	char msg[640], *tab;
+	ssize_t n = read(s->status_fd, msg, sizeof(msg) - 1);
+
+	if (n <= 0)
+		return;
+	msg[n] = '\0';
+	if (msg[0] == 'C') {
+		s->probing = 0;
+		st->idle[0] = '\0';
+		return;
+	}
+	if (msg[0] != 'I' || (tab = strchr(msg, '\t')) == NULL)
+		return;
+	*tab = '\0';
+	/* said once, not at every poll */
+	if (strcmp(st->idle, msg + 1) != 0 && !w->cc.json)
+		say(w, NULL, "nothing to claim: %s", tab + 1);
+	snprintf(st->idle, sizeof(st->idle), "%s", msg + 1);
+}
+
 /* Reaps finished slots and hears which ones hold a job. */
 static void
 slots_update(const struct worker *w, struct state *st, struct pollfd *pf)
 {
-	char c;
 	int i, ws;
 
 	for (i = 0; i < st->n; i++)
-		if (pf[i].revents != 0 && read(st->slots[i].status_fd, &c,
-		    1) == 1)
-			st->slots[i].probing = 0;
+		if (pf[i].revents != 0)
+			slot_heard(w, st, &st->slots[i]);
 	for (i = 0; i < st->n; i++) {
 		if (waitpid(st->slots[i].pid, &ws, WNOHANG) !=
 		    st->slots[i].pid)
 			continue;
 		ws = WIFEXITED(ws) ? WEXITSTATUS(ws) : SLOT_ERROR;
+		slot_heard(w, st, &st->slots[i]);
 		if (ws == SLOT_IDLE || ws == SLOT_ERROR) {
 			st->next_probe = time(NULL) + w->poll_s;
 			st->drained |= w->once;
