@@ -46,6 +46,8 @@ int cmd_sweep(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
 /* Runs queued jobs as a worker principal (cmd_worker.c). */
 int cmd_worker(int argc, char **argv);
+/* Waits until jobs are done (cmd_wait.c). */
+int cmd_wait(int argc, char **argv);
 /* The service principals talk to (cmd_serve.c). */
 int cmd_serve(int argc, char **argv);
 

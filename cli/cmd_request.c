@@ -34,10 +34,11 @@ request_usage(FILE *f)
 "Requests one tenant's export, or one export of each tenant listed. Each\n"
 "request is signed with KEY (a passphrase-protected minisign secret key\n"
 "of a registered principal); unlocking it is the re-authentication.\n"
-"Prints the new job's id (for a list: \"ID TENANT\" per line): keep it, it\n"
-"is shown only here. A request repeated with its idempotency key prints\n"
-"the job's hash instead, which every command takes as JOB. Workers\n"
-"(`tenant-export worker`) run queued jobs; or `run --job`.\n"
+"Prints the new job's id (for several tenants or a file: \"ID TENANT\" per\n"
+"line): keep it, it is shown only here. A request repeated with its\n"
+"idempotency key prints the job's hash instead, which every command\n"
+"takes as JOB. Workers (`tenant-export worker`) run queued jobs; or\n"
+"`run --job`; `wait` waits for them.\n"
 "\n"
 "  --tenant ID                the tenant key value to export (repeatable)\n"
 "  --tenants-file FILE        the tenants, one per line (# comments)\n"
@@ -296,7 +297,7 @@ cmd_request(int argc, char **argv)
 	struct minisig_seckey *sk = NULL;
 	json_t *all = NULL;
 	size_t i;
-	int ch, k, r, rc = CMD_EXIT_USAGE;
+	int ch, k, r, many, rc = CMD_EXIT_USAGE;
 
 	memset(&cc, 0, sizeof(cc));
 	memset(&q, 0, sizeof(q));
@@ -346,11 +347,12 @@ cmd_request(int argc, char **argv)
 	/* Every tenant is asked for, whatever the others' answers; the
 	 * worst status is the command's. */
 	rc = CMD_EXIT_OK;
+	many = t.n > 1 || t.file != NULL;
 	for (i = 0; i < t.n; i++)
-		if ((r = request_one(&cc, sk, q, t.v[i], t.n > 1, all)) > rc)
+		if ((r = request_one(&cc, sk, q, t.v[i], many, all)) > rc)
 			rc = r;
 	if (cc.json)
-		cmd_print_json(t.n > 1 ? json_incref(all) :
+		cmd_print_json(many ? json_incref(all) :
 		    json_incref(json_array_get(all, 0)));
 	goto out;
  usage:

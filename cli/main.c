@@ -55,6 +55,7 @@ static const struct {
 	  "export a finished job's scope again; replaces it once ready" },
 	{ "worker", cmd_worker,
 	  "run queued jobs through the service, as a worker principal" },
+	{ "wait", cmd_wait, "wait until jobs are done (signed)" },
 	{ "fetch", cmd_fetch,
 	  "copy a finished export out of the outbox (signed, counted)" },
 	{ "sweep", cmd_sweep,

@@ -32,6 +32,17 @@ by() {	# NAME CMD ARGS...
 	"$E" "$by_sub" "$@" --config "$C" --as "$work/keys/$by_who.key" \
 	    --passphrase-file "$work/keys/$by_who.pass"
 }
+# by_bg NAME CMD ARGS...: the same in the background; $! is the command's
+# own pid (a function run with & would leave its command behind when
+# killed)
+by_bg() {
+	by_who=$1
+	shift
+	by_sub=$1
+	shift
+	"$E" "$by_sub" "$@" --config "$C" --as "$work/keys/$by_who.key" \
+	    --passphrase-file "$work/keys/$by_who.pass" &
+}
 ref_of() {
 	python3 -c 'import hashlib, sys
 print(hashlib.sha256(bytes.fromhex(sys.argv[1])).hexdigest()[:16])' "$1"
@@ -76,7 +87,7 @@ sed -i '/^max_requests_per/d' "$C"
 # ---- the per-tenant cap holds with several workers at once ----
 for i in 1 2 3; do by ci2 request --tenant "$CLIENT_B" --tables app.invoices >/dev/null 2>&1; done
 for w in w1 w2 w3; do
-	by "$w" worker --name "$w" --once --poll 1 >"$work/$w.out" 2>"$work/$w.err" &
+	by_bg "$w" worker --name "$w" --once --poll 1 >"$work/$w.out" 2>"$work/$w.err"
 	bg="$bg $!"
 done
 wait
@@ -127,7 +138,7 @@ expect_rc 1 "a foreground run of it is refused" by runner-b run --job "$JOB"
 check "  ... saying it is paused" grep -q "paused by an admin" "$work/err"
 # A worker that keeps polling: no claim in two polls, then one right
 # after the resume.
-by w2 worker --name w2 --poll 1 --json >"$work/w2.out" 2>"$work/w2.err" &
+by_bg w2 worker --name w2 --poll 1 --json >"$work/w2.out" 2>"$work/w2.err"
 wp=$!
 bg="$bg $wp"
 polls() { [ "$(grep -c '"reason":"paused"' "$work/w2.out")" -ge "$1" ]; }
@@ -144,7 +155,7 @@ sql "INSERT INTO texp_control.queue_pauses (tenant, paused_by) VALUES ('$CLIENT_
 expect_rc 0 "the admin resumes the tenant" by boss resume "$CLIENT_B"
 wait_for "the worker to claim the job once resumed" holds '[ "$(jstate "$REF")" = ready ]'
 kill -TERM "$wp"
-wait "$wp"
+expect_rc 0 "  ... and stops on SIGTERM" wait "$wp"
 rm -f "$work"/outbox/*
 expect_rc 0 "an admin pauses every tenant" by boss pause --all
 JOB=$(by runner-b request --tenant "$CLIENT_B" --tables app.invoices 2>/dev/null)

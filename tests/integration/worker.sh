@@ -282,5 +282,52 @@ check "  ... nothing left behind" outbox_empty
 expect_rc 0 "a worker drains it" run_workers w3
 check "  ... ready" test "$(jstate "$REF")" = ready
 
+# ---- many tenants: one request per tenant of a list, `wait`, fetch ----
+rm -f "$work"/outbox/*
+printf '# nightly\n%s\n  %s   # the second\n\n' "$CLIENT_A" "$CLIENT_B" >"$work/tenants"
+before=$(sql "SELECT count(*) FROM texp_control.jobs")
+expect_rc 0 "a request for a list of tenants" "$E" request --config "$C" \
+    $RUN_AS --tenants-file "$work/tenants" --tables app.invoices \
+    --idempotency-key nightly-1
+cp "$work/out" "$work/jobs"
+check "  ... one job each, \"ID TENANT\" per line" sh -c '
+	[ "$(wc -l <"$1")" = 2 ] &&
+	grep -Eqx "[0-9a-f]{32} $2" "$1" && grep -Eqx "[0-9a-f]{32} $3" "$1"' \
+    sh "$work/jobs" "$CLIENT_A" "$CLIENT_B"
+expect_rc 0 "  ... asked again under its key" "$E" request --config "$C" \
+    $RUN_AS --tenant "$CLIENT_A" --tenant "$CLIENT_B" --tables app.invoices \
+    --idempotency-key nightly-1
+check "  ... gives the same two jobs, no new one" test \
+    "$(sql "SELECT count(*) FROM texp_control.jobs")" = $((before + 2))
+expect_rc 2 "wait gives up after its timeout while no worker runs them" \
+    "$E" wait $(cut -d' ' -f1 "$work/jobs") --config "$C" $RUN_AS \
+    --timeout 1 --poll 1
+check "  ... saying how many are not done" grep -q "2 jobs not done" "$work/err"
+"$E" wait $(cut -d' ' -f1 "$work/jobs") --config "$C" $RUN_AS --poll 1 --timeout 300 \
+    >"$work/wait.out" 2>"$work/wait.err" &
+wtp=$!
+bg="$bg $wtp"
+expect_rc 0 "a worker drains the list" run_workers w1
+wait "$wtp"
+check "wait returns once both are ready (exit 0)" test $? = 0
+check "  ... printing each" sh -c '
+	[ "$(grep -c " ready$" "$1")" = 2 ]' sh "$work/wait.out"
+mkdir "$work/got"
+while read -r gj gt; do
+	mkdir "$work/got/$gt"
+	expect_rc 0 "  ... the archive of $gt is fetched" "$E" fetch "$gj" \
+	    --config "$C" $RUN_AS --to "$work/got/$gt"
+done <"$work/jobs"
+check "  ... two archives" test "$(ls "$work"/got/*/*.texp | wc -l)" = 2
+GONE=$(request_one app.invoices)
+"$E" cancel --config "$C" $RUN_AS "$GONE" >/dev/null 2>&1
+expect_rc 1 "wait on a cancelled job ends, not ready (exit 1)" \
+    "$E" wait "$GONE" --config "$C" $RUN_AS --poll 1
+check "  ... naming its state" grep -qx "$GONE cancelled" "$work/out"
+expect_rc 1 "wait on an unknown job fails" "$E" wait \
+    0123456789abcdef0123456789abcdef --config "$C" $RUN_AS --poll 1
+check "  ... saying so" grep -q "no such job" "$work/err"
+rm -f "$work"/outbox/*
+
 expect_rc 0 "the audit log verifies" "$E" audit verify --config "$C"
 finish
