@@ -1,12 +1,16 @@
 /*
  * tenant-export sweep: for cron. Deletes the archives of expired jobs and
  * marks them expired (audited), takes back jobs whose holder stopped
- * renewing its lease, removes what killed exports left in the outbox,
- * and drops export roles left behind.
+ * renewing its lease, removes what killed exports left in the outbox
+ * (the files of jobs taken back, and temporaries of exports that no
+ * longer run), and drops export roles left behind.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -19,6 +23,7 @@
 #include "jobs.h"
 #include "ledger.h"
 #include "notify.h"
+#include "outbox.h"
 #include "queue.h"
 
 static void
@@ -30,10 +35,10 @@ sweep_usage(FILE *f)
 "Deletes the archive files of every job past its expiry ([export] expiry,\n"
 "default 72h), marks those jobs expired (queued or waiting requests too),\n"
 "takes back running jobs whose holder stopped renewing its lease\n"
-"([control] lease_timeout), removes temporary and unrecorded files that\n"
-"killed exports left in the outbox, writes each step to the audit log,\n"
-"and drops stale export roles. Meant for cron or a systemd timer; needs\n"
-"no key.\n"
+"([control] lease_timeout), removes the files of killed exports (those\n"
+"of jobs taken back, and hidden .export-*.tmp-* of exports that no\n"
+"longer run), writes each step to the audit log, and drops stale export\n"
+"roles. Meant for cron or a systemd timer; needs no key.\n"
 "\n"
 "Exit status: 0 done; 1 some archive could not be deleted; 2 usage or\n"
 "operational error.\n");
@@ -106,6 +111,29 @@ notify_moved(const struct config *cfg, const json_t *jobs)
 	}
 }
 
+/* Temporaries of exports that no longer run (outbox.h): a running export
+ * holds its lock, and nothing of it is touched. */
+static int
+sweep_outbox(const struct config *cfg, size_t *removed)
+{
+	const char *outbox = config_export(cfg)->outbox;
+	int fd, r;
+
+	*removed = 0;
+	if (outbox == NULL)
+		return 0;
+	if ((fd = open(outbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "tenant-export: sweep: cannot open the outbox "
+		    "\"%s\": %s\n", outbox, strerror(errno));
+		return ERR_IO;
+	}
+	if ((r = outbox_sweep(fd, NULL, 0, removed)) != 0)
+		fprintf(stderr, "tenant-export: sweep: the outbox \"%s\": %s\n",
+		    outbox, err_str(r));
+	close(fd);
+	return r;
+}
+
 int
 cmd_sweep(int argc, char **argv)
 {
@@ -121,6 +149,7 @@ cmd_sweep(int argc, char **argv)
 	json_t *rep = NULL;
 	char err[512] = "";
 	int ch, r, rc = CMD_EXIT_USAGE, expired, failed, dropped;
+	size_t temps = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -153,6 +182,10 @@ cmd_sweep(int argc, char **argv)
 	    (int)json_integer_value(json_object_get(rep, "files")),
 	    json_integer_value(json_object_get(rep, "files")) == 1 ? "" : "s",
 	    dropped, dropped == 1 ? "" : "s");
+	if ((r = sweep_outbox(cfg, &temps)) != 0)
+		goto out;
+	printf("tenant-export: sweep: %zu temporary file%s of ended exports "
+	    "removed\n", temps, temps == 1 ? "" : "s");
 	if (failed > 0) {
 		fprintf(stderr, "tenant-export: sweep: %d archive%s could not "
 		    "be deleted (see the audit log)\n", failed,

@@ -7,13 +7,18 @@
  *
  * Nothing is signed or given its final name unless the checker proved the
  * archive. Any failure removes the temporary files; the export role is
- * dropped on every path.
+ * dropped on every path. If this process is killed, its children die with
+ * it and the provisioning helper removes the temporary files and drops the
+ * role (provision.h); `sweep` removes temporaries of exports that no
+ * longer run (outbox.h).
  */
 #ifndef TEXP_EXPORT_H
 #define TEXP_EXPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <libpq-fe.h>
 
 #include "evidence.h"
 #include "manifest.h"
@@ -55,6 +60,10 @@ struct export_request {
 	/* The export's id (MANIFEST_ID_LEN bytes), which names its files;
 	 * NULL: a random one. */
 	const uint8_t *export_id;
+	/* called in the provisioning helper, on its monitor connection, if
+	 * this process is killed mid-export (provision.h); may be NULL */
+	void (*abandoned)(PGconn *monitor, void *ctx);
+	void *abandoned_ctx;
 };
 
 #define EXPORT_TICK_HOLD	1

@@ -300,6 +300,30 @@ ctl_finish(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	return jobs_finish(k, jr->id_hash, jr->principal, &res, o);
 }
 
+/*
+ * In the provisioning helper (a fork of this process), once the process
+ * running the export is gone (killed): the job goes back to the queue as
+ * after a transient fault, counted as an attempt, rather than staying
+ * running until its lease expires.
+ */
+static void
+abandoned(PGconn *monitor, void *ctx)
+{
+	struct jobrun *jr = ctx;
+	struct jobs_outcome o;
+
+	(void)monitor;
+	memset(&o, 0, sizeof(o));
+	jr->r = ERR_INTERRUPTED;
+	snprintf(jr->err, sizeof(jr->err), "the exporting process was "
+	    "killed; nothing was published");
+	jr->res.transient = 1;
+	jr->res.archive[0] = '\0';
+	jr->stopped = 0;
+	(void)svc_in_child(jr->sc->cfg, jr->sc->control_id, jr->sc->peer,
+	    ctl_finish, jr, &o, NULL);
+}
+
 /* Who waits for this job hears of it. */
 static void
 tell(struct jobrun *jr)
@@ -371,6 +395,8 @@ jobrun_run(struct jobrun *jr)
 	p.q.progress_ctx = jr;
 	p.q.tick = tick;
 	p.q.tick_ctx = jr;
+	p.q.abandoned = abandoned;
+	p.q.abandoned_ctx = jr;
 	jr->r = r = export_run(&p.q, &jr->res, jr->err, sizeof(jr->err));
 	svc_in_child(cfg, jr->sc->control_id, jr->sc->peer, ctl_finish, jr,
 	    &jr->o, NULL);

@@ -115,7 +115,7 @@ check "  ... never more than two of a tenant, four in all, at once" \
     sh -c '[ "$1" -le 2 ] && [ "$2" -le 4 ]' sh "$(most_running tenant)" "$(most_running all)"
 rm -f "$work"/outbox/*
 
-# ---- a worker killed mid-job ----
+# ---- a worker killed mid-job, with its host ----
 mkdir "$work/state"
 JOB=$(request_one app.invoices,app.files)
 REF=$(ref_of "$JOB")
@@ -129,7 +129,9 @@ check "its job runs under the doomed worker's lease" test \
     "$(sql "SELECT state || ' ' || lease_holder FROM texp_control.jobs
     WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$REF'")" = "running w1/doomed"
 check "  ... its export has a temporary file in the outbox" sh -c 'ls -A "$1" | grep -q "^\."' sh "$work/outbox"
-kill -KILL "$kp"
+# The host gone: the worker and the export's provisioning helper at once
+# (the helper alone would queue the job again at once: faults.sh).
+kill -KILL "$kp" "$(cat "$work/state/helper-pid")"
 wait "$kp" 2>/dev/null
 wait_for "the killed worker's processes to end" no_service_left
 check "the killed worker's job still holds its lease" test "$(jstate "$REF")" = running
