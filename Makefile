@@ -53,7 +53,7 @@ TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked
 .SECONDARY:
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo \
-	install uninstall clean bench bench-verify bench-export
+	install uninstall clean bench bench-verify bench-export bench-impact
 
 all: deps $(BINS)
 
@@ -130,11 +130,15 @@ fuzz-smoke: $(FUZZ_BIN)
 demo: deps all
 	@sh examples/demo.sh
 
-bench: bench-verify bench-export
+bench: bench-verify bench-export bench-impact
 bench-verify: all
 	@sh bench/verify.sh
 bench-export: all
 	@sh bench/export.sh
+# pgbench TPS of the example application idle, during an export, and
+# during a throttled one (IMPACT_RATE, IMPACT_ROWS, IMPACT_SECONDS).
+bench-impact: all
+	@BUILD=$(BUILD) sh bench/impact.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

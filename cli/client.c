@@ -181,6 +181,12 @@ client_control_id(const struct client *cl)
 	return cl->control_id;
 }
 
+int
+client_fd(const struct client *cl)
+{
+	return cl->fd;
+}
+
 void
 client_close(struct client *cl)
 {

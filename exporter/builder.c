@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "age.h"
 #include "buf.h"
 #include "builder.h"
@@ -318,14 +320,24 @@ attack_limits(struct builder_job *j)
  * key (which the builder must hold: it proves the scan can find things).
  */
 static void
-attack_scan(struct builder_job *j, const char *needle, const char *tenant)
+attack_scan(struct builder_job *j, const char *arg, const char *tenant)
 {
 	char line[512];
 	FILE *f = fopen("/proc/self/maps", "r");
 	unsigned long lo, hi;
 	char perms[8];
 	int secret = 0, ten = 0;
-	size_t nlen = needle ? strlen(needle) : 0, tlen = strlen(tenant);
+	/* "hex:..." names raw bytes (a secret key), else the text itself */
+	static uint8_t raw[256];
+	const char *needle = arg;
+	size_t nlen = arg ? strlen(arg) : 0, tlen = strlen(tenant), got = 0;
+
+	if (arg != NULL && strncmp(arg, "hex:", 4) == 0 &&
+	    sodium_hex2bin(raw, sizeof(raw), arg + 4, strlen(arg + 4), NULL,
+	    &got, NULL) == 0) {
+		needle = (const char *)raw;
+		nlen = got;
+	}
 
 	if (f == NULL || nlen < 8) {
 		builder_log(j->log_fd, "note scan: cannot scan");
@@ -347,7 +359,7 @@ attack_scan(struct builder_job *j, const char *needle, const char *tenant)
 
 			if (m == NULL)
 				break;
-			/* the environment string that carried the needle in */
+			/* the copy this scan searches with */
 			if (m != needle)
 				secret++;
 			p = m + 1;
@@ -438,6 +450,24 @@ forge_record(int64_t tcol, const char *type, const char *tenant,
 }
 #endif
 
+/*
+ * A database error while reading table t. A connection that went away
+ * (the session was terminated, the server restarted) says "database:
+ * connection lost": the monitor counts that as a fault worth another
+ * attempt. Anything the server refused is said as it is.
+ */
+static void
+db_error(struct builder_job *j, size_t t)
+{
+	if (PQstatus(j->conn) == CONNECTION_BAD)
+		builder_log(j->log_fd, "error database: connection lost while "
+		    "reading \"%s\": %s", j->pre->tables[t].name,
+		    PQerrorMessage(j->conn));
+	else
+		builder_log(j->log_fd, "error database: reading \"%s\" failed: "
+		    "%s", j->pre->tables[t].name, PQerrorMessage(j->conn));
+}
+
 static int
 copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
     uint64_t *rows, uint64_t *bytes, uint64_t *last_ms)
@@ -467,8 +497,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 		goto out;
 	res = PQexec(j->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		builder_log(j->log_fd, "error database: reading \"%s\": %s",
-		    j->pre->tables[t].name, PQerrorMessage(j->conn));
+		db_error(j, t);
 		r = ERR_DB;
 		goto out;
 	}
@@ -479,9 +508,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 		if (n == -1)
 			break;
 		if (n < 0) {
-			builder_log(j->log_fd, "error database: connection lost while "
-			    "reading \"%s\": %s", j->pre->tables[t].name,
-			    PQerrorMessage(j->conn));
+			db_error(j, t);
 			r = ERR_DB;
 			goto out;
 		}
@@ -524,7 +551,9 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 				buf_free(f);
 			}
 #endif
-			if (now_ms() - *last_ms >= 500) {
+			/* Often enough for the monitor's throttle to hold
+			 * the rate close (throttle.h). */
+			if ((*rows & 255) == 0 || now_ms() - *last_ms >= 500) {
 				*last_ms = now_ms();
 				builder_log(j->log_fd, "progress %llu %llu",
 				    (unsigned long long)*rows,
@@ -534,8 +563,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	}
 	res = PQgetResult(j->conn);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		builder_log(j->log_fd, "error database: reading \"%s\" failed: %s",
-		    j->pre->tables[t].name, PQerrorMessage(j->conn));
+		db_error(j, t);
 		r = ERR_DB;
 		goto out;
 	}

@@ -39,6 +39,7 @@
 #include "sandbox.h"
 #include "seal.h"
 #include "text.h"
+#include "throttle.h"
 #include "verify.h"
 
 #define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536)
@@ -403,6 +404,11 @@ struct pump {
 	uint64_t total;		/* archive bytes written */
 	uint64_t stall_ms;
 	int stop;		/* the monitor's own reason (err code) */
+	struct throttle th;	/* [export] max_rows/bytes_per_second */
+	int busy;		/* the tick said the database is busy */
+	int full;		/* test builds: an outbox with no space */
+	uint64_t next_tick;	/* CLOCK_MONOTONIC ms */
+	uint64_t start_ms, hold_start;
 };
 
 static void
@@ -431,11 +437,13 @@ pump_write_error(struct pump *p, int e)
 {
 	const char *dir = p->rn->outdir_path;
 
-	if (e == ENOSPC || e == EDQUOT)
+	if (e == ENOSPC || e == EDQUOT) {
+		/* it may clear: worth another attempt later */
+		p->rn->res->transient = 1;
 		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
 		    "failed: no space left on its disk (%s); nothing was "
 		    "published", dir, strerror(e));
-	else
+	} else
 		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
 		    "failed: %s; nothing was published", dir, strerror(e));
 }
@@ -454,9 +462,16 @@ pump_data(struct pump *p)
 		p->b->data_open = 0;
 		p->b_done = 1;
 		p->k->last = child_now_ms();	/* its last stretch starts */
+		p->rn->res->build_ms = p->k->last - p->start_ms;
 		return;
 	}
 	p->b->last = child_now_ms();
+#ifdef TEXP_TEST_HOOKS
+	if (p->full) {
+		pump_write_error(p, ENOSPC);
+		return;
+	}
+#endif
 	p->total += (uint64_t)n;
 	if (p->total > ce->max_archive_size) {
 		pump_stop(p, ERR_CHILD, "the archive grew past [export] "
@@ -586,20 +601,69 @@ pump_checker_answer(struct pump *p)
 		p->k->data_open = 0;
 }
 
+/* The caller's tick, about once a second: it may stop the export, or
+ * hold the builder back while the database is busy. */
+static void
+pump_tick(struct pump *p, uint64_t now)
+{
+	const struct export_request *q = p->rn->req;
+	char why[512] = "";
+	int r;
+
+	if (q->tick == NULL || now < p->next_tick)
+		return;
+	p->next_tick = now + 1000;
+	r = q->tick(q->tick_ctx, 0, why, sizeof(why));
+	p->busy = r == EXPORT_TICK_HOLD;
+	if (r < 0)
+		pump_stop(p, r, "%s", why[0] ? why : err_str(r));
+}
+
+/*
+ * How long to hold the builder back from now (ms; 0: read on): the
+ * throttle's budget, and while the database is busy, until the next
+ * tick. Held, the builder blocks on a full pipe: that is not its stall.
+ */
+static uint64_t
+pump_hold(struct pump *p, uint64_t now)
+{
+	uint64_t w, bytes;
+
+	if (p->b_done)
+		return 0;
+	bytes = p->b->bytes > p->total ? p->b->bytes : p->total;
+	throttle_note(&p->th, p->b->rows, bytes);
+	w = throttle_wait_ms(&p->th, now);
+	if (p->busy && w < 1000)
+		w = p->next_tick > now ? p->next_tick - now : 1;
+	if (w > 0) {
+		p->b->last = now;
+		if (p->hold_start == 0)
+			p->hold_start = now;
+	} else if (p->hold_start != 0) {
+		p->rn->res->held_ms += now - p->hold_start;
+		p->hold_start = 0;
+	}
+	return w;
+}
+
 static int
 pump_run(struct pump *p)
 {
 	struct pollfd pfd[9];
-	uint64_t seen = 0;
-	int i;
+	uint64_t seen = 0, hold, now;
+	int i, timeout;
 
 	while (!pump_done(p)) {
 		if (interrupted)
 			pump_stop(p, ERR_INTERRUPTED, "interrupted by SIG%s; "
 			    "nothing was published", sigabbrev_np(interrupted) ?
 			    sigabbrev_np(interrupted) : "?");
+		now = child_now_ms();
+		pump_tick(p, now);
+		hold = pump_hold(p, now);
 		pump_limits(p);
-		pfd[0].fd = p->b->data_open && !p->b_done &&
+		pfd[0].fd = p->b->data_open && !p->b_done && hold == 0 &&
 		    buf_len(p->pend) == 0 ? p->b->data : -1;
 		pfd[1].fd = p->b->log_open ? p->b->log : -1;
 		pfd[2].fd = p->k->data_open ? p->k->data : -1;
@@ -614,19 +678,25 @@ pump_run(struct pump *p)
 			pfd[i].revents = 0;
 		}
 		/* Without pidfds, exits are noticed by asking every 100 ms. */
-		if (poll(pfd, 9, p->b->pidfd < 0 || p->k->pidfd < 0 ||
-		    p->r->pidfd < 0 ? 100 : 1000) < 0 && errno != EINTR)
+		timeout = p->b->pidfd < 0 || p->k->pidfd < 0 ||
+		    p->r->pidfd < 0 ? 100 : 1000;
+		if (hold > 0 && hold < (uint64_t)timeout)
+			timeout = (int)hold;
+		if (poll(pfd, 9, timeout) < 0 && errno != EINTR)
 			return ERR_IO;
 		pump_exits(p);
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			pump_data(p);
-		if (pfd[4].revents & (POLLOUT | POLLHUP | POLLERR) ||
-		    (p->b_done && buf_len(p->pend) == 0))
-			pump_feed(p);
+		/* The log first: the builder's last progress line comes
+		 * before its stream ends, and may hold the rest back. */
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			child_read_log(p->b);
 			pump_progress(p, &seen);
 		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR) &&
+		    pump_hold(p, child_now_ms()) == 0)
+			pump_data(p);
+		if (pfd[4].revents & (POLLOUT | POLLHUP | POLLERR) ||
+		    (p->b_done && buf_len(p->pend) == 0))
+			pump_feed(p);
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 			pump_checker_answer(p);
 		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
@@ -678,6 +748,10 @@ children_verdict(struct run *rn, const struct child *b, const struct child *k)
 		return ERR_CHILD;
 	}
 	if (child_failed(b)) {
+		/* The session went away (terminated, server restarted):
+		 * another attempt may work. */
+		if (strncmp(b->tail, "database: connection lost", 25) == 0)
+			rn->res->transient = 1;
 		if (b->tail[0] != '\0')
 			err_set(rn->err, rn->errlen, "builder failed: %s",
 			    b->tail);
@@ -751,6 +825,8 @@ run_children(struct run *rn)
 	cj.tenant = rn->req->tenant;
 #ifdef TEXP_TEST_HOOKS
 	cj.attack = test_attack();
+	/* not the builder's doing: the outbox is full while it writes */
+	p.full = cj.attack != NULL && strcmp(cj.attack, "outbox-full") == 0;
 #endif
 	cj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
 	memcpy(cj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
@@ -787,8 +863,16 @@ run_children(struct run *rn)
 	}
 	/* The builder owns its connection to the relay now. */
 	relay_link_detach(rn->link);
+	p.start_ms = child_now_ms();
+	throttle_init(&p.th, config_export(rn->req->cfg)->max_rows_per_second,
+	    config_export(rn->req->cfg)->max_bytes_per_second, p.start_ms);
+	/* Throttled, a small pipe keeps little in flight beyond the budget
+	 * (best effort: the default size also works). */
+	if (throttle_on(&p.th))
+		(void)fcntl(b.data, F_SETPIPE_SZ, 4096);
 	if ((r = pump_run(&p)) == 0)
 		r = children_verdict(rn, &b, &k);
+	rn->res->bytes = p.total;
  out:
 	child_kill(&b);
 	child_kill(&k);
@@ -931,6 +1015,8 @@ tenant_records(const struct run *rn)
 static void
 outbox_error(struct run *rn, const char *what, int e)
 {
+	/* a full disk may clear: worth another attempt later */
+	rn->res->transient = e == ENOSPC || e == EDQUOT;
 	if (e == ENOSPC || e == EDQUOT)
 		err_set(rn->err, rn->errlen, "%s the outbox \"%s\": no space "
 		    "left on its disk (%s); nothing was published", what,
@@ -1197,7 +1283,12 @@ plan_preamble(struct run *rn, const char *ttype)
 		r = ERR_USAGE;
 		goto out;
 	}
-	randombytes_buf(rn->pre->export_id, sizeof(rn->pre->export_id));
+	if (q->export_id != NULL)
+		memcpy(rn->pre->export_id, q->export_id,
+		    sizeof(rn->pre->export_id));
+	else
+		randombytes_buf(rn->pre->export_id,
+		    sizeof(rn->pre->export_id));
 	randombytes_buf(rn->pre->salt, sizeof(rn->pre->salt));
 	evidence_tenant_hash(rn->pre->salt, buf_ptr(tv), buf_len(tv),
 	    rn->pre->tenant_hash);
@@ -1340,6 +1431,19 @@ step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	return 0;
 }
 
+/* The caller's tick between steps (export_request.tick): a job that was
+ * cancelled stops before the next step, and its lease stays renewed. */
+static int
+step_tick(struct run *rn)
+{
+	int r;
+
+	if (rn->req->tick == NULL)
+		return 0;
+	r = rn->req->tick(rn->req->tick_ctx, 0, rn->err, rn->errlen);
+	return r < 0 ? r : 0;
+}
+
 #ifdef TEXP_TEST_HOOKS
 /*
  * Test builds: with TEXP_TEST_PAUSE=WHAT, the monitor creates the file
@@ -1380,6 +1484,11 @@ step_sign(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 #ifdef TEXP_TEST_HOOKS
 	test_pause("sign", "signing");
 #endif
+	/* The last word before anything is published: the caller may have
+	 * lost the job meanwhile (cancelled, taken over). */
+	if (rn->req->tick != NULL && (r = rn->req->tick(rn->req->tick_ctx, 1,
+	    rn->err, rn->errlen)) < 0)
+		return r;
 	return sign_and_publish(rn, digest);
 }
 
@@ -1500,7 +1609,9 @@ export_run(const struct export_request *q, struct export_result *res,
 	setlocale(LC_CTYPE, "C.UTF-8");
 
 	if ((r = step_validate(&rn)) == 0 &&
+	    (r = step_tick(&rn)) == 0 &&
 	    (r = step_provision(&rn)) == 0 &&
+	    (r = step_tick(&rn)) == 0 &&
 	    (r = step_plan(&rn)) == 0 &&
 	    (r = step_build(&rn)) == 0 &&
 	    (r = step_check(&rn, digest)) == 0 &&
@@ -1508,6 +1619,9 @@ export_run(const struct export_request *q, struct export_result *res,
 		step_publish(&rn, digest);
 	run_free(&rn);
 	signals_restore(&rn);
+	/* The database or its session went away: worth another attempt. */
+	if (r == ERR_DB)
+		res->transient = 1;
 	if (r != 0 && err[0] == '\0')
 		err_set(err, errlen, "%s", err_str(r));
 	return r;

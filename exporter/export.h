@@ -47,11 +47,26 @@ struct export_request {
 	/* progress: called from the monitor loop, may be NULL */
 	void (*progress)(void *ctx, uint64_t rows, uint64_t bytes);
 	void *progress_ctx;
+	/*
+	 * tick: called from the monitor loop about once a second while the
+	 * children run, and once more (force = 1) just before the archive
+	 * is signed and published. Returns 0 to go on, EXPORT_TICK_HOLD to
+	 * read nothing more from the builder for now (the database is busy;
+	 * not a stall), or a negative err to stop the export with a reason
+	 * in err (nothing is published). May be NULL.
+	 */
+	int (*tick)(void *ctx, int force, char *err, size_t errlen);
+	void *tick_ctx;
+	/* The export's id (MANIFEST_ID_LEN bytes), which names its files;
+	 * NULL: a random one. */
+	const uint8_t *export_id;
 	/* called in the provisioning helper, on its monitor connection, if
 	 * this process is killed mid-export (provision.h); may be NULL */
 	void (*abandoned)(PGconn *monitor, void *ctx);
 	void *abandoned_ctx;
 };
+
+#define EXPORT_TICK_HOLD	1
 
 struct export_result {
 	char archive[4096];		/* published path (single or index) */
@@ -73,6 +88,13 @@ struct export_result {
 	long monitor_rss_kib;
 	char builder_status[256];
 	char checker_status[256];
+	uint64_t build_ms;		/* from the builder's start to the end of
+					 * its stream */
+	uint64_t held_ms;		/* of which the monitor held the builder
+					 * back (throttle, busy database) */
+	int transient;			/* the failure may pass: the database
+					 * connection was lost or the outbox
+					 * was full; another attempt may work */
 	uint8_t *receipt;		/* the proven manifest's bytes (no row
 					 * data): the job's receipt; malloc'd */
 	size_t receipt_len;
@@ -84,7 +106,9 @@ struct export_result {
  * nothing about other tenants). ERR_EMPTY when the tenant has no rows and
  * allow_empty is off; ERR_POLICY when lint fails; ERR_CHILD when the
  * builder or the checker failed or was killed; ERR_TENANT / ERR_HASH /...
- * when the checker refused the archive.
+ * when the checker refused the archive; the tick's own error when it
+ * stopped the export. [export] max_rows_per_second and
+ * max_bytes_per_second hold the builder back (throttle.h).
  */
 int export_run(const struct export_request *req, struct export_result *res,
     char *err, size_t errlen);

@@ -39,6 +39,7 @@ static const struct {
 	{ "list", handle_list },
 	{ "cancel", handle_cancel },
 	{ "run", handle_run },
+	{ "work", handle_work },
 	{ "fetch", handle_fetch },
 	{ "admin", handle_admin },
 };
