@@ -36,9 +36,10 @@
 #include "sandbox.h"
 #include "seal.h"
 #include "text.h"
+#include "tokscan.h"
 #include "verify.h"
 
-#define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536)
+#define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536 + VERIFY_MAX_HITS * 80)
 #define SCRYPT_LOG_N	18	/* age's default work factor */
 
 static volatile sig_atomic_t interrupted;	/* the signal's number */
@@ -454,7 +455,9 @@ pump_data(struct pump *p)
 		    "published", (unsigned long long)ce->max_archive_size);
 		return;
 	}
-	if (seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
+	/* probe mode writes nothing: the ciphertext goes to the checker */
+	if (p->rn->sw != NULL &&
+	    seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
 		pump_write_error(p, errno);
 		return;
 	}
@@ -572,6 +575,7 @@ pump_checker_answer(struct pump *p)
 static int
 pump_run(struct pump *p)
 {
+	const struct export_probe *pb = p->rn->req->probe;
 	struct pollfd pfd[7];
 	uint64_t seen = 0;
 	int i;
@@ -581,6 +585,10 @@ pump_run(struct pump *p)
 			pump_stop(p, ERR_INTERRUPTED, "interrupted by SIG%s; "
 			    "nothing was published", sigabbrev_np(interrupted) ?
 			    sigabbrev_np(interrupted) : "?");
+		if (pb != NULL && pb->should_stop != NULL &&
+		    pb->should_stop(pb->ctx))
+			pump_stop(p, ERR_INTERRUPTED, "stopped; nothing was "
+			    "published");
 		pump_limits(p);
 		pfd[0].fd = p->b->data_open && !p->b_done &&
 		    buf_len(p->pend) == 0 ? p->b->data : -1;
@@ -706,6 +714,7 @@ run_children(struct run *rn)
 	 * the file from its first byte: the header the monitor wrote, then
 	 * the builder's payload. */
 	cj.tenant = rn->req->tenant;
+	cj.watch = rn->req->probe != NULL ? rn->req->probe->watch : NULL;
 #ifdef TEXP_TEST_HOOKS
 	cj.attack = test_attack();
 #endif
@@ -765,60 +774,99 @@ run_children(struct run *rn)
 	return r;
 }
 
-/* Reads the checker's answer; the proven manifest must be the one the
- * monitor asked for. */
+/* One "hit T C W RECORDS FIRST" line, bounds-checked: the checker read
+ * hostile rows, so its words are checked like any other input. */
 static int
-accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
+accept_hit(struct run *rn, const char *line)
 {
-	struct buf *b = buf_from(buf_ptr(rn->check), buf_len(rn->check));
-	struct buf *mb = NULL;
-	struct manifest *m = NULL;
-	const uint8_t *l, *pre, *mbytes;
-	char line[600], first[600] = "";
-	size_t len, plen, i;
-	unsigned long long mlen;
-	int ok = 0, code, r = ERR_CHILD, n;
+	const struct export_probe *pb = rn->req->probe;
+	struct export_result *res = rn->res;
+	struct verify_hit *h;
+	unsigned long long t, c, w, nrec, first;
 
-	if (b == NULL)
+	if (pb == NULL || sscanf(line, "hit %llu %llu %llu %llu %llu", &t, &c,
+	    &w, &nrec, &first) != 5 || w >= tokscan_count(pb->watch) ||
+	    t >= rn->pre->ntables || c >= rn->pre->tables[t].ncolumns ||
+	    res->nhits >= VERIFY_MAX_HITS)
+		return ERR_FORMAT;
+	if (res->hits == NULL && (res->hits = calloc(VERIFY_MAX_HITS,
+	    sizeof(*res->hits))) == NULL)
 		return ERR_NOMEM;
+	h = &res->hits[res->nhits++];
+	h->table = (size_t)t;
+	h->column = (size_t)c;
+	h->which = (size_t)w;
+	h->records = nrec;
+	h->first = h->last = first;
+	return 0;
+}
+
+/* The checker's lines up to "manifest LEN": *ok, the first finding's
+ * words and code, and (probe mode) its counts and hits. */
+static int
+accept_lines(struct run *rn, struct buf *b, int *ok, char *first,
+    size_t firstlen, int *code_first, unsigned long long *mlen)
+{
+	const uint8_t *l;
+	char line[600];
+	unsigned long long v;
+	size_t len;
+	int code, n, r;
+
 	if (buf_get_line(b, &l, &len, 64) != 0 || len != 13 ||
-	    memcmp(l, "texp-check v1", 13) != 0)
-		goto bad;
-	if (buf_get_line(b, &l, &len, 64) != 0)
-		goto bad;
-	ok = len == 2 && memcmp(l, "ok", 2) == 0;
+	    memcmp(l, "texp-check v1", 13) != 0 ||
+	    buf_get_line(b, &l, &len, 64) != 0)
+		return ERR_FORMAT;
+	*ok = len == 2 && memcmp(l, "ok", 2) == 0;
 	for (;;) {
 		if (buf_get_line(b, &l, &len, sizeof(line) - 1) != 0)
-			goto bad;
+			return ERR_FORMAT;
 		memcpy(line, l, len);
 		line[len] = '\0';
 		if (sscanf(line, "finding %d %n", &code, &n) == 1) {
 			if (first[0] == '\0') {
-				text_escape(first, sizeof(first), line + n,
+				text_escape(first, firstlen, line + n,
 				    strlen(line + n));
-				r = code < 0 ? code : ERR_CHILD;
+				*code_first = code < 0 ? code : ERR_CHILD;
 			}
 			continue;
 		}
-		if (sscanf(line, "manifest %llu", &mlen) == 1)
-			break;
-		goto bad;
+		if (sscanf(line, "stat tenant_bad %llu", &v) == 1)
+			rn->res->tenant_mismatches = v;
+		else if (sscanf(line, "stat hits_dropped %llu", &v) == 1)
+			rn->res->hits_dropped = v;
+		else if (strncmp(line, "hit ", 4) == 0) {
+			if ((r = accept_hit(rn, line)) != 0)
+				return r;
+		} else if (sscanf(line, "manifest %llu", mlen) == 1)
+			return 0;
+		else
+			return ERR_FORMAT;
 	}
-	if (!ok) {
-		err_set(rn->err, rn->errlen, "the checker refused the archive: "
-		    "%s", first[0] ? first : "no reason given");
-		goto out;
-	}
+}
+
+/* The proven manifest: the one the monitor asked for; its counts go into
+ * the result. */
+static int
+accept_manifest(struct run *rn, struct buf *b, unsigned long long mlen,
+    uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	struct buf *mb = NULL;
+	struct manifest *m = NULL;
+	const uint8_t *pre, *mbytes;
+	size_t plen, i;
+	int r = ERR_FORMAT;
+
 	if (mlen == 0 || mlen > MANIFEST_MAX_BYTES ||
 	    buf_get_ptr(b, (size_t)mlen, &mbytes) != 0 ||
 	    buf_expect_end(b) != 0)
-		goto bad;
+		goto out;
 	if ((mb = buf_from(mbytes, (size_t)mlen)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
 	if (manifest_decode(mb, &m, &pre, &plen) != 0)
-		goto bad;
+		goto out;
 	if (memcmp(m->export_id, rn->pre->export_id, MANIFEST_ID_LEN) != 0 ||
 	    memcmp(m->salt, rn->pre->salt, EVIDENCE_SALT_LEN) != 0 ||
 	    memcmp(m->tenant_hash, rn->pre->tenant_hash, EVIDENCE_HASH_LEN) ||
@@ -829,9 +877,10 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 		r = ERR_MANIFEST;
 		goto out;
 	}
+	free(rn->res->tables);
 	rn->res->ntables = m->ntables;
-	if ((rn->res->tables = calloc(m->ntables, sizeof(*rn->res->tables)))
-	    == NULL) {
+	if ((rn->res->tables = calloc(m->ntables ? m->ntables : 1,
+	    sizeof(*rn->res->tables))) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
@@ -857,13 +906,54 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	memcpy(rn->res->receipt, mbytes, (size_t)mlen);
 	rn->res->receipt_len = (size_t)mlen;
 	r = 0;
+ out:
+	manifest_free(m);
+	buf_free(mb);
+	return r;
+}
+
+/*
+ * Reads the checker's answer; the proven manifest must be the one the
+ * monitor asked for. In probe mode a refused archive still yields its
+ * counts and hits (res->check_ok says whether it was proven) and is not
+ * an error: the leak test judges it.
+ */
+static int
+accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	struct buf *b = buf_from(buf_ptr(rn->check), buf_len(rn->check));
+	char first[600] = "";
+	unsigned long long mlen = 0;
+	int ok = 0, code = ERR_CHILD, r;
+
+	if (b == NULL)
+		return ERR_NOMEM;
+	rn->res->nhits = 0;
+	if ((r = accept_lines(rn, b, &ok, first, sizeof(first), &code,
+	    &mlen)) != 0) {
+		if (r == ERR_NOMEM)
+			goto out;
+		goto bad;
+	}
+	rn->res->check_ok = ok;
+	if (!ok) {
+		err_set(rn->err, rn->errlen, "the checker refused the archive: "
+		    "%s", first[0] ? first : "no reason given");
+		r = code;
+		if (rn->req->probe == NULL || mlen == 0)
+			goto out;
+	}
+	if ((r = accept_manifest(rn, b, mlen, digest)) != 0) {
+		if (r == ERR_FORMAT)
+			goto bad;
+		goto out;
+	}
+	r = ok || rn->req->probe != NULL ? 0 : code;
 	goto out;
  bad:
 	err_set(rn->err, rn->errlen, "the checker's answer is malformed");
 	r = ERR_CHILD;
  out:
-	manifest_free(m);
-	buf_free(mb);
 	buf_free(b);
 	return r;
 }
@@ -946,6 +1036,8 @@ step_validate(struct run *rn)
 	}
 	if ((r = check_table_args(rn)) != 0 || (r = load_recipients(rn)) != 0)
 		return r;
+	if (q->probe != NULL)
+		return 0;	/* writes nothing */
 	rn->outdir_path = q->outdir ? q->outdir : ce->outbox;
 	if (rn->outdir_path == NULL) {
 		err_set(rn->err, rn->errlen, "no outbox: set outbox in [export] "
@@ -972,8 +1064,8 @@ step_provision(struct run *rn)
 	const struct export_request *q = rn->req;
 	int r;
 
-	if ((r = provision_start(q->cfg, q->job_hash, &rn->prov, rn->err,
-	    rn->errlen)) != 0)
+	if ((r = provision_start(q->cfg, q->job_hash, q->probe == NULL,
+	    &rn->prov, rn->err, rn->errlen)) != 0)
 		return r;
 	return db_export_connect(q->cfg, provision_role(rn->prov),
 	    provision_password(rn->prov), q->tenant, &rn->dx, rn->err,
@@ -1074,6 +1166,26 @@ plan_preamble(struct run *rn, const char *ttype)
 	return r;
 }
 
+/* Probe mode: the session's snapshot, for counts in the same snapshot. */
+static int
+plan_snapshot(struct run *rn)
+{
+	const struct export_probe *pb = rn->req->probe;
+	char *snap = NULL;
+	int r;
+
+	if (pb == NULL || pb->on_snapshot == NULL)
+		return 0;
+	if ((r = db_snapshot_export(db_export_conn(rn->dx), &snap, rn->err,
+	    rn->errlen)) != 0)
+		return r;
+	if ((r = pb->on_snapshot(pb->ctx, snap)) != 0 && rn->err[0] == '\0')
+		err_set(rn->err, rn->errlen, "counting rows in the export's "
+		    "snapshot failed: %s", err_str(r));
+	free(snap);
+	return r;
+}
+
 /* What to read and how: tables, columns, preamble, COPY statements. */
 static int
 step_plan(struct run *rn)
@@ -1082,9 +1194,10 @@ step_plan(struct run *rn)
 	int r;
 
 	if ((r = plan_tables(rn, &ttype)) != 0 ||
-	    (r = plan_preamble(rn, ttype)) != 0)
+	    (r = plan_preamble(rn, ttype)) != 0 ||
+	    (r = plan_sql(rn, db_export_conn(rn->dx), ttype)) != 0)
 		return r;
-	return plan_sql(rn, db_export_conn(rn->dx), ttype);
+	return plan_snapshot(rn);
 }
 
 /*
@@ -1111,17 +1224,17 @@ step_build(struct run *rn)
 	gmtime_r(&now, &tm);
 	snprintf(rn->base, sizeof(rn->base), "export-%04d%02d%02d-%s.texp",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
-	if ((r = seal_writer_new(rn->outdir, rn->base,
-	    config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
+	if (rn->req->probe == NULL && ((r = seal_writer_new(rn->outdir,
+	    rn->base, config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
 	    (r = seal_writer_write(rn->sw, buf_ptr(rn->hdr),
-	    buf_len(rn->hdr))) != 0) {
+	    buf_len(rn->hdr))) != 0)) {
 		err_set(rn->err, rn->errlen, "cannot write to the outbox "
 		    "\"%s\": %s", rn->outdir_path, strerror(errno));
 		return r;
 	}
 	if ((r = run_children(rn)) != 0)
 		return r;
-	if ((r = seal_writer_close(rn->sw)) != 0) {
+	if (rn->sw != NULL && (r = seal_writer_close(rn->sw)) != 0) {
 		err_set(rn->err, rn->errlen, "cannot sync the archive in the "
 		    "outbox: %s", strerror(errno));
 		return r;
@@ -1137,7 +1250,7 @@ step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	const struct export_result *res = rn->res;
 	int r;
 
-	if ((r = accept_check(rn, digest)) != 0)
+	if ((r = accept_check(rn, digest)) != 0 || q->probe != NULL)
 		return r;
 	/* A scope that did not look high-risk may still turn out large:
 	 * then it is held for an approval instead of published. */
@@ -1189,8 +1302,9 @@ step_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	res->expires = rn->pre->expires;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		res->monitor_rss_kib = ru.ru_maxrss;
-	snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
-	    rn->outdir_path, rn->base, res->parts ? ".index" : "");
+	if (rn->req->probe == NULL)
+		snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
+		    rn->outdir_path, rn->base, res->parts ? ".index" : "");
 }
 
 static void
@@ -1289,7 +1403,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	    (r = step_plan(&rn)) == 0 &&
 	    (r = step_build(&rn)) == 0 &&
 	    (r = step_check(&rn, digest)) == 0 &&
-	    (r = step_sign(&rn, digest)) == 0)
+	    (q->probe != NULL || (r = step_sign(&rn, digest)) == 0))
 		step_publish(&rn, digest);
 	run_free(&rn);
 	signals_restore(&rn);
@@ -1303,5 +1417,6 @@ export_result_clear(struct export_result *res)
 {
 	free(res->tables);
 	free(res->receipt);
+	free(res->hits);
 	memset(res, 0, sizeof(*res));
 }

@@ -32,7 +32,8 @@ struct provision {
 
 /* The helper's body. Never returns. */
 static void
-helper(const struct config *cfg, const uint8_t *job_hash, int in, int out)
+helper(const struct config *cfg, const uint8_t *job_hash, int lint, int in,
+    int out)
 {
 	struct lint_report *lr = NULL;
 	PGconn *mon = NULL;
@@ -45,7 +46,7 @@ helper(const struct config *cfg, const uint8_t *job_hash, int in, int out)
 		builder_log(out, "error %d %s", r, err);
 		_exit(1);
 	}
-	if ((r = lint_run(mon, cfg, &lr)) != 0) {
+	if (lint && (r = lint_run(mon, cfg, &lr)) != 0) {
 		size_t k = lr ? lint_report_count(lr) : 0;
 
 		if (r == ERR_POLICY && k > 0)
@@ -81,7 +82,7 @@ helper(const struct config *cfg, const uint8_t *job_hash, int in, int out)
 
 int
 provision_start(const struct config *cfg, const uint8_t job_hash[32],
-    struct provision **out, char *err, size_t errlen)
+    int lint, struct provision **out, char *err, size_t errlen)
 {
 	struct provision *p = NULL;
 	int to[2] = { -1, -1 }, from[2] = { -1, -1 }, r = ERR_NOMEM, st;
@@ -110,7 +111,7 @@ provision_start(const struct config *cfg, const uint8_t job_hash[32],
 	if (p->pid == 0) {
 		close(to[1]);
 		close(from[0]);
-		helper(cfg, job_hash, to[0], from[1]);
+		helper(cfg, job_hash, lint, to[0], from[1]);
 	}
 	close(to[0]);
 	close(from[1]);

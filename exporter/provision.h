@@ -22,13 +22,15 @@ struct provision;
 
 /*
  * Starts the helper and waits for its answer; the export role it creates
- * is for the running job job_hash (db_export_role_create). Returns 0 with *out set, or
- * ERR_POLICY (lint findings: err names the count and the first), ERR_DB
- * (cannot log in or create the role), ERR_CHILD. On error the helper has
- * already exited and nothing was created.
+ * is for the running job job_hash (db_export_role_create). With lint set
+ * the database must pass lint first (every real export); the leak test's
+ * exports, whose first step reports lint's findings, do not. Returns 0
+ * with *out set, or ERR_POLICY (lint findings: err names the count and
+ * the first), ERR_DB (cannot log in or create the role), ERR_CHILD. On
+ * error the helper has already exited and nothing was created.
  */
 int provision_start(const struct config *cfg, const uint8_t job_hash[32],
-    struct provision **out, char *err, size_t errlen);
+    int lint, struct provision **out, char *err, size_t errlen);
 /* The export role's name and password, and the server's system
  * identifier (owned by p). */
 const char *provision_role(const struct provision *p);
