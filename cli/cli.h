@@ -40,6 +40,8 @@ int cmd_list(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+/* The auditor's cross-tenant leak test (cmd_leaktest.c). */
+int cmd_leaktest(int argc, char **argv);
 /* The service principals talk to (cmd_serve.c). */
 int cmd_serve(int argc, char **argv);
 

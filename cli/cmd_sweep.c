@@ -5,12 +5,19 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "canary.h"
 #include "ctlchild.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"
 #include "jobs.h"
+#include "leakrun.h"
 
 static void
 sweep_usage(FILE *f)
@@ -20,15 +27,17 @@ sweep_usage(FILE *f)
 "\n"
 "Deletes the archive files of every job past its expiry ([export] expiry,\n"
 "default 72h), marks those jobs expired (queued or waiting requests too),\n"
-"writes each step to the audit log, and drops stale export roles. Meant\n"
-"for cron or a systemd timer; needs no key.\n"
+"writes each step to the audit log, ends leak test runs whose process\n"
+"died (removing their throwaway principals and deleting their canaries\n"
+"with [leaktest] canary_user), and drops stale export roles. Meant for\n"
+"cron or a systemd timer; needs no key.\n"
 "\n"
 "Exit status: 0 done; 1 some archive could not be deleted; 2 usage or\n"
 "operational error.\n");
 }
 
 struct sweep_counts {
-	int expired, failed, dropped;
+	int expired, failed, dropped, aborted;
 };
 
 /* In a control-plane child: the same verified log as every decision. */
@@ -39,16 +48,92 @@ ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	struct sweep_counts *n = ctx;
 	int r;
 
+	json_t *left = json_array();
+
 	if ((r = jobs_sweep(k, &n->expired, &n->failed, o->msg,
-	    sizeof(o->msg))) != 0)
+	    sizeof(o->msg))) != 0) {
+		json_decref(left);
 		return o->r = r;
+	}
+	/* leak tests that died: their jobs end, so their roles go below */
+	if ((r = leakrun_sweep(k, &n->aborted, left, o)) != 0) {
+		json_decref(left);
+		return r;
+	}
+	json_object_set_new(reply, "canaries", left);
 	if ((r = db_export_sweep(k->c, &n->dropped, o->msg,
 	    sizeof(o->msg))) != 0)
 		return o->r = r;
 	json_object_set_new(reply, "expired", json_integer(n->expired));
 	json_object_set_new(reply, "failed", json_integer(n->failed));
 	json_object_set_new(reply, "dropped", json_integer(n->dropped));
+	json_object_set_new(reply, "aborted", json_integer(n->aborted));
 	return o->r = 0;
+}
+
+/* The record that a dead run's canaries were deleted. */
+struct canary_rec {
+	const char *run;
+	json_t *detail;
+};
+
+static int
+ctl_canaries_deleted(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
+    json_t *reply)
+{
+	struct canary_rec *c = ctx;
+
+	(void)reply;
+	return leakrun_record(k, c->run, "canaries.deleted", NULL,
+	    json_incref(c->detail), o);
+}
+
+/*
+ * Canaries of leak tests that died, with the canary writer's login.
+ * Returns how many could not be deleted (printed).
+ */
+static int
+sweep_canaries(const struct config *cfg, json_t *runs)
+{
+	const struct config_leaktest *lt = config_leaktest(cfg);
+	struct canary_rec rec;
+	struct jobs_outcome o;
+	json_t *v, *left;
+	PGconn *w = NULL;
+	char err[512] = "";
+	size_t i, n, bad = 0;
+
+	if (json_array_size(runs) == 0)
+		return 0;
+	if (lt->canary_user == NULL || db_connect_as(cfg, lt->canary_user,
+	    lt->canary_password_file, &w, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tenant-export: sweep: canaries of %zu dead leak "
+		    "test run%s are still in the database and cannot be deleted "
+		    "here%s%s\n", json_array_size(runs), json_array_size(runs) ==
+		    1 ? "" : "s", err[0] ? ": " : " (no [leaktest] canary_user)",
+		    err);
+		return (int)json_array_size(runs);
+	}
+	json_array_foreach(runs, i, v) {
+		left = json_array();
+		n = 0;
+		if (canary_delete(w, json_object_get(v, "canaries"), &n, left, err,
+		    sizeof(err)) != 0)
+			json_array_append_new(left, json_pack("{s:s}", "reason",
+			    err));
+		bad += json_array_size(left);
+		rec.run = json_string_value(json_object_get(v, "run"));
+		rec.detail = json_pack("{s:I,s:O,s:s}", "deleted", (json_int_t)n,
+		    "left", left, "by", "sweep");
+		svc_in_child(cfg, NULL, "sweep", ctl_canaries_deleted, &rec, &o,
+		    NULL);
+		json_decref(rec.detail);
+		json_decref(left);
+		printf("tenant-export: sweep: leak test %s: %zu canar%s deleted\n",
+		    rec.run, n, n == 1 ? "y" : "ies");
+	}
+	PQfinish(w);
+	return (int)bad;
 }
 
 int
@@ -60,12 +145,12 @@ cmd_sweep(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config *cfg = NULL;
-	struct sweep_counts n = { 0, 0, 0 };
+	struct sweep_counts n = { 0, 0, 0, 0 };
 	struct jobs_outcome o;
 	const char *config = NULL;
 	json_t *rep = NULL;
 	char err[512] = "";
-	int ch, r, rc = CMD_EXIT_USAGE, expired, failed, dropped;
+	int ch, r, rc = CMD_EXIT_USAGE, expired, failed, dropped, aborted;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -89,9 +174,13 @@ cmd_sweep(int argc, char **argv)
 	expired = (int)json_integer_value(json_object_get(rep, "expired"));
 	failed = (int)json_integer_value(json_object_get(rep, "failed"));
 	dropped = (int)json_integer_value(json_object_get(rep, "dropped"));
+	aborted = (int)json_integer_value(json_object_get(rep, "aborted"));
 	printf("tenant-export: sweep: %d job%s expired, %d export role%s "
-	    "dropped\n", expired, expired == 1 ? "" : "s", dropped,
-	    dropped == 1 ? "" : "s");
+	    "dropped, %d dead leak test run%s ended\n", expired,
+	    expired == 1 ? "" : "s", dropped, dropped == 1 ? "" : "s", aborted,
+	    aborted == 1 ? "" : "s");
+	if (sweep_canaries(cfg, json_object_get(rep, "canaries")) > 0)
+		failed++;
 	if (failed > 0) {
 		fprintf(stderr, "tenant-export: sweep: %d archive%s could not "
 		    "be deleted (see the audit log)\n", failed,

@@ -49,6 +49,8 @@ static const struct {
 	{ "cancel", cmd_cancel, "cancel an export job (signed)" },
 	{ "fetch", cmd_fetch,
 	  "copy a finished export out of the outbox (signed, counted)" },
+	{ "leaktest", cmd_leaktest,
+	  "the auditor's cross-tenant leak test (signed, role auditor)" },
 	{ "sweep", cmd_sweep,
 	  "delete expired archives and stale export roles (for cron)" },
 	{ "serve", cmd_serve,

@@ -38,7 +38,7 @@ static const struct {
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 
 static const char *const role_names[] = {
-	"requester", "approver", "pii", "fetcher", "admin",
+	"requester", "approver", "pii", "fetcher", "admin", "auditor",
 };
 
 int

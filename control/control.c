@@ -38,8 +38,18 @@ __asm__(
     "	.byte 0\n"
     "	.size texp_sql_control_002, . - texp_sql_control_002\n"
     "	.previous\n");
+__asm__(
+    "	.section .rodata\n"
+    "	.balign 16\n"
+    "	.type texp_sql_control_005, @object\n"
+    "texp_sql_control_005:\n"
+    "	.incbin \"sql/control/005_leaktest.sql\"\n"
+    "	.byte 0\n"
+    "	.size texp_sql_control_005, . - texp_sql_control_005\n"
+    "	.previous\n");
 extern const char texp_sql_control_001[] __attribute__((visibility("hidden")));
 extern const char texp_sql_control_002[] __attribute__((visibility("hidden")));
+extern const char texp_sql_control_005[] __attribute__((visibility("hidden")));
 
 static const struct {
 	const char *name;
@@ -47,6 +57,7 @@ static const struct {
 } migrations[] = {
 	{ "001_control", texp_sql_control_001 },
 	{ "002_signed", texp_sql_control_002 },
+	{ "005_leaktest", texp_sql_control_005 },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 

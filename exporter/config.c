@@ -45,6 +45,7 @@ struct config {
 	struct config_export exp;
 	struct config_control ctl;
 	struct config_service svc;
+	struct config_leaktest lt;
 	struct config_table *tables;
 	size_t ntables;
 };
@@ -63,6 +64,7 @@ struct parse_ctx {
 	bool seen_hr_rows;
 	bool seen_hr_whole;
 	bool seen_socket, seen_root, seen_svckey, seen_state;
+	bool seen_staging, seen_cuser, seen_cpass, seen_stmt;
 	/* per table scalar keys seen; reset on section change */
 	bool t_class, t_key, t_date, t_pii;
 };
@@ -627,6 +629,45 @@ handle_service(struct parse_ctx *c, const char *key, const char *v)
 }
 
 static int
+handle_leaktest(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_leaktest *t = &c->cfg->lt;
+
+	if (strcmp(key, "staging") == 0) {
+		if (c->seen_staging)
+			return ctx_fail(c, "[leaktest] staging: set twice");
+		c->seen_staging = true;
+		if (parse_bool(v, &t->staging) != 0)
+			return ctx_fail(c, "[leaktest] staging: expected yes or "
+			    "no");
+		return 1;
+	}
+	if (strcmp(key, "canary_user") == 0) {
+		if (!valid_ident(v))
+			return ctx_fail(c, "[leaktest] canary_user: invalid "
+			    "role name \"%s\"", v);
+		return set_string(c, &c->seen_cuser, &t->canary_user,
+		    "leaktest", key, v);
+	}
+	if (strcmp(key, "canary_password_file") == 0)
+		return set_string(c, &c->seen_cpass, &t->canary_password_file,
+		    "leaktest", key, v);
+	if (strcmp(key, "statement_timeout") == 0) {
+		if (c->seen_stmt)
+			return ctx_fail(c, "[leaktest] statement_timeout: set "
+			    "twice");
+		c->seen_stmt = true;
+		if (parse_duration(v, &t->statement_timeout) != 0 ||
+		    t->statement_timeout == 0 ||
+		    t->statement_timeout > 86400)
+			return ctx_fail(c, "[leaktest] statement_timeout: "
+			    "expected 1s to 1d");
+		return 1;
+	}
+	return ctx_fail(c, "[leaktest] unknown key \"%s\"", key);
+}
+
+static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *c = user;
@@ -643,7 +684,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		if (strcmp(section, "database") == 0 ||
 		    strcmp(section, "export") == 0 ||
 		    strcmp(section, "control") == 0 ||
-		    strcmp(section, "service") == 0) {
+		    strcmp(section, "service") == 0 ||
+		    strcmp(section, "leaktest") == 0) {
 			/* fine; repeated scalar keys are caught per key */
 		} else if (strncmp(section, "table", 5) == 0 &&
 		    (section[5] == ' ' || section[5] == '\t')) {
@@ -664,6 +706,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		return handle_control(c, name, value);
 	if (strcmp(section, "service") == 0)
 		return handle_service(c, name, value);
+	if (strcmp(section, "leaktest") == 0)
+		return handle_leaktest(c, name, value);
 	if (c->cur == NULL)
 		return ctx_fail(c, "[%s] internal: no table", section);
 	return handle_table(c, section, name, value);
@@ -806,6 +850,7 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	cfg->ctl.high_risk_rows = 1000000;
 	cfg->ctl.high_risk_pii = 1;
 	cfg->ctl.high_risk_whole_tenant = 1;
+	cfg->lt.statement_timeout = 60;
 	if ((cfg->exp.tenant_key = strdup(DEFAULT_TENANT_KEY)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
@@ -923,6 +968,8 @@ config_free(struct config *cfg)
 	free(cfg->svc.root_key);
 	free(cfg->svc.service_key);
 	free(cfg->svc.state_dir);
+	free(cfg->lt.canary_user);
+	free(cfg->lt.canary_password_file);
 	free(cfg->exp.signing_key);
 	free(cfg->exp.outbox);
 	for (i = 0; i < cfg->ctl.nhigh_risk_tables; i++)
@@ -1000,6 +1047,12 @@ const struct config_service *
 config_service(const struct config *cfg)
 {
 	return &cfg->svc;
+}
+
+const struct config_leaktest *
+config_leaktest(const struct config *cfg)
+{
+	return &cfg->lt;
 }
 
 int

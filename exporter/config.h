@@ -5,6 +5,7 @@
  *   [export]          defaults and output: tenant_key, signing key, ...
  *   [control]         access rules around jobs
  *   [service]         the service's socket, pinned keys and state
+ *   [leaktest]        the auditor's leak test: staging, canary writer
  *   [table S.T]       one section per table: class = tenant|global|excluded
  *
  * The full key list is in docs/DATABASE.md and examples/agency.conf. Unknown
@@ -94,6 +95,17 @@ struct config_service {
 	char *state_dir;	/* the pinned log head lives here, or NULL */
 };
 
+/* The [leaktest] section (docs/AUDIT.md). Read-only for callers. */
+struct config_leaktest {
+	int staging;		/* this database is a staging copy: the leak
+				 * test may plant canary rows (no) */
+	char *canary_user;	/* the login that writes them, or NULL */
+	char *canary_password_file;	/* its password, or NULL (libpq's
+				 * own lookup) */
+	uint64_t statement_timeout;	/* seconds per statement of the
+				 * session battery (60) */
+};
+
 struct config;
 
 /*
@@ -129,6 +141,8 @@ const struct config_export *config_export(const struct config *cfg);
 const struct config_control *config_control(const struct config *cfg);
 /* The [service] section (never NULL for a loaded config). */
 const struct config_service *config_service(const struct config *cfg);
+/* The [leaktest] section (never NULL for a loaded config). */
+const struct config_leaktest *config_leaktest(const struct config *cfg);
 /* ERR_CONFIG (reason in err) unless root_key and service_key are set. */
 int config_check_service(const struct config *cfg, char *err, size_t errlen);
 /*

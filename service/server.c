@@ -41,6 +41,7 @@ static const struct {
 	{ "run", handle_run },
 	{ "fetch", handle_fetch },
 	{ "admin", handle_admin },
+	{ "leaktest", handle_leaktest },
 };
 
 static void
