@@ -32,8 +32,8 @@ sweep_usage(FILE *f)
 "with [leaktest] canary_user), and drops stale export roles. Meant for\n"
 "cron or a systemd timer; needs no key.\n"
 "\n"
-"Exit status: 0 done; 1 some archive could not be deleted; 2 usage or\n"
-"operational error.\n");
+"Exit status: 0 done; 1 some archive or canary could not be deleted; 2\n"
+"usage or operational error.\n");
 }
 
 struct sweep_counts {
@@ -179,8 +179,11 @@ cmd_sweep(int argc, char **argv)
 	    "dropped, %d dead leak test run%s ended\n", expired,
 	    expired == 1 ? "" : "s", dropped, dropped == 1 ? "" : "s", aborted,
 	    aborted == 1 ? "" : "s");
-	if (sweep_canaries(cfg, json_object_get(rep, "canaries")) > 0)
-		failed++;
+	if (sweep_canaries(cfg, json_object_get(rep, "canaries")) > 0) {
+		fprintf(stderr, "tenant-export: sweep: canaries of dead leak "
+		    "test runs are left in the database (see the audit log)\n");
+		rc = CMD_EXIT_FAIL;
+	}
 	if (failed > 0) {
 		fprintf(stderr, "tenant-export: sweep: %d archive%s could not "
 		    "be deleted (see the audit log)\n", failed,
@@ -188,7 +191,8 @@ cmd_sweep(int argc, char **argv)
 		rc = CMD_EXIT_FAIL;
 		goto out;
 	}
-	rc = CMD_EXIT_OK;
+	if (rc != CMD_EXIT_FAIL)
+		rc = CMD_EXIT_OK;
 	goto out;
  usage:
 	sweep_usage(stderr);

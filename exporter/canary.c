@@ -841,6 +841,8 @@ canary_delete(PGconn *w, const json_t *planted, size_t *deleted, json_t *left,
 			(*deleted)++;
 			continue;
 		}
+		if (d == 0)
+			continue;	/* already gone: nothing is left */
 		json_array_append_new(left, json_pack("{s:O?,s:O?,s:O?,s:s}",
 		    "tenant", json_object_get(e, "tenant"), "table",
 		    json_object_get(e, "table"), "marker", json_object_get(e,

@@ -52,10 +52,11 @@ int canary_plant(PGconn *w, const struct config *cfg,
     json_t *failed, char *err, size_t errlen);
 
 /*
- * Deletes the rows planted describes, the last planted first, in one
- * transaction. *deleted gets the count; rows that could not be deleted
- * (or were not found) are appended to left as {"tenant", "table",
- * "marker", "reason"}.
+ * Deletes the rows planted describes, the last planted first, each in a
+ * transaction of its own. *deleted gets the count; rows that could not
+ * be deleted are appended to left as {"tenant", "table", "marker",
+ * "reason"}. A row that is no longer there (deleted before, by the run's
+ * helper or an earlier sweep) is neither counted nor left.
  */
 int canary_delete(PGconn *w, const json_t *planted, size_t *deleted,
     json_t *left, char *err, size_t errlen);

@@ -326,6 +326,8 @@ op_drop(struct helper *h, json_t *req)
 	return json_pack("{s:i}", "r", 0);
 }
 
+static int writer_open(struct helper *h, char *err, size_t errlen);
+
 static json_t *
 op_plant(struct helper *h, json_t *req)
 {
@@ -337,8 +339,8 @@ op_plant(struct helper *h, json_t *req)
 	size_t i, n = json_array_size(list);
 	int r;
 
-	if (h->writer == NULL)
-		return fail_answer(ERR_CONFIG, "plant: no canary writer");
+	if (h->writer == NULL && (r = writer_open(h, err, sizeof(err))) != 0)
+		return fail_answer(r, err);
 	if ((t = calloc(n ? n : 1, sizeof(*t))) == NULL) {
 		ans = fail_answer(ERR_NOMEM, "plant: out of memory");
 		goto out;
@@ -428,11 +430,24 @@ cleanup(struct helper *h)
 	h->nroles = 0;
 }
 
+/* The canary writer's login, when the first canaries are asked for. */
+static int
+writer_open(struct helper *h, char *err, size_t errlen)
+{
+	const struct config_leaktest *lt = config_leaktest(h->cfg);
+
+	if (lt->canary_user == NULL) {
+		err_set(err, errlen, "canaries need [leaktest] canary_user");
+		return ERR_CONFIG;
+	}
+	return db_connect_as(h->cfg, lt->canary_user, lt->canary_password_file,
+	    &h->writer, err, errlen);
+}
+
 static int
 helper_open(struct helper *h, const char *run, int canaries, char *err,
     size_t errlen)
 {
-	const struct config_leaktest *lt = config_leaktest(h->cfg);
 	char k1[16], k2[16];
 	const char *p[2] = { k1, k2 };
 	int32_t a, b;
@@ -453,14 +468,7 @@ helper_open(struct helper *h, const char *run, int canaries, char *err,
 		err_set(err, errlen, "cannot take the run's lock");
 		return r;
 	}
-	if (!canaries)
-		return 0;
-	if (lt->canary_user == NULL) {
-		err_set(err, errlen, "canaries need [leaktest] canary_user");
-		return ERR_CONFIG;
-	}
-	return db_connect_as(h->cfg, lt->canary_user, lt->canary_password_file,
-	    &h->writer, err, errlen);
+	return canaries ? writer_open(h, err, errlen) : 0;
 }
 
 /* The helper's body. Never returns. */

@@ -11,8 +11,8 @@
  *    roles for the run's jobs. Its session holds the run's advisory lock
  *    for as long as it lives: a sweep takes a run whose lock is free for
  *    dead (leakdb_lock_key).
- *  - the canary writer's login ([leaktest] canary_user), when the run
- *    plants canaries (canary.h).
+ *  - the canary writer's login ([leaktest] canary_user), from the
+ *    moment the run plants canaries (canary.h).
  *
  * Whatever ends the run (leakdb_finish, or the leak test's process dying,
  * even by SIGKILL: the pipe closes), the helper deletes the canaries it
@@ -41,8 +41,9 @@ void leakdb_lock_key(const char *run, int32_t *k1, int32_t *k2);
 
 /*
  * Starts the helper for run: logs in as the monitor and takes the run's
- * lock; with canaries, also logs in as [leaktest] canary_user. ERR_DB
- * (login), ERR_CONFIG (canaries without a canary_user), ERR_CHILD.
+ * lock; with canaries, also logs in as [leaktest] canary_user at once
+ * (else at the first leakdb_plant). ERR_DB (login), ERR_CONFIG
+ * (canaries without a canary_user), ERR_CHILD.
  */
 int leakdb_start(const struct config *cfg, const char *run, int canaries,
     struct leakdb **out, char *err, size_t errlen);

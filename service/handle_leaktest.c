@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -72,6 +73,38 @@ int
 lt_stop_cb(void *ctx)
 {
 	return lt_should_stop(ctx);
+}
+
+void
+lt_test_pause(void *ctx, const char *point)
+{
+#ifdef TEXP_TEST_HOOKS
+	struct lt *t = ctx;
+	const char *want = getenv("TEXP_TEST_LEAKTEST_PAUSE");
+	const char *dir = getenv("TEXP_TEST_STATE_DIR");
+	struct pollfd pf = { t->sc->fd, POLLRDHUP, 0 };
+	char path[4096];
+	FILE *f;
+
+	if (want == NULL || dir == NULL || strcmp(want, point) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.tmp", dir, point);
+	if ((f = fopen(path, "w")) == NULL)
+		return;
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	{
+		char final[4096];
+
+		snprintf(final, sizeof(final), "%s/%s", dir, point);
+		rename(path, final);
+	}
+	while (!lt_should_stop(t))
+		poll(&pf, 1, -1);
+#else
+	(void)ctx;
+	(void)point;
+#endif
 }
 
 /* ---- control-plane steps ---- */
@@ -423,8 +456,10 @@ steps(struct lt *t)
 	step_schema(t);
 	if (lt_should_stop(t) || step_tenants(t) != 0)
 		return;
-	if (!lt_should_stop(t))
+	if (!lt_should_stop(t)) {
 		lt_canaries_plant(t);
+		lt_test_pause(t, "planted");
+	}
 	json_array_foreach(t->tested, i, v) {
 		if (lt_should_stop(t))
 			return;

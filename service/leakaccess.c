@@ -20,6 +20,7 @@
 #include "leakaccess.h"
 #include "leakreport.h"
 #include "leakrun.h"
+#include "leaksteps.h"
 #include "minisig.h"
 
 #define STEP	"access"
@@ -549,6 +550,7 @@ leakaccess_run(const struct leakaccess *x)
 	memset(&ac, 0, sizeof(ac));
 	ac.x = x;
 	if ((r = setup(&ac, why, sizeof(why))) == 0) {
+		lt_test_pause(x->ctx, "probes");
 		leakreport_addf(x->rep, STEP, NULL, "access.control", "pass", 0,
 		    json_pack("[{s:s,s:s},{s:s,s:s}]", "probe", ac.p[0].name,
 		    "tenant", ac.p[0].tenant, "probe", ac.p[1].name, "tenant",

@@ -32,7 +32,7 @@ struct leakaccess {
 	const char *display[2];		/* their display names */
 	struct leakreport *rep;
 	int (*should_stop)(void *ctx);	/* polled between attempts */
-	void *ctx;
+	void *ctx;			/* the run (leaksteps.h) */
 };
 
 /* Runs the step; checks go to x->rep. 0, or an error when the probes

@@ -185,6 +185,7 @@ step_session(struct lt *t, const char *tenant, const uint8_t job[32],
 	r = db_export_connect(cfg, role, pw, tenant, &dx, err, sizeof(err));
 	sodium_free(pw);
 	if (r == 0) {
+		lt_test_pause(t, "session");
 		/* the battery starts outside a transaction */
 		PQclear(PQexec(db_export_conn(dx), "ROLLBACK"));
 		r = leakprobe_run(db_export_conn(dx), &po, checks, err,
@@ -491,14 +492,28 @@ lt_tenant(struct lt *t, const char *tenant, const char *other)
 
 /* ---- canaries ---- */
 
+/* The entries of list about tenant (a new array). */
+static json_t *
+of_tenant(const json_t *list, const char *tenant)
+{
+	json_t *out = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+		if (strcmp(json_string_value(json_object_get(v, "tenant")),
+		    tenant) == 0)
+			json_array_append(out, v);
+	return out;
+}
+
 void
 lt_canaries_plant(struct lt *t)
 {
 	const char **ids = NULL;
-	json_t *res = NULL, *v, *mine;
+	json_t *res = NULL, *v, *mine, *skip, *fail;
 	char err[512] = "";
-	size_t i, k, nplanted, nskip, nfail;
 	const char *tenant;
+	size_t i;
 	int r;
 
 	if (!t->q.canaries)
@@ -519,29 +534,21 @@ lt_canaries_plant(struct lt *t)
 	json_array_extend(t->planted, json_object_get(res, "planted"));
 	json_array_foreach(t->tested, i, v) {
 		tenant = json_string_value(v);
-		mine = json_array();
-		nplanted = nskip = nfail = 0;
-		json_array_foreach(json_object_get(res, "planted"), k, v)
-			if (strcmp(json_string_value(json_object_get(v, "tenant")),
-			    tenant) == 0) {
-				json_array_append(mine, v);
-				nplanted++;
-			}
-		json_array_foreach(json_object_get(res, "skipped"), k, v)
-			nskip += strcmp(json_string_value(json_object_get(v,
-			    "tenant")), tenant) == 0;
-		json_array_foreach(json_object_get(res, "failed"), k, v)
-			nfail += strcmp(json_string_value(json_object_get(v,
-			    "tenant")), tenant) == 0;
+		mine = of_tenant(json_object_get(res, "planted"), tenant);
+		skip = of_tenant(json_object_get(res, "skipped"), tenant);
+		fail = of_tenant(json_object_get(res, "failed"), tenant);
 		lt_record(t, "canaries.planted", tenant, json_pack("{s:O}",
 		    "canaries", mine));
 		leakreport_addf(t->rep, "canaries", tenant, "canaries.plant",
-		    nfail > 0 ? "error" : "pass", (long long)nplanted,
-		    json_pack("{s:O,s:O}", "skipped", json_object_get(res,
-		    "skipped"), "failed", json_object_get(res, "failed")),
-		    "canaries planted in %zu tables (%zu skipped, %zu could not "
-		    "be planted)", nplanted, nskip, nfail);
+		    json_array_size(fail) > 0 ? "error" : "pass",
+		    (long long)json_array_size(mine), json_pack("{s:O,s:O}",
+		    "skipped", skip, "failed", fail), "canaries planted in %zu "
+		    "tables (%zu skipped, %zu could not be planted)",
+		    json_array_size(mine), json_array_size(skip),
+		    json_array_size(fail));
 		json_decref(mine);
+		json_decref(skip);
+		json_decref(fail);
 	}
 	json_decref(res);
 }

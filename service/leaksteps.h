@@ -44,6 +44,15 @@ struct lt {
 int lt_should_stop(struct lt *t);
 /* The same as a callback: ctx is the struct lt. */
 int lt_stop_cb(void *ctx);
+/*
+ * Test builds (TEXP_TEST_HOOKS): at the named point, when
+ * $TEXP_TEST_LEAKTEST_PAUSE names it, writes this process's pid to the
+ * file of that name in $TEXP_TEST_STATE_DIR and waits until a signal
+ * arrives or the auditor's connection closes, so that a test can
+ * interrupt the run in a known state. Elsewhere it does nothing. ctx is
+ * the struct lt.
+ */
+void lt_test_pause(void *ctx, const char *point);
 
 /* A record in the run's log ("leaktest.<what>", detail consumed). */
 int lt_record(struct lt *t, const char *what, const char *tenant,
