@@ -1,11 +1,15 @@
 /*
  * tenant-export sweep: for cron. Deletes the archives of expired jobs and
- * marks them expired (audited), and drops export roles left behind.
+ * marks them expired (audited), removes the temporary files of exports
+ * that no longer run, ends leak test runs whose process died, and drops
+ * export roles left behind.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
-
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -18,6 +22,7 @@
 #include "err.h"
 #include "jobs.h"
 #include "leakrun.h"
+#include "outbox.h"
 
 static void
 sweep_usage(FILE *f)
@@ -27,10 +32,11 @@ sweep_usage(FILE *f)
 "\n"
 "Deletes the archive files of every job past its expiry ([export] expiry,\n"
 "default 72h), marks those jobs expired (queued or waiting requests too),\n"
-"writes each step to the audit log, ends leak test runs whose process\n"
-"died (removing their throwaway principals and deleting their canaries\n"
-"with [leaktest] canary_user), and drops stale export roles. Meant for\n"
-"cron or a systemd timer; needs no key.\n"
+"writes each step to the audit log, removes the temporary files of exports\n"
+"that no longer run (hidden .export-*.tmp-* in the outbox), ends leak\n"
+"test runs whose process died (removing their throwaway principals and\n"
+"deleting their canaries with [leaktest] canary_user), and drops stale\n"
+"export roles. Meant for cron or a systemd timer; needs no key.\n"
 "\n"
 "Exit status: 0 done; 1 some archive or canary could not be deleted; 2\n"
 "usage or operational error.\n");
@@ -136,6 +142,29 @@ sweep_canaries(const struct config *cfg, json_t *runs)
 	return (int)bad;
 }
 
+/* Temporaries of exports that no longer run (outbox.h): a running export
+ * holds its lock, and nothing of it is touched. */
+static int
+sweep_outbox(const struct config *cfg, size_t *removed)
+{
+	const char *outbox = config_export(cfg)->outbox;
+	int fd, r;
+
+	*removed = 0;
+	if (outbox == NULL)
+		return 0;
+	if ((fd = open(outbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "tenant-export: sweep: cannot open the outbox "
+		    "\"%s\": %s\n", outbox, strerror(errno));
+		return ERR_IO;
+	}
+	if ((r = outbox_sweep(fd, NULL, 0, removed)) != 0)
+		fprintf(stderr, "tenant-export: sweep: the outbox \"%s\": %s\n",
+		    outbox, err_str(r));
+	close(fd);
+	return r;
+}
+
 int
 cmd_sweep(int argc, char **argv)
 {
@@ -151,6 +180,7 @@ cmd_sweep(int argc, char **argv)
 	json_t *rep = NULL;
 	char err[512] = "";
 	int ch, r, rc = CMD_EXIT_USAGE, expired, failed, dropped, aborted;
+	size_t temps = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -179,6 +209,10 @@ cmd_sweep(int argc, char **argv)
 	    "dropped, %d dead leak test run%s ended\n", expired,
 	    expired == 1 ? "" : "s", dropped, dropped == 1 ? "" : "s", aborted,
 	    aborted == 1 ? "" : "s");
+	if ((r = sweep_outbox(cfg, &temps)) != 0)
+		goto out;
+	printf("tenant-export: sweep: %zu temporary file%s of ended exports "
+	    "removed\n", temps, temps == 1 ? "" : "s");
 	if (sweep_canaries(cfg, json_object_get(rep, "canaries")) > 0) {
 		fprintf(stderr, "tenant-export: sweep: canaries of dead leak "
 		    "test runs are left in the database (see the audit log)\n");

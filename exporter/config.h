@@ -8,6 +8,8 @@
  *   [leaktest]        the auditor's leak test: staging, canary writer
  *   [table S.T]       one section per table: class = tenant|global|excluded
  *
+ *   [alerts]          thresholds of `tenant-export alerts` (docs/OPERATIONS.md)
+ *
  * The full key list is in docs/DATABASE.md and examples/agency.conf. Unknown
  * sections and keys, duplicate keys, and a "password" key are rejected: the
  * password comes from password_file, passfile (pgpass format) or libpq's
@@ -24,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ident.h"
+
 /* Limits that keep a hostile or mistaken file from growing memory. */
 #define CONFIG_MAX_FILE		(1024 * 1024)	/* bytes */
 #define CONFIG_MAX_LINE		190		/* bytes per line, below inih's 200 */
@@ -38,7 +42,8 @@ enum config_class {
 };
 
 /* One [table schema.name] section. Read-only for callers; owned by the
- * struct config it came from. */
+ * struct config it came from. Names are as the catalog stores them
+ * (written in the file by PostgreSQL's rules, ident.h). */
 struct config_table {
 	char *schema;
 	char *name;
@@ -106,6 +111,36 @@ struct config_leaktest {
 				 * session battery (60) */
 };
 
+/* The [alerts] section: the rules of `tenant-export alerts`
+ * (docs/OPERATIONS.md). Read-only for callers; defaults apply when a key is
+ * absent. Durations are seconds; 0 turns the rule off where noted. */
+struct config_alerts {
+	uint64_t burst_exports;		/* more than this many export requests
+					 * by one principal, or of one tenant,
+					 * within burst_window (10; 0 off) */
+	uint64_t burst_window;		/* (1h) */
+	uint64_t failures;		/* more than this many refusals or
+					 * failures per principal or tenant
+					 * within failures_window (5; 0 off) */
+	uint64_t failures_window;	/* (1h) */
+	uint64_t unusual_after;		/* a principal that has exported before
+					 * exports a tenant it has not exported
+					 * for this long, or never (90d; 0 off) */
+	int downloads_left;		/* a download that leaves at most this
+					 * many of [control] max_downloads
+					 * (1; -1 off) */
+	int after_hours;		/* downloads outside business hours
+					 * (yes) */
+	unsigned day_start, day_end;	/* business hours, minutes after
+					 * midnight, [start, end) (08:00-19:00) */
+	unsigned business_days;		/* bit (1 << ISO weekday), 1 = Monday
+					 * (mon-fri) */
+	char *timezone;			/* of business hours, a PostgreSQL time
+					 * zone name ("UTC") */
+	uint64_t held_after;		/* a job awaiting approval for longer
+					 * (24h; 0 off) */
+};
+
 struct config;
 
 /*
@@ -131,6 +166,11 @@ const struct config_table *config_table_at(const struct config *cfg,
 /* The section for schema.name (exact, case-sensitive), or NULL. */
 const struct config_table *config_table_find(const struct config *cfg,
     const char *schema, const char *name);
+/* The table's canonical qualified name (ident.h: crm."Order Items"), as
+ * job scopes, the archive and messages write it, into out (at least
+ * IDENT_QNAME_MAX bytes). 0 or ERR_LIMIT. */
+int config_table_qname(const struct config_table *t, char *out,
+    size_t outlen);
 /* 1 if the table's exclude (resp. allow) list names col, else 0. */
 int config_table_excludes(const struct config_table *t, const char *col);
 int config_table_allows(const struct config_table *t, const char *col);
@@ -145,6 +185,8 @@ const struct config_service *config_service(const struct config *cfg);
 const struct config_leaktest *config_leaktest(const struct config *cfg);
 /* ERR_CONFIG (reason in err) unless root_key and service_key are set. */
 int config_check_service(const struct config *cfg, char *err, size_t errlen);
+/* The [alerts] section (never NULL for a loaded config). */
+const struct config_alerts *config_alerts(const struct config *cfg);
 /*
  * Checks what `run` needs beyond what db-setup and lint need: a signing
  * key and an outbox. Returns 0

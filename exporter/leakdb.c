@@ -155,9 +155,10 @@ op_lint(struct helper *h)
 		goto out;
 	}
 	for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++)
-		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s}", "check",
-		    f->check, "object", f->object ? f->object : "", "message",
-		    f->message ? f->message : "", "fix", f->fix ? f->fix : ""));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:b}",
+		    "check", f->check, "object", f->object ? f->object : "",
+		    "message", f->message ? f->message : "", "fix", f->fix ?
+		    f->fix : "", "info", f->info));
 	ans = json_pack("{s:i,s:O}", "r", 0, "findings", a);
  out:
 	json_decref(a);

@@ -48,7 +48,8 @@ void leakdb_lock_key(const char *run, int32_t *k1, int32_t *k2);
 int leakdb_start(const struct config *cfg, const char *run, int canaries,
     struct leakdb **out, char *err, size_t errlen);
 
-/* lint_run's findings: [{"check", "object", "message", "fix"}]. */
+/* lint_run's findings: [{"check", "object", "message", "fix", "info"}]
+ * (info: information for the DBA, which does not fail lint). */
 int leakdb_lint(struct leakdb *h, json_t **findings, char *err,
     size_t errlen);
 /* Every tenant id in the registered tenant tables, sorted. */

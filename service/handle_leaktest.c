@@ -208,16 +208,22 @@ begin(struct lt *t, const struct jobs_signed *a, struct jobs_outcome *o)
 static void
 step_schema(struct lt *t)
 {
-	json_t *f = NULL, *v;
+	json_t *f = NULL, *v, *notes = json_array();
 	char err[512] = "", obj[600];
-	size_t i;
+	size_t i, blocking = 0;
 
 	if (leakdb_lint(t->db, &f, err, sizeof(err)) != 0) {
 		leakreport_addf(t->rep, "schema", NULL, "schema.lint", "error", 0,
 		    NULL, "lint could not run: %s", err);
+		json_decref(notes);
 		return;
 	}
 	json_array_foreach(f, i, v) {
+		if (json_is_true(json_object_get(v, "info"))) {
+			json_array_append(notes, v);
+			continue;
+		}
+		blocking++;
 		snprintf(obj, sizeof(obj), "%s", json_string_value(
 		    json_object_get(v, "object")));
 		leakreport_add(t->rep, "schema", NULL, json_pack("{s:s,s:s,s:s,"
@@ -225,9 +231,14 @@ step_schema(struct lt *t)
 		    "object", obj, "count", 1, "message", json_string_value(
 		    json_object_get(v, "message")), "detail", v));
 	}
-	if (json_array_size(f) == 0)
+	if (blocking == 0)
 		leakreport_addf(t->rep, "schema", NULL, "schema.lint", "pass", 0,
 		    NULL, "lint: every check passed");
+	/* lint's information for the DBA: said, not a finding */
+	leakreport_addf(t->rep, "schema", NULL, "schema.notes", "pass",
+	    (long long)json_array_size(notes), notes, "lint: %zu note%s for "
+	    "the DBA (information, not a finding)", json_array_size(notes),
+	    json_array_size(notes) == 1 ? "" : "s");
 	json_decref(f);
 }
 

@@ -16,28 +16,44 @@
 #include "buf.h"
 #include "cmd.h"
 #include "err.h"
+#include "file.h"
+#include "foreign.h"
 #include "minisig.h"
 #include "report.h"
 #include "verify.h"
 
 static const char verify_usage[] =
 "usage: tenant-verify verify (--identity FILE | --passphrase-file FILE)\n"
-"           --signer PUBKEY --tenant ID [--foreign-ids FILE]\n"
-"           [--strict-expiry] [--exit-on-error] [--max-work-factor N]\n"
-"           [--json] ARCHIVE\n"
+"           (--signer PUBKEY ... | --signers FILE) --tenant ID\n"
+"           [--foreign-ids FILE | --foreign-ids-json FILE]\n"
+"           [--match token|substring] [--strict-expiry] [--exit-on-error]\n"
+"           [--max-work-factor N] [--json] ARCHIVE\n"
 "\n"
 "Decrypts ARCHIVE (NAME.texp or NAME.texp.index), checks its signature\n"
-"against the pinned signer key and proves that every record belongs to\n"
+"against the pinned signer keys and proves that every record belongs to\n"
 "tenant ID and that nothing is missing or altered. Every problem found is\n"
 "reported, not just the first.\n"
 "\n"
 "  --identity FILE         age identity file (mode 0600)\n"
-"  --passphrase-file FILE  first line is the archive passphrase\n"
+"  --passphrase-file FILE  first line is the archive passphrase (mode 0600)\n"
 "  --max-work-factor N     highest scrypt work factor accepted (default 22)\n"
-"  --signer PUBKEY         minisign public key: .pub file or base64 key\n"
+"  --signer PUBKEY         a pinned minisign public key: .pub file or base64\n"
+"                          key; repeat it to pin several (key rotation)\n"
+"  --signers FILE          a keyring: pinned keys, one base64 key a line\n"
+"                          (.pub files concatenated work); keys are matched\n"
+"                          to the signature by key id\n"
 "  --tenant ID             the tenant key the archive must hold\n"
-"  --foreign-ids FILE      auditor: identifiers (one a line) that must not\n"
-"                          occur anywhere; hits fail without showing them\n"
+"  --foreign-ids FILE      auditor: other tenants' identifiers that must not\n"
+"                          occur anywhere, one a line, exact bytes (only\n"
+"                          the LF is removed); hits fail and name the\n"
+"                          table, column, record, the id's line and the\n"
+"                          match, never the value\n"
+"  --foreign-ids-json FILE the same list as a JSON array of strings (for\n"
+"                          identifiers holding a newline or a CR)\n"
+"  --match token|substring token (default): a whole value, a whole JSON\n"
+"                          string or a whole token (letters, digits, _ -\n"
+"                          and non-ASCII letters) equals an identifier;\n"
+"                          substring: it also occurs anywhere in a value\n"
 "  --strict-expiry         an expired archive fails (default: warning)\n"
 "  --exit-on-error         stop at the first failure\n"
 "  --json                  one JSON object on stdout instead of text\n"
@@ -47,13 +63,16 @@ static const char verify_usage[] =
 
 static const char extract_usage[] =
 "usage: tenant-verify extract (--identity FILE | --passphrase-file FILE)\n"
-"           --signer PUBKEY --tenant ID --format jsonl|csv|cbor --out DIR\n"
-"           [--foreign-ids FILE] [--strict-expiry] [--exit-on-error]\n"
+"           (--signer PUBKEY ... | --signers FILE) --tenant ID\n"
+"           --format jsonl|csv|cbor --out DIR\n"
+"           [--foreign-ids FILE | --foreign-ids-json FILE]\n"
+"           [--match token|substring] [--strict-expiry] [--exit-on-error]\n"
 "           [--max-work-factor N] [--json] ARCHIVE\n"
 "\n"
 "Verifies ARCHIVE like `verify`; only if it is proven, verifies it again\n"
 "while writing into DIR (created 0700 if missing) one file per table,\n"
-"<table>.jsonl, .csv or .cbor, plus manifest.cbor (the receipt). Files\n"
+"<schema>.<table>.jsonl, .csv or .cbor (every byte of a name outside\n"
+"a-z, 0-9 and _ written %XX), plus manifest.cbor (the receipt). Files\n"
 "get their names only when the second pass proves too; existing files\n"
 "are never overwritten. In CSV, NULL is an empty field and the empty\n"
 "string is \"\".\n"
@@ -66,9 +85,10 @@ static const char extract_usage[] =
 "error (including a file that already exists).\n";
 
 enum {
-	OPT_IDENTITY = 256, OPT_PASSFILE, OPT_SIGNER, OPT_TENANT, OPT_FOREIGN,
+	OPT_IDENTITY = 256, OPT_PASSFILE, OPT_SIGNER, OPT_SIGNERS, OPT_TENANT,
+	OPT_FOREIGN,
 	OPT_STRICT, OPT_EXIT_ON_ERROR, OPT_JSON, OPT_MAX_WF, OPT_FORMAT,
-	OPT_OUT,
+	OPT_OUT, OPT_FOREIGN_JSON, OPT_MATCH,
 };
 
 void
@@ -107,8 +127,12 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		{ "identity", required_argument, NULL, OPT_IDENTITY },
 		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
 		{ "signer", required_argument, NULL, OPT_SIGNER },
+		{ "signers", required_argument, NULL, OPT_SIGNERS },
 		{ "tenant", required_argument, NULL, OPT_TENANT },
 		{ "foreign-ids", required_argument, NULL, OPT_FOREIGN },
+		{ "foreign-ids-json", required_argument, NULL,
+		    OPT_FOREIGN_JSON },
+		{ "match", required_argument, NULL, OPT_MATCH },
 		{ "strict-expiry", no_argument, NULL, OPT_STRICT },
 		{ "exit-on-error", no_argument, NULL, OPT_EXIT_ON_ERROR },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -134,14 +158,45 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 			a->passfile = optarg;
 			break;
 		case OPT_SIGNER:
-			a->signer = optarg;
+			if (a->nsigner == CMD_MAX_SIGNER_ARGS) {
+				cmd_usage_error(ctx, "--signer given more than "
+				    "%d times (use --signers FILE)",
+				    CMD_MAX_SIGNER_ARGS);
+				return CMD_EXIT_USAGE;
+			}
+			a->signer[a->nsigner++] = optarg;
+			break;
+		case OPT_SIGNERS:
+			if (a->signers_file != NULL) {
+				cmd_usage_error(ctx, "--signers given twice");
+				return CMD_EXIT_USAGE;
+			}
+			a->signers_file = optarg;
 			break;
 		case OPT_TENANT:
 			a->tenant = optarg;
 			break;
 		case OPT_FOREIGN:
+		case OPT_FOREIGN_JSON:
+			if (a->foreign_file != NULL) {
+				cmd_usage_error(ctx, "give one of --foreign-ids "
+				    "and --foreign-ids-json, once");
+				return CMD_EXIT_USAGE;
+			}
 			a->foreign_file = optarg;
+			a->foreign_json = c == OPT_FOREIGN_JSON;
 			break;
+		case OPT_MATCH: {
+			enum foreign_mode fm;
+
+			if (foreign_mode_parse(optarg, &fm) != 0) {
+				cmd_usage_error(ctx, "--match: expected token or "
+				    "substring");
+				return CMD_EXIT_USAGE;
+			}
+			a->foreign_mode = (int)fm;
+			break;
+		}
 		case OPT_STRICT:
 			a->strict_expiry = 1;
 			break;
@@ -200,9 +255,9 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		    "--passphrase-file");
 		return CMD_EXIT_USAGE;
 	}
-	if (a->signer == NULL) {
-		cmd_usage_error(ctx, "--signer is required (the pinned "
-		    "minisign public key)");
+	if (a->nsigner == 0 && a->signers_file == NULL) {
+		cmd_usage_error(ctx, "--signer or --signers is required (the "
+		    "pinned minisign public keys)");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->tenant == NULL || a->tenant[0] == '\0') {
@@ -214,74 +269,6 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		return CMD_EXIT_USAGE;
 	}
 	return 0;
-}
-
-/* Reads a small regular file (no symlink) into memory from
- * sodium_malloc when secret. *p is NUL-terminated beyond *len. */
-static int
-read_file(const char *path, size_t max, int secret, uint8_t **p,
-    size_t *len)
-{
-	struct stat st;
-	uint8_t *d = NULL;
-	size_t n = 0;
-	ssize_t got;
-	int fd = -1, r = ERR_INTERNAL;
-
-	*p = NULL;
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		r = errno == ENOENT ? ERR_NOENT : errno == ELOOP ? ERR_PERM :
-		    ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = ERR_IO;
-		goto out;
-	}
-	d = secret ? sodium_malloc(max + 1) : malloc(max + 1);
-	if (d == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		if (n == max) {
-			/* One byte more tells "exactly max" from "longer". */
-			uint8_t extra;
-
-			if ((got = read(fd, &extra, 1)) < 0 && errno == EINTR)
-				continue;
-			if (got != 0) {
-				r = got < 0 ? ERR_IO : ERR_LIMIT;
-				goto out;
-			}
-			break;
-		}
-		if ((got = read(fd, d + n, max - n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = ERR_IO;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	d[n] = '\0';
-	*p = d;
-	*len = n;
-	d = NULL;
-	r = 0;
- out:
-	if (d != NULL) {
-		if (secret)
-			sodium_free(d);
-		else
-			free(d);
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
 }
 
 static const char *
@@ -307,26 +294,20 @@ load_passphrase(const char *context, const char *path, int max_log_n,
     struct cmd_keys *k)
 {
 	struct age_identity *id = NULL;
-	uint8_t *p = NULL;
-	size_t len = 0, n;
+	char *p = NULL;
+	size_t len = 0;
 	int r = CMD_EXIT_USAGE, rr;
 
-	if ((rr = read_file(path, CMD_MAX_PASSPHRASE, 1, &p, &len)) != 0) {
+	if ((rr = file_read_secret_line(path, CMD_MAX_PASSPHRASE, &p,
+	    &len)) != 0) {
 		report_error(context, "passphrase file \"%s\": %s", path,
-		    rr == ERR_LIMIT ? "first line too long" : file_error(rr));
+		    rr == ERR_PERM ? "is a symbolic link or readable by group "
+		    "or others (chmod 600 it)" : rr == ERR_PASSPHRASE ?
+		    "first line is empty" : rr == ERR_LIMIT ? "file too large" :
+		    file_error(rr));
 		goto out;
 	}
-	for (n = 0; n < len && p[n] != '\n'; n++)
-		;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (n == 0) {
-		report_error(context, "passphrase file \"%s\": first line is "
-		    "empty", path);
-		goto out;
-	}
-	if ((rr = age_identity_passphrase((const char *)p, n, max_log_n,
-	    &id)) != 0) {
+	if ((rr = age_identity_passphrase(p, len, max_log_n, &id)) != 0) {
 		report_error(context, "passphrase: %s", err_str(rr));
 		goto out;
 	}
@@ -373,145 +354,122 @@ load_identities(const char *context, const char *path, struct cmd_keys *k)
 	return CMD_EXIT_USAGE;
 }
 
+/* Adds pk to the pinned keys; a key id may be pinned once only. */
+static int
+add_signer(const char *context, const char *what, struct minisig_pubkey *pk,
+    struct cmd_keys *k)
+{
+	uint8_t a[MINISIG_KEYID_LEN], b[MINISIG_KEYID_LEN];
+	struct minisig_pubkey **v;
+	char kid[32];
+	size_t i;
+
+	minisig_pubkey_keyid(pk, a);
+	for (i = 0; i < k->nsigners; i++) {
+		minisig_pubkey_keyid(k->signers[i], b);
+		if (memcmp(a, b, sizeof(a)) == 0) {
+			report_error(context, "%s: key %s is pinned twice", what,
+			    report_keyid(pk, kid, sizeof(kid)));
+			minisig_pubkey_free(pk);
+			return CMD_EXIT_USAGE;
+		}
+	}
+	if ((v = reallocarray(k->signers, k->nsigners + 1,
+	    sizeof(*v))) == NULL) {
+		report_error(context, "%s", err_str(ERR_NOMEM));
+		minisig_pubkey_free(pk);
+		return CMD_EXIT_USAGE;
+	}
+	k->signers = v;
+	k->signers[k->nsigners++] = pk;
+	return 0;
+}
+
 static int
 load_signer(const char *context, const char *arg, struct cmd_keys *k)
 {
+	struct minisig_pubkey *pk = NULL;
 	int rr;
 
-	/* A bare base64 key never holds a '/'? It may ('/' is base64), so
-	 * try the key form first and fall back to a file. */
-	if (minisig_pubkey_parse(arg, strlen(arg), &k->signer) == 0)
-		return 0;
-	k->signer = NULL;
-	if ((rr = minisig_pubkey_load(arg, &k->signer)) == 0)
-		return 0;
-	k->signer = NULL;
+	/* A bare base64 key may hold a '/': try the key form first and
+	 * fall back to a file. */
+	if (minisig_pubkey_parse(arg, strlen(arg), &pk) == 0 ||
+	    (rr = minisig_pubkey_load(arg, &pk)) == 0)
+		return add_signer(context, "--signer", pk, k);
 	if (rr == ERR_NOENT)
 		report_error(context, "--signer: \"%s\" is neither a minisign "
 		    "public key nor an existing .pub file", arg);
 	else
 		report_error(context, "--signer: public key file \"%s\": %s",
-		    arg, rr == ERR_SIG_FORMAT ? "not a minisign public key" :
-		    file_error(rr));
+		    arg, rr == ERR_SIG_FORMAT || rr == ERR_UNSUPPORTED ?
+		    "not a minisign public key" : file_error(rr));
 	return CMD_EXIT_USAGE;
 }
 
-int
-cmd_foreign_parse(const uint8_t *p, size_t len, char ***list, size_t *n)
+static int
+load_keyring(const char *context, const char *path, struct cmd_keys *k)
 {
-	struct buf *b = NULL;
-	const uint8_t *l;
-	char **v = NULL, **nv;
-	size_t ll, nv_n = 0, cap = 0, i;
-	int r = ERR_INTERNAL;
+	struct minisig_pubkey **keys = NULL;
+	size_t n = 0, line = 0, i;
+	int rr, r = 0;
 
-	*list = NULL;
-	*n = 0;
-	if (memchr(p, '\0', len) != NULL)
-		return ERR_FORMAT;
-	if ((b = buf_from(p, len)) == NULL)
-		return ERR_NOMEM;
-	while (buf_len(b) > 0) {
-		if ((r = buf_get_line(b, &l, &ll, len)) == ERR_TRUNCATED) {
-			/* last line without LF */
-			ll = buf_len(b);
-			if ((r = buf_get_ptr(b, ll, &l)) != 0)
-				goto out;
-		} else if (r != 0)
-			goto out;
-		while (ll > 0 && (l[ll - 1] == '\r' || l[ll - 1] == ' ' ||
-		    l[ll - 1] == '\t'))
-			ll--;
-		while (ll > 0 && (l[0] == ' ' || l[0] == '\t')) {
-			l++;
-			ll--;
-		}
-		if (ll == 0 || l[0] == '#')
-			continue;
-		if (nv_n == CMD_MAX_FOREIGN) {
-			r = ERR_LIMIT;
-			goto out;
-		}
-		if (nv_n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				r = ERR_NOMEM;
-				goto out;
-			}
-			v = nv;
-		}
-		if ((v[nv_n] = strndup((const char *)l, ll)) == NULL) {
-			r = ERR_NOMEM;
-			goto out;
-		}
-		nv_n++;
+	if ((rr = minisig_keyring_load(path, &keys, &n, &line)) != 0) {
+		if (line > 0)
+			report_error(context, "--signers: \"%s\" line %zu: %s",
+			    path, line, rr == ERR_EXISTS ? "a key id given "
+			    "twice" : "not a minisign public key");
+		else
+			report_error(context, "--signers: \"%s\": %s", path,
+			    rr == ERR_NOENT ? "no such file, or no key in it" :
+			    rr == ERR_LIMIT ? "too many keys (or too large)" :
+			    file_error(rr));
+		return CMD_EXIT_USAGE;
 	}
-	*list = v;
-	*n = nv_n;
-	v = NULL;
-	r = 0;
- out:
-	if (v != NULL) {
-		for (i = 0; i < nv_n; i++)
-			free(v[i]);
-		free(v);
+	for (i = 0; i < n; i++) {
+		if (r == 0)
+			r = add_signer(context, "--signers", keys[i], k);
+		else
+			minisig_pubkey_free(keys[i]);
 	}
-	buf_free(b);
+	free(keys);
 	return r;
 }
 
-void
-cmd_foreign_free(char **list, size_t n)
-{
-	size_t i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		/* Other tenants' identifiers: do not leave them around. */
-		sodium_memzero(list[i], strlen(list[i]));
-		free(list[i]);
-	}
-	free(list);
-}
-
 static int
-load_foreign(const char *context, const char *path, struct cmd_keys *k)
+load_foreign(const char *context, const char *path, int json,
+    struct cmd_keys *k)
 {
-	uint8_t *p = NULL;
-	size_t len = 0;
+	struct buf *b = NULL;
+	char why[256];
 	int r = CMD_EXIT_USAGE, rr;
 
-	if ((rr = read_file(path, CMD_MAX_FOREIGN_FILE, 0, &p, &len)) != 0) {
+	if ((rr = file_read_small(AT_FDCWD, path, FOREIGN_MAX_FILE, 0,
+	    &b)) != 0) {
 		report_error(context, "--foreign-ids: \"%s\": %s", path,
 		    file_error(rr));
 		goto out;
 	}
-	if ((rr = cmd_foreign_parse(p, len, &k->foreign, &k->nforeign)) != 0) {
-		report_error(context, "--foreign-ids: \"%s\": %s", path,
-		    rr == ERR_LIMIT ? "too many identifiers" :
-		    rr == ERR_FORMAT ? "holds a NUL byte" : err_str(rr));
-		goto out;
-	}
-	if (k->nforeign == 0) {
-		report_error(context, "--foreign-ids: \"%s\" lists no "
-		    "identifiers", path);
+	if ((rr = foreign_list_parse(buf_ptr(b), buf_len(b), json,
+	    &k->foreign, why, sizeof(why))) != 0) {
+		report_error(context, "--foreign-ids%s: \"%s\": %s",
+		    json ? "-json" : "", path, why[0] ? why : err_str(rr));
 		goto out;
 	}
 	r = 0;
  out:
-	if (p != NULL) {
-		sodium_memzero(p, len);
-		free(p);
-	}
+	/* Other tenants' identifiers: do not leave them around. */
+	if (b != NULL)
+		sodium_memzero((void *)buf_ptr(b), buf_len(b));
+	buf_free(b);
 	return r;
 }
 
 int
 cmd_keys_load(const char *context, const char *identity,
-    const char *passfile, int max_log_n, const char *signer,
-    const char *foreign_file, struct cmd_keys *k)
+    const char *passfile, int max_log_n, const struct cmd_args *a,
+    struct cmd_keys *k)
 {
+	size_t i;
 	int r;
 
 	memset(k, 0, sizeof(*k));
@@ -521,9 +479,14 @@ cmd_keys_load(const char *context, const char *identity,
 	if (passfile != NULL && (r = load_passphrase(context, passfile,
 	    max_log_n, k)) != 0)
 		goto fail;
-	if (signer != NULL && (r = load_signer(context, signer, k)) != 0)
+	for (i = 0; a != NULL && i < a->nsigner; i++)
+		if ((r = load_signer(context, a->signer[i], k)) != 0)
+			goto fail;
+	if (a != NULL && a->signers_file != NULL &&
+	    (r = load_keyring(context, a->signers_file, k)) != 0)
 		goto fail;
-	if (foreign_file != NULL && (r = load_foreign(context, foreign_file,
+	if (a != NULL && a->foreign_file != NULL &&
+	    (r = load_foreign(context, a->foreign_file, a->foreign_json,
 	    k)) != 0)
 		goto fail;
 	return 0;
@@ -536,8 +499,8 @@ void
 cmd_keys_free(struct cmd_keys *k)
 {
 	age_identities_free(k->ids, k->nids);
-	minisig_pubkey_free(k->signer);
-	cmd_foreign_free(k->foreign, k->nforeign);
+	minisig_keyring_free(k->signers, k->nsigners);
+	foreign_list_free(k->foreign);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -548,10 +511,11 @@ cmd_opts_fill(const struct cmd_args *a, const struct cmd_keys *k,
 	memset(o, 0, sizeof(*o));
 	o->ids = k->ids;
 	o->nids = k->nids;
-	o->signer = k->signer;
+	o->signers = (const struct minisig_pubkey *const *)k->signers;
+	o->nsigners = k->nsigners;
 	o->tenant = a->tenant;
-	o->foreign = (const char *const *)k->foreign;
-	o->nforeign = k->nforeign;
+	o->foreign = k->foreign;
+	o->foreign_mode = (enum foreign_mode)a->foreign_mode;
 	o->strict_expiry = a->strict_expiry;
 	o->exit_on_error = a->exit_on_error;
 	o->now = (uint64_t)time(NULL);
@@ -571,8 +535,8 @@ cmd_verify(int argc, char **argv)
 	memset(&k, 0, sizeof(k));
 	if ((r = cmd_args_parse(0, argc, argv, &a)) != 0)
 		return r == CMD_HELP ? CMD_EXIT_OK : r;
-	if (cmd_keys_load("verify", a.identity, a.passfile, a.max_log_n,
-	    a.signer, a.foreign_file, &k) != 0)
+	if (cmd_keys_load("verify", a.identity, a.passfile, a.max_log_n, &a,
+	    &k) != 0)
 		goto out;
 	cmd_opts_fill(&a, &k, &o);
 	if ((r = verify_archive(a.archive, &o, &res, why, sizeof(why))) != 0) {
@@ -580,15 +544,17 @@ cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (a.json) {
-		if ((j = report_json(a.archive, res, k.signer)) == NULL ||
+		if ((j = report_json(a.archive, res,
+		    (const struct minisig_pubkey *const *)k.signers, k.nsigners)) == NULL ||
 		    report_json_print(stdout, j) != 0) {
 			report_error("verify", "cannot write the JSON report");
 			goto out;
 		}
 	} else {
 		report_findings(stderr, res);
-		report_summary(stdout, a.archive, a.tenant, res, k.signer,
-		    k.nforeign > 0);
+		report_summary(stdout, a.archive, a.tenant, res,
+		    (const struct minisig_pubkey *const *)k.signers, k.nsigners,
+		    k.foreign != NULL);
 	}
 	ret = report_proven(res) ? CMD_EXIT_OK : CMD_EXIT_FAIL;
  out:

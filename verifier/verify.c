@@ -28,15 +28,19 @@ struct vctx {
 };
 
 static int
-add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+add_finding(struct vctx *v, int warning, enum rule rule, int code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Records a finding. Returns nonzero when the caller should stop. */
+/* Records a finding: "§N: " and the sentence. Returns nonzero when the
+ * caller should stop. */
 static int
-add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
+add_finding(struct vctx *v, int warning, enum rule rule, int code,
+    const char *fmt, ...)
 {
 	struct verify_result *r = v->res;
 	struct verify_finding *f;
+	const char *sec = rule_section(rule);
+	size_t n = 0;
 	va_list ap;
 
 	if (warning)
@@ -45,10 +49,13 @@ add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
 		r->nfailures++;
 	if (r->nstored < VERIFY_MAX_STORED) {
 		f = &r->findings[r->nstored++];
+		f->rule = rule;
 		f->code = code;
 		f->warning = warning;
+		if (sec[0] != '\0')
+			n = (size_t)snprintf(f->msg, sizeof(f->msg), "%s: ", sec);
 		va_start(ap, fmt);
-		vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+		vsnprintf(f->msg + n, sizeof(f->msg) - n, fmt, ap);
 		va_end(ap);
 	}
 	if (!warning && v->o->exit_on_error)
@@ -56,10 +63,14 @@ add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
 	return v->stop;
 }
 
+/* A finding with its rule's own error code. */
+#define FINDING(v, rule, ...) add_finding(v, 0, rule, rule_err(rule), \
+    __VA_ARGS__)
+
 static int
-on_failure(void *ctx, int code, const char *msg)
+on_failure(void *ctx, enum rule rule, int code, const char *msg)
 {
-	return add_finding(ctx, 0, code, "%s", msg);
+	return add_finding(ctx, 0, rule, code, "%s", msg);
 }
 
 static int
@@ -144,9 +155,9 @@ verify_tenant_value(const char *type, const char *tenant, struct buf *out)
 			return r;
 		return dcbor_put_int(out, v);
 	}
-	if (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0 ||
-	    strcmp(type, "bpchar") == 0 || strcmp(type, "name") == 0)
-		return dcbor_put_text(out, tenant, strlen(tenant));
+	if (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0)
+		return dcbor_put_text(out, tenant, strlen(tenant)) == 0 ? 0 :
+		    ERR_INVALID;
 	return ERR_UNSUPPORTED;
 }
 
@@ -163,9 +174,9 @@ on_preamble(void *ctx, const struct manifest *pre)
 		v->tenant_known = 0;
 	} else if ((r = verify_tenant_value(pre->tenant_type, v->o->tenant,
 	    v->expect)) != 0) {
-		if (add_finding(v, 0, ERR_TENANT, "expected tenant is not a "
-		    "valid %s%s", r == ERR_UNSUPPORTED ? "tenant key type " :
-		    "value of the archive's tenant key type ",
+		if (FINDING(v, RULE_EXPECTED_TENANT, "the expected tenant is "
+		    "not a valid %s%s", r == ERR_UNSUPPORTED ? "tenant key "
+		    "type" : "value of the archive's tenant key type ",
 		    r == ERR_UNSUPPORTED ? "" : pre->tenant_type))
 			return 1;
 		v->tenant_known = 0;
@@ -174,81 +185,83 @@ on_preamble(void *ctx, const struct manifest *pre)
 		evidence_tenant_hash(pre->salt, buf_ptr(v->expect),
 		    buf_len(v->expect), th);
 		if (sodium_memcmp(th, pre->tenant_hash, sizeof(th)) != 0 &&
-		    add_finding(v, 0, ERR_TENANT, "archive is not for the "
-		    "expected tenant (tenant hash differs)"))
+		    FINDING(v, RULE_EXPECTED_TENANT, "the archive is not for "
+		    "the expected tenant (tenant hash differs)"))
 			return 1;
 	}
 	if (v->o->sink != NULL && v->o->sink->begin != NULL &&
 	    (r = v->o->sink->begin(v->o->sink->ctx, pre)) != 0) {
-		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
+		    err_str(r));
 		return 1;
 	}
 	return 0;
 }
 
-/* Auditor mode: does any listed identifier occur in this value? */
+/* Auditor mode: does a listed identifier occur in this value? Values are
+ * compared in their text form: text and JSON as they are, a uuid as
+ * PostgreSQL prints it, an integer in decimal (foreign.h). */
 static int
-foreign_match(const struct verify_opts *o, const struct dcbor_item *it,
-    int uuid_tag, size_t *which)
+foreign_in_value(const struct verify_opts *o, const struct dcbor_item *it,
+    int uuid_tag, int is_json, size_t *which, enum foreign_kind *kind)
 {
 	char tmp[64];
-	const char *s;
-	size_t i, n, slen;
+	size_t n = 0, k;
 
-	for (i = 0; i < o->nforeign; i++) {
-		s = o->foreign[i];
-		slen = strlen(s);
-		if (slen == 0)
-			continue;
-		switch (it->type) {
-		case DCBOR_TEXT:
-			if (memmem(it->p, it->len, s, slen) != NULL)
-				goto hit;
-			break;
-		case DCBOR_BYTES:
-			if (uuid_tag && it->len == 16) {
-				n = 0;
-				for (size_t k = 0; k < 16; k++) {
-					if (k == 4 || k == 6 || k == 8 || k == 10)
-						tmp[n++] = '-';
-					snprintf(tmp + n, 3, "%02x", it->p[k]);
-					n += 2;
-				}
-				if (strncasecmp(tmp, s, slen) == 0 && slen == n)
-					goto hit;
-			} else if (memmem(it->p, it->len, s, slen) != NULL)
-				goto hit;
-			break;
-		case DCBOR_UINT:
-			snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)it->u);
-			if (strcmp(tmp, s) == 0)
-				goto hit;
-			break;
-		case DCBOR_NEGINT:
-			snprintf(tmp, sizeof(tmp), "-%llu",
-			    (unsigned long long)it->u + 1ULL);
-			if (it->u != UINT64_MAX && strcmp(tmp, s) == 0)
-				goto hit;
-			break;
-		default:
-			break;
+	switch (it->type) {
+	case DCBOR_TEXT:
+		return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    it->p, it->len,
+		    is_json, which, kind);
+	case DCBOR_BYTES:
+		if (!(uuid_tag && it->len == 16))
+			return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    it->p,
+			    it->len, 0, which, kind);
+		for (k = 0; k < 16; k++) {
+			if (k == 4 || k == 6 || k == 8 || k == 10)
+				tmp[n++] = '-';
+			snprintf(tmp + n, 3, "%02x", it->p[k]);
+			n += 2;
 		}
+		break;
+	case DCBOR_UINT:
+		n = (size_t)snprintf(tmp, sizeof(tmp), "%llu",
+		    (unsigned long long)it->u);
+		break;
+	case DCBOR_NEGINT:
+		if (it->u == UINT64_MAX)
+			return 0;
+		n = (size_t)snprintf(tmp, sizeof(tmp), "-%llu",
+		    (unsigned long long)it->u + 1ULL);
+		break;
+	default:
+		return 0;
 	}
-	return 0;
- hit:
-	*which = i;
-	return 1;
+	return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    (const uint8_t *)tmp,
+	    n, 0, which, kind);
+}
+
+static int
+type_is_json(const char *t)
+{
+	return t != NULL && (strcmp(t, "json") == 0 ||
+	    strcmp(t, "jsonb") == 0 || strcmp(t, "_json") == 0 ||
+	    strcmp(t, "_jsonb") == 0);
 }
 
 static int
 scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
     uint64_t index, const uint8_t *rec, size_t len)
 {
+	const struct manifest_table *mt = &pre->tables[table];
 	struct buf *b = buf_from(rec, len);
 	struct dcbor_item it;
 	uint64_t ncol, col, pending[BUNDLE_MAX_DEPTH + 2];
 	size_t depth = 0, which;
-	int uuid_tag = 0, r = 0, hit;
+	enum foreign_kind kind;
+	int uuid_tag = 0, r = 0, hit, js;
 
 	if (b == NULL)
 		return 0;
@@ -256,6 +269,7 @@ scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
 		goto out;
 	for (col = 0; col < ncol; col++) {
 		hit = 0;
+		js = col < mt->ncolumns && type_is_json(mt->columns[col].type);
 		pending[0] = 1;
 		depth = 1;
 		while (depth > 0) {
@@ -278,15 +292,17 @@ scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
 				uuid_tag = 0;
 				continue;
 			}
-			if (!hit && foreign_match(v->o, &it, uuid_tag, &which)) {
+			if (!hit && foreign_in_value(v->o, &it, uuid_tag, js,
+			    &which, &kind)) {
 				hit = 1;
 				v->res->foreign_hits++;
-				if (add_finding(v, 0, ERR_FOREIGN, "table \"%s\" "
+				if (FINDING(v, RULE_FOREIGN_ID, "table \"%s\" "
 				    "column \"%s\" record %llu: holds foreign "
-				    "identifier #%zu of the list",
-				    pre->tables[table].name,
-				    pre->tables[table].columns[col].name,
-				    (unsigned long long)index, which + 1)) {
+				    "identifier #%zu of the list (%s match)",
+				    mt->name, col < mt->ncolumns ?
+				    mt->columns[col].name : "?",
+				    (unsigned long long)index, which + 1,
+				    foreign_kind_str(kind))) {
 					r = 1;
 					goto out;
 				}
@@ -401,19 +417,20 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 	    memcmp(tval, buf_ptr(v->expect), tlen) != 0)) {
 		v->tenant_bad++;
 		v->res->tenant_mismatches++;
-		if (add_finding(v, 0, ERR_TENANT, "table \"%s\" record %llu "
+		if (FINDING(v, RULE_RECORD_TENANT, "table \"%s\" record %llu "
 		    "belongs to another tenant", pre->tables[table].name,
 		    (unsigned long long)index))
 			return 1;
 	}
-	if (v->o->nforeign > 0 &&
+	if (v->o->foreign != NULL &&
 	    scan_foreign(v, pre, table, index, rec, len))
 		return 1;
 	if (v->o->watch != NULL)
 		scan_watch(v, table, index, rec, len);
 	if (v->o->sink != NULL && v->o->sink->record != NULL &&
 	    (r = v->o->sink->record(v->o->sink->ctx, pre, table, rec, len)) != 0) {
-		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
+		    err_str(r));
 		return 1;
 	}
 	return v->stop;
@@ -448,7 +465,8 @@ on_manifest(void *ctx, const struct manifest *m, const uint8_t *bytes,
 	(void)m;
 	if (v->o->sink != NULL && v->o->sink->end != NULL &&
 	    (r = v->o->sink->end(v->o->sink->ctx, bytes, len)) != 0) {
-		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
+		    err_str(r));
 		return 1;
 	}
 	return v->stop;
@@ -468,6 +486,7 @@ result_new(struct verify_result **out)
 	*out = NULL;
 	if (r == NULL)
 		return ERR_NOMEM;
+	r->signer.which = SIZE_MAX;
 	r->findings = calloc(VERIFY_MAX_STORED, sizeof(*r->findings));
 	r->hits = calloc(VERIFY_MAX_HITS, sizeof(*r->hits));
 	if (r->findings == NULL || r->hits == NULL) {
@@ -497,7 +516,15 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 	int r;
 
 	if ((r = age_dec_new(rd, rctx, &dec)) != 0) {
-		add_finding(v, 0, r, "cannot decrypt: %s", err_str(r));
+		add_finding(v, 0, rule_from_err(r) ? rule_from_err(r) :
+		    RULE_AGE_HEADER, r, "cannot decrypt: %s", err_str(r));
+		goto out;
+	}
+	/* The format is the binary age file; armor is another encoding of
+	 * the same bytes, which the writer never produces. */
+	if (age_dec_armored(dec)) {
+		FINDING(v, RULE_AGE_HEADER, "the age file is ASCII-armored; the "
+		    "archive is a binary age file");
 		goto out;
 	}
 	if (o->file_key != NULL)
@@ -505,9 +532,10 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 	else
 		r = age_dec_unwrap(dec, o->ids, o->nids);
 	if (r != 0) {
-		add_finding(v, 0, r, "cannot decrypt: %s", r == ERR_AGE_NO_MATCH ?
-		    "none of the given identities can open this archive" :
-		    err_str(r));
+		add_finding(v, 0, rule_from_err(r) ? rule_from_err(r) :
+		    RULE_AGE_HEADER, r, "cannot decrypt: %s",
+		    r == ERR_AGE_NO_MATCH ? "none of the given identities can "
+		    "open this archive" : err_str(r));
 		goto out;
 	}
 	r = bundle_read(age_read, dec, &vis);
@@ -526,7 +554,7 @@ verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
 	int r;
 
 	*out = NULL;
-	if (o->signer != NULL)
+	if (o->nsigners != 0)
 		return ERR_INVALID;
 	if ((r = result_new(&v.res)) != 0)
 		return r;
@@ -551,16 +579,49 @@ check_claims(struct vctx *v)
 		return;
 	if (sodium_memcmp(c->manifest_digest, v->res->manifest_digest,
 	    EVIDENCE_HASH_LEN) != 0) {
-		add_finding(v, 0, ERR_DIGEST, "manifest digest differs from "
-		    "the signed one");
+		FINDING(v, RULE_MANIFEST_DIGEST, "the manifest digest differs "
+		    "from the signed one");
 		return;
 	}
 	if (memcmp(c->export_id, m->export_id, sizeof(c->export_id)) != 0 ||
 	    sodium_memcmp(c->tenant_hash, m->tenant_hash,
 	    sizeof(c->tenant_hash)) != 0 || c->created != m->created ||
 	    c->expires != m->expires)
-		add_finding(v, 0, ERR_SIG_COMMENT, "signed claims disagree "
-		    "with the manifest");
+		FINDING(v, RULE_CLAIMS, "the signed claims disagree with the "
+		    "manifest (export id, tenant hash, created or expires)");
+}
+
+/* Parts, signature, claims and expiry, after the content. Returns 0, or
+ * an operational error (the archive could not be read) with why. */
+static int
+finish_seal(struct vctx *v, struct seal_reader *sr, char *why, size_t whylen)
+{
+	const struct verify_opts *o = v->o;
+	enum rule rule, prule;
+	char msg[256], pmsg[256];
+	size_t i;
+	int r, pr;
+
+	r = seal_reader_finish(sr, o->signers, o->nsigners, &v->res->signer,
+	    &v->res->claims, &rule, msg, sizeof(msg));
+	if (r == ERR_IO || r == ERR_NOMEM) {
+		snprintf(why, whylen, "%s", msg);
+		return r;
+	}
+	for (i = 0; (pr = seal_reader_problem(sr, i, &prule, pmsg,
+	    sizeof(pmsg))) != 0; i++)
+		add_finding(v, 0, prule, pr, "%s", pmsg);
+	if (r != 0) {
+		add_finding(v, 0, rule != RULE_NONE ? rule :
+		    RULE_SIGNATURE_FORMAT, r, "%s", msg);
+		return 0;
+	}
+	v->res->signature_ok = 1;
+	check_claims(v);
+	if (o->now > v->res->claims.expires)
+		add_finding(v, !o->strict_expiry, RULE_EXPIRED, ERR_EXPIRED,
+		    "the archive expired (its signed expiry has passed)");
+	return 0;
 }
 
 int
@@ -569,23 +630,24 @@ verify_archive(const char *path, const struct verify_opts *o,
 {
 	struct vctx v = { .o = o };
 	struct seal_reader *sr = NULL;
-	char msg[256];
-	int r;
+	int r, ro;
 
 	*out = NULL;
 	snprintf(why, whylen, "%s", "");
-	if (o->signer == NULL) {
+	if (o->nsigners == 0) {
 		snprintf(why, whylen, "a pinned signer key is required");
 		return ERR_INVALID;
 	}
-	if ((r = seal_reader_open(path, &sr, why, whylen)) != 0) {
+	if ((ro = seal_reader_open(path, &sr, why, whylen)) != 0) {
 		/* A malformed index is a verification failure; a missing or
 		 * unreadable archive is operational. */
-		if (r != ERR_PART && r != ERR_SIG_FORMAT && r != ERR_FORMAT)
-			return r;
+		if (ro != ERR_PART && ro != ERR_SIG_FORMAT && ro != ERR_FORMAT)
+			return ro;
 		if ((r = result_new(&v.res)) != 0)
 			return r;
-		add_finding(&v, 0, ERR_PART, "%s", why);
+		add_finding(&v, 0, ro == ERR_SIG_FORMAT ?
+		    RULE_SIGNATURE_FORMAT : RULE_INDEX, ro == ERR_SIG_FORMAT ?
+		    ro : ERR_PART, "%s", why);
 		*out = v.res;
 		return 0;
 	}
@@ -600,26 +662,8 @@ verify_archive(const char *path, const struct verify_opts *o,
 	run_content(&v, seal_reader_read, sr);
 	/* Signature and layout are checked even after a content failure (so
 	 * every problem is reported), but not after an early stop. */
-	if (!v.stop) {
-		r = seal_reader_finish(sr, o->signer, &v.res->claims, msg,
-		    sizeof(msg));
-		if (r == ERR_IO || r == ERR_NOMEM) {
-			snprintf(why, whylen, "%s", msg);
-			goto out;
-		}
-		if (seal_reader_problem(sr, why, whylen) != 0)
-			add_finding(&v, 0, ERR_PART, "%s", why);
-		snprintf(why, whylen, "%s", "");
-		if (r != 0)
-			add_finding(&v, 0, r, "%s", msg);
-		else {
-			v.res->signature_ok = 1;
-			check_claims(&v);
-			if (o->now > v.res->claims.expires)
-				add_finding(&v, !o->strict_expiry, ERR_EXPIRED,
-				    "archive expired (signed expiry passed)");
-		}
-	}
+	if (!v.stop && (r = finish_seal(&v, sr, why, whylen)) != 0)
+		goto out;
 	*out = v.res;
 	v.res = NULL;
 	r = 0;

@@ -17,7 +17,8 @@ cleanup() {
 	for d in $dbs; do dropdb --if-exists "$d" >/dev/null 2>&1; done
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 lt_keys || { echo "not ok - keys"; exit 1; }
 lt_base "$base" "$top/examples/agency.sql" "$top/examples/agency.conf" ||
     { echo "not ok - the agency base database"; exit 1; }

@@ -22,7 +22,8 @@ stop_service() {
 	fi
 }
 trap 'stop_service; dropdb --if-exists "$db" >/dev/null 2>&1;
-    dropdb --if-exists "$base" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
+    dropdb --if-exists "$base" >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM
 lt_keys || { echo "not ok - keys"; exit 1; }
 lt_base "$base" "$top/examples/agency.sql" "$top/examples/agency.conf" &&
     lt_db "$db" "$base" - "$top/examples/agency.conf" ||

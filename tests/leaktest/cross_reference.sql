@@ -1,6 +1,7 @@
 -- Leak class: a foreign key without the tenant column, and a row of
 -- Client A that references a row of Client B through it.
 ALTER TABLE app.invoices DROP CONSTRAINT invoices_tenant_id_contact_id_fkey;
+ALTER TABLE app.contacts ADD CONSTRAINT contacts_id_key UNIQUE (id);
 ALTER TABLE app.invoices ADD CONSTRAINT invoices_contact_fkey
 	FOREIGN KEY (contact_id) REFERENCES app.contacts (id);
 UPDATE app.invoices SET contact_id = (SELECT min(id) FROM app.contacts
