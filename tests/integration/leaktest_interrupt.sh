@@ -31,8 +31,11 @@ lt_base "$base" "$top/examples/agency.sql" "$top/examples/agency.conf" &&
 C="$work/$db.conf"
 psql -X -q -d postgres -c "DO \$\$BEGIN IF NOT EXISTS (SELECT 1 FROM
     pg_roles WHERE rolname = 'lt_canary_writer') THEN CREATE ROLE
-    lt_canary_writer LOGIN IN ROLE agency_app; END IF; END\$\$" \
-    -c "ALTER ROLE lt_canary_writer PASSWORD 'canary-$$'"
+    lt_canary_writer LOGIN IN ROLE agency_app; END IF; END\$\$"
+# (the password on psql's standard input, never on its command line)
+psql -X -q -d postgres <<SQL
+ALTER ROLE lt_canary_writer PASSWORD 'canary-$$';
+SQL
 printf 'canary-%s\n' $$ >"$work/keys/canary.password"
 chmod 600 "$work/keys/canary.password"
 printf '\n[leaktest]\nstaging = yes\ncanary_user = lt_canary_writer\ncanary_password_file = %s\n' \

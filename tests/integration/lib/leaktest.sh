@@ -31,8 +31,11 @@ lt_keys() {
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DO \$\$BEGIN
 	    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname =
 	    'texp_monitor') THEN CREATE ROLE texp_monitor LOGIN; END IF; END\$\$" \
-	    -c "ALTER ROLE texp_monitor PASSWORD
-	    '$(cat "$work/keys/monitor.password")'" >/dev/null
+	    >/dev/null || return 1
+	# the password on psql's standard input, never on its command line
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
+ALTER ROLE texp_monitor PASSWORD '$(cat "$work/keys/monitor.password")';
+SQL
 }
 
 # lt_conf DB CONF OUT: CONF with this test's database, keys and paths.
