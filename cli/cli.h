@@ -48,6 +48,8 @@ int cmd_retry(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 /* Waits until jobs are done (cmd_wait.c). */
 int cmd_wait(int argc, char **argv);
+/* The auditor's cross-tenant leak test (cmd_leaktest.c). */
+int cmd_leaktest(int argc, char **argv);
 /* The service principals talk to (cmd_serve.c). */
 int cmd_serve(int argc, char **argv);
 /* Monitoring (cmd_alerts.c, cmd_metrics.c, cmd_report.c). */

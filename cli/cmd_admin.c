@@ -96,7 +96,7 @@ admin_usage(FILE *f)
 "  --control-id ID          with --sign-only: sign for this control\n"
 "                           database without asking the service\n"
 "%s"
-"Roles: requester, approver, pii, fetcher, admin, worker.\n"
+"Roles: requester, approver, pii, fetcher, admin, worker, auditor.\n"
 "Exit status: 0 done, 1 refused or failed (audited), 2 usage or operational\n"
 "error.\n", cmd_common_usage);
 }

@@ -58,6 +58,8 @@ static const struct {
 	{ "wait", cmd_wait, "wait until jobs are done (signed)" },
 	{ "fetch", cmd_fetch,
 	  "copy a finished export out of the outbox (signed, counted)" },
+	{ "leaktest", cmd_leaktest,
+	  "the auditor's cross-tenant leak test (signed, role auditor)" },
 	{ "sweep", cmd_sweep,
 	  "delete expired archives and stale export roles (for cron)" },
 	{ "serve", cmd_serve,

@@ -42,6 +42,7 @@ static const struct {
 
 static const char *const role_names[] = {
 	"requester", "approver", "pii", "fetcher", "admin", "worker",
+	"auditor",
 };
 
 int

@@ -46,6 +46,11 @@ __asm__(
     "	.incbin \"sql/control/004_queue.sql\"\n"
     "	.byte 0\n"
     "	.size texp_sql_control_004, . - texp_sql_control_004\n"
+    "	.type texp_sql_control_005, @object\n"
+    "texp_sql_control_005:\n"
+    "	.incbin \"sql/control/005_leaktest.sql\"\n"
+    "	.byte 0\n"
+    "	.size texp_sql_control_005, . - texp_sql_control_005\n"
     "	.previous\n");
 extern const char texp_sql_control_001[] __attribute__((visibility("hidden")));
 extern const char texp_sql_control_002[] __attribute__((visibility("hidden")));
@@ -60,6 +65,7 @@ __asm__(
     "	.previous\n");
 extern const char texp_sql_control_003[] __attribute__((visibility("hidden")));
 extern const char texp_sql_control_004[] __attribute__((visibility("hidden")));
+extern const char texp_sql_control_005[] __attribute__((visibility("hidden")));
 
 /*
  * Each migration carries its own version (the number in its file name),
@@ -76,6 +82,7 @@ static const struct {
 	{ 2, "002_signed", texp_sql_control_002 },
 	{ 3, "003_ops", texp_sql_control_003 },
 	{ 4, "004_queue", texp_sql_control_004 },
+	{ 5, "005_leaktest", texp_sql_control_005 },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -604,6 +604,12 @@ jobs_approve(struct jobs_ctx *k, const struct jobs_signed *a,
 		    "another request than job %s's (see status)", ref);
 		goto out;
 	}
+	if (ledger_probe_run(k->ledger, who) != NULL) {
+		r = decide_deny(k, o, ERR_DENIED, "approve.denied", who, j->tenant,
+		    ref, j->scope_json, "probe", "a leak test's probe approves "
+		    "nothing");
+		goto out;
+	}
 	if ((r = principal_id(k, who, &pid, o)) != 0)
 		goto out;
 	r = jobs_set_approved(k->c, j->id_hash, pid);
@@ -805,6 +811,11 @@ start_rights(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
 		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
 		    j->scope_json, "state", "job %s is %s, not queued", ref,
 		    jobs_state_str(j->state));
+	if (ledger_probe_run(k->ledger, who) != NULL ||
+	    ledger_probe_run(k->ledger, lj->requester) != NULL)
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "probe", "a leak test's probe runs nothing, "
+		    "and its jobs never run");
 	return 0;
 }
 
@@ -1191,6 +1202,12 @@ jobs_fetch(struct jobs_ctx *k, const struct jobs_signed *a,
 		    ref, j->scope_json, !ok ? "not_allowed" : "pii",
 		    "principal \"%s\" may not fetch this export%s", who,
 		    !ok ? "" : " (it holds tables marked pii)");
+		goto out;
+	}
+	if (ledger_probe_run(k->ledger, who) != NULL) {
+		r = decide_deny(k, o, ERR_DENIED, "fetch.denied", who, j->tenant,
+		    ref, j->scope_json, "probe", "a leak test's probe fetches "
+		    "nothing");
 		goto out;
 	}
 	if ((r = fetch_count(k, who, j, ref, o)) != 0)

@@ -41,6 +41,7 @@ static const struct {
 	{ "fetcher", { CONTROL_CAP_FETCH, NULL, NULL } },
 	{ "admin", { CONTROL_CAP_ADMIN, NULL, NULL } },
 	{ "worker", { CONTROL_CAP_WORK, NULL, NULL } },
+	{ "auditor", { CONTROL_CAP_AUDIT, NULL, NULL } },
 };
 #define NROLES	(sizeof(role_caps) / sizeof(role_caps[0]))
 
@@ -123,6 +124,7 @@ struct lprincipal {
 	unsigned roles;			/* bit i: role_caps[i] */
 	int disabled;
 	struct strv tenants;		/* assignments */
+	char probe_run[LEDGER_RUN_HEX];	/* a leak test's probe: its run */
 };
 
 struct ltenant {
@@ -150,6 +152,12 @@ struct ledger {
 	struct ledger_job **j;
 	size_t nj;
 	struct hmap jobs;
+	struct ledger_run **runs;
+	size_t nruns;
+	struct hmap runmap;
+	struct ledger_ltjob **lt;
+	size_t nlt;
+	struct hmap ltmap;
 	uint8_t *nonces;		/* 16 bytes each */
 	size_t nnonces, capnonces;
 	struct hmap nonce_set;
@@ -319,6 +327,19 @@ ledger_free(struct ledger *l)
 	for (i = 0; i < l->nj; i++)
 		job_free(l->j[i]);
 	free(l->j);
+	for (i = 0; i < l->nruns; i++) {
+		free(l->runs[i]->auditor);
+		json_decref(l->runs[i]->planted);
+		free(l->runs[i]);
+	}
+	free(l->runs);
+	for (i = 0; i < l->nlt; i++) {
+		free(l->lt[i]->tenant);
+		free(l->lt[i]);
+	}
+	free(l->lt);
+	free(l->runmap.e);
+	free(l->ltmap.e);
 	free(l->by_name.e);
 	free(l->by_kid.e);
 	free(l->tenants.e);
@@ -462,6 +483,12 @@ ledger_two_persons(const struct ledger *l, const char *requester,
 }
 
 const char *
+ledger_tenant_at(const struct ledger *l, size_t i)
+{
+	return i < l->nt ? l->t[i]->id : NULL;
+}
+
+const char *
 ledger_tenant_name(const struct ledger *l, const char *tenant)
 {
 	const struct ltenant *t = tenant_get(l, tenant);
@@ -536,6 +563,73 @@ ledger_requests_since(const struct ledger *l, const char *principal,
 			*oldest = q->at;
 		(*count)++;
 	}
+}
+
+size_t
+ledger_run_count(const struct ledger *l)
+{
+	return l->nruns;
+}
+
+const struct ledger_run *
+ledger_run_at(const struct ledger *l, size_t i)
+{
+	return i < l->nruns ? l->runs[i] : NULL;
+}
+
+const struct ledger_run *
+ledger_run(const struct ledger *l, const char *id)
+{
+	return id != NULL ? hmap_get(&l->runmap, id, strlen(id)) : NULL;
+}
+
+const char *
+ledger_probe_run(const struct ledger *l, const char *name)
+{
+	const struct lprincipal *p = principal_get(l, name);
+
+	return p != NULL && p->probe_run[0] != '\0' ? p->probe_run : NULL;
+}
+
+const char *
+ledger_run_probe(const struct ledger *l, const char *run, size_t i)
+{
+	size_t k;
+
+	for (k = 0; run != NULL && k < l->np; k++)
+		if (!l->p[k]->disabled && strcmp(l->p[k]->probe_run, run) == 0 &&
+		    i-- == 0)
+			return l->p[k]->name;
+	return NULL;
+}
+
+const char *
+ledger_lt_state_str(enum ledger_lt_state st)
+{
+	switch (st) {
+	case LEDGER_LT_RUNNING: return "running";
+	case LEDGER_LT_DONE: return "done";
+	case LEDGER_LT_FAILED: return "failed";
+	}
+	return "unknown";
+}
+
+const struct ledger_ltjob *
+ledger_ltjob(const struct ledger *l, const uint8_t id_hash[JOBS_HASH_LEN])
+{
+	return hmap_get(&l->ltmap, id_hash, JOBS_HASH_LEN);
+}
+
+const struct ledger_ltjob *
+ledger_run_job(const struct ledger *l, const char *run, size_t i)
+{
+	size_t k;
+
+	for (k = 0; run != NULL && k < l->nlt; k++)
+		if (l->lt[k]->state == LEDGER_LT_RUNNING &&
+		    strcmp(l->lt[k]->run, run) == 0 && i-- == 0)
+			return l->lt[k];
+	return NULL;
 }
 
 uint64_t
@@ -1174,6 +1268,8 @@ apply_approved(struct ledger *l, const struct signed_fact *f)
 	if (!ledger_may(l, f->signer, CONTROL_CAP_APPROVE, j->tenant))
 		return bad(l, "\"%s\" may not approve this tenant's exports",
 		    f->signer);
+	if (ledger_probe_run(l, f->signer) != NULL)
+		return bad(l, "a leak test's probe approves nothing");
 	if (!ledger_two_persons(l, j->requester, f->signer))
 		return bad(l, "\"%s\" is not a second person for \"%s\"",
 		    f->signer, j->requester);
@@ -1261,6 +1357,10 @@ apply_started(struct ledger *l, const struct signed_fact *f)
 	if ((r = row_lease(l, j->lease)) < 0)
 		return bad(l, "a malformed lease");
 	j->has_lease = r;
+	if (ledger_probe_run(l, j->requester) != NULL ||
+	    (f->a != NULL && ledger_probe_run(l, f->signer) != NULL))
+		return bad(l, "a leak test's probe runs nothing, and its jobs "
+		    "never run");
 	j->state = JOBS_RUNNING;
 	return 0;
 }
@@ -1338,6 +1438,8 @@ apply_fetched(struct ledger *l, const struct signed_fact *f)
 	    (j->pii && !ledger_may(l, f->signer, CONTROL_CAP_EXPORT_PII,
 	    j->tenant)))
 		return bad(l, "\"%s\" may not fetch this export", f->signer);
+	if (ledger_probe_run(l, f->signer) != NULL)
+		return bad(l, "a leak test's probe fetches nothing");
 	j->fetches++;
 	return 0;
 }
@@ -1455,6 +1557,295 @@ apply_queue(struct ledger *l, const struct signed_fact *f, int pause)
 	return strv_add(&l->paused, t);
 }
 
+/* --- leak test facts (docs/AUDIT.md) --- */
+
+/* A 32-hex run id from the row's detail, and the run it names. */
+static struct ledger_run *
+row_run(struct ledger *l, json_t *d, int must_be_open)
+{
+	const char *id = json_string_value(json_object_get(d, "run"));
+	struct ledger_run *run;
+
+	if (id == NULL || strlen(id) != 32 || strspn(id,
+	    "0123456789abcdef") != 32)
+		return NULL;
+	run = hmap_get(&l->runmap, id, 32);
+	if (run != NULL && must_be_open && !run->open)
+		return NULL;
+	return run;
+}
+
+static int
+apply_lt_started(struct ledger *l, const struct signed_fact *f)
+{
+	json_t *d = detail_of(l->row);
+	const char *id = json_string_value(json_object_get(d, "run"));
+	const char *cn = field(f, "canaries");
+	struct ledger_run *run = NULL, **v;
+	int r;
+
+	if ((r = need(l, f, "leaktest.run")) != 0)
+		goto out;
+	if (!ledger_may(l, f->signer, CONTROL_CAP_AUDIT, NULL)) {
+		r = bad(l, "\"%s\" may not run the leak test", f->signer);
+		goto out;
+	}
+	if (id == NULL || strlen(id) != 32 || strspn(id,
+	    "0123456789abcdef") != 32 || hmap_get(&l->runmap, id, 32) != NULL) {
+		r = bad(l, "malformed or repeated run");
+		goto out;
+	}
+	if ((run = calloc(1, sizeof(*run))) == NULL ||
+	    (run->auditor = strdup(f->signer)) == NULL ||
+	    (v = realloc(l->runs, (l->nruns + 1) * sizeof(*v))) == NULL) {
+		if (run != NULL)
+			free(run->auditor);
+		free(run);
+		r = ERR_NOMEM;
+		goto out;
+	}
+	snprintf(run->id, sizeof(run->id), "%s", id);
+	run->open = 1;
+	run->canaries = cn != NULL && strcmp(cn, "1") == 0;
+	l->runs = v;
+	l->runs[l->nruns++] = run;
+	r = hmap_put(&l->runmap, run->id, 32, run);
+ out:
+	json_decref(d);
+	return r;
+}
+
+/* A probe: a throwaway principal of one open run, assigned to one
+ * tenant, with roles that export nothing (the log refuses its runs,
+ * approvals and fetches). */
+static int
+apply_lt_probe_added(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 1);
+	const char *name = json_string_value(json_object_get(d, "name"));
+	const char *key = json_string_value(json_object_get(d, "pubkey"));
+	const char *roles = json_string_value(json_object_get(d, "roles"));
+	const char *tenant = json_string_value(json_object_get(d, "tenant"));
+	struct lprincipal *p = NULL, **v;
+	char line[160];
+	unsigned allowed = 0, k;
+	int r;
+
+	for (k = 0; k < NROLES; k++)
+		if (strcmp(role_caps[k].role, "admin") != 0 &&
+		    strcmp(role_caps[k].role, "auditor") != 0)
+			allowed |= 1u << k;
+	if (run == NULL || name == NULL || !control_name_valid(name) ||
+	    key == NULL || strlen(key) > 100 || tenant_get(l, tenant) == NULL ||
+	    principal_get(l, name) != NULL) {
+		r = bad(l, "malformed probe");
+		goto out;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->probe_run, sizeof(p->probe_run), "%s", run->id);
+	snprintf(line, sizeof(line), "untrusted comment: x\n%s\n", key);
+	if (minisig_pubkey_parse(line, strlen(line), &p->pk) != 0 ||
+	    roles_mask(roles, &p->roles) != 0 || (p->roles & ~allowed) != 0) {
+		r = bad(l, "malformed probe key or roles");
+		goto fail;
+	}
+	minisig_pubkey_keyid(p->pk, p->key_id);
+	if (ledger_key_in_use(l, p->key_id)) {
+		r = bad(l, "the probe's key is already in use");
+		goto fail;
+	}
+	if ((p->person = strdup(name)) == NULL ||
+	    (p->registrar = strdup(run->auditor)) == NULL ||
+	    (r = strv_add(&p->tenants, tenant)) != 0 ||
+	    (v = realloc(l->p, (l->np + 1) * sizeof(*v))) == NULL) {
+		r = ERR_NOMEM;
+		goto fail;
+	}
+	l->p = v;
+	l->p[l->np++] = p;
+	if ((r = hmap_put(&l->by_name, p->name, strlen(p->name), p)) == 0)
+		r = hmap_put(&l->by_kid, p->key_id, 8, p);
+	goto out;
+ fail:
+	principal_free(p);
+ out:
+	json_decref(d);
+	return r;
+}
+
+/* The probe is disabled; its jobs that wait are cancelled with it. */
+static int
+apply_lt_probe_removed(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 1);
+	struct lprincipal *p = principal_get(l,
+	    json_string_value(json_object_get(d, "name")));
+	size_t i;
+	int r = 0;
+
+	if (run == NULL || p == NULL || p->disabled ||
+	    strcmp(p->probe_run, run->id) != 0) {
+		r = bad(l, "no such probe of an open run");
+		goto out;
+	}
+	p->disabled = 1;
+	for (i = 0; i < l->nj; i++)
+		if (strcmp(l->j[i]->requester, p->name) == 0 &&
+		    (l->j[i]->state == JOBS_QUEUED ||
+		    l->j[i]->state == JOBS_AWAITING_APPROVAL))
+			l->j[i]->state = JOBS_CANCELLED;
+ out:
+	json_decref(d);
+	return r;
+}
+
+static int
+apply_lt_job_started(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 1);
+	const char *tenant = l->row->tenant;
+	struct ledger_ltjob *j = NULL, **v;
+	int r;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	if (run == NULL || tenant == NULL || *tenant == '\0' ||
+	    strlen(tenant) > 256 || hex32(json_string_value(json_object_get(d,
+	    "job_hash")), j->id_hash) != 0 ||
+	    hmap_get(&l->ltmap, j->id_hash, JOBS_HASH_LEN) != NULL ||
+	    job_get(l, j->id_hash) != NULL) {
+		r = bad(l, "malformed or repeated leak test job");
+		goto out;
+	}
+	if ((j->tenant = strdup(tenant)) == NULL ||
+	    (v = realloc(l->lt, (l->nlt + 1) * sizeof(*v))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	snprintf(j->run, sizeof(j->run), "%s", run->id);
+	j->state = LEDGER_LT_RUNNING;
+	l->lt = v;
+	l->lt[l->nlt++] = j;
+	r = hmap_put(&l->ltmap, j->id_hash, JOBS_HASH_LEN, j);
+	j = NULL;
+ out:
+	if (j != NULL)
+		free(j->tenant);
+	free(j);
+	json_decref(d);
+	return r;
+}
+
+static int
+apply_lt_job_finished(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 0);
+	const char *st = json_string_value(json_object_get(d, "state"));
+	struct ledger_ltjob *j = NULL;
+	uint8_t h[32];
+	int r = 0;
+
+	if (run == NULL || hex32(json_string_value(json_object_get(d,
+	    "job_hash")), h) != 0 || (j = hmap_get(&l->ltmap, h,
+	    JOBS_HASH_LEN)) == NULL || strcmp(j->run, run->id) != 0 ||
+	    j->state != LEDGER_LT_RUNNING || st == NULL ||
+	    (strcmp(st, "done") != 0 && strcmp(st, "failed") != 0)) {
+		r = bad(l, "no such running leak test job");
+		goto out;
+	}
+	j->state = strcmp(st, "done") == 0 ? LEDGER_LT_DONE : LEDGER_LT_FAILED;
+ out:
+	json_decref(d);
+	return r;
+}
+
+/* finished or aborted: nothing of the run may be left behind. */
+static int
+apply_lt_closed(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 1);
+	int r = 0;
+
+	if (run == NULL)
+		r = bad(l, "no such open run");
+	else if (ledger_run_probe(l, run->id, 0) != NULL ||
+	    ledger_run_job(l, run->id, 0) != NULL)
+		r = bad(l, "the run still has probes or running jobs");
+	else
+		run->open = 0;
+	json_decref(d);
+	return r;
+}
+
+/* Where canaries were planted (so that a sweep can delete those of a run
+ * that died), and that they were deleted. */
+static int
+apply_lt_canaries(struct ledger *l, int planted)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, planted);
+	int r = 0;
+
+	json_decref(d);
+	if (run == NULL)
+		return bad(l, "no such run");
+	if (!planted) {
+		run->deleted = 1;
+		return 0;
+	}
+	if (!run->canaries)
+		return bad(l, "canaries in a run that may not plant them");
+	d = detail_of(l->row);
+	if (!json_is_array(json_object_get(d, "canaries")))
+		r = bad(l, "malformed canaries");
+	else if (run->planted == NULL && (run->planted = json_array()) == NULL)
+		r = ERR_NOMEM;
+	else if (json_array_extend(run->planted, json_object_get(d,
+	    "canaries")) != 0)
+		r = ERR_NOMEM;
+	json_decref(d);
+	run->deleted = 0;
+	return r;
+}
+
+/* The service's own leak test rows carry no principal's action. */
+static int
+apply_leaktest(struct ledger *l, const struct signed_fact *f)
+{
+	const char *e = l->row->event + strlen("leaktest.");
+
+	if (strcmp(e, "started") == 0)
+		return apply_lt_started(l, f);
+	if (f->a != NULL)
+		return bad(l, "records a %s it does not apply",
+		    action_kind(f->a));
+	if (strcmp(e, "probe.added") == 0)
+		return apply_lt_probe_added(l);
+	if (strcmp(e, "probe.removed") == 0)
+		return apply_lt_probe_removed(l);
+	if (strcmp(e, "job.started") == 0)
+		return apply_lt_job_started(l);
+	if (strcmp(e, "job.finished") == 0)
+		return apply_lt_job_finished(l);
+	if (strcmp(e, "finished") == 0 || strcmp(e, "aborted") == 0)
+		return apply_lt_closed(l);
+	if (strcmp(e, "canaries.planted") == 0 ||
+	    strcmp(e, "canaries.deleted") == 0)
+		return apply_lt_canaries(l, e[9] == 'p');
+	return 0;	/* a record: denied, checks, ... */
+}
+
 /* The events that change state; every other event is a record only. */
 static int
 apply(struct ledger *l, const struct signed_fact *f)
@@ -1503,6 +1894,8 @@ apply(struct ledger *l, const struct signed_fact *f)
 		return apply_superseded(l);
 	if (strcmp(e, "queue.paused") == 0 || strcmp(e, "queue.resumed") == 0)
 		return apply_queue(l, f, e[6] == 'p');
+	if (strncmp(e, "leaktest.", 9) == 0)
+		return apply_leaktest(l, f);
 	/* A record that changes nothing must not carry a principal's
 	 * action: a signed fact only counts where it is applied. */
 	if (f->a != NULL)
@@ -1929,6 +2322,35 @@ check_pauses(const struct ledger *l, PGconn *c, char *why, size_t whylen)
 	return r;
 }
 
+static int
+check_ltjobs(const struct ledger *l, PGconn *c, char *why, size_t whylen)
+{
+	const struct ledger_ltjob *j;
+	PGresult *res;
+	uint8_t h[32];
+	int i, n, r = 0;
+
+	if ((res = query(c, "SELECT encode(id_hash, 'hex'), run, tenant, "
+	    "state FROM texp_control.leaktest_jobs", why, whylen)) == NULL)
+		return ERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n && r == 0; i++) {
+		j = hex32(PQgetvalue(res, i, 0), h) == 0 ?
+		    ledger_ltjob(l, h) : NULL;
+		if (j == NULL || strcmp(j->run, PQgetvalue(res, i, 1)) != 0 ||
+		    strcmp(j->tenant, PQgetvalue(res, i, 2)) != 0 ||
+		    strcmp(ledger_lt_state_str(j->state),
+		    PQgetvalue(res, i, 3)) != 0)
+			r = differs(why, whylen, "a leak test job the log does "
+			    "not hold, of run", PQgetvalue(res, i, 1));
+	}
+	if (r == 0 && (size_t)n != l->nlt)
+		r = differs(why, whylen, "the leak test jobs, a row was "
+		    "removed:", "leaktest_jobs");
+	PQclear(res);
+	return r;
+}
+
 int
 ledger_check_cache(const struct ledger *l, PGconn *c, char *why,
     size_t whylen)
@@ -1940,7 +2362,8 @@ ledger_check_cache(const struct ledger *l, PGconn *c, char *why,
 	    (r = check_assignments(l, c, why, whylen)) != 0 ||
 	    (r = check_tenants(l, c, why, whylen)) != 0 ||
 	    (r = check_jobs(l, c, why, whylen)) != 0 ||
-	    (r = check_pauses(l, c, why, whylen)) != 0)
+	    (r = check_pauses(l, c, why, whylen)) != 0 ||
+	    (r = check_ltjobs(l, c, why, whylen)) != 0)
 		return r;
 	return 0;
 }

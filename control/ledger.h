@@ -45,6 +45,23 @@
  *	queue.paused / queue.resumed
  *	                     queue.pause / queue.resume by an admin (of the
  *	                     tenant, or of every tenant when none is named)
+ *	leaktest.started     leaktest.run by a principal holding
+ *	                     tenant:audit: opens a leak test run
+ *	leaktest.probe.added / .removed
+ *	                     the service's, during an open run: a throwaway
+ *	                     principal (a probe) assigned to one tenant, and
+ *	                     its removal (which cancels its waiting jobs)
+ *	leaktest.job.started / .finished
+ *	                     the service's, during an open run: a leak test
+ *	                     job (an export scope for one tenant that is
+ *	                     never published)
+ *	leaktest.finished / .aborted
+ *	                     the service's: closes the run, once its probes
+ *	                     are removed and its jobs finished
+ *
+ * A probe can never move data: the log refuses any approval, run or
+ * fetch signed by a probe and any run of a job a probe requested, so
+ * even a stolen service key that adds probes gains nothing but noise.
  *
  * The root admin's key is pinned in the service's configuration: it may
  * make every admin fact, on every tenant, and needs no registration.
@@ -63,6 +80,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "action.h"
@@ -141,6 +159,9 @@ int ledger_may(const struct ledger *l, const char *name, const char *cap,
 int ledger_two_persons(const struct ledger *l, const char *requester,
     const char *approver);
 
+/* The i-th registered tenant's id, in the order registered (NULL past
+ * the end). */
+const char *ledger_tenant_at(const struct ledger *l, size_t i);
 /* A tenant's display name, or NULL if it is not registered. */
 const char *ledger_tenant_name(const struct ledger *l, const char *tenant);
 /* Its registered recipients (age1...): *n of them, owned by l. */
@@ -196,6 +217,47 @@ const char *const *ledger_paused_tenants(const struct ledger *l, size_t *n);
  */
 void ledger_requests_since(const struct ledger *l, const char *principal,
     const char *tenant, uint64_t since, size_t *count, uint64_t *oldest);
+/* Leak test runs (docs/AUDIT.md), in the order they started. */
+#define LEDGER_RUN_HEX	(32 + 1)
+struct ledger_run {
+	char id[LEDGER_RUN_HEX];	/* 32 hex */
+	char *auditor;			/* who signed leaktest.run */
+	int open;			/* not finished or aborted */
+	int canaries;			/* the run may plant canaries */
+	json_t *planted;		/* every leaktest.canaries.planted
+					 * row's canaries (a JSON array), or
+					 * NULL */
+	int deleted;			/* leaktest.canaries.deleted seen */
+};
+size_t ledger_run_count(const struct ledger *l);
+const struct ledger_run *ledger_run_at(const struct ledger *l, size_t i);
+/* The run with this id, or NULL. */
+const struct ledger_run *ledger_run(const struct ledger *l, const char *id);
+/* The run a probe principal was made for, or NULL if name is none. */
+const char *ledger_probe_run(const struct ledger *l, const char *name);
+/* The i-th enabled probe of run (NULL past the end). */
+const char *ledger_run_probe(const struct ledger *l, const char *run,
+    size_t i);
+
+enum ledger_lt_state {
+	LEDGER_LT_RUNNING = 1,
+	LEDGER_LT_DONE,
+	LEDGER_LT_FAILED,
+};
+/* "running", "done", "failed". */
+const char *ledger_lt_state_str(enum ledger_lt_state s);
+struct ledger_ltjob {
+	uint8_t id_hash[JOBS_HASH_LEN];
+	char run[LEDGER_RUN_HEX];
+	char *tenant;
+	enum ledger_lt_state state;
+};
+/* The leak test job with this hash, or NULL. */
+const struct ledger_ltjob *ledger_ltjob(const struct ledger *l,
+    const uint8_t id_hash[JOBS_HASH_LEN]);
+/* The i-th running job of run (NULL past the end). */
+const struct ledger_ltjob *ledger_run_job(const struct ledger *l,
+    const char *run, size_t i);
 
 /*
  * Compares the job as the table holds it with the signed log: tenant,
@@ -211,6 +273,8 @@ int ledger_job_check(const struct ledger *l, const struct jobs_job *j,
  * state, tenants, assignments, jobs, paused tenants) with the log. 0
  * when they agree, else ERR_TAMPER naming the first difference. ERR_DB
  * on query failure.
+ * state, tenants, assignments, jobs, leak test jobs) with the log. 0 when they agree,
+ * else ERR_TAMPER naming the first difference. ERR_DB on query failure.
  */
 int ledger_check_cache(const struct ledger *l, PGconn *c, char *why,
     size_t whylen);

@@ -706,7 +706,8 @@ checker_main(void *arg)
 		.out_fd = j->out_fd, .log_fd = j->log_fd, .db_fd = -1,
 		.in_fd = j->in_fd, .cpu_seconds = j->cpu_seconds,
 	};
-	struct verify_opts o = { .file_key = j->file_key, .tenant = j->tenant };
+	struct verify_opts o = { .file_key = j->file_key, .tenant = j->tenant,
+		.watch = j->watch };
 	struct verify_result *res = NULL;
 	struct buf *out = NULL;
 	size_t i;
@@ -725,7 +726,8 @@ checker_main(void *arg)
 		builder_log(j->log_fd, "error checker: %s", err_str(r));
 		return 1;
 	}
-	if ((out = buf_new(MANIFEST_MAX_BYTES + 65536)) == NULL)
+	if ((out = buf_new(MANIFEST_MAX_BYTES + 65536 +
+	    VERIFY_MAX_HITS * 80)) == NULL)
 		return 1;
 	r = buf_put_str(out, "texp-check v1\n");
 	if (res->nfailures == 0 && res->content_ok && res->have_manifest)
@@ -741,6 +743,18 @@ checker_main(void *arg)
 				*c = ' ';
 		r |= buf_putf(out, "finding %d %s\n", res->findings[i].code,
 		    msg);
+	}
+	if (j->watch != NULL) {
+		r |= buf_putf(out, "stat tenant_bad %llu\n", (unsigned long long)
+		    res->tenant_mismatches);
+		r |= buf_putf(out, "stat hits_dropped %llu\n",
+		    (unsigned long long)res->hits_dropped);
+		for (i = 0; i < res->nhits; i++)
+			r |= buf_putf(out, "hit %zu %zu %zu %llu %llu\n",
+			    res->hits[i].table, res->hits[i].column,
+			    res->hits[i].which, (unsigned long long)
+			    res->hits[i].records, (unsigned long long)
+			    res->hits[i].first);
 	}
 	r |= buf_putf(out, "manifest %zu\n", res->have_manifest ?
 	    res->receipt_len : 0);

@@ -48,6 +48,7 @@ struct config {
 	struct config_control ctl;
 	struct config_service svc;
 	struct config_notify ntf;
+	struct config_leaktest lt;
 	struct config_alerts alerts;
 	struct config_table *tables;
 	size_t ntables;
@@ -72,6 +73,7 @@ struct parse_ctx {
 	bool seen_hr_rows;
 	bool seen_hr_whole;
 	bool seen_socket, seen_root, seen_svckey, seen_state;
+	bool seen_staging, seen_cuser, seen_cpass, seen_stmt;
 	unsigned alerts_seen;	/* [alerts] keys, one bit each */
 	/* per table scalar keys seen; reset on section change */
 	bool t_class, t_key, t_date, t_pii;
@@ -851,6 +853,60 @@ handle_service(struct parse_ctx *c, const char *key, const char *v)
 	return ctx_fail(c, "[service] unknown key \"%s\"", key);
 }
 
+/* A login role's name, as libpq takes it: 1 to 63 bytes, no control
+ * character. */
+static int
+login_name_ok(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (n == 0 || n > 63)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+handle_leaktest(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_leaktest *t = &c->cfg->lt;
+
+	if (strcmp(key, "staging") == 0) {
+		if (c->seen_staging)
+			return ctx_fail(c, "[leaktest] staging: set twice");
+		c->seen_staging = true;
+		if (parse_bool(v, &t->staging) != 0)
+			return ctx_fail(c, "[leaktest] staging: expected yes or "
+			    "no");
+		return 1;
+	}
+	if (strcmp(key, "canary_user") == 0) {
+		if (!login_name_ok(v))
+			return ctx_fail(c, "[leaktest] canary_user: invalid "
+			    "role name \"%s\"", v);
+		return set_string(c, &c->seen_cuser, &t->canary_user,
+		    "leaktest", key, v);
+	}
+	if (strcmp(key, "canary_password_file") == 0)
+		return set_string(c, &c->seen_cpass, &t->canary_password_file,
+		    "leaktest", key, v);
+	if (strcmp(key, "statement_timeout") == 0) {
+		if (c->seen_stmt)
+			return ctx_fail(c, "[leaktest] statement_timeout: set "
+			    "twice");
+		c->seen_stmt = true;
+		if (parse_duration(v, &t->statement_timeout) != 0 ||
+		    t->statement_timeout == 0 ||
+		    t->statement_timeout > 86400)
+			return ctx_fail(c, "[leaktest] statement_timeout: "
+			    "expected 1s to 1d");
+		return 1;
+	}
+	return ctx_fail(c, "[leaktest] unknown key \"%s\"", key);
+}
+
 static int
 handle_notify(struct parse_ctx *c, const char *key, const char *v)
 {
@@ -905,7 +961,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		    strcmp(hdr, "control") == 0 ||
 		    strcmp(hdr, "service") == 0 ||
 		    strcmp(hdr, "alerts") == 0 ||
-		    strcmp(hdr, "notify") == 0) {
+		    strcmp(hdr, "notify") == 0 ||
+		    strcmp(hdr, "leaktest") == 0) {
 			/* fine; repeated scalar keys are caught per key */
 		} else if (strncmp(hdr, "table", 5) == 0 &&
 		    (hdr[5] == ' ' || hdr[5] == '\t')) {
@@ -927,6 +984,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		return handle_service(c, name, value);
 	if (strcmp(hdr, "notify") == 0)
 		return handle_notify(c, name, value);
+	if (strcmp(hdr, "leaktest") == 0)
+		return handle_leaktest(c, name, value);
 	if (strcmp(hdr, "alerts") == 0)
 		return handle_alerts(c, name, value);
 	if (c->cur == NULL)
@@ -1183,6 +1242,7 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	cfg->ctl.lease_timeout = 60;
 	cfg->ctl.retry_backoff = 30;
 	cfg->ntf.timeout = 10;
+	cfg->lt.statement_timeout = 60;
 	alerts_defaults(&cfg->alerts);
 	if ((cfg->exp.tenant_key = strdup(DEFAULT_TENANT_KEY)) == NULL ||
 	    (cfg->alerts.timezone = strdup("UTC")) == NULL) {
@@ -1308,6 +1368,8 @@ config_free(struct config *cfg)
 	free(cfg->svc.service_key);
 	free(cfg->svc.state_dir);
 	free(cfg->ntf.command);
+	free(cfg->lt.canary_user);
+	free(cfg->lt.canary_password_file);
 	free(cfg->exp.signing_key);
 	free(cfg->exp.outbox);
 	for (i = 0; i < cfg->ctl.nhigh_risk_tables; i++)
@@ -1398,6 +1460,12 @@ const struct config_notify *
 config_notify(const struct config *cfg)
 {
 	return &cfg->ntf;
+}
+
+const struct config_leaktest *
+config_leaktest(const struct config *cfg)
+{
+	return &cfg->lt;
 }
 
 int

@@ -6,6 +6,7 @@
  *   [control]         access rules around jobs, limits on the queue
  *   [service]         the service's socket, pinned keys and state
  *   [notify]          a command told about jobs people wait for
+ *   [leaktest]        the auditor's leak test: staging, canary writer
  *   [table S.T]       one section per table: class = tenant|global|excluded
  *
  *   [alerts]          thresholds of `tenant-export alerts` (docs/OPERATIONS.md)
@@ -127,6 +128,17 @@ struct config_notify {
 	uint64_t timeout;	/* seconds before it is killed (10) */
 };
 
+/* The [leaktest] section (docs/AUDIT.md). Read-only for callers. */
+struct config_leaktest {
+	int staging;		/* this database is a staging copy: the leak
+				 * test may plant canary rows (no) */
+	char *canary_user;	/* the login that writes them, or NULL */
+	char *canary_password_file;	/* its password, or NULL (libpq's
+				 * own lookup) */
+	uint64_t statement_timeout;	/* seconds per statement of the
+				 * session battery (60) */
+};
+
 /* The [alerts] section: the rules of `tenant-export alerts`
  * (docs/OPERATIONS.md). Read-only for callers; defaults apply when a key is
  * absent. Durations are seconds; 0 turns the rule off where noted. */
@@ -199,6 +211,8 @@ const struct config_control *config_control(const struct config *cfg);
 const struct config_service *config_service(const struct config *cfg);
 /* The [notify] section (never NULL for a loaded config). */
 const struct config_notify *config_notify(const struct config *cfg);
+/* The [leaktest] section (never NULL for a loaded config). */
+const struct config_leaktest *config_leaktest(const struct config *cfg);
 /* ERR_CONFIG (reason in err) unless root_key and service_key are set. */
 int config_check_service(const struct config *cfg, char *err, size_t errlen);
 /* The [alerts] section (never NULL for a loaded config). */

@@ -40,9 +40,10 @@
 #include "seal.h"
 #include "text.h"
 #include "throttle.h"
+#include "tokscan.h"
 #include "verify.h"
 
-#define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536)
+#define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536 + VERIFY_MAX_HITS * 80)
 #define SCRYPT_LOG_N	18	/* age's default work factor */
 
 static volatile sig_atomic_t interrupted;	/* the signal's number */
@@ -82,6 +83,8 @@ struct run {
 	struct relay_link *link;	/* the builder's connection */
 	struct child relay;		/* the database relay (relay.h) */
 	char *snapshot;			/* as the relay read it */
+	char *exported;			/* probe mode: pg_export_snapshot() of
+					 * the relay's session, or "" */
 	struct plan_table *plan;
 	size_t nplan;
 	struct manifest *pre;
@@ -479,7 +482,9 @@ pump_data(struct pump *p)
 		    "published", (unsigned long long)ce->max_archive_size);
 		return;
 	}
-	if (seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
+	/* probe mode writes nothing: the ciphertext goes to the checker */
+	if (p->rn->sw != NULL &&
+	    seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
 		pump_write_error(p, errno);
 		return;
 	}
@@ -650,6 +655,7 @@ pump_hold(struct pump *p, uint64_t now)
 static int
 pump_run(struct pump *p)
 {
+	const struct export_probe *pb = p->rn->req->probe;
 	struct pollfd pfd[9];
 	uint64_t seen = 0, hold, now;
 	int i, timeout;
@@ -662,6 +668,10 @@ pump_run(struct pump *p)
 		now = child_now_ms();
 		pump_tick(p, now);
 		hold = pump_hold(p, now);
+		if (pb != NULL && pb->should_stop != NULL &&
+		    pb->should_stop(pb->ctx))
+			pump_stop(p, ERR_INTERRUPTED, "stopped; nothing was "
+			    "published");
 		pump_limits(p);
 		pfd[0].fd = p->b->data_open && !p->b_done && hold == 0 &&
 		    buf_len(p->pend) == 0 ? p->b->data : -1;
@@ -823,6 +833,7 @@ run_children(struct run *rn)
 	 * the file from its first byte: the header the monitor wrote, then
 	 * the builder's payload. */
 	cj.tenant = rn->req->tenant;
+	cj.watch = rn->req->probe != NULL ? rn->req->probe->watch : NULL;
 #ifdef TEXP_TEST_HOOKS
 	cj.attack = test_attack();
 	/* not the builder's doing: the outbox is full while it writes */
@@ -894,60 +905,99 @@ run_children(struct run *rn)
 	return r;
 }
 
-/* Reads the checker's answer; the proven manifest must be the one the
- * monitor asked for. */
+/* One "hit T C W RECORDS FIRST" line, bounds-checked: the checker read
+ * hostile rows, so its words are checked like any other input. */
 static int
-accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
+accept_hit(struct run *rn, const char *line)
 {
-	struct buf *b = buf_from(buf_ptr(rn->check), buf_len(rn->check));
-	struct buf *mb = NULL;
-	struct manifest *m = NULL;
-	const uint8_t *l, *pre, *mbytes;
-	char line[600], first[600] = "";
-	size_t len, plen, i;
-	unsigned long long mlen;
-	int ok = 0, code, r = ERR_CHILD, n;
+	const struct export_probe *pb = rn->req->probe;
+	struct export_result *res = rn->res;
+	struct verify_hit *h;
+	unsigned long long t, c, w, nrec, first;
 
-	if (b == NULL)
+	if (pb == NULL || sscanf(line, "hit %llu %llu %llu %llu %llu", &t, &c,
+	    &w, &nrec, &first) != 5 || w >= tokscan_count(pb->watch) ||
+	    t >= rn->pre->ntables || c >= rn->pre->tables[t].ncolumns ||
+	    res->nhits >= VERIFY_MAX_HITS)
+		return ERR_FORMAT;
+	if (res->hits == NULL && (res->hits = calloc(VERIFY_MAX_HITS,
+	    sizeof(*res->hits))) == NULL)
 		return ERR_NOMEM;
+	h = &res->hits[res->nhits++];
+	h->table = (size_t)t;
+	h->column = (size_t)c;
+	h->which = (size_t)w;
+	h->records = nrec;
+	h->first = h->last = first;
+	return 0;
+}
+
+/* The checker's lines up to "manifest LEN": *ok, the first finding's
+ * words and code, and (probe mode) its counts and hits. */
+static int
+accept_lines(struct run *rn, struct buf *b, int *ok, char *first,
+    size_t firstlen, int *code_first, unsigned long long *mlen)
+{
+	const uint8_t *l;
+	char line[600];
+	unsigned long long v;
+	size_t len;
+	int code, n, r;
+
 	if (buf_get_line(b, &l, &len, 64) != 0 || len != 13 ||
-	    memcmp(l, "texp-check v1", 13) != 0)
-		goto bad;
-	if (buf_get_line(b, &l, &len, 64) != 0)
-		goto bad;
-	ok = len == 2 && memcmp(l, "ok", 2) == 0;
+	    memcmp(l, "texp-check v1", 13) != 0 ||
+	    buf_get_line(b, &l, &len, 64) != 0)
+		return ERR_FORMAT;
+	*ok = len == 2 && memcmp(l, "ok", 2) == 0;
 	for (;;) {
 		if (buf_get_line(b, &l, &len, sizeof(line) - 1) != 0)
-			goto bad;
+			return ERR_FORMAT;
 		memcpy(line, l, len);
 		line[len] = '\0';
 		if (sscanf(line, "finding %d %n", &code, &n) == 1) {
 			if (first[0] == '\0') {
-				text_escape(first, sizeof(first), line + n,
+				text_escape(first, firstlen, line + n,
 				    strlen(line + n));
-				r = code < 0 ? code : ERR_CHILD;
+				*code_first = code < 0 ? code : ERR_CHILD;
 			}
 			continue;
 		}
-		if (sscanf(line, "manifest %llu", &mlen) == 1)
-			break;
-		goto bad;
+		if (sscanf(line, "stat tenant_bad %llu", &v) == 1)
+			rn->res->tenant_mismatches = v;
+		else if (sscanf(line, "stat hits_dropped %llu", &v) == 1)
+			rn->res->hits_dropped = v;
+		else if (strncmp(line, "hit ", 4) == 0) {
+			if ((r = accept_hit(rn, line)) != 0)
+				return r;
+		} else if (sscanf(line, "manifest %llu", mlen) == 1)
+			return 0;
+		else
+			return ERR_FORMAT;
 	}
-	if (!ok) {
-		err_set(rn->err, rn->errlen, "the checker refused the archive: "
-		    "%s", first[0] ? first : "no reason given");
-		goto out;
-	}
+}
+
+/* The proven manifest: the one the monitor asked for; its counts go into
+ * the result. */
+static int
+accept_manifest(struct run *rn, struct buf *b, unsigned long long mlen,
+    uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	struct buf *mb = NULL;
+	struct manifest *m = NULL;
+	const uint8_t *pre, *mbytes;
+	size_t plen, i;
+	int r = ERR_FORMAT;
+
 	if (mlen == 0 || mlen > MANIFEST_MAX_BYTES ||
 	    buf_get_ptr(b, (size_t)mlen, &mbytes) != 0 ||
 	    buf_expect_end(b) != 0)
-		goto bad;
+		goto out;
 	if ((mb = buf_from(mbytes, (size_t)mlen)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
 	if (manifest_decode(mb, &m, &pre, &plen) != 0)
-		goto bad;
+		goto out;
 	if ((r = plan_check(rn->pre, pre, plen, rn->err, rn->errlen)) != 0)
 		goto out;
 	if (memcmp(m->export_id, rn->pre->export_id, MANIFEST_ID_LEN) != 0 ||
@@ -960,9 +1010,10 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 		r = ERR_MANIFEST;
 		goto out;
 	}
+	free(rn->res->tables);
 	rn->res->ntables = m->ntables;
-	if ((rn->res->tables = calloc(m->ntables, sizeof(*rn->res->tables)))
-	    == NULL) {
+	if ((rn->res->tables = calloc(m->ntables ? m->ntables : 1,
+	    sizeof(*rn->res->tables))) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
@@ -988,13 +1039,54 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	memcpy(rn->res->receipt, mbytes, (size_t)mlen);
 	rn->res->receipt_len = (size_t)mlen;
 	r = 0;
+ out:
+	manifest_free(m);
+	buf_free(mb);
+	return r;
+}
+
+/*
+ * Reads the checker's answer; the proven manifest must be the one the
+ * monitor asked for. In probe mode a refused archive still yields its
+ * counts and hits (res->check_ok says whether it was proven) and is not
+ * an error: the leak test judges it.
+ */
+static int
+accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	struct buf *b = buf_from(buf_ptr(rn->check), buf_len(rn->check));
+	char first[600] = "";
+	unsigned long long mlen = 0;
+	int ok = 0, code = ERR_CHILD, r;
+
+	if (b == NULL)
+		return ERR_NOMEM;
+	rn->res->nhits = 0;
+	if ((r = accept_lines(rn, b, &ok, first, sizeof(first), &code,
+	    &mlen)) != 0) {
+		if (r == ERR_NOMEM)
+			goto out;
+		goto bad;
+	}
+	rn->res->check_ok = ok;
+	if (!ok) {
+		err_set(rn->err, rn->errlen, "the checker refused the archive: "
+		    "%s", first[0] ? first : "no reason given");
+		r = code;
+		if (rn->req->probe == NULL || mlen == 0)
+			goto out;
+	}
+	if ((r = accept_manifest(rn, b, mlen, digest)) != 0) {
+		if (r == ERR_FORMAT)
+			goto bad;
+		goto out;
+	}
+	r = ok || rn->req->probe != NULL ? 0 : code;
 	goto out;
  bad:
 	err_set(rn->err, rn->errlen, "the checker's answer is malformed");
 	r = ERR_CHILD;
  out:
-	manifest_free(m);
-	buf_free(mb);
 	buf_free(b);
 	return r;
 }
@@ -1097,6 +1189,8 @@ step_validate(struct run *rn)
 	}
 	if ((r = check_table_args(rn)) != 0 || (r = load_recipients(rn)) != 0)
 		return r;
+	if (q->probe != NULL)
+		return 0;	/* writes nothing */
 	rn->outdir_path = q->outdir ? q->outdir : ce->outbox;
 	if (rn->outdir_path == NULL) {
 		err_set(rn->err, rn->errlen, "no outbox: set outbox in [export] "
@@ -1121,8 +1215,9 @@ static int
 step_provision(struct run *rn)
 {
 	const struct export_request *q = rn->req;
-	struct provision_opts o = { q->abandoned, q->abandoned_ctx };
+	struct provision_opts o = { q->abandoned, q->abandoned_ctx, 0 };
 
+	o.no_lint = q->probe != NULL;
 	return provision_start_opts(q->cfg, q->job_hash, &o, &rn->prov, rn->err,
 	    rn->errlen);
 }
@@ -1168,6 +1263,8 @@ start_relay(struct run *rn, const struct config_table **tables,
 	j.ntables = rn->nplan;
 	j.peer_fd = relay_link_peer(rn->link);
 	j.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
+	j.export_snapshot = rn->req->probe != NULL &&
+	    rn->req->probe->on_snapshot != NULL;
 #ifdef TEXP_TEST_HOOKS
 	if (getenv("TEXP_TEST_ATTACK") != NULL &&
 	    strcmp(getenv("TEXP_TEST_ATTACK"), "scan-role") == 0 &&
@@ -1187,7 +1284,7 @@ start_relay(struct run *rn, const struct config_table **tables,
 	/* The plan is written in one go, blocking. */
 	(void)fcntl(rn->relay.in, F_SETFL, 0);
 	r = relay_answer_read(rn->relay.data, rn->nplan, wait_budget(rn),
-	    &rn->snapshot, cols, rn->err, rn->errlen);
+	    &rn->snapshot, &rn->exported, cols, rn->err, rn->errlen);
 	for (i = 0; r == 0 && i < rn->nplan; i++)
 		rn->plan[i].cols = cols[i];
 	close(rn->relay.data);
@@ -1309,6 +1406,31 @@ plan_preamble(struct run *rn, const char *ttype)
 	return r;
 }
 
+/*
+ * Probe mode: the relay session's exported snapshot, for counts in the
+ * same snapshot. Called while the relay waits for the plan: its
+ * transaction, and so the snapshot, is still open.
+ */
+static int
+plan_snapshot(struct run *rn)
+{
+	const struct export_probe *pb = rn->req->probe;
+	int r;
+
+	if (pb == NULL || pb->on_snapshot == NULL)
+		return 0;
+	if (rn->exported == NULL || rn->exported[0] == '\0') {
+		err_set(rn->err, rn->errlen, "the database relay exported no "
+		    "snapshot");
+		return ERR_CHILD;
+	}
+	if ((r = pb->on_snapshot(pb->ctx, rn->exported)) != 0 &&
+	    rn->err[0] == '\0')
+		err_set(rn->err, rn->errlen, "counting rows in the export's "
+		    "snapshot failed: %s", err_str(r));
+	return r;
+}
+
 /* The plan goes to the relay: from now on only these statements, in
  * this order, reach the server. */
 static int
@@ -1343,7 +1465,8 @@ step_plan(struct run *rn)
 	    (r = plan_preamble(rn, ttype)) != 0 ||
 	    (r = relay_link_finish(rn->link, wait_budget(rn), rn->err,
 	    rn->errlen)) != 0 ||
-	    (r = plan_sql(rn, relay_link_conn(rn->link), ttype)) != 0)
+	    (r = plan_sql(rn, relay_link_conn(rn->link), ttype)) != 0 ||
+	    (r = plan_snapshot(rn)) != 0)
 		return r;
 	return plan_send(rn);
 }
@@ -1374,27 +1497,29 @@ step_build(struct run *rn)
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
 	/* The helper cleans up if this process is killed from here on;
 	 * locked before the first temporary exists, so that sweep leaves a
-	 * running export alone. */
-	if ((r = provision_track_temp(rn->prov, rn->outdir, rn->base)) != 0) {
+	 * running export alone. Probe mode writes nothing. */
+	if (rn->req->probe == NULL &&
+	    (r = provision_track_temp(rn->prov, rn->outdir, rn->base)) != 0) {
 		err_set(rn->err, rn->errlen, "the database helper is gone");
 		return ERR_CHILD;
 	}
-	if ((r = outbox_lock(rn->outdir, rn->base, &rn->lockfd)) != 0) {
+	if (rn->req->probe == NULL &&
+	    (r = outbox_lock(rn->outdir, rn->base, &rn->lockfd)) != 0) {
 		err_set(rn->err, rn->errlen, "cannot lock the export in the "
 		    "outbox \"%s\": %s", rn->outdir_path, r == ERR_EXISTS ?
 		    "the name is taken" : strerror(errno));
 		return r;
 	}
-	if ((r = seal_writer_new(rn->outdir, rn->base,
-	    config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
+	if (rn->req->probe == NULL && ((r = seal_writer_new(rn->outdir,
+	    rn->base, config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
 	    (r = seal_writer_write(rn->sw, buf_ptr(rn->hdr),
-	    buf_len(rn->hdr))) != 0) {
+	    buf_len(rn->hdr))) != 0)) {
 		outbox_error(rn, "cannot write to", errno);
 		return r;
 	}
 	if ((r = run_children(rn)) != 0)
 		return r;
-	if ((r = seal_writer_close(rn->sw)) != 0) {
+	if (rn->sw != NULL && (r = seal_writer_close(rn->sw)) != 0) {
 		outbox_error(rn, "cannot sync the archive in", errno);
 		return r;
 	}
@@ -1409,7 +1534,7 @@ step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	const struct export_result *res = rn->res;
 	int r;
 
-	if ((r = accept_check(rn, digest)) != 0)
+	if ((r = accept_check(rn, digest)) != 0 || q->probe != NULL)
 		return r;
 	/* A scope that did not look high-risk may still turn out large:
 	 * then it is held for an approval instead of published. */
@@ -1506,8 +1631,9 @@ step_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	res->expires = rn->pre->expires;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		res->monitor_rss_kib = ru.ru_maxrss;
-	snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
-	    rn->outdir_path, rn->base, res->parts ? ".index" : "");
+	if (rn->req->probe == NULL)
+		snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
+		    rn->outdir_path, rn->base, res->parts ? ".index" : "");
 }
 
 static void
@@ -1549,6 +1675,7 @@ run_free(struct run *rn)
 	child_close(&rn->relay);
 	relay_link_free(rn->link);
 	free(rn->snapshot);
+	free(rn->exported);
 #ifdef TEXP_TEST_HOOKS
 	free(rn->test_needle);
 #endif
@@ -1615,7 +1742,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	    (r = step_plan(&rn)) == 0 &&
 	    (r = step_build(&rn)) == 0 &&
 	    (r = step_check(&rn, digest)) == 0 &&
-	    (r = step_sign(&rn, digest)) == 0)
+	    (q->probe != NULL || (r = step_sign(&rn, digest)) == 0))
 		step_publish(&rn, digest);
 	run_free(&rn);
 	signals_restore(&rn);
@@ -1632,5 +1759,6 @@ export_result_clear(struct export_result *res)
 {
 	free(res->tables);
 	free(res->receipt);
+	free(res->hits);
 	memset(res, 0, sizeof(*res));
 }

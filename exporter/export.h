@@ -22,8 +22,32 @@
 
 #include "evidence.h"
 #include "manifest.h"
+#include "verify.h"
 
 struct config;
+struct tokscan;
+
+/*
+ * The leak test's probe mode (docs/AUDIT.md): the export runs through the
+ * real pipeline (scoped session, builder, checker) for a leak test job,
+ * without the lint gate (lint's findings are the test's first step), and
+ * ends at the checker's proof: nothing is written to the outbox, signed
+ * or published, and a refused archive is a result, not an error.
+ */
+struct export_probe {
+	const struct tokscan *watch;	/* identifiers the checker counts */
+	/*
+	 * Called once the scoped session's snapshot is exported
+	 * (pg_export_snapshot(), valid while the export runs), before the
+	 * builder starts: the leak test counts rows in the same snapshot
+	 * through another connection. Nonzero stops the export.
+	 */
+	int (*on_snapshot)(void *ctx, const char *snapshot);
+	/* Polled while the children run: nonzero stops the export
+	 * (ERR_INTERRUPTED). May be NULL. */
+	int (*should_stop)(void *ctx);
+	void *ctx;
+};
 
 struct export_request {
 	const struct config *cfg;
@@ -64,6 +88,7 @@ struct export_request {
 	 * this process is killed mid-export (provision.h); may be NULL */
 	void (*abandoned)(PGconn *monitor, void *ctx);
 	void *abandoned_ctx;
+	const struct export_probe *probe;	/* NULL: a real export */
 };
 
 #define EXPORT_TICK_HOLD	1
@@ -98,10 +123,19 @@ struct export_result {
 	uint8_t *receipt;		/* the proven manifest's bytes (no row
 					 * data): the job's receipt; malloc'd */
 	size_t receipt_len;
+	/* probe mode: whether the checker proved the archive (err holds its
+	 * first finding when not), records it found of another tenant, and
+	 * where watched identifiers occurred (malloc'd) */
+	int check_ok;
+	uint64_t tenant_mismatches;
+	struct verify_hit *hits;
+	size_t nhits;
+	uint64_t hits_dropped;
 };
 
 /*
- * Runs the export. Returns 0 when the archive was published, or a
+ * Runs the export. Returns 0 when the archive was published (probe mode:
+ * when the checker answered, proven or not), or a
  * negative err with a one-line reason in err (no secret, no row value,
  * nothing about other tenants). ERR_EMPTY when the tenant has no rows and
  * allow_empty is off; ERR_POLICY when lint fails; ERR_CHILD when the

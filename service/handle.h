@@ -39,6 +39,7 @@ int handle_admin(struct svc_conn *sc, json_t *req);
 int handle_run(struct svc_conn *sc, json_t *req);
 int handle_work(struct svc_conn *sc, json_t *req);
 int handle_fetch(struct svc_conn *sc, json_t *req);
+int handle_leaktest(struct svc_conn *sc, json_t *req);
 
 /* The request's signed action; 0, or ERR_FORMAT when it has none. The
  * pointers live as long as req. */

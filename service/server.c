@@ -42,6 +42,7 @@ static const struct {
 	{ "work", handle_work },
 	{ "fetch", handle_fetch },
 	{ "admin", handle_admin },
+	{ "leaktest", handle_leaktest },
 };
 
 static void

@@ -12,6 +12,7 @@
 #include "evidence.h"
 #include "minisig.h"
 #include "seal.h"
+#include "tokscan.h"
 #include "verify.h"
 
 #define MAX_TENANT_TEXT 256
@@ -314,6 +315,94 @@ scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
 	return r;
 }
 
+/* Watch mode: one record's column held identifier `which`. */
+struct watch_at {
+	struct vctx *v;
+	size_t table, column;
+	uint64_t index;
+};
+
+static void
+watch_hit(void *ctx, size_t which)
+{
+	struct watch_at *w = ctx;
+	struct verify_result *r = w->v->res;
+	struct verify_hit *h;
+	size_t i;
+
+	for (i = 0; i < r->nhits; i++) {
+		h = &r->hits[i];
+		if (h->table == w->table && h->column == w->column &&
+		    h->which == which) {
+			if (h->last != w->index) {
+				h->records++;
+				h->last = w->index;
+			}
+			return;
+		}
+	}
+	if (r->nhits == VERIFY_MAX_HITS) {
+		r->hits_dropped++;
+		return;
+	}
+	h = &r->hits[r->nhits++];
+	h->table = w->table;
+	h->column = w->column;
+	h->which = which;
+	h->records = 1;
+	h->first = h->last = w->index;
+}
+
+/* Every text, byte string and UUID of the record, at any depth. */
+static void
+scan_watch(struct vctx *v, size_t table, uint64_t index, const uint8_t *rec,
+    size_t len)
+{
+	struct buf *b = buf_from(rec, len);
+	struct dcbor_item it;
+	struct watch_at w = { v, table, 0, index };
+	uint64_t ncol, col, pending[BUNDLE_MAX_DEPTH + 2];
+	size_t depth;
+	int uuid_tag = 0;
+
+	if (b == NULL || dcbor_get_array(b, &ncol) != 0)
+		goto out;
+	for (col = 0; col < ncol; col++) {
+		w.column = (size_t)col;
+		pending[0] = 1;
+		depth = 1;
+		while (depth > 0) {
+			if (pending[depth - 1] == 0) {
+				depth--;
+				continue;
+			}
+			pending[depth - 1]--;
+			if (dcbor_get_item(b, &it) != 0)
+				goto out;
+			if (it.type == DCBOR_TAG) {
+				uuid_tag = it.u == DCBOR_TAG_UUID;
+				pending[depth - 1]++;
+				continue;
+			}
+			if ((it.type == DCBOR_ARRAY || it.type == DCBOR_MAP) &&
+			    depth < BUNDLE_MAX_DEPTH + 1) {
+				pending[depth++] = it.type == DCBOR_MAP ?
+				    2 * it.u : it.u;
+				uuid_tag = 0;
+				continue;
+			}
+			if (it.type == DCBOR_BYTES && uuid_tag && it.len == 16)
+				tokscan_uuid(v->o->watch, it.p, watch_hit, &w);
+			else if (it.type == DCBOR_TEXT || it.type == DCBOR_BYTES)
+				tokscan_text(v->o->watch, it.p, it.len,
+				    watch_hit, &w);
+			uuid_tag = 0;
+		}
+	}
+ out:
+	buf_free(b);
+}
+
 static int
 on_record(void *ctx, const struct manifest *pre, size_t table,
     uint64_t index, const uint8_t *rec, size_t len, const uint8_t *tval,
@@ -327,6 +416,7 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 	    (tlen != buf_len(v->expect) ||
 	    memcmp(tval, buf_ptr(v->expect), tlen) != 0)) {
 		v->tenant_bad++;
+		v->res->tenant_mismatches++;
 		if (FINDING(v, RULE_RECORD_TENANT, "table \"%s\" record %llu "
 		    "belongs to another tenant", pre->tables[table].name,
 		    (unsigned long long)index))
@@ -335,6 +425,8 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 	if (v->o->foreign != NULL &&
 	    scan_foreign(v, pre, table, index, rec, len))
 		return 1;
+	if (v->o->watch != NULL)
+		scan_watch(v, table, index, rec, len);
 	if (v->o->sink != NULL && v->o->sink->record != NULL &&
 	    (r = v->o->sink->record(v->o->sink->ctx, pre, table, rec, len)) != 0) {
 		add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
@@ -396,7 +488,10 @@ result_new(struct verify_result **out)
 		return ERR_NOMEM;
 	r->signer.which = SIZE_MAX;
 	r->findings = calloc(VERIFY_MAX_STORED, sizeof(*r->findings));
-	if (r->findings == NULL) {
+	r->hits = calloc(VERIFY_MAX_HITS, sizeof(*r->hits));
+	if (r->findings == NULL || r->hits == NULL) {
+		free(r->findings);
+		free(r->hits);
 		free(r);
 		return ERR_NOMEM;
 	}
@@ -585,6 +680,7 @@ verify_result_free(struct verify_result *r)
 	if (r == NULL)
 		return;
 	free(r->findings);
+	free(r->hits);
 	free(r->receipt);
 	manifest_free(r->manifest);
 	free(r);
