@@ -1333,8 +1333,9 @@ jobs_outbox_name(const char *name, uint8_t lease[JOBS_LEASE_LEN], int *tmp)
 	if (!*tmp) {
 		if (!published_suffix(rest))
 			return 0;
-	} else {
-		/* WHAT.tmp-<16 hex>, WHAT one of "", ".index", ".minisig" */
+	} else if (strcmp(rest, ".lock") != 0) {
+		/* WHAT.tmp-<16 hex>, WHAT one of "", ".index", ".minisig";
+		 * or ".lock", the running export's lock (outbox.h) */
 		n = strlen(rest);
 		if (n < 21 || strncmp(rest + n - 21, ".tmp-", 5) != 0 ||
 		    !lower_hex(rest + n - 16, 16))

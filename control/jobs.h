@@ -286,7 +286,8 @@ void jobs_files_free(char **v);
 int jobs_archive_delete(const char *archive);
 /*
  * Deletes what the export of one lease left in outbox: its hidden
- * temporary files (".export-DATE-LEASE.texp*.tmp-*") and, unless
+ * temporary files (".export-DATE-LEASE.texp*.tmp-*") and lock file
+ * (".export-DATE-LEASE.texp.lock", outbox.h) and, unless
  * keep_published, anything it published ("export-DATE-LEASE.texp*"). *n
  * (optional) gets the number of files removed. Only names of this exact
  * form are touched (jobs_outbox_name).
@@ -296,7 +297,7 @@ int jobs_lease_files_delete(const char *outbox,
 /*
  * Reads an outbox file name: 1 and the lease (export id) it carries when
  * it is one of an export's files or temporary files, *tmp = 1 for a
- * temporary file; else 0.
+ * temporary file or the lock file; else 0.
  */
 int jobs_outbox_name(const char *name, uint8_t lease[JOBS_LEASE_LEN],
     int *tmp);

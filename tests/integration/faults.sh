@@ -187,10 +187,10 @@ check "  ... an unrelated hidden file is left alone" sh -c '
 	sh "$work/outbox" "$E" "$C"
 rm -f "$work/outbox/.keep"
 # The role of such an export stays until its grant expires (then sweep
-# drops it); the job stays running until the control plane links roles
-# to jobs. Cleaned here by hand.
+# drops it): dropped here by hand. Its job stays running until its lease
+# expires and sweep takes it back (worker.sh); the tables are left as
+# the signed log has them.
 sql "SELECT texp_guard.export_role_drop(rolname::text) FROM pg_roles WHERE rolname LIKE 'exp\_%'" >/dev/null
-sql "UPDATE texp_control.jobs SET state = 'failed' WHERE state = 'running'" >/dev/null
 
 # ---- room for the archive but not for its signature ----
 # The test build's monitor pauses before it signs (TEXP_TEST_PAUSE=sign:
@@ -199,7 +199,10 @@ sql "UPDATE texp_control.jobs SET state = 'failed' WHERE state = 'running'" >/de
 mkdir -p "$work/small"
 if mount -t tmpfs -o size=16m,mode=0700 tmpfs "$work/small" 2>/dev/null; then
 	mnt="$work/small"
-	sed "s|^outbox = .*|outbox = $work/small|" "$C" >"$work/small.conf"
+	# The job the case above left running holds its tenant's one
+	# running slot in the log until its lease is taken back: allow two.
+	sed -e "s|^outbox = .*|outbox = $work/small|" \
+	    -e "/^\[control\]/a max_running_per_tenant = 2" "$C" >"$work/small.conf"
 	rm -rf "$work/state"
 	mkdir "$work/state"
 	( TEXP_TEST_STATE_DIR="$work/state" TEXP_TEST_PAUSE=sign "$H" run \

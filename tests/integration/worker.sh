@@ -67,6 +67,9 @@ run_workers() {	# NAME...: each `worker --once` at the same time
 	done
 	rw_rc=0
 	for rw in $rw_pids; do wait "$rw" || rw_rc=1; done
+	if [ "$rw_rc" != 0 ]; then
+		for rw in "$@"; do sed "s/^/# $rw: /" "$work/$rw.err"; done
+	fi
 	return $rw_rc
 }
 # No job ran twice: one start and one completion each, one archive each,
