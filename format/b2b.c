@@ -1,7 +1,5 @@
 #include <string.h>
 
-#include <sodium.h>
-
 #include "b2b.h"
 
 static const uint64_t iv[8] = {
@@ -166,8 +164,6 @@ b2b_final(struct b2b *s, uint8_t *out)
 			full[8 * i + k] = (uint8_t)(h >> (8 * k));
 	}
 	memcpy(out, full, s->outlen);
-	sodium_memzero(full, sizeof(full));
-	sodium_memzero(s, sizeof(*s));
 }
 
 int

@@ -35,7 +35,9 @@ struct b2b {
 int b2b_init(struct b2b *s, size_t outlen, const uint8_t *key,
     size_t keylen);
 void b2b_update(struct b2b *s, const void *p, size_t n);
-/* Writes s->outlen bytes to out and wipes s. */
+/* Writes s->outlen bytes to out. s is not wiped: everything hashed with
+ * it is public (records, hashes, ciphertext); a caller hashing a secret
+ * wipes the state itself. */
 void b2b_final(struct b2b *s, uint8_t *out);
 /* One call: the same as init, update, final. 0 or -1. */
 int b2b_hash(uint8_t *out, size_t outlen, const void *p, size_t n,
