@@ -21,8 +21,9 @@ struct pgcopy {
 	size_t ncols;
 	size_t max_row_bytes;
 	struct buf *in;		/* unparsed input, <= max_row_bytes */
-	struct buf *row;	/* reused views: one row, one value */
+	struct buf *row;	/* reused views: one row, one value, and */
 	struct buf *val;
+	struct buf *meas;	/* the input while measuring a row */
 	enum pgcopy_state state;
 	int error;		/* sticky */
 	uint64_t rows;
@@ -46,7 +47,8 @@ pgcopy_new(const struct pgcopy_column *cols, size_t ncols,
 	if ((pc->types = calloc(ncols, sizeof(*pc->types))) == NULL ||
 	    (pc->in = buf_new(max_row_bytes)) == NULL ||
 	    (pc->row = buf_from(NULL, 0)) == NULL ||
-	    (pc->val = buf_from(NULL, 0)) == NULL) {
+	    (pc->val = buf_from(NULL, 0)) == NULL ||
+	    (pc->meas = buf_from(NULL, 0)) == NULL) {
 		pgcopy_free(pc);
 		return NULL;
 	}
@@ -66,6 +68,7 @@ pgcopy_free(struct pgcopy *pc)
 	buf_free(pc->in);
 	buf_free(pc->row);
 	buf_free(pc->val);
+	buf_free(pc->meas);
 	free(pc->types);
 	free(pc);
 }
@@ -150,7 +153,7 @@ parse_header(struct pgcopy *pc)
 static int
 measure_row(struct pgcopy *pc, size_t *rowlen)
 {
-	struct buf *v = NULL;
+	struct buf *v = pc->meas;
 	uint16_t u16;
 	uint32_t u32;
 	int16_t nfields;
@@ -159,10 +162,8 @@ measure_row(struct pgcopy *pc, size_t *rowlen)
 	int r = ERR_INTERNAL;
 
 	*rowlen = 0;
-	if ((v = buf_from(buf_ptr(pc->in), buf_len(pc->in))) == NULL) {
-		r = ERR_NOMEM;
+	if ((r = buf_view_reset(v, buf_ptr(pc->in), buf_len(pc->in))) != 0)
 		goto out;
-	}
 	if ((r = buf_get_u16be(v, &u16)) != 0)
 		goto need;
 	nfields = (int16_t)u16;
@@ -199,7 +200,6 @@ measure_row(struct pgcopy *pc, size_t *rowlen)
 	if (r == ERR_TRUNCATED)
 		r = NEED_MORE;
  out:
-	buf_free(v);
 	return r;
 }
 
