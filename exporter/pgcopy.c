@@ -25,6 +25,8 @@ struct pgcopy {
 	struct buf *val;
 	struct buf *meas;	/* the input while measuring a row */
 	enum pgcopy_state state;
+	int64_t mark;		/* column whose item is located, or -1 */
+	size_t mark_off, mark_len;
 	int error;		/* sticky */
 	uint64_t rows;
 };
@@ -57,6 +59,7 @@ pgcopy_new(const struct pgcopy_column *cols, size_t ncols,
 	pc->ncols = ncols;
 	pc->max_row_bytes = max_row_bytes;
 	pc->state = PGCOPY_HEADER;
+	pc->mark = -1;
 	return pc;
 }
 
@@ -77,6 +80,19 @@ uint64_t
 pgcopy_rows(const struct pgcopy *pc)
 {
 	return pc->rows;
+}
+
+void
+pgcopy_set_mark(struct pgcopy *pc, int64_t col)
+{
+	pc->mark = col >= 0 && (uint64_t)col < pc->ncols ? col : -1;
+}
+
+void
+pgcopy_mark(const struct pgcopy *pc, size_t *off, size_t *len)
+{
+	*off = pc->mark_off;
+	*len = pc->mark_len;
 }
 
 int
@@ -212,7 +228,7 @@ convert_row(struct pgcopy *pc, size_t rowlen, struct buf *record)
 	uint16_t u16;
 	uint32_t u32;
 	int32_t flen;
-	size_t i;
+	size_t i, base = buf_len(record), at;
 	int r = ERR_INTERNAL;
 
 	if ((r = buf_view_reset(v, buf_ptr(pc->in), rowlen)) != 0)
@@ -224,15 +240,18 @@ convert_row(struct pgcopy *pc, size_t rowlen, struct buf *record)
 		if ((r = buf_get_u32be(v, &u32)) != 0)
 			goto out;
 		flen = (int32_t)u32;
-		if (flen == -1) {
-			if ((r = dcbor_put_null(record)) != 0)
-				goto out;
-			continue;
-		}
-		if ((r = buf_get_ptr(v, (size_t)flen, &p)) != 0 ||
-		    (r = pgtype_to_cbor_view(pc->val, pc->types[i], p,
-		    (size_t)flen, record)) != 0)
+		at = buf_len(record);
+		if (flen == -1)
+			r = dcbor_put_null(record);
+		else if ((r = buf_get_ptr(v, (size_t)flen, &p)) == 0)
+			r = pgtype_to_cbor_view(pc->val, pc->types[i], p,
+			    (size_t)flen, record);
+		if (r != 0)
 			goto out;
+		if ((int64_t)i == pc->mark) {
+			pc->mark_off = at - base;
+			pc->mark_len = buf_len(record) - at;
+		}
 	}
 	r = buf_expect_end(v);
  out:
