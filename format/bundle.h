@@ -100,6 +100,9 @@ struct bundle_visitor {
 	 * code, a sentence (no "§N: " prefix); return 0 to go on, nonzero
 	 * to stop */
 	int (*on_failure)(void *ctx, enum rule rule, int code, const char *msg);
+	/* nonzero: the walk may build the Merkle trees in a second thread
+	 * (merkleq.h); callbacks still run on the caller's thread only */
+	int threads;
 };
 
 /*

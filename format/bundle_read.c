@@ -18,6 +18,7 @@
 #include "dcbor.h"
 #include "err.h"
 #include "evidence.h"
+#include "merkleq.h"
 #include "tar.h"
 
 /* ------------------------------------------------------------------ */
@@ -68,6 +69,7 @@ struct reader {
 	uint64_t *parts;
 	uint64_t *bytes;
 	struct merkle *mk;
+	struct merkleq *mq;	/* building mk, or NULL: built here */
 	struct evidence_hasher eh;
 	/* the previous records part of table cur, until it is known whether
 	 * it was cut where the writer cuts */
@@ -438,6 +440,10 @@ do_preamble(struct reader *rd)
 	if (rd->records == NULL || rd->parts == NULL || rd->bytes == NULL ||
 	    rd->mk == NULL)
 		return ERR_NOMEM;
+	/* no thread to be had: the trees are built here */
+	if (rd->v->threads && rd->mq == NULL &&
+	    merkleq_start(rd->mk, n, &rd->mq) != 0)
+		rd->mq = NULL;
 	if (rd->v->on_preamble != NULL &&
 	    rd->v->on_preamble(rd->v->ctx, rd->pre) != 0) {
 		rd->stopped = 1;
@@ -515,8 +521,12 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 	if (tval != NULL && (r = evidence_hasher_tenant(&rd->eh, tval, tlen,
 	    rd->th[rd->nrec])) != 0)
 		return r;
-	merkle_add(&rd->mk[t], tval != NULL ? rd->th[rd->nrec] : NULL,
-	    rd->ch[rd->nrec]);
+	if (rd->mq != NULL)
+		merkleq_add(rd->mq, t, tval != NULL ? rd->th[rd->nrec] : NULL,
+		    rd->ch[rd->nrec]);
+	else
+		merkle_add(&rd->mk[t], tval != NULL ? rd->th[rd->nrec] : NULL,
+		    rd->ch[rd->nrec]);
 	rd->bytes[t] += len;
 	if (rd->v->on_record != NULL && rd->v->on_record(rd->v->ctx, rd->pre,
 	    t, rd->records[t], rec, len, tval, tlen) != 0) {
@@ -655,6 +665,9 @@ compare_results(struct reader *rd, const struct manifest *m)
 	uint8_t root[EVIDENCE_HASH_LEN];
 	size_t i;
 
+	/* every leaf added: the trees are this thread's again */
+	merkleq_finish(rd->mq);
+	rd->mq = NULL;
 	for (i = 0; i < m->ntables; i++) {
 		mt = &m->tables[i];
 		if ((mt->records != rd->records[i] ||
@@ -874,6 +887,7 @@ reader_free(struct reader *rd)
 	free(rd->records);
 	free(rd->parts);
 	free(rd->bytes);
+	merkleq_finish(rd->mq);
 	free(rd->mk);
 	evidence_hasher_clear(&rd->eh);
 	free(rd);

@@ -447,6 +447,7 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 		goto out;
 	}
 	/* without a thread (none allowed, or none to be had): read here */
+	vis.threads = threaded;
 	if (threaded && decq_start(dec, &q) == 0)
 		r = bundle_read(decq_read, q, &vis);
 	else
