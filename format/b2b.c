@@ -166,12 +166,41 @@ b2b_final(struct b2b *s, uint8_t *out)
 	memcpy(out, full, s->outlen);
 }
 
+/* An unkeyed message of one block (the Merkle tree's 65-byte leaves and
+ * nodes): one compression, no buffering. */
+static void
+hash_block(uint8_t *out, size_t outlen, const void *p, size_t n)
+{
+	struct b2b s;
+	uint8_t blk[BLAKE2B_BLOCK], full[BLAKE2B_OUT_MAX];
+	int i, k;
+
+	for (i = 0; i < 8; i++)
+		s.h[i] = iv[i];
+	s.h[0] ^= 0x01010000ULL ^ outlen;
+	s.t[0] = n;
+	s.t[1] = 0;
+	if (n > 0)
+		memcpy(blk, p, n);
+	memset(blk + n, 0, BLAKE2B_BLOCK - n);
+	compress(&s, blk, 1);
+	for (i = 0; i < 8; i++)
+		for (k = 0; k < 8; k++)
+			full[8 * i + k] = (uint8_t)(s.h[i] >> (8 * k));
+	memcpy(out, full, outlen);
+}
+
 int
 b2b_hash(uint8_t *out, size_t outlen, const void *p, size_t n,
     const uint8_t *key, size_t keylen)
 {
 	struct b2b s;
 
+	if (keylen == 0 && n <= BLAKE2B_BLOCK && outlen > 0 &&
+	    outlen <= BLAKE2B_OUT_MAX) {
+		hash_block(out, outlen, p, n);
+		return 0;
+	}
 	if (b2b_init(&s, outlen, key, keylen) != 0)
 		return -1;
 	b2b_update(&s, p, n);
