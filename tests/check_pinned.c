@@ -431,6 +431,48 @@ START_TEST(test_pinned_zstd)
 }
 END_TEST
 
+static int
+discard(void *ctx, const uint8_t *p, size_t n)
+{
+	(void)ctx;
+	(void)p;
+	(void)n;
+	return 0;
+}
+
+/* A tenant value outside the record is refused, never read. */
+START_TEST(test_encoded_bounds)
+{
+	struct manifest *m = manifest_new();
+	struct bundle_writer *bw;
+	static const uint8_t rec[] = { 0x82, 0x61, 'a', 0x01 };	/* ["a", 1] */
+	size_t ti;
+
+	ck_assert_ptr_nonnull(m);
+	m->created = 1767225600ULL;
+	m->expires = 4102444800ULL;
+	ck_assert_int_eq(manifest_set_str(&m->tenant_type, "text"), 0);
+	ck_assert_int_eq(manifest_set_str(&m->snapshot, "s"), 0);
+	ck_assert_int_eq(manifest_add_table(m, "app.t", 0, &ti), 0);
+	ck_assert_int_eq(manifest_add_column(m, ti, "tenant_id", "text"), 0);
+	ck_assert_int_eq(manifest_add_column(m, ti, "n", "integer"), 0);
+	ck_assert_int_eq(bundle_writer_new(m, 0, 0, discard, NULL, &bw), 0);
+	ck_assert_int_eq(bundle_writer_add_encoded(bw, 0, rec, sizeof(rec),
+	    5, 1), ERR_INVALID);
+	ck_assert_int_eq(bundle_writer_add_encoded(bw, 0, rec, sizeof(rec),
+	    1, 0), ERR_INVALID);
+	ck_assert_int_eq(bundle_writer_add_encoded(bw, 0, rec, sizeof(rec),
+	    2, 3), ERR_INVALID);
+	ck_assert_int_eq(bundle_writer_add_encoded(bw, 1, rec, sizeof(rec),
+	    1, 2), ERR_INVALID);
+	ck_assert_int_eq(bundle_writer_add_encoded(bw, 0, rec, sizeof(rec),
+	    1, 2), 0);
+	ck_assert_uint_eq(m->tables[0].records, 1);
+	bundle_writer_free(bw);
+	manifest_free(m);
+}
+END_TEST
+
 static Suite *
 pinned_suite(void)
 {
@@ -441,6 +483,7 @@ pinned_suite(void)
 	tcase_add_test(tc, test_pinned_plain);
 	tcase_add_test(tc, test_pinned_scanned);
 	tcase_add_test(tc, test_pinned_zstd);
+	tcase_add_test(tc, test_encoded_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
