@@ -140,9 +140,9 @@ $(BUILD)/bench/blake2b: bench/blake2b.c format/b2b.c format/b2b.h
 		$(if $(B2_LIBB2),$(shell pkg-config --libs libb2))
 bench-blake2b: $(BUILD)/bench/blake2b
 	@$(BUILD)/bench/blake2b
-bench-verify: all
+bench-verify: all $(TOOL_BIN)
 	@sh bench/verify.sh
-bench-export: all
+bench-export: all $(TOOL_BIN)
 	@sh bench/export.sh
 
 install: all
