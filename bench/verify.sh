@@ -4,8 +4,8 @@
 # BENCH_RUNS times each (default 3):
 #   stock   minisign -Vm ARCHIVE && age -d ARCHIVE >/dev/null
 #   age     age -d ARCHIVE >/dev/null (decryption alone)
-# on two archives: large records (about 1100 bytes, BENCH_MB megabytes,
-# default 1024) and small records (about 130 bytes, BENCH_SMALL_MB,
+# on two archives of texp-sample rows: large records (1000-byte rows,
+# BENCH_MB megabytes, default 1024) and small ones (30-byte rows, BENCH_SMALL_MB,
 # default 2/3 of BENCH_MB). Reports wall time, throughput, CPU time (user +
 # system: steadier than wall time on a shared machine) and peak RSS, and
 # the ratios the targets name: tenant-verify's throughput over the stock
@@ -36,6 +36,7 @@ work=$(mktemp -d "$dir/verify.XXXXXX")
 # with BENCH_BASE's texp-sample)
 make_archive() {
 	records=$(($2 * 1024 * 1024 / ($3 + 100)))
+	echo "$records" >"$work/$1.records"
 	echo "bench/verify: building $1 ($2 MB, $records records of ~$3 bytes)..."
 	"$B/tests/tools/texp-sample" --out "$work/$1.texp" \
 	    --sign-key "$work/sign.key" --recipient "$(cat "$work/rcpt")" \
@@ -84,10 +85,11 @@ def load(p):
         return None
     return (statistics.median(r[0] for r in rows), min(r[0] for r in rows),
             max(r[1] for r in rows), statistics.median(r[2] + r[3] for r in rows))
-for a, label in (("large", "large records (~1100 B)"),
-                 ("small", "small records (~130 B)")):
+for a in ("large", "small"):
     size = os.path.getsize(f"{work}/{a}.texp") / 1e6
-    print(f"\n{label}: archive {size:.0f} MB")
+    n = int(open(f"{work}/{a}.records").read())
+    print(f"\n{a} records: archive {size:.0f} MB, {n} records, "
+          f"{size * 1e6 / n:.0f} archive bytes per record")
     print(f"{'':34} {'median s':>9} {'best s':>7} {'MB/s':>7} {'CPU s':>7} {'peak RSS':>10}")
     res = {}
     for k, name in (("ours", "tenant-verify verify"),
