@@ -479,7 +479,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	PGresult *res = NULL;
 	const char *sql = bt->copy_sql;
 	char *data;
-	size_t i;
+	size_t i, toff, tlen;
 	int n, r = ERR_NOMEM, forged = 0;
 
 #ifdef TEXP_TEST_HOOKS
@@ -495,6 +495,8 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	if ((pc = pgcopy_new(cols, bt->ncols, MAX_ROW_BYTES)) == NULL ||
 	    (rec = buf_new(MAX_ROW_BYTES)) == NULL)
 		goto out;
+	/* the decoder says where the tenant value is: no second scan */
+	pgcopy_set_mark(pc, j->pre->tables[t].tenant_column);
 	res = PQexec(j->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		db_error(j, t);
@@ -523,8 +525,9 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 				break;
 			if (r < 0)
 				goto bad_row;
-			if ((r = bundle_writer_add(bw, t, buf_ptr(rec),
-			    buf_len(rec))) != 0)
+			pgcopy_mark(pc, &toff, &tlen);
+			if ((r = bundle_writer_add_encoded(bw, t, buf_ptr(rec),
+			    buf_len(rec), toff, tlen)) != 0)
 				goto bad_row;
 			(*rows)++;
 			*bytes += buf_len(rec);

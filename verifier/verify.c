@@ -8,6 +8,7 @@
 #include "age.h"
 #include "bundle.h"
 #include "dcbor.h"
+#include "decq.h"
 #include "err.h"
 #include "evidence.h"
 #include "minisig.h"
@@ -499,10 +500,11 @@ result_new(struct verify_result **out)
 	return 0;
 }
 
-/* Decrypts and walks the bundle; findings go into v. */
+/* Decrypts and walks the bundle; findings go into v. threaded: decrypt
+ * ahead in a second thread (decq.h). */
 static int
 run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
-    void *rctx)
+    void *rctx, int threaded)
 {
 	const struct verify_opts *o = v->o;
 	struct bundle_visitor vis = {
@@ -513,6 +515,7 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 		.on_failure = on_failure,
 	};
 	struct age_dec *dec = NULL;
+	struct decq *q = NULL;
 	int r;
 
 	if ((r = age_dec_new(rd, rctx, &dec)) != 0) {
@@ -538,7 +541,14 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 		    "open this archive" : err_str(r));
 		goto out;
 	}
-	r = bundle_read(age_read, dec, &vis);
+	/* without a thread (none allowed, or none to be had): read here */
+	vis.threads = threaded;
+	if (threaded && decq_start(dec, &q) == 0)
+		r = bundle_read(decq_read, q, &vis);
+	else
+		r = bundle_read(age_read, dec, &vis);
+	/* the thread is done with the decryptor and the file once stopped */
+	decq_stop(q);
 	if (r == 0 && v->res->nfailures == 0)
 		v->res->content_ok = 1;
  out:
@@ -562,7 +572,7 @@ verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
 		verify_result_free(v.res);
 		return ERR_NOMEM;
 	}
-	run_content(&v, rd, ctx);
+	run_content(&v, rd, ctx, 0);
 	buf_free(v.expect);
 	*out = v.res;
 	return 0;
@@ -659,7 +669,7 @@ verify_archive(const char *path, const struct verify_opts *o,
 	}
 	v.res->size = seal_reader_size(sr);
 	v.res->parts = seal_reader_nparts(sr);
-	run_content(&v, seal_reader_read, sr);
+	run_content(&v, seal_reader_read, sr, 1);
 	/* Signature and layout are checked even after a content failure (so
 	 * every problem is reported), but not after an early stop. */
 	if (!v.stop && (r = finish_seal(&v, sr, why, whylen)) != 0)
