@@ -71,9 +71,10 @@ wait_for "the builder to stall mid-export" test -e "$work/state/stalled"
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
     WHERE usename LIKE 'exp\_%'" >/dev/null
 wait
-check "a lost session fails the run (exit 1)" test "$(cat "$work/stall.rc")" = 1
+# the database went away: an operational error (exit 2), the job kept
+check "a lost session fails the run (exit 2)" test "$(cat "$work/stall.rc")" = 2
 check "  ... naming the job and the retry" grep -q \
-    "job [0-9a-f]\{32\}: builder failed: database: connection lost.*retries it in" "$work/stall.err"
+    "job [0-9a-f]\{32\}: database: the session was lost.*retries it in" "$work/stall.err"
 LOST=$(sql "SELECT state || ' ' || attempts || ' ' || (not_before > now()) FROM
     texp_control.jobs ORDER BY created_at DESC LIMIT 1")
 check "  ... the job is queued again, with a backoff" test "$LOST" = "queued 1 true"
