@@ -85,6 +85,14 @@ ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 
 	memset(&ch, 0, sizeof(ch));
 	memset(&reaped, 0, sizeof(reaped));
+	/* leak tests that died first: their jobs end (so that their roles
+	 * go below), before the queue's jobs are looked at */
+	left = json_array();
+	if ((r = leakrun_sweep(k, &n->aborted, left, o)) != 0) {
+		json_decref(left);
+		return r;
+	}
+	json_object_set_new(reply, "canaries", left);
 	if ((r = queue_reap(k, &reaped, o)) != 0 ||
 	    (r = queue_sweep_files(k, &n->files, o)) != 0)
 		return o->r = r;
@@ -94,13 +102,6 @@ ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	json_object_set_new(reply, "moved", moved_json(k, &ch));
 	json_object_set_new(reply, "taken_back", moved_json(k, &reaped));
 	json_object_set_new(reply, "files", json_integer(n->files));
-	/* leak tests that died: their jobs end, so their roles go below */
-	left = json_array();
-	if ((r = leakrun_sweep(k, &n->aborted, left, o)) != 0) {
-		json_decref(left);
-		return r;
-	}
-	json_object_set_new(reply, "canaries", left);
 	if ((r = db_export_sweep(k->c, &n->dropped, o->msg,
 	    sizeof(o->msg))) != 0)
 		return o->r = r;

@@ -356,14 +356,51 @@ leakrun_record(struct jobs_ctx *k, const char *run, const char *what,
 	return o->r = 0;
 }
 
+/* The run's probes (a NULL-terminated list of names) and running jobs
+ * (njobs hashes of JOBS_HASH_LEN bytes), copied out of the ledger. */
+static int
+run_members(struct jobs_ctx *k, const char *run, char ***names,
+    uint8_t **hashes, size_t *njobs)
+{
+	const struct ledger_ltjob *j;
+	size_t n = 0, m = 0, i;
+
+	while (ledger_run_probe(k->ledger, run, n) != NULL)
+		n++;
+	while (ledger_run_job(k->ledger, run, m) != NULL)
+		m++;
+	*njobs = m;
+	*hashes = NULL;
+	if ((*names = calloc(n + 1, sizeof(**names))) == NULL ||
+	    (m > 0 && (*hashes = malloc(m * JOBS_HASH_LEN)) == NULL))
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (((*names)[i] = strdup(ledger_run_probe(k->ledger, run,
+		    i))) == NULL)
+			goto fail;
+	for (i = 0; i < m; i++) {
+		j = ledger_run_job(k->ledger, run, i);
+		memcpy(*hashes + i * JOBS_HASH_LEN, j->id_hash, JOBS_HASH_LEN);
+	}
+	return 0;
+ fail:
+	for (i = 0; *names != NULL && (*names)[i] != NULL; i++)
+		free((*names)[i]);
+	free(*names);
+	free(*hashes);
+	*names = NULL;
+	*hashes = NULL;
+	return ERR_NOMEM;
+}
+
 int
 leakrun_end(struct jobs_ctx *k, const char *run, int aborted, json_t *detail,
     struct jobs_outcome *o)
 {
-	const struct ledger_ltjob *j;
-	const char *name;
 	struct jobs_outcome sub;
-	size_t i;
+	char **names = NULL;
+	uint8_t *hashes = NULL;
+	size_t i, njobs = 0;
 	int r;
 
 	decide_init(o);
@@ -371,20 +408,26 @@ leakrun_end(struct jobs_ctx *k, const char *run, int aborted, json_t *detail,
 		json_decref(detail);
 		return o->r;
 	}
-	/* The log as loaded: the probes and jobs this step has not seen
-	 * go yet. */
-	for (i = 0; (name = ledger_run_probe(k->ledger, run, i)) != NULL; i++)
-		if ((r = leakrun_probe_remove(k, run, name, &sub)) != 0) {
-			json_decref(detail);
-			*o = sub;
-			return r;
-		}
-	for (i = 0; (j = ledger_run_job(k->ledger, run, i)) != NULL; i++)
-		if ((r = leakrun_job_finish(k, run, j->id_hash, 0, &sub)) != 0) {
-			json_decref(detail);
-			*o = sub;
-			return r;
-		}
+	/* The probes and jobs of the log as loaded, listed before any goes:
+	 * each step's row changes the ledger these lists are read from. */
+	if ((r = run_members(k, run, &names, &hashes, &njobs)) != 0) {
+		json_decref(detail);
+		return decide_fail(o, r, "out of memory");
+	}
+	for (i = 0; r == 0 && names[i] != NULL; i++)
+		r = leakrun_probe_remove(k, run, names[i], &sub);
+	for (i = 0; r == 0 && i < njobs; i++)
+		r = leakrun_job_finish(k, run, hashes + i * JOBS_HASH_LEN, 0,
+		    &sub);
+	for (i = 0; names[i] != NULL; i++)
+		free(names[i]);
+	free(names);
+	free(hashes);
+	if (r != 0) {
+		json_decref(detail);
+		*o = sub;
+		return r;
+	}
 	if ((r = decide_audit(k, aborted ? "leaktest.aborted" :
 	    "leaktest.finished", NULL, NULL, NULL, NULL, run_detail(run,
 	    detail), o)) != 0)
