@@ -117,22 +117,33 @@ beneath_check_name(const char *name)
 }
 
 int
+beneath_open_root(const char *root, const char **why)
+{
+	int fd;
+
+	if (root == NULL || root[0] != '/')
+		return set_why(why, "the root is not an absolute path",
+		    ERR_INVALID);
+	fd = sys_openat2(AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC,
+	    RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd == -1)
+		return open_failure(errno, why);
+	return fd;
+}
+
+int
 beneath_open_dir(const char *root, const char *name, int *out,
     const char **why)
 {
 	int rfd = -1, dfd = -1, r, e;
 
 	*out = -1;
-	if (root == NULL || root[0] != '/')
-		return set_why(why, "the root is not an absolute path",
-		    ERR_INVALID);
 	if (beneath_check_name(name) != 0)
 		return set_why(why, "the tenant key cannot be a directory "
 		    "name", ERR_INVALID);
-	rfd = sys_openat2(AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC,
-	    RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-	if (rfd == -1) {
-		r = open_failure(errno, why);
+	if ((rfd = beneath_open_root(root, why)) < 0) {
+		r = rfd;
+		rfd = -1;
 		goto out;
 	}
 	dfd = sys_openat2(rfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC,

@@ -69,6 +69,13 @@ int beneath_open_dir(const char *root, const char *name, int *out,
     const char **why);
 
 /*
+ * The root alone (lint): O_PATH | O_DIRECTORY | O_CLOEXEC, no symbolic
+ * link at any level. Returns the descriptor, or a negative code as
+ * beneath_open_dir does.
+ */
+int beneath_open_root(const char *root, const char **why);
+
+/*
  * The builder's side: opens the file at the len bytes of rel beneath
  * dirfd. First as O_PATH to look at it without opening it (a FIFO or a
  * device is never opened for reading), then O_RDONLY | O_NONBLOCK |

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +221,65 @@ START_TEST(test_files_section)
 		ck_assert_msg(strstr(err, bad[i].msg) != NULL,
 		    "case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].msg);
 	}
+}
+END_TEST
+
+/* Lint of the [files] layout and columns. */
+START_TEST(test_files_lint)
+{
+	char *dir = test_mkdtemp();
+	char text[2048], p[4200];
+	struct config *cfg;
+	struct lint_report *rep;
+	struct lint_schema *sch;
+
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(p, sizeof(p), "%s/A", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/C", dir);
+	ck_assert_int_eq(symlink("A", p), 0);
+	snprintf(text, sizeof(text), FILES_BASE "[files]\nroot = %s\n"
+	    "table = app.files\npath_column = storage_key\n"
+	    "size_column = size_bytes\n", dir);
+	cfg = parse_ok(text);
+	ck_assert_ptr_nonnull(rep = lint_report_new());
+	ck_assert_int_eq(lint_check_files(cfg, rep), 0);
+	snprintf(p, sizeof(p), "%s/C", dir);
+	ck_assert(lint_report_has(rep, "files_symlink", p));
+	snprintf(p, sizeof(p), "%s/A", dir);
+	ck_assert(lint_report_has(rep, "files_not_searchable", p));
+	ck_assert(!lint_report_has(rep, "files_not_searchable", dir));
+	ck_assert(!lint_report_has(rep, "files_root", NULL));
+	if (geteuid() == 0)
+		ck_assert(lint_report_has(rep, "files_writable", dir));
+	lint_report_free(rep);
+	/* The columns must exist. */
+	ck_assert_ptr_nonnull(sch = lint_schema_new());
+	ck_assert_int_eq(lint_schema_add(sch, "app", "files", "tenant_id", 1),
+	    0);
+	ck_assert_int_eq(lint_schema_add(sch, "app", "files", "storage_key",
+	    1), 0);
+	ck_assert_int_eq(lint_schema_add(sch, "app", "files", "secret", 1),
+	    0);
+	ck_assert_int_eq(lint_schema_add(sch, "app", "g", "x", 1), 0);
+	ck_assert_ptr_nonnull(rep = lint_report_new());
+	ck_assert_int_eq(lint_check_schema(cfg, sch, rep), 0);
+	ck_assert(lint_report_has(rep, "unknown_column", "app.files"));
+	ck_assert_uint_eq(lint_report_blocking(rep), 1);
+	lint_report_free(rep);
+	lint_schema_free(sch);
+	config_free(cfg);
+	/* A root reached through a symlink, or missing. */
+	snprintf(text, sizeof(text), FILES_BASE "[files]\nroot = %s/C\n"
+	    "table = app.files\npath_column = storage_key\n", dir);
+	cfg = parse_ok(text);
+	ck_assert_ptr_nonnull(rep = lint_report_new());
+	ck_assert_int_eq(lint_check_files(cfg, rep), 0);
+	ck_assert(lint_report_has(rep, "files_root", NULL));
+	lint_report_free(rep);
+	config_free(cfg);
+	test_rmtree(dir);
+	free(dir);
 }
 END_TEST
 
@@ -744,6 +805,7 @@ config_suite(void)
 	tcase_add_test(tc, test_fix_pasteable);
 	tcase_add_test(tc, test_setup_script);
 	tcase_add_test(tc, test_files_section);
+	tcase_add_test(tc, test_files_lint);
 	tcase_add_test(tc, test_db_api);
 	suite_add_tcase(s, tc);
 	return s;
