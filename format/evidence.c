@@ -127,23 +127,12 @@ merkle_init(struct merkle *m)
 	memset(m, 0, sizeof(*m));
 }
 
-void
-merkle_add(struct merkle *m, const uint8_t *tenant_hash,
-    const uint8_t content_hash[EVIDENCE_HASH_LEN])
+/* Adds the leaf h (already hashed) to the tree. */
+static void
+merkle_push(struct merkle *m, uint8_t h[EVIDENCE_HASH_LEN])
 {
-	static const uint8_t zero[EVIDENCE_HASH_LEN];
-	static const uint8_t leaf_tag = 0;
-	crypto_generichash_state st;
-	uint8_t h[EVIDENCE_HASH_LEN];
 	uint64_t n;
 	int i;
-
-	crypto_generichash_init(&st, NULL, 0, EVIDENCE_HASH_LEN);
-	crypto_generichash_update(&st, &leaf_tag, 1);
-	crypto_generichash_update(&st, tenant_hash ? tenant_hash : zero,
-	    EVIDENCE_HASH_LEN);
-	crypto_generichash_update(&st, content_hash, EVIDENCE_HASH_LEN);
-	crypto_generichash_final(&st, h, EVIDENCE_HASH_LEN);
 
 	/*
 	 * level[i] holds the root of a complete subtree of 2^i leaves when
@@ -155,6 +144,46 @@ merkle_add(struct merkle *m, const uint8_t *tenant_hash,
 		node_hash(m->level[i], h, h);
 	memcpy(m->level[i], h, EVIDENCE_HASH_LEN);
 	m->n++;
+}
+
+void
+merkle_add(struct merkle *m, const uint8_t *tenant_hash,
+    const uint8_t content_hash[EVIDENCE_HASH_LEN])
+{
+	static const uint8_t zero[EVIDENCE_HASH_LEN];
+	static const uint8_t leaf_tag = 0;
+	crypto_generichash_state st;
+	uint8_t h[EVIDENCE_HASH_LEN];
+
+	crypto_generichash_init(&st, NULL, 0, EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, &leaf_tag, 1);
+	crypto_generichash_update(&st, tenant_hash ? tenant_hash : zero,
+	    EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, content_hash, EVIDENCE_HASH_LEN);
+	crypto_generichash_final(&st, h, EVIDENCE_HASH_LEN);
+	merkle_push(m, h);
+}
+
+void
+merkle_add_file(struct merkle *m, const uint8_t tenant_hash[EVIDENCE_HASH_LEN],
+    const uint8_t content_hash[EVIDENCE_HASH_LEN], uint64_t size,
+    const uint8_t file_hash[EVIDENCE_HASH_LEN])
+{
+	static const uint8_t leaf_tag = 2;
+	crypto_generichash_state st;
+	uint8_t h[EVIDENCE_HASH_LEN], be[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		be[i] = (uint8_t)(size >> (56 - 8 * i));
+	crypto_generichash_init(&st, NULL, 0, EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, &leaf_tag, 1);
+	crypto_generichash_update(&st, tenant_hash, EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, content_hash, EVIDENCE_HASH_LEN);
+	crypto_generichash_update(&st, be, sizeof(be));
+	crypto_generichash_update(&st, file_hash, EVIDENCE_HASH_LEN);
+	crypto_generichash_final(&st, h, EVIDENCE_HASH_LEN);
+	merkle_push(m, h);
 }
 
 void
