@@ -185,7 +185,7 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 {
 	const char *g;
 	char why[256] = "";
-	int global = 0, r;
+	int global = 0, files = 0, r;
 
 	if ((r = decide_verify(k, a, "export.request", "export.denied", &q->act,
 	    o)) != 0)
@@ -199,7 +199,8 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 	    strlen(q->tenant) > JOBS_TENANT_MAX || flag(g, &global) != 0 ||
 	    flag(action_get(q->act, "passphrase"), &q->passphrase) != 0 ||
 	    flag(action_get(q->act, "allow_empty"), &q->allow_empty) != 0 ||
-	    flag(action_get(q->act, "zstd"), &q->zstd) != 0)
+	    flag(action_get(q->act, "zstd"), &q->zstd) != 0 ||
+	    flag(action_get(q->act, "files"), &files) != 0)
 		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who, NULL,
 		    NULL, NULL, "malformed", "the signed request is malformed");
 	snprintf(o->tenant, sizeof(o->tenant), "%s", q->tenant);
@@ -219,6 +220,11 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 			    q->tenant, NULL, NULL, "scope", "%s", why);
 		return o->r = r;
 	}
+	if (files && config_files(k->cfg) == NULL)
+		return decide_deny(k, o, ERR_USAGE, "export.denied", q->who,
+		    q->tenant, NULL, NULL, "scope", "files were asked for, but "
+		    "the configuration has no [files] section");
+	q->scope.include_files = files;
 	if ((r = jobs_scope_json(&q->scope, &q->scope_json)) != 0)
 		return o->r = r;
 	if (q->scope.pii && !ledger_may(k->ledger, q->who,
