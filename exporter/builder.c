@@ -732,6 +732,15 @@ builder_main(void *arg)
 #endif
 		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
 			goto out;
+		/* the files table's files are read as its parts close: here,
+		 * so that a refused file is not blamed on the next table */
+		if (j->pre->has_files && t == j->pre->files_table &&
+		    (r = bundle_writer_end_table(bw, t)) != 0) {
+			if (r != ERR_PATH && r != ERR_NOENT && r != ERR_IO)
+				builder_log(j->log_fd, "error archive: %s",
+				    err_str(r));
+			goto out;
+		}
 		builder_log(j->log_fd, "progress %llu %llu",
 		    (unsigned long long)rows, (unsigned long long)bytes);
 #ifdef TEXP_TEST_HOOKS

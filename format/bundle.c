@@ -558,6 +558,16 @@ bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
 }
 
 int
+bundle_writer_end_table(struct bundle_writer *w, size_t t)
+{
+	if (w->done || t >= w->m->ntables || t < w->cur)
+		return ERR_INVALID;
+	if (t > w->cur)
+		return 0;	/* not begun: nothing to close yet */
+	return w_advance(w, t + 1);
+}
+
+int
 bundle_writer_finish(struct bundle_writer *w, struct buf *manifest_out)
 {
 	static const uint8_t end[2 * TAR_BLOCK];

@@ -99,6 +99,14 @@ void bundle_writer_set_files(struct bundle_writer *w,
  */
 int bundle_writer_add(struct bundle_writer *w, size_t t,
     const uint8_t *rec, size_t len);
+/*
+ * Closes table t (its last part written: for the files table, its files
+ * read) when it is the current one; later records go to later tables.
+ * Lets the caller tell a failure of t's files from one of the next
+ * table's rows. 0 or the error of writing the part.
+ */
+int bundle_writer_end_table(struct bundle_writer *w, size_t t);
+
 /* Flushes the last parts, fills m's results, writes the manifest entry and
  * ends the tar stream. A copy of the manifest bytes is appended to
  * manifest_out when it is not NULL. */
