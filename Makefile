@@ -135,6 +135,8 @@ bench-verify: all
 	@sh bench/verify.sh
 bench-export: all
 	@sh bench/export.sh
+bench-files: $(BUILD)/tests/tools/texp-filebench
+	@BUILD=$(BUILD) sh bench/files.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
