@@ -53,7 +53,7 @@ TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked
 .SECONDARY:
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo \
-	install uninstall clean bench bench-verify bench-export
+	install uninstall clean bench bench-verify bench-export bench-files
 
 all: deps $(BINS)
 
