@@ -9,6 +9,8 @@
  *   tenant-export tenant recipients TENANT --recipient R [--recipient R]...
  *   tenant-export assign NAME TENANT
  *   tenant-export unassign NAME TENANT
+ *   tenant-export pause (TENANT | --all)
+ *   tenant-export resume (TENANT | --all)
  *       each with --as KEY [--passphrase-file FILE] (--socket PATH |
  *       --config FILE) [--sign-only OUT [--control-id ID]]
  *   tenant-export submit ACTION   (ACTION + ACTION.minisig)
@@ -50,6 +52,7 @@ struct admin_opts {
 	const char *name;
 	const char *person;
 	char *recipients;		/* comma list of --recipient */
+	int all;			/* --all (pause, resume) */
 	uint64_t when;			/* test hook: signing time, 0 = now */
 };
 
@@ -74,12 +77,16 @@ admin_usage(FILE *f)
 "       tenant-export tenant recipients TENANT --recipient age1... OPTS\n"
 "       tenant-export assign NAME TENANT OPTS\n"
 "       tenant-export unassign NAME TENANT OPTS\n"
+"       tenant-export pause (TENANT | --all) OPTS\n"
+"       tenant-export resume (TENANT | --all) OPTS\n"
 "       tenant-export submit ACTION (--socket PATH | --config FILE)\n"
 "\n"
 "Signed, audited changes to who may do what, decided by the service.\n"
 "The root key pinned in the service's configuration may make every one;\n"
 "an admin may add, grant and disable principals and add tenants, and\n"
 "may change recipients and assignments of the tenants it is assigned to.\n"
+"pause stops workers from claiming jobs (of one tenant, or of all, which\n"
+"any admin may), and `run` from starting them; resume lets them go on.\n"
 "\n"
 "  --person ID              who the principal is (default: its name); two\n"
 "                           keys of one person never approve each other\n"
@@ -89,7 +96,7 @@ admin_usage(FILE *f)
 "  --control-id ID          with --sign-only: sign for this control\n"
 "                           database without asking the service\n"
 "%s"
-"Roles: requester, approver, pii, fetcher, admin.\n"
+"Roles: requester, approver, pii, fetcher, admin, worker, auditor.\n"
 "Exit status: 0 done, 1 refused or failed (audited), 2 usage or operational\n"
 "error.\n", cmd_common_usage);
 }
@@ -137,6 +144,7 @@ parse_opts(int argc, char **argv, struct admin_opts *o)
 		{ "name", required_argument, NULL, 'n' },
 		{ "person", required_argument, NULL, 'P' },
 		{ "recipient", required_argument, NULL, 'R' },
+		{ "all", no_argument, NULL, 'A' },
 #ifdef TEXP_TEST_HOOKS
 		{ "time", required_argument, NULL, 't' },
 #endif
@@ -159,6 +167,7 @@ parse_opts(int argc, char **argv, struct admin_opts *o)
 		case 'r': o->role = optarg; break;
 		case 'n': o->name = optarg; break;
 		case 'P': o->person = optarg; break;
+		case 'A': o->all = 1; break;
 		case 'R':
 			if (add_recipient(o, optarg) != 0)
 				return -1;
@@ -442,6 +451,47 @@ assign_common(int argc, char **argv, const char *cmd, const char *kind)
  out:
 	free(o.recipients);
 	return rc;
+}
+
+static int
+queue_common(int argc, char **argv, const char *cmd, const char *kind)
+{
+	struct admin_opts o;
+	struct admin_req req = { 0 };
+	int r, rc;
+
+	if ((r = parse_opts(argc, argv, &o)) != 0) {
+		rc = r > 0 ? CMD_EXIT_OK : usage_err();
+		goto out;
+	}
+	/* one tenant, or every tenant said out loud */
+	if (argc - optind != (o.all ? 0 : 1) || o.pubkey || o.role ||
+	    o.name || o.person || o.recipients) {
+		fprintf(stderr, "tenant-export: %s: name one tenant, or --all\n",
+		    cmd);
+		rc = usage_err();
+		goto out;
+	}
+	req.kind = kind;
+	req.keys[0] = "tenant";
+	req.values[0] = o.all ? "" : argv[optind];
+	req.n = 1;
+	rc = sign_and_send(cmd, &o, &req);
+ out:
+	free(o.recipients);
+	return rc;
+}
+
+int
+cmd_pause(int argc, char **argv)
+{
+	return queue_common(argc, argv, "pause", "queue.pause");
+}
+
+int
+cmd_resume(int argc, char **argv)
+{
+	return queue_common(argc, argv, "resume", "queue.resume");
 }
 
 int

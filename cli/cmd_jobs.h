@@ -74,6 +74,8 @@ struct cmd_req {
 	int passphrase;			/* --passphrase */
 	int allow_empty;
 	int zstd;
+	const char *retry_of;		/* hex hash of the job retried, or
+					 * NULL */
 };
 
 /* The request's options (request, and one-step run): CMD_REQUEST_OPTS

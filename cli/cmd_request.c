@@ -1,8 +1,10 @@
 /*
- * tenant-export request: asks for one tenant's export with a fresh
- * request signed by the requester's key. The service checks it, creates
- * the job and prints its id, the only time the id is shown.
+ * tenant-export request: asks for one tenant's export (or one export of
+ * each of a list of tenants) with a fresh request signed by the
+ * requester's key. The service checks it, creates the job and prints its
+ * id, the only time the id is shown.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,26 +13,36 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "buf.h"
 #include "client.h"
 #include "cli.h"
 #include "cmd_jobs.h"
 #include "err.h"
+#include "file.h"
 #include "jobs.h"
 #include "minisig.h"
 #include "text.h"
+
+#define MAX_TENANTS	10000
 
 static void
 request_usage(FILE *f)
 {
 	fprintf(f,
-"usage: tenant-export request --as KEY --tenant ID [options]\n"
+"usage: tenant-export request --as KEY --tenant ID [--tenant ID]... [options]\n"
+"       tenant-export request --as KEY --tenants-file FILE [options]\n"
 "\n"
-"Requests one tenant's export. The request is signed with KEY (a\n"
-"passphrase-protected minisign secret key of a registered principal);\n"
-"unlocking it is the re-authentication. Prints the new job's id: keep it,\n"
-"it is shown only here.\n"
+"Requests one tenant's export, or one export of each tenant listed. Each\n"
+"request is signed with KEY (a passphrase-protected minisign secret key\n"
+"of a registered principal); unlocking it is the re-authentication.\n"
+"Prints the new job's id (for several tenants or a file: \"ID TENANT\" per\n"
+"line): keep it, it is shown only here. A request repeated with its\n"
+"idempotency key prints the job's hash instead, which every command\n"
+"takes as JOB. Workers (`tenant-export worker`) run queued jobs; or\n"
+"`run --job`; `wait` waits for them.\n"
 "\n"
-"  --tenant ID                the tenant key value to export\n"
+"  --tenant ID                the tenant key value to export (repeatable)\n"
+"  --tenants-file FILE        the tenants, one per line (# comments)\n"
 "  --tables S.T[,S.T...]      only these tables (default: the whole tenant)\n"
 "  --since T, --until T       date window on each table's date_column\n"
 "                             (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])\n"
@@ -47,11 +59,14 @@ request_usage(FILE *f)
 "                             (PII tables, whole tenant; [control]); else\n"
 "                             asked on the terminal\n"
 "  --idempotency-key K        a retry with the same key creates no second job\n"
+"                             and queues a failed one again (for a list:\n"
+"                             K/TENANT for each tenant)\n"
 "%s"
 "\n"
 "High-risk requests wait for `tenant-export approve` by another principal.\n"
-"Exit status: 0 job created (queued or awaiting approval); 1 refused;\n"
-"2 usage or operational error.\n", cmd_common_usage);
+"Exit status: 0 job created (queued or awaiting approval) for every\n"
+"tenant; 1 refused (for some tenant: the others are requested); 2 usage\n"
+"or operational error.\n", cmd_common_usage);
 }
 
 /* One signed request over one connection. */
@@ -62,8 +77,8 @@ send_once(const char *cmd, const struct client_opts *co,
 {
 	static const char *const keys[] = { "tenant", "tables", "since",
 	    "until", "global", "confirm", "idem", "recipients", "passphrase",
-	    "allow_empty", "zstd", "files" };
-	const char *vals[12];
+	    "allow_empty", "zstd", "files", "retry_of" };
+	const char *vals[13];
 	struct cmd_action act = { NULL, NULL };
 	struct client *cl = NULL;
 	int r;
@@ -81,10 +96,11 @@ send_once(const char *cmd, const struct client_opts *co,
 	vals[9] = q->allow_empty ? "1" : "0";
 	vals[10] = q->zstd ? "1" : "0";
 	vals[11] = q->include_files ? "1" : "0";
+	vals[12] = q->retry_of;
 	if ((r = client_open(cmd, co, &cl)) != 0)
 		goto out;
-	if ((r = client_sign(cmd, cl, sk, "export.request", keys, vals, 12,
-	    &act)) != 0) {
+	if ((r = client_sign(cmd, cl, sk, "export.request", keys, vals,
+	    q->retry_of != NULL ? 13 : 12, &act)) != 0) {
 		if (r == ERR_INVALID)
 			fprintf(stderr, "tenant-export: %s: the tenant, tables, "
 			    "window, confirmation and key must be UTF-8 text "
@@ -171,20 +187,130 @@ cmd_request_opt(int ch, struct cmd_req *q)
 	return 0;
 }
 
+struct tenants {
+	const char **v;
+	size_t n;
+	char *file;			/* --tenants-file's text, cut up */
+};
+
+static int
+tenants_add(struct tenants *t, const char *id)
+{
+	const char **v;
+
+	if (t->n >= MAX_TENANTS || *id == '\0')
+		return -1;
+	if ((v = reallocarray(t->v, t->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	t->v = v;
+	t->v[t->n++] = id;
+	return 0;
+}
+
+/* One tenant per line; blank lines and "#" comments skipped. */
+static int
+tenants_file(struct tenants *t, const char *path)
+{
+	struct buf *b = NULL;
+	char *line, *save = NULL;
+	int r;
+
+	if (t->file != NULL) {
+		fprintf(stderr, "tenant-export: request: one --tenants-file\n");
+		return -1;
+	}
+	if ((r = file_read_small(AT_FDCWD, path, 1 << 20, 0, &b)) != 0 ||
+	    (t->file = strndup((const char *)buf_ptr(b), buf_len(b))) == NULL) {
+		fprintf(stderr, "tenant-export: request: cannot read \"%s\": "
+		    "%s\n", path, err_str(r ? r : ERR_NOMEM));
+		buf_free(b);
+		return -1;
+	}
+	buf_free(b);
+	for (line = strtok_r(t->file, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		line += strspn(line, " \t");
+		line[strcspn(line, "#")] = '\0';
+		while (*line && (line[strlen(line) - 1] == ' ' ||
+		    line[strlen(line) - 1] == '\t'))
+			line[strlen(line) - 1] = '\0';
+		if (*line != '\0' && tenants_add(t, line) != 0) {
+			fprintf(stderr, "tenant-export: request: too many "
+			    "tenants in \"%s\"\n", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What one request printed: the job's id, or its hash for a repeat. */
+static const char *
+job_of(const json_t *res)
+{
+	const char *j = json_string_value(json_object_get(res, "job"));
+
+	return j != NULL ? j : json_string_value(json_object_get(res,
+	    "job_hash"));
+}
+
+/* One tenant of a list: its own idempotency key, its line. */
+static int
+request_one(const struct cmd_common *cc, const struct minisig_seckey *sk,
+    struct cmd_req q, const char *tenant, int many, json_t *all)
+{
+	char idem[JOBS_IDEM_MAX + 1];
+	json_t *res = NULL;
+	int rc;
+
+	q.tenant = tenant;
+	if (many && q.idem != NULL) {
+		if ((size_t)snprintf(idem, sizeof(idem), "%s/%s", q.idem,
+		    tenant) >= sizeof(idem)) {
+			fprintf(stderr, "tenant-export: request: tenant \"%s\": "
+			    "the idempotency key and tenant are longer than %d "
+			    "bytes\n", tenant, JOBS_IDEM_MAX);
+			return CMD_EXIT_USAGE;
+		}
+		q.idem = idem;
+	}
+	rc = cmd_request_send("request", &cc->co, sk, &q, &res);
+	if (res == NULL)
+		return rc;
+	json_object_set_new(res, "ok", json_boolean(rc == 0));
+	json_object_set_new(res, "tenant", json_string(tenant));
+	if (cc->json)
+		json_array_append(all, res);
+	else if (rc == 0) {
+		if (many)
+			printf("%s %s\n", job_of(res), tenant);
+		else
+			printf("%s\n", job_of(res));
+		fprintf(stderr, "tenant-export: request: job %s: %s%s\n",
+		    job_of(res), client_message(res), json_is_true(
+		    json_object_get(res, "duplicate")) ? "" :
+		    "\n  keep the job id: it is shown only once");
+	}
+	json_decref(res);
+	return rc;
+}
+
 int
 cmd_request(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CMD_COMMON_OPTS,
 		CMD_REQUEST_OPTS,
+		{ "tenants-file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmd_common cc;
 	struct cmd_req q;
+	struct tenants t = { NULL, 0, NULL };
 	struct minisig_seckey *sk = NULL;
-	json_t *res = NULL;
-	int ch, k, rc = CMD_EXIT_USAGE;
+	json_t *all = NULL;
+	size_t i;
+	int ch, k, r, many, rc = CMD_EXIT_USAGE;
 
 	memset(&cc, 0, sizeof(cc));
 	memset(&q, 0, sizeof(q));
@@ -192,6 +318,16 @@ cmd_request(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
+		if (ch == 't') {
+			if (tenants_add(&t, optarg) != 0)
+				goto usage;
+			continue;
+		}
+		if (ch == 'F') {
+			if (tenants_file(&t, optarg) != 0)
+				goto out;
+			continue;
+		}
 		if ((k = cmd_request_opt(ch, &q)) > 0)
 			continue;
 		if (k < 0) {
@@ -207,9 +343,9 @@ cmd_request(int argc, char **argv)
 		}
 		goto usage;
 	}
-	if (optind != argc || cc.key == NULL || q.tenant == NULL) {
-		fprintf(stderr, "tenant-export: request: --as and --tenant are "
-		    "required\n");
+	if (optind != argc || cc.key == NULL || t.n == 0) {
+		fprintf(stderr, "tenant-export: request: --as and --tenant (or "
+		    "--tenants-file) are required\n");
 		goto usage;
 	}
 	if (q.passphrase && q.recipients != NULL) {
@@ -219,30 +355,27 @@ cmd_request(int argc, char **argv)
 	}
 	if (cmd_key_load("request", cc.key, cc.passfile, &sk) != 0)
 		goto out;
-	rc = cmd_request_send("request", &cc.co, sk, &q, &res);
-	minisig_seckey_free(sk);
-	sk = NULL;
-	if (cc.json && res != NULL) {
-		json_object_set_new(res, "ok", json_boolean(rc == 0));
-		cmd_print_json(res);
-		res = NULL;
-	} else if (rc == 0 && json_is_true(json_object_get(res, "duplicate")))
-		fprintf(stderr, "tenant-export: request: %s\n",
-		    client_message(res));
-	else if (rc == 0) {
-		printf("%s\n", json_string_value(json_object_get(res, "job")));
-		fprintf(stderr, "tenant-export: request: job %s: %s\n"
-		    "  keep the job id: it is shown only once\n",
-		    json_string_value(json_object_get(res, "job")),
-		    client_message(res));
-	}
+	if (cc.json && (all = json_array()) == NULL)
+		goto out;
+	/* Every tenant is asked for, whatever the others' answers; the
+	 * worst status is the command's. */
+	rc = CMD_EXIT_OK;
+	many = t.n > 1 || t.file != NULL;
+	for (i = 0; i < t.n; i++)
+		if ((r = request_one(&cc, sk, q, t.v[i], many, all)) > rc)
+			rc = r;
+	if (cc.json)
+		cmd_print_json(many ? json_incref(all) :
+		    json_incref(json_array_get(all, 0)));
 	goto out;
  usage:
 	request_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);
-	json_decref(res);
+	json_decref(all);
+	free(t.v);
+	free(t.file);
 	free(q.recipients);
 	return rc;
 }

@@ -35,7 +35,11 @@ run_usage(FILE *f)
 "request`) and runs it at once unless it is high-risk and needs\n"
 "approval; the second runs a queued or approved job, exactly as it was\n"
 "requested (scope and recipients cannot change). `fetch` hands the\n"
-"archive out.\n"
+"archive out. Every failure names the job. With --idempotency-key, the\n"
+"same command again gives the same job: a failed one runs again, a\n"
+"ready one is reported done. A transient fault (the database went\n"
+"away, the outbox was full) puts the job back in the queue for a worker,\n"
+"after [control] retry_backoff.\n"
 "\n"
 "  --job JOB                  run this job (id printed by request)\n"
 "  --passphrase-out FILE      for a passphrase export: write the\n"
@@ -168,7 +172,7 @@ run_job(const struct cmd_common *cc, const struct minisig_seckey *sk,
  * to show. Returns -1 to go on, else the exit status. */
 static int
 request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
-    const struct cmd_req *q, char hash[65], char id[JOBS_ID_HEX])
+    const struct cmd_req *q, char hash[65], char id[65])
 {
 	json_t *res = NULL;
 	const char *state, *h, *j;
@@ -188,10 +192,23 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 	h = json_string_value(json_object_get(res, "job_hash"));
 	j = json_string_value(json_object_get(res, "job"));
 	snprintf(hash, 65, "%s", h != NULL ? h : "0");
-	snprintf(id, JOBS_ID_HEX, "%s", j != NULL ? j : h != NULL ? h : "?");
+	snprintf(id, 65, "%s", j != NULL ? j : h != NULL ? h : "?");
 	if (state != NULL && strcmp(state, "queued") == 0) {
 		json_decref(res);
 		return -1;
+	}
+	/* Run again under its idempotency key after it succeeded: done. */
+	if (state != NULL && strcmp(state, "ready") == 0 &&
+	    json_is_true(json_object_get(res, "duplicate"))) {
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
+		if (cc->json) {
+			json_object_set_new(res, "ok", json_true());
+			json_object_set_new(res, "job", json_string(id));
+			cmd_print_json(res);
+		} else
+			printf("%s\n", id);
+		return CMD_EXIT_OK;
 	}
 	if (state != NULL && strcmp(state, "awaiting_approval") == 0) {
 		fprintf(stderr, "tenant-export: run: job %s awaits approval "
@@ -201,9 +218,11 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 		if (!cc->json)
 			printf("%s\n", id);
 	} else
-		fprintf(stderr, "tenant-export: run: %s\n", client_message(res));
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
 	if (cc->json) {
 		json_object_set_new(res, "ok", json_false());
+		json_object_set_new(res, "job", json_string(id));
 		cmd_print_json(res);
 		res = NULL;
 	}
@@ -245,7 +264,9 @@ report(const struct cmd_common *cc, json_t *res, const char *id,
 	int rc = run_exit(res);
 
 	if (rc != 0) {
-		fprintf(stderr, "tenant-export: run: %s\n", client_message(res));
+		/* every failure names the job: run it again, ask its status */
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
 		if (json_string_value(json_object_get(res, "state")) != NULL &&
 		    strcmp(json_string_value(json_object_get(res, "state")),
 		    "awaiting_approval") == 0)
@@ -291,7 +312,7 @@ cmd_run(int argc, char **argv)
 	struct cmd_req q;
 	struct minisig_seckey *sk = NULL;
 	const char *jobarg = NULL, *pass_out = NULL;
-	char hash[65], id[JOBS_ID_HEX];
+	char hash[65], id[65];	/* the job's id, or its hash */
 	json_t *res = NULL;
 	int ch, k, quiet = 0, scope = 0, rc = CMD_EXIT_USAGE;
 

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "age.h"
 #include "beneath.h"
 #include "buf.h"
@@ -409,14 +411,24 @@ attack_limits(struct builder_job *j)
  * key (which the builder must hold: it proves the scan can find things).
  */
 static void
-attack_scan(struct builder_job *j, const char *needle, const char *tenant)
+attack_scan(struct builder_job *j, const char *arg, const char *tenant)
 {
 	char line[512];
 	FILE *f = fopen("/proc/self/maps", "r");
 	unsigned long lo, hi;
 	char perms[8];
 	int secret = 0, ten = 0;
-	size_t nlen = needle ? strlen(needle) : 0, tlen = strlen(tenant);
+	/* "hex:..." names raw bytes (a secret key), else the text itself */
+	static uint8_t raw[256];
+	const char *needle = arg;
+	size_t nlen = arg ? strlen(arg) : 0, tlen = strlen(tenant), got = 0;
+
+	if (arg != NULL && strncmp(arg, "hex:", 4) == 0 &&
+	    sodium_hex2bin(raw, sizeof(raw), arg + 4, strlen(arg + 4), NULL,
+	    &got, NULL) == 0) {
+		needle = (const char *)raw;
+		nlen = got;
+	}
 
 	if (f == NULL || nlen < 8) {
 		builder_log(j->log_fd, "note scan: cannot scan");
@@ -438,7 +450,7 @@ attack_scan(struct builder_job *j, const char *needle, const char *tenant)
 
 			if (m == NULL)
 				break;
-			/* the environment string that carried the needle in */
+			/* the copy this scan searches with */
 			if (m != needle)
 				secret++;
 			p = m + 1;
@@ -529,6 +541,24 @@ forge_record(int64_t tcol, const char *type, const char *tenant,
 }
 #endif
 
+/*
+ * A database error while reading table t. A connection that went away
+ * (the session was terminated, the server restarted) says "database:
+ * connection lost": the monitor counts that as a fault worth another
+ * attempt. Anything the server refused is said as it is.
+ */
+static void
+db_error(struct builder_job *j, size_t t)
+{
+	if (PQstatus(j->conn) == CONNECTION_BAD)
+		builder_log(j->log_fd, "error database: connection lost while "
+		    "reading \"%s\": %s", j->pre->tables[t].name,
+		    PQerrorMessage(j->conn));
+	else
+		builder_log(j->log_fd, "error database: reading \"%s\" failed: "
+		    "%s", j->pre->tables[t].name, PQerrorMessage(j->conn));
+}
+
 static int
 copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
     uint64_t *rows, uint64_t *bytes, uint64_t *last_ms)
@@ -540,7 +570,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	PGresult *res = NULL;
 	const char *sql = bt->copy_sql;
 	char *data;
-	size_t i;
+	size_t i, toff, tlen;
 	int n, r = ERR_NOMEM, forged = 0;
 
 #ifdef TEXP_TEST_HOOKS
@@ -556,10 +586,11 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	if ((pc = pgcopy_new(cols, bt->ncols, MAX_ROW_BYTES)) == NULL ||
 	    (rec = buf_new(MAX_ROW_BYTES)) == NULL)
 		goto out;
+	/* the decoder says where the tenant value is: no second scan */
+	pgcopy_set_mark(pc, j->pre->tables[t].tenant_column);
 	res = PQexec(j->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		builder_log(j->log_fd, "error database: reading \"%s\": %s",
-		    j->pre->tables[t].name, PQerrorMessage(j->conn));
+		db_error(j, t);
 		r = ERR_DB;
 		goto out;
 	}
@@ -570,9 +601,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 		if (n == -1)
 			break;
 		if (n < 0) {
-			builder_log(j->log_fd, "error database: connection lost while "
-			    "reading \"%s\": %s", j->pre->tables[t].name,
-			    PQerrorMessage(j->conn));
+			db_error(j, t);
 			r = ERR_DB;
 			goto out;
 		}
@@ -587,8 +616,9 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 				break;
 			if (r < 0)
 				goto bad_row;
-			if ((r = bundle_writer_add(bw, t, buf_ptr(rec),
-			    buf_len(rec))) != 0)
+			pgcopy_mark(pc, &toff, &tlen);
+			if ((r = bundle_writer_add_encoded(bw, t, buf_ptr(rec),
+			    buf_len(rec), toff, tlen)) != 0)
 				goto bad_row;
 			(*rows)++;
 			*bytes += buf_len(rec);
@@ -615,7 +645,9 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 				buf_free(f);
 			}
 #endif
-			if (now_ms() - *last_ms >= 500) {
+			/* Often enough for the monitor's throttle to hold
+			 * the rate close (throttle.h). */
+			if ((*rows & 255) == 0 || now_ms() - *last_ms >= 500) {
 				*last_ms = now_ms();
 				builder_log(j->log_fd, "progress %llu %llu",
 				    (unsigned long long)*rows,
@@ -625,8 +657,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	}
 	res = PQgetResult(j->conn);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		builder_log(j->log_fd, "error database: reading \"%s\" failed: %s",
-		    j->pre->tables[t].name, PQerrorMessage(j->conn));
+		db_error(j, t);
 		r = ERR_DB;
 		goto out;
 	}
@@ -795,7 +826,8 @@ checker_main(void *arg)
 		.out_fd = j->out_fd, .log_fd = j->log_fd, .db_fd = -1,
 		.in_fd = j->in_fd, .cpu_seconds = j->cpu_seconds,
 	};
-	struct verify_opts o = { .file_key = j->file_key, .tenant = j->tenant };
+	struct verify_opts o = { .file_key = j->file_key, .tenant = j->tenant,
+		.watch = j->watch };
 	struct verify_result *res = NULL;
 	struct buf *out = NULL;
 	size_t i;
@@ -814,7 +846,8 @@ checker_main(void *arg)
 		builder_log(j->log_fd, "error checker: %s", err_str(r));
 		return 1;
 	}
-	if ((out = buf_new(MANIFEST_MAX_BYTES + 65536)) == NULL)
+	if ((out = buf_new(MANIFEST_MAX_BYTES + 65536 +
+	    VERIFY_MAX_HITS * 80)) == NULL)
 		return 1;
 	r = buf_put_str(out, "texp-check v1\n");
 	if (res->nfailures == 0 && res->content_ok && res->have_manifest)
@@ -830,6 +863,18 @@ checker_main(void *arg)
 				*c = ' ';
 		r |= buf_putf(out, "finding %d %s\n", res->findings[i].code,
 		    msg);
+	}
+	if (j->watch != NULL) {
+		r |= buf_putf(out, "stat tenant_bad %llu\n", (unsigned long long)
+		    res->tenant_mismatches);
+		r |= buf_putf(out, "stat hits_dropped %llu\n",
+		    (unsigned long long)res->hits_dropped);
+		for (i = 0; i < res->nhits; i++)
+			r |= buf_putf(out, "hit %zu %zu %zu %llu %llu\n",
+			    res->hits[i].table, res->hits[i].column,
+			    res->hits[i].which, (unsigned long long)
+			    res->hits[i].records, (unsigned long long)
+			    res->hits[i].first);
 	}
 	r |= buf_putf(out, "manifest %zu\n", res->have_manifest ?
 	    res->receipt_len : 0);

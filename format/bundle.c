@@ -514,23 +514,14 @@ bundle_writer_set_files(struct bundle_writer *w,
 	w->files = src;
 }
 
-int
-bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
-    size_t len)
+/* Appends a record whose tenant value (or NULL) is known. */
+static int
+w_add(struct bundle_writer *w, struct manifest_table *mt, const uint8_t *rec,
+    size_t len, const uint8_t *tval, size_t tlen)
 {
-	struct manifest_table *mt;
 	uint8_t th[EVIDENCE_HASH_LEN], ch[EVIDENCE_HASH_LEN];
-	const uint8_t *tval;
-	size_t tlen;
 	int r;
 
-	if (w->done || t >= w->m->ntables || t < w->cur)
-		return ERR_INVALID;
-	if (t > w->cur && (r = w_advance(w, t)) != 0)
-		return r;
-	mt = &w->m->tables[t];
-	if ((r = w_scan(w, mt, rec, len, &tval, &tlen)) != 0)
-		return r;
 	if (len > BUNDLE_MAX_PART_BYTES)
 		return ERR_LIMIT;
 	if (w->part_records > 0 && (buf_len(w->rec) + len > w->part_bytes ||
@@ -542,7 +533,7 @@ bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
 	if (tval != NULL &&
 	    (r = evidence_hasher_tenant(&w->eh, tval, tlen, th)) != 0)
 		return r;
-	if (manifest_is_files_table(w->m, t))
+	if (manifest_is_files_table(w->m, (size_t)(mt - w->m->tables)))
 		return w_add_files_row(w, mt, rec, len, th, ch);
 	if ((r = buf_put(w->rec, rec, len)) != 0 ||
 	    (r = dcbor_put_array(w->ev, 2)) != 0 ||
@@ -555,6 +546,51 @@ bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
 	mt->records++;
 	mt->bytes += len;
 	return 0;
+}
+
+/* Moves to table t; 0 or an error. */
+static int
+w_table(struct bundle_writer *w, size_t t)
+{
+	if (w->done || t >= w->m->ntables || t < w->cur)
+		return ERR_INVALID;
+	if (t > w->cur)
+		return w_advance(w, t);
+	return 0;
+}
+
+int
+bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
+    size_t len)
+{
+	struct manifest_table *mt;
+	const uint8_t *tval;
+	size_t tlen;
+	int r;
+
+	if ((r = w_table(w, t)) != 0)
+		return r;
+	mt = &w->m->tables[t];
+	if ((r = w_scan(w, mt, rec, len, &tval, &tlen)) != 0)
+		return r;
+	return w_add(w, mt, rec, len, tval, tlen);
+}
+
+int
+bundle_writer_add_encoded(struct bundle_writer *w, size_t t,
+    const uint8_t *rec, size_t len, size_t toff, size_t tlen)
+{
+	struct manifest_table *mt;
+	int r;
+
+	if ((r = w_table(w, t)) != 0)
+		return r;
+	mt = &w->m->tables[t];
+	if (mt->tenant_column < 0)
+		return w_add(w, mt, rec, len, NULL, 0);
+	if (toff > len || tlen == 0 || tlen > len - toff)
+		return ERR_INVALID;
+	return w_add(w, mt, rec, len, rec + toff, tlen);
 }
 
 int

@@ -100,13 +100,22 @@ void bundle_writer_set_files(struct bundle_writer *w,
 int bundle_writer_add(struct bundle_writer *w, size_t t,
     const uint8_t *rec, size_t len);
 /*
+ * The same for a record from an encoder that writes only records the
+ * reader accepts (the builder's COPY decoder): no second scan. The caller
+ * says where the tenant column's value is, rec[toff..toff+tlen), ignored
+ * for a global table. A record that breaks the rules anyway is not caught
+ * here but by the reader (the exporter's checker proves every archive
+ * before it is published).
+ */
+int bundle_writer_add_encoded(struct bundle_writer *w, size_t t,
+    const uint8_t *rec, size_t len, size_t toff, size_t tlen);
+/*
  * Closes table t (its last part written: for the files table, its files
  * read) when it is the current one; later records go to later tables.
  * Lets the caller tell a failure of t's files from one of the next
  * table's rows. 0 or the error of writing the part.
  */
 int bundle_writer_end_table(struct bundle_writer *w, size_t t);
-
 /* Flushes the last parts, fills m's results, writes the manifest entry and
  * ends the tar stream. A copy of the manifest bytes is appended to
  * manifest_out when it is not NULL. */
@@ -144,6 +153,9 @@ struct bundle_visitor {
 	 * code, a sentence (no "§N: " prefix); return 0 to go on, nonzero
 	 * to stop */
 	int (*on_failure)(void *ctx, enum rule rule, int code, const char *msg);
+	/* nonzero: the walk may build the Merkle trees in a second thread
+	 * (merkleq.h); callbacks still run on the caller's thread only */
+	int threads;
 };
 
 /*

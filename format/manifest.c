@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include "b2b.h"
 #include "coltype.h"
 #include "dcbor.h"
 #include "err.h"
@@ -670,5 +671,5 @@ manifest_is_files_table(const struct manifest *m, size_t t)
 void
 manifest_digest(const uint8_t *p, size_t len, uint8_t out[EVIDENCE_HASH_LEN])
 {
-	crypto_generichash(out, EVIDENCE_HASH_LEN, p, len, NULL, 0);
+	b2b_hash(out, EVIDENCE_HASH_LEN, p, len, NULL, 0);
 }

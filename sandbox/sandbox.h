@@ -161,6 +161,19 @@ void *sandbox_secret_alloc(size_t len);
 void sandbox_secret_free(void *p, size_t len);
 
 /*
+ * In a child that is about to execve a program the service does not
+ * trust with its files (a notification hook): covers each of the n paths
+ * (directories with an empty read-only tmpfs, files with /dev/null) in a
+ * new user and mount namespace, then drops every capability for good
+ * (bounding set, locked securebits, no_new_privs). The network and the
+ * rest of the filesystem stay as they were. ERR_SANDBOX when a step
+ * failed (user namespaces disabled, a path that cannot be covered): the
+ * caller must not run the program then. Call it only in a
+ * single-threaded child.
+ */
+int sandbox_hide_paths(const char *const *paths, size_t n);
+
+/*
  * Call once in the monitor before the first fork: sets TZ=UTC0 (then
  * tzset()) and LC_ALL=C (then setlocale()), and initialises libsodium, so
  * that no code in a child later opens /etc/localtime, a locale or message

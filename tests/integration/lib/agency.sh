@@ -65,6 +65,13 @@ wait_for() {
 	return 0
 }
 
+# holds 'TEST': evaluates TEST (shell text) each time it is called, for
+# wait_for on a state that changes: a "$(...)" handed to wait_for itself
+# would be read once, before the first try.
+holds() {
+	eval "$1"
+}
+
 # Processes of this test's exports (children are forked, not executed:
 # they keep the command line, which names this test's config).
 export_procs() {
