@@ -7,17 +7,7 @@
 work=$(mktemp -d /tmp/texp-limits.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 . "$(dirname "$0")/lib/agency.sh"
-db=texp_limits_$$
-agency_setup "$db" || { echo "not ok - agency set-up failed"; exit 1; }
-bg=""
-cleanup() {
-	for p in $bg; do kill -KILL "$p" 2>/dev/null; done
-	dropdb --if-exists "$db" >/dev/null 2>&1
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-C="$work/agency.conf"
+agency_setup_bg limits
 printf 'max_running_per_tenant = 1\nlease_timeout = 10s\n' >>"$C"
 printf 'max_requests_per_principal = 3\nmax_requests_per_tenant = 5\nrequest_window = 1h\n' >>"$C"
 for p in "ci2 requester" "w1 worker" "w2 worker" "w3 worker" "boss admin"; do

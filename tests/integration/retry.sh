@@ -9,17 +9,7 @@
 work=$(mktemp -d /tmp/texp-retry.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 . "$(dirname "$0")/lib/agency.sh"
-db=texp_retry_$$
-agency_setup "$db" || { echo "not ok - agency set-up failed"; exit 1; }
-bg=""
-cleanup() {
-	for p in $bg; do kill -KILL "$p" 2>/dev/null; done
-	dropdb --if-exists "$db" >/dev/null 2>&1
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-C="$work/agency.conf"
+agency_setup_bg retry
 printf 'retry_backoff = 2s\nlease_timeout = 10s\n' >>"$C"
 fixture_principal w1 worker "$CLIENT_B" || { echo "not ok - worker"; exit 1; }
 run_b() {	# KEY [BINARY]: one-step run of invoices under an idempotency key

@@ -9,17 +9,7 @@
 work=$(mktemp -d /tmp/texp-worker.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
 . "$(dirname "$0")/lib/agency.sh"
-db=texp_worker_$$
-agency_setup "$db" || { echo "not ok - agency set-up failed"; exit 1; }
-bg=""
-cleanup() {
-	for p in $bg; do kill -KILL "$p" 2>/dev/null; done
-	dropdb --if-exists "$db" >/dev/null 2>&1
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-C="$work/agency.conf"
+agency_setup_bg worker
 # Two tenants, two of each running at once, leases that expire within
 # the test, and a short backoff.
 printf 'max_running = 4\nmax_running_per_tenant = 2\nlease_timeout = 10s\nretry_backoff = 1s\n' >>"$C"

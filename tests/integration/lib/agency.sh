@@ -194,3 +194,20 @@ verify_b_index() {
 	    --signer "$work/keys/sign.pub" --tenant "$CLIENT_B" "$@" \
 	    "$(ls "$work"/outbox/*.texp.index | head -n 1)"
 }
+
+# agency_setup_bg NAME: agency_setup on database texp_NAME_PID, for a
+# test that starts processes in the background: each pid it adds to $bg
+# is killed at exit, and the database and $work are removed. Sets C.
+agency_setup_bg() {
+	db=texp_$1_$$
+	agency_setup "$db" || { echo "not ok - agency set-up failed"; exit 1; }
+	bg=""
+	trap agency_cleanup_bg EXIT
+	trap 'exit 1' INT TERM
+	C="$work/agency.conf"
+}
+agency_cleanup_bg() {
+	for p in $bg; do kill -KILL "$p" 2>/dev/null; done
+	dropdb --if-exists "$db" >/dev/null 2>&1
+	rm -rf "$work"
+}
