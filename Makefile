@@ -54,7 +54,7 @@ TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo \
 	install uninstall clean bench bench-verify bench-export bench-impact \
-	bench-blake2b
+	bench-blake2b bench-files
 
 all: deps $(BINS)
 
@@ -145,6 +145,8 @@ bench-verify: all $(TOOL_BIN)
 	@sh bench/verify.sh
 bench-export: all $(TOOL_BIN)
 	@sh bench/export.sh
+bench-files: $(BUILD)/tests/tools/texp-filebench
+	@BUILD=$(BUILD) sh bench/files.sh
 # pgbench TPS of the example application idle, during an export, and
 # during a throttled one (IMPACT_RATE, IMPACT_ROWS, IMPACT_SECONDS).
 bench-impact: all

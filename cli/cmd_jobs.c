@@ -352,8 +352,9 @@ cmd_print_job(const json_t *j)
 	    json_string_value(json_object_get(scope, "until")))
 		printf(" [%s .. %s]", jstr(scope, "since", ""),
 		    jstr(scope, "until", ""));
-	printf("%s%s\n", json_is_true(json_object_get(scope,
+	printf("%s%s%s\n", json_is_true(json_object_get(scope,
 	    "include_global")) ? " +global" : "", json_is_true(
+	    json_object_get(scope, "files")) ? " +files" : "", json_is_true(
 	    json_object_get(scope, "pii")) ? " (pii)" : "");
 	printf("  recipients:   ");
 	if (json_is_true(json_object_get(j, "passphrase")))

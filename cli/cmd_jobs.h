@@ -67,6 +67,7 @@ struct cmd_req {
 	const char *since;
 	const char *until;
 	int include_global;
+	int include_files;		/* --files */
 	const char *confirm;		/* --confirm, or NULL: prompt if needed */
 	const char *idem;		/* --idempotency-key, or NULL */
 	char *recipients;		/* comma list of --recipient, or NULL */
@@ -91,7 +92,8 @@ struct cmd_req {
 	{ "recipient", required_argument, NULL, 'r' }, \
 	{ "passphrase", no_argument, NULL, 'P' }, \
 	{ "allow-empty", no_argument, NULL, 'e' }, \
-	{ "zstd", no_argument, NULL, 'z' }
+	{ "zstd", no_argument, NULL, 'z' }, \
+	{ "files", no_argument, NULL, 'F' }
 int cmd_request_opt(int ch, struct cmd_req *q);
 
 /*

@@ -47,6 +47,8 @@ request_usage(FILE *f)
 "  --since T, --until T       date window on each table's date_column\n"
 "                             (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])\n"
 "  --include-global           also export tables classified global\n"
+"  --files                    also export the tenant's uploaded files\n"
+"                             ([files] in the config; not by default)\n"
 "  --recipient age1...        encrypt to this one of the tenant's registered\n"
 "                             recipients (repeatable; default: all of them)\n"
 "  --passphrase               encrypt with a random passphrase instead, given\n"
@@ -75,8 +77,8 @@ send_once(const char *cmd, const struct client_opts *co,
 {
 	static const char *const keys[] = { "tenant", "tables", "since",
 	    "until", "global", "confirm", "idem", "recipients", "passphrase",
-	    "allow_empty", "zstd", "retry_of" };
-	const char *vals[12];
+	    "allow_empty", "zstd", "files", "retry_of" };
+	const char *vals[13];
 	struct cmd_action act = { NULL, NULL };
 	struct client *cl = NULL;
 	int r;
@@ -93,11 +95,12 @@ send_once(const char *cmd, const struct client_opts *co,
 	vals[8] = q->passphrase ? "1" : "0";
 	vals[9] = q->allow_empty ? "1" : "0";
 	vals[10] = q->zstd ? "1" : "0";
-	vals[11] = q->retry_of;
+	vals[11] = q->include_files ? "1" : "0";
+	vals[12] = q->retry_of;
 	if ((r = client_open(cmd, co, &cl)) != 0)
 		goto out;
 	if ((r = client_sign(cmd, cl, sk, "export.request", keys, vals,
-	    q->retry_of != NULL ? 12 : 11, &act)) != 0) {
+	    q->retry_of != NULL ? 13 : 12, &act)) != 0) {
 		if (r == ERR_INVALID)
 			fprintf(stderr, "tenant-export: %s: the tenant, tables, "
 			    "window, confirmation and key must be UTF-8 text "
@@ -179,6 +182,7 @@ cmd_request_opt(int ch, struct cmd_req *q)
 	case 'P': q->passphrase = 1; return 1;
 	case 'e': q->allow_empty = 1; return 1;
 	case 'z': q->zstd = 1; return 1;
+	case 'F': q->include_files = 1; return 1;
 	}
 	return 0;
 }

@@ -105,6 +105,7 @@ request_of(const json_t *job, const char *hash, struct cmd_req *q,
 	q->until = json_string_value(json_object_get(scope, "until"));
 	q->include_global = json_is_true(json_object_get(scope,
 	    "include_global"));
+	q->include_files = json_is_true(json_object_get(scope, "files"));
 	q->passphrase = json_is_true(json_object_get(job, "passphrase"));
 	q->recipients = q->passphrase || (*rcpt)[0] == '\0' ? NULL : *rcpt;
 	q->allow_empty = json_is_true(json_object_get(job, "allow_empty"));

@@ -262,7 +262,9 @@ jobs_scope_json(const struct jobs_scope *s, char **out)
 	    json_string(s->until) : json_null()) != 0 ||
 	    json_object_set_new(o, "include_global",
 	    json_boolean(s->include_global)) != 0 ||
-	    json_object_set_new(o, "pii", json_boolean(s->pii)) != 0)
+	    json_object_set_new(o, "pii", json_boolean(s->pii)) != 0 ||
+	    (s->include_files &&
+	    json_object_set_new(o, "files", json_true()) != 0))
 		goto out;
 	if ((*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		goto out;
@@ -322,6 +324,10 @@ jobs_scope_from_json(const char *js, struct jobs_scope *s)
 	if (!json_is_boolean(v = json_object_get(o, "pii")))
 		goto out;
 	s->pii = json_is_true(v);
+	/* absent in scopes written before files existed: none */
+	if ((v = json_object_get(o, "files")) != NULL && !json_is_true(v))
+		goto out;
+	s->include_files = v != NULL;
 	r = 0;
  out:
 	if (r != 0)

@@ -99,6 +99,8 @@ struct jobs_scope {
 	char *since;		/* or NULL */
 	char *until;
 	int include_global;
+	int include_files;	/* the [files] of the rows read ("files" in
+				 * the JSON, written only when true) */
 	int pii;		/* the scope reads a table marked pii */
 };
 

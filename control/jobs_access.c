@@ -23,6 +23,7 @@
 #include "action.h"
 #include "audit.h"
 #include "config.h"
+#include "ident.h"
 #include "control.h"
 #include "err.h"
 #include "jobs.h"
@@ -181,6 +182,28 @@ flag(const char *v, int *out)
 	return ERR_FORMAT;
 }
 
+/* --files needs the [files] table among the scope's tables (none listed:
+ * the whole tenant, which has it). */
+static int
+files_in_scope(const struct config *cfg, const struct jobs_scope *s)
+{
+	const struct config_files *f = config_files(cfg);
+	const struct config_table *t;
+	char q[IDENT_QNAME_MAX];
+	size_t i;
+
+	if (f == NULL ||
+	    (t = config_table_find(cfg, f->schema, f->table)) == NULL ||
+	    config_table_qname(t, q, sizeof(q)) != 0)
+		return 0;
+	if (s->ntables == 0)
+		return 1;
+	for (i = 0; i < s->ntables; i++)
+		if (strcmp(s->tables[i], q) == 0)
+			return 1;
+	return 0;
+}
+
 /* The request's fields, well formed, and the signer's right to export. */
 static int
 request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
@@ -188,7 +211,7 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 {
 	const char *g;
 	char why[256] = "";
-	int global = 0, r;
+	int global = 0, files = 0, r;
 
 	if ((r = decide_verify(k, a, "export.request", "export.denied", &q->act,
 	    o)) != 0)
@@ -202,7 +225,8 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 	    strlen(q->tenant) > JOBS_TENANT_MAX || flag(g, &global) != 0 ||
 	    flag(action_get(q->act, "passphrase"), &q->passphrase) != 0 ||
 	    flag(action_get(q->act, "allow_empty"), &q->allow_empty) != 0 ||
-	    flag(action_get(q->act, "zstd"), &q->zstd) != 0)
+	    flag(action_get(q->act, "zstd"), &q->zstd) != 0 ||
+	    flag(action_get(q->act, "files"), &files) != 0)
 		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who, NULL,
 		    NULL, NULL, "malformed", "the signed request is malformed");
 	snprintf(o->tenant, sizeof(o->tenant), "%s", q->tenant);
@@ -222,6 +246,15 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 			    q->tenant, NULL, NULL, "scope", "%s", why);
 		return o->r = r;
 	}
+	if (files && config_files(k->cfg) == NULL)
+		return decide_deny(k, o, ERR_USAGE, "export.denied", q->who,
+		    q->tenant, NULL, NULL, "scope", "files were asked for, but "
+		    "the configuration has no [files] section");
+	if (files && !files_in_scope(k->cfg, &q->scope))
+		return decide_deny(k, o, ERR_USAGE, "export.denied", q->who,
+		    q->tenant, NULL, NULL, "scope", "files were asked for, but "
+		    "the files table is not among the tables exported");
+	q->scope.include_files = files;
 	if ((r = jobs_scope_json(&q->scope, &q->scope_json)) != 0)
 		return o->r = r;
 	if (q->scope.pii && !ledger_may(k->ledger, q->who,

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <linux/futex.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <sodium.h>
 
 #include "age.h"
+#include "beneath.h"
 #include "buf.h"
 #include "builder.h"
 #include "bundle.h"
@@ -105,6 +107,82 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* ------------------------------------------------------------------ */
+/* Files: read beneath the tenant's directory (beneath.h) */
+
+struct file_src {
+	struct builder_job *j;
+	const char *table;
+	uint64_t row;
+	struct beneath_file f;
+	uint64_t *rows, *bytes, *last_ms;
+};
+
+/* A refused or failed file names its row and the reason, never the path
+ * or any of the content (the path is the application's data). */
+static int
+file_open(void *ctx, uint64_t row, const uint8_t *path, size_t len,
+    uint64_t *size)
+{
+	struct file_src *s = ctx;
+	const char *why = "cannot open";
+	int r;
+
+	s->row = row;
+	r = beneath_open_file(s->j->dir_fd, (const char *)path, len, &s->f,
+	    &why);
+	if (r != 0) {
+		builder_log(s->j->log_fd, "error files: table \"%s\" row %llu: "
+		    "the file was refused: %s", s->table,
+		    (unsigned long long)row, why);
+		return r;
+	}
+	*size = s->f.size;
+	return 0;
+}
+
+static int
+file_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+	struct file_src *s = ctx;
+	ssize_t n;
+
+	do
+		n = read(s->f.fd, p, cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		builder_log(s->j->log_fd, "error files: table \"%s\" row %llu: "
+		    "reading the file failed: %s", s->table,
+		    (unsigned long long)s->row, strerror(errno));
+		return ERR_IO;
+	}
+	*got = (size_t)n;
+	*s->bytes += (size_t)n;
+	if (now_ms() - *s->last_ms >= 500) {
+		*s->last_ms = now_ms();
+		builder_log(s->j->log_fd, "progress %llu %llu",
+		    (unsigned long long)*s->rows,
+		    (unsigned long long)*s->bytes);
+	}
+	return 0;
+}
+
+static int
+file_close(void *ctx, int ok)
+{
+	struct file_src *s = ctx;
+	const char *why = "the file is shorter than its size";
+	int r = ok ? beneath_recheck(&s->f, &why) : ERR_IO;
+
+	(void)close(s->f.fd);
+	s->f.fd = -1;
+	if (r != 0)
+		builder_log(s->j->log_fd, "error files: table \"%s\" row %llu: "
+		    "%s; nothing is published", s->table,
+		    (unsigned long long)s->row, why);
+	return r;
+}
+
 #ifdef TEXP_TEST_HOOKS
 /*
  * Test builds only: a compromised builder. Each attack is something hostile
@@ -137,7 +215,20 @@ attack_syscall(struct builder_job *j)
 		fd = (int)fork();
 	else if (strcmp(a, "ptrace") == 0)
 		fd = (int)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
-	else
+	else if (strcmp(a, "files-openat") == 0)
+		/* around the descriptor: openat is not openat2 */
+		fd = openat(j->dir_fd, "../A/secret.pdf", O_RDONLY);
+	else if (strcmp(a, "files-escape") == 0) {
+		/* openat2 on the one descriptor, without resolve flags,
+		 * out of the tenant's directory: Landlock refuses */
+		struct open_how how;
+
+		memset(&how, 0, sizeof(how));
+		how.flags = O_RDONLY;
+		fd = (int)syscall(SYS_openat2, j->dir_fd,
+		    j->attack_arg != NULL ? j->attack_arg : "../A/secret.pdf",
+		    &how, sizeof(how));
+	} else
 		return 0;
 	/* Reached only if the call did not kill us. Sanitizer builds turn
 	 * open() into EACCES so that their reports survive: refused too. */
@@ -593,10 +684,13 @@ builder_main(void *arg)
 	struct sandbox_policy pol = {
 		.out_fd = j->out_fd, .log_fd = j->log_fd,
 		.db_fd = PQsocket(j->conn), .in_fd = -1,
+		.dir_fd = j->pre->has_files ? j->dir_fd : -1,
 		.cpu_seconds = j->cpu_seconds,
 	};
 	struct age_enc *enc = NULL;
 	struct bundle_writer *bw = NULL;
+	struct bundle_file_source fsrc;
+	struct file_src fs;
 	uint64_t rows = 0, bytes = 0, last = 0;
 	size_t t;
 	int r;
@@ -639,6 +733,20 @@ builder_main(void *arg)
 		builder_log(j->log_fd, "error archive: %s", err_str(r));
 		goto out;
 	}
+	if (j->pre->has_files) {
+		memset(&fs, 0, sizeof(fs));
+		fs.j = j;
+		fs.table = j->pre->tables[j->pre->files_table].name;
+		fs.f.fd = -1;
+		fs.rows = &rows;
+		fs.bytes = &bytes;
+		fs.last_ms = &last;
+		fsrc.ctx = &fs;
+		fsrc.open = file_open;
+		fsrc.read = file_read;
+		fsrc.close = file_close;
+		bundle_writer_set_files(bw, &fsrc);
+	}
 	for (t = 0; t < j->pre->ntables; t++) {
 #ifdef TEXP_TEST_HOOKS
 		if (t == 1 && j->attack != NULL &&
@@ -655,6 +763,15 @@ builder_main(void *arg)
 #endif
 		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
 			goto out;
+		/* the files table's files are read as its parts close: here,
+		 * so that a refused file is not blamed on the next table */
+		if (j->pre->has_files && t == j->pre->files_table &&
+		    (r = bundle_writer_end_table(bw, t)) != 0) {
+			if (r != ERR_PATH && r != ERR_NOENT && r != ERR_IO)
+				builder_log(j->log_fd, "error archive: %s",
+				    err_str(r));
+			goto out;
+		}
 		builder_log(j->log_fd, "progress %llu %llu",
 		    (unsigned long long)rows, (unsigned long long)bytes);
 #ifdef TEXP_TEST_HOOKS

@@ -41,6 +41,9 @@ struct builder_job {
 	size_t part_bytes;
 	const char *tenant;		/* the tenant key, as text */
 	unsigned cpu_seconds;		/* RLIMIT_CPU */
+	int dir_fd;			/* the tenant's directory (O_PATH,
+					 * beneath.h) when pre->has_files;
+					 * else -1 */
 	const char *attack;		/* test builds only; else NULL */
 	const char *attack_arg;
 };

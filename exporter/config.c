@@ -50,6 +50,8 @@ struct config {
 	struct config_notify ntf;
 	struct config_leaktest lt;
 	struct config_alerts alerts;
+	struct config_files files;
+	bool has_files;
 	struct config_table *tables;
 	size_t ntables;
 };
@@ -73,6 +75,7 @@ struct parse_ctx {
 	bool seen_hr_rows;
 	bool seen_hr_whole;
 	bool seen_socket, seen_root, seen_svckey, seen_state;
+	bool seen_froot, seen_ftable, seen_fpath, seen_fsize;
 	bool seen_staging, seen_cuser, seen_cpass, seen_stmt;
 	unsigned alerts_seen;	/* [alerts] keys, one bit each */
 	/* per table scalar keys seen; reset on section change */
@@ -933,6 +936,105 @@ handle_notify(struct parse_ctx *c, const char *key, const char *v)
 }
 
 static int
+files_column(struct parse_ctx *c, bool *seen, char **dst, const char *key,
+    const char *v)
+{
+	char name[IDENT_MAX + 1];
+	const char *why;
+
+	if (*seen)
+		return ctx_fail(c, "[files] %s: set twice", key);
+	*seen = true;
+	if (parse_one_ident(v, name, &why) != 0)
+		return ctx_fail(c, "[files] %s: invalid column name: %s", key,
+		    why);
+	if ((*dst = strdup(name)) == NULL)
+		return ctx_fail(c, "out of memory");
+	return 1;
+}
+
+static int
+handle_files(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_files *f = &c->cfg->files;
+	char schema[IDENT_MAX + 1], name[IDENT_MAX + 1];
+	const char *why;
+
+	c->cfg->has_files = true;
+	if (strcmp(key, "root") == 0) {
+		if (!set_string(c, &c->seen_froot, &f->root, "files", key, v))
+			return 0;
+		if (v[0] != '/' || strstr(v, "/../") != NULL ||
+		    (strlen(v) >= 3 && strcmp(v + strlen(v) - 3, "/..") == 0))
+			return ctx_fail(c, "[files] root: \"%s\" is not an "
+			    "absolute path without \"..\"", f->root);
+		return 1;
+	}
+	if (strcmp(key, "table") == 0) {
+		if (c->seen_ftable)
+			return ctx_fail(c, "[files] table: set twice");
+		c->seen_ftable = true;
+		if (ident_parse_qualified(v, strlen(v), schema, name,
+		    &why) != 0)
+			return ctx_fail(c, "[files] table: invalid table "
+			    "name: %s; expected schema.name", why);
+		if ((f->schema = strdup(schema)) == NULL ||
+		    (f->table = strdup(name)) == NULL)
+			return ctx_fail(c, "out of memory");
+		return 1;
+	}
+	if (strcmp(key, "path_column") == 0)
+		return files_column(c, &c->seen_fpath, &f->path_column, key,
+		    v);
+	if (strcmp(key, "size_column") == 0)
+		return files_column(c, &c->seen_fsize, &f->size_column, key,
+		    v);
+	return ctx_fail(c, "[files] unknown key \"%s\"", key);
+}
+
+/* The [files] section names a tenant table, whose columns it may use. */
+static int
+files_finish(struct config *cfg, char *err, size_t errlen)
+{
+	const struct config_files *f = &cfg->files;
+	const struct config_table *t;
+	char cn[IDENT_CONFIG_MAX];
+
+	if (!cfg->has_files)
+		return 0;
+	if (f->root == NULL || f->table == NULL || f->path_column == NULL) {
+		err_set(err, errlen, "[files]: root, table and path_column "
+		    "are needed (docs/DATABASE.md, \"Files\")");
+		return ERR_CONFIG;
+	}
+	t = config_table_find(cfg, f->schema, f->table);
+	if (t == NULL || t->cls != CONFIG_CLASS_TENANT) {
+		err_set(err, errlen, "[files] table: not configured as a "
+		    "[table] section with class = tenant");
+		return ERR_CONFIG;
+	}
+	if (strcmp(f->path_column, t->tenant_key) == 0 ||
+	    (f->size_column != NULL &&
+	    (strcmp(f->size_column, t->tenant_key) == 0 ||
+	    strcmp(f->size_column, f->path_column) == 0))) {
+		err_set(err, errlen, "[files]: path_column, size_column and "
+		    "the table's tenant column must be three columns");
+		return ERR_CONFIG;
+	}
+	if (config_table_excludes(t, f->path_column) ||
+	    (f->size_column != NULL &&
+	    config_table_excludes(t, f->size_column))) {
+		err_set(err, errlen, "[files]: column %s is excluded from "
+		    "its table, so no file could be bound to its row",
+		    cfg_name(cn, sizeof(cn),
+		    config_table_excludes(t, f->path_column) ?
+		    f->path_column : f->size_column));
+		return ERR_CONFIG;
+	}
+	return 0;
+}
+
+static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *c = user;
@@ -960,6 +1062,7 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		    strcmp(hdr, "export") == 0 ||
 		    strcmp(hdr, "control") == 0 ||
 		    strcmp(hdr, "service") == 0 ||
+		    strcmp(hdr, "files") == 0 ||
 		    strcmp(hdr, "alerts") == 0 ||
 		    strcmp(hdr, "notify") == 0 ||
 		    strcmp(hdr, "leaktest") == 0) {
@@ -988,6 +1091,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		return handle_leaktest(c, name, value);
 	if (strcmp(hdr, "alerts") == 0)
 		return handle_alerts(c, name, value);
+	if (strcmp(hdr, "files") == 0)
+		return handle_files(c, name, value);
 	if (c->cur == NULL)
 		return ctx_fail(c, "[%s] internal: no table", sec);
 	return handle_table(c, sec, name, value);
@@ -1158,7 +1263,7 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 			return ERR_CONFIG;
 		}
 	}
-	return 0;
+	return files_finish(cfg, err, errlen);
 }
 
 int
@@ -1376,6 +1481,11 @@ config_free(struct config *cfg)
 		free(cfg->ctl.high_risk_tables[i]);
 	free(cfg->ctl.high_risk_tables);
 	free(cfg->alerts.timezone);
+	free(cfg->files.root);
+	free(cfg->files.schema);
+	free(cfg->files.table);
+	free(cfg->files.path_column);
+	free(cfg->files.size_column);
 	for (i = 0; i < cfg->ntables; i++) {
 		t = &cfg->tables[i];
 		free(t->schema);
@@ -1479,6 +1589,12 @@ config_check_service(const struct config *cfg, char *err, size_t errlen)
 		return ERR_CONFIG;
 	}
 	return 0;
+}
+
+const struct config_files *
+config_files(const struct config *cfg)
+{
+	return cfg->has_files ? &cfg->files : NULL;
 }
 
 const struct config_alerts *

@@ -8,6 +8,7 @@
  *   [notify]          a command told about jobs people wait for
  *   [leaktest]        the auditor's leak test: staging, canary writer
  *   [table S.T]       one section per table: class = tenant|global|excluded
+ *   [files]           where a tenant's uploaded files live (optional)
  *
  *   [alerts]          thresholds of `tenant-export alerts` (docs/OPERATIONS.md)
  *
@@ -169,6 +170,20 @@ struct config_alerts {
 					 * (24h; 0 off) */
 };
 
+/* The [files] section: uploaded files read beside the rows when an export
+ * asks for them (docs/DATABASE.md, "Files"). Each tenant's files live in
+ * the directory root/<tenant key as text>/; the tenant table `table` has
+ * one row per file, whose path_column holds the file's path relative to
+ * that directory, and size_column (optional) the size the application
+ * recorded. Read-only for callers. */
+struct config_files {
+	char *root;		/* absolute directory, as written */
+	char *schema;		/* the table listing the files */
+	char *table;
+	char *path_column;
+	char *size_column;	/* or NULL */
+};
+
 struct config;
 
 /*
@@ -215,6 +230,8 @@ const struct config_notify *config_notify(const struct config *cfg);
 const struct config_leaktest *config_leaktest(const struct config *cfg);
 /* ERR_CONFIG (reason in err) unless root_key and service_key are set. */
 int config_check_service(const struct config *cfg, char *err, size_t errlen);
+/* The [files] section, or NULL when the file has none. */
+const struct config_files *config_files(const struct config *cfg);
 /* The [alerts] section (never NULL for a loaded config). */
 const struct config_alerts *config_alerts(const struct config *cfg);
 /*

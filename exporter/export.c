@@ -19,6 +19,7 @@
 
 #include "age.h"
 #include "buf.h"
+#include "beneath.h"
 #include "builder.h"
 #include "bundle.h"
 #include "child.h"
@@ -93,6 +94,8 @@ struct run {
 	size_t nrcp;
 	uint8_t *file_key;		/* sodium_malloc'd */
 	int outdir;
+	int dirfd;			/* the tenant's files directory
+					 * (beneath.h), or -1 */
 	int lockfd;			/* outbox.h: this export runs */
 	const char *outdir_path;
 	char base[128];			/* the archive's file name */
@@ -313,6 +316,32 @@ escape_literal(PGconn *c, const char *s)
 	return s == NULL ? NULL : PQescapeLiteral(c, s, strlen(s));
 }
 
+/* The files table's place in the preamble, and its path column's. */
+static int
+plan_files(struct run *rn, size_t i, size_t idx)
+{
+	const struct config_files *f = config_files(rn->req->cfg);
+	const struct config_table *t = rn->plan[i].ct;
+	const struct db_columns *dc = rn->plan[i].cols;
+	size_t k;
+
+	if (!rn->req->include_files || strcmp(t->schema, f->schema) != 0 ||
+	    strcmp(t->name, f->table) != 0)
+		return 0;
+	for (k = 0; k < dc->n; k++)
+		if (strcmp(dc->col[k].name, f->path_column) == 0)
+			break;
+	if (k == dc->n) {
+		err_set(rn->err, rn->errlen, "files: the files table has no "
+		    "readable column [files] path_column names");
+		return ERR_POLICY;
+	}
+	rn->pre->has_files = 1;
+	rn->pre->files_table = idx;
+	rn->pre->files_path = k;
+	return 0;
+}
+
 /* Builds the COPY statements and the preamble's table list. */
 static int
 plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
@@ -336,6 +365,7 @@ plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
 	}
 	for (i = 0; i < rn->nplan; i++)
 		if ((r = plan_select(rn, c, i, sel, &tcol, &idx)) != 0 ||
+		    (r = plan_files(rn, i, idx)) != 0 ||
 		    (r = plan_copy(rn, c, i, sel, tcol, &l, sql)) != 0)
 			goto out;
 	r = 0;
@@ -858,6 +888,7 @@ run_children(struct run *rn)
 	bj.zstd = rn->req->zstd;
 	bj.tenant = rn->req->tenant;
 	bj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
+	bj.dir_fd = rn->dirfd;
 #ifdef TEXP_TEST_HOOKS
 	bj.attack = cj.attack;
 	bj.attack_arg = rn->test_needle != NULL ? rn->test_needle :
@@ -1172,6 +1203,58 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 /* ---- the export's story, one step each ---- */
 
 /* The request on its own: tenant, tables, recipients, outbox. */
+/* --files needs a [files] section whose table the export reads. */
+static int
+check_files_args(struct run *rn)
+{
+	const struct export_request *q = rn->req;
+	const struct config_files *f = config_files(q->cfg);
+	const struct config_table *t;
+
+	if (!q->include_files)
+		return 0;
+	if (f == NULL) {
+		err_set(rn->err, rn->errlen, "files were asked for, but the "
+		    "configuration has no [files] section");
+		return ERR_USAGE;
+	}
+	t = config_table_find(q->cfg, f->schema, f->table);
+	if (t == NULL || !table_wanted(q, t)) {
+		err_set(rn->err, rn->errlen, "files were asked for, but the "
+		    "files table is not among the tables exported");
+		return ERR_USAGE;
+	}
+	if (beneath_check_name(q->tenant) != 0) {
+		err_set(rn->err, rn->errlen, "files were asked for, but the "
+		    "tenant key cannot name a directory");
+		return ERR_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * The tenant's files directory, opened here and handed to the builder
+ * alone: root/<tenant>, no symbolic link at any level.
+ */
+static int
+open_files_dir(struct run *rn)
+{
+	const struct config_files *f = config_files(rn->req->cfg);
+	const char *why = "cannot open";
+	int r;
+
+	if (!rn->req->include_files)
+		return 0;
+	r = beneath_open_dir(f->root, rn->req->tenant, &rn->dirfd, &why);
+	if (r != 0) {
+		err_set(rn->err, rn->errlen, "files: the tenant's directory "
+		    "under \"%s\" cannot be opened: %s; nothing was "
+		    "published", f->root, why);
+		return r;
+	}
+	return 0;
+}
+
 static int
 step_validate(struct run *rn)
 {
@@ -1187,7 +1270,8 @@ step_validate(struct run *rn)
 		err_set(rn->err, rn->errlen, "no tenant given");
 		return ERR_USAGE;
 	}
-	if ((r = check_table_args(rn)) != 0 || (r = load_recipients(rn)) != 0)
+	if ((r = check_table_args(rn)) != 0 || (r = check_files_args(rn)) != 0 ||
+	    (r = load_recipients(rn)) != 0)
 		return r;
 	if (q->probe != NULL)
 		return 0;	/* writes nothing */
@@ -1517,7 +1601,7 @@ step_build(struct run *rn)
 		outbox_error(rn, "cannot write to", errno);
 		return r;
 	}
-	if ((r = run_children(rn)) != 0)
+	if ((r = open_files_dir(rn)) != 0 || (r = run_children(rn)) != 0)
 		return r;
 	if (rn->sw != NULL && (r = seal_writer_close(rn->sw)) != 0) {
 		outbox_error(rn, "cannot sync the archive in", errno);
@@ -1688,6 +1772,8 @@ run_free(struct run *rn)
 	outbox_unlock(rn->outdir, rn->base, rn->lockfd);
 	if (rn->outdir >= 0)
 		close(rn->outdir);
+	if (rn->dirfd >= 0)
+		close(rn->dirfd);
 	if (rn->file_key != NULL)
 		sodium_free(rn->file_key);
 	for (i = 0; i < rn->nrcp; i++)
@@ -1723,6 +1809,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.err = err;
 	rn.errlen = errlen;
 	rn.outdir = -1;
+	rn.dirfd = -1;
 	rn.lockfd = -1;
 	child_init(&rn.relay, "database relay");
 	rn.deadline_ms = child_now_ms() +

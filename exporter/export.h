@@ -59,6 +59,8 @@ struct export_request {
 	const char *since;		/* date window on date_column, or NULL */
 	const char *until;
 	int include_global;
+	int include_files;		/* the [files] of the rows read, read
+					 * beneath the tenant's directory */
 	int allow_empty;
 	const char *const *recipients;	/* overrides the config when n > 0 */
 	size_t nrecipients;

@@ -127,16 +127,12 @@ merkle_init(struct merkle *m)
 	memset(m, 0, sizeof(*m));
 }
 
-void
-merkle_add(struct merkle *m, const uint8_t *tenant_hash,
-    const uint8_t content_hash[EVIDENCE_HASH_LEN])
+/* Adds the leaf h (already hashed) to the tree. */
+static void
+merkle_push(struct merkle *m, uint8_t h[EVIDENCE_HASH_LEN])
 {
-	static const uint8_t zero[EVIDENCE_HASH_LEN];
-	uint8_t h[EVIDENCE_HASH_LEN];
 	uint64_t n;
 	int i;
-
-	pair_hash(0, tenant_hash ? tenant_hash : zero, content_hash, h);
 
 	/*
 	 * level[i] holds the root of a complete subtree of 2^i leaves when
@@ -148,6 +144,38 @@ merkle_add(struct merkle *m, const uint8_t *tenant_hash,
 		node_hash(m->level[i], h, h);
 	memcpy(m->level[i], h, EVIDENCE_HASH_LEN);
 	m->n++;
+}
+
+void
+merkle_add(struct merkle *m, const uint8_t *tenant_hash,
+    const uint8_t content_hash[EVIDENCE_HASH_LEN])
+{
+	static const uint8_t zero[EVIDENCE_HASH_LEN];
+	uint8_t h[EVIDENCE_HASH_LEN];
+
+	pair_hash(0, tenant_hash ? tenant_hash : zero, content_hash, h);
+	merkle_push(m, h);
+}
+
+void
+merkle_add_file(struct merkle *m, const uint8_t tenant_hash[EVIDENCE_HASH_LEN],
+    const uint8_t content_hash[EVIDENCE_HASH_LEN], uint64_t size,
+    const uint8_t file_hash[EVIDENCE_HASH_LEN])
+{
+	uint8_t msg[1 + 3 * EVIDENCE_HASH_LEN + 8], h[EVIDENCE_HASH_LEN];
+	uint8_t *p = msg;
+	int i;
+
+	*p++ = 2;	/* the leaf tag of a row that carries a file */
+	memcpy(p, tenant_hash, EVIDENCE_HASH_LEN);
+	p += EVIDENCE_HASH_LEN;
+	memcpy(p, content_hash, EVIDENCE_HASH_LEN);
+	p += EVIDENCE_HASH_LEN;
+	for (i = 0; i < 8; i++)
+		*p++ = (uint8_t)(size >> (56 - 8 * i));
+	memcpy(p, file_hash, EVIDENCE_HASH_LEN);
+	b2b_hash(h, EVIDENCE_HASH_LEN, msg, sizeof(msg), NULL, 0);
+	merkle_push(m, h);
 }
 
 void

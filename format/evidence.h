@@ -67,6 +67,15 @@ void merkle_init(struct merkle *m);
 /* tenant_hash may be NULL (global tables). */
 void merkle_add(struct merkle *m, const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN]);
+/*
+ * The leaf of a row that carries a file (FORMAT.md §5): H(0x02 || tenant
+ * hash || content hash || size as 8 bytes big-endian || file hash), the
+ * file hash being unkeyed BLAKE2b-256 of the file's bytes.
+ */
+void merkle_add_file(struct merkle *m,
+    const uint8_t tenant_hash[EVIDENCE_HASH_LEN],
+    const uint8_t content_hash[EVIDENCE_HASH_LEN], uint64_t size,
+    const uint8_t file_hash[EVIDENCE_HASH_LEN]);
 void merkle_root(const struct merkle *m, uint8_t out[EVIDENCE_HASH_LEN]);
 
 /* Lowercase hex of p[0..len) into out (2*len+1 bytes). Returns out. */

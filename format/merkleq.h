@@ -9,7 +9,9 @@
  * order. The trees are exactly those merkle_add would build.
  *
  * The thread owns trees[0..n) from merkleq_start until merkleq_finish
- * returns: read them only then. Not for sandboxed children that may not
+ * returns: read them only then. A tree no leaf is ever queued for (the
+ * files table's, whose leaves wait for its files) is never touched by the
+ * thread and stays the caller's. Not for sandboxed children that may not
  * create threads.
  */
 #ifndef TEXP_MERKLEQ_H

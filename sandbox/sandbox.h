@@ -20,6 +20,9 @@
  *   6. Landlock without any filesystem right (when the kernel has Landlock),
  *      then RLIMIT_NOFILE = highest kept descriptor + 1
  *   7. seccomp allow-list pinned to the policy's descriptors, default kill
+ * With a dir_fd (the builder of an export with files), layer 6 allows
+ * reading regular files beneath that directory and is mandatory, and
+ * layer 7 allows openat2 relative to it (beneath.h, docs/SANDBOX.md).
  * Layers 3 and 6 depend on the kernel; their absence is not an error and is
  * reported by sandbox_layers(). Layers 1, 2, 4, 5 and 7 are mandatory.
  *
@@ -48,6 +51,12 @@ struct sandbox_policy {
 				 * allowed, and poll on two descriptors.
 				 * 0 or -1 for none (a zero-initialised
 				 * policy has none; fd 0 is never a peer). */
+	int dir_fd;		/* a tenant's directory, O_PATH (beneath.h):
+				 * openat2 on it allowed, Landlock lets files
+				 * beneath it be read (and nothing else), read
+				 * and fstat on the one descriptor a file opens
+				 * at. Landlock becomes mandatory. 0 or -1 for
+				 * none. */
 	size_t mem_limit;	/* RLIMIT_AS and RLIMIT_DATA in bytes; 0 means
 				 * SANDBOX_DEFAULT_MEM (ignored under ASan, whose
 				 * shadow memory needs terabytes of address space) */
@@ -90,6 +99,11 @@ int sandbox_enter(const struct sandbox_policy *p);
 unsigned sandbox_layers(void);
 
 /* The Landlock ABI version found by sandbox_enter(); 0 if none. */
+/* After sandbox_enter() with a dir_fd: the descriptor number a file opened
+ * beneath it gets (the lowest free one), the only one read and fstat may
+ * use besides in_fd; -1 otherwise. */
+int sandbox_file_slot(void);
+
 int sandbox_landlock_abi(void);
 
 /*

@@ -51,6 +51,7 @@ plan_from_job(const struct config *cfg, const json_t *job, struct plan *p)
 	p->q.until = json_string_value(json_object_get(scope, "until"));
 	p->q.include_global = json_is_true(json_object_get(scope,
 	    "include_global"));
+	p->q.include_files = json_is_true(json_object_get(scope, "files"));
 	p->q.allow_empty = json_is_true(json_object_get(job, "allow_empty"));
 	p->q.zstd = json_is_true(json_object_get(job, "zstd"));
 	p->passphrase = json_is_true(json_object_get(job, "passphrase"));

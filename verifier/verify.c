@@ -478,6 +478,56 @@ on_manifest(void *ctx, const struct manifest *m, const uint8_t *bytes,
 	return v->stop;
 }
 
+/* Files go to the sink as they come; the sink keeps them hidden until
+ * the whole archive is proven. */
+static int
+sink_failed(struct vctx *v, int r)
+{
+	if (r == 0)
+		return v->stop;
+	add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
+	    err_str(r));
+	return 1;
+}
+
+static int
+on_file_begin(void *ctx, size_t table, uint64_t index, const uint8_t *path,
+    size_t len)
+{
+	struct vctx *v = ctx;
+	const struct verify_sink *s = v->o->sink;
+
+	(void)table;
+	(void)index;
+	v->res->files++;
+	if (s == NULL || s->file_begin == NULL)
+		return v->stop;
+	return sink_failed(v, s->file_begin(s->ctx, path, len));
+}
+
+static int
+on_file_data(void *ctx, const uint8_t *p, size_t n)
+{
+	struct vctx *v = ctx;
+	const struct verify_sink *s = v->o->sink;
+
+	v->res->file_bytes += n;
+	if (s == NULL || s->file_data == NULL)
+		return 0;
+	return sink_failed(v, s->file_data(s->ctx, p, n));
+}
+
+static int
+on_file_end(void *ctx)
+{
+	struct vctx *v = ctx;
+	const struct verify_sink *s = v->o->sink;
+
+	if (s == NULL || s->file_end == NULL)
+		return v->stop;
+	return sink_failed(v, s->file_end(s->ctx));
+}
+
 static int
 age_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
 {
@@ -518,6 +568,9 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 		.on_record = on_record,
 		.on_manifest = on_manifest,
 		.on_failure = on_failure,
+		.on_file_begin = on_file_begin,
+		.on_file_data = on_file_data,
+		.on_file_end = on_file_end,
 	};
 	struct age_dec *dec = NULL;
 	struct decq *q = NULL;

@@ -43,6 +43,11 @@ struct verify_sink {
 	int (*record)(void *ctx, const struct manifest *pre, size_t table,
 	    const uint8_t *rec, size_t len);
 	int (*end)(void *ctx, const uint8_t *manifest, size_t len);
+	/* files (FORMAT.md §3.4), optional: a file of the files table's
+	 * row begins (path: the row's path column), its data, its end */
+	int (*file_begin)(void *ctx, const uint8_t *path, size_t len);
+	int (*file_data)(void *ctx, const uint8_t *p, size_t n);
+	int (*file_end)(void *ctx);
 };
 
 struct verify_opts {
@@ -102,6 +107,8 @@ struct verify_result {
 	uint8_t *receipt;		/* manifest bytes (the receipt) */
 	size_t receipt_len;
 	uint64_t records;		/* total records read */
+	uint64_t files;			/* files read (FORMAT.md §3.4) */
+	uint64_t file_bytes;
 	uint64_t foreign_hits;
 	uint64_t tenant_mismatches;	/* records of another tenant */
 	struct verify_hit *hits;	/* watch mode: nhits of them */
