@@ -421,8 +421,16 @@ START_TEST(test_other_open_calls_killed)
 		memset(&j, 0, sizeof(j));
 		j.raw = raws[i];
 		run_child(&j, &res);
+#ifdef TEXP_SANITIZER
+		/* The sanitizer's runtime needs openat, which its build's
+		 * filter allows: Landlock alone refuses the file then. */
+		ck_assert_msg(strcmp(res.out, "in\n") == 0 ||
+		    strcmp(res.out, "in\ndenied\n") == 0, "attack %zu: %s", i,
+		    res.out);
+#else
 		ck_assert_msg(strcmp(res.out, "in\n") == 0, "attack %zu: %s",
 		    i, res.out);
+#endif
 #ifndef TEXP_SANITIZER
 		ck_assert_msg(WIFSIGNALED(res.status) &&
 		    WTERMSIG(res.status) == SIGSYS, "attack %zu: %s", i,
