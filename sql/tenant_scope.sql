@@ -225,6 +225,11 @@ BEGIN
 	v_global := coalesce((v_scope->>'include_global')::boolean, false);
 	SELECT coalesce(array_agg(x), '{}') INTO v_listed
 	    FROM jsonb_array_elements_text(v_scope->'tables') x;
+	-- Grants and revokes of one table's columns rewrite the same catalog
+	-- rows; two at once fail with "tuple concurrently updated". Exports
+	-- that start and end together take turns here (held to the end of
+	-- this statement's transaction; the key is "texpACL!" as a bigint).
+	PERFORM pg_catalog.pg_advisory_xact_lock(8387242304574016545);
 	EXECUTE format('CREATE ROLE %I LOGIN INHERIT NOSUPERUSER NOCREATEDB '
 	    'NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 1 '
 	    'VALID UNTIL %L PASSWORD %L IN ROLE texp_export',
@@ -269,6 +274,8 @@ DECLARE
 	v_t record;
 	v_cols text;
 BEGIN
+	-- One at a time with export_role_create (the same catalog rows).
+	PERFORM pg_catalog.pg_advisory_xact_lock(8387242304574016545);
 	-- Every configured table, not only those recorded: a role whose
 	-- grant row is gone still loses everything. Column by column: the
 	-- provisioner holds the grant option on the columns only.
