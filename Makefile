@@ -151,6 +151,10 @@ bench-files: $(BUILD)/tests/tools/texp-filebench
 # during a throttled one (IMPACT_RATE, IMPACT_ROWS, IMPACT_SECONDS).
 bench-impact: all
 	@BUILD=$(BUILD) sh bench/impact.sh
+# The leak test of every tenant of a 20-tenant database of a few million
+# rows (BENCH_ROWS, BENCH_OTHER_ROWS, BENCH_SAMPLE).
+bench-leaktest: all $(TOOL_BIN)
+	@BUILD=$(BUILD) sh bench/leaktest.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -126,6 +126,11 @@ struct cmd_common {
 	{ "passphrase-file", required_argument, NULL, 'p' }, \
 	{ "json", no_argument, NULL, 'j' }
 int cmd_common_opt(int ch, struct cmd_common *c);
+/*
+ * A whole decimal number from lo to hi, nothing before or after it
+ * ("5x", "", " 5", "0x5" refused): 0 and *out set, or -1.
+ */
+int cmd_parse_long(const char *s, long lo, long hi, long *out);
 /* The common options' lines for a usage text. */
 extern const char cmd_common_usage[];
 /* Prints a JSON value on stdout (indented), and consumes it. */

@@ -20,6 +20,7 @@
 #include "minisig.h"
 
 #define MAX_JOBS	10000
+#define MAX_TIMEOUT	2592000	/* 30 days */
 
 static void
 wait_usage(FILE *f)
@@ -102,7 +103,7 @@ cmd_wait(int argc, char **argv)
 	long timeout = 3600, poll_s = 5;
 	time_t end;
 	json_t *job;
-	int ch, i, n, left, r, rc = CMD_EXIT_USAGE, *open_ = NULL;
+	int ch, i, n, left, r, bad = 0, rc = CMD_EXIT_USAGE, *open_ = NULL;
 
 	memset(&cc, 0, sizeof(cc));
 	optind = 1;
@@ -110,15 +111,21 @@ cmd_wait(int argc, char **argv)
 		if (cmd_common_opt(ch, &cc))
 			continue;
 		switch (ch) {
-		case 't': timeout = strtol(optarg, NULL, 10); break;
-		case 'P': poll_s = strtol(optarg, NULL, 10); break;
+		case 't': bad |= cmd_parse_long(optarg, 1, MAX_TIMEOUT,
+		    &timeout); break;
+		case 'P': bad |= cmd_parse_long(optarg, 1, 3600, &poll_s); break;
 		case 'h': wait_usage(stdout); return CMD_EXIT_OK;
 		default: goto usage;
 		}
 	}
 	n = argc - optind;
-	if (n < 1 || n > MAX_JOBS || cc.key == NULL || timeout < 1 ||
-	    poll_s < 1 || poll_s > 3600)
+	if (bad) {
+		fprintf(stderr, "tenant-export: wait: --timeout takes whole "
+		    "seconds from 1 to %d, --poll from 1 to 3600\n",
+		    MAX_TIMEOUT);
+		goto usage;
+	}
+	if (n < 1 || n > MAX_JOBS || cc.key == NULL)
 		goto usage;
 	if ((hash = calloc((size_t)n, sizeof(*hash))) == NULL ||
 	    (open_ = calloc((size_t)n, sizeof(*open_))) == NULL)

@@ -408,17 +408,6 @@ worker_loop(struct worker *w)
 	    CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
 
-static int
-parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return errno == 0 && *s != '\0' && *end == '\0' && *out >= lo &&
-	    *out <= hi ? 0 : -1;
-}
-
 int
 cmd_worker(int argc, char **argv)
 {
@@ -450,19 +439,20 @@ cmd_worker(int argc, char **argv)
 			bad |= strlen(optarg) == 0 || strlen(optarg) >= sizeof(w.name);
 			snprintf(w.name, sizeof(w.name), "%s", optarg);
 			break;
-		case 'N': bad |= parse_long(optarg, 1, MAX_SLOTS,
+		case 'N': bad |= cmd_parse_long(optarg, 1, MAX_SLOTS,
 		    &w.concurrency); break;
-		case 'P': bad |= parse_long(optarg, 1, 3600, &w.poll_s); break;
-		case 'g': bad |= parse_long(optarg, 0, 86400, &w.grace_s); break;
+		case 'P': bad |= cmd_parse_long(optarg, 1, 3600, &w.poll_s); break;
+		case 'g': bad |= cmd_parse_long(optarg, 0, 86400, &w.grace_s); break;
 		case 'o': w.once = 1; break;
 		case 'h': worker_usage(stdout); return CMD_EXIT_OK;
 		default: bad = 1;
 		}
 	}
 	if (bad || optind != argc || w.cc.key == NULL) {
-		fprintf(stderr, "tenant-export: worker: --as is required; "
-		    "--concurrency 1..%d, --poll 1..3600, --grace 0..86400\n",
-		    MAX_SLOTS);
+		fprintf(stderr, "tenant-export: worker: --as KEY is required; "
+		    "--concurrency takes 1..%d, --poll 1..3600, --grace "
+		    "0..86400 (whole seconds), --name 1 to %zu bytes\n",
+		    MAX_SLOTS, sizeof(w.name) - 1);
 		worker_usage(stderr);
 		return CMD_EXIT_USAGE;
 	}

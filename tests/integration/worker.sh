@@ -298,6 +298,17 @@ expect_rc 2 "wait gives up after its timeout while no worker runs them" \
     "$E" wait $(cut -d' ' -f1 "$work/jobs") --config "$C" $RUN_AS \
     --timeout 1 --poll 1
 check "  ... saying how many are not done" grep -q "2 jobs not done" "$work/err"
+for bad in "--timeout 5x" "--timeout 0" "--timeout ''" "--poll 1.5" "--poll 3601"; do
+	eval "set -- $bad"
+	expect_rc 2 "wait refuses $bad" "$E" wait $(cut -d' ' -f1 "$work/jobs") \
+	    --config "$C" $RUN_AS "$@"
+	check "  ... saying what it takes" grep -q "takes whole seconds" "$work/err"
+done
+for bad in "--poll 5x" "--concurrency 2junk" "--grace -1"; do
+	eval "set -- $bad"
+	expect_rc 2 "worker refuses $bad" "$E" worker --config "$C" $(was w1) "$@"
+	check "  ... saying what it takes" grep -q "\-\-poll 1..3600" "$work/err"
+done
 "$E" wait $(cut -d' ' -f1 "$work/jobs") --config "$C" $RUN_AS --poll 1 --timeout 300 \
     >"$work/wait.out" 2>"$work/wait.err" &
 wtp=$!
