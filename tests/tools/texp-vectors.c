@@ -198,7 +198,7 @@ struct spec {
 	int fsize_delta;	/* the evidence's size is off by this */
 	size_t fcut;		/* first chunk of this many bytes (0: full) */
 	int fempty;		/* an empty chunk after the last */
-	int fnull_claim;	/* evidence [0, hash] on the first null row */
+	int fnull_claim;	/* evidence [0, hash of nothing] on frow (null) */
 };
 
 static void
