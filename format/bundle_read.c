@@ -573,6 +573,11 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 	    rd->th[rd->nrec])) != 0)
 		return r;
 	if (manifest_is_files_table(rd->pre, t)) {
+		/* a global table named as the files table (a preamble
+		 * failure already) still gets the global leaf, not the
+		 * tenant hash of an earlier table's row */
+		if (tval == NULL)
+			memset(rd->th[rd->nrec], 0, EVIDENCE_HASH_LEN);
 		/* its leaves wait for its files (evidence_file) and are
 		 * added on this thread: none goes to the queue */
 		if ((r = files_row(rd, rec, len)) != 0)

@@ -4,17 +4,21 @@
  * library's writer (three tables, several parts, every kind of value) and
  * mutates its structure: header fields, CBOR heads and tags, sizes, entry
  * order, pax records, empty parts, trailing bytes, zstd. Input starting
- * with 'P' is such a program (4 bytes per operation); any other input is
- * taken as a plaintext as it is (the corpus holds good ones).
+ * with 'P' is such a program (4 bytes per operation); 'F' the same from a
+ * plaintext with files (FORMAT.md §3.4: file entries between a part's
+ * records and evidence); any other input is taken as a plaintext as it
+ * is (the corpus holds good ones).
  *
  * The property: whenever the reader accepts a plaintext (no failure), the
- * writer, given the preamble and the records the reader saw, writes that
- * same plaintext again, byte for byte (after decompression for a zstd
+ * writer, given the preamble and the records the reader saw (and, with
+ * files, each file it saw, for the row and path it saw it with), writes
+ * that same plaintext again, byte for byte (after decompression for a zstd
  * frame, whose compressed form is not canonical). So the reader accepts
  * one encoding of each content and nothing else. Any other outcome must
  * be a reported failure, never a crash.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +56,8 @@ struct plain {
 	int zstd;
 };
 
-static struct plain base;
+static struct plain base;	/* 'P' programs start from it */
+static struct plain base_f;	/* 'F' programs: the same with files */
 
 static int
 put_out(void *ctx, const uint8_t *p, size_t n)
@@ -169,31 +174,112 @@ split(const uint8_t *p, size_t n, struct plain *pl)
 	}
 }
 
+/* The files of base_f's files table: row r's file holds sizes[r] bytes
+ * that depend on the row. */
+static const char *const fpaths[] = { "a.txt", NULL, "empty", "dir/b.bin" };
+static const uint64_t fsizes[] = { 300, 0, 0, 1100 };
+
+struct fsrc {
+	uint64_t row, size, off;
+};
+
+static int
+fsrc_open(void *ctx, uint64_t row, const uint8_t *path, size_t len,
+    uint64_t *size)
+{
+	struct fsrc *f = ctx;
+
+	(void)path;
+	(void)len;
+	f->row = row;
+	f->size = *size = fsizes[row % 4];
+	f->off = 0;
+	return 0;
+}
+
+static int
+fsrc_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+	struct fsrc *f = ctx;
+	size_t i, n = f->size - f->off < cap ? (size_t)(f->size - f->off) :
+	    cap;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(f->row * 31 + (f->off + i) * 7);
+	f->off += n;
+	*got = n;
+	return 0;
+}
+
+static int
+fsrc_close(void *ctx, int ok)
+{
+	(void)ctx;
+	return ok ? 0 : ERR_IO;
+}
+
 static void
-base_make(void)
+add_rec(struct bundle_writer *w, size_t t, struct buf *rec)
+{
+	if (bundle_writer_add(w, t, buf_ptr(rec), buf_len(rec)) != 0)
+		abort();
+	buf_free(rec);
+}
+
+/* A row of base_f's files table: [tenant, path or null]. */
+static struct buf *
+file_row(unsigned i)
+{
+	struct buf *b = buf_new(256);
+	int r;
+
+	if (b == NULL)
+		abort();
+	r = dcbor_put_array(b, 2);
+	put_text(b, "client-b");
+	if (fpaths[i] == NULL)
+		r |= dcbor_put_null(b);
+	else
+		put_text(b, fpaths[i]);
+	if (r != 0)
+		abort();
+	return b;
+}
+
+/* The base: app.t in parts, app.g; with files, fewer rows of app.t and
+ * app.f, a files table of four rows (a file, a null path, an empty file,
+ * a file of three tar blocks). */
+static void
+base_make(int files, struct plain *pl)
 {
 	struct manifest *m = base_manifest();
+	struct fsrc fsrc;
+	struct bundle_file_source fs = { .ctx = &fsrc, .open = fsrc_open,
+	    .read = fsrc_read, .close = fsrc_close };
 	struct bundle_writer *w;
-	struct buf *out = buf_new(MAXOUT), *rec;
+	struct buf *out = buf_new(MAXOUT);
 	unsigned i;
+	size_t t;
 
+	if (files && (manifest_add_table(m, "app.f", 0, &t) != 0 ||
+	    manifest_add_column(m, t, "tenant_id", "text") != 0 ||
+	    manifest_add_column(m, t, "path", "text") != 0))
+		abort();
+	m->has_files = files;
+	m->files_table = files ? 2 : 0;
+	m->files_path = files ? 1 : 0;
 	if (out == NULL || bundle_writer_new(m, 0, 200, put_out, out, &w) != 0)
 		abort();
-	for (i = 0; i < 7; i++) {
-		rec = record(1, i);
-		if (bundle_writer_add(w, 0, buf_ptr(rec), buf_len(rec)) != 0)
-			abort();
-		buf_free(rec);
-	}
-	for (i = 0; i < 3; i++) {
-		rec = record(0, i);
-		if (bundle_writer_add(w, 1, buf_ptr(rec), buf_len(rec)) != 0)
-			abort();
-		buf_free(rec);
-	}
+	bundle_writer_set_files(w, &fs);
+	for (i = 0; i < (files ? 2u : 7u); i++)
+		add_rec(w, 0, record(1, i));
+	for (i = 0; i < 3; i++)
+		add_rec(w, 1, record(0, i));
+	for (i = 0; files && i < 4; i++)
+		add_rec(w, 2, file_row(i));
 	if (bundle_writer_finish(w, NULL) != 0)
 		abort();
-	split(buf_ptr(out), buf_len(out), &base);
+	split(buf_ptr(out), buf_len(out), pl);
 	bundle_writer_free(w);
 	manifest_free(m);
 	buf_free(out);
@@ -392,16 +478,16 @@ zcompress(const uint8_t *p, size_t n)
 
 /* The program's plaintext. */
 static struct buf *
-program(const uint8_t *p, size_t n)
+program(const struct plain *b, const uint8_t *p, size_t n)
 {
-	struct plain pl = base;
+	struct plain pl = *b;
 	struct buf *out, *z;
 	size_t i;
 
 	for (i = 0; i < pl.n; i++) {
-		if ((pl.e[i].data = malloc(base.e[i].len + 1)) == NULL)
+		if ((pl.e[i].data = malloc(b->e[i].len + 1)) == NULL)
 			abort();
-		memcpy(pl.e[i].data, base.e[i].data, base.e[i].len);
+		memcpy(pl.e[i].data, b->e[i].data, b->e[i].len);
 	}
 	for (i = 0; i + 4 <= n && i < 4 * 64; i += 4)
 		op_one(&pl, p[i], p[i + 1], p[i + 2], p[i + 3]);
@@ -425,6 +511,12 @@ struct seen {
 	size_t cap;
 	size_t *table;
 	struct buf **rec;
+	/* files (FORMAT.md §3.4): each file the reader gave, in order */
+	size_t nf;
+	size_t fcap;
+	uint64_t *frow;		/* its row in the files table */
+	struct buf **fpath;
+	struct buf **file;
 	int failed;
 };
 
@@ -463,6 +555,38 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 }
 
 static int
+on_file_begin(void *ctx, size_t table, uint64_t index, const uint8_t *path,
+    size_t len)
+{
+	struct seen *s = ctx;
+
+	(void)table;
+	if (s->nf == s->fcap) {
+		s->fcap = s->fcap ? 2 * s->fcap : 16;
+		s->frow = realloc(s->frow, s->fcap * sizeof(*s->frow));
+		s->fpath = realloc(s->fpath, s->fcap * sizeof(*s->fpath));
+		s->file = realloc(s->file, s->fcap * sizeof(*s->file));
+		if (s->frow == NULL || s->fpath == NULL || s->file == NULL)
+			abort();
+	}
+	if ((s->fpath[s->nf] = buf_new(len + 1)) == NULL ||
+	    buf_put(s->fpath[s->nf], path, len) != 0 ||
+	    (s->file[s->nf] = buf_new(MAXOUT)) == NULL)
+		abort();
+	s->frow[s->nf++] = index;
+	return 0;
+}
+
+static int
+on_file_data(void *ctx, const uint8_t *p, size_t n)
+{
+	struct seen *s = ctx;
+
+	/* a file larger than the harness keeps: no round trip */
+	return buf_put(s->file[s->nf - 1], p, n) != 0;
+}
+
+static int
 on_failure(void *ctx, enum rule rule, int code, const char *msg)
 {
 	struct seen *s = ctx;
@@ -474,6 +598,54 @@ on_failure(void *ctx, enum rule rule, int code, const char *msg)
 	return 0;
 }
 
+/* The writer's file source: the files the reader gave, in the order the
+ * writer asks for them (row order), each for the row and path it had. */
+struct replay {
+	const struct seen *s;
+	size_t next;		/* the next file to give */
+	size_t off;
+};
+
+static int
+replay_open(void *ctx, uint64_t row, const uint8_t *path, size_t len,
+    uint64_t *size)
+{
+	struct replay *r = ctx;
+	const struct seen *s = r->s;
+	size_t k = r->next;
+
+	/* the reader accepted a row with a path and no file, a file of
+	 * another row, or of another path */
+	if (k >= s->nf || s->frow[k] != row || buf_len(s->fpath[k]) != len ||
+	    memcmp(buf_ptr(s->fpath[k]), path, len) != 0)
+		abort();
+	r->off = 0;
+	*size = buf_len(s->file[k]);
+	return 0;
+}
+
+static int
+replay_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+	struct replay *r = ctx;
+	const struct buf *f = r->s->file[r->next];
+	size_t n = buf_len(f) - r->off < cap ? buf_len(f) - r->off : cap;
+
+	memcpy(p, buf_ptr(f) + r->off, n);
+	r->off += n;
+	*got = n;
+	return 0;
+}
+
+static int
+replay_close(void *ctx, int ok)
+{
+	struct replay *r = ctx;
+
+	r->next++;
+	return ok ? 0 : ERR_IO;
+}
+
 /* The writer's plaintext for what the reader saw (plain tar). */
 static struct buf *
 rewrite(const struct seen *s)
@@ -482,27 +654,22 @@ rewrite(const struct seen *s)
 	struct buf *out = buf_new(MAXOUT);
 	struct bundle_writer *w = NULL;
 	struct manifest *m = NULL;
+	struct replay rp = { .s = s };
+	struct bundle_file_source fs = { .ctx = &rp, .open = replay_open,
+	    .read = replay_read, .close = replay_close };
 	size_t i;
 
 	if (in == NULL || out == NULL || manifest_decode_preamble(in, &m) != 0)
 		abort();
-	if (m->has_files) {
-		/* files (FORMAT.md §3.4) are not replayed here: the round
-		 * trip covers archives without files (tests/check_files.c
-		 * covers the files path) */
-		manifest_free(m);
-		buf_free(in);
-		buf_free(out);
-		return NULL;
-	}
 	if (bundle_writer_new(m, 0, m->part_bytes, put_out, out, &w) != 0)
 		abort();	/* the reader accepted what the writer refuses */
+	bundle_writer_set_files(w, &fs);
 	for (i = 0; i < s->n; i++)
 		if (bundle_writer_add(w, s->table[i], buf_ptr(s->rec[i]),
 		    buf_len(s->rec[i])) != 0)
 			abort();
-	if (bundle_writer_finish(w, NULL) != 0)
-		abort();
+	if (bundle_writer_finish(w, NULL) != 0 || rp.next != s->nf)
+		abort();	/* or a file no row of the writer's names */
 	bundle_writer_free(w);
 	manifest_free(m);
 	buf_free(in);
@@ -549,6 +716,7 @@ check(const uint8_t *p, size_t n)
 	struct seen s = { 0 };
 	struct bundle_visitor v = {
 		.ctx = &s, .on_preamble = on_preamble, .on_record = on_record,
+		.on_file_begin = on_file_begin, .on_file_data = on_file_data,
 		.on_failure = on_failure,
 	};
 	struct fuzz_src src = { p, n };
@@ -570,8 +738,15 @@ check(const uint8_t *p, size_t n)
 	}
 	for (i = 0; i < s.n; i++)
 		buf_free(s.rec[i]);
+	for (i = 0; i < s.nf; i++) {
+		buf_free(s.fpath[i]);
+		buf_free(s.file[i]);
+	}
 	free(s.rec);
 	free(s.table);
+	free(s.frow);
+	free(s.fpath);
+	free(s.file);
 	buf_free(s.pre);
 }
 
@@ -580,10 +755,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct buf *pt;
 
-	if (base.n == 0)
-		base_make();
-	if (size > 0 && data[0] == 'P') {
-		if ((pt = program(data + 1, size - 1)) == NULL)
+	if (base.n == 0) {
+		base_make(0, &base);
+		base_make(1, &base_f);
+	}
+	if (size > 0 && (data[0] == 'P' || data[0] == 'F')) {
+		if ((pt = program(data[0] == 'P' ? &base : &base_f, data + 1,
+		    size - 1)) == NULL)
 			return 0;
 		check(buf_ptr(pt), buf_len(pt));
 		buf_free(pt);

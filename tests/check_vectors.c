@@ -146,6 +146,27 @@ has_code(json_t *report, const char *code)
 	return 0;
 }
 
+/*
+ * The vectors of files (FORMAT.md §3.4) are laid out, apart from their
+ * one fault, as the writer lays out what their preamble says: this reader
+ * reports their rule and nothing else. A second failure means that it
+ * recomputed something from data that is not the archive's (the leaves of
+ * a global table named as the files table once took an earlier table's
+ * tenant hashes).
+ */
+static int
+only_rule(const char *name)
+{
+	static const char *const prefix[] = { "bad-file-",
+	    "bad-preamble-files-", "bad-evidence-file-", "forgery-file-" };
+	size_t i;
+
+	for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+		if (strncmp(name, prefix[i], strlen(prefix[i])) == 0)
+			return 1;
+	return 0;
+}
+
 /* Runs tenant-verify on one vector; returns 1 when it agrees. */
 static int
 vector_run(const char *name, const struct vector *v)
@@ -199,7 +220,8 @@ vector_run(const char *name, const struct vector *v)
 		ok = st == 0 && json_is_true(json_object_get(rep, "proven"));
 	else
 		ok = st == 1 && json_is_false(json_object_get(rep, "proven")) &&
-		    has_code(rep, v->rule);
+		    has_code(rep, v->rule) && (!only_rule(name) ||
+		    json_array_size(json_object_get(rep, "failures")) == 1);
 	if (!ok && rep != NULL) {
 		char *s = json_dumps(json_object_get(rep, "failures"), 0);
 

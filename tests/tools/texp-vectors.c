@@ -65,6 +65,13 @@ nbuf(size_t max)
 	return b;
 }
 
+/* The test tool edits its own buffers in place. */
+static uint8_t *
+at(struct buf *b, size_t off)
+{
+	return (uint8_t *)(uintptr_t)buf_ptr(b) + off;
+}
+
 /* ------------------------------------------------------------------ */
 /* Deterministic randomness for libsodium */
 
@@ -181,6 +188,17 @@ struct spec {
 	 * writer's cuts */
 	const size_t *cuts[4];
 	size_t ncuts[4];
+	/* files (§3.4): the file of each row of the files table (NULL when
+	 * its path is null), and the ways one row's file (frow) is laid out
+	 * otherwise than the writer lays it out */
+	struct buf *file[MAXREC];
+	size_t frow;
+	int fdrop;		/* no entries; 1: evidence null, 2: kept */
+	int fflip;		/* a byte of the entries changed after hashing */
+	int fsize_delta;	/* the evidence's size is off by this */
+	size_t fcut;		/* first chunk of this many bytes (0: full) */
+	int fempty;		/* an empty chunk after the last */
+	int fnull_claim;	/* evidence [0, hash of nothing] on frow (null) */
 };
 
 static void
@@ -343,6 +361,75 @@ spec_base(struct spec *sp, const char *ttype, const char *tenant)
 	sp->nrecs[2] = 2;
 }
 
+/*
+ * Files (§3.4): app.documents, a tenant table whose path column names each
+ * row's file. Its five rows fall into three parts of two, two and one
+ * records: a file of 300 bytes and a null path; an empty file and one of
+ * 1500 bytes; one of 700 bytes (or of `big` bytes).
+ */
+static const char *const doc_paths[] = { "invoices/2025-01.pdf", NULL,
+    "empty.txt", "notes/read me.txt", "scans/b\xc3\xa9.png" };
+static const size_t doc_sizes[] = { 300, 0, 0, 1500, 700 };
+#define NDOC	(sizeof(doc_paths) / sizeof(doc_paths[0]))
+
+/* n bytes of the file at path: lines that name it, sixteen different
+ * ones over and over (a large file compresses well). */
+static struct buf *
+file_content(const char *path, size_t n)
+{
+	struct buf *b = nbuf(64 << 20);
+	char line[128];
+	size_t i, len;
+
+	for (i = 0; buf_len(b) < n; i++) {
+		len = (size_t)snprintf(line, sizeof(line), "%s of client-b, "
+		    "line %zu\n", path, i % 16);
+		OK(buf_put(b, line, len < n - buf_len(b) ? len :
+		    n - buf_len(b)));
+	}
+	return b;
+}
+
+static struct buf *
+document(size_t i)
+{
+	struct buf *b = nbuf(4096);
+	char title[160];
+
+	OK(dcbor_put_array(b, 4));
+	put_text(b, "client-b");
+	OK(dcbor_put_int(b, (int64_t)i + 1));
+	if (doc_paths[i] == NULL)
+		OK(dcbor_put_null(b));
+	else
+		put_text(b, doc_paths[i]);
+	snprintf(title, sizeof(title), "Document %zu: %.100s", i + 1,
+	    "a title long enough that two rows fill a part of 330 bytes, "
+	    "and a third one starts the next part");
+	put_text(b, title);
+	return b;
+}
+
+static void
+spec_add_files(struct spec *sp, size_t big)
+{
+	static const char *const doc_cols[][2] = { { "tenant_id", "text" },
+	    { "id", "bigint" }, { "path", "text" }, { "title", "text" } };
+	size_t i;
+
+	add_table(sp->m, "app.documents", 0, doc_cols, 4);
+	sp->m->has_files = 1;
+	sp->m->files_table = 3;
+	sp->m->files_path = 2;
+	for (i = 0; i < NDOC; i++) {
+		sp->recs[3][i] = document(i);
+		if (doc_paths[i] != NULL)
+			sp->file[i] = file_content(doc_paths[i],
+			    big != 0 && i == NDOC - 1 ? big : doc_sizes[i]);
+	}
+	sp->nrecs[3] = NDOC;
+}
+
 static void
 spec_free(struct spec *sp)
 {
@@ -351,6 +438,8 @@ spec_free(struct spec *sp)
 	for (t = 0; t < 4; t++)
 		for (i = 0; i < sp->nrecs[t]; i++)
 			buf_free(sp->recs[t][i]);
+	for (i = 0; i < MAXREC; i++)
+		buf_free(sp->file[i]);
 	manifest_free(sp->m);
 	memset(sp, 0, sizeof(*sp));
 }
@@ -482,7 +571,100 @@ next_cut(const struct spec *sp, size_t t, size_t from, size_t part)
 	return n;
 }
 
-/* One part of table t: its records entry and its evidence entry. */
+/* The file of row `row` of the files table, row k of its part: its chunk
+ * entries, its evidence item's file (after the row's [th, ch]) and its
+ * Merkle leaf, the writer's way unless the spec says otherwise for it. The
+ * leaf is always what a reader recomputes from the entries, so that a
+ * re-signed fault breaks only its own rule. */
+/* The file of row `row` of the files table, whose record is rec: none
+ * when its path column is not a text string (as the writer decides), the
+ * spec's file for its path, or 64 bytes that name the path. */
+static struct buf *
+file_of(const struct spec *sp, size_t row, const struct buf *rec)
+{
+	struct buf *view = buf_from(NULL, 0), *f = NULL;
+	const uint8_t *path;
+	size_t plen;
+	char s[256];
+
+	OK(view == NULL ? ERR_NOMEM : 0);
+	if (bundle_record_path(view, buf_ptr(rec), buf_len(rec),
+	    sp->m->files_path, &path, &plen) == 0 && path != NULL) {
+		f = nbuf(64 << 20);
+		if (row < NDOC && sp->file[row] != NULL &&
+		    plen == strlen(doc_paths[row]) &&
+		    memcmp(path, doc_paths[row], plen) == 0)
+			OK(buf_put(f, buf_ptr(sp->file[row]),
+			    buf_len(sp->file[row])));
+		else {
+			buf_free(f);
+			snprintf(s, sizeof(s), "%.*s", (int)plen, path);
+			f = file_content(s, 64);
+		}
+	}
+	buf_free(view);
+	return f;
+}
+
+static void
+add_file(struct plain *pl, struct spec *sp, size_t t, uint64_t part,
+    size_t k, size_t row, const uint8_t th[32], const uint8_t ch[32],
+    struct buf *ev, struct merkle *mk)
+{
+	struct buf *f = file_of(sp, row, sp->recs[t][row]);
+	int fault = row == sp->frow;
+	struct buf *bytes;
+	uint8_t fh[32], ah[32];
+	size_t off = 0, len, c = 0;
+	char name[64];
+
+	if (f == NULL) {
+		if (sp->fnull_claim && fault) {
+			crypto_generichash(fh, sizeof(fh), NULL, 0, NULL, 0);
+			OK(dcbor_put_array(ev, 2));
+			OK(dcbor_put_uint(ev, 0));
+			OK(dcbor_put_bytes(ev, fh, sizeof(fh)));
+		} else
+			OK(dcbor_put_null(ev));
+		merkle_add(mk, th, ch);
+		return;
+	}
+	crypto_generichash(fh, sizeof(fh), buf_ptr(f), buf_len(f), NULL, 0);
+	bytes = f;
+	if (fault && sp->fflip)
+		at(bytes, 0)[0] ^= 0x01;
+	crypto_generichash(ah, sizeof(ah), buf_ptr(bytes), buf_len(bytes),
+	    NULL, 0);
+	while (!(fault && sp->fdrop) && (c == 0 || off < buf_len(bytes))) {
+		len = buf_len(bytes) - off < BUNDLE_FILE_CHUNK ?
+		    buf_len(bytes) - off : BUNDLE_FILE_CHUNK;
+		if (fault && sp->fcut != 0 && c == 0)
+			len = sp->fcut;
+		bundle_file_name(name, sizeof(name), t, part, k, ++c);
+		ent_add(pl, name, buf_ptr(bytes) + off, len);
+		off += len;
+	}
+	if (fault && sp->fempty) {
+		bundle_file_name(name, sizeof(name), t, part, k, ++c);
+		ent_add(pl, name, "", 0);
+	}
+	if (fault && sp->fdrop == 1)
+		OK(dcbor_put_null(ev));
+	else {
+		OK(dcbor_put_array(ev, 2));
+		OK(dcbor_put_uint(ev, buf_len(bytes) + (fault ?
+		    sp->fsize_delta : 0)));
+		OK(dcbor_put_bytes(ev, fh, sizeof(fh)));
+	}
+	if (fault && sp->fdrop)
+		merkle_add(mk, th, ch);
+	else
+		merkle_add_file(mk, th, ch, buf_len(bytes), ah);
+	buf_free(bytes);
+}
+
+/* One part of table t: its records entry, for the files table its files,
+ * and its evidence entry. */
 static void
 add_part(struct plain *pl, struct spec *sp, size_t t, size_t from,
     size_t count, uint64_t part, struct merkle *mk,
@@ -493,10 +675,11 @@ add_part(struct plain *pl, struct spec *sp, size_t t, size_t from,
 	struct buf *view = buf_from(NULL, 0);
 	struct coltype types[32];
 	struct record_fault f;
-	uint8_t th[32], ch[32];
+	uint8_t th[MAXREC][32], ch[MAXREC][32];
 	const uint8_t *rp, *tval;
-	size_t i, rl, tlen, cap = 32;
+	size_t i, k, rl, tlen, cap = 32;
 	struct coltype *tp = types;
+	int files = manifest_is_files_table(sp->m, t);
 	char name[64];
 
 	/* the types only locate the tenant column here */
@@ -506,31 +689,40 @@ add_part(struct plain *pl, struct spec *sp, size_t t, size_t from,
 	for (i = from; i < from + count; i++) {
 		struct buf *r = sp->recs[t][i];
 
+		k = i - from;
 		OK(buf_view_reset(view, buf_ptr(r), buf_len(r)));
 		tval = NULL;
 		tlen = 0;
 		if (bundle_record_next(view, mt->ncolumns, tp,
 		    mt->tenant_column, &rp, &rl, &tval, &tlen, &f) != 0)
 			tval = NULL;	/* a malformed record: no tenant item */
-		OK(evidence_hasher_content(eh, buf_ptr(r), buf_len(r), ch));
+		OK(evidence_hasher_content(eh, buf_ptr(r), buf_len(r), ch[k]));
 		if (mt->tenant_column >= 0 && tval != NULL)
-			OK(evidence_hasher_tenant(eh, tval, tlen, th));
+			OK(evidence_hasher_tenant(eh, tval, tlen, th[k]));
 		else
-			memset(th, 0, sizeof(th));
+			memset(th[k], 0, sizeof(th[k]));
 		OK(buf_put(recs, buf_ptr(r), buf_len(r)));
-		OK(dcbor_put_array(ev, 2));
-		if (mt->tenant_column >= 0)
-			OK(dcbor_put_bytes(ev, th, 32));
-		else
-			OK(dcbor_put_null(ev));
-		OK(dcbor_put_bytes(ev, ch, 32));
-		merkle_add(mk, mt->tenant_column >= 0 ? th : NULL, ch);
 		mt->records++;
 		mt->bytes += buf_len(r);
+		if (files)
+			continue;	/* its items wait for its files */
+		OK(dcbor_put_array(ev, 2));
+		if (mt->tenant_column >= 0)
+			OK(dcbor_put_bytes(ev, th[k], 32));
+		else
+			OK(dcbor_put_null(ev));
+		OK(dcbor_put_bytes(ev, ch[k], 32));
+		merkle_add(mk, mt->tenant_column >= 0 ? th[k] : NULL, ch[k]);
 	}
 	mt->parts = part;
 	bundle_part_name(name, sizeof(name), "records", t, part);
 	ent_add(pl, name, buf_ptr(recs), buf_len(recs));
+	for (k = 0; files && k < count; k++) {
+		OK(dcbor_put_array(ev, 3));
+		OK(dcbor_put_bytes(ev, th[k], 32));
+		OK(dcbor_put_bytes(ev, ch[k], 32));
+		add_file(pl, sp, t, part, k, from + k, th[k], ch[k], ev, mk);
+	}
 	bundle_part_name(name, sizeof(name), "evidence", t, part);
 	ent_add(pl, name, buf_ptr(ev), buf_len(ev));
 	buf_free(recs);
@@ -1269,13 +1461,6 @@ static void p_other_preamble(struct plain *pl) {
 
 /* Ciphertext and frame fixes */
 
-/* The test tool edits its own buffers in place. */
-static uint8_t *
-at(struct buf *b, size_t off)
-{
-	return (uint8_t *)(uintptr_t)buf_ptr(b) + off;
-}
-
 static void c_flip_mac(struct buf *ct, size_t h) {
 	/* another base64 letter of the MAC: still canonical */
 	*at(ct, h - 20) = *at(ct, h - 20) == 'A' ? 'B' : 'A'; }
@@ -1330,6 +1515,82 @@ static void p_trail_tar(struct plain *pl) {
 	plain_free(&other);
 	spec_free(&sp); }
 
+/* Files (§3.4) */
+
+#define F_P1R0	"texp/f/0003/000001/00000/000001"	/* row 0, 300 bytes */
+#define F_P2R0	"texp/f/0003/000002/00000/000001"	/* row 2, empty */
+#define F_P2R1	"texp/f/0003/000002/00001/000001"	/* row 3, 1500 */
+#define F_P3R0	"texp/f/0003/000003/00000/000001"	/* row 4, 700 */
+
+static size_t
+ent_at(struct plain *pl, const char *name)
+{
+	return (size_t)(ent_find(pl, name) - pl->e);
+}
+
+/* An extra entry `name` after entry `after`, holding row 0's file. */
+static void
+file_insert(struct plain *pl, const char *after, const char *name)
+{
+	const struct ent *src = ent_find(pl, F_P1R0);
+
+	ent_insert(pl, ent_at(pl, after) + 1, name, buf_ptr(src->data),
+	    buf_len(src->data));
+}
+
+static void s_files(struct spec *sp) { spec_add_files(sp, 0); }
+static void s_files_big(struct spec *sp) { sp->m->compression = 1;
+	spec_add_files(sp, BUNDLE_FILE_CHUNK + 700); }
+static void s_files_drop_null(struct spec *sp) { s_files(sp); sp->frow = 3;
+	sp->fdrop = 1; }
+static void s_files_drop_kept(struct spec *sp) { s_files(sp); sp->frow = 3;
+	sp->fdrop = 2; }
+static void s_files_flip(struct spec *sp) { s_files(sp); sp->frow = 0;
+	sp->fflip = 1; }
+static void s_files_size(struct spec *sp) { s_files(sp); sp->frow = 0;
+	sp->fsize_delta = 1; }
+static void s_files_cut(struct spec *sp) { s_files(sp); sp->frow = 3;
+	sp->fcut = 1000; }
+static void s_files_empty_chunk(struct spec *sp) { sp->m->compression = 1;
+	spec_add_files(sp, BUNDLE_FILE_CHUNK); sp->frow = NDOC - 1;
+	sp->fempty = 1; }
+static void s_files_null_claim(struct spec *sp) { s_files(sp); sp->frow = 1;
+	sp->fnull_claim = 1; }
+static void s_files_global(struct spec *sp) { s_files(sp);
+	sp->m->files_table = 2; sp->m->files_path = 1; }
+static void s_files_tenant_col(struct spec *sp) { s_files(sp);
+	sp->m->files_path = 0; }
+static void s_files_path_type(struct spec *sp) { s_files(sp);
+	sp->m->files_path = 1; }
+static void p_f_other_table(struct plain *pl) { file_insert(pl, F_P1R0,
+	"texp/f/0000/000001/00000/000001"); }
+static void p_f_other_part(struct plain *pl) { file_insert(pl, F_P1R0,
+	"texp/f/0003/000002/00001/000001"); }
+static void p_f_row_range(struct plain *pl) { file_insert(pl, F_P3R0,
+	"texp/f/0003/000003/00001/000001"); }
+static void p_f_null_row(struct plain *pl) { file_insert(pl, F_P1R0,
+	"texp/f/0003/000001/00001/000001"); }
+static void p_f_twice(struct plain *pl) { file_insert(pl, F_P1R0, F_P1R0); }
+static void p_f_name_form(struct plain *pl) { file_insert(pl,
+	"texp/t/0003/records-000001.cbor", "texp/f/0003/1/0/1"); }
+static void p_f_order(struct plain *pl) {
+	size_t a = ent_at(pl, F_P2R0);
+	struct ent e = pl->e[a];
+	pl->e[a] = pl->e[a + 1];
+	pl->e[a + 1] = e; }
+static void p_f_gap(struct plain *pl) {
+	snprintf(ent_find(pl, F_P1R0)->name, sizeof(pl->e[0].name),
+	    "texp/f/0003/000001/00000/000002"); }
+static void p_f_chunk_size(struct plain *pl) {
+	hdr_edit(pl, ent_at(pl, F_P1R0), 124, "00100000001", 11, 0); }
+static void p_f_after_evidence(struct plain *pl) { file_insert(pl,
+	"texp/t/0003/evidence-000001.cbor", "texp/f/0003/000001/00001/000001"); }
+static void p_f_in_other_table(struct plain *pl) { file_insert(pl,
+	"texp/t/0000/records-000001.cbor", "texp/f/0000/000001/00000/000001"); }
+static void p_f_no_files_key(struct plain *pl) {
+	ent_insert(pl, ent_at(pl, "texp/t/0000/records-000001.cbor") + 1,
+	    "texp/f/0000/000001/00000/000001", "a file of client-a\n", 19); }
+
 /* ------------------------------------------------------------------ */
 /* The vectors */
 
@@ -1345,6 +1606,7 @@ struct vdef {
 #define V(...) { .v = { __VA_ARGS__ } }
 #define VS(f, ...) { .v = { __VA_ARGS__ }, .sfix = f }
 #define VP(f, ...) { .v = { __VA_ARGS__ }, .pfix = f }
+#define VF(f, ...) { .v = { __VA_ARGS__ }, .sfix = s_files, .pfix = f }
 
 static const struct vdef vectors[] = {
 	/* proven */
@@ -1363,6 +1625,14 @@ static const struct vdef vectors[] = {
 	    .ttype = "int8", .stenant = "-42" },
 	VS(s_no_global, .name = "good-no-global", .desc = "global tables not "
 	    "requested, none present"),
+	VS(s_files, .name = "good-files", .desc = "a files table "
+	    "(app.documents) in three parts: files of 300 bytes, 0 bytes and "
+	    "1500 bytes, 700 bytes, a row whose path is null"),
+	VS(s_files, .name = "good-files-split", .part_size = 4096, .desc =
+	    "the same split into parts of 4096 bytes"),
+	VS(s_files_big, .name = "good-files-zstd-chunks", .zstd = 1, .desc =
+	    "the same with a file of 16 MiB + 700 bytes (two chunks), the "
+	    "plaintext compressed as one zstd frame"),
 	VS(s_relabel, .name = "limit-relabel-global-requested", .desc =
 	    "NOT a valid export: app.contacts relabelled as global and holding "
 	    "a row of client-a, global tables requested. The reader cannot "
@@ -1471,6 +1741,65 @@ static const struct vdef vectors[] = {
 	    .desc = "a part cut before it was full"),
 	VS(s_cut_over, .name = "bad-part-over-size", .rule = "part_cut",
 	    .desc = "a part of several records over part_bytes"),
+	/* §3.4 */
+	VF(p_f_other_table, .name = "bad-file-other-table", .rule =
+	    "file_entry", .desc = "a file entry named for table 0000 in a "
+	    "part of the files table 0003"),
+	VF(p_f_other_part, .name = "bad-file-other-part", .rule =
+	    "file_entry", .desc = "a file entry of part 000002 in part "
+	    "000001"),
+	VF(p_f_row_range, .name = "bad-file-row-range", .rule = "file_entry",
+	    .desc = "a file for row 00001 of a part of one row"),
+	VF(p_f_null_row, .name = "bad-file-null-path", .rule = "file_entry",
+	    .desc = "a file for the row whose path is null"),
+	VF(p_f_order, .name = "bad-file-order", .rule = "file_entry",
+	    .desc = "the files of rows 00000 and 00001 in the other order"),
+	VF(p_f_twice, .name = "bad-file-twice", .rule = "file_entry",
+	    .desc = "a row's file twice"),
+	VF(p_f_gap, .name = "bad-file-chunk-gap", .rule = "file_entry",
+	    .desc = "a file whose only chunk is 000002"),
+	VS(s_files_cut, .name = "bad-file-chunk-not-full", .rule =
+	    "file_entry", .desc = "a file of 1500 bytes as chunks of 1000 and "
+	    "500 bytes (a chunk after one that is not full), its evidence "
+	    "right"),
+	VS(s_files_empty_chunk, .name = "bad-file-empty-chunk", .rule =
+	    "file_entry", .zstd = 1, .desc = "a file of exactly 16 MiB, then an "
+	    "empty chunk 000002 (compressed)"),
+	VF(p_f_name_form, .name = "bad-file-name-form", .rule = "file_entry",
+	    .desc = "a file entry texp/f/0003/1/0/1 (numbers not padded)"),
+	VF(p_f_chunk_size, .name = "bad-file-chunk-size", .rule =
+	    "entry_size", .desc = "a chunk of 16 MiB + 1 byte (by its header)"),
+	VS(s_files_drop_null, .name = "bad-file-missing", .rule =
+	    "file_missing", .desc = "a row with a path without its file, its "
+	    "evidence null and its leaf the one of a row without a file"),
+	VS(s_files_drop_kept, .name = "bad-file-missing-evidence-kept",
+	    .rule = "file_missing", .desc = "a row with a path without its "
+	    "file, its evidence keeping the file's size and hash"),
+	VS(s_files_flip, .name = "bad-file-hash", .rule = "file_hash",
+	    .desc = "a file's first byte changed after its evidence hash was "
+	    "taken (the Merkle root of the bytes as they are)"),
+	VS(s_files_size, .name = "bad-file-size", .rule = "file_hash",
+	    .desc = "a file's evidence size one byte more than the file"),
+	VS(s_files_null_claim, .name = "bad-evidence-file-no-path", .rule =
+	    "evidence_shape", .desc = "the evidence of the row whose path is "
+	    "null claims an empty file"),
+	VS(s_files_global, .name = "bad-preamble-files-global", .rule =
+	    "preamble", .desc = "files naming a global table"),
+	VS(s_files_tenant_col, .name = "bad-preamble-files-tenant-column",
+	    .rule = "preamble", .desc = "files naming the files table's "
+	    "tenant column as its path column"),
+	VS(s_files_path_type, .name = "bad-preamble-files-path-type", .rule =
+	    "preamble", .desc = "files naming a bigint column as the path "
+	    "column"),
+	VF(p_f_after_evidence, .name = "forgery-file-after-evidence", .rule =
+	    "entry_order", .desc = "a file entry after its part's evidence "
+	    "(bound to no row)"),
+	VF(p_f_in_other_table, .name = "forgery-file-in-other-table", .rule =
+	    "entry_order", .desc = "a file entry in a part of app.contacts, "
+	    "which is not the files table"),
+	VP(p_f_no_files_key, .name = "forgery-file-without-files-key", .rule =
+	    "entry_order", .desc = "a file entry in an archive whose preamble "
+	    "has no files key"),
 	/* §4 */
 	VS(s_noncanon_int, .name = "bad-cbor-int-head", .rule =
 	    "cbor_encoding", .desc = "an integer with a longer head than it "
@@ -1723,18 +2052,86 @@ add_all(struct bundle_writer *w, const struct spec *sp)
 	return 0;
 }
 
-/* bundle_writer's plaintext for the base (zstd: decompressed). */
+/* The writer's file source: the spec's files. */
+struct fsrc {
+	const struct spec *sp;
+	const struct buf *f;
+	size_t off;
+};
+
+static int
+fsrc_open(void *ctx, uint64_t row, const uint8_t *path, size_t len,
+    uint64_t *size)
+{
+	struct fsrc *s = ctx;
+
+	if (row >= MAXREC || (s->f = s->sp->file[row]) == NULL ||
+	    doc_paths[row] == NULL || len != strlen(doc_paths[row]) ||
+	    memcmp(path, doc_paths[row], len) != 0)
+		return ERR_INTERNAL;
+	s->off = 0;
+	*size = buf_len(s->f);
+	return 0;
+}
+
+static int
+fsrc_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+	struct fsrc *s = ctx;
+	size_t n = buf_len(s->f) - s->off < cap ? buf_len(s->f) - s->off : cap;
+
+	memcpy(p, buf_ptr(s->f) + s->off, n);
+	s->off += n;
+	*got = n;
+	return 0;
+}
+
+static int
+fsrc_close(void *ctx, int ok)
+{
+	(void)ctx;
+	return ok ? 0 : ERR_IO;
+}
+
+/* The specs the writer is compared with. */
+static void
+mk_base(struct spec *sp)
+{
+	spec_base(sp, "text", "client-b");
+}
+
+static void
+mk_files(struct spec *sp)
+{
+	spec_base(sp, "text", "client-b");
+	spec_add_files(sp, 0);
+}
+
+static void
+mk_files_big(struct spec *sp)
+{
+	spec_base(sp, "text", "client-b");
+	spec_add_files(sp, BUNDLE_FILE_CHUNK + 700);
+}
+
+/* bundle_writer's plaintext for the spec mk makes (zstd: decompressed). */
 static struct buf *
-writer_plain(int zstd)
+writer_plain(void (*mk)(struct spec *), int zstd)
 {
 	struct bundle_writer *w;
 	struct buf *out = nbuf(64 << 20), *plain;
+	struct bundle_file_source fs = { .open = fsrc_open,
+	    .read = fsrc_read, .close = fsrc_close };
+	struct fsrc src;
 	struct spec sp;
 	size_t n;
 
 	rng_seed("self-check");
-	spec_base(&sp, "text", "client-b");
+	mk(&sp);
+	src.sp = &sp;
+	fs.ctx = &src;
 	OK(bundle_writer_new(sp.m, zstd, PART_BYTES, buf_write, out, &w));
+	bundle_writer_set_files(w, &fs);
 	OK(add_all(w, &sp));
 	OK(bundle_writer_finish(w, NULL));
 	bundle_writer_free(w);
@@ -1767,22 +2164,26 @@ writer_plain(int zstd)
 	return plain;
 }
 
-/* The assembler above must write what bundle_writer writes. */
+/* The assembler above must write what bundle_writer writes: for the
+ * base, plain and compressed; with files; with a file of two chunks. */
 static void
 self_check(void)
 {
+	static void (*const mk[])(struct spec *) = { mk_base, mk_base,
+	    mk_files, mk_files_big };
 	struct buf *a, *b;
 	struct spec sp;
 	struct plain pl;
-	int z;
+	int k, z;
 
-	for (z = 0; z < 2; z++) {
+	for (k = 0; k < 4; k++) {
+		z = k == 1 || k == 3;
 		rng_seed("self-check");
-		spec_base(&sp, "text", "client-b");
+		mk[k](&sp);
 		sp.m->compression = z;
 		assemble(&sp, &pl);
 		a = serialize(&pl);
-		b = writer_plain(z);
+		b = writer_plain(mk[k], z);
 		if (buf_len(a) != buf_len(b) ||
 		    memcmp(buf_ptr(a), buf_ptr(b), buf_len(a)) != 0)
 			die("the vectors' assembler and bundle_writer disagree",
@@ -1864,8 +2265,12 @@ write_seeds(void)
 	char path[4096];
 	int z;
 
+	b = writer_plain(mk_files, 0);
+	snprintf(path, sizeof(path), "%s/good-files.tar", outdir);
+	OK(file_write_new(path, buf_ptr(b), buf_len(b), 0644));
+	buf_free(b);
 	for (z = 0; z < 2; z++) {
-		b = writer_plain(0);
+		b = writer_plain(mk_base, 0);
 		if (z) {
 			struct buf *f = zframe(buf_ptr(b), buf_len(b));
 
