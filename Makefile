@@ -12,6 +12,10 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
 SAN ?=
 
+VERSION := 0.1.0
+# The commit the binaries were built from (-V); "unknown" outside git.
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
 PKGS := libsodium libseccomp libpq libarchive libcbor inih jansson libbsd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
@@ -47,7 +51,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)-fuzz/%)
 BINS := $(BUILD)/tenant-verify $(BUILD)/tenant-export
-TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked
+TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked \
+	$(BUILD)/tests/tenant-verify-hooked
 
 # Keep intermediate objects: no "rm" lines after the test summary.
 .SECONDARY:
@@ -84,6 +89,13 @@ $(BUILD)/hooks/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -DTEXP_TEST_HOOKS -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/tenant-export-hooked: $(HOOK_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# tenant-verify's test build: it lists the options it parses
+# (TEXP_TEST_LIST_OPTIONS).
+$(BUILD)/tests/tenant-verify-hooked: $(VERIFY_CLI_SRC:%.c=$(BUILD)/hooks/%.o) \
+	$(LIB_SRC:%.c=$(BUILD)/hooks/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -148,6 +160,20 @@ clean:
 	rm -rf build build-asan build-fuzz build-asan-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# -V prints the version and the commit: the objects that print it are
+# rebuilt when either changes.
+VERSION_OBJ := $(BUILD)/cli/cli.o $(BUILD)/hooks/cli/cli.o \
+	$(BUILD)/verifier/cmd_verify.o $(BUILD)/hooks/verifier/cmd_verify.o
+$(VERSION_OBJ): ALL_CFLAGS += -DTEXP_VERSION='"$(VERSION)"' \
+	-DTEXP_COMMIT='"$(COMMIT)"'
+$(VERSION_OBJ): $(BUILD)/version.stamp
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION) $(COMMIT)' | cmp -s - $@ 2>/dev/null || \
+		echo '$(VERSION) $(COMMIT)' >$@
+.PHONY: FORCE
+FORCE:
 
 # exporter/db.c embeds sql/tenant_scope.sql with .incbin: rebuild on change.
 $(BUILD)/exporter/db.o $(BUILD)/hooks/exporter/db.o: $(wildcard sql/*.sql)

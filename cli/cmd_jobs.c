@@ -166,6 +166,22 @@ cmd_common_opt(int ch, struct cmd_common *c)
 	return 0;
 }
 
+int
+cmd_common_check(const char *cmd, int argc, char **argv, int njob,
+    const struct cmd_common *c)
+{
+	if (njob > 0 && optind >= argc)
+		return cli_usage_error(cmd, "JOB is required (the id "
+		    "`request` printed)");
+	if (optind + njob < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind + njob]);
+	if (c->key == NULL)
+		return cli_usage_error(cmd, "--as KEY is required: every "
+		    "command a principal runs is signed with its key");
+	return 0;
+}
+
 void
 cmd_print_json(json_t *j)
 {
@@ -359,10 +375,14 @@ jobs_command(int argc, char **argv, const char *cmd)
 {
 	static const struct option opts[] = {
 		CMD_COMMON_OPTS,
-		{ "tenant", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct option opts_list[] = {
+		CMD_COMMON_OPTS,
+		{ "tenant", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_cmd me = { cmd, jobs_cmd_usage };
 	struct cmd_common cc;
 	const char *tenant = NULL, *k1[1], *v1[1];
 	char job[65];
@@ -371,25 +391,16 @@ jobs_command(int argc, char **argv, const char *cmd)
 
 	memset(&cc, 0, sizeof(cc));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, is_list ? opts_list : opts,
+	    &me)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
-		switch (ch) {
-		case 't':
-			if (!is_list)
-				goto usage;
-			tenant = optarg;
-			break;
-		case 'h': jobs_cmd_usage(stdout, cmd); return CMD_EXIT_OK;
-		default: goto usage;
-		}
+		if (ch != 't')
+			return CMD_EXIT_USAGE;
+		tenant = optarg;
 	}
-	if ((is_list && optind != argc) || (!is_list && optind + 1 != argc) ||
-	    cc.key == NULL) {
-		fprintf(stderr, "tenant-export: %s: %s--as is required\n", cmd,
-		    is_list ? "" : "JOB and ");
-		goto usage;
-	}
+	if (cmd_common_check(cmd, argc, argv, is_list ? 0 : 1, &cc) != 0)
+		return CMD_EXIT_USAGE;
 	k1[0] = is_list ? "tenant" : "job";
 	if (!is_list)
 		cmd_job_arg(argv[optind], job);
@@ -410,9 +421,6 @@ jobs_command(int argc, char **argv, const char *cmd)
 		printf("tenant-export: %s: %s\n", cmd, client_message(res));
 	json_decref(res);
 	return rc;
- usage:
-	jobs_cmd_usage(stderr, cmd);
-	return CMD_EXIT_USAGE;
 }
 
 int

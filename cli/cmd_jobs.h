@@ -76,7 +76,7 @@ struct cmd_req {
 
 /* The request's options (request, and one-step run): CMD_REQUEST_OPTS
  * in a getopt_long table, cmd_request_opt to consume one (1), refuse a
- * bad value (-1), or pass (0). */
+ * bad value (-1, message printed), or pass (0). */
 #define CMD_REQUEST_OPTS \
 	{ "tenant", required_argument, NULL, 't' }, \
 	{ "tables", required_argument, NULL, 'T' }, \
@@ -89,7 +89,7 @@ struct cmd_req {
 	{ "passphrase", no_argument, NULL, 'P' }, \
 	{ "allow-empty", no_argument, NULL, 'e' }, \
 	{ "zstd", no_argument, NULL, 'z' }
-int cmd_request_opt(int ch, struct cmd_req *q);
+int cmd_request_opt(const char *cmd, int ch, struct cmd_req *q);
 
 /*
  * Signs an export.request for q with sk and sends it. When the service
@@ -121,6 +121,10 @@ struct cmd_common {
 	{ "passphrase-file", required_argument, NULL, 'p' }, \
 	{ "json", no_argument, NULL, 'j' }
 int cmd_common_opt(int ch, struct cmd_common *c);
+/* After the options: exactly njob (0 or 1) JOB arguments left and --as
+ * given; else prints the usage error and returns CMD_EXIT_USAGE. */
+int cmd_common_check(const char *cmd, int argc, char **argv, int njob,
+    const struct cmd_common *c);
 /* The common options' lines for a usage text. */
 extern const char cmd_common_usage[];
 /* Prints a JSON value on stdout (indented), and consumes it. */

@@ -20,23 +20,27 @@
 #include "minisig.h"
 
 static void
-keygen_usage(FILE *f)
+keygen_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export keygen --out PREFIX (--passphrase-file FILE | --unencrypted)\n"
 "\n"
-"Writes PREFIX.key (the secret signing key, mode 0600, encrypted with the\n"
-"passphrase in FILE as minisign does) and PREFIX.pub (the public key to\n"
-"give recipients: tenant-verify --signer PREFIX.pub, or minisign -V -p).\n"
-"Refuses to overwrite either file.\n"
+"Writes a minisign key pair: PREFIX.key (the secret key, mode 0600,\n"
+"encrypted with the passphrase in FILE as minisign does) and PREFIX.pub\n"
+"(the public key: a principal's to register with `principal add`, the\n"
+"root key to pin, or the archive signing key to give recipients for\n"
+"tenant-verify --signer or minisign -V -p). Refuses to overwrite either.\n"
 "\n"
 "  --out PREFIX             where to write the two files\n"
 "  --passphrase-file FILE   first line of FILE protects the secret key\n"
-"  --unencrypted            store the secret key unencrypted (for keys kept\n"
-"                           in a secrets manager or an HSM-backed volume)\n"
+"  --unencrypted            store the secret key unencrypted (the service's\n"
+"                           signing key, kept readable by its account only)\n"
 "\n"
 "Exit status: 0 written; 2 usage or operational error.\n");
 }
+
+static const struct cli_cmd keygen_cmd = { "keygen", keygen_usage };
 
 int
 cmd_keygen(int argc, char **argv)
@@ -56,19 +60,25 @@ cmd_keygen(int argc, char **argv)
 	int c, unenc = 0, r, rc = CMD_EXIT_USAGE;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, NULL, opts, &keygen_cmd)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'p': passfile = optarg; break;
 		case 'u': unenc = 1; break;
-		case 'h': keygen_usage(stdout); return CMD_EXIT_OK;
-		default: keygen_usage(stderr); return CMD_EXIT_USAGE;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || out == NULL || (passfile == NULL) == !unenc) {
-		keygen_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_usage_error("keygen", "unexpected argument '%s'",
+		    argv[optind]);
+	if (out == NULL)
+		return cli_usage_error("keygen", "--out PREFIX is required");
+	if (passfile != NULL && unenc)
+		return cli_usage_error("keygen", "--passphrase-file and "
+		    "--unencrypted contradict each other: give one");
+	if (passfile == NULL && !unenc)
+		return cli_usage_error("keygen", "give --passphrase-file FILE "
+		    "(an encrypted key) or --unencrypted");
 	if (sodium_init() < 0)
 		return CMD_EXIT_USAGE;
 	if (passfile != NULL && (r = file_read_secret_line(passfile, 1024,
@@ -97,8 +107,9 @@ cmd_keygen(int argc, char **argv)
 		    err_str(r));
 		goto out;
 	}
-	printf("tenant-export: signing key written to %s (secret) and %s "
-	    "(public)\n", path, pubpath);
+	printf("tenant-export: keygen: key written to %s (secret%s) and %s "
+	    "(public)\n", path, pass != NULL ? ", unlocking it takes scrypt "
+	    "at the cost level chosen" : ", unencrypted", pubpath);
 	rc = CMD_EXIT_OK;
  out:
 	if (pass != NULL)

@@ -16,9 +16,10 @@
 #include "lint.h"
 
 static void
-lint_usage(FILE *f)
+lint_usage(FILE *f, const char *name)
 {
-	fprintf(f, "Usage: tenant-export lint --config FILE [--json] "
+	(void)name;
+	fprintf(f, "usage: tenant-export lint --config FILE [--json] "
 	    "[--user ROLE]\n\n"
 	    "Checks the live database against FILE: every table classified, "
 	    "RLS enabled\nand forced with the export policy, tenant columns "
@@ -29,7 +30,8 @@ lint_usage(FILE *f)
 	    "  -j, --json         print findings as JSON\n"
 	    "  -U, --user ROLE    connect as ROLE instead of the configured "
 	    "user\n"
-	    "  -h, --help         this help\n\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      the version and commit\n\n"
 	    "Exit status: 0 no finding, 1 at least one finding, 2 usage or "
 	    "operational error.\n");
 }
@@ -66,6 +68,8 @@ print_json(const struct lint_report *rep, int ok)
 	return r;
 }
 
+static const struct cli_cmd lint_cmd = { "lint", lint_usage };
+
 int
 cmd_lint(int argc, char **argv)
 {
@@ -85,7 +89,7 @@ cmd_lint(int argc, char **argv)
 	size_t i;
 	int ch, json = 0, r, rc = CMD_EXIT_USAGE;
 
-	while ((ch = getopt_long(argc, argv, "c:jU:h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "c:jU:", opts, &lint_cmd)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -96,18 +100,15 @@ cmd_lint(int argc, char **argv)
 		case 'U':
 			user = optarg;
 			break;
-		case 'h':
-			lint_usage(stdout);
-			return CMD_EXIT_OK;
 		default:
-			lint_usage(stderr);
 			return CMD_EXIT_USAGE;
 		}
 	}
-	if (path == NULL || optind != argc) {
-		lint_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
+	if (path == NULL)
+		return cli_usage_error("lint", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("lint", "unexpected argument '%s'",
+		    argv[optind]);
 	if ((r = config_load(path, &cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tenant-export: lint: config: %s\n", err);
 		goto out;

@@ -19,8 +19,9 @@
 #include "minisig.h"
 
 static void
-request_usage(FILE *f)
+request_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export request --as KEY --tenant ID [options]\n"
 "\n"
@@ -134,9 +135,10 @@ add_recipient(struct cmd_req *q, const char *r)
 }
 
 /* Parses the options of a request (shared with one-step `run`);
- * returns 1 when ch was one of them, -1 when its value is bad. */
+ * returns 1 when ch was one of them, -1 when its value is bad (the
+ * message printed). */
 int
-cmd_request_opt(int ch, struct cmd_req *q)
+cmd_request_opt(const char *cmd, int ch, struct cmd_req *q)
 {
 	switch (ch) {
 	case 't': q->tenant = optarg; return 1;
@@ -146,17 +148,28 @@ cmd_request_opt(int ch, struct cmd_req *q)
 	case 'g': q->include_global = 1; return 1;
 	case 'C': q->confirm = optarg; return 1;
 	case 'i':
-		if (optarg[0] == '\0' || strlen(optarg) > JOBS_IDEM_MAX)
+		if (optarg[0] == '\0' || strlen(optarg) > JOBS_IDEM_MAX) {
+			cli_usage_error(cmd, "--idempotency-key: 1 to %d bytes",
+			    JOBS_IDEM_MAX);
 			return -1;
+		}
 		q->idem = optarg;
 		return 1;
-	case 'r': return add_recipient(q, optarg) == 0 ? 1 : -1;
+	case 'r':
+		if (add_recipient(q, optarg) != 0) {
+			cli_usage_error(cmd, "--recipient: one age recipient "
+			    "(age1...) per option");
+			return -1;
+		}
+		return 1;
 	case 'P': q->passphrase = 1; return 1;
 	case 'e': q->allow_empty = 1; return 1;
 	case 'z': q->zstd = 1; return 1;
 	}
 	return 0;
 }
+
+static const struct cli_cmd request_cmd = { "request", request_usage };
 
 int
 cmd_request(int argc, char **argv)
@@ -176,32 +189,22 @@ cmd_request(int argc, char **argv)
 	memset(&cc, 0, sizeof(cc));
 	memset(&q, 0, sizeof(q));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &request_cmd)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
-		if ((k = cmd_request_opt(ch, &q)) > 0)
+		if ((k = cmd_request_opt("request", ch, &q)) > 0)
 			continue;
-		if (k < 0) {
-			fprintf(stderr, "tenant-export: request: bad value for "
-			    "--%s\n", ch == 'i' ? "idempotency-key" :
-			    "recipient");
-			goto usage;
-		}
-		if (ch == 'h') {
-			request_usage(stdout);
-			rc = CMD_EXIT_OK;
-			goto out;
-		}
 		goto usage;
 	}
-	if (optind != argc || cc.key == NULL || q.tenant == NULL) {
-		fprintf(stderr, "tenant-export: request: --as and --tenant are "
-		    "required\n");
+	if (cmd_common_check("request", argc, argv, 0, &cc) != 0)
+		goto usage;
+	if (q.tenant == NULL) {
+		cli_usage_error("request", "--tenant ID is required");
 		goto usage;
 	}
 	if (q.passphrase && q.recipients != NULL) {
-		fprintf(stderr, "tenant-export: request: --passphrase and "
-		    "--recipient cannot be combined\n");
+		cli_usage_error("request", "--passphrase and --recipient cannot "
+		    "be combined");
 		goto usage;
 	}
 	if (cmd_key_load("request", cc.key, cc.passfile, &sk) != 0)
@@ -225,7 +228,6 @@ cmd_request(int argc, char **argv)
 	}
 	goto out;
  usage:
-	request_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);

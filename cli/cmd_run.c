@@ -23,8 +23,9 @@
 #include "minisig.h"
 
 static void
-run_usage(FILE *f)
+run_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export run --as KEY --tenant ID [request options] [options]\n"
 "       tenant-export run --as KEY --job JOB [options]\n"
@@ -261,6 +262,8 @@ report(const struct cmd_common *cc, json_t *res, const char *id,
 	return rc;
 }
 
+static const struct cli_cmd run_cmd = { "run", run_usage };
+
 int
 cmd_run(int argc, char **argv)
 {
@@ -284,10 +287,10 @@ cmd_run(int argc, char **argv)
 	memset(&cc, 0, sizeof(cc));
 	memset(&q, 0, sizeof(q));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &run_cmd)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
-		if ((k = cmd_request_opt(ch, &q)) > 0) {
+		if ((k = cmd_request_opt("run", ch, &q)) > 0) {
 			scope |= ch != 't';
 			continue;
 		}
@@ -297,36 +300,31 @@ cmd_run(int argc, char **argv)
 		case 'J': jobarg = optarg; break;
 		case 'O': pass_out = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'h': run_usage(stdout); rc = CMD_EXIT_OK; goto out;
 		default: goto usage;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "tenant-export: run: unexpected argument \"%s\"\n",
-		    argv[optind]);
+	/* Being able to run the binary (or read its config) is not
+	 * permission to export: every export is a signed request. */
+	if (cmd_common_check("run", argc, argv, 0, &cc) != 0)
+		goto usage;
+	if (q.tenant == NULL && jobarg == NULL) {
+		cli_usage_error("run", "give --tenant ID (a new request) or "
+		    "--job JOB (a requested job)");
 		goto usage;
 	}
-	if (cc.key == NULL) {
-		/* Being able to run the binary (or read its config) is not
-		 * permission to export. */
-		fprintf(stderr, "tenant-export: run: --as KEY is required: every "
-		    "export is a signed request by a registered principal\n");
-		goto usage;
-	}
-	if ((q.tenant == NULL) == (jobarg == NULL)) {
-		fprintf(stderr, "tenant-export: run: give --tenant (a new "
-		    "request) or --job (a requested job), not both\n");
+	if (q.tenant != NULL && jobarg != NULL) {
+		cli_usage_error("run", "give --tenant (a new request) or --job "
+		    "(a requested job), not both");
 		goto usage;
 	}
 	if (jobarg != NULL && scope) {
-		fprintf(stderr, "tenant-export: run: a job's scope and "
-		    "recipients were fixed when it was requested; --job takes "
-		    "no request options\n");
+		cli_usage_error("run", "a job's scope and recipients were fixed "
+		    "when it was requested; --job takes no request options");
 		goto usage;
 	}
 	if (q.passphrase && q.recipients != NULL) {
-		fprintf(stderr, "tenant-export: run: --passphrase and "
-		    "--recipient cannot be combined\n");
+		cli_usage_error("run", "--passphrase and --recipient cannot be "
+		    "combined");
 		goto usage;
 	}
 	if (cmd_key_load("run", cc.key, cc.passfile, &sk) != 0)
@@ -347,7 +345,6 @@ cmd_run(int argc, char **argv)
 	res = NULL;
 	goto out;
  usage:
-	run_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);

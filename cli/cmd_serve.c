@@ -17,8 +17,9 @@
 #include "server.h"
 
 static void
-serve_usage(FILE *f)
+serve_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export serve --config FILE [--socket PATH] [--mode OCTAL]\n"
 "                           [--max-clients N]\n"
@@ -41,6 +42,8 @@ serve_usage(FILE *f)
 "Exit status: 0 stopped by a signal; 2 usage or operational error.\n");
 }
 
+static const struct cli_cmd serve_cmd = { "serve", serve_usage };
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -60,27 +63,31 @@ cmd_serve(int argc, char **argv)
 	int ch, stdio = 0, rc = CMD_EXIT_USAGE;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &serve_cmd)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'S': sock = optarg; break;
 		case 'm':
 			mode = strtoul(optarg, &end, 8);
 			if (*end != '\0' || mode > 0777)
-				goto usage;
+				return cli_usage_error("serve", "--mode: expected "
+				    "an octal file mode such as 0660");
 			break;
 		case 'n':
 			maxc = strtoul(optarg, &end, 10);
 			if (*end != '\0' || maxc < 1 || maxc > 1024)
-				goto usage;
+				return cli_usage_error("serve", "--max-clients: "
+				    "expected 1 to 1024");
 			break;
 		case 'i': stdio = 1; break;
-		case 'h': serve_usage(stdout); return CMD_EXIT_OK;
-		default: goto usage;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (path == NULL || optind != argc)
-		goto usage;
+	if (path == NULL)
+		return cli_usage_error("serve", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("serve", "unexpected argument '%s'",
+		    argv[optind]);
 	if (sodium_init() < 0)
 		return CMD_EXIT_USAGE;
 	if (config_load(path, &cfg, err, sizeof(err)) != 0 ||
@@ -97,10 +104,6 @@ cmd_serve(int argc, char **argv)
 		sock = config_service(cfg)->socket != NULL ?
 		    config_service(cfg)->socket : SVC_SOCKET_DEFAULT;
 	rc = svc_serve(cfg, sock, (mode_t)mode, (int)maxc);
-	goto out;
- usage:
-	serve_usage(stderr);
-	rc = CMD_EXIT_USAGE;
  out:
 	config_free(cfg);
 	return rc;

@@ -13,8 +13,9 @@
 #include "jobs.h"
 
 static void
-sweep_usage(FILE *f)
+sweep_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export sweep --config FILE\n"
 "\n"
@@ -51,6 +52,8 @@ ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	return o->r = 0;
 }
 
+static const struct cli_cmd sweep_cmd = { "sweep", sweep_usage };
+
 int
 cmd_sweep(int argc, char **argv)
 {
@@ -68,15 +71,17 @@ cmd_sweep(int argc, char **argv)
 	int ch, r, rc = CMD_EXIT_USAGE, expired, failed, dropped;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &sweep_cmd)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
-		case 'h': sweep_usage(stdout); return CMD_EXIT_OK;
-		default: goto usage;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || config == NULL)
-		goto usage;
+	if (config == NULL)
+		return cli_usage_error("sweep", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("sweep", "unexpected argument '%s'",
+		    argv[optind]);
 	if ((r = config_load(config, &cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tenant-export: sweep: %s\n", err);
 		goto out;
@@ -100,10 +105,6 @@ cmd_sweep(int argc, char **argv)
 		goto out;
 	}
 	rc = CMD_EXIT_OK;
-	goto out;
- usage:
-	sweep_usage(stderr);
-	rc = CMD_EXIT_USAGE;
  out:
 	json_decref(rep);
 	config_free(cfg);
