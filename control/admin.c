@@ -192,7 +192,7 @@ principal_add(struct change *ch)
 	const char *person = action_get(ch->act, "person");
 	struct minisig_pubkey *pk = NULL;
 	struct list roles;
-	char line[160], err[256], kidhex[17];
+	char line[160], err[256], kidhex[MINISIG_KEYID_HEX];
 	uint8_t kid[8];
 	int r;
 
@@ -212,7 +212,7 @@ principal_add(struct change *ch)
 		goto out;
 	}
 	minisig_pubkey_keyid(pk, kid);
-	sodium_bin2hex(kidhex, sizeof(kidhex), kid, sizeof(kid));
+	minisig_keyid_hex(kid, kidhex);
 	if (ledger_known(ch->k->ledger, name) ||
 	    ledger_key_in_use(ch->k->ledger, kid) || (r = control_principal_add(
 	    ch->k->c, name, pk, roles.v, roles.n, NULL, err, sizeof(err))) ==

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "jobs.h"
 #include "ledger.h"
+#include "minisig.h"
 
 void
 decide_msg(struct jobs_outcome *o, const char *fmt, ...)
@@ -178,7 +179,7 @@ decide_verify(struct jobs_ctx *k, const struct jobs_signed *a, const char *kind,
 	struct action_keys keys = ledger_keys(k->ledger);
 	struct action *pa = NULL;
 	const char *claimed = NULL;
-	char why[256] = "", kidhex[17];
+	char why[256] = "", kidhex[MINISIG_KEYID_HEX];
 	uint8_t kid[8];
 	int r, rr;
 
@@ -209,7 +210,7 @@ decide_verify(struct jobs_ctx *k, const struct jobs_signed *a, const char *kind,
 		claimed = action_get(pa, "tenant");
 	kidhex[0] = '\0';
 	if (action_sig_keyid(a->sig, a->slen, kid) == 0)
-		sodium_bin2hex(kidhex, sizeof(kidhex), kid, sizeof(kid));
+		minisig_keyid_hex(kid, kidhex);
 	if ((rr = decide_audit(k, deny_event, NULL, claimed, NULL, NULL,
 	    json_pack("{s:s,s:s,s:s}", "reason", verify_reason(r), "key_id",
 	    kidhex, "action", pa != NULL ? action_kind(pa) : ""), o)) == 0) {

@@ -421,6 +421,14 @@ minisig_pubkey_encode(const struct minisig_pubkey *pk, char **text_out)
 }
 
 void
+minisig_keyid_hex(const uint8_t id[MINISIG_KEYID_LEN],
+    char out[MINISIG_KEYID_HEX])
+{
+	/* the same digits as the comment of minisign's .pub files */
+	snprintf(out, MINISIG_KEYID_HEX, "%" PRIX64, keyid_u64(id));
+}
+
+void
 minisig_pubkey_keyid(const struct minisig_pubkey *pk,
     uint8_t id[MINISIG_KEYID_LEN])
 {
@@ -707,6 +715,18 @@ minisig_seckey_set_kdf(struct minisig_seckey *sk, uint64_t opslimit,
 		return ERR_INVALID;
 	sk->opslimit = opslimit;
 	sk->memlimit = memlimit;
+	return 0;
+}
+
+int
+minisig_cost_params(int level, uint64_t *opslimit, uint64_t *memlimit)
+{
+	if (level < MINISIG_COST_MIN || level > MINISIG_COST_MAX)
+		return ERR_INVALID;
+	*memlimit = (uint64_t)16 << 20 << (2 * (level - 1));
+	/* ops = mem / 32 makes libsodium pick N from the memory and p = 1,
+	 * as its own interactive and sensitive pairs do */
+	*opslimit = *memlimit / 32;
 	return 0;
 }
 

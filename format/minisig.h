@@ -77,6 +77,13 @@ int minisig_pubkey_encode(const struct minisig_pubkey *pk, char **text_out);
 /* Copies the key id (as stored in the files, little-endian order). */
 void minisig_pubkey_keyid(const struct minisig_pubkey *pk,
     uint8_t id[MINISIG_KEYID_LEN]);
+/* A key id as minisign shows it (the .pub file's comment, minisign -V):
+ * upper-case hex digits (no leading zeros) of the id read as a
+ * little-endian integer.
+ * Every message and log entry names keys this way. */
+#define MINISIG_KEYID_HEX	(2 * MINISIG_KEYID_LEN + 1)
+void minisig_keyid_hex(const uint8_t id[MINISIG_KEYID_LEN],
+    char out[MINISIG_KEYID_HEX]);
 /* Writes the encoded key to a new file (O_EXCL, O_NOFOLLOW, mode 0644).
  * ERR_EXISTS if path exists. */
 int minisig_pubkey_write(const struct minisig_pubkey *pk, const char *path);
@@ -111,6 +118,17 @@ int minisig_seckey_parse(const char *text, size_t len, const char *pass,
  * above. ERR_PERM if the file is readable or writable by group or others. */
 int minisig_seckey_load(const char *path, const char *pass, size_t passlen,
     struct minisig_seckey **out);
+/*
+ * Cost levels for a new key's scrypt: the memory unlocking it needs is
+ * 16 MiB << 2 * (level - 1): 1 = 16 MiB, 2 = 64 MiB, 3 = 256 MiB (the
+ * default), 4 = 1 GiB (what minisign -G writes); the time grows with it
+ * (docs/KEYS.md has figures). The parameters are written into the key
+ * file, so any minisign reads the key. ERR_INVALID for another level.
+ */
+#define MINISIG_COST_MIN	1
+#define MINISIG_COST_DEFAULT	3
+#define MINISIG_COST_MAX	4
+int minisig_cost_params(int level, uint64_t *opslimit, uint64_t *memlimit);
 /* Sets the scrypt cost used when sk is next encrypted. Values outside
  * libsodium's range or above the caps give ERR_INVALID. Lower costs are
  * for tests; keys that matter keep the default. */

@@ -955,6 +955,105 @@ START_TEST(test_interop_minisign_verifies)
 }
 END_TEST
 
+static uint64_t
+load_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Cost levels: memory 16 MiB << 2 (level - 1), ops = mem / 32; the
+ * parameters are in the key file (read back at level 1, the one cheap
+ * enough for a unit test), and stock minisign signs with such a key. */
+START_TEST(test_cost_levels)
+{
+	static const uint64_t mib[] = { 16, 64, 256, 1024 };
+	struct minisig_seckey *sk, *sk2;
+	struct minisig_pubkey *pk;
+	char *dir = test_mkdtemp();
+	char *kp = path_in(dir, "c.key"), *msg = path_in(dir, "msg");
+	char *pw = path_in(dir, "pw"), *out = path_in(dir, "out");
+	uint64_t ops, mem;
+	uint8_t *bin;
+	size_t len, blen;
+	char *text, *nl;
+	int level;
+
+	ck_assert_int_eq(minisig_cost_params(0, &ops, &mem), ERR_INVALID);
+	ck_assert_int_eq(minisig_cost_params(5, &ops, &mem), ERR_INVALID);
+	for (level = 1; level <= 4; level++) {
+		ck_assert_int_eq(minisig_cost_params(level, &ops, &mem), 0);
+		ck_assert_uint_eq(mem, mib[level - 1] << 20);
+		ck_assert_uint_eq(ops, mem / 32);
+	}
+	ck_assert_int_eq(MINISIG_COST_DEFAULT, 3);
+	ck_assert_int_eq(minisig_keygen("pw-1", 4, &sk, &pk), 0);
+	ck_assert_int_eq(minisig_cost_params(1, &ops, &mem), 0);
+	ck_assert_int_eq(minisig_seckey_set_kdf(sk, ops, mem), 0);
+	ck_assert_int_eq(minisig_seckey_write(sk, kp, NULL, 0), 0);
+	/* opslimit and memlimit as stored: bytes 38..53 of the key */
+	text = (char *)test_read_file(kp, &len);
+	nl = strchr(text, '\n');
+	ck_assert_ptr_nonnull(nl);
+	bin = malloc(len);
+	ck_assert_int_eq(sodium_base642bin(bin, len, nl + 1, strlen(nl + 1),
+	    "\n", &blen, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	ck_assert_uint_eq(blen, 158);
+	ck_assert_uint_eq(load_le64(bin + 38), 16 << 20 >> 5);
+	ck_assert_uint_eq(load_le64(bin + 46), 16 << 20);
+	ck_assert_int_eq(minisig_seckey_load(kp, "pw-1", 4, &sk2), 0);
+	minisig_seckey_free(sk2);
+	test_write_file(msg, "m\n", 2);
+	test_write_file(pw, "pw-1\n", 5);
+	{
+		char *argv[] = { "minisign", "-S", "-s", kp, "-m", msg, NULL };
+
+		ck_assert_int_eq(test_run(argv, pw, out), 0);
+	}
+	test_rmtree(dir);
+	free(bin);
+	free(text);
+	free(kp);
+	free(msg);
+	free(pw);
+	free(out);
+	free(dir);
+	minisig_seckey_free(sk);
+	minisig_pubkey_free(pk);
+}
+END_TEST
+
+/* Key ids are shown as minisign's .pub comment shows them. */
+START_TEST(test_keyid_hex)
+{
+	struct minisig_seckey *sk;
+	struct minisig_pubkey *pk;
+	uint8_t id[MINISIG_KEYID_LEN];
+	char hex[MINISIG_KEYID_HEX], *text, want[80];
+
+	ck_assert_int_eq(minisig_keygen(NULL, 0, &sk, &pk), 0);
+	minisig_pubkey_keyid(pk, id);
+	minisig_keyid_hex(id, hex);
+	ck_assert_int_eq(minisig_pubkey_encode(pk, &text), 0);
+	snprintf(want, sizeof(want), "untrusted comment: minisign public key "
+	    "%s\n", hex);
+	ck_assert(strncmp(text, want, strlen(want)) == 0);
+	/* the id read as a little-endian integer: the last byte first */
+	memset(id, 0, sizeof(id));
+	id[0] = 0x01;
+	id[7] = 0xAB;
+	minisig_keyid_hex(id, hex);
+	ck_assert_str_eq(hex, "AB00000000000001");
+	free(text);
+	minisig_seckey_free(sk);
+	minisig_pubkey_free(pk);
+}
+END_TEST
+
 /* We verify what stock minisign signs and load the keys it makes. */
 START_TEST(test_interop_we_verify)
 {
@@ -1044,12 +1143,14 @@ minisig_suite(void)
 	tcase_add_test(tc, test_seckey_files);
 	tcase_add_test(tc, test_seckey_format);
 	tcase_add_test(tc, test_golden);
+	tcase_add_test(tc, test_keyid_hex);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	/* minisign's 1 GiB scrypt takes seconds per key */
 	tcase_add_test(slow, test_golden_encrypted);
 	tcase_add_test(slow, test_interop_minisign_verifies);
 	tcase_add_test(slow, test_interop_we_verify);
+	tcase_add_test(slow, test_cost_levels);
 	tcase_set_timeout(slow, 180);
 	suite_add_tcase(s, slow);
 	return s;

@@ -7,7 +7,8 @@
 #                               $work/keys/NAME.pass (0600); cheap scrypt
 #                               cost (test_key) when the test tool is built
 #   principal_keys_real NAME    the same with `tenant-export keygen`
-#   key_id NAME                 hex minisign key id of NAME's key
+#   key_id NAME                 hex minisign key id of NAME's key (bytes)
+#   key_id_shown NAME           the same as minisign and the log show it
 #   control_bootstrap NAME      keys + NAME registered as an admin by the
 #                               root key (ADMIN=NAME)
 #   as NAME CMD ARGS...         runs tenant-export CMD ARGS --config ...
@@ -49,6 +50,12 @@ principal_keys_real() {
 key_id() {
 	tail -n 1 "$work/keys/$1.pub" | base64 -d | od -An -tx1 -j2 -N8 |
 	    tr -d ' \n'
+}
+
+# key_id_shown NAME: NAME's key id as the .pub comment, minisign and the
+# audit log show it.
+key_id_shown() {
+	head -n 1 "$work/keys/$1.pub" | sed 's/.* //'
 }
 
 control_bootstrap() {
