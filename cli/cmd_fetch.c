@@ -224,7 +224,7 @@ cmd_fetch(int argc, char **argv)
 	else
 		printf("tenant-export: fetch: job %s written to %s/%s "
 		    "(download %lld of %lld)\n", json_string_value(
-		    json_object_get(job, "ref")), s.to, json_string_value(
+		    json_object_get(job, "id")), s.to, json_string_value(
 		    json_object_get(job, "archive")),
 		    (long long)json_integer_value(json_object_get(job,
 		    "fetch_count")), (long long)json_integer_value(

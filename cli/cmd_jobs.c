@@ -185,7 +185,12 @@ cmd_common_check(const char *cmd, int argc, char **argv, int njob,
 void
 cmd_print_json(json_t *j)
 {
-	char *s = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	char *s;
+
+	/* the service's numeric code is for this command, not for scripts:
+	 * they read "error" (docs/JSON.md) */
+	json_object_del(j, "r");
+	s = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
 
 	if (s != NULL)
 		printf("%s\n", s);
@@ -196,16 +201,14 @@ cmd_print_json(json_t *j)
 void
 cmd_job_arg(const char *arg, char out[65])
 {
-	uint8_t id[JOBS_ID_LEN], h[JOBS_HASH_LEN];
+	uint8_t h[JOBS_HASH_LEN];
+	size_t i, n = strlen(arg);
 
-	if (jobs_id_parse(arg, id) == 0) {
-		jobs_id_hash(id, h);
-		jobs_hash_hex(h, out);
-		sodium_memzero(id, sizeof(id));
-		return;
-	}
-	if (jobs_hash_parse(arg, h) == 0) {
-		jobs_hash_hex(h, out);
+	if (jobs_id_parse(arg, h) == 0 || jobs_hash_parse(arg, h) == 0) {
+		for (i = 0; i < n; i++)
+			out[i] = (char)(arg[i] >= 'A' && arg[i] <= 'F' ?
+			    arg[i] - 'A' + 'a' : arg[i]);
+		out[n] = '\0';
 		return;
 	}
 	snprintf(out, 65, "0");
@@ -312,7 +315,7 @@ cmd_print_job(const json_t *j)
 	jtime(j, "expires", e, sizeof(e));
 	jtime(j, "finished", f, sizeof(f));
 	printf("job %s\n  tenant:       %s\n  state:        %s%s\n"
-	    "  scope:        ", jstr(j, "ref", "?"), jstr(j, "tenant", "?"),
+	    "  scope:        ", jstr(j, "id", "?"), jstr(j, "tenant", "?"),
 	    jstr(j, "state", "?"), json_is_true(json_object_get(j,
 	    "high_risk")) ? " (high-risk)" : "");
 	if (json_array_size(json_object_get(scope, "tables")) == 0)
@@ -359,12 +362,12 @@ print_list(const json_t *jobs)
 	char cr[32];
 	size_t i;
 
-	printf("%-16s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n", "JOB",
+	printf("%-32s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n", "JOB",
 	    "STATE", "CREATED", "REQUESTED", "APPROVED", "FETCHED", "TENANT");
 	json_array_foreach(jobs, i, v) {
 		jtime(v, "created", cr, sizeof(cr));
-		printf("%-16s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n",
-		    jstr(v, "ref", "?"), jstr(v, "state", "?"), cr,
+		printf("%-32s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n",
+		    jstr(v, "id", "?"), jstr(v, "state", "?"), cr,
 		    jstr(v, "requested_by", "-"), jstr(v, "approved_by", "-"),
 		    jstr(v, "fetched_by", "-"), jstr(v, "tenant", "?"));
 	}

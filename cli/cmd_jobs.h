@@ -47,13 +47,14 @@ int cmd_sign(const char *cmd, const struct minisig_seckey *sk,
 /* Exit status for an outcome code: 0, 1 refused/failed, 2 operational. */
 int cmd_exit_for(int r);
 /*
- * The job argument as actions name it: the hex of the job's id hash. JOB
- * may be the 32-hex id `request` printed (either case) or that hex hash
- * itself; anything else becomes a name no job has, which the service
- * answers with "no such job" like any unknown id.
+ * The job argument as actions name it: the job id `request` printed (32
+ * hex digits), or the whole hex id hash (64), in lower case; anything
+ * else becomes a name no job has, which the service answers with "no
+ * such job" like any unknown id.
  */
 void cmd_job_arg(const char *arg, char out[65]);
-/* "2024-01-02T03:04:05Z", or "-" for 0. */
+/* "2024-01-02T03:04:05Z", or "-" for 0 (people's output; JSON has
+ * null). */
 void cmd_iso_time(int64_t t, char *out, size_t len);
 /* Reads a typed confirmation from the terminal (echo on). Returns a
  * malloc'd line without its newline, or NULL when there is no terminal. */

@@ -27,8 +27,8 @@ request_usage(FILE *f, const char *name)
 "\n"
 "Requests one tenant's export. The request is signed with KEY (a\n"
 "passphrase-protected minisign secret key of a registered principal);\n"
-"unlocking it is the re-authentication. Prints the new job's id: keep it,\n"
-"it is shown only here.\n"
+"unlocking it is the re-authentication. Prints the new job's id (32 hex\n"
+"digits), which list, status and the audit log show the same way.\n"
 "\n"
 "  --tenant ID                the tenant key value to export\n"
 "  --tables S.T[,S.T...]      only these tables (default: the whole tenant)\n"
@@ -216,13 +216,11 @@ cmd_request(int argc, char **argv)
 		json_object_set_new(res, "ok", json_boolean(rc == 0));
 		cmd_print_json(res);
 		res = NULL;
-	} else if (rc == 0 && json_is_true(json_object_get(res, "duplicate")))
-		fprintf(stderr, "tenant-export: request: %s\n",
-		    client_message(res));
-	else if (rc == 0) {
+	} else if (rc == 0) {
+		/* a repeated request (same idempotency key) names the job
+		 * it already made */
 		printf("%s\n", json_string_value(json_object_get(res, "job")));
-		fprintf(stderr, "tenant-export: request: job %s: %s\n"
-		    "  keep the job id: it is shown only once\n",
+		fprintf(stderr, "tenant-export: request: job %s: %s\n",
 		    json_string_value(json_object_get(res, "job")),
 		    client_message(res));
 	}

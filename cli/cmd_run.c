@@ -158,7 +158,7 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
     const struct cmd_req *q, char hash[65], char id[JOBS_ID_HEX])
 {
 	json_t *res = NULL;
-	const char *state, *h, *j;
+	const char *state, *j;
 	int rc;
 
 	rc = cmd_request_send("run", &cc->co, sk, q, &res);
@@ -172,10 +172,9 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 		return rc;
 	}
 	state = json_string_value(json_object_get(res, "state"));
-	h = json_string_value(json_object_get(res, "job_hash"));
 	j = json_string_value(json_object_get(res, "job"));
-	snprintf(hash, 65, "%s", h != NULL ? h : "0");
-	snprintf(id, JOBS_ID_HEX, "%s", j != NULL ? j : h != NULL ? h : "?");
+	snprintf(hash, 65, "%s", j != NULL ? j : "0");
+	snprintf(id, JOBS_ID_HEX, "%s", j != NULL ? j : "?");
 	if (state != NULL && strcmp(state, "queued") == 0) {
 		json_decref(res);
 		return -1;
@@ -331,7 +330,7 @@ cmd_run(int argc, char **argv)
 		goto out;
 	if (jobarg != NULL) {
 		cmd_job_arg(jobarg, hash);
-		snprintf(id, sizeof(id), "%s", jobarg);
+		snprintf(id, sizeof(id), "%s", hash);
 	} else if ((rc = request_first(&cc, sk, &q, hash, id)) >= 0)
 		goto out;
 	run_job(&cc, sk, hash, quiet, &res);

@@ -120,7 +120,7 @@ jobs_id_hash(const uint8_t id[JOBS_ID_LEN], uint8_t out[JOBS_HASH_LEN])
 void
 jobs_ref(const uint8_t hash[JOBS_HASH_LEN], char out[JOBS_REF_HEX])
 {
-	hex_encode(hash, 8, out);
+	hex_encode(hash, JOBS_ID_LEN, out);
 }
 
 void
@@ -463,7 +463,8 @@ jobs_list_free(struct jobs_job **v, size_t n)
 	"rp.name, ap.name, " \
 	"(SELECT a.principal FROM texp_control.audit_log a " \
 	"  WHERE a.event = 'export.fetched' " \
-	"  AND a.job = substr(encode(j.id_hash, 'hex'), 1, 16) " \
+	"  AND a.job IN (substr(encode(j.id_hash, 'hex'), 1, 32), " \
+	"    substr(encode(j.id_hash, 'hex'), 1, 16)) " \
 	"  ORDER BY a.seq DESC LIMIT 1), " \
 	"coalesce(extract(epoch FROM j.created_at)::bigint, 0), " \
 	"coalesce(extract(epoch FROM j.updated_at)::bigint, 0), " \

@@ -2,10 +2,14 @@
  * jobs.h: export jobs (texp_control.jobs) and the access decisions around
  * them: request, approve, start, fetch, cancel, expire.
  *
- * A job id is 16 random bytes, shown to the requester once as 32 lower-case
- * hex digits and stored only as its SHA-256 (id_hash). The audit log and
- * `list` name a job by a short reference, the first 8 bytes of id_hash in
- * hex, never by the id. Tenant, scope and requester are fixed at creation.
+ * A job is keyed by id_hash, the SHA-256 of 16 random bytes drawn when it
+ * is created. Its one name, the job id, is the first 16 bytes of id_hash
+ * as 32 lower-case hex digits (jobs_ref): `request` prints it, every
+ * command takes it, `list`, `status`, the audit log's job column and every
+ * JSON output show it. The id names a job; it grants nothing: who may act
+ * on a job is decided by the signed principal's rights on its tenant.
+ * (Rows the log holds from before ids were shown in full carry the first
+ * 16 of its digits.) Tenant, scope and requester are fixed at creation.
  *
  * States and the only transitions this module makes:
  *
@@ -47,7 +51,7 @@ struct ledger;
 #define JOBS_ID_LEN		16
 #define JOBS_ID_HEX		(2 * JOBS_ID_LEN + 1)	/* with NUL */
 #define JOBS_HASH_LEN		32			/* SHA-256 */
-#define JOBS_REF_HEX		(16 + 1)		/* 8 bytes, with NUL */
+#define JOBS_REF_HEX		(2 * JOBS_ID_LEN + 1)	/* the job id, with NUL */
 #define JOBS_IDEM_MAX		128	/* idempotency key bytes */
 #define JOBS_TENANT_MAX		200
 
@@ -67,9 +71,10 @@ const char *jobs_state_str(enum jobs_state s);
 int jobs_state_parse(const char *s, enum jobs_state *out);
 
 /*
- * Ids. jobs_id_parse accepts exactly 32 hex digits (either case) and
- * nothing else (ERR_FORMAT). jobs_id_hash is SHA-256 of the 16 bytes;
- * jobs_ref writes the short reference of a hash.
+ * Ids. jobs_id_new draws the 16 random bytes a new job's id_hash is the
+ * SHA-256 of (jobs_id_hash); jobs_ref writes the job id of an id_hash.
+ * jobs_id_parse accepts exactly 32 hex digits (either case) and nothing
+ * else (ERR_FORMAT): a job id parses into the first 16 bytes of id_hash.
  */
 void jobs_id_new(uint8_t id[JOBS_ID_LEN]);
 void jobs_id_hex(const uint8_t id[JOBS_ID_LEN], char out[JOBS_ID_HEX]);

@@ -57,14 +57,20 @@ static int
 load_job(struct jobs_ctx *k, const struct action *act, struct jobs_job **out,
     char ref[JOBS_REF_HEX], struct jobs_outcome *o)
 {
+	const struct ledger_job *lj;
 	uint8_t hash[JOBS_HASH_LEN];
 	char why[256];
 	int r;
 
+
 	*out = NULL;
 	ref[0] = '\0';
-	if (jobs_hash_parse(action_get(act, "job"), hash) != 0)
+	/* what was asked, for the log, when it is at least an id's shape */
+	if (jobs_id_parse(action_get(act, "job"), hash) == 0)
+		jobs_ref(hash, ref);
+	if ((lj = ledger_job_named(k->ledger, action_get(act, "job"))) == NULL)
 		return ERR_NOENT;
+	memcpy(hash, lj->id_hash, JOBS_HASH_LEN);
 	jobs_ref(hash, ref);
 	memcpy(o->id_hash, hash, JOBS_HASH_LEN);
 	if ((r = jobs_get(k->c, hash, out)) != 0) {
@@ -370,9 +376,12 @@ request_create(struct jobs_ctx *k, const struct jobs_signed *a,
 	int r;
 
 	memset(&n, 0, sizeof(n));
-	jobs_id_new(o->id);
-	jobs_id_hash(o->id, o->id_hash);
-	jobs_ref(o->id_hash, ref);
+	/* a new id, unlike every other job's (a clash is a 2^-128 event) */
+	do {
+		jobs_id_new(o->id);
+		jobs_id_hash(o->id, o->id_hash);
+		jobs_ref(o->id_hash, ref);
+	} while (ledger_job_named(k->ledger, ref) != NULL);
 	o->state = q->high ? JOBS_AWAITING_APPROVAL : JOBS_QUEUED;
 	memcpy(n.id_hash, o->id_hash, JOBS_HASH_LEN);
 	n.tenant = q->tenant;
@@ -539,6 +548,7 @@ jobs_cancel(struct jobs_ctx *k, const struct jobs_signed *a,
 	struct jobs_job *j = NULL;
 	char ref[JOBS_REF_HEX];
 	const char *who;
+	json_t *cd;
 	int r, dr;
 
 	if ((r = signed_job(k, a, "job.cancel", "cancel.denied", &act, &j,
@@ -571,10 +581,10 @@ jobs_cancel(struct jobs_ctx *k, const struct jobs_signed *a,
 			decide_fail(o, r, "cannot cancel");
 		goto out;
 	}
+	cd = decide_job_detail(j->id_hash);
+	json_object_set_new(cd, "was", json_string(jobs_state_str(j->state)));
 	if ((r = decide_audit_signed(k, "export.cancelled", who, j->tenant, ref,
-	    j->scope_json, json_pack("{s:s,s:s}", "was",
-	    jobs_state_str(j->state), "job_hash", action_get(act, "job")), a,
-	    o)) != 0)
+	    j->scope_json, cd, a, o)) != 0)
 		goto out;
 	if (j->state == JOBS_READY && j->archive != NULL) {
 		json_t *d = decide_job_detail(j->id_hash);

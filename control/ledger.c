@@ -142,6 +142,7 @@ struct ledger {
 	struct ledger_job **j;
 	size_t nj;
 	struct hmap jobs;
+	struct hmap job_ids;		/* the first JOBS_ID_LEN bytes */
 	uint8_t *nonces;		/* 16 bytes each */
 	size_t nnonces, capnonces;
 	struct hmap nonce_set;
@@ -307,6 +308,7 @@ ledger_free(struct ledger *l)
 		job_free(l->j[i]);
 	free(l->j);
 	free(l->by_name.e);
+	free(l->job_ids.e);
 	free(l->by_kid.e);
 	free(l->tenants.e);
 	free(l->jobs.e);
@@ -462,6 +464,19 @@ ledger_tenant_recipients(const struct ledger *l, const char *tenant,
 
 	*n = t != NULL ? t->recipients.n : 0;
 	return t != NULL ? (const char *const *)t->recipients.v : NULL;
+}
+
+const struct ledger_job *
+ledger_job_named(const struct ledger *l, const char *job)
+{
+	uint8_t h[JOBS_HASH_LEN];
+
+	if (job == NULL)
+		return NULL;
+	if (strlen(job) == 2 * JOBS_ID_LEN)
+		return jobs_id_parse(job, h) == 0 ?
+		    hmap_get(&l->job_ids, h, JOBS_ID_LEN) : NULL;
+	return jobs_hash_parse(job, h) == 0 ? job_get(l, h) : NULL;
 }
 
 const struct ledger_job *
@@ -680,15 +695,11 @@ hex32(const char *s, uint8_t out[32])
 	return 0;
 }
 
-/* The job an action names ("job" = hex of its id hash). */
+/* The job an action names ("job" = its id, or the hex of its id hash). */
 static struct ledger_job *
 job_named(struct ledger *l, const struct signed_fact *f)
 {
-	uint8_t h[32];
-
-	if (hex32(field(f, "job"), h) != 0)
-		return NULL;
-	return job_get(l, h);
+	return (struct ledger_job *)ledger_job_named(l, field(f, "job"));
 }
 
 /* --- admin facts --- */
@@ -964,6 +975,7 @@ apply_requested(struct ledger *l, const struct signed_fact *f)
 		goto out;
 	}
 	if (hex32(hash, j->id_hash) != 0 || job_get(l, j->id_hash) != NULL ||
+	    hmap_get(&l->job_ids, j->id_hash, JOBS_ID_LEN) != NULL ||
 	    jobs_state_parse(st, &j->state) != 0 ||
 	    (j->state != JOBS_QUEUED && j->state != JOBS_AWAITING_APPROVAL)) {
 		r = bad(l, "malformed or repeated job");
@@ -1003,7 +1015,8 @@ apply_requested(struct ledger *l, const struct signed_fact *f)
 	}
 	l->j = v;
 	l->j[l->nj++] = j;
-	r = hmap_put(&l->jobs, j->id_hash, JOBS_HASH_LEN, j);
+	if ((r = hmap_put(&l->jobs, j->id_hash, JOBS_HASH_LEN, j)) == 0)
+		r = hmap_put(&l->job_ids, j->id_hash, JOBS_ID_LEN, j);
 	j = NULL;
  out:
 	job_free(j);

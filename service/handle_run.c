@@ -44,9 +44,14 @@ ctl_start(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 		r = jobs_start(k, rc->a, &j, o);
 	else
 		r = jobs_restart(k, rc->id_hash, rc->principal, &j, o);
-	if (r == 0)
+	if (r == 0) {
+		char hex[65];
+
 		json_object_set_new(reply, "job", svc_job_json(j,
 		    ledger_job(k->ledger, j->id_hash)));
+		jobs_hash_hex(j->id_hash, hex);
+		json_object_set_new(reply, "job_hash", json_string(hex));
+	}
 	jobs_free(j);
 	return r;
 }
@@ -257,8 +262,8 @@ handle_run(struct svc_conn *sc, json_t *req)
 		    &rc, &o, &rep);
 		if (r != 0)
 			break;
-		if (jobs_hash_parse(json_string_value(json_object_get(
-		    json_object_get(rep, "job"), "job_hash")), rc.id_hash) != 0 ||
+		if (jobs_hash_parse(json_string_value(json_object_get(rep,
+		    "job_hash")), rc.id_hash) != 0 ||
 		    plan_from_job(sc->cfg, json_object_get(rep, "job"), &p) != 0) {
 			o.r = r = ERR_CHILD;
 			snprintf(o.msg, sizeof(o.msg), "the job record is "
@@ -297,10 +302,10 @@ handle_run(struct svc_conn *sc, json_t *req)
 	if (who[0] != '\0')
 		snprintf(o.principal, sizeof(o.principal), "%s", who);
 	if (!sodium_is_zero(rc.id_hash, sizeof(rc.id_hash))) {
-		char hex[65];
+		char id[JOBS_REF_HEX];
 
-		jobs_hash_hex(rc.id_hash, hex);
-		json_object_set_new(extra, "job_hash", json_string(hex));
+		jobs_ref(rc.id_hash, id);
+		json_object_set_new(extra, "job", json_string(id));
 	}
 	r = svc_result(sc, &o, extra);
 	if (pass != NULL)
