@@ -13,7 +13,9 @@
 #include "config.h"
 #include "db.h"
 #include "err.h"
+#include "export.h"
 #include "lint.h"
+#include "signkey.h"
 
 static void
 lint_usage(FILE *f, const char *name)
@@ -34,6 +36,38 @@ lint_usage(FILE *f, const char *name)
 	    "  -V, --version      the version and commit\n\n"
 	    "Exit status: 0 no finding, 1 at least one finding, 2 usage or "
 	    "operational error.\n");
+}
+
+/*
+ * What the service reads besides the database, checked the way an export
+ * uses it: the archive signing key loads and unlocks, the outbox takes
+ * new files. Findings are added to rep; returns how many.
+ */
+static int
+lint_service_files(const struct config *cfg, struct lint_report *rep)
+{
+	struct signkey *key = NULL;
+	char err[512] = "";
+	int n = 0;
+
+	if (export_check_outbox(cfg, err, sizeof(err)) != 0) {
+		lint_report_add(rep, "outbox", config_export(cfg)->outbox != NULL ?
+		    config_export(cfg)->outbox : "[export] outbox", err,
+		    "create the directory, owned by the service's account, and "
+		    "name it in [export] outbox");
+		n++;
+	}
+	if (signkey_load(cfg, &key, err, sizeof(err)) != 0) {
+		lint_report_add(rep, "signing_key", config_export(cfg)->signing_key
+		    != NULL ? config_export(cfg)->signing_key :
+		    "[export] signing_key", err, "make one with `tenant-export "
+		    "keygen --out PREFIX --unencrypted` as the service's "
+		    "account (or name its passphrase file in "
+		    "signing_passphrase_file)");
+		n++;
+	}
+	signkey_free(key);
+	return n;
 }
 
 static int
@@ -118,6 +152,8 @@ cmd_lint(int argc, char **argv)
 		goto out;
 	}
 	r = lint_run(conn, cfg, &rep);
+	if ((r == 0 || r == ERR_POLICY) && lint_service_files(cfg, rep) != 0)
+		r = ERR_POLICY;
 	if (r != 0 && r != ERR_POLICY) {
 		for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++)
 			if (strcmp(f->check, "lint_error") == 0)

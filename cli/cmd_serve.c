@@ -13,8 +13,63 @@
 
 #include "cli.h"
 #include "config.h"
+#include "ctlchild.h"
 #include "err.h"
+#include "export.h"
 #include "server.h"
+#include "signkey.h"
+
+/* A control-plane step that decides nothing: the keys load, the database
+ * answers, the signed log replays. */
+static int
+ctl_noop(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
+    json_t *reply)
+{
+	(void)k;
+	(void)ctx;
+	(void)reply;
+	return o->r = 0;
+}
+
+/*
+ * Everything the service needs, checked before it listens, so that a
+ * mistake shows at start and not in the middle of someone's export: the
+ * configuration, the outbox, the archive signing key (unlocked with
+ * signing_passphrase_file), the root and service keys, the control
+ * database and its signed log. A log that does not verify is reported
+ * but does not stop the service: it refuses every command until an
+ * operator has looked (docs/CONTROL.md).
+ */
+static int
+serve_preflight(const struct config *cfg)
+{
+	struct signkey *key = NULL;
+	struct jobs_outcome o;
+	char err[512] = "";
+
+	if (export_check_outbox(cfg, err, sizeof(err)) != 0 ||
+	    signkey_load(cfg, &key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tenant-export: serve: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "tenant-export: serve: signing key %s loaded; outbox "
+	    "\"%s\" writable\n", signkey_id(key), config_export(cfg)->outbox);
+	signkey_free(key);
+	memset(&o, 0, sizeof(o));
+	svc_in_child(cfg, NULL, "serve", ctl_noop, NULL, &o, NULL);
+	if (o.r == ERR_TAMPER) {
+		fprintf(stderr, "tenant-export: serve: WARNING: %s; every "
+		    "command will be refused until `tenant-export audit "
+		    "verify` has been run and the damage looked at\n", o.msg);
+		return 0;
+	}
+	if (o.r != 0) {
+		fprintf(stderr, "tenant-export: serve: %s\n", o.msg[0] ? o.msg :
+		    err_str(o.r));
+		return -1;
+	}
+	return 0;
+}
 
 static void
 serve_usage(FILE *f, const char *name)
@@ -24,7 +79,10 @@ serve_usage(FILE *f, const char *name)
 "usage: tenant-export serve --config FILE [--socket PATH] [--mode OCTAL]\n"
 "                           [--max-clients N]\n"
 "\n"
-"Serves principals' requests on a unix socket until SIGTERM. Each\n"
+"Checks everything it needs first (configuration, outbox, the archive\n"
+"signing key unlocked with signing_passphrase_file, root and service keys,\n"
+"the control database and its signed log) and stops if anything is\n"
+"wrong. Then serves principals' requests on a unix socket until SIGTERM. Each\n"
 "connection is one signed command (request, approve, run, status, list,\n"
 "cancel, fetch, or an admin action); what the caller may do comes only\n"
 "from the action it signed, checked against the signed control log.\n"
@@ -100,6 +158,8 @@ cmd_serve(int argc, char **argv)
 		rc = svc_serve_stdio(cfg);
 		goto out;
 	}
+	if (serve_preflight(cfg) != 0)
+		goto out;
 	if (sock == NULL)
 		sock = config_service(cfg)->socket != NULL ?
 		    config_service(cfg)->socket : SVC_SOCKET_DEFAULT;

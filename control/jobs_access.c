@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "action.h"
+#include "age.h"
 #include "audit.h"
 #include "config.h"
 #include "control.h"
@@ -700,6 +701,56 @@ start_rights(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
 	return 0;
 }
 
+/*
+ * What the export will take from the job, checked against the service's
+ * configuration as it is now, before the job is claimed: its tables are
+ * still configured and exportable, its date window is well formed, its
+ * recipients are age recipients, and no rule tightened since made it
+ * personal data or high-risk. A job that cannot run as it was requested
+ * is refused (reason "scope"), not claimed and failed.
+ */
+static int
+start_valid(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
+    const char *ref, struct jobs_outcome *o)
+{
+	const struct ledger_job *lj = ledger_job(k->ledger, j->id_hash);
+	struct age_recipient *rc = NULL;
+	struct jobs_scope s;
+	char *tables = NULL, *t, why[256] = "";
+	size_t i, n = 0;
+	int hr, r;
+
+	for (i = 0; i < j->scope.ntables; i++)
+		n += strlen(j->scope.tables[i]) + 1;
+	if ((tables = calloc(1, n + 1)) == NULL)
+		return decide_fail(o, ERR_NOMEM, "out of memory");
+	for (i = 0, t = tables; i < j->scope.ntables; i++)
+		t += sprintf(t, "%s%s", i ? "," : "", j->scope.tables[i]);
+	r = jobs_scope_build(k->cfg, tables, j->scope.since, j->scope.until,
+	    j->scope.include_global, &s, &hr, why, sizeof(why));
+	/* rules that tightened since the request apply to it */
+	if (r == 0 && ((s.pii && !j->scope.pii) || (hr && !j->high_risk))) {
+		r = ERR_CONFIG;
+		snprintf(why, sizeof(why), "its tables are now marked %s",
+		    s.pii && !j->scope.pii ? "pii" : "high-risk");
+	}
+	jobs_scope_clear(&s);
+	free(tables);
+	for (i = 0; r == 0 && lj != NULL && i < lj->nrecipients; i++) {
+		if ((r = age_recipient_parse(lj->recipients[i], &rc)) != 0)
+			snprintf(why, sizeof(why), "recipient %zu is not an age "
+			    "recipient", i + 1);
+		age_recipient_free(rc);
+		rc = NULL;
+	}
+	if (r == 0)
+		return 0;
+	return decide_deny(k, o, ERR_CONFIG, "run.denied", who, j->tenant, ref,
+	    j->scope_json, "scope", "job %s cannot run as it was requested: %s "
+	    "(the service's configuration changed since; request it again)",
+	    ref, why);
+}
+
 /* Claims the job and records the start (a's action, or the service's own
  * retry when a is NULL). */
 static int
@@ -756,6 +807,7 @@ jobs_start(struct jobs_ctx *k, const struct jobs_signed *a,
 		goto out;
 	who = action_principal(act)->name;
 	if ((r = start_rights(k, who, j, ref, o)) != 0 ||
+	    (r = start_valid(k, who, j, ref, o)) != 0 ||
 	    (r = start_claim(k, who, j, ref, a, o)) != 0)
 		goto out;
 	*out = j;
@@ -791,6 +843,7 @@ jobs_restart(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
 		goto out;
 	}
 	if ((r = start_rights(k, principal, j, ref, o)) != 0 ||
+	    (r = start_valid(k, principal, j, ref, o)) != 0 ||
 	    (r = start_claim(k, principal, j, ref, NULL, o)) != 0)
 		goto out;
 	*out = j;

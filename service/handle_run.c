@@ -22,6 +22,7 @@
 #include "jobs.h"
 #include "ledger.h"
 #include "proto.h"
+#include "signkey.h"
 
 #define MAX_LIST	1024
 
@@ -104,7 +105,6 @@ plan_from_job(const struct config *cfg, json_t *job, struct plan *p)
 		p->q.nrecipients = i + 1;
 	}
 	p->q.recipients = p->rcpt;
-	p->q.sign_pass_file = config_export(cfg)->signing_passphrase_file;
 	/* Without an approval, a large export is held for one. */
 	p->q.max_records = json_is_null(json_object_get(job, "approved_by")) ?
 	    config_control(cfg)->high_risk_rows : 0;
@@ -243,6 +243,7 @@ handle_run(struct svc_conn *sc, json_t *req)
 	struct plan p;
 	struct progress pr;
 	struct export_result res;
+	struct signkey *key = NULL;
 	json_t *rep = NULL, *extra = NULL;
 	char err[1024] = "", who[64] = "", *pass = NULL;
 	int r, n, again = 0;
@@ -254,6 +255,15 @@ handle_run(struct svc_conn *sc, json_t *req)
 	pr.fd = sc->fd;
 	if (svc_signed(req, &a) != 0)
 		return svc_decide(sc, req, NULL);
+	/* Everything that does not depend on the job, before one is
+	 * claimed: a run that cannot publish must not burn a job. */
+	if ((r = export_check_outbox(sc->cfg, err, sizeof(err))) != 0 ||
+	    (r = signkey_load(sc->cfg, &key, err, sizeof(err))) != 0) {
+		o.r = r;
+		snprintf(o.msg, sizeof(o.msg), "the service cannot export: %s "
+		    "(no job was claimed)", err);
+		return svc_result(sc, &o, NULL);
+	}
 	rc.a = &a;
 	for (n = 1;; n++) {
 		json_decref(rep);
@@ -279,6 +289,7 @@ handle_run(struct svc_conn *sc, json_t *req)
 			break;
 		}
 		p.q.passphrase = pass;
+		p.q.signkey = key;
 		p.q.job_hash = rc.id_hash;
 		p.q.progress = progress;
 		p.q.progress_ctx = &pr;
@@ -308,6 +319,7 @@ handle_run(struct svc_conn *sc, json_t *req)
 		json_object_set_new(extra, "job", json_string(id));
 	}
 	r = svc_result(sc, &o, extra);
+	signkey_free(key);
 	if (pass != NULL)
 		sodium_free(pass);
 	export_result_clear(&res);
