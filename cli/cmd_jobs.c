@@ -173,6 +173,9 @@ cmd_common_check(const char *cmd, int argc, char **argv, int njob,
 	if (njob > 0 && optind >= argc)
 		return cli_usage_error(cmd, "JOB is required (the id "
 		    "`request` printed)");
+	if (njob > 0 && !cmd_job_valid(argv[optind]))
+		return cli_usage_error(cmd, "'%s' is not a job id (the 32 hex "
+		    "digits `request` printed)", argv[optind]);
 	if (optind + njob < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'",
 		    argv[optind + njob]);
@@ -196,6 +199,14 @@ cmd_print_json(json_t *j)
 		printf("%s\n", s);
 	free(s);
 	json_decref(j);
+}
+
+int
+cmd_job_valid(const char *arg)
+{
+	uint8_t h[JOBS_HASH_LEN];
+
+	return jobs_id_parse(arg, h) == 0 || jobs_hash_parse(arg, h) == 0;
 }
 
 void

@@ -53,6 +53,9 @@ int cmd_exit_for(int r);
  * such job" like any unknown id.
  */
 void cmd_job_arg(const char *arg, char out[65]);
+/* 1 if arg has the form of a job id (32 hex digits) or id hash (64);
+ * checked before the key is unlocked, so that a typo costs nothing. */
+int cmd_job_valid(const char *arg);
 /* "2024-01-02T03:04:05Z", or "-" for 0 (people's output; JSON has
  * null). */
 void cmd_iso_time(int64_t t, char *out, size_t len);
@@ -91,6 +94,13 @@ struct cmd_req {
 	{ "allow-empty", no_argument, NULL, 'e' }, \
 	{ "zstd", no_argument, NULL, 'z' }
 int cmd_request_opt(const char *cmd, int ch, struct cmd_req *q);
+/*
+ * What can be checked of q without the key or the service, before the
+ * key is unlocked: the date window's form, each recipient's form, no
+ * empty table name, --passphrase not with --recipient. 0, or
+ * CMD_EXIT_USAGE with the message printed.
+ */
+int cmd_request_check(const char *cmd, const struct cmd_req *q);
 
 /*
  * Signs an export.request for q with sk and sends it. When the service

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "age.h"
 #include "client.h"
 #include "cli.h"
 #include "cmd_jobs.h"
@@ -169,6 +170,54 @@ cmd_request_opt(const char *cmd, int ch, struct cmd_req *q)
 	return 0;
 }
 
+/* Each entry of a comma list is non-empty. */
+static int
+list_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && s[0] != ',' && s[n - 1] != ',' &&
+	    strstr(s, ",,") == NULL;
+}
+
+int
+cmd_request_check(const char *cmd, const struct cmd_req *q)
+{
+	struct age_recipient *rc = NULL;
+	char *copy, *tok, *save = NULL;
+	int bad = 0;
+
+	if ((q->since != NULL && !jobs_time_valid(q->since)) ||
+	    (q->until != NULL && !jobs_time_valid(q->until)))
+		return cli_usage_error(cmd, "--%s '%s' is not a date: give a "
+		    "date or a time like 2026-01-31 or 2026-01-31T12:00:00Z",
+		    q->since != NULL && !jobs_time_valid(q->since) ? "since" :
+		    "until", q->since != NULL && !jobs_time_valid(q->since) ?
+		    q->since : q->until);
+	if (q->tables != NULL && !list_ok(q->tables))
+		return cli_usage_error(cmd, "--tables: schema.table names "
+		    "separated by commas, none empty");
+	if (q->passphrase && q->recipients != NULL)
+		return cli_usage_error(cmd, "--passphrase and --recipient "
+		    "cannot be combined");
+	if (q->recipients == NULL)
+		return 0;
+	if ((copy = strdup(q->recipients)) == NULL)
+		return CMD_EXIT_USAGE;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL && !bad;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (age_recipient_parse(tok, &rc) != 0) {
+			cli_usage_error(cmd, "--recipient '%s' is not an age "
+			    "recipient (age1...)", tok);
+			bad = 1;
+		}
+		age_recipient_free(rc);
+		rc = NULL;
+	}
+	free(copy);
+	return bad ? CMD_EXIT_USAGE : 0;
+}
+
 static const struct cli_cmd request_cmd = { "request", request_usage };
 
 int
@@ -202,11 +251,8 @@ cmd_request(int argc, char **argv)
 		cli_usage_error("request", "--tenant ID is required");
 		goto usage;
 	}
-	if (q.passphrase && q.recipients != NULL) {
-		cli_usage_error("request", "--passphrase and --recipient cannot "
-		    "be combined");
+	if (cmd_request_check("request", &q) != 0)
 		goto usage;
-	}
 	if (cmd_key_load("request", cc.key, cc.passfile, &sk) != 0)
 		goto out;
 	rc = cmd_request_send("request", &cc.co, sk, &q, &res);

@@ -321,11 +321,20 @@ cmd_run(int argc, char **argv)
 		    "when it was requested; --job takes no request options");
 		goto usage;
 	}
-	if (q.passphrase && q.recipients != NULL) {
-		cli_usage_error("run", "--passphrase and --recipient cannot be "
-		    "combined");
+	if (jobarg != NULL && !cmd_job_valid(jobarg)) {
+		cli_usage_error("run", "--job '%s' is not a job id (the 32 hex "
+		    "digits `request` printed)", jobarg);
 		goto usage;
 	}
+	if (q.tenant != NULL && pass_out != NULL && !q.passphrase) {
+		cli_usage_error("run", "--passphrase-out is where the passphrase "
+		    "of a --passphrase export goes; add --passphrase, or drop "
+		    "--passphrase-out to encrypt to the tenant's recipients");
+		goto usage;
+	}
+	/* what costs nothing is checked before the key is unlocked */
+	if (cmd_request_check("run", &q) != 0)
+		goto usage;
 	if (cmd_key_load("run", cc.key, cc.passfile, &sk) != 0)
 		goto out;
 	if (jobarg != NULL) {

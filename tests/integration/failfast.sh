@@ -119,6 +119,37 @@ expect_rc 2 "a malformed date window never reaches PostgreSQL" \
 	run --tenant "$CLIENT_B" --tables app.invoices --since notadate
 check "  ... saying what a date is" grep -q "2026-01-31" "$work/err"
 
+# ---- what costs nothing is checked before the principal's key is
+# unlocked: with a passphrase that would not unlock it, each mistake is
+# named, and the key is never tried ----
+BAD_AS="--as $work/keys/runner-b.key --passphrase-file $work/keys/wrong.pass"
+expect_rc 2 "the wrong passphrase is reached when the request is well formed" \
+	"$E" request --config "$C" $BAD_AS --tenant "$CLIENT_B" --tables app.invoices
+check "  ... (so the cases below can fail)" grep -q "cannot unlock" "$work/err"
+cheap() {	# cheap DESCRIPTION PATTERN COMMAND...
+	desc=$1 pat=$2
+	shift 2
+	expect_rc 2 "$desc, before the unlock" "$E" "$@"
+	check "  ... saying so ($pat)" grep -q -- "$pat" "$work/err"
+	check "  ... without trying the key" sh -c '! grep -q "unlock" "$1"' sh \
+		"$work/err"
+}
+cheap "request --since notadate" "--since 'notadate' is not a date" \
+	request --config "$C" $BAD_AS --tenant "$CLIENT_B" --since notadate
+cheap "run --until yesterday" "--until 'yesterday' is not a date" \
+	run --config "$C" $BAD_AS --tenant "$CLIENT_B" --until yesterday
+cheap "a recipient that is not an age recipient" "is not an age recipient" \
+	request --config "$C" $BAD_AS --tenant "$CLIENT_B" --recipient age1nope
+cheap "an empty table name" "none empty" \
+	request --config "$C" $BAD_AS --tenant "$CLIENT_B" --tables app.invoices,,
+cheap "run --job with a malformed id" "is not a job id" \
+	run --config "$C" $BAD_AS --job 12345
+cheap "status with a malformed id" "is not a job id" \
+	status --config "$C" $BAD_AS not-a-job
+cheap "--passphrase-out without --passphrase" "add --passphrase" \
+	run --config "$C" $BAD_AS --tenant "$CLIENT_B" --passphrase-out "$work/p"
+check "  ... and no passphrase file was written" test ! -e "$work/p"
+
 # ---- relative paths are relative to the configuration file ----
 mkdir -p "$work/etc"
 cp "$work/keys/sign.key" "$work/etc/sign.key"
