@@ -286,6 +286,11 @@ read_file(const char *path, size_t max, int secret, uint8_t **p,
 		r = ERR_IO;
 		goto out;
 	}
+	/* a secret others can read is no longer only this account's */
+	if (secret && (st.st_mode & 077) != 0) {
+		r = ERR_PERM;
+		goto out;
+	}
 	d = secret ? sodium_malloc(max + 1) : malloc(max + 1);
 	if (d == NULL) {
 		r = ERR_NOMEM;

@@ -253,11 +253,21 @@ expect_rc 1 "split archive with a part missing fails" \
 
 # ---- passphrase ----
 printf 'correct horse battery\n' > pass.txt
+chmod 600 pass.txt
 "$S" --out p.texp --sign-key signer.key --passphrase-file pass.txt \
     --tenant acme --records 3 >/dev/null 2>&1 || exit 1
 expect_rc 0 "passphrase archive proves" \
 	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
+chmod 644 pass.txt
+expect_rc 2 "a passphrase file others can read is refused" \
+	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
+check "  ... saying why" grep -q "mode 0600" err
+chmod 640 pass.txt
+expect_rc 2 "a passphrase file its group can read is refused" \
+	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
+chmod 600 pass.txt
 printf 'wrong\n' > wrong.txt
+chmod 600 wrong.txt
 expect_rc 1 "wrong passphrase fails" \
 	$V verify --passphrase-file wrong.txt --signer signer.pub --tenant acme p.texp
 check "passphrase never printed" sh -c '! grep -q "horse" out err'
