@@ -94,6 +94,8 @@ struct cmd_req {
 	{ "allow-empty", no_argument, NULL, 'e' }, \
 	{ "zstd", no_argument, NULL, 'z' }
 int cmd_request_opt(const char *cmd, int ch, struct cmd_req *q);
+/* The request options' lines for a usage text (request, run). */
+extern const char cmd_request_usage[];
 /*
  * What can be checked of q without the key or the service, before the
  * key is unlocked: the date window's form, each recipient's form, no

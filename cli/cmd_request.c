@@ -19,18 +19,7 @@
 #include "jobs.h"
 #include "minisig.h"
 
-static void
-request_usage(FILE *f, const char *name)
-{
-	(void)name;
-	fprintf(f,
-"usage: tenant-export request --as KEY --tenant ID [options]\n"
-"\n"
-"Requests one tenant's export. The request is signed with KEY (a\n"
-"passphrase-protected minisign secret key of a registered principal);\n"
-"unlocking it is the re-authentication. Prints the new job's id (32 hex\n"
-"digits), which list, status and the audit log show the same way.\n"
-"\n"
+const char cmd_request_usage[] =
 "  --tenant ID                the tenant key value to export\n"
 "  --tables S.T[,S.T...]      only these tables (default: the whole tenant)\n"
 "  --since T, --until T       date window on each table's date_column\n"
@@ -45,12 +34,26 @@ request_usage(FILE *f, const char *name)
 "  --confirm \"EXPORT <NAME>\"  typed confirmation for a high-risk scope\n"
 "                             (PII tables, whole tenant; [control]); else\n"
 "                             asked on the terminal\n"
-"  --idempotency-key K        a retry with the same key creates no second job\n"
+"  --idempotency-key K        a retry with the same key creates no second job\n";
+
+static void
+request_usage(FILE *f, const char *name)
+{
+	(void)name;
+	fprintf(f,
+"usage: tenant-export request --as KEY --tenant ID [options]\n"
+"\n"
+"Requests one tenant's export. The request is signed with KEY (a\n"
+"passphrase-protected minisign secret key of a registered principal);\n"
+"unlocking it is the re-authentication. Prints the new job's id (32 hex\n"
+"digits), which list, status and the audit log show the same way.\n"
+"\n"
+"%s"
 "%s"
 "\n"
 "High-risk requests wait for `tenant-export approve` by another principal.\n"
 "Exit status: 0 job created (queued or awaiting approval); 1 refused;\n"
-"2 usage or operational error.\n", cmd_common_usage);
+"2 usage or operational error.\n", cmd_request_usage, cmd_common_usage);
 }
 
 /* One signed request over one connection. */

@@ -38,6 +38,9 @@ run_usage(FILE *f, const char *name)
 "requested (scope and recipients cannot change). `fetch` hands the\n"
 "archive out.\n"
 "\n"
+"Request options (the first form):\n"
+"%s"
+"\n"
 "  --job JOB                  run this job (id printed by request)\n"
 "  --passphrase-out FILE      for a passphrase export: write the\n"
 "                             passphrase to this new 0600 file instead of\n"
@@ -48,7 +51,8 @@ run_usage(FILE *f, const char *name)
 "Exit status: 0 archive published; 1 the export failed or was refused\n"
 "(access denied, awaiting approval, lint findings, no rows, builder or\n"
 "checker failure); 2 usage or operational error (configuration, service\n"
-"or database unreachable, outbox).\n", cmd_common_usage);
+"or database unreachable, outbox).\n", cmd_request_usage,
+	    cmd_common_usage);
 }
 
 static int

@@ -209,8 +209,9 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		case OPT_FORMAT:
 		case OPT_OUT:
 			if (!extract) {
-				cmd_usage_error(ctx, "option '%s' is only for "
-				    "extract", argv[optind - 1]);
+				cmd_usage_error(ctx, "--%s is extract's option "
+				    "(tenant-verify extract)", c == OPT_FORMAT ?
+				    "format" : "out");
 				return CMD_EXIT_USAGE;
 			}
 			if (c == OPT_FORMAT)

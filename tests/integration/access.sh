@@ -137,9 +137,12 @@ expect_rc 1 "alice: a guessed job id" by alice status "$GUESS"
 check "  ... the same answer as Client B's real job" cmp -s "$work/err" "$work/err.foreign_job"
 expect_rc 1 "bob: a guessed job id is unknown" by bob status "$GUESS"
 check "  ... the same answer again" cmp -s "$work/err" "$work/err.foreign_job"
-expect_rc 1 "bob: a malformed job id is unknown too" by bob status "not-a-job-id"
-check "  ... the same answer again" cmp -s "$work/err" "$work/err.foreign_job"
-check "  ... all audited as unknown_job" test "$(denied status.denied bob unknown_job)" = 2
+check "  ... audited as unknown_job" test "$(denied status.denied bob unknown_job)" = 1
+# a malformed id names no job of anyone's: refused on the spot, before
+# the key is unlocked (it tells nothing about any job)
+expect_rc 2 "bob: a malformed job id is a usage error" by bob status "not-a-job-id"
+check "  ... saying what a job id is" grep -q "is not a job id" "$work/err"
+check "  ... not sent to the service" test "$(denied status.denied bob unknown_job)" = 1
 
 # ---- approval ----
 expect_rc 1 "self-approval is refused" by bob approve "$JOB"

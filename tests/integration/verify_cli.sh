@@ -120,6 +120,9 @@ expect_rc 2 "missing --signer" $V verify --identity id.key --tenant acme a.texp
 expect_rc 2 "missing --tenant" $V verify $common a.texp
 expect_rc 2 "both key options" \
 	$V verify $common --passphrase-file id.key --tenant acme a.texp
+expect_rc 2 "verify refuses extract's --format" \
+	$V verify $common --tenant acme --format csv --out x a.texp
+check "  ... saying whose option it is" grep -q -- "--format is extract's option" err
 expect_rc 2 "two archives" $V verify $common --tenant acme a.texp a.texp
 expect_rc 2 "bad --format" $V extract $common --tenant acme --format xml --out x a.texp
 chmod 644 id.key
