@@ -339,7 +339,7 @@ print_json(const struct facts *f, const struct verify_result *res)
 	if (res != NULL) {
 		for (i = 0; i < res->nstored; i++) {
 			e = json_pack("{s:s, s:o, s:b}",
-			    "code", err_str(res->findings[i].code),
+			    "code", err_code(res->findings[i].code),
 			    "message", report_json_str(res->findings[i].msg),
 			    "warning", res->findings[i].warning);
 			if (json_array_append_new(fl, e) != 0)

@@ -265,7 +265,7 @@ report_json(const char *archive, const struct verify_result *r,
 	for (i = 0; i < r->nstored; i++) {
 		if ((e = json_object()) == NULL)
 			goto fail;
-		jset(e, "code", json_string(err_str(r->findings[i].code)), &bad);
+		jset(e, "code", json_string(err_code(r->findings[i].code)), &bad);
 		jset(e, "message", report_json_str(r->findings[i].msg), &bad);
 		if (json_array_append_new(r->findings[i].warning ? warns : fails,
 		    e) != 0)
