@@ -25,7 +25,7 @@ VERSION := 0.1.0
 # The commit the binaries were built from (-V); "unknown" outside git.
 COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-PKGS := libsodium libseccomp libpq libarchive libcbor inih jansson libbsd
+PKGS := libsodium libseccomp libpq libzstd libcbor inih jansson libbsd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla
@@ -34,7 +34,7 @@ ifneq ($(SAN),)
 HARDEN := -fPIE -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -DTEXP_SANITIZER
 endif
-INC := -Iformat -Isandbox -Iverifier -Iexporter -Icontrol -Iservice -Icli -Itests
+INC := -Iformat -Isandbox -Iverifier -Iexporter -Icontrol -Iops -Iservice -Icli -Itests
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(INC) $(CFLAGS) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -48,7 +48,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 VERIFY_CLI_SRC := verifier/main.c $(wildcard verifier/cmd_*.c) verifier/report.c
 EXPORT_CLI_SRC := $(wildcard cli/*.c)
 LIB_SRC := $(wildcard format/*.c sandbox/*.c exporter/*.c control/*.c \
-	service/*.c) \
+	ops/*.c service/*.c) \
 	$(filter-out $(VERIFY_CLI_SRC),$(wildcard verifier/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libtexp.a

@@ -7,6 +7,12 @@
 # Data: bench/gen.sql, 20 tenants; the exported one has BENCH_ROWS rows
 # (default 2,000,000) over three tables. Peak RSS of the monitor and the
 # builder come from tenant-export's own --json summary.
+#
+# BENCH_BEFORE=DIR (a build directory of another version, e.g. made with
+# `git archive REV | tar -x -C /tmp/old && make -C /tmp/old`) also runs
+# that version's tenant-export on the same data, in the same run,
+# alternating the two BENCH_REPEAT times (default 3), and prints both
+# medians: what a change costs, measured side by side.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${BUILD:-$top/build}
@@ -66,7 +72,10 @@ CONF
 "$B/tenant-export" db-setup --config "$work/bench.conf" --user postgres --apply >/dev/null 2>&1
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/monitor.password"
 chmod 600 "$work/monitor.password"
-psql -X -q -d bench -c "ALTER ROLE texp_monitor PASSWORD '$(cat "$work/monitor.password")'"
+# on stdin: a password never goes on a command line
+psql -X -q -v ON_ERROR_STOP=1 -d bench <<SQL
+ALTER ROLE texp_monitor PASSWORD '$(cat "$work/monitor.password")';
+SQL
 # run needs a signed request by a registered principal: a requester
 # assigned to the tenant. Unlocking its key (minisign's scrypt cost, about
 # 2-3 s) is part of every real run, so it is part of the measured time.
@@ -104,11 +113,32 @@ bytes=$(floor | wc -c)
 floor >/dev/null
 t_floor=$( { start=$(date +%s.%N); floor >/dev/null; end=$(date +%s.%N); echo "$start $end"; } | awk '{printf "%.3f", $2 - $1}')
 t_alt=$( { start=$(date +%s.%N); alt; end=$(date +%s.%N); echo "$start $end"; } | awk '{printf "%.3f", $2 - $1}')
-start=$(date +%s.%N)
-${BENCH_WRAP:-} "$B/tenant-export" run --config "$work/bench.conf" --tenant "$T" \
-    --as "$work/req.key" --passphrase-file "$work/req.pass" --json --quiet >"$work/run.json"
-end=$(date +%s.%N)
-t_run=$(echo "$start $end" | awk '{printf "%.3f", $2 - $1}')
+# run_once BUILD_DIR: one export, its wall time in seconds on stdout.
+run_once() {
+	rm -f "$work"/out/*
+	start=$(date +%s.%N)
+	${BENCH_WRAP:-} "$1/tenant-export" run --config "$work/bench.conf" --tenant "$T" \
+	    --as "$work/req.key" --passphrase-file "$work/req.pass" --json --quiet >"$work/run.json"
+	end=$(date +%s.%N)
+	echo "$start $end" | awk '{printf "%.3f", $2 - $1}'
+}
+median() { tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	before=""
+	after=""
+	i=0
+	while [ "$i" -lt "${BENCH_REPEAT:-3}" ]; do
+		before="$before $(run_once "$BENCH_BEFORE")"
+		after="$after $(run_once "$B")"
+		i=$((i + 1))
+	done
+	mb=$(echo $before | median)
+	ma=$(echo $after | median)
+	echo "bench/export: before ($BENCH_BEFORE):$before s, median $mb s"
+	echo "bench/export: after  ($B):$after s, median $ma s"
+	echo "$mb $ma" | awk '{printf "bench/export: after/before = %.3f (%+.1f%%)\n", $2 / $1, 100 * ($2 / $1 - 1)}'
+fi
+t_run=$(run_once "$B")
 archive=$(ls "$work"/out/*.texp | head -n 1)
 asize=$(stat -c %s "$archive")
 altsize=$(cat "$work"/alt/*.age | wc -c)

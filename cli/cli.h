@@ -72,5 +72,20 @@ int cmd_fetch(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 /* The service principals talk to (cmd_serve.c). */
 int cmd_serve(int argc, char **argv);
+/* Monitoring (cmd_alerts.c, cmd_metrics.c, cmd_report.c). */
+int cmd_alerts(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/*
+ * For commands of the service's account: connects to the control database
+ * with the config's [database] login and checks the control schema is
+ * current. Prints "tenant-export: CMD: reason" and returns a negative err
+ * code on failure (*out NULL); the caller PQfinish()es *out.
+ */
+struct config;
+typedef struct pg_conn PGconn;
+int cmd_control_connect(const char *cmd, const struct config *cfg,
+    PGconn **out);
 
 #endif

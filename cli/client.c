@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,36 @@ read_hello(const char *cmd, struct client *cl)
 	return r;
 }
 
+/* The local service (--config) runs the export; a signal that stops
+ * this command is passed on to it, which ends the export cleanly and
+ * answers why. */
+static volatile pid_t local_service = -1;
+
+static void
+forward_signal(int sig)
+{
+	int e = errno;
+
+	if (local_service > 0)
+		kill(local_service, sig);
+	errno = e;
+}
+
+static void
+forward_signals(pid_t pid)
+{
+	struct sigaction sa;
+
+	local_service = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 int
 client_open(const char *cmd, const struct client_opts *co,
     struct client **out)
@@ -127,6 +158,7 @@ client_open(const char *cmd, const struct client_opts *co,
 			fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
 			goto fail;
 		}
+		forward_signals(cl->pid);
 	} else {
 		path = co->socket != NULL ? co->socket :
 		    getenv("TENANT_EXPORT_SOCKET") != NULL ?
@@ -158,6 +190,8 @@ client_close(struct client *cl)
 		return;
 	if (cl->fd >= 0)
 		close(cl->fd);
+	if (cl->pid > 0 && cl->pid == local_service)
+		local_service = -1;
 	if (cl->pid > 0)
 		while (waitpid(cl->pid, &st, 0) < 0 && errno == EINTR)
 			;

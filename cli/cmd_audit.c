@@ -59,6 +59,26 @@ audit_usage(FILE *f, const char *name)
 "row is named), 2 usage or operational error.\n");
 }
 
+int
+cmd_control_connect(const char *cmd, const struct config *cfg, PGconn **out)
+{
+	char err[512] = "";
+	int r;
+
+	*out = NULL;
+	if ((r = db_connect(cfg, NULL, out, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
+		return r;
+	}
+	if ((r = control_check(*out, err, sizeof(err))) != 0) {
+		fprintf(stderr, "tenant-export: %s: %s%s\n", cmd, err,
+		    r == ERR_NOENT ? " (run tenant-export init)" : "");
+		PQfinish(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
 static int
 connect_cfg(const char *cmd, const char *path, const char *user,
     struct config **cfg, PGconn **c)
@@ -69,6 +89,8 @@ connect_cfg(const char *cmd, const char *path, const char *user,
 		fprintf(stderr, "tenant-export: %s: config: %s\n", cmd, err);
 		return -1;
 	}
+	if (user == NULL)
+		return cmd_control_connect(cmd, *cfg, c) != 0 ? -1 : 0;
 	if (db_connect(*cfg, user, c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
 		return -1;

@@ -94,6 +94,7 @@ show_passphrase(const char *pass, const char *out_file)
 
 struct progress {
 	int on;
+	int quiet;
 	time_t start;
 };
 
@@ -101,10 +102,22 @@ static void
 progress(void *ctx, json_t *p)
 {
 	struct progress *pr = ctx;
+	json_t *n = json_object_get(p, "attempt");
 	double rows = (double)json_integer_value(json_object_get(p, "rows"));
 	double bytes = (double)json_integer_value(json_object_get(p, "bytes"));
 	double secs = difftime(time(NULL), pr->start);
 
+	if (json_is_integer(n)) {
+		/* the service retries a transient fault (docs/CONTROL.md) */
+		if (!pr->quiet)
+			fprintf(stderr, "%stenant-export: run: attempt %lld "
+			    "failed (%s); retrying\n", pr->on ? "\n" : "",
+			    (long long)json_integer_value(n),
+			    json_string_value(json_object_get(p, "error")) ?
+			    json_string_value(json_object_get(p, "error")) :
+			    "?");
+		return;
+	}
 	if (!pr->on)
 		return;
 	fprintf(stderr, "\r  %.0f rows, %.1f MB read, %.0f rows/s    ", rows,
@@ -143,6 +156,7 @@ run_job(const struct cmd_common *cc, const struct minisig_seckey *sk,
 
 	*res = NULL;
 	pr.on = !quiet && !cc->json && isatty(2);
+	pr.quiet = quiet;
 	pr.start = time(NULL);
 	if ((r = client_open("run", &cc->co, &cl)) == 0 &&
 	    (r = client_sign("run", cl, sk, "export.run", keys, vals, 1,

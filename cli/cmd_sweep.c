@@ -1,9 +1,18 @@
 /*
  * tenant-export sweep: for cron. Deletes the archives of expired jobs and
- * marks them expired (audited), and drops export roles left behind.
+ * marks them expired (audited), removes the temporary files of exports
+ * that no longer run, and drops export roles left behind.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ctlchild.h"
 #include "cli.h"
@@ -11,6 +20,7 @@
 #include "db.h"
 #include "err.h"
 #include "jobs.h"
+#include "outbox.h"
 
 static void
 sweep_usage(FILE *f, const char *name)
@@ -21,8 +31,9 @@ sweep_usage(FILE *f, const char *name)
 "\n"
 "Deletes the archive files of every job past its expiry ([export] expiry,\n"
 "default 72h), marks those jobs expired (queued or waiting requests too),\n"
-"writes each step to the audit log, and drops stale export roles. Meant\n"
-"for cron or a systemd timer; needs no key.\n"
+"writes each step to the audit log, removes the temporary files of exports\n"
+"that no longer run (hidden .export-*.tmp-* in the outbox), and drops\n"
+"stale export roles. Meant for cron or a systemd timer; needs no key.\n"
 "\n"
 "Exit status: 0 done; 1 some archive could not be deleted; 2 usage or\n"
 "operational error.\n");
@@ -53,6 +64,28 @@ ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 }
 
 static const struct cli_cmd sweep_cmd = { "sweep", sweep_usage };
+/* Temporaries of exports that no longer run (outbox.h): a running export
+ * holds its lock, and nothing of it is touched. */
+static int
+sweep_outbox(const struct config *cfg, size_t *removed)
+{
+	const char *outbox = config_export(cfg)->outbox;
+	int fd, r;
+
+	*removed = 0;
+	if (outbox == NULL)
+		return 0;
+	if ((fd = open(outbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "tenant-export: sweep: cannot open the outbox "
+		    "\"%s\": %s\n", outbox, strerror(errno));
+		return ERR_IO;
+	}
+	if ((r = outbox_sweep(fd, NULL, 0, removed)) != 0)
+		fprintf(stderr, "tenant-export: sweep: the outbox \"%s\": %s\n",
+		    outbox, err_str(r));
+	close(fd);
+	return r;
+}
 
 int
 cmd_sweep(int argc, char **argv)
@@ -69,6 +102,7 @@ cmd_sweep(int argc, char **argv)
 	json_t *rep = NULL;
 	char err[512] = "";
 	int ch, r, rc = CMD_EXIT_USAGE, expired, failed, dropped;
+	size_t temps = 0;
 
 	optind = 1;
 	while ((ch = cli_getopt(argc, argv, NULL, opts, &sweep_cmd)) != -1) {
@@ -97,6 +131,10 @@ cmd_sweep(int argc, char **argv)
 	printf("tenant-export: sweep: %d job%s expired, %d export role%s "
 	    "dropped\n", expired, expired == 1 ? "" : "s", dropped,
 	    dropped == 1 ? "" : "s");
+	if ((r = sweep_outbox(cfg, &temps)) != 0)
+		goto out;
+	printf("tenant-export: sweep: %zu temporary file%s of ended exports "
+	    "removed\n", temps, temps == 1 ? "" : "s");
 	if (failed > 0) {
 		fprintf(stderr, "tenant-export: sweep: %d archive%s could not "
 		    "be deleted (see the audit log)\n", failed,

@@ -49,6 +49,12 @@ static const struct {
 	  "delete expired archives and stale export roles (for cron)" },
 	{ "serve", cmd_serve,
 	  "the service principals talk to (run under its own account)" },
+	{ "alerts", cmd_alerts,
+	  "report unusual exports found in the audit log (for cron)" },
+	{ "metrics", cmd_metrics,
+	  "write Prometheus metrics of jobs, exports and the audit log" },
+	{ "report", cmd_report,
+	  "write the support page: recent exports per tenant (HTML)" },
 };
 
 static void

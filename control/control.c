@@ -40,13 +40,42 @@ __asm__(
     "	.previous\n");
 extern const char texp_sql_control_001[] __attribute__((visibility("hidden")));
 extern const char texp_sql_control_002[] __attribute__((visibility("hidden")));
+__asm__(
+    "	.section .rodata\n"
+    "	.balign 16\n"
+    "	.type texp_sql_control_003, @object\n"
+    "texp_sql_control_003:\n"
+    "	.incbin \"sql/control/003_ops.sql\"\n"
+    "	.byte 0\n"
+    "	.size texp_sql_control_003, . - texp_sql_control_003\n"
+    "	.previous\n");
+extern const char texp_sql_control_003[] __attribute__((visibility("hidden")));
+__asm__(
+    "	.section .rodata\n"
+    "	.balign 16\n"
+    "	.type texp_sql_control_007, @object\n"
+    "texp_sql_control_007:\n"
+    "	.incbin \"sql/control/007_job_ids.sql\"\n"
+    "	.byte 0\n"
+    "	.size texp_sql_control_007, . - texp_sql_control_007\n"
+    "	.previous\n");
+extern const char texp_sql_control_007[] __attribute__((visibility("hidden")));
 
+/*
+ * Each migration carries its own version (the number in its file name),
+ * and a database records every version applied. Versions need not be
+ * contiguous while migrations are written side by side: one not yet
+ * recorded is applied, whatever the highest recorded version is.
+ */
 static const struct {
+	int version;
 	const char *name;
 	const char *sql;
 } migrations[] = {
-	{ "001_control", texp_sql_control_001 },
-	{ "002_signed", texp_sql_control_002 },
+	{ 1, "001_control", texp_sql_control_001 },
+	{ 2, "002_signed", texp_sql_control_002 },
+	{ 3, "003_ops", texp_sql_control_003 },
+	{ 7, "007_job_ids", texp_sql_control_007 },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -136,16 +165,37 @@ control_migration_name(size_t i)
 	return i < NMIGRATIONS ? migrations[i].name : NULL;
 }
 
-/* Current schema version: 0 when the schema is absent. */
+/* The embedded versions as an int[] literal, e.g. "{1,3}". */
+static void
+known_versions(char *out, size_t len)
+{
+	size_t i, off = 0;
+
+	off += (size_t)snprintf(out, len, "{");
+	for (i = 0; i < NMIGRATIONS && off < len; i++)
+		off += (size_t)snprintf(out + off, len - off, "%s%d",
+		    i > 0 ? "," : "", migrations[i].version);
+	if (off < len)
+		snprintf(out + off, len - off, "}");
+}
+
+/*
+ * The highest recorded version (0 when the schema is absent) and how many
+ * of this binary's versions are recorded.
+ */
 static int
-schema_version(PGconn *c, int *version, char *err, size_t errlen)
+schema_version(PGconn *c, int *version, int *known, char *err,
+    size_t errlen)
 {
 	PGresult *res = NULL;
+	const char *params[1];
+	char vlist[128];
 	int r = ERR_DB;
-	long v;
-	char *end;
+	long v, k;
+	char *end, *end2;
 
 	*version = 0;
+	*known = 0;
 	res = PQexec(c, "SELECT pg_catalog.to_regclass("
 	    "'texp_control.schema_migrations') IS NOT NULL");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
@@ -157,20 +207,50 @@ schema_version(PGconn *c, int *version, char *err, size_t errlen)
 		goto out;
 	}
 	PQclear(res);
-	res = PQexec(c, "SELECT coalesce(max(version), 0) "
-	    "FROM texp_control.schema_migrations");
+	known_versions(vlist, sizeof(vlist));
+	params[0] = vlist;
+	res = PQexecParams(c, "SELECT coalesce(max(version), 0), "
+	    "count(*) FILTER (WHERE version = ANY ($1::int[])) "
+	    "FROM texp_control.schema_migrations", 1, NULL, params, NULL,
+	    NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		res_err(err, errlen, "control schema", res, c);
 		goto out;
 	}
 	v = strtol(PQgetvalue(res, 0, 0), &end, 10);
-	if (*end != '\0' || v < 0 || v > 100000) {
+	k = strtol(PQgetvalue(res, 0, 1), &end2, 10);
+	if (*end != '\0' || v < 0 || v > 100000 || *end2 != '\0' || k < 0 ||
+	    k > 100000) {
 		err_set(err, errlen, "control schema: bad version");
 		goto out;
 	}
 	*version = (int)v;
+	*known = (int)k;
 	r = 0;
  out:
+	PQclear(res);
+	return r;
+}
+
+/* *yes = 1 if migration version v is recorded. */
+static int
+migration_recorded(PGconn *c, int v, int *yes, char *err, size_t errlen)
+{
+	PGresult *res;
+	const char *params[1];
+	char vbuf[16];
+	int r = 0;
+
+	snprintf(vbuf, sizeof(vbuf), "%d", v);
+	params[0] = vbuf;
+	res = PQexecParams(c, "SELECT count(*) FROM "
+	    "texp_control.schema_migrations WHERE version = $1::int", 1, NULL,
+	    params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		res_err(err, errlen, "control schema", res, c);
+		r = ERR_DB;
+	} else
+		*yes = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
 	PQclear(res);
 	return r;
 }
@@ -183,7 +263,7 @@ control_migrate_grant(PGconn *admin, const char *grant_to, int *applied,
 	char *ident = NULL, *sql = NULL;
 	char vbuf[16];
 	const char *params[2];
-	int r = ERR_INTERNAL, version = 0, n = 0;
+	int r = ERR_INTERNAL, version = 0, known = 0, done = 0, n = 0;
 	size_t i, len;
 
 	if (applied != NULL)
@@ -200,16 +280,21 @@ control_migrate_grant(PGconn *admin, const char *grant_to, int *applied,
 		    errlen)) != 0)
 			goto out;
 		/* Read under the lock: another init may have just run. */
-		if ((r = schema_version(admin, &version, err, errlen)) != 0)
+		if ((r = schema_version(admin, &version, &known, err,
+		    errlen)) != 0)
 			goto out;
-		if (version > (int)NMIGRATIONS) {
+		if (version > CONTROL_SCHEMA_VERSION) {
 			err_set(err, errlen, "init: the control schema is at "
 			    "version %d, newer than this tool (%d)", version,
-			    (int)NMIGRATIONS);
+			    CONTROL_SCHEMA_VERSION);
 			r = ERR_UNSUPPORTED;
 			goto out;
 		}
-		if ((size_t)version > i) {
+		done = 0;
+		if (version > 0 && (r = migration_recorded(admin,
+		    migrations[i].version, &done, err, errlen)) != 0)
+			goto out;
+		if (done) {
 			rollback(admin);
 			continue;
 		}
@@ -218,7 +303,7 @@ control_migrate_grant(PGconn *admin, const char *grant_to, int *applied,
 			r = ERR_DB;
 			goto out;
 		}
-		snprintf(vbuf, sizeof(vbuf), "%zu", i + 1);
+		snprintf(vbuf, sizeof(vbuf), "%d", migrations[i].version);
 		params[0] = vbuf;
 		params[1] = migrations[i].name;
 		res = PQexecParams(admin, "INSERT INTO "
@@ -272,17 +357,17 @@ control_migrate(PGconn *admin, int *applied, char *err, size_t errlen)
 int
 control_check(PGconn *c, char *err, size_t errlen)
 {
-	int r, version;
+	int r, version, known;
 
 	err_set(err, errlen, "%s", "");
-	if ((r = schema_version(c, &version, err, errlen)) != 0)
+	if ((r = schema_version(c, &version, &known, err, errlen)) != 0)
 		return r;
 	if (version == 0) {
 		err_set(err, errlen, "control schema missing "
 		    "(run tenant-export init)");
 		return ERR_NOENT;
 	}
-	if (version != CONTROL_SCHEMA_VERSION) {
+	if (version != CONTROL_SCHEMA_VERSION || known != (int)NMIGRATIONS) {
 		err_set(err, errlen, "control schema at version %d, this tool "
 		    "needs %d", version, CONTROL_SCHEMA_VERSION);
 		return ERR_UNSUPPORTED;

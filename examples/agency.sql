@@ -43,7 +43,10 @@ CREATE TABLE currencies (
 -- The tenants themselves; their tenant column is id.
 CREATE TABLE clients (
 	id uuid PRIMARY KEY,
-	name text NOT NULL UNIQUE,
+	-- No UNIQUE (name): an index that does not start with the tenant
+	-- column lets the planner walk other tenants' names (lint
+	-- index_without_tenant).
+	name text NOT NULL,
 	display_name text NOT NULL,
 	billing_currency char(3) NOT NULL REFERENCES currencies (code),
 	created_at timestamptz NOT NULL DEFAULT now()
@@ -51,32 +54,32 @@ CREATE TABLE clients (
 
 CREATE TABLE users (
 	tenant_id uuid NOT NULL REFERENCES clients (id),
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id bigint GENERATED ALWAYS AS IDENTITY,
 	email text NOT NULL,
 	full_name text,
 	password_hash text NOT NULL,	-- excluded in agency.conf
 	is_admin boolean NOT NULL DEFAULT false,
 	last_login_at timestamptz,
-	UNIQUE (tenant_id, id),
+	PRIMARY KEY (tenant_id, id),
 	UNIQUE (tenant_id, email)
 );
 
 CREATE TABLE contacts (
 	tenant_id uuid NOT NULL REFERENCES clients (id),
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id bigint GENERATED ALWAYS AS IDENTITY,
 	owner_user_id bigint,
 	name text NOT NULL,
 	email text,
 	phone text,
 	notes text,
 	tags text[],
-	UNIQUE (tenant_id, id),
+	PRIMARY KEY (tenant_id, id),
 	FOREIGN KEY (tenant_id, owner_user_id) REFERENCES users (tenant_id, id)
 );
 
 CREATE TABLE invoices (
 	tenant_id uuid NOT NULL REFERENCES clients (id),
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id bigint GENERATED ALWAYS AS IDENTITY,
 	contact_id bigint NOT NULL,
 	number text NOT NULL,
 	amount numeric(12, 2) NOT NULL,
@@ -85,42 +88,45 @@ CREATE TABLE invoices (
 	issued_on date NOT NULL,
 	due_on date,
 	paid_at timestamptz,
-	UNIQUE (tenant_id, id),
+	PRIMARY KEY (tenant_id, id),
 	UNIQUE (tenant_id, number),
 	FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id)
 );
 
 CREATE TABLE files (
 	tenant_id uuid NOT NULL REFERENCES clients (id),
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id bigint GENERATED ALWAYS AS IDENTITY,
 	invoice_id bigint,
 	file_name text NOT NULL,
 	media_type text NOT NULL,
 	content bytea NOT NULL,
 	uploaded_at timestamptz NOT NULL,
+	PRIMARY KEY (tenant_id, id),
 	FOREIGN KEY (tenant_id, invoice_id) REFERENCES invoices (tenant_id, id)
 );
 
 CREATE TABLE events (
 	tenant_id uuid NOT NULL REFERENCES clients (id),
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id bigint GENERATED ALWAYS AS IDENTITY,
 	occurred_at timestamptz NOT NULL,
 	kind text NOT NULL,
 	payload jsonb,
 	labels text[],
 	counters integer[],
 	duration interval,
-	source_ip inet
+	source_ip inet,
+	PRIMARY KEY (tenant_id, id)
 );
 
 -- Secrets: never exported (class = excluded in agency.conf).
 CREATE TABLE api_tokens (
 	tenant_id uuid NOT NULL REFERENCES clients (id),
-	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id bigint GENERATED ALWAYS AS IDENTITY,
 	label text NOT NULL,
 	token_hash bytea NOT NULL,
 	webhook_secret text,
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, id)
 );
 
 CREATE INDEX ON users (tenant_id);

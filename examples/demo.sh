@@ -36,6 +36,12 @@ if [ "$(id -u)" -eq 0 ]; then
 		id "$u" >/dev/null 2>&1 ||
 		    useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
 	done
+	# The service's account reaches the database's socket, the
+	# people's does not.
+	getent group texp-pg >/dev/null || groupadd --system texp-pg
+	usermod -a -G texp-pg texp-demo
+	PG_SOCKET_GROUP=texp-pg
+	export PG_SOCKET_GROUP
 	as_svc() { runuser -u texp-demo -- "$@"; }
 	as_people() { runuser -u texp-people -- "$@"; }
 else
@@ -194,6 +200,22 @@ if ! as_svc "$B/tenant-export" audit show --config "$svc/agency.conf" --json |
 fi
 as_svc "$B/tenant-export" audit verify --config "$svc/agency.conf" | sed 's/^/   /'
 
+say "Monitoring: alerts (for cron), Prometheus metrics, and the support page"
+# alerts exits 1 when it printed alerts: the demo goes on either way.
+as_svc "$B/tenant-export" alerts --config "$svc/agency.conf" | sed 's/^/   /'
+as_svc "$B/tenant-export" metrics --config "$svc/agency.conf" | grep -E \
+    '^tenant_export_(jobs\{state="ready"\}|exports_completed_total|exported_rows_total|refusals_total|audit_chain_ok)' |
+    sed 's/^/   /'
+mkdir -p "$B/demo"
+as_svc "$B/tenant-export" report --config "$svc/agency.conf" \
+    --html "$svc/support-page.html" | sed 's/^/   /'
+cp "$svc/support-page.html" "$B/demo/support-page.html"
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+	python3 tests/integration/lib/browser.py "$B/demo/support-page.html" \
+	    --screenshot "$B/demo/support-page.png" --size 1366x1100 >/dev/null
+	echo "   screenshot of the support page: $B/demo/support-page.png"
+fi
+
 say "What happened"
 cat <<TXT
    The service, under its own account, alone held the database password,
@@ -207,5 +229,8 @@ cat <<TXT
    encrypted to Client B's registered key and signed by the agency. Client
    B proved it: every record carries Client B's tenant key, no hash or
    count differs, the signature is the agency's, and Client A's id appears
-   nowhere. The api tokens table was never read.
+   nowhere. The api tokens table was never read. Support can answer "who
+   exported what for this client, and who downloaded it" from the support
+   page, and cron runs "alerts" and "metrics" to tell people when something
+   looks wrong.
 TXT

@@ -61,7 +61,7 @@ builder_log(int fd, const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	/* one line per message: a newline in a server message is flattened */
 	for (int i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
+		if (line[i] == '\n' || line[i] == '\r' || line[i] == '\t')
 			line[i] = ' ';
 	line[n++] = '\n';
 	builder_write_all(fd, line, (size_t)n);
@@ -192,6 +192,48 @@ static const char *const widen_stmts[] = {
 	NULL,
 };
 
+/*
+ * What a builder holding an ordinary session could do beyond its COPYs:
+ * walk other tenants' values through an index with EXPLAIN ANALYZE,
+ * signal its rows to a listener, leave marks other sessions see or that
+ * outlive it, take locks. Each carries the marker "texp-attack", which
+ * the tests look for in the server's statement log.
+ */
+static const struct {
+	const char *name;
+	const char *sql;
+} off_plan_stmts[] = {
+	{ "explain", "EXPLAIN (ANALYZE, COSTS OFF) SELECT name FROM "
+	  "app.clients WHERE name > 'Client A' /* texp-attack */" },
+	{ "notify", "NOTIFY texp_attack, 'texp-attack: a row of B'" },
+	{ "set", "SET application_name = 'texp-attack'" },
+	{ "alter-role", "ALTER ROLE CURRENT_USER SET application_name = "
+	  "'texp-attack'" },
+	{ "password", "ALTER ROLE CURRENT_USER PASSWORD 'texp-attack'" },
+	{ "lock", "SELECT pg_advisory_lock(4242) /* texp-attack */" },
+};
+
+/* One statement outside the plan, before the first COPY; or an extra
+ * run of a planned one; or the extended protocol. Says what came back. */
+static void
+attack_off_plan(struct builder_job *j)
+{
+	PGresult *res = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(off_plan_stmts) / sizeof(off_plan_stmts[0]); i++)
+		if (strcmp(j->attack, off_plan_stmts[i].name) == 0)
+			res = PQexec(j->conn, off_plan_stmts[i].sql);
+	if (strcmp(j->attack, "extended") == 0)
+		res = PQexecParams(j->conn, "SELECT 1 /* texp-attack */", 0,
+		    NULL, NULL, NULL, NULL, 0);
+	if (res == NULL)
+		return;
+	builder_log(j->log_fd, "note %s: %s", j->attack,
+	    PQresultStatus(res) == PGRES_FATAL_ERROR ? "refused" : "allowed");
+	PQclear(res);
+}
+
 /* Turning row security off makes every read of a protected table fail
  * rather than bypass the policy. */
 static const char *const rowsec_stmts[] = {
@@ -318,10 +360,52 @@ attack_scan(struct builder_job *j, const char *needle, const char *tenant)
 	builder_log(j->log_fd, "note scan: secret %s", secret ? "FOUND" : "not found");
 }
 
-/* Re-encodes rec with the tenant column replaced by another tenant. */
+/* A valid record, again and again: the archive grows without end, and
+ * every byte of it proves. Never returns. */
+static void
+attack_flood(struct builder_job *j, struct bundle_writer *bw, size_t t,
+    const struct buf *rec, uint64_t *rows, uint64_t *bytes, uint64_t *last_ms)
+{
+	for (;;) {
+		if (bundle_writer_add(bw, t, buf_ptr(rec), buf_len(rec)) != 0)
+			attack_block();
+		if (now_ms() - *last_ms >= 500) {
+			*last_ms = now_ms();
+			builder_log(j->log_fd, "progress %llu %llu",
+			    (unsigned long long)++(*rows),
+			    (unsigned long long)*bytes);
+		}
+	}
+}
+
+/* "relabel": the first tenant table is written as global (its tenant
+ * column index kept here), so that the checker has nothing to compare
+ * its rows with; a foreign row is then slipped into it. */
+static size_t relabel_table = SIZE_MAX;
+static int64_t relabel_column = -1;
+
+static void
+attack_relabel(struct builder_job *j)
+{
+	size_t t;
+
+	for (t = 0; t < j->pre->ntables; t++)
+		if (j->pre->tables[t].tenant_column >= 0)
+			break;
+	if (t == j->pre->ntables)
+		return;
+	relabel_table = t;
+	relabel_column = j->pre->tables[t].tenant_column;
+	j->pre->tables[t].tenant_column = -1;
+	j->pre->include_global = 1;
+	builder_log(j->log_fd, "note relabelled \"%s\" as global",
+	    j->pre->tables[t].name);
+}
+
+/* Re-encodes rec with column tcol replaced by another tenant's key. */
 static int
-forge_record(const struct manifest_table *t, const char *type,
-    const char *tenant, const uint8_t *rec, size_t len, struct buf *out)
+forge_record(int64_t tcol, const char *type, const char *tenant,
+    const uint8_t *rec, size_t len, struct buf *out)
 {
 	struct buf *b = buf_from(rec, len), *tv = buf_new(1024);
 	const uint8_t *start;
@@ -340,7 +424,7 @@ forge_record(const struct manifest_table *t, const char *type,
 		before = buf_len(b);
 		if ((r = dcbor_skip(b, BUNDLE_MAX_DEPTH)) != 0)
 			goto out;
-		if ((int64_t)i == t->tenant_column)
+		if ((int64_t)i == tcol)
 			r = buf_put(out, buf_ptr(tv), buf_len(tv));
 		else
 			r = buf_put(out, start, before - buf_len(b));
@@ -418,27 +502,17 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 			(*rows)++;
 			*bytes += buf_len(rec);
 #ifdef TEXP_TEST_HOOKS
-			/* A valid record, again and again: the archive grows
-			 * without end, and every byte of it proves. */
-			while (j->attack != NULL &&
-			    strcmp(j->attack, "flood") == 0) {
-				if (bundle_writer_add(bw, t, buf_ptr(rec),
-				    buf_len(rec)) != 0)
-					attack_block();
-				if (now_ms() - *last_ms >= 500) {
-					*last_ms = now_ms();
-					builder_log(j->log_fd, "progress %llu %llu",
-					    (unsigned long long)++(*rows),
-					    (unsigned long long)*bytes);
-				}
-			}
+			if (j->attack != NULL && strcmp(j->attack, "flood") == 0)
+				attack_flood(j, bw, t, rec, rows, bytes, last_ms);
 			if (j->attack != NULL && !forged &&
-			    strcmp(j->attack, "foreign") == 0 &&
-			    j->pre->tables[t].tenant_column >= 0) {
+			    ((strcmp(j->attack, "foreign") == 0 &&
+			    j->pre->tables[t].tenant_column >= 0) ||
+			    t == relabel_table)) {
 				struct buf *f = buf_new(MAX_ROW_BYTES);
 
 				forged = 1;
-				if (f == NULL || forge_record(&j->pre->tables[t],
+				if (f == NULL || forge_record(t == relabel_table ?
+				    relabel_column : j->pre->tables[t].tenant_column,
 				    j->pre->tenant_type, j->attack_arg,
 				    buf_ptr(rec), buf_len(rec), f) != 0 ||
 				    bundle_writer_add(bw, t, buf_ptr(f),
@@ -497,7 +571,7 @@ builder_main(void *arg)
 	int r;
 
 #ifdef TEXP_TEST_HOOKS
-	if (j->attack != NULL && strcmp(j->attack, "scan") == 0)
+	if (j->attack != NULL && strncmp(j->attack, "scan", 4) == 0)
 		attack_scan(j, j->attack_arg, j->tenant);
 #endif
 	if ((r = enter_sandbox(&pol)) != 0)
@@ -519,8 +593,14 @@ builder_main(void *arg)
 			attack_sql(j, write_stmts);
 		else if (strcmp(j->attack, "rowsec") == 0)
 			attack_sql(j, rowsec_stmts);
+		else if (strcmp(j->attack, "relabel") == 0)
+			attack_relabel(j);
+		else
+			attack_off_plan(j);
 	}
 #endif
+	/* Alive and confined: the monitor's stall clock starts from here. */
+	builder_log(j->log_fd, "progress 0 0");
 	if ((r = age_enc_new_payload(j->file_key, pipe_write, &j->out_fd,
 	    &enc)) != 0 ||
 	    (r = bundle_writer_new(j->pre, j->zstd, j->part_bytes, enc_write,
@@ -544,6 +624,15 @@ builder_main(void *arg)
 #endif
 		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
 			goto out;
+		builder_log(j->log_fd, "progress %llu %llu",
+		    (unsigned long long)rows, (unsigned long long)bytes);
+#ifdef TEXP_TEST_HOOKS
+		/* the same planned statement a second time: one more query */
+		if (t == 0 && j->attack != NULL &&
+		    strcmp(j->attack, "extra") == 0 &&
+		    (r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
+			goto out;
+#endif
 	}
 	if ((r = bundle_writer_finish(bw, NULL)) != 0 ||
 	    (r = age_enc_finish(enc)) != 0) {

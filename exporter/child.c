@@ -205,6 +205,10 @@ child_reap(struct child *c)
 		return;
 	(void)sandbox_wait(c->pid, c->msg, sizeof(c->msg), &c->status);
 	c->exited = 1;
+	/* Killed, but it had ended on its own first: its status counts. */
+	if (c->killed && !(WIFSIGNALED(c->status) &&
+	    WTERMSIG(c->status) == SIGKILL))
+		c->killed = 0;
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	c->pidfd = -1;

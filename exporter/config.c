@@ -45,6 +45,7 @@ struct config {
 	struct config_export exp;
 	struct config_control ctl;
 	struct config_service svc;
+	struct config_alerts alerts;
 	struct config_table *tables;
 	size_t ntables;
 };
@@ -63,6 +64,7 @@ struct parse_ctx {
 	bool seen_hr_rows;
 	bool seen_hr_whole;
 	bool seen_socket, seen_root, seen_svckey, seen_state;
+	unsigned alerts_seen;	/* [alerts] keys, one bit each */
 	/* per table scalar keys seen; reset on section change */
 	bool t_class, t_key, t_date, t_pii;
 };
@@ -497,6 +499,156 @@ handle_control(struct parse_ctx *c, const char *key, const char *v)
 	return ok;
 }
 
+/*
+ * [alerts]: thresholds of `tenant-export alerts`. Every key at most once;
+ * the bit of a key is its index in alerts_keys.
+ */
+static const char *const alerts_keys[] = {
+	"burst_exports", "burst_window", "failures", "failures_window",
+	"unusual_after", "downloads_left", "after_hours", "business_hours",
+	"business_days", "timezone", "held_after",
+};
+
+static void
+alerts_defaults(struct config_alerts *a)
+{
+	a->burst_exports = 10;
+	a->burst_window = 3600;
+	a->failures = 5;
+	a->failures_window = 3600;
+	a->unusual_after = 90 * 86400;
+	a->downloads_left = 1;
+	a->after_hours = 1;
+	a->day_start = 8 * 60;
+	a->day_end = 19 * 60;
+	a->business_days = 0x3e;	/* Monday (1) to Friday (5) */
+	a->held_after = 24 * 3600;
+}
+
+/* "HH:MM" into minutes after midnight (24:00 allowed as an end). */
+static int
+parse_hhmm(const char *v, unsigned *out)
+{
+	if (strlen(v) != 5 || !isdigit((unsigned char)v[0]) ||
+	    !isdigit((unsigned char)v[1]) || v[2] != ':' ||
+	    !isdigit((unsigned char)v[3]) || !isdigit((unsigned char)v[4]))
+		return -1;
+	*out = (unsigned)((v[0] - '0') * 600 + (v[1] - '0') * 60 +
+	    (v[3] - '0') * 10 + (v[4] - '0'));
+	return (v[3] - '0') < 6 && *out <= 24 * 60 ? 0 : -1;
+}
+
+/* ISO weekday (1 = Monday) of a three-letter name at v, or 0. */
+static int
+day_index(const char *v)
+{
+	static const char *const days[] = { "mon", "tue", "wed", "thu",
+	    "fri", "sat", "sun" };
+	int i;
+
+	for (i = 0; i < 7; i++)
+		if (strncmp(v, days[i], 3) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* "mon-fri", "mon,wed,fri", "sat-sun": ISO weekday bits. */
+static int
+parse_days(const char *v, unsigned *out)
+{
+	int a, b, i;
+
+	*out = 0;
+	for (;;) {
+		if ((a = day_index(v)) == 0)
+			return -1;
+		v += 3;
+		b = a;
+		if (*v == '-') {
+			if ((b = day_index(++v)) == 0 || b < a)
+				return -1;
+			v += 3;
+		}
+		for (i = a; i <= b; i++)
+			*out |= 1u << i;
+		if (*v == '\0')
+			return 0;
+		if (*v++ != ',')
+			return -1;
+	}
+}
+
+static int
+handle_alerts(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_alerts *a = &c->cfg->alerts;
+	const char *dash;
+	char start[6];
+	size_t i, n = sizeof(alerts_keys) / sizeof(alerts_keys[0]);
+	uint64_t x = 0;
+	bool ok = false;
+
+	for (i = 0; i < n && strcmp(key, alerts_keys[i]) != 0; i++)
+		;
+	if (i == n)
+		return ctx_fail(c, "[alerts] unknown key \"%s\"", key);
+	if (c->alerts_seen & (1u << i))
+		return ctx_fail(c, "[alerts] %s: set twice", key);
+	c->alerts_seen |= 1u << i;
+	switch (i) {
+	case 0: case 2:		/* counts */
+		ok = parse_scaled(v, "", NULL, &x) == 0 && x <= 1000000;
+		*(i == 0 ? &a->burst_exports : &a->failures) = x;
+		break;
+	case 1: case 3:		/* windows */
+		ok = parse_duration(v, &x) == 0 && x > 0 && x <= 31 * 86400;
+		*(i == 1 ? &a->burst_window : &a->failures_window) = x;
+		break;
+	case 4: case 10:	/* off after */
+		ok = parse_duration(v, &x) == 0 && x <= 3660ULL * 86400;
+		*(i == 4 ? &a->unusual_after : &a->held_after) = x;
+		break;
+	case 5:
+		if (strcmp(v, "off") == 0) {
+			a->downloads_left = -1;
+			ok = true;
+		} else if (parse_scaled(v, "", NULL, &x) == 0 && x <= 1000) {
+			a->downloads_left = (int)x;
+			ok = true;
+		}
+		break;
+	case 6:
+		ok = parse_bool(v, &a->after_hours) == 0;
+		break;
+	case 7:
+		if (strlen(v) == 11 && (dash = strchr(v, '-')) == v + 5) {
+			memcpy(start, v, 5);
+			start[5] = '\0';
+			ok = parse_hhmm(start, &a->day_start) == 0 &&
+			    parse_hhmm(v + 6, &a->day_end) == 0 &&
+			    a->day_start < a->day_end;
+		}
+		break;
+	case 8:
+		ok = parse_days(v, &a->business_days) == 0;
+		break;
+	case 9:
+		ok = *v != '\0' && strlen(v) <= 64 &&
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789/_+-") == strlen(v);
+		if (ok) {
+			free(a->timezone);
+			if ((a->timezone = strdup(v)) == NULL)
+				return ctx_fail(c, "out of memory");
+		}
+		break;
+	}
+	if (!ok)
+		return ctx_fail(c, "[alerts] %s: \"%s\" is not valid (see "
+		    "docs/OPERATIONS.md)", key, v);
+	return 1;
+}
+
 /* Starts a [table schema.name] section. */
 static int
 table_open(struct parse_ctx *c, const char *sec)
@@ -643,7 +795,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		if (strcmp(section, "database") == 0 ||
 		    strcmp(section, "export") == 0 ||
 		    strcmp(section, "control") == 0 ||
-		    strcmp(section, "service") == 0) {
+		    strcmp(section, "service") == 0 ||
+		    strcmp(section, "alerts") == 0) {
 			/* fine; repeated scalar keys are caught per key */
 		} else if (strncmp(section, "table", 5) == 0 &&
 		    (section[5] == ' ' || section[5] == '\t')) {
@@ -664,6 +817,8 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		return handle_control(c, name, value);
 	if (strcmp(section, "service") == 0)
 		return handle_service(c, name, value);
+	if (strcmp(section, "alerts") == 0)
+		return handle_alerts(c, name, value);
 	if (c->cur == NULL)
 		return ctx_fail(c, "[%s] internal: no table", section);
 	return handle_table(c, section, name, value);
@@ -806,7 +961,9 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	cfg->ctl.high_risk_rows = 1000000;
 	cfg->ctl.high_risk_pii = 1;
 	cfg->ctl.high_risk_whole_tenant = 1;
-	if ((cfg->exp.tenant_key = strdup(DEFAULT_TENANT_KEY)) == NULL) {
+	alerts_defaults(&cfg->alerts);
+	if ((cfg->exp.tenant_key = strdup(DEFAULT_TENANT_KEY)) == NULL ||
+	    (cfg->alerts.timezone = strdup("UTC")) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
@@ -992,6 +1149,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->ctl.nhigh_risk_tables; i++)
 		free(cfg->ctl.high_risk_tables[i]);
 	free(cfg->ctl.high_risk_tables);
+	free(cfg->alerts.timezone);
 	for (i = 0; i < cfg->ntables; i++) {
 		t = &cfg->tables[i];
 		free(t->schema);
@@ -1077,6 +1235,12 @@ config_check_service(const struct config *cfg, char *err, size_t errlen)
 		return ERR_CONFIG;
 	}
 	return 0;
+}
+
+const struct config_alerts *
+config_alerts(const struct config *cfg)
+{
+	return &cfg->alerts;
 }
 
 int

@@ -7,6 +7,8 @@
  *   [service]         the service's socket, pinned keys and state
  *   [table S.T]       one section per table: class = tenant|global|excluded
  *
+ *   [alerts]          thresholds of `tenant-export alerts` (docs/OPERATIONS.md)
+ *
  * The full key list is in docs/DATABASE.md and examples/agency.conf. Unknown
  * sections and keys, duplicate keys, and a "password" key are rejected: the
  * password comes from password_file, passfile (pgpass format) or libpq's
@@ -94,6 +96,36 @@ struct config_service {
 	char *state_dir;	/* the pinned log head lives here, or NULL */
 };
 
+/* The [alerts] section: the rules of `tenant-export alerts`
+ * (docs/OPERATIONS.md). Read-only for callers; defaults apply when a key is
+ * absent. Durations are seconds; 0 turns the rule off where noted. */
+struct config_alerts {
+	uint64_t burst_exports;		/* more than this many export requests
+					 * by one principal, or of one tenant,
+					 * within burst_window (10; 0 off) */
+	uint64_t burst_window;		/* (1h) */
+	uint64_t failures;		/* more than this many refusals or
+					 * failures per principal or tenant
+					 * within failures_window (5; 0 off) */
+	uint64_t failures_window;	/* (1h) */
+	uint64_t unusual_after;		/* a principal that has exported before
+					 * exports a tenant it has not exported
+					 * for this long, or never (90d; 0 off) */
+	int downloads_left;		/* a download that leaves at most this
+					 * many of [control] max_downloads
+					 * (1; -1 off) */
+	int after_hours;		/* downloads outside business hours
+					 * (yes) */
+	unsigned day_start, day_end;	/* business hours, minutes after
+					 * midnight, [start, end) (08:00-19:00) */
+	unsigned business_days;		/* bit (1 << ISO weekday), 1 = Monday
+					 * (mon-fri) */
+	char *timezone;			/* of business hours, a PostgreSQL time
+					 * zone name ("UTC") */
+	uint64_t held_after;		/* a job awaiting approval for longer
+					 * (24h; 0 off) */
+};
+
 struct config;
 
 /*
@@ -136,6 +168,8 @@ const struct config_control *config_control(const struct config *cfg);
 const struct config_service *config_service(const struct config *cfg);
 /* ERR_CONFIG (reason in err) unless root_key and service_key are set. */
 int config_check_service(const struct config *cfg, char *err, size_t errlen);
+/* The [alerts] section (never NULL for a loaded config). */
+const struct config_alerts *config_alerts(const struct config *cfg);
 /*
  * Checks what `run` needs beyond what db-setup and lint need: a signing
  * key and an outbox. Returns 0

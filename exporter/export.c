@@ -31,8 +31,11 @@
 #include "lint.h"
 #include "manifest.h"
 #include "minisig.h"
+#include "outbox.h"
 #include "pgtype.h"
+#include "plan.h"
 #include "provision.h"
+#include "relay.h"
 #include "sandbox.h"
 #include "seal.h"
 #include "signkey.h"
@@ -76,8 +79,9 @@ struct run {
 	char *err;
 	size_t errlen;
 	struct provision *prov;
-	struct db_export *dx;
-	int detached;
+	struct relay_link *link;	/* the builder's connection */
+	struct child relay;		/* the database relay (relay.h) */
+	char *snapshot;			/* as the relay read it */
 	struct plan_table *plan;
 	size_t nplan;
 	struct manifest *pre;
@@ -86,6 +90,7 @@ struct run {
 	size_t nrcp;
 	uint8_t *file_key;		/* sodium_malloc'd */
 	int outdir;
+	int lockfd;			/* outbox.h: this export runs */
 	const char *outdir_path;
 	char base[128];			/* the archive's file name */
 	struct seal_writer *sw;
@@ -93,6 +98,9 @@ struct run {
 	struct buf *hdr;		/* the age header, as written */
 	struct signkey *own_key;	/* when the request brought none */
 	uint64_t deadline_ms;		/* time_limit, CLOCK_MONOTONIC */
+#ifdef TEXP_TEST_HOOKS
+	char *test_needle;		/* a copy of a secret, for "scan" */
+#endif
 	struct sigaction old_int, old_term, old_hup, old_pipe, old_xfsz;
 };
 
@@ -390,7 +398,7 @@ children_rss(void)
  */
 struct pump {
 	struct run *rn;
-	struct child *b, *k;
+	struct child *b, *k, *r;
 	struct buf *pend;	/* ciphertext the checker has not taken yet */
 	uint8_t *chunk;
 	int b_done;		/* the builder's stream ended */
@@ -417,6 +425,7 @@ pump_stop(struct pump *p, int r, const char *fmt, ...)
 	}
 	child_kill(p->b);
 	child_kill(p->k);
+	child_kill(p->r);
 }
 
 static void
@@ -425,8 +434,9 @@ pump_write_error(struct pump *p, int e)
 	const char *dir = p->rn->outdir_path;
 
 	if (e == ENOSPC || e == EDQUOT)
-		pump_stop(p, ERR_IO, "the outbox \"%s\" has no space left "
-		    "(%s); nothing was published", dir, strerror(e));
+		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
+		    "failed: no space left on its disk (%s); nothing was "
+		    "published", dir, strerror(e));
 	else
 		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
 		    "failed: %s; nothing was published", dir, strerror(e));
@@ -510,8 +520,10 @@ pump_limits(struct pump *p)
 		    (unsigned long long)ce->time_limit);
 		return;
 	}
+	/* The relay's "busy": the builder waits on the server. */
 	if (!p->b->exited && buf_len(p->pend) == 0 &&
-	    now - p->b->last > p->stall_ms) {
+	    now - (p->b->last > p->r->last ? p->b->last : p->r->last) >
+	    p->stall_ms) {
 		pump_stop(p, ERR_CHILD, "the builder made no progress for %llu "
 		    "s ([export] stall_timeout); it was killed, nothing was "
 		    "published", (unsigned long long)ce->stall_timeout);
@@ -529,24 +541,29 @@ pump_limits(struct pump *p)
 static void
 pump_exits(struct pump *p)
 {
+	/* The relay first: when it ends the session, the builder's failure
+	 * only follows from it. */
+	child_poll_exit(p->r);
 	if (child_poll_exit(p->b))
 		p->rn->res->builder_rss_kib = children_rss();
 	child_poll_exit(p->k);
 	/* A checker that ends while the builder still streams stopped
 	 * reading; one that ends after the stream did waits for the
 	 * builder's own exit (its descriptor closes before it is reaped). */
-	if (child_failed(p->b) || child_failed(p->k) ||
+	if (child_failed(p->r) || child_failed(p->b) || child_failed(p->k) ||
 	    (p->k->exited && !p->b->exited && !p->b_done)) {
 		child_kill(p->b);
 		child_kill(p->k);
+		child_kill(p->r);
 	}
 }
 
 static int
 pump_done(const struct pump *p)
 {
-	return p->b->exited && p->k->exited && !p->b->data_open &&
-	    !p->b->log_open && !p->k->data_open && !p->k->log_open;
+	return p->b->exited && p->k->exited && p->r->exited &&
+	    !p->b->data_open && !p->b->log_open && !p->k->data_open &&
+	    !p->k->log_open && !p->r->log_open;
 }
 
 static void
@@ -574,7 +591,7 @@ pump_checker_answer(struct pump *p)
 static int
 pump_run(struct pump *p)
 {
-	struct pollfd pfd[7];
+	struct pollfd pfd[9];
 	uint64_t seen = 0;
 	int i;
 
@@ -592,13 +609,15 @@ pump_run(struct pump *p)
 		pfd[4].fd = p->k->in >= 0 && buf_len(p->pend) > 0 ? p->k->in : -1;
 		pfd[5].fd = p->b->exited ? -1 : p->b->pidfd;
 		pfd[6].fd = p->k->exited ? -1 : p->k->pidfd;
-		for (i = 0; i < 7; i++) {
+		pfd[7].fd = p->r->exited ? -1 : p->r->pidfd;
+		pfd[8].fd = p->r->log_open ? p->r->log : -1;
+		for (i = 0; i < 9; i++) {
 			pfd[i].events = i == 4 ? POLLOUT : POLLIN;
 			pfd[i].revents = 0;
 		}
 		/* Without pidfds, exits are noticed by asking every 100 ms. */
-		if (poll(pfd, 7, p->b->pidfd < 0 || p->k->pidfd < 0 ? 100 :
-		    1000) < 0 && errno != EINTR)
+		if (poll(pfd, 9, p->b->pidfd < 0 || p->k->pidfd < 0 ||
+		    p->r->pidfd < 0 ? 100 : 1000) < 0 && errno != EINTR)
 			return ERR_IO;
 		pump_exits(p);
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
@@ -614,11 +633,16 @@ pump_run(struct pump *p)
 			pump_checker_answer(p);
 		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
 			child_read_log(p->k);
+		if (pfd[8].revents & (POLLIN | POLLHUP | POLLERR))
+			child_read_log(p->r);
 		/* A killed child's pipes may be held open by nothing else:
 		 * stop waiting for them once it is reaped. */
-		if (p->stop != 0 || p->b->killed || p->k->killed) {
+		if (p->stop != 0 || p->b->killed || p->k->killed ||
+		    p->r->killed) {
+			child_reap(p->r);
 			child_reap(p->b);
 			child_reap(p->k);
+			child_drain_log(p->r);
 			child_drain_log(p->b);
 			child_drain_log(p->k);
 			break;
@@ -631,12 +655,30 @@ static int accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN]);
 
 /*
  * Why the children failed, when the monitor did not stop them itself:
- * the builder's own words first (a checker that saw a cut stream only
- * repeats them), then the checker's.
+ * the relay's (it ended the session: the builder left the plan, or the
+ * server went away), then the builder's own words (a checker that saw a
+ * cut stream only repeats them), then the checker's.
  */
 static int
 children_verdict(struct run *rn, const struct child *b, const struct child *k)
 {
+	const struct child *r = &rn->relay;
+
+	if (child_failed(r)) {
+		if (WIFEXITED(r->status) &&
+		    WEXITSTATUS(r->status) == RELAY_EXIT_LOST) {
+			/* worth another attempt (docs/CONTROL.md) */
+			err_set(rn->err, rn->errlen, "%s", r->tail[0] ? r->tail :
+			    "the database session was lost");
+			return ERR_DB;
+		}
+		if (r->tail[0] != '\0')
+			err_set(rn->err, rn->errlen, "%s", r->tail);
+		else
+			err_set(rn->err, rn->errlen, "database relay %s",
+			    r->msg);
+		return ERR_CHILD;
+	}
 	if (child_failed(b)) {
 		if (b->tail[0] != '\0')
 			err_set(rn->err, rn->errlen, "builder failed: %s",
@@ -696,6 +738,7 @@ run_children(struct run *rn)
 	p.rn = rn;
 	p.b = &b;
 	p.k = &k;
+	p.r = &rn->relay;
 	p.stall_ms = config_export(rn->req->cfg)->stall_timeout * 1000;
 	p.total = buf_len(rn->hdr);
 	if ((rn->check = buf_new(CHECK_MAX)) == NULL ||
@@ -723,7 +766,7 @@ run_children(struct run *rn)
 	if ((r = buf_put(p.pend, buf_ptr(rn->hdr), buf_len(rn->hdr))) != 0)
 		goto out;
 
-	bj.conn = db_export_conn(rn->dx);
+	bj.conn = relay_link_conn(rn->link);
 	memcpy(bj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
 	bj.pre = rn->pre;
 	bj.tables = rn->bt;
@@ -732,7 +775,8 @@ run_children(struct run *rn)
 	bj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
 #ifdef TEXP_TEST_HOOKS
 	bj.attack = cj.attack;
-	bj.attack_arg = getenv("TEXP_TEST_ATTACK_ARG");
+	bj.attack_arg = rn->test_needle != NULL ? rn->test_needle :
+	    getenv("TEXP_TEST_ATTACK_ARG");
 #endif
 	/* The builder must not inherit the checker's input pipe. */
 	r = child_start(&b, builder_main, &bj, 0, &bj.out_fd, &bj.log_fd,
@@ -743,16 +787,17 @@ run_children(struct run *rn)
 		child_kill(&k);
 		goto out;
 	}
-	/* The builder owns the database session now. */
-	db_export_detach(rn->dx);
-	rn->detached = 1;
+	/* The builder owns its connection to the relay now. */
+	relay_link_detach(rn->link);
 	if ((r = pump_run(&p)) == 0)
 		r = children_verdict(rn, &b, &k);
  out:
 	child_kill(&b);
 	child_kill(&k);
+	child_kill(&rn->relay);
 	child_reap(&b);
 	child_reap(&k);
+	child_reap(&rn->relay);
 	if (rn->res->builder_rss_kib == 0)
 		rn->res->builder_rss_kib = children_rss();
 	rn->res->checker_rss_kib = children_rss();
@@ -821,6 +866,8 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	}
 	if (manifest_decode(mb, &m, &pre, &plen) != 0)
 		goto bad;
+	if ((r = plan_check(rn->pre, pre, plen, rn->err, rn->errlen)) != 0)
+		goto out;
 	if (memcmp(m->export_id, rn->pre->export_id, MANIFEST_ID_LEN) != 0 ||
 	    memcmp(m->salt, rn->pre->salt, EVIDENCE_SALT_LEN) != 0 ||
 	    memcmp(m->tenant_hash, rn->pre->tenant_hash, EVIDENCE_HASH_LEN) ||
@@ -882,12 +929,26 @@ tenant_records(const struct run *rn)
 	return n;
 }
 
+/* "what the outbox "DIR": no space left ..." or the system's reason. */
+static void
+outbox_error(struct run *rn, const char *what, int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		err_set(rn->err, rn->errlen, "%s the outbox \"%s\": no space "
+		    "left on its disk (%s); nothing was published", what,
+		    rn->outdir_path, strerror(e));
+	else
+		err_set(rn->err, rn->errlen, "%s the outbox \"%s\": %s; "
+		    "nothing was published", what, rn->outdir_path,
+		    e != 0 ? strerror(e) : "input/output error");
+}
+
 static int
 sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 {
 	struct minisig_seckey *sk = NULL;
 	struct seal_claims c;
-	int r;
+	int r, e;
 
 	/* An object to sign with only now, after every child has exited:
 	 * until then the key sat in pages the children saw as zeros. */
@@ -903,13 +964,17 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	c.created = rn->pre->created;
 	c.expires = rn->pre->expires;
 	memcpy(c.manifest_digest, digest, sizeof(c.manifest_digest));
+	errno = 0;
 	r = seal_writer_publish(rn->sw, sk, &c);
+	e = errno;
 	minisig_seckey_free(sk);
-	if (r != 0) {
+	if (r == ERR_IO)
+		outbox_error(rn, "cannot publish the signed archive in", e);
+	else if (r != 0)
 		err_set(rn->err, rn->errlen, "publishing the archive failed: %s",
 		    err_str(r));
+	if (r != 0)
 		return r;
-	}
 	rn->res->parts = c.parts;
 	return 0;
 }
@@ -986,46 +1051,133 @@ step_validate(struct run *rn)
 
 /*
  * The database must meet the policy before any export; the monitor's own
- * login happens in a helper process (provision.h). The scoped session's
- * tenant is fixed by the role it logs in as.
+ * login happens in a helper process (provision.h), which lints and
+ * creates the export role.
  */
 static int
 step_provision(struct run *rn)
 {
 	const struct export_request *q = rn->req;
-	int r;
+	struct provision_opts o = { q->abandoned, q->abandoned_ctx };
 
-	if ((r = provision_start(q->cfg, q->job_hash, &rn->prov, rn->err,
-	    rn->errlen)) != 0)
-		return r;
-	return db_export_connect(q->cfg, provision_role(rn->prov),
-	    provision_password(rn->prov), q->tenant, &rn->dx, rn->err,
+	return provision_start_opts(q->cfg, q->job_hash, &o, &rn->prov, rn->err,
 	    rn->errlen);
 }
 
-/* The tables to read, their columns, and the one type of their tenant
- * columns (*ttype). */
+/* Milliseconds a setup step may wait for the relay: up to the wall-clock
+ * limit (logging in and reading the catalogs is the database's time, not
+ * a stall of a child's). */
+static int
+wait_budget(const struct run *rn)
+{
+	uint64_t now = child_now_ms(), ms;
+
+	if (now >= rn->deadline_ms)
+		return 1;
+	ms = rn->deadline_ms - now;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/*
+ * The database relay: it logs in as the export role (the password goes
+ * to it alone and is wiped here), reads the snapshot and the columns of
+ * the wanted tables, and serves the builder's connection.
+ */
+static int
+start_relay(struct run *rn, const struct config_table **tables,
+    struct db_columns **cols)
+{
+	struct relay_job j;
+	size_t i;
+	int r;
+
+	for (i = 0; i < rn->nplan; i++)
+		tables[i] = rn->plan[i].ct;
+	if ((r = relay_link_open(provision_role(rn->prov), &rn->link,
+	    rn->err, rn->errlen)) != 0)
+		return r;
+	memset(&j, 0, sizeof(j));
+	j.cfg = rn->req->cfg;
+	j.role = provision_role(rn->prov);
+	j.password = provision_password(rn->prov);
+	j.tenant = rn->req->tenant;
+	j.tables = tables;
+	j.ntables = rn->nplan;
+	j.peer_fd = relay_link_peer(rn->link);
+	j.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
+#ifdef TEXP_TEST_HOOKS
+	if (getenv("TEXP_TEST_ATTACK") != NULL &&
+	    strcmp(getenv("TEXP_TEST_ATTACK"), "scan-role") == 0 &&
+	    (rn->test_needle = strdup(j.password)) == NULL)
+		return ERR_NOMEM;
+#endif
+	r = child_start(&rn->relay, relay_main, &j, 1, &j.out_fd, &j.log_fd,
+	    &j.in_fd);
+	/* The builder is forked later from this process: the password must
+	 * be gone from it by then. */
+	provision_forget_password(rn->prov);
+	relay_link_close_peer(rn->link);
+	if (r != 0) {
+		err_set(rn->err, rn->errlen, "cannot start the database relay");
+		return r;
+	}
+	/* The plan is written in one go, blocking. */
+	(void)fcntl(rn->relay.in, F_SETFL, 0);
+	r = relay_answer_read(rn->relay.data, rn->nplan, wait_budget(rn),
+	    &rn->snapshot, cols, rn->err, rn->errlen);
+	for (i = 0; r == 0 && i < rn->nplan; i++)
+		rn->plan[i].cols = cols[i];
+	close(rn->relay.data);
+	rn->relay.data = -1;
+	rn->relay.data_open = 0;
+	if (r == ERR_CHILD) {
+		/* it died or hung: its own last words say more */
+		child_kill(&rn->relay);
+		child_reap(&rn->relay);
+		child_drain_log(&rn->relay);
+		if (rn->relay.tail[0] != '\0')
+			err_set(rn->err, rn->errlen, "database relay: %s",
+			    rn->relay.tail);
+	}
+	return r;
+}
+
+/* The tables to read, their columns (read by the relay), and the one
+ * type of their tenant columns (*ttype). */
 static int
 plan_tables(struct run *rn, const char **ttype)
 {
 	const struct export_request *q = rn->req;
+	const struct config_table **tables = NULL;
+	struct db_columns **cols = NULL;
 	uint32_t toid = 0;
 	size_t i, k, n = config_table_count(q->cfg);
 	int r;
 
-	if ((rn->plan = calloc(n ? n : 1, sizeof(*rn->plan))) == NULL)
+	if ((rn->plan = calloc(n ? n : 1, sizeof(*rn->plan))) == NULL ||
+	    (tables = calloc(n ? n : 1, sizeof(*tables))) == NULL ||
+	    (cols = calloc(n ? n : 1, sizeof(*cols))) == NULL) {
+		free(tables);
 		return ERR_NOMEM;
-	for (i = 0; i < n; i++) {
-		const struct config_table *t = config_table_at(q->cfg, i);
-		struct plan_table *p;
+	}
+	for (i = 0; i < n; i++)
+		if (table_wanted(q, config_table_at(q->cfg, i)))
+			rn->plan[rn->nplan++].ct = config_table_at(q->cfg, i);
+	if (rn->nplan == 0) {
+		free(tables);
+		free(cols);
+		err_set(rn->err, rn->errlen, "no table to export");
+		return ERR_USAGE;
+	}
+	r = start_relay(rn, tables, cols);
+	free(tables);
+	free(cols);
+	if (r != 0)
+		return r;
+	for (i = 0; i < rn->nplan; i++) {
+		const struct config_table *t = rn->plan[i].ct;
+		struct plan_table *p = &rn->plan[i];
 
-		if (!table_wanted(q, t))
-			continue;
-		p = &rn->plan[rn->nplan++];
-		p->ct = t;
-		if ((r = db_table_columns(db_export_conn(rn->dx), t, &p->cols,
-		    rn->err, rn->errlen)) != 0)
-			return r;
 		if (t->cls != CONFIG_CLASS_TENANT)
 			continue;
 		for (k = 0; k < p->cols->n; k++) {
@@ -1039,10 +1191,6 @@ plan_tables(struct run *rn, const char **ttype)
 			}
 			toid = p->cols->col[k].type_oid;
 		}
-	}
-	if (rn->nplan == 0) {
-		err_set(rn->err, rn->errlen, "no table to export");
-		return ERR_USAGE;
 	}
 	if (toid == 0)
 		toid = 25;	/* only global tables: the key is still text */
@@ -1061,7 +1209,7 @@ plan_preamble(struct run *rn, const char *ttype)
 	const struct export_request *q = rn->req;
 	const struct config_export *ce = config_export(q->cfg);
 	struct buf *tv = NULL;
-	char *snap = NULL, snapshot[512];
+	char snapshot[512];
 	int r = ERR_NOMEM;
 
 	if ((rn->pre = manifest_new()) == NULL || (tv = buf_new(1024)) == NULL)
@@ -1085,15 +1233,34 @@ plan_preamble(struct run *rn, const char *ttype)
 	    (r = manifest_set_str(&rn->pre->since, q->since)) != 0 ||
 	    (r = manifest_set_str(&rn->pre->until, q->until)) != 0)
 		goto out;
-	if ((r = db_snapshot_current(db_export_conn(rn->dx), &snap, rn->err,
-	    rn->errlen)) != 0)
-		goto out;
 	snprintf(snapshot, sizeof(snapshot), "system_identifier=%s snapshot=%s",
-	    provision_sysid(rn->prov), snap);
+	    provision_sysid(rn->prov), rn->snapshot);
 	r = manifest_set_str(&rn->pre->snapshot, snapshot);
  out:
-	free(snap);
 	buf_free(tv);
+	return r;
+}
+
+/* The plan goes to the relay: from now on only these statements, in
+ * this order, reach the server. */
+static int
+plan_send(struct run *rn)
+{
+	const char **stmts;
+	size_t i;
+	int r;
+
+	if ((stmts = calloc(rn->nplan, sizeof(*stmts))) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < rn->nplan; i++)
+		stmts[i] = rn->bt[i].copy_sql;
+	r = relay_plan_write(rn->relay.in, stmts, rn->nplan);
+	free(stmts);
+	close(rn->relay.in);
+	rn->relay.in = -1;
+	if (r != 0)
+		err_set(rn->err, rn->errlen, "the database relay did not take "
+		    "the plan");
 	return r;
 }
 
@@ -1105,9 +1272,12 @@ step_plan(struct run *rn)
 	int r;
 
 	if ((r = plan_tables(rn, &ttype)) != 0 ||
-	    (r = plan_preamble(rn, ttype)) != 0)
+	    (r = plan_preamble(rn, ttype)) != 0 ||
+	    (r = relay_link_finish(rn->link, wait_budget(rn), rn->err,
+	    rn->errlen)) != 0 ||
+	    (r = plan_sql(rn, relay_link_conn(rn->link), ttype)) != 0)
 		return r;
-	return plan_sql(rn, db_export_conn(rn->dx), ttype);
+	return plan_send(rn);
 }
 
 /*
@@ -1134,19 +1304,30 @@ step_build(struct run *rn)
 	gmtime_r(&now, &tm);
 	snprintf(rn->base, sizeof(rn->base), "export-%04d%02d%02d-%s.texp",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
+	/* The helper cleans up if this process is killed from here on;
+	 * locked before the first temporary exists, so that sweep leaves a
+	 * running export alone. */
+	if ((r = provision_track_temp(rn->prov, rn->outdir, rn->base)) != 0) {
+		err_set(rn->err, rn->errlen, "the database helper is gone");
+		return ERR_CHILD;
+	}
+	if ((r = outbox_lock(rn->outdir, rn->base, &rn->lockfd)) != 0) {
+		err_set(rn->err, rn->errlen, "cannot lock the export in the "
+		    "outbox \"%s\": %s", rn->outdir_path, r == ERR_EXISTS ?
+		    "the name is taken" : strerror(errno));
+		return r;
+	}
 	if ((r = seal_writer_new(rn->outdir, rn->base,
 	    config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
 	    (r = seal_writer_write(rn->sw, buf_ptr(rn->hdr),
 	    buf_len(rn->hdr))) != 0) {
-		err_set(rn->err, rn->errlen, "cannot write to the outbox "
-		    "\"%s\": %s", rn->outdir_path, strerror(errno));
+		outbox_error(rn, "cannot write to", errno);
 		return r;
 	}
 	if ((r = run_children(rn)) != 0)
 		return r;
 	if ((r = seal_writer_close(rn->sw)) != 0) {
-		err_set(rn->err, rn->errlen, "cannot sync the archive in the "
-		    "outbox: %s", strerror(errno));
+		outbox_error(rn, "cannot sync the archive in", errno);
 		return r;
 	}
 	return 0;
@@ -1182,6 +1363,32 @@ step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	return 0;
 }
 
+#ifdef TEXP_TEST_HOOKS
+/*
+ * Test builds: with TEXP_TEST_PAUSE=WHAT, the monitor creates the file
+ * STATE in $TEXP_TEST_STATE_DIR at that point and waits until the test
+ * creates "release" there (for a test that fills the disk just then).
+ */
+static void
+test_pause(const char *what, const char *state)
+{
+	const char *p = getenv("TEXP_TEST_PAUSE");
+	const char *dir = getenv("TEXP_TEST_STATE_DIR");
+	struct timespec ts = { 0, 100000000L };
+	char path[4096];
+	int fd;
+
+	if (p == NULL || dir == NULL || strcmp(p, what) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, state);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/release", dir);
+	while (access(path, F_OK) != 0 && !interrupted)
+		nanosleep(&ts, NULL);
+}
+#endif
+
 /* Drops the export role before the signing key is loaded, then signs
  * and renames into place. */
 static int
@@ -1189,12 +1396,13 @@ step_sign(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 {
 	int r;
 
-	db_export_free(rn->dx);
-	rn->dx = NULL;
 	r = provision_finish(rn->prov, rn->err, rn->errlen);
 	rn->prov = NULL;
 	if (r != 0)
 		return r;
+#ifdef TEXP_TEST_HOOKS
+	test_pause("sign", "signing");
+#endif
 	return sign_and_publish(rn, digest);
 }
 
@@ -1249,17 +1457,22 @@ run_free(struct run *rn)
 {
 	size_t i;
 
-	if (rn->dx != NULL) {
-		if (!rn->detached)
-			db_export_detach(rn->dx);
-		db_export_free(rn->dx);
-	}
+	/* The relay (and its session) first, then the role. */
+	child_kill(&rn->relay);
+	child_reap(&rn->relay);
+	child_close(&rn->relay);
+	relay_link_free(rn->link);
+	free(rn->snapshot);
+#ifdef TEXP_TEST_HOOKS
+	free(rn->test_needle);
+#endif
 	if (rn->prov != NULL) {
 		char e2[256];
 
 		provision_finish(rn->prov, e2, sizeof(e2));
 	}
 	seal_writer_free(rn->sw);	/* removes unpublished temp files */
+	outbox_unlock(rn->outdir, rn->base, rn->lockfd);
 	if (rn->outdir >= 0)
 		close(rn->outdir);
 	if (rn->file_key != NULL)
@@ -1298,6 +1511,8 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.err = err;
 	rn.errlen = errlen;
 	rn.outdir = -1;
+	rn.lockfd = -1;
+	child_init(&rn.relay, "database relay");
 	rn.deadline_ms = child_now_ms() +
 	    config_export(q->cfg)->time_limit * 1000;
 	err_set(err, errlen, "%s", "");

@@ -7,13 +7,18 @@
  *
  * Nothing is signed or given its final name unless the checker proved the
  * archive. Any failure removes the temporary files; the export role is
- * dropped on every path.
+ * dropped on every path. If this process is killed, its children die with
+ * it and the provisioning helper removes the temporary files and drops the
+ * role (provision.h); `sweep` removes temporaries of exports that no
+ * longer run (outbox.h).
  */
 #ifndef TEXP_EXPORT_H
 #define TEXP_EXPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <libpq-fe.h>
 
 #include "evidence.h"
 #include "manifest.h"
@@ -44,6 +49,10 @@ struct export_request {
 	/* progress: called from the monitor loop, may be NULL */
 	void (*progress)(void *ctx, uint64_t rows, uint64_t bytes);
 	void *progress_ctx;
+	/* called in the provisioning helper, on its monitor connection, if
+	 * this process is killed mid-export (provision.h); may be NULL */
+	void (*abandoned)(PGconn *monitor, void *ctx);
+	void *abandoned_ctx;
 };
 
 struct export_result {

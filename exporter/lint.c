@@ -973,6 +973,40 @@ check_fk_without_tenant(struct lint_ctx *x)
 }
 
 /*
+ * An index whose first column is not the tenant column orders the rows of
+ * every tenant together: the planner (its estimates, and EXPLAIN for a
+ * session that may run it) walks other tenants' values through it.
+ * Primary keys, unique and exclusion constraints are indexes too.
+ */
+static int
+check_index_without_tenant(struct lint_ctx *x)
+{
+	return sql_check(x, "index_without_tenant", CFG_CTE
+	    "SELECT ic.relname || ' on ' || cfg.s || '.' || cfg.t, "
+	    "format('%s does not start with the tenant column %s: the planner "
+	    "can walk other tenants'' values through it', CASE con.contype "
+	    "WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique constraint' "
+	    "WHEN 'x' THEN 'exclusion constraint' ELSE 'index' END, cfg.k), "
+	    "CASE WHEN con.contype IN ('p', 'u') THEN format('ALTER TABLE %s "
+	    "DROP CONSTRAINT %I, ADD %s (%I, %s)', rel.q, con.conname, CASE "
+	    "con.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, cfg.k, "
+	    "k.cols) ELSE format('CREATE INDEX ON %s (%I, %s); DROP INDEX %s "
+	    "(or drop it)', rel.q, cfg.k, k.cols, i.indexrelid::regclass) END "
+	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "JOIN pg_attribute ta ON ta.attrelid = rel.oid AND ta.attname = cfg.k "
+	    "AND NOT ta.attisdropped "
+	    "JOIN pg_index i ON i.indrelid = rel.oid "
+	    "JOIN pg_class ic ON ic.oid = i.indexrelid "
+	    "LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid "
+	    "AND con.conrelid = rel.oid AND con.contype IN ('p', 'u', 'x') "
+	    "CROSS JOIN LATERAL (SELECT coalesce(string_agg("
+	    "pg_get_indexdef(i.indexrelid, n, true), ', ' ORDER BY n) FILTER "
+	    "(WHERE pg_get_indexdef(i.indexrelid, n, true) <> quote_ident(cfg.k)), "
+	    "'...') AS cols FROM generate_series(1, i.indnkeyatts) n) k "
+	    "WHERE cfg.c = 'tenant' AND i.indkey[0] <> ta.attnum");
+}
+
+/*
  * Every check, in the order they run (docs/DATABASE.md lists what each
  * finds and why). LINT_ANY_TIME: runs even before db-setup created the
  * roles the others name.
@@ -1007,6 +1041,7 @@ static const struct lint_check {
 	{ "view_definer", check_view_definer, 0 },
 	{ "large_object", check_large_object, 0 },
 	{ "fk_without_tenant", check_fk_without_tenant, LINT_ANY_TIME },
+	{ "index_without_tenant", check_index_without_tenant, LINT_ANY_TIME },
 };
 
 int

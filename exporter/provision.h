@@ -7,15 +7,23 @@
  * child gets a copy of all of it. So a small helper process (not
  * sandboxed: it is trusted code and reads no row) logs in as the monitor,
  * lints the database, creates the per-export role and hands back only that
- * role's name and one-off password. It then waits; when told to, or when
- * the monitor goes away for any reason (even SIGKILL closes the pipe), it
+ * role's name and one-off password. It then waits; when told to, it
  * drops the export role and exits.
+ *
+ * It is also the process that outlives the others: it runs in its own
+ * process group and ignores SIGHUP, SIGINT, SIGTERM and SIGQUIT, so when
+ * the monitor goes away for any reason (even SIGKILL of the whole group
+ * closes the pipe) it removes the export's temporary files, drops the
+ * export role (reconnecting for up to a minute while the database is
+ * away), reports the abandoned export (provision_opts) and exits.
  */
 #ifndef TEXP_PROVISION_H
 #define TEXP_PROVISION_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <libpq-fe.h>
 
 struct config;
 struct provision;
@@ -29,13 +37,43 @@ struct provision;
  */
 int provision_start(const struct config *cfg, const uint8_t job_hash[32],
     struct provision **out, char *err, size_t errlen);
+
+struct provision_opts {
+	/*
+	 * Called in the helper, on its monitor connection, when the process
+	 * that started it went away without asking for the drop (it was
+	 * killed): the caller records the failure, e.g. marks its job
+	 * failed. The helper is a fork of the caller, so ctx is valid there.
+	 * May be NULL.
+	 */
+	void (*abandoned)(PGconn *monitor, void *ctx);
+	void *ctx;
+};
+/* provision_start with options (o may be NULL). */
+int provision_start_opts(const struct config *cfg,
+    const uint8_t job_hash[32],
+    const struct provision_opts *o, struct provision **out, char *err,
+    size_t errlen);
+/*
+ * Tells the helper where the export's temporary files are: BASE* in the
+ * directory dirfd, which must have been open when provision_start ran
+ * (the helper inherited it). Should the monitor go away, the helper
+ * removes them (outbox_sweep). 0 or ERR_IO.
+ */
+int provision_track_temp(struct provision *p, int dirfd, const char *base);
 /* The export role's name and password, and the server's system
- * identifier (owned by p). */
+ * identifier (owned by p). The password is NULL once forgotten. */
 const char *provision_role(const struct provision *p);
 const char *provision_password(const struct provision *p);
 const char *provision_sysid(const struct provision *p);
-/* Asks the helper to drop the export role, waits for it and frees p.
- * Returns 0 or ERR_DB / ERR_CHILD with a reason. Accepts NULL. */
+/* Wipes and frees the password: call it as soon as the one process that
+ * logs in as the export role (the database relay) has its copy, so that
+ * no child forked later finds it in memory. */
+void provision_forget_password(struct provision *p);
+/* Asks the helper to drop the export role, waits for it and frees p. A
+ * helper that died on the way (killed, crashed) is replaced by a fresh
+ * one that drops the role. Returns 0 or ERR_DB / ERR_CHILD with a
+ * reason. Accepts NULL. */
 int provision_finish(struct provision *p, char *err, size_t errlen);
 
 #endif

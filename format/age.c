@@ -3,13 +3,9 @@
  * See age.h for the contract; headers are in age_header.c, the payload and
  * armor in age_stream.c and age_armor.c.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -18,6 +14,7 @@
 #include "bech32.h"
 #include "buf.h"
 #include "err.h"
+#include "file.h"
 
 #define RECIPIENT_HRP "age"
 #define IDENTITY_HRP "AGE-SECRET-KEY-"
@@ -293,74 +290,6 @@ age_identities_free(struct age_identity **ids, size_t n)
 	free(ids);
 }
 
-/* Reads the whole (bounded) file into secret memory. */
-static int
-read_secret_file(const char *path, struct buf **out)
-{
-	struct buf *b = NULL;
-	struct stat st;
-	uint8_t *dst;
-	ssize_t got;
-	int fd = -1, r = ERR_INTERNAL;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
-		r = errno == ENOENT ? ERR_NOENT :
-		    errno == ELOOP ? ERR_PERM : ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	/* A key readable by others is already compromised; refuse it like
-	 * OpenSSH does, so the operator notices. */
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		r = ERR_PERM;
-		goto out;
-	}
-	if (st.st_size > AGE_IDENTITY_FILE_MAX) {
-		r = ERR_LIMIT;
-		goto out;
-	}
-	/* Room for one more read past the limit, to see EOF. */
-	if ((b = buf_new_secret(AGE_IDENTITY_FILE_MAX + 4096)) == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		if ((r = buf_reserve(b, 4096, &dst)) != 0) {
-			r = ERR_LIMIT;
-			goto out;
-		}
-		got = read(fd, dst, 4096);
-		if (got < 0 && errno == EINTR) {
-			buf_unput(b, 4096);
-			continue;
-		}
-		if (got < 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		if ((r = buf_unput(b, 4096 - (size_t)got)) != 0)
-			goto out;
-		if (got == 0)
-			break;
-		if (buf_len(b) > AGE_IDENTITY_FILE_MAX) {
-			r = ERR_LIMIT;
-			goto out;
-		}
-	}
-	*out = b;
-	b = NULL;
-	r = 0;
- out:
-	if (fd >= 0)
-		close(fd);
-	buf_free(b);
-	return r;
-}
-
 int
 age_identities_load(const char *path, struct age_identity ***ids, size_t *n)
 {
@@ -377,7 +306,8 @@ age_identities_load(const char *path, struct age_identity ***ids, size_t *n)
 	*n = 0;
 	if (sodium_init() < 0)
 		return ERR_INTERNAL;
-	if ((r = read_secret_file(path, &b)) != 0)
+	if ((r = file_read_small(AT_FDCWD, path, AGE_IDENTITY_FILE_MAX, 1,
+	    &b)) != 0)
 		goto out;
 	if ((v = calloc(AGE_MAX_IDENTITIES, sizeof(*v))) == NULL ||
 	    (tmp = sodium_malloc(KEY_STR_MAX + 1)) == NULL) {

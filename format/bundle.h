@@ -1,14 +1,21 @@
 /*
  * bundle.h: the plaintext inside the encryption, a tar stream of CBOR.
  *
- * Entries, in this order and no other (docs/FORMAT.md):
+ * Entries, in this order and no other (docs/FORMAT.md §3):
  *   texp/preamble.cbor                      manifest fields known up front
  *   texp/t/TTTT/records-PPPPPP.cbor         CBOR sequence of records
  *   texp/t/TTTT/evidence-PPPPPP.cbor        [tenant hash|null, content hash]
  *   ...                                     per table, parts from 1
  *   texp/manifest.cbor                      preamble + counts + Merkle roots
- * A record is one CBOR array with one item per column. Every entry is
- * bounded, so memory stays constant whatever the archive size.
+ * A record is one CBOR array with one item per column, each item of a form
+ * its column's type allows (coltype.h). Every entry is bounded, so memory
+ * stays constant whatever the archive size.
+ *
+ * The tar headers are the one form of tar.h; the whole stream is either
+ * plain or exactly one zstd frame (libzstd, in process). Reader and
+ * writer agree byte for byte: the reader accepts a plaintext only if the
+ * writer, given the preamble and records read from it, writes that
+ * plaintext again (fuzz/fuzz_plaintext.c checks this).
  */
 #ifndef TEXP_BUNDLE_H
 #define TEXP_BUNDLE_H
@@ -18,11 +25,17 @@
 
 #include "buf.h"
 #include "manifest.h"
+#include "rule.h"
 
-#define BUNDLE_PART_BYTES	(4u << 20)	/* default records per part */
-#define BUNDLE_MAX_PART_BYTES	(16u << 20)	/* reader's cap */
+#define BUNDLE_PART_BYTES	(4u << 20)	/* default records part size */
+#define BUNDLE_MAX_PART_BYTES	MANIFEST_MAX_PART_BYTES /* reader's cap */
 #define BUNDLE_MAX_PART_RECORDS	65536
 #define BUNDLE_MAX_DEPTH	16		/* nesting inside a record */
+#define BUNDLE_ZSTD_LEVEL	3
+#define BUNDLE_ZSTD_WINDOW_LOG_MAX 24		/* 16 MiB: reader's cap */
+/* An evidence item: [bstr 32, bstr 32] or [null, bstr 32]. */
+#define BUNDLE_EVIDENCE_ITEM	69
+#define BUNDLE_EVIDENCE_ITEM_GLOBAL 36
 
 /* Output and input callbacks: 0 or a negative err. *got == 0 means EOF. */
 typedef int (*bundle_write_fn)(void *ctx, const uint8_t *p, size_t n);
@@ -33,14 +46,18 @@ struct bundle_writer;
 /*
  * Starts a bundle described by m (preamble fields and tables set; results
  * are filled in by bundle_writer_finish). m must outlive the writer.
- * part_bytes 0 means BUNDLE_PART_BYTES. Writes the preamble entry.
+ * part_bytes 0 means BUNDLE_PART_BYTES. Sets m->compression and
+ * m->part_bytes, then writes the preamble entry. ERR_MANIFEST (with
+ * nothing written) if m breaks a rule of manifest_check.
  */
 int bundle_writer_new(struct manifest *m, int zstd, size_t part_bytes,
     bundle_write_fn wr, void *ctx, struct bundle_writer **out);
 /*
- * Adds one record (a canonical CBOR array with one item per column) to
- * table t. Tables are filled in order: t may not go back. Computes the
- * record's tenant and content hashes from its bytes.
+ * Adds one record (a canonical CBOR array with one item per column, each
+ * of a form its column's type allows) to table t. Tables are filled in
+ * order: t may not go back. Computes the record's tenant and content
+ * hashes from its bytes. ERR_CBOR, ERR_TAG or ERR_TYPE for a record the
+ * reader would refuse (nothing is written then).
  */
 int bundle_writer_add(struct bundle_writer *w, size_t t,
     const uint8_t *rec, size_t len);
@@ -69,8 +86,10 @@ struct bundle_visitor {
 	/* after the manifest decoded and matched the preamble */
 	int (*on_manifest)(void *ctx, const struct manifest *m,
 	    const uint8_t *bytes, size_t len);
-	/* a verification failure: return 0 to go on, nonzero to stop */
-	int (*on_failure)(void *ctx, int code, const char *msg);
+	/* a verification failure: the rule broken (rule.h), the enum err
+	 * code, a sentence (no "§N: " prefix); return 0 to go on, nonzero
+	 * to stop */
+	int (*on_failure)(void *ctx, enum rule rule, int code, const char *msg);
 };
 
 /*

@@ -339,6 +339,7 @@ head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
 			    arg != 0x7e00)
 				return ERR_CBOR;
 			it->type = DCBOR_FLOAT;
+			it->u = 2;
 			it->f = double_from_half((uint16_t)arg);
 			return 0;
 		case 26: {
@@ -350,6 +351,7 @@ head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
 			if (isnan(f) || half_from_float(f, &half))
 				return ERR_CBOR;
 			it->type = DCBOR_FLOAT;
+			it->u = 4;
 			it->f = f;
 			return 0;
 		}
@@ -360,6 +362,7 @@ head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
 			if (isnan(d) || double_fits_float(d))
 				return ERR_CBOR;
 			it->type = DCBOR_FLOAT;
+			it->u = 8;
 			it->f = d;
 			return 0;
 		}

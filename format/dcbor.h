@@ -80,7 +80,8 @@ enum dcbor_type {
 struct dcbor_item {
 	enum dcbor_type type;
 	/* uint value; negint n (the value is -1-n); array/map count; tag
-	 * number; string length */
+	 * number; string length; a float's encoded width in bytes (2, 4
+	 * or 8) */
 	uint64_t u;
 	/* string bytes: point into b's memory, valid until b next changes */
 	const uint8_t *p;

@@ -59,6 +59,8 @@ err_str(int r)
 	case ERR_DIGEST: return "manifest digest mismatch";
 	case ERR_PATH: return "unsafe path";
 	case ERR_FOREIGN: return "foreign tenant identifier found";
+	case ERR_TAG: return "CBOR tag not allowed here";
+	case ERR_TYPE: return "value does not match its column type";
 	case ERR_CONFIG: return "configuration invalid";
 	case ERR_DB: return "database error";
 	case ERR_POLICY: return "database policy check failed";

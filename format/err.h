@@ -59,6 +59,8 @@ enum err {
 	ERR_DIGEST = -59,	/* manifest digest differs from the signed one */
 	ERR_PATH = -60,		/* unsafe output path */
 	ERR_FOREIGN = -61,	/* a foreign tenant identifier was found */
+	ERR_TAG = -62,		/* CBOR tag not allowed, or on other content */
+	ERR_TYPE = -63,		/* value does not fit its column's type */
 
 	/* exporter */
 	ERR_CONFIG = -70,	/* configuration invalid */

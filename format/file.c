@@ -12,6 +12,22 @@
 #include "err.h"
 #include "file.h"
 
+static int
+open_errno(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return ERR_NOENT;
+	case ELOOP:	/* O_NOFOLLOW met a symbolic link */
+		return ERR_PERM;
+	case ENOMEM:
+		return ERR_NOMEM;
+	default:
+		return ERR_IO;
+	}
+}
+
 int
 file_read_small(int dirfd, const char *path, size_t max, int secret,
     struct buf **out)
@@ -19,15 +35,20 @@ file_read_small(int dirfd, const char *path, size_t max, int secret,
 	struct buf *b = NULL;
 	struct stat st;
 	uint8_t *dst;
-	size_t got = 0;
+	size_t room, want;
 	ssize_t n;
-	int fd, r = ERR_IO;
+	int e, fd, r = ERR_IO;
 
 	*out = NULL;
-	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? ERR_NOENT : ERR_IO;
+	if (path == NULL || max == SIZE_MAX)
+		return ERR_INVALID;
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY)) < 0)
+		return open_errno(errno);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		goto out;
+	/* A secret others may read is already compromised: refuse it, as
+	 * OpenSSH does, so that the owner notices. */
 	if (secret && (st.st_mode & 077) != 0) {
 		r = ERR_PERM;
 		goto out;
@@ -36,22 +57,38 @@ file_read_small(int dirfd, const char *path, size_t max, int secret,
 		r = ERR_LIMIT;
 		goto out;
 	}
-	/* one byte to spare: callers may terminate text with a NUL */
+	/* one byte to spare: callers may terminate text with a NUL, and a
+	 * read into it tells "exactly max" from "longer" */
 	if ((b = secret ? buf_new_secret(max + 1) : buf_new(max + 1)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
-	if ((r = buf_reserve(b, (size_t)st.st_size, &dst)) != 0)
-		goto out;
-	while (got < (size_t)st.st_size) {
-		n = read(fd, dst + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
+	/* To the end of the file, whatever fstat said: it may grow, or be
+	 * a file whose size the kernel does not know in advance. */
+	for (;;) {
+		room = max + 1 - buf_len(b);
+		want = buf_len(b) < (size_t)st.st_size ?
+		    (size_t)st.st_size - buf_len(b) + 1 : 4096;
+		if (room > want)
+			room = want;
+		if ((r = buf_reserve(b, room, &dst)) != 0)
+			goto out;
+		n = read(fd, dst, room);
+		e = errno;
+		if ((r = buf_unput(b, n < 0 ? room : room - (size_t)n)) != 0)
+			goto out;
+		if (n < 0 && e == EINTR)
 			continue;
-		if (n <= 0) {
+		if (n < 0) {
 			r = ERR_IO;
 			goto out;
 		}
-		got += (size_t)n;
+		if (buf_len(b) > max) {
+			r = ERR_LIMIT;
+			goto out;
+		}
+		if (n == 0)
+			break;
 	}
 	*out = b;
 	b = NULL;

@@ -13,12 +13,13 @@ struct buf;
 
 /*
  * Reads the regular file at path (relative to dirfd; AT_FDCWD for the
- * current directory), opened with O_NOFOLLOW, into a new buffer; files
- * over max bytes are refused (the buffer keeps one more byte of room, for
- * a terminating NUL). With secret set the buffer is sodium memory and the file
- * must not be accessible to group or others. Returns 0 with *out set (the
- * caller frees it), or ERR_NOENT, ERR_IO (also: not a regular file),
- * ERR_PERM, ERR_LIMIT, ERR_NOMEM.
+ * current directory), opened with O_NOFOLLOW, to its end into a new
+ * buffer; files over max bytes are refused (the buffer keeps one more byte
+ * of room, for a terminating NUL). With secret set the buffer is sodium
+ * memory and the file must not be accessible to group or others. Returns
+ * 0 with *out set (the caller frees it), or ERR_NOENT (missing), ERR_PERM
+ * (a symbolic link, or a secret others may access), ERR_IO (unreadable or
+ * not a regular file), ERR_LIMIT, ERR_NOMEM.
  */
 int file_read_small(int dirfd, const char *path, size_t max, int secret,
     struct buf **out);

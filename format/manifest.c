@@ -3,9 +3,11 @@
 
 #include <sodium.h>
 
+#include "coltype.h"
 #include "dcbor.h"
 #include "err.h"
 #include "manifest.h"
+#include "tar.h"
 
 struct manifest *
 manifest_new(void)
@@ -122,7 +124,7 @@ manifest_encode_preamble(const struct manifest *m, struct buf *b)
 	int r;
 
 #define P(x) do { if ((r = (x)) != 0) return r; } while (0)
-	P(dcbor_put_map(b, 13));
+	P(dcbor_put_map(b, 14));
 	P(put_key(b, "v"));
 	P(dcbor_put_uint(b, MANIFEST_VERSION));
 	P(put_key(b, "salt"));
@@ -161,6 +163,8 @@ manifest_encode_preamble(const struct manifest *m, struct buf *b)
 	P(put_opt_text(b, m->snapshot));
 	P(put_key(b, "export_id"));
 	P(dcbor_put_bytes(b, m->export_id, sizeof(m->export_id)));
+	P(put_key(b, "part_bytes"));
+	P(dcbor_put_uint(b, m->part_bytes));
 	P(put_key(b, "compression"));
 	P(put_opt_text(b, m->compression ? "zstd" : "none"));
 	P(put_key(b, "tenant_hash"));
@@ -310,10 +314,10 @@ decode_preamble(struct buf *b, struct manifest *m)
 	char *comp = NULL;
 	int r;
 
-	if ((r = get_count(b, 0, &n, 13)) != 0)
+	if ((r = get_count(b, 0, &n, 14)) != 0)
 		goto out;
 	r = ERR_MANIFEST;
-	if (n != 13)
+	if (n != 14)
 		goto out;
 	if ((r = dcbor_get_key(b, "v")) != 0 ||
 	    (r = dcbor_get_uint(b, &n)) != 0)
@@ -349,6 +353,8 @@ decode_preamble(struct buf *b, struct manifest *m)
 	    (r = get_text(b, &m->snapshot, MANIFEST_MAX_TEXT, 1)) != 0 ||
 	    (r = dcbor_get_key(b, "export_id")) != 0 ||
 	    (r = get_fixed(b, m->export_id, sizeof(m->export_id))) != 0 ||
+	    (r = dcbor_get_key(b, "part_bytes")) != 0 ||
+	    (r = dcbor_get_uint(b, &m->part_bytes)) != 0 ||
 	    (r = dcbor_get_key(b, "compression")) != 0 ||
 	    (r = get_text(b, &comp, 16, 0)) != 0)
 		goto out;
@@ -475,6 +481,130 @@ manifest_decode(struct buf *in, struct manifest **out, const uint8_t **pre,
 	}
 	manifest_free(m);
 	return r;
+}
+
+/* The declared column types a tenant key of tenant_type may have. */
+static int
+tenant_column_type_ok(const char *tenant_type, const char *declared)
+{
+	struct coltype ct;
+
+	coltype_parse(declared, &ct);
+	if (ct.array)
+		return 0;
+	if (strcmp(tenant_type, "uuid") == 0)
+		return ct.kind == COLTYPE_UUID;
+	if (strcmp(tenant_type, "int2") == 0)
+		return ct.kind == COLTYPE_INT2;
+	if (strcmp(tenant_type, "int4") == 0)
+		return ct.kind == COLTYPE_INT4;
+	if (strcmp(tenant_type, "int8") == 0)
+		return ct.kind == COLTYPE_INT8;
+	if (strcmp(tenant_type, "text") == 0)
+		return strcmp(declared, "text") == 0;
+	if (strcmp(tenant_type, "varchar") == 0) {
+		size_t i = 18;
+
+		if (strcmp(declared, "character varying") == 0)
+			return 1;
+		if (strncmp(declared, "character varying(", 18) != 0)
+			return 0;
+		while (declared[i] >= '0' && declared[i] <= '9')
+			i++;
+		return i > 18 && strcmp(declared + i, ")") == 0;
+	}
+	return 0;
+}
+
+static int
+check_table(const struct manifest *m, size_t i, enum rule *rule, char *why,
+    size_t whylen)
+{
+	const struct manifest_table *t = &m->tables[i];
+	size_t j, k;
+
+	*rule = RULE_PREAMBLE;
+	if (t->name[0] == '\0') {
+		err_set(why, whylen, "table %zu has an empty name", i);
+		return ERR_MANIFEST;
+	}
+	for (k = 0; k < i; k++)
+		if (strcmp(m->tables[k].name, t->name) == 0) {
+			err_set(why, whylen, "table \"%.80s\" is listed twice",
+			    t->name);
+			return ERR_MANIFEST;
+		}
+	for (j = 0; j < t->ncolumns; j++) {
+		if (t->columns[j].name[0] == '\0' ||
+		    t->columns[j].type[0] == '\0') {
+			err_set(why, whylen, "table \"%.80s\" column %zu has an "
+			    "empty name or type", t->name, j);
+			return ERR_MANIFEST;
+		}
+		for (k = 0; k < j; k++)
+			if (strcmp(t->columns[k].name, t->columns[j].name) == 0) {
+				err_set(why, whylen, "table \"%.80s\" lists "
+				    "column \"%.80s\" twice", t->name,
+				    t->columns[j].name);
+				return ERR_MANIFEST;
+			}
+	}
+	if (t->tenant_column < 0) {
+		if (m->include_global)
+			return 0;
+		*rule = RULE_GLOBAL_FLAG;
+		err_set(why, whylen, "table \"%.80s\" is global (no tenant "
+		    "column) but global tables were not requested", t->name);
+		return ERR_MANIFEST;
+	}
+	if (!tenant_column_type_ok(m->tenant_type,
+	    t->columns[t->tenant_column].type)) {
+		err_set(why, whylen, "table \"%.80s\": tenant column type "
+		    "\"%.80s\" is not a %s", t->name,
+		    t->columns[t->tenant_column].type, m->tenant_type);
+		return ERR_MANIFEST;
+	}
+	return 0;
+}
+
+int
+manifest_check(const struct manifest *m, enum rule *rule, char *why,
+    size_t whylen)
+{
+	static const char *const types[] = { "uuid", "text", "varchar",
+	    "int2", "int4", "int8" };
+	size_t i;
+	int r;
+
+	*rule = RULE_PREAMBLE;
+	err_set(why, whylen, "%s", "");
+	for (i = 0; m->tenant_type != NULL &&
+	    i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(m->tenant_type, types[i]) == 0)
+			break;
+	if (i == sizeof(types) / sizeof(types[0])) {
+		err_set(why, whylen, "tenant type \"%.40s\" is not one of uuid, "
+		    "text, varchar, int2, int4, int8", m->tenant_type ?
+		    m->tenant_type : "");
+		return ERR_MANIFEST;
+	}
+	if (m->ntables == 0) {
+		err_set(why, whylen, "no table");
+		return ERR_MANIFEST;
+	}
+	if (m->part_bytes == 0 || m->part_bytes > MANIFEST_MAX_PART_BYTES) {
+		err_set(why, whylen, "part_bytes %llu is not within 1..%u",
+		    (unsigned long long)m->part_bytes, MANIFEST_MAX_PART_BYTES);
+		return ERR_MANIFEST;
+	}
+	if (m->created > TAR_OCTAL_MAX) {
+		err_set(why, whylen, "created is past what a tar mtime holds");
+		return ERR_MANIFEST;
+	}
+	for (i = 0; i < m->ntables; i++)
+		if ((r = check_table(m, i, rule, why, whylen)) != 0)
+			return r;
+	return 0;
 }
 
 void

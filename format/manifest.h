@@ -19,14 +19,16 @@
 
 #include "buf.h"
 #include "evidence.h"
+#include "rule.h"
 
-#define MANIFEST_VERSION	1
+#define MANIFEST_VERSION	2
 #define MANIFEST_ID_LEN		16
 #define MANIFEST_MAX_TABLES	4096
 #define MANIFEST_MAX_COLUMNS	1600	/* PostgreSQL's own limit */
 #define MANIFEST_MAX_NAME	256	/* table, column and type names */
 #define MANIFEST_MAX_TEXT	1024	/* snapshot, scope times */
 #define MANIFEST_MAX_BYTES	(16u << 20)
+#define MANIFEST_MAX_PART_BYTES	(16u << 20)	/* records part size cap */
 
 struct manifest_column {
 	char *name;
@@ -57,6 +59,7 @@ struct manifest {
 	char *until;
 	int include_global;
 	int compression;	/* 0 none, 1 zstd */
+	uint64_t part_bytes;	/* records part size the writer used */
 	size_t ntables;
 	struct manifest_table *tables;
 };
@@ -88,6 +91,18 @@ int manifest_decode_preamble(struct buf *in, struct manifest **out);
  * through pre and pre_len (pointing into in's storage). */
 int manifest_decode(struct buf *in, struct manifest **out,
     const uint8_t **pre, size_t *pre_len);
+
+/*
+ * The preamble's rules beyond its encoding (FORMAT.md §4.2): table names
+ * unique, column names unique per table, no empty name, a known tenant
+ * type that every tenant column's declared type agrees with, no global
+ * table unless global tables were requested, part_bytes within
+ * 1..MANIFEST_MAX_PART_BYTES, created representable as a tar mtime.
+ * Returns 0, or ERR_MANIFEST with *rule (RULE_PREAMBLE or
+ * RULE_GLOBAL_FLAG) and a sentence in why naming what is wrong.
+ */
+int manifest_check(const struct manifest *m, enum rule *rule, char *why,
+    size_t whylen);
 
 /* BLAKE2b-256 of p[0..len). */
 void manifest_digest(const uint8_t *p, size_t len,

@@ -2,9 +2,6 @@
  * minisig.c: minisign-compatible keys and signatures (see minisig.h for
  * the byte layouts).
  */
-#include <sys/stat.h>
-#include <sys/types.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +14,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "file.h"
 #include "minisig.h"
 
 #define PREFIX_UNTRUSTED	"untrusted comment: "
@@ -156,152 +154,6 @@ comment_ok(const char *s, size_t max)
 }
 
 /*
- * Files.
- */
-
-static int
-errno_to_err(int e)
-{
-	switch (e) {
-	case ENOENT:
-	case ENOTDIR:
-		return ERR_NOENT;
-	case EEXIST:
-		return ERR_EXISTS;
-	case ELOOP:	/* O_NOFOLLOW met a symlink */
-	case EACCES:
-	case EPERM:
-		return ERR_PERM;
-	case ENOMEM:
-		return ERR_NOMEM;
-	default:
-		return ERR_IO;
-	}
-}
-
-/* Reads a small regular file into a new buffer (secret if is_secret, which
- * also refuses files that group or others may access). */
-static int
-file_read_small(const char *path, int is_secret, struct buf **out)
-{
-	struct buf *b = NULL;
-	struct stat st;
-	uint8_t *dst;
-	ssize_t n;
-	int e, fd = -1, r = ERR_INTERNAL;
-
-	*out = NULL;
-	if (path == NULL)
-		return ERR_INVALID;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		r = errno_to_err(errno);
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = ERR_IO;
-		goto out;
-	}
-	if (is_secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		r = ERR_PERM;
-		goto out;
-	}
-	if (st.st_size > KEYFILE_MAX) {
-		r = ERR_LIMIT;
-		goto out;
-	}
-	b = is_secret ? buf_new_secret(KEYFILE_MAX) : buf_new(KEYFILE_MAX);
-	if (b == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		size_t room = KEYFILE_MAX - buf_len(b);
-		uint8_t extra;
-
-		if (room == 0) {
-			/* Full: anything more means the file grew past
-			 * the cap after fstat. */
-			do {
-				n = read(fd, &extra, 1);
-			} while (n < 0 && errno == EINTR);
-			if (n != 0) {
-				r = n < 0 ? ERR_IO : ERR_LIMIT;
-				goto out;
-			}
-			break;
-		}
-		if ((r = buf_reserve(b, room, &dst)) != 0)
-			goto out;
-		n = read(fd, dst, room);
-		e = errno;
-		if (buf_unput(b, n < 0 ? room : room - (size_t)n) != 0) {
-			r = ERR_INTERNAL;
-			goto out;
-		}
-		if (n < 0 && e == EINTR)
-			continue;
-		if (n < 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-	}
-	r = 0;
- out:
-	if (fd >= 0)
-		close(fd);
-	if (r == 0)
-		*out = b;
-	else
-		buf_free(b);
-	return r;
-}
-
-/* Creates path (which must not exist) with mode, writes p[0..n) and syncs.
- * A failed write removes the file again: a half-written key is worse than
- * none. */
-static int
-file_write_new(const char *path, mode_t mode, const uint8_t *p, size_t n)
-{
-	size_t off = 0;
-	ssize_t w;
-	int fd, r = ERR_INTERNAL;
-
-	if (path == NULL)
-		return ERR_INVALID;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    mode);
-	if (fd < 0)
-		return errno_to_err(errno);
-	while (off < n) {
-		w = write(fd, p + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = ERR_IO;
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		r = ERR_IO;
-		goto out;
-	}
-	r = 0;
- out:
-	if (close(fd) != 0 && r == 0)
-		r = ERR_IO;
-	if (r != 0)
-		unlink(path);
-	return r;
-}
-
-/*
  * Public keys.
  */
 
@@ -370,9 +222,110 @@ minisig_pubkey_load(const char *path, struct minisig_pubkey **out)
 	int r;
 
 	*out = NULL;
-	if ((r = file_read_small(path, 0, &b)) != 0)
+	if ((r = file_read_small(AT_FDCWD, path, KEYFILE_MAX, 0, &b)) != 0)
 		return r;
 	r = minisig_pubkey_parse((const char *)buf_ptr(b), buf_len(b), out);
+	buf_free(b);
+	return r;
+}
+
+void
+minisig_keyring_free(struct minisig_pubkey **keys, size_t n)
+{
+	size_t i;
+
+	if (keys == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		minisig_pubkey_free(keys[i]);
+	free(keys);
+}
+
+/* One keyring line: skipped (comment or blank), or a key added to v. */
+static int
+keyring_line(const uint8_t *line, size_t len, struct minisig_pubkey **v,
+    size_t *nv)
+{
+	struct minisig_pubkey *pk = NULL;
+	size_t i;
+	int r;
+
+	if (has_byte(line, len, '\r'))
+		return ERR_SIG_FORMAT;
+	if (len == 0 || line[0] == '#' || (len >= strlen(PREFIX_UNTRUSTED) &&
+	    memcmp(line, PREFIX_UNTRUSTED, strlen(PREFIX_UNTRUSTED)) == 0))
+		return 0;
+	if ((r = minisig_pubkey_parse((const char *)line, len, &pk)) != 0)
+		return r;
+	for (i = 0; i < *nv; i++)
+		if (memcmp(v[i]->keyid, pk->keyid, MINISIG_KEYID_LEN) == 0) {
+			minisig_pubkey_free(pk);
+			return ERR_EXISTS;
+		}
+	if (*nv == MINISIG_KEYRING_MAX) {
+		minisig_pubkey_free(pk);
+		return ERR_LIMIT;
+	}
+	v[(*nv)++] = pk;
+	return 0;
+}
+
+int
+minisig_keyring_parse(const char *text, size_t len,
+    struct minisig_pubkey ***keys, size_t *n, size_t *line_no)
+{
+	struct minisig_pubkey **v = NULL;
+	struct buf *b = NULL;
+	const uint8_t *line;
+	size_t ll, nv = 0;
+	int r = ERR_NOMEM;
+
+	*keys = NULL;
+	*n = 0;
+	*line_no = 0;
+	if ((b = buf_from(text, len)) == NULL ||
+	    (v = calloc(MINISIG_KEYRING_MAX, sizeof(*v))) == NULL)
+		goto out;
+	while (buf_len(b) > 0) {
+		++*line_no;
+		if ((r = line_next(b, &line, &ll, KEYFILE_MAX)) != 0) {
+			r = ERR_SIG_FORMAT;
+			goto out;
+		}
+		if ((r = keyring_line(line, ll, v, &nv)) != 0)
+			goto out;
+	}
+	*line_no = 0;
+	if (nv == 0) {
+		r = ERR_NOENT;
+		goto out;
+	}
+	*keys = v;
+	*n = nv;
+	v = NULL;
+	nv = 0;
+	r = 0;
+ out:
+	minisig_keyring_free(v, nv);
+	buf_free(b);
+	return r;
+}
+
+int
+minisig_keyring_load(const char *path, struct minisig_pubkey ***keys,
+    size_t *n, size_t *line_no)
+{
+	struct buf *b = NULL;
+	int r;
+
+	*keys = NULL;
+	*n = 0;
+	*line_no = 0;
+	if ((r = file_read_small(AT_FDCWD, path, MINISIG_KEYRING_FILE_MAX, 0,
+	    &b)) != 0)
+		return r;
+	r = minisig_keyring_parse((const char *)buf_ptr(b), buf_len(b), keys,
+	    n, line_no);
 	buf_free(b);
 	return r;
 }
@@ -443,7 +396,7 @@ minisig_pubkey_write(const struct minisig_pubkey *pk, const char *path)
 
 	if ((r = minisig_pubkey_encode(pk, &s)) != 0)
 		return r;
-	r = file_write_new(path, 0644, (const uint8_t *)s, strlen(s));
+	r = file_write_new(path, s, strlen(s), 0644);
 	free(s);
 	return r;
 }
@@ -664,7 +617,7 @@ minisig_seckey_load(const char *path, const char *pass, size_t passlen,
 	int r;
 
 	*out = NULL;
-	if ((r = file_read_small(path, 1, &b)) != 0)
+	if ((r = file_read_small(AT_FDCWD, path, KEYFILE_MAX, 1, &b)) != 0)
 		return r;
 	r = minisig_seckey_parse((const char *)buf_ptr(b), buf_len(b),
 	    pass, passlen, out);
@@ -825,7 +778,7 @@ minisig_seckey_write(const struct minisig_seckey *sk, const char *path,
 		return ERR_NOMEM;
 	if ((r = minisig_seckey_encode(sk, pass, passlen, txt)) != 0)
 		goto out;
-	r = file_write_new(path, 0600, buf_ptr(txt), buf_len(txt));
+	r = file_write_new(path, buf_ptr(txt), buf_len(txt), 0600);
  out:
 	buf_free(txt);
 	return r;
@@ -1009,23 +962,28 @@ minisig_sign(const struct minisig_seckey *sk,
 	return r;
 }
 
-int
-minisig_verify(const struct minisig_pubkey *pk,
-    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
-    size_t len, char **trusted_out)
-{
-	struct buf *b = NULL, *v = NULL, *gm = NULL;
-	uint8_t sigbin[SIG_BIN_LEN], alg[SIGALG_LEN];
-	uint8_t keyid[MINISIG_KEYID_LEN], sig[SIG_LEN], global[SIG_LEN];
-	const uint8_t *line, *tc = NULL;
-	size_t n, tclen = 0;
-	char *copy = NULL;
-	int legacy, r = ERR_INTERNAL;
+/* A signature file, parsed (pointers into the caller's bytes). */
+struct sig_parts {
+	uint8_t keyid[MINISIG_KEYID_LEN];
+	uint8_t sig[SIG_LEN];
+	uint8_t global[SIG_LEN];
+	const uint8_t *tc;
+	size_t tclen;
+	int legacy;
+};
 
-	if (trusted_out != NULL)
-		*trusted_out = NULL;
-	if (pk == NULL || prehash == NULL || sigfile == NULL)
-		return ERR_INVALID;
+/* Parses the whole file; ERR_SIG_FORMAT or ERR_SIG_COMMENT for the first
+ * damaged part, in file order. */
+static int
+sig_parse(const uint8_t *sigfile, size_t len, struct sig_parts *sp)
+{
+	struct buf *b = NULL, *v = NULL;
+	uint8_t sigbin[SIG_BIN_LEN], alg[SIGALG_LEN];
+	const uint8_t *line;
+	size_t n;
+	int r = ERR_INTERNAL;
+
+	memset(sp, 0, sizeof(*sp));
 	if ((b = buf_from(sigfile, len)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
@@ -1044,16 +1002,14 @@ minisig_verify(const struct minisig_pubkey *pk,
 		goto out;
 	}
 	if (buf_get(v, alg, sizeof(alg)) != 0 ||
-	    buf_get(v, keyid, sizeof(keyid)) != 0 ||
-	    buf_get(v, sig, sizeof(sig)) != 0 ||
-	    buf_expect_end(v) != 0) {
-		r = ERR_INTERNAL;
+	    buf_get(v, sp->keyid, sizeof(sp->keyid)) != 0 ||
+	    buf_get(v, sp->sig, sizeof(sp->sig)) != 0 ||
+	    buf_expect_end(v) != 0)
 		goto out;
-	}
 	if (memcmp(alg, ALG_ED_PREHASHED, SIGALG_LEN) == 0)
-		legacy = 0;
+		sp->legacy = 0;
 	else if (memcmp(alg, ALG_ED, SIGALG_LEN) == 0)
-		legacy = 1;
+		sp->legacy = 1;
 	else {
 		r = ERR_SIG_FORMAT;
 		goto out;
@@ -1061,52 +1017,107 @@ minisig_verify(const struct minisig_pubkey *pk,
 	/* trusted comment line: it becomes a C string for the caller, so
 	 * an embedded NUL could hide signed text from it */
 	if (!eat_prefix(b, PREFIX_TRUSTED) ||
-	    line_next(b, &tc, &tclen, MINISIG_TRUSTED_MAX) != 0 ||
-	    has_byte(tc, tclen, '\r') || has_byte(tc, tclen, '\0')) {
+	    line_next(b, &sp->tc, &sp->tclen, MINISIG_TRUSTED_MAX) != 0 ||
+	    has_byte(sp->tc, sp->tclen, '\r') ||
+	    has_byte(sp->tc, sp->tclen, '\0')) {
 		r = ERR_SIG_COMMENT;
 		goto out;
 	}
 	/* global signature line, and nothing after it */
 	if (line_next(b, &line, &n, B64_LEN(SIG_LEN)) != 0 ||
-	    b64_decode_exact(line, n, global, sizeof(global)) != 0 ||
+	    b64_decode_exact(line, n, sp->global, sizeof(sp->global)) != 0 ||
 	    buf_expect_end(b) != 0) {
 		r = ERR_SIG_FORMAT;
 		goto out;
-	}
-	if (legacy) {
-		r = ERR_UNSUPPORTED;
-		goto out;
-	}
-	if (memcmp(keyid, pk->keyid, sizeof(keyid)) != 0) {
-		r = ERR_SIG_KEYID;
-		goto out;
-	}
-	if (crypto_sign_verify_detached(sig, prehash, MINISIG_PREHASH_LEN,
-	    pk->pk) != 0) {
-		r = ERR_SIG_INVALID;
-		goto out;
-	}
-	if ((r = global_message(&gm, sig, tc, tclen)) != 0)
-		goto out;
-	if (crypto_sign_verify_detached(global, buf_ptr(gm), buf_len(gm),
-	    pk->pk) != 0) {
-		r = ERR_SIG_COMMENT;
-		goto out;
-	}
-	if (trusted_out != NULL) {
-		if ((copy = malloc(tclen + 1)) == NULL) {
-			r = ERR_NOMEM;
-			goto out;
-		}
-		if (tclen > 0)
-			memcpy(copy, tc, tclen);
-		copy[tclen] = '\0';
-		*trusted_out = copy;
 	}
 	r = 0;
  out:
 	buf_free(b);
 	buf_free(v);
+	return r;
+}
+
+/* Both signatures of a parsed file with the key it names. */
+static int
+sig_check(const struct minisig_pubkey *pk,
+    const uint8_t prehash[MINISIG_PREHASH_LEN], const struct sig_parts *sp,
+    char **trusted_out)
+{
+	struct buf *gm = NULL;
+	char *copy = NULL;
+	int r;
+
+	if (crypto_sign_verify_detached(sp->sig, prehash, MINISIG_PREHASH_LEN,
+	    pk->pk) != 0) {
+		r = ERR_SIG_INVALID;
+		goto out;
+	}
+	if ((r = global_message(&gm, sp->sig, sp->tc, sp->tclen)) != 0)
+		goto out;
+	if (crypto_sign_verify_detached(sp->global, buf_ptr(gm), buf_len(gm),
+	    pk->pk) != 0) {
+		r = ERR_SIG_COMMENT;
+		goto out;
+	}
+	if (trusted_out != NULL) {
+		if ((copy = malloc(sp->tclen + 1)) == NULL) {
+			r = ERR_NOMEM;
+			goto out;
+		}
+		if (sp->tclen > 0)
+			memcpy(copy, sp->tc, sp->tclen);
+		copy[sp->tclen] = '\0';
+		*trusted_out = copy;
+	}
+	r = 0;
+ out:
 	buf_free(gm);
 	return r;
+}
+
+int
+minisig_verify_any(const struct minisig_pubkey *const *pks, size_t n,
+    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
+    size_t len, size_t *which, uint8_t keyid[MINISIG_KEYID_LEN],
+    char **trusted_out)
+{
+	struct sig_parts sp;
+	size_t i;
+	int r;
+
+	if (trusted_out != NULL)
+		*trusted_out = NULL;
+	*which = SIZE_MAX;
+	memset(keyid, 0, MINISIG_KEYID_LEN);
+	if ((n > 0 && pks == NULL) || prehash == NULL || sigfile == NULL)
+		return ERR_INVALID;
+	if ((r = sig_parse(sigfile, len, &sp)) != 0)
+		return r;
+	memcpy(keyid, sp.keyid, MINISIG_KEYID_LEN);
+	if (sp.legacy)
+		return ERR_UNSUPPORTED;
+	for (i = 0; i < n; i++)
+		if (pks[i] != NULL &&
+		    memcmp(sp.keyid, pks[i]->keyid, MINISIG_KEYID_LEN) == 0)
+			break;
+	if (i == n)
+		return ERR_SIG_KEYID;
+	*which = i;
+	return sig_check(pks[i], prehash, &sp, trusted_out);
+}
+
+int
+minisig_verify(const struct minisig_pubkey *pk,
+    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
+    size_t len, char **trusted_out)
+{
+	uint8_t keyid[MINISIG_KEYID_LEN];
+	size_t which;
+
+	if (trusted_out != NULL)
+		*trusted_out = NULL;
+	if (pk == NULL)
+		return ERR_INVALID;
+	return minisig_verify_any(&pk, 1, prehash, sigfile, len, &which,
+	    keyid, trusted_out);
 }

@@ -91,6 +91,29 @@ int minisig_pubkey_write(const struct minisig_pubkey *pk, const char *path);
 void minisig_pubkey_free(struct minisig_pubkey *pk);
 
 /*
+ * Keyrings: several pinned public keys in one file, so that a signing key
+ * can be rotated without breaking anyone who verifies. One key per line,
+ * as the bare base64 line of a .pub file; empty lines, lines starting with
+ * '#' and "untrusted comment: " lines are skipped, so .pub files
+ * concatenated make a keyring. LF line ends (a CR is an error). Keys are
+ * told apart by key id: two keys with the same id are refused.
+ * On success *keys is a malloc'd array of *n keys (at least one), freed
+ * with minisig_keyring_free. Errors: ERR_SIG_FORMAT or ERR_UNSUPPORTED for
+ * a line that is not a key, ERR_EXISTS for a repeated key id (*line_no
+ * then names the line, counting from 1; 0 otherwise), ERR_LIMIT for more
+ * than MINISIG_KEYRING_MAX keys, ERR_NOENT for none; the load adds
+ * file_read_small's errors.
+ */
+#define MINISIG_KEYRING_MAX		64
+#define MINISIG_KEYRING_FILE_MAX	(64 * 1024)
+int minisig_keyring_parse(const char *text, size_t len,
+    struct minisig_pubkey ***keys, size_t *n, size_t *line_no);
+int minisig_keyring_load(const char *path, struct minisig_pubkey ***keys,
+    size_t *n, size_t *line_no);
+/* Frees every key and the array. Accepts NULL. */
+void minisig_keyring_free(struct minisig_pubkey **keys, size_t n);
+
+/*
  * Secret keys. The key material lives in sodium_malloc'd memory and is
  * wiped by minisig_seckey_free.
  *
@@ -204,5 +227,16 @@ int minisig_sign(const struct minisig_seckey *sk,
 int minisig_verify(const struct minisig_pubkey *pk,
     const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
     size_t len, char **trusted_out);
+/*
+ * The same against several pinned keys pks[0..n): the key whose key id
+ * the signature names is used (*which is its index; SIZE_MAX when none
+ * is). keyid receives the signature's key id whenever the file parsed,
+ * for messages. ERR_SIG_KEYID when no pinned key has that id; otherwise
+ * minisig_verify's errors.
+ */
+int minisig_verify_any(const struct minisig_pubkey *const *pks, size_t n,
+    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
+    size_t len, size_t *which, uint8_t keyid[MINISIG_KEYID_LEN],
+    char **trusted_out);
 
 #endif

@@ -33,9 +33,10 @@ seal_claims_format(const struct seal_claims *c, char *out, size_t len)
 	evidence_hex(c->export_id, sizeof(c->export_id), id);
 	evidence_hex(c->tenant_hash, sizeof(c->tenant_hash), th);
 	evidence_hex(c->manifest_digest, sizeof(c->manifest_digest), md);
-	n = snprintf(out, len, "texp v1 export=%s tenant=%s created=%" PRIu64
-	    " expires=%" PRIu64 " manifest=%s parts=%" PRIu64, id, th,
-	    c->created, c->expires, md, c->parts);
+	n = snprintf(out, len, "texp v2 export=%s tenant=%s created=%" PRIu64
+	    " expires=%" PRIu64 " manifest=%s parts=%" PRIu64 " part_size=%"
+	    PRIu64, id, th, c->created, c->expires, md, c->parts,
+	    c->part_size);
 	return n < 0 || (size_t)n >= len ? ERR_LIMIT : 0;
 }
 
@@ -88,7 +89,7 @@ seal_claims_parse(const char *s, struct seal_claims *c)
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	if ((r = parse_hex_field(&s, "texp v1 export=", c->export_id,
+	if ((r = parse_hex_field(&s, "texp v2 export=", c->export_id,
 	    sizeof(c->export_id))) != 0 ||
 	    (r = parse_hex_field(&s, " tenant=", c->tenant_hash,
 	    sizeof(c->tenant_hash))) != 0 ||
@@ -96,9 +97,11 @@ seal_claims_parse(const char *s, struct seal_claims *c)
 	    (r = parse_u64_field(&s, " expires=", &c->expires)) != 0 ||
 	    (r = parse_hex_field(&s, " manifest=", c->manifest_digest,
 	    sizeof(c->manifest_digest))) != 0 ||
-	    (r = parse_u64_field(&s, " parts=", &c->parts)) != 0)
+	    (r = parse_u64_field(&s, " parts=", &c->parts)) != 0 ||
+	    (r = parse_u64_field(&s, " part_size=", &c->part_size)) != 0)
 		goto bad;
-	if (*s != '\0' || c->parts > SEAL_MAX_PARTS)
+	if (*s != '\0' || c->parts > SEAL_MAX_PARTS || c->parts == 1 ||
+	    (c->parts == 0) != (c->part_size == 0))
 		goto bad;
 	return 0;
  bad:
@@ -332,6 +335,7 @@ seal_writer_publish(struct seal_writer *w, const struct minisig_seckey *sk,
 		return ERR_INVALID;
 	split = w->n > 1;	/* one part: an ordinary single file */
 	claims->parts = split ? w->n : 0;
+	claims->part_size = split ? w->part_max : 0;
 	if ((index = buf_new(SEAL_MAX_INDEX)) == NULL ||
 	    (sig = buf_new(SEAL_MAX_SIGFILE)) == NULL)
 		goto out;
@@ -475,20 +479,80 @@ struct seal_reader {
 	struct minisig_hash *h;	/* whole file (single) or current part */
 	struct buf *sig;
 	struct buf *index;
-	int problem;
-	char problem_why[256];
+	size_t nproblems;
+	struct {
+		enum rule rule;
+		char why[256];
+	} problems[SEAL_MAX_PROBLEMS];
 };
 
-/* Both threads report; the first problem wins. */
+/* Both threads report; the first SEAL_MAX_PROBLEMS are kept. */
 static void
-problem(struct seal_reader *r, int code, const char *fmt, const char *arg)
+problem(struct seal_reader *r, enum rule rule, const char *fmt,
+    const char *arg)
 {
 	pthread_mutex_lock(&r->mu);
-	if (r->problem == 0) {
-		r->problem = code;
-		snprintf(r->problem_why, sizeof(r->problem_why), fmt, arg);
+	if (r->nproblems < SEAL_MAX_PROBLEMS) {
+		r->problems[r->nproblems].rule = rule;
+		snprintf(r->problems[r->nproblems].why,
+		    sizeof(r->problems[r->nproblems].why), fmt, arg);
+		r->nproblems++;
 	}
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* A split archive is cut into parts of N bytes but the last, which holds
+ * 1..N: no empty part, no re-cut. */
+static void
+check_layout(struct seal_reader *r)
+{
+	uint64_t n = r->parts[0].size;
+	size_t i;
+
+	if (r->n < 2)
+		problem(r, RULE_PART_SIZE, "%s", "a split archive has at least "
+		    "two parts");
+	for (i = 0; i + 1 < r->n; i++)
+		if (r->parts[i].size != n || n == 0) {
+			problem(r, RULE_PART_SIZE, "part \"%.200s\" is not as "
+			    "large as the first (every part but the last is N "
+			    "bytes)", r->parts[i].name);
+			return;
+		}
+	if (r->parts[r->n - 1].size == 0 || r->parts[r->n - 1].size > n)
+		problem(r, RULE_PART_SIZE, "last part \"%.200s\" does not hold "
+		    "1 to N bytes", r->parts[r->n - 1].name);
+}
+
+/* "part NAME SIZE HEX": NAME exactly want, SIZE decimal without leading
+ * zeros, HEX 128 lowercase digits. The line is a C string here. */
+static int
+index_line(const char *line, const char *want, uint64_t *size,
+    uint8_t hash[MINISIG_PREHASH_LEN])
+{
+	size_t wl = strlen(want), i, digits = 0;
+	const char *p;
+
+	*size = 0;
+	if (strncmp(line, "part ", 5) != 0 || strncmp(line + 5, want, wl) != 0 ||
+	    line[5 + wl] != ' ')
+		return ERR_PART;
+	p = line + 6 + wl;
+	if (p[0] == '0' && p[1] != ' ')
+		return ERR_PART;
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (digits == 20 || *size > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return ERR_PART;
+		*size = *size * 10 + (uint64_t)(*p - '0');
+	}
+	if (digits == 0 || *p++ != ' ' ||
+	    strlen(p) != 2 * MINISIG_PREHASH_LEN)
+		return ERR_PART;
+	for (i = 0; i < 2 * MINISIG_PREHASH_LEN; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return ERR_PART;
+	return sodium_hex2bin(hash, MINISIG_PREHASH_LEN, p,
+	    2 * MINISIG_PREHASH_LEN, NULL, NULL, NULL) == 0 ? 0 : ERR_PART;
 }
 
 static int
@@ -496,12 +560,12 @@ parse_index(struct seal_reader *r, char *why, size_t whylen)
 {
 	struct buf *b = NULL;
 	const uint8_t *line;
-	char tmp[SEAL_NAME_MAX + 200], name[SEAL_NAME_MAX + 16];
-	char want[SEAL_NAME_MAX + 16], hex[2 * MINISIG_PREHASH_LEN + 1];
-	unsigned long long size;
+	char tmp[SEAL_NAME_MAX + 200], want[SEAL_NAME_MAX + 16];
 	struct seal_rpart *p;
+	uint8_t hash[MINISIG_PREHASH_LEN];
+	uint64_t size;
 	size_t len;
-	int rr = ERR_NOMEM, n;
+	int rr = ERR_NOMEM;
 
 	if ((b = buf_from(buf_ptr(r->index), buf_len(r->index))) == NULL)
 		goto out;
@@ -512,28 +576,23 @@ parse_index(struct seal_reader *r, char *why, size_t whylen)
 		goto out;
 	}
 	while (buf_len(b) > 0) {
-		if (buf_get_line(b, &line, &len, sizeof(tmp) - 1) != 0 ||
-		    memchr(line, 0, len) != NULL) {
-			snprintf(why, whylen, "archive index line malformed");
-			goto out;
-		}
-		memcpy(tmp, line, len);
-		tmp[len] = '\0';
-		n = 0;
-		if (sscanf(tmp, "part %215s %llu %128[0-9a-f]%n", name, &size,
-		    hex, &n) != 3 || (size_t)n != len ||
-		    strlen(hex) != 2 * MINISIG_PREHASH_LEN) {
-			snprintf(why, whylen, "archive index line malformed");
-			goto out;
-		}
 		if (r->n >= SEAL_MAX_PARTS) {
 			snprintf(why, whylen, "archive index lists too many parts");
 			goto out;
 		}
 		snprintf(want, sizeof(want), "%s.%03zu", r->base, r->n + 1);
-		if (strcmp(want, name) != 0) {
-			snprintf(why, whylen, "archive index lists \"%.100s\" "
-			    "where \"%.100s\" belongs", name, want);
+		if (buf_get_line(b, &line, &len, sizeof(tmp) - 1) != 0 ||
+		    memchr(line, 0, len) != NULL) {
+			snprintf(why, whylen, "archive index line %zu malformed",
+			    r->n + 2);
+			goto out;
+		}
+		memcpy(tmp, line, len);
+		tmp[len] = '\0';
+		if (index_line(tmp, want, &size, hash) != 0) {
+			snprintf(why, whylen, "archive index line %zu is not "
+			    "\"part %.100s SIZE BLAKE2B-512-HEX\"", r->n + 2,
+			    want);
 			goto out;
 		}
 		if ((p = reallocarray(r->parts, r->n + 1, sizeof(*p))) == NULL) {
@@ -543,16 +602,16 @@ parse_index(struct seal_reader *r, char *why, size_t whylen)
 		r->parts = p;
 		p = &r->parts[r->n++];
 		memset(p, 0, sizeof(*p));
-		snprintf(p->name, sizeof(p->name), "%s", name);
+		snprintf(p->name, sizeof(p->name), "%s", want);
 		p->size = size;
-		sodium_hex2bin(p->hash, sizeof(p->hash), hex, strlen(hex),
-		    NULL, NULL, NULL);
+		memcpy(p->hash, hash, sizeof(hash));
 		r->total += size;
 	}
 	if (r->n == 0) {
 		snprintf(why, whylen, "archive index lists no parts");
 		goto out;
 	}
+	check_layout(r);
 	rr = 0;
  out:
 	buf_free(b);
@@ -575,6 +634,13 @@ check_extra_parts(struct seal_reader *r)
 		    de->d_name[blen] != '.')
 			continue;
 		s = de->d_name + blen + 1;
+		if (!r->split && (strcmp(s, "index") == 0 ||
+		    strcmp(s, "index.minisig") == 0)) {
+			problem(r, RULE_PART_EXTRA, "\"%.200s\" lies beside a "
+			    "single-file archive (which one is meant?)",
+			    de->d_name);
+			continue;
+		}
 		for (k = 0; s[k] >= '0' && s[k] <= '9'; k++)
 			;
 		if (k == 0 || s[k] != '\0')
@@ -583,8 +649,10 @@ check_extra_parts(struct seal_reader *r)
 			if (strcmp(r->parts[i].name, de->d_name) == 0)
 				break;
 		if (i == r->n)
-			problem(r, ERR_PART, "extra part \"%.200s\" is not "
-			    "listed in the signed index", de->d_name);
+			problem(r, RULE_PART_EXTRA, r->split ? "extra part "
+			    "\"%.200s\" is not listed in the signed index" :
+			    "\"%.200s\" lies beside a single-file archive, "
+			    "which has no parts", de->d_name);
 	}
 	closedir(d);
 }
@@ -608,7 +676,7 @@ open_part(struct seal_reader *r)
 		if (errno != ENOENT)
 			return ERR_IO;
 		r->parts[r->cur].missing = 1;
-		problem(r, ERR_PART, "part \"%.200s\" is missing",
+		problem(r, RULE_PART_MISSING, "part \"%.200s\" is missing",
 		    r->parts[r->cur].name);
 	}
 	return 0;
@@ -641,7 +709,7 @@ hasher_main(void *arg)
 			minisig_hash_final(r->h, h);
 			if (!sl->missing && (r->hdone != p->size ||
 			    sodium_memcmp(h, p->hash, sizeof(h)) != 0))
-				problem(r, ERR_PART, "part \"%.200s\" does not "
+				problem(r, RULE_PART_MISMATCH, "part \"%.200s\" does not "
 				    "match the signed index (swapped, replaced "
 				    "or altered)", p->name);
 			minisig_hash_free(r->h);
@@ -749,14 +817,21 @@ seal_reader_open(const char *path, struct seal_reader **out, char *why,
 	if (r->split) {
 		snprintf(name, sizeof(name), "%s.index", r->base);
 		snprintf(signame, sizeof(signame), "%s.index.minisig", r->base);
-		if ((rr = file_read_small(dirfd, name, SEAL_MAX_INDEX, 0, &r->index)) != 0) {
-			snprintf(why, whylen, "cannot read archive index \"%.200s\"",
-			    name);
+		rr = file_read_small(dirfd, name, SEAL_MAX_INDEX, 0, &r->index);
+		if (rr == ERR_LIMIT) {
+			/* the archive's fault, not the reader's */
+			rr = ERR_PART;
+			snprintf(why, whylen, "archive index \"%.200s\" is "
+			    "larger than %u bytes", name, SEAL_MAX_INDEX);
+			goto out;
+		}
+		if (rr != 0) {
+			snprintf(why, whylen, "cannot read archive index "
+			    "\"%.200s\"", name);
 			goto out;
 		}
 		if ((rr = parse_index(r, why, whylen)) != 0)
 			goto out;
-		check_extra_parts(r);
 	} else {
 		snprintf(signame, sizeof(signame), "%s.minisig", r->base);
 		if ((r->parts = calloc(1, sizeof(*r->parts))) == NULL) {
@@ -780,6 +855,7 @@ seal_reader_open(const char *path, struct seal_reader **out, char *why,
 		}
 		r->total = (uint64_t)st.st_size;
 	}
+	check_extra_parts(r);
 	rr = file_read_small(dirfd, signame, SEAL_MAX_SIGFILE, 0, &r->sig);
 	if (rr == ERR_NOENT || rr == ERR_IO) {
 		/* A missing signature is a verification failure, not an
@@ -903,8 +979,7 @@ seal_reader_rewind(struct seal_reader *r)
 		close(r->fd);
 	r->fd = -1;
 	r->cur = 0;
-	r->problem = 0;
-	r->problem_why[0] = '\0';
+	r->nproblems = 0;
 	r->hpart = 0;
 	r->hdone = 0;
 	for (i = 0; i < r->n; i++)
@@ -912,8 +987,7 @@ seal_reader_rewind(struct seal_reader *r)
 	minisig_hash_free(r->h);
 	if ((r->h = minisig_hash_new()) == NULL)
 		return ERR_NOMEM;
-	if (r->split)
-		check_extra_parts(r);
+	check_extra_parts(r);
 	return open_part(r);
 }
 
@@ -929,9 +1003,44 @@ seal_reader_nparts(const struct seal_reader *r)
 	return r->split ? r->n : 0;
 }
 
+/* The signed claims must describe the layout that was read. */
+static int
+claims_layout(const struct seal_reader *r, const struct seal_claims *c,
+    enum rule *rule, char *why, size_t whylen)
+{
+	if (c->parts != (r->split ? r->n : 0)) {
+		*rule = RULE_CLAIMS;
+		snprintf(why, whylen, "signed part count %llu differs from the "
+		    "archive's layout (%zu parts)", (unsigned long long)c->parts,
+		    r->split ? r->n : 0);
+		return ERR_SIG_COMMENT;
+	}
+	if (r->split && c->part_size != r->parts[0].size) {
+		*rule = RULE_PART_SIZE;
+		snprintf(why, whylen, "the parts are %llu bytes, the signed part "
+		    "size is %llu", (unsigned long long)r->parts[0].size,
+		    (unsigned long long)c->part_size);
+		return ERR_PART;
+	}
+	return 0;
+}
+
+static enum rule
+signature_rule(int rr)
+{
+	switch (rr) {
+	case ERR_SIG_KEYID: return RULE_SIGNER_KEY;
+	case ERR_SIG_INVALID: return RULE_SIGNATURE;
+	case ERR_SIG_COMMENT: return RULE_TRUSTED_COMMENT;
+	default: return RULE_SIGNATURE_FORMAT;
+	}
+}
+
 int
-seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
-    struct seal_claims *claims, char *why, size_t whylen)
+seal_reader_finish(struct seal_reader *r,
+    const struct minisig_pubkey *const *pks, size_t npks,
+    struct seal_signer *signer, struct seal_claims *claims, enum rule *rule,
+    char *why, size_t whylen)
 {
 	uint8_t sink[65536], prehash[MINISIG_PREHASH_LEN];
 	char *tc = NULL;
@@ -939,6 +1048,9 @@ seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
 	int rr;
 
 	memset(claims, 0, sizeof(*claims));
+	memset(signer, 0, sizeof(*signer));
+	signer->which = SIZE_MAX;
+	*rule = RULE_NONE;
 	snprintf(why, whylen, "%s", "");
 	do {
 		if ((rr = seal_reader_read(r, sink, sizeof(sink), &got)) != 0) {
@@ -949,9 +1061,10 @@ seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
 	hasher_drain(r);
 	if (r->h == NULL)
 		return ERR_NOMEM;
-	if (pk == NULL)
+	if (npks == 0)
 		return 0;
 	if (r->sig == NULL) {
+		*rule = RULE_SIGNATURE_MISSING;
 		snprintf(why, whylen, "signature file is missing");
 		return ERR_SIG_FORMAT;
 	}
@@ -960,37 +1073,57 @@ seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
 		    buf_len(r->index), NULL, 0);
 	else if ((rr = minisig_hash_final(r->h, prehash)) != 0)
 		return rr;
-	rr = minisig_verify(pk, prehash, buf_ptr(r->sig), buf_len(r->sig), &tc);
+	rr = minisig_verify_any(pks, npks, prehash, buf_ptr(r->sig),
+	    buf_len(r->sig), &signer->which, signer->keyid, &tc);
+	signer->have_keyid = rr != ERR_SIG_FORMAT && rr != ERR_SIG_COMMENT &&
+	    rr != ERR_NOMEM && rr != ERR_INVALID;
+	if (rr == ERR_NOMEM)
+		return rr;
 	if (rr != 0) {
+		*rule = signature_rule(rr);
 		snprintf(why, whylen, "%s", rr == ERR_SIG_KEYID ?
-		    "archive was signed by a key other than the pinned signer" :
+		    "archive was signed by a key other than the pinned signer "
+		    "keys" :
 		    rr == ERR_SIG_INVALID ? "signature does not match the "
 		    "archive (altered after signing, or forged)" :
-		    rr == ERR_SIG_COMMENT ? "signed trusted comment was altered" :
+		    rr == ERR_SIG_COMMENT ? "the trusted comment was altered, or "
+		    "is malformed" : rr == ERR_UNSUPPORTED ? "legacy minisign "
+		    "signature (algorithm Ed): only ED is accepted" :
 		    "signature file malformed");
-		return rr;
+		return rr == ERR_UNSUPPORTED ? ERR_SIG_FORMAT : rr;
 	}
 	rr = seal_claims_parse(tc, claims);
-	free(tc);
-	if (rr != 0) {
-		snprintf(why, whylen, "signed claims are not a tenant-export "
-		    "trusted comment");
+	if (rr != 0 && strncmp(tc, "texp v", 6) == 0 &&
+	    strncmp(tc, "texp v2 ", 8) != 0) {
+		*rule = RULE_FORMAT_VERSION;
+		snprintf(why, whylen, "the archive is of another format "
+		    "version (its signed comment starts \"%.8s\"); this reader "
+		    "proves version %d only", tc, SEAL_CLAIMS_VERSION);
+		free(tc);
 		return rr;
 	}
-	if (claims->parts != (r->split ? r->n : 0)) {
-		snprintf(why, whylen, "signed part count differs from the "
-		    "archive's layout");
-		return ERR_SIG_COMMENT;
+	free(tc);
+	if (rr != 0) {
+		*rule = RULE_TRUSTED_COMMENT;
+		snprintf(why, whylen, "the signed trusted comment is not a "
+		    "tenant-export v%d comment", SEAL_CLAIMS_VERSION);
+		return rr;
 	}
-	return 0;
+	return claims_layout(r, claims, rule, why, whylen);
 }
 
 int
-seal_reader_problem(const struct seal_reader *r, char *why, size_t whylen)
+seal_reader_problem(const struct seal_reader *r, size_t i, enum rule *rule,
+    char *why, size_t whylen)
 {
 	/* Read after finish: the hasher is idle. */
-	snprintf(why, whylen, "%s", r->problem_why);
-	return r->problem;
+	*rule = RULE_NONE;
+	snprintf(why, whylen, "%s", "");
+	if (i >= r->nproblems)
+		return 0;
+	*rule = r->problems[i].rule;
+	snprintf(why, whylen, "%s", r->problems[i].why);
+	return rule_err(*rule);
 }
 
 void

@@ -20,6 +20,8 @@
 
 #include "evidence.h"
 #include "manifest.h"
+#include "minisig.h"
+#include "rule.h"
 
 struct minisig_seckey;
 struct minisig_pubkey;
@@ -28,6 +30,8 @@ struct minisig_pubkey;
 #define SEAL_MAX_INDEX		(1u << 20)
 #define SEAL_MAX_SIGFILE	4096
 #define SEAL_COMMENT_MAX	512
+#define SEAL_CLAIMS_VERSION	2
+#define SEAL_MAX_PROBLEMS	16
 
 struct seal_claims {
 	uint8_t export_id[MANIFEST_ID_LEN];
@@ -35,13 +39,16 @@ struct seal_claims {
 	uint64_t created;
 	uint64_t expires;
 	uint8_t manifest_digest[EVIDENCE_HASH_LEN];
-	uint64_t parts;		/* 0 for a single file */
+	uint64_t parts;		/* 0 for a single file, else 2 or more */
+	uint64_t part_size;	/* N: every part but the last (0: single) */
 };
 
 /* Formats claims as the trusted comment:
- * "texp v1 export=HEX tenant=HEX created=N expires=N manifest=HEX parts=N" */
+ * "texp v2 export=HEX tenant=HEX created=N expires=N manifest=HEX parts=N
+ * part_size=N" */
 int seal_claims_format(const struct seal_claims *c, char *out, size_t len);
-/* Parses exactly that form; ERR_SIG_COMMENT otherwise. */
+/* Parses exactly that form (parts 0 with part_size 0, or parts 2..
+ * SEAL_MAX_PARTS with part_size > 0); ERR_SIG_COMMENT otherwise. */
 int seal_claims_parse(const char *s, struct seal_claims *c);
 
 /*
@@ -64,7 +71,8 @@ int seal_writer_close(struct seal_writer *w);
  * writer, for the checker. *nparts tells how many exist. */
 int seal_writer_open_part(struct seal_writer *w, size_t i, int *fd);
 size_t seal_writer_nparts(const struct seal_writer *w);
-/* Signs (claims->parts is filled in), writes the signature and index,
+/* Signs (claims->parts and part_size are filled in), writes the
+ * signature and index,
  * fsyncs, then renames everything to its final name, signature last, and
  * fsyncs the directory. ERR_EXISTS if a final name is taken. */
 int seal_writer_publish(struct seal_writer *w, const struct minisig_seckey *sk,
@@ -96,18 +104,35 @@ int seal_reader_rewind(struct seal_reader *r);
 /* Total ciphertext bytes, parts count (0 single). */
 uint64_t seal_reader_size(const struct seal_reader *r);
 size_t seal_reader_nparts(const struct seal_reader *r);
+/* Which pinned key a signature names. */
+struct seal_signer {
+	size_t which;		/* index into the pinned keys, or SIZE_MAX */
+	int have_keyid;		/* the signature file parsed far enough */
+	uint8_t keyid[MINISIG_KEYID_LEN];	/* the signature's key id */
+};
+
 /*
  * Drains the rest of the input, then verifies the signature with the
- * pinned key pk and fills claims. Returns minisig_verify's errors, or
- * ERR_SIG_COMMENT for claims that do not parse or disagree with the
- * layout. why gets a sentence. pk NULL skips the signature (the
- * exporter's checker runs before anything is signed) and returns 0.
+ * pinned key among pks[0..npks) whose key id it names, and fills claims
+ * and signer. Returns minisig_verify_any's errors (a legacy signature is
+ * ERR_SIG_FORMAT), ERR_SIG_COMMENT for claims that do not parse or whose
+ * part count differs from the layout, ERR_PART for a signed part size
+ * other than the parts'; *rule names the rule (RULE_NONE on success or
+ * for operational errors) and why gets a sentence. npks 0 skips the
+ * signature (the exporter's checker runs before anything is signed) and
+ * returns 0.
  */
-int seal_reader_finish(struct seal_reader *r, const struct minisig_pubkey *pk,
-    struct seal_claims *claims, char *why, size_t whylen);
-/* Parts that did not match the index while reading: the first such
- * problem (ERR_PART, with a sentence in why), or 0. Valid after finish. */
-int seal_reader_problem(const struct seal_reader *r, char *why, size_t whylen);
+int seal_reader_finish(struct seal_reader *r,
+    const struct minisig_pubkey *const *pks, size_t npks,
+    struct seal_signer *signer, struct seal_claims *claims, enum rule *rule,
+    char *why, size_t whylen);
+/* Problems with the parts found while opening and reading (a part
+ * missing, extra, swapped or altered, a layout not cut in equal parts):
+ * problem i (from 0) as its rule's error code, *rule and a sentence in
+ * why; 0 when there are no more. Valid after finish; at most
+ * SEAL_MAX_PROBLEMS are kept. */
+int seal_reader_problem(const struct seal_reader *r, size_t i, enum rule *rule,
+    char *why, size_t whylen);
 void seal_reader_free(struct seal_reader *r);
 
 #endif

@@ -8,34 +8,16 @@
 
 #include "bundle.h"
 #include "err.h"
+#include "fuzz_src.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct src {
-	const uint8_t *p;
-	size_t n;
-};
 
 static int
-src_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
-{
-	struct src *s = ctx;
-	/* Small, uneven reads exercise every buffer boundary. */
-	size_t take = s->n < cap ? s->n : cap;
-
-	if (take > 4099)
-		take = 4099;
-	memcpy(p, s->p, take);
-	s->p += take;
-	s->n -= take;
-	*got = take;
-	return 0;
-}
-
-static int
-on_failure(void *ctx, int code, const char *msg)
+on_failure(void *ctx, enum rule rule, int code, const char *msg)
 {
 	(void)ctx;
+	(void)rule;
 	(void)code;
 	(void)msg;
 	return 0;
@@ -44,9 +26,9 @@ on_failure(void *ctx, int code, const char *msg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct src s = { data, size };
+	struct fuzz_src s = { data, size };
 	struct bundle_visitor v = { .on_failure = on_failure };
 
-	bundle_read(src_read, &s, &v);
+	bundle_read(fuzz_src_read, &s, &v);
 	return 0;
 }

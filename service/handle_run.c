@@ -67,6 +67,34 @@ ctl_finish(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	return jobs_finish(k, rc->id_hash, rc->principal, rc->res, o);
 }
 
+/* What the provisioning helper needs to record an export whose process
+ * was killed (export.h): the helper is a fork of this process. */
+struct abandon_ctx {
+	struct svc_conn *sc;
+	struct run_ctx *rc;
+};
+
+/* In the provisioning helper, once the process running the export is
+ * gone: the job is marked failed (signed, like every outcome) rather than
+ * left running. */
+static void
+run_abandoned(PGconn *monitor, void *ctx)
+{
+	struct abandon_ctx *ac = ctx;
+	struct jobs_result jr;
+	struct jobs_outcome o;
+
+	(void)monitor;
+	memset(&jr, 0, sizeof(jr));
+	memset(&o, 0, sizeof(o));
+	jr.r = ERR_INTERRUPTED;
+	jr.error = "the exporting process was killed; nothing was published";
+	ac->rc->res = &jr;
+	(void)svc_in_child(ac->sc->cfg, ac->sc->control_id, ac->sc->peer,
+	    ctl_finish, ac->rc, &o, NULL);
+	ac->rc->res = NULL;
+}
+
 /* The export of one job, as its record and the signed log fix it. */
 struct plan {
 	struct export_request q;
@@ -196,6 +224,17 @@ result_json(const struct export_result *res, const char *pass)
 	return o;
 }
 
+/* Tells the caller an attempt failed and the job is retried. */
+static void
+retry_notice(int fd, int n, const char *err)
+{
+	json_t *j = json_pack("{s:i,s:s}", "attempt", n, "error", err);
+
+	if (j != NULL)
+		proto_send_json(fd, PROTO_PROGRESS, j);
+	json_decref(j);
+}
+
 /* Faults worth another attempt: the database went away for a moment. */
 static int
 transient(int r)
@@ -242,6 +281,7 @@ handle_run(struct svc_conn *sc, json_t *req)
 	struct run_ctx rc;
 	struct plan p;
 	struct progress pr;
+	struct abandon_ctx ac;
 	struct export_result res;
 	struct signkey *key = NULL;
 	json_t *rep = NULL, *extra = NULL;
@@ -293,6 +333,10 @@ handle_run(struct svc_conn *sc, json_t *req)
 		p.q.job_hash = rc.id_hash;
 		p.q.progress = progress;
 		p.q.progress_ctx = &pr;
+		ac.sc = sc;
+		ac.rc = &rc;
+		p.q.abandoned = run_abandoned;
+		p.q.abandoned_ctx = &ac;
 		r = attempt(sc, &rc, &p, n, &res, err, sizeof(err), &o, &again);
 		if (o.r != 0) {
 			r = o.r;
@@ -300,6 +344,7 @@ handle_run(struct svc_conn *sc, json_t *req)
 		}
 		if (r == 0 || !again)
 			break;
+		retry_notice(sc->fd, n, err);
 	}
 	if (r == 0)
 		extra = result_json(&res, pass);

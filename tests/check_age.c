@@ -56,7 +56,8 @@ buf_write(void *ctx, const uint8_t *p, size_t n)
 
 /* ---- zlib, for the compressed vectors ----
  * The suite links only the project's pkg-config libraries, and zlib is not
- * among them; libarchive loads libz.so.1, so resolve inflate at run time. */
+ * among them; libz.so.1 is on every system, so resolve inflate at run
+ * time. */
 
 typedef int (*inflate_init_fn)(z_streamp, const char *, int);
 typedef int (*inflate_fn)(z_streamp, int);

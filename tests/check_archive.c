@@ -20,13 +20,25 @@
 #include "testutil.h"
 #include "verify.h"
 
-#ifndef SAMPLE
-#define SAMPLE "build/tests/tools/texp-sample"
-#endif
+/* The sample tool of the build under test (tests/run.sh exports
+ * TEXP_BUILD; build-asan for check-asan), else the default build. */
+static const char *
+sample_tool(void)
+{
+	static char path[4096];
+	const char *b = getenv("TEXP_BUILD");
+
+	if (b == NULL || *b == '\0')
+		return "build/tests/tools/texp-sample";
+	snprintf(path, sizeof(path), "%s/tests/tools/texp-sample", b);
+	return path;
+}
+#define SAMPLE ((char *)sample_tool())
 #define CHUNK (65536 + 16)
 
 static char *dir;
 static char recipient[128];
+static char sample_bin[4096];
 static struct age_identity **ids;
 static size_t nids;
 static struct minisig_pubkey *signer, *other;
@@ -41,7 +53,7 @@ sample(const char *name, const char *extra1, const char *extra2,
 
 	snprintf(out, sizeof(out), "%s/%s", dir, name);
 	snprintf(sk, sizeof(sk), "%s/sign.key", dir);
-	argv[n++] = SAMPLE;
+	argv[n++] = sample_bin;
 	argv[n++] = "--out";
 	argv[n++] = out;
 	argv[n++] = "--sign-key";
@@ -71,6 +83,12 @@ setup(void)
 	char *rc, path[512], *argv[4];
 
 	ck_assert(sodium_init() >= 0);
+	/* tests/run.sh names the build being tested */
+	if (getenv("TEXP_BUILD") != NULL)
+		snprintf(sample_bin, sizeof(sample_bin),
+		    "%s/tests/tools/texp-sample", getenv("TEXP_BUILD"));
+	else
+		snprintf(sample_bin, sizeof(sample_bin), "%s", SAMPLE);
 	dir = test_mkdtemp();
 	ck_assert_int_eq(age_identity_generate(&id), 0);
 	ck_assert_int_eq(age_identity_recipient(id, &rc), 0);
@@ -80,7 +98,7 @@ setup(void)
 	ids[0] = id;
 	nids = 1;
 	snprintf(path, sizeof(path), "%s/sign", dir);
-	argv[0] = SAMPLE;
+	argv[0] = sample_bin;
 	argv[1] = "--gen-sign-key";
 	argv[2] = path;
 	argv[3] = NULL;
@@ -110,8 +128,9 @@ run(const char *name, const char *tenant, const struct minisig_pubkey *pk,
     int strict)
 {
 	struct verify_opts o = {
-		.ids = ids, .nids = nids, .signer = pk, .tenant = tenant,
-		.strict_expiry = strict, .now = (uint64_t)time(NULL),
+		.ids = ids, .nids = nids, .signers = &pk, .nsigners = 1,
+		.tenant = tenant, .strict_expiry = strict,
+		.now = (uint64_t)time(NULL),
 	};
 	struct verify_result *res = NULL;
 	char path[512], why[256];
@@ -446,6 +465,29 @@ START_TEST(test_other_signer)
 }
 END_TEST
 
+/* Across a key rotation the recipient pins both keys: the one the
+ * signature names is used, whatever the order. */
+START_TEST(test_two_pinned_signers)
+{
+	const struct minisig_pubkey *both[2] = { other, signer };
+	struct verify_opts o = {
+		.ids = ids, .nids = nids, .signers = both, .nsigners = 2,
+		.tenant = "client-b", .now = (uint64_t)time(NULL),
+	};
+	struct verify_result *res = NULL;
+	char path[512], why[256];
+
+	snprintf(path, sizeof(path), "%s/good.texp", dir);
+	ck_assert_int_eq(verify_archive(path, &o, &res, why, sizeof(why)), 0);
+	if (res->nfailures != 0)
+		dump(res);
+	ck_assert_int_eq(res->nfailures, 0);
+	ck_assert_int_eq(res->signature_ok, 1);
+	ck_assert_uint_eq(res->signer.which, 1);
+	verify_result_free(res);
+}
+END_TEST
+
 START_TEST(test_resigned_by_other_key)
 {
 	char path[512];
@@ -455,7 +497,7 @@ START_TEST(test_resigned_by_other_key)
 		char out[512], *argv[12];
 
 		snprintf(out, sizeof(out), "%s/resigned.texp", dir);
-		argv[0] = SAMPLE; argv[1] = "--out"; argv[2] = out;
+		argv[0] = sample_bin; argv[1] = "--out"; argv[2] = out;
 		argv[3] = "--sign-key"; argv[4] = path;
 		argv[5] = "--recipient"; argv[6] = recipient;
 		argv[7] = "--seed"; argv[8] = "s1";
@@ -587,7 +629,9 @@ END_TEST
 START_TEST(test_exit_on_error)
 {
 	struct verify_opts o = {
-		.ids = ids, .nids = nids, .signer = signer,
+		.ids = ids, .nids = nids,
+		.signers = (const struct minisig_pubkey *const *)&signer,
+		.nsigners = 1,
 		.tenant = "client-a", .exit_on_error = 1,
 	};
 	struct verify_result *res = NULL;
@@ -602,7 +646,9 @@ END_TEST
 
 START_TEST(test_missing_archive_is_operational)
 {
-	struct verify_opts o = { .ids = ids, .nids = nids, .signer = signer,
+	struct verify_opts o = { .ids = ids, .nids = nids,
+	    .signers = (const struct minisig_pubkey *const *)&signer,
+	    .nsigners = 1,
 	    .tenant = "client-b" };
 	struct verify_result *res = NULL;
 	char path[512], why[256];
@@ -651,6 +697,7 @@ archive_suite(void)
 	tcase_add_test(tc, test_trailing_garbage);
 	tcase_add_test(tc, test_foreign_record_reencrypted);
 	tcase_add_test(tc, test_other_signer);
+	tcase_add_test(tc, test_two_pinned_signers);
 	tcase_add_test(tc, test_resigned_by_other_key);
 	tcase_add_test(tc, test_wrong_tenant);
 	tcase_add_test(tc, test_expiry);

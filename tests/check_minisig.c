@@ -329,6 +329,78 @@ START_TEST(test_wrong_key)
 }
 END_TEST
 
+/* A keyring: .pub files concatenated, comments, the key matched by id. */
+START_TEST(test_keyring)
+{
+	struct minisig_seckey *sk, *sk2, *sk3;
+	struct minisig_pubkey *pk, *pk2, *pk3, **keys = NULL;
+	struct buf *sig = sign_fresh("data", "tc", &sk, &pk);
+	uint8_t ph[MINISIG_PREHASH_LEN], id[8], want[8];
+	char *t1 = NULL, *t2 = NULL, *t3 = NULL, *ring = NULL, *tc = NULL;
+	size_t n, line, which;
+
+	ck_assert_int_eq(minisig_keygen(NULL, 0, &sk2, &pk2), 0);
+	ck_assert_int_eq(minisig_keygen(NULL, 0, &sk3, &pk3), 0);
+	ck_assert_int_eq(minisig_pubkey_encode(pk2, &t2), 0);
+	ck_assert_int_eq(minisig_pubkey_encode(pk, &t1), 0);
+	ck_assert_int_eq(minisig_pubkey_encode(pk3, &t3), 0);
+	ck_assert_int_gt(asprintf(&ring, "# pinned keys\n\n%s%s", t2, t1), 0);
+	ck_assert_int_eq(minisig_keyring_parse(ring, strlen(ring), &keys, &n,
+	    &line), 0);
+	ck_assert_uint_eq(n, 2);
+	prehash_of("data", ph);
+	ck_assert_int_eq(minisig_verify_any((const struct minisig_pubkey *
+	    const *)keys, n, ph, buf_ptr(sig), buf_len(sig), &which, id, &tc),
+	    0);
+	ck_assert_uint_eq(which, 1);
+	ck_assert_str_eq(tc, "tc");
+	minisig_pubkey_keyid(pk, want);
+	ck_assert_mem_eq(id, want, 8);
+	free(tc);
+	/* not pinned: refused, naming the signature's key id */
+	ck_assert_int_eq(minisig_verify_any((const struct minisig_pubkey *
+	    const *)keys, 1, ph, buf_ptr(sig), buf_len(sig), &which, id, &tc),
+	    ERR_SIG_KEYID);
+	ck_assert_uint_eq(which, SIZE_MAX);
+	ck_assert_mem_eq(id, want, 8);
+	ck_assert_ptr_null(tc);
+	minisig_keyring_free(keys, n);
+	free(ring);
+
+	/* the same key id twice */
+	ck_assert_int_gt(asprintf(&ring, "%s%s%s", t1, t3, t1), 0);
+	ck_assert_int_eq(minisig_keyring_parse(ring, strlen(ring), &keys, &n,
+	    &line), ERR_EXISTS);
+	ck_assert_uint_eq(line, 6);
+	ck_assert_ptr_null(keys);
+	free(ring);
+	/* a line that is not a key */
+	ck_assert_int_gt(asprintf(&ring, "%snot a key\n", t3), 0);
+	ck_assert_int_eq(minisig_keyring_parse(ring, strlen(ring), &keys, &n,
+	    &line), ERR_SIG_FORMAT);
+	ck_assert_uint_eq(line, 3);
+	free(ring);
+	/* CR line ends are refused like everywhere else */
+	ck_assert_int_eq(minisig_keyring_parse("# x\r\n", 5, &keys, &n,
+	    &line), ERR_SIG_FORMAT);
+	/* no key at all */
+	ck_assert_int_eq(minisig_keyring_parse("# nothing\n\n", 11, &keys, &n,
+	    &line), ERR_NOENT);
+	ck_assert_uint_eq(line, 0);
+
+	free(t1);
+	free(t2);
+	free(t3);
+	buf_free(sig);
+	minisig_seckey_free(sk);
+	minisig_pubkey_free(pk);
+	minisig_seckey_free(sk2);
+	minisig_pubkey_free(pk2);
+	minisig_seckey_free(sk3);
+	minisig_pubkey_free(pk3);
+}
+END_TEST
+
 /* Corruption table over the signature file's structure. */
 START_TEST(test_sig_format)
 {
@@ -1137,6 +1209,7 @@ minisig_suite(void)
 	tcase_add_test(tc, test_hash_stream);
 	tcase_add_test(tc, test_tamper);
 	tcase_add_test(tc, test_wrong_key);
+	tcase_add_test(tc, test_keyring);
 	tcase_add_test(tc, test_sig_format);
 	tcase_add_test(tc, test_sign_limits);
 	tcase_add_test(tc, test_pubkey_parse);

@@ -21,7 +21,8 @@ run_one() {
 	log="$BUILD/logs/$name.log"
 	mkdir -p "$BUILD/logs"
 	t0=$(date +%s)
-	if "$@" >"$log" 2>&1; then
+	# A hang is a failure, not a stuck run (TEXP_TEST_TIMEOUT seconds).
+	if timeout -k 30 "${TEXP_TEST_TIMEOUT:-3600}" "$@" >"$log" 2>&1; then
 		pass=$((pass + 1))
 		printf 'PASS %s (%ss)\n' "$name" $(($(date +%s) - t0))
 	else
@@ -40,6 +41,13 @@ pg_started=0
 if [ "$what" != unit ] || [ -n "${TEXP_UNIT_PG:-}" ]; then
 	pgdir=$(mktemp -d /tmp/texp-pg.XXXXXX)
 	trap 'sh ci/pg.sh stop "$pgdir"' EXIT INT TERM
+	# As root, the tests run the service under accounts of its own
+	# (boundary.sh): members of texp-pg reach the socket, nobody else.
+	if [ "$(id -u)" -eq 0 ]; then
+		getent group texp-pg >/dev/null || groupadd --system texp-pg
+		PG_SOCKET_GROUP=texp-pg
+		export PG_SOCKET_GROUP
+	fi
 	if env_lines=$(sh ci/pg.sh start "$pgdir"); then
 		eval "$env_lines"
 		pg_started=1
@@ -49,6 +57,12 @@ if [ "$what" != unit ] || [ -n "${TEXP_UNIT_PG:-}" ]; then
 	fi
 fi
 export TEXP_BUILD="$top/$BUILD"
+# Check's per-test timeouts (4 s unless a suite sets its own) are guesses
+# of how fast this machine is; on a busy one a test that spins a second of
+# CPU takes many seconds of wall time. Stretched here; a hang still fails
+# (run_one's timeout).
+CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
+export CK_TIMEOUT_MULTIPLIER
 
 if [ "$what" = unit ] || [ "$what" = all ]; then
 	for t in tests/static/*.sh; do

@@ -27,6 +27,7 @@
 #define CMD_MAX_PASSPHRASE	4096
 #define CMD_MAX_FOREIGN_FILE	(16u << 20)
 #define CMD_MAX_FOREIGN		100000
+#define CMD_MAX_SIGNER_ARGS	16	/* --signer given this often at most */
 
 int cmd_verify(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
@@ -37,7 +38,10 @@ int cmd_keygen(int argc, char **argv);
 struct cmd_args {
 	const char *identity;		/* --identity FILE */
 	const char *passfile;		/* --passphrase-file FILE */
-	const char *signer;		/* --signer PUBKEY (file or base64) */
+	const char *signer[CMD_MAX_SIGNER_ARGS]; /* --signer PUBKEY (file or
+					 * base64), repeatable */
+	size_t nsigner;
+	const char *signers_file;	/* --signers FILE (a keyring) */
 	const char *tenant;		/* --tenant ID */
 	const char *foreign_file;	/* --foreign-ids FILE */
 	const char *format;		/* --format (extract) */
@@ -61,22 +65,24 @@ int cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a);
 struct cmd_keys {
 	struct age_identity **ids;
 	size_t nids;
-	struct minisig_pubkey *signer;
+	struct minisig_pubkey **signers;	/* every pinned key */
+	size_t nsigners;
 	char **foreign;
 	size_t nforeign;
 };
 
 /*
  * Loads the identity file or the passphrase (first line of passfile,
- * through age_identity_passphrase with max_log_n), the signer key when
- * signer != NULL, and the foreign-id list when foreign_file != NULL.
- * context names the subcommand in messages. Returns 0, or
- * CMD_EXIT_USAGE after printing why. identity and passfile may both be
- * NULL (no decryption key: inspect).
+ * through age_identity_passphrase with max_log_n), the pinned signer keys
+ * (a->signer[] and the keyring a->signers_file; no key id twice), and the
+ * foreign-id list when a->foreign_file != NULL. context names the
+ * subcommand in messages. Returns 0, or CMD_EXIT_USAGE after printing
+ * why. identity and passfile may both be NULL (no decryption key:
+ * inspect); a may be NULL (no signer keys, no foreign ids).
  */
 int cmd_keys_load(const char *context, const char *identity,
-    const char *passfile, int max_log_n, const char *signer,
-    const char *foreign_file, struct cmd_keys *k);
+    const char *passfile, int max_log_n, const struct cmd_args *a,
+    struct cmd_keys *k);
 /* Wipes and frees; accepts a zeroed struct. */
 void cmd_keys_free(struct cmd_keys *k);
 

@@ -52,7 +52,9 @@ print_result(const struct cmd_args *a, const struct verify_result *res,
 	int r = ERR_NOMEM;
 
 	if (a->json) {
-		if ((j = report_json(a->archive, res, k->signer)) == NULL)
+		if ((j = report_json(a->archive, res,
+		    (const struct minisig_pubkey *const *)k->signers,
+		    k->nsigners)) == NULL)
 			goto out;
 		if (x != NULL) {
 			if ((f = files_json(a, x)) == NULL ||
@@ -64,7 +66,8 @@ print_result(const struct cmd_args *a, const struct verify_result *res,
 		goto out;
 	}
 	report_findings(stderr, res);
-	report_summary(stdout, a->archive, a->tenant, res, k->signer,
+	report_summary(stdout, a->archive, a->tenant, res,
+	    (const struct minisig_pubkey *const *)k->signers, k->nsigners,
 	    k->nforeign > 0);
 	if (x != NULL) {
 		for (i = 0; i < extract_nfiles(x); i++) {
@@ -106,8 +109,8 @@ cmd_extract(int argc, char **argv)
 		    "cbor");
 		return CMD_EXIT_USAGE;
 	}
-	if (cmd_keys_load("extract", a.identity, a.passfile, a.max_log_n,
-	    a.signer, a.foreign_file, &k) != 0)
+	if (cmd_keys_load("extract", a.identity, a.passfile, a.max_log_n, &a,
+	    &k) != 0)
 		goto out;
 	if ((r = extract_open(a.out, fmt, &x, why, sizeof(why))) != 0) {
 		report_error("extract", "%s", why[0] != '\0' ? why : err_str(r));

@@ -13,8 +13,10 @@
 #include "cmd.h"
 #include "err.h"
 #include "evidence.h"
+#include "file.h"
 #include "manifest.h"
 #include "report.h"
+#include "rule.h"
 #include "seal.h"
 #include "verify.h"
 
@@ -156,12 +158,9 @@ static void
 sig_read(const char *archive, size_t nparts, struct sigfacts *s)
 {
 	char path[4096];
-	uint8_t data[SEAL_MAX_SIGFILE];
-	struct buf *b = NULL;
-	struct stat st;
-	size_t alen = strlen(archive), n = 0;
-	ssize_t got;
-	int fd = -1;
+	struct buf *b = NULL, *v = NULL;
+	size_t alen = strlen(archive);
+	int r;
 
 	memset(s, 0, sizeof(*s));
 	if (alen > 6 && strcmp(archive + alen - 6, ".index") == 0)
@@ -169,34 +168,21 @@ sig_read(const char *archive, size_t nparts, struct sigfacts *s)
 	else
 		snprintf(path, sizeof(path), "%s%s.minisig", archive,
 		    nparts > 0 ? ".index" : "");
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	s->present = 1;
-	while (n < sizeof(data)) {
-		if ((got = read(fd, data + n, sizeof(data) - n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	if ((b = buf_from(data, n)) == NULL ||
-	    comment_get(b, "untrusted comment: ", s->untrusted,
+	r = file_read_small(AT_FDCWD, path, SEAL_MAX_SIGFILE, 0, &b);
+	s->present = r == 0 || r == ERR_LIMIT;
+	if (r != 0 || (v = buf_from(buf_ptr(b), buf_len(b))) == NULL ||
+	    comment_get(v, "untrusted comment: ", s->untrusted,
 	    sizeof(s->untrusted)) != 0 ||
-	    comment_get(b, NULL, NULL, 0) != 0 ||
-	    comment_get(b, "trusted comment: ", s->trusted,
+	    comment_get(v, NULL, NULL, 0) != 0 ||
+	    comment_get(v, "trusted comment: ", s->trusted,
 	    sizeof(s->trusted)) != 0)
 		goto out;
 	s->readable = 1;
 	if (seal_claims_parse(s->trusted, &s->claims) == 0)
 		s->have_claims = 1;
  out:
+	buf_free(v);
 	buf_free(b);
-	if (fd >= 0)
-		close(fd);
 }
 
 static void
@@ -213,6 +199,7 @@ print_claims_text(const struct seal_claims *c)
 	printf("  manifest digest: %s\n", evidence_hex(c->manifest_digest,
 	    EVIDENCE_HASH_LEN, hex));
 	printf("  parts:           %" PRIu64 "\n", c->parts);
+	printf("  part size:       %" PRIu64 "\n", c->part_size);
 }
 
 static void
@@ -244,6 +231,7 @@ print_manifest_text(const struct manifest *m)
 	printf("  global tables:   %s\n", m->include_global ? "included" :
 	    "not included");
 	printf("  compression:     %s\n", m->compression ? "zstd" : "none");
+	printf("  part bytes:      %" PRIu64 "\n", m->part_bytes);
 	for (i = 0; i < m->ntables; i++) {
 		tb = &m->tables[i];
 		printf("  table %s: %" PRIu64 " records, %" PRIu64 " parts, %"
@@ -265,13 +253,14 @@ claims_json(const struct seal_claims *c)
 	char h1[2 * EVIDENCE_HASH_LEN + 1], h2[2 * EVIDENCE_HASH_LEN + 1];
 	char h3[2 * EVIDENCE_HASH_LEN + 1], t1[32], t2[32];
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
 	    "export_id", evidence_hex(c->export_id, MANIFEST_ID_LEN, h1),
 	    "tenant_hash", evidence_hex(c->tenant_hash, EVIDENCE_HASH_LEN, h2),
 	    "created", report_time(c->created, t1, sizeof(t1)),
 	    "expires", report_time(c->expires, t2, sizeof(t2)),
 	    "manifest_digest", evidence_hex(c->manifest_digest,
-	    EVIDENCE_HASH_LEN, h3), "parts", (json_int_t)c->parts);
+	    EVIDENCE_HASH_LEN, h3), "parts", (json_int_t)c->parts,
+	    "part_size", (json_int_t)c->part_size);
 }
 
 static json_t *
@@ -305,7 +294,8 @@ manifest_json(const struct manifest *m)
 		if (json_array_append_new(tables, tj) != 0)
 			goto fail;
 	}
-	o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:o}",
+	o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:I, "
+	    "s:o}",
 	    "export_id", evidence_hex(m->export_id, MANIFEST_ID_LEN, h1),
 	    "tenant_hash", evidence_hex(m->tenant_hash, EVIDENCE_HASH_LEN, h2),
 	    "tenant_type", report_json_str(m->tenant_type),
@@ -316,6 +306,7 @@ manifest_json(const struct manifest *m)
 	    "until", report_json_str(m->until),
 	    "include_global", m->include_global,
 	    "compression", m->compression ? "zstd" : "none",
+	    "part_bytes", (json_int_t)m->part_bytes,
 	    "tables", tables);
 	return o;
  fail:
@@ -338,8 +329,9 @@ print_json(const struct facts *f, const struct verify_result *res)
 			goto out;
 	if (res != NULL) {
 		for (i = 0; i < res->nstored; i++) {
-			e = json_pack("{s:s, s:o, s:b}",
-			    "code", err_code(res->findings[i].code),
+			e = json_pack("{s:s, s:s, s:o, s:b}",
+			    "code", rule_code(res->findings[i].rule),
+			    "section", rule_section(res->findings[i].rule),
 			    "message", report_json_str(res->findings[i].msg),
 			    "warning", res->findings[i].warning);
 			if (json_array_append_new(fl, e) != 0)
@@ -460,7 +452,7 @@ cmd_inspect(int argc, char **argv)
 	if ((r = parse_args(argc, argv, &identity, &passfile, &max_log_n,
 	    &json, &archive)) != 0)
 		return r == CMD_HELP ? CMD_EXIT_OK : r;
-	if (cmd_keys_load("inspect", identity, passfile, max_log_n, NULL, NULL,
+	if (cmd_keys_load("inspect", identity, passfile, max_log_n, NULL,
 	    &k) != 0)
 		goto out;
 	if ((r = seal_reader_open(archive, &sr, why, sizeof(why))) != 0) {

@@ -16,25 +16,30 @@
 #include "buf.h"
 #include "cmd.h"
 #include "err.h"
+#include "file.h"
 #include "minisig.h"
 #include "report.h"
 #include "verify.h"
 
 static const char verify_usage[] =
 "usage: tenant-verify verify (--identity FILE | --passphrase-file FILE)\n"
-"           --signer PUBKEY --tenant ID [--foreign-ids FILE]\n"
-"           [--strict-expiry] [--exit-on-error] [--max-work-factor N]\n"
-"           [--json] ARCHIVE\n"
+"           (--signer PUBKEY ... | --signers FILE) --tenant ID\n"
+"           [--foreign-ids FILE] [--strict-expiry] [--exit-on-error]\n"
+"           [--max-work-factor N] [--json] ARCHIVE\n"
 "\n"
 "Decrypts ARCHIVE (NAME.texp or NAME.texp.index), checks its signature\n"
-"against the pinned signer key and proves that every record belongs to\n"
+"against the pinned signer keys and proves that every record belongs to\n"
 "tenant ID and that nothing is missing or altered. Every problem found is\n"
 "reported, not just the first.\n"
 "\n"
 "  --identity FILE         age identity file (mode 0600)\n"
-"  --passphrase-file FILE  first line is the archive passphrase\n"
+"  --passphrase-file FILE  first line is the archive passphrase (mode 0600)\n"
 "  --max-work-factor N     highest scrypt work factor accepted (default 22)\n"
-"  --signer PUBKEY         minisign public key: .pub file or base64 key\n"
+"  --signer PUBKEY         a pinned minisign public key: .pub file or base64\n"
+"                          key; repeat it to pin several (key rotation)\n"
+"  --signers FILE          a keyring: pinned keys, one base64 key a line\n"
+"                          (.pub files concatenated work); keys are matched\n"
+"                          to the signature by key id\n"
 "  --tenant ID             the tenant key the archive must hold\n"
 "  --foreign-ids FILE      auditor: identifiers (one a line) that must not\n"
 "                          occur anywhere; hits fail without showing them\n"
@@ -47,7 +52,8 @@ static const char verify_usage[] =
 
 static const char extract_usage[] =
 "usage: tenant-verify extract (--identity FILE | --passphrase-file FILE)\n"
-"           --signer PUBKEY --tenant ID --format jsonl|csv|cbor --out DIR\n"
+"           (--signer PUBKEY ... | --signers FILE) --tenant ID\n"
+"           --format jsonl|csv|cbor --out DIR\n"
 "           [--foreign-ids FILE] [--strict-expiry] [--exit-on-error]\n"
 "           [--max-work-factor N] [--json] ARCHIVE\n"
 "\n"
@@ -66,7 +72,8 @@ static const char extract_usage[] =
 "error (including a file that already exists).\n";
 
 enum {
-	OPT_IDENTITY = 256, OPT_PASSFILE, OPT_SIGNER, OPT_TENANT, OPT_FOREIGN,
+	OPT_IDENTITY = 256, OPT_PASSFILE, OPT_SIGNER, OPT_SIGNERS, OPT_TENANT,
+	OPT_FOREIGN,
 	OPT_STRICT, OPT_EXIT_ON_ERROR, OPT_JSON, OPT_MAX_WF, OPT_FORMAT,
 	OPT_OUT,
 };
@@ -154,6 +161,7 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		{ "identity", required_argument, NULL, OPT_IDENTITY },
 		{ "passphrase-file", required_argument, NULL, OPT_PASSFILE },
 		{ "signer", required_argument, NULL, OPT_SIGNER },
+		{ "signers", required_argument, NULL, OPT_SIGNERS },
 		{ "tenant", required_argument, NULL, OPT_TENANT },
 		{ "foreign-ids", required_argument, NULL, OPT_FOREIGN },
 		{ "strict-expiry", no_argument, NULL, OPT_STRICT },
@@ -181,7 +189,20 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 			a->passfile = optarg;
 			break;
 		case OPT_SIGNER:
-			a->signer = optarg;
+			if (a->nsigner == CMD_MAX_SIGNER_ARGS) {
+				cmd_usage_error(ctx, "--signer given more than "
+				    "%d times (use --signers FILE)",
+				    CMD_MAX_SIGNER_ARGS);
+				return CMD_EXIT_USAGE;
+			}
+			a->signer[a->nsigner++] = optarg;
+			break;
+		case OPT_SIGNERS:
+			if (a->signers_file != NULL) {
+				cmd_usage_error(ctx, "--signers given twice");
+				return CMD_EXIT_USAGE;
+			}
+			a->signers_file = optarg;
 			break;
 		case OPT_TENANT:
 			a->tenant = optarg;
@@ -248,9 +269,9 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		    "--passphrase-file");
 		return CMD_EXIT_USAGE;
 	}
-	if (a->signer == NULL) {
-		cmd_usage_error(ctx, "--signer is required (the pinned "
-		    "minisign public key)");
+	if (a->nsigner == 0 && a->signers_file == NULL) {
+		cmd_usage_error(ctx, "--signer or --signers is required (the "
+		    "pinned minisign public keys)");
 		return CMD_EXIT_USAGE;
 	}
 	if (a->tenant == NULL || a->tenant[0] == '\0') {
@@ -262,79 +283,6 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		return CMD_EXIT_USAGE;
 	}
 	return 0;
-}
-
-/* Reads a small regular file (no symlink) into memory from
- * sodium_malloc when secret. *p is NUL-terminated beyond *len. */
-static int
-read_file(const char *path, size_t max, int secret, uint8_t **p,
-    size_t *len)
-{
-	struct stat st;
-	uint8_t *d = NULL;
-	size_t n = 0;
-	ssize_t got;
-	int fd = -1, r = ERR_INTERNAL;
-
-	*p = NULL;
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		r = errno == ENOENT ? ERR_NOENT : errno == ELOOP ? ERR_PERM :
-		    ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = ERR_IO;
-		goto out;
-	}
-	/* a secret others can read is no longer only this account's */
-	if (secret && (st.st_mode & 077) != 0) {
-		r = ERR_PERM;
-		goto out;
-	}
-	d = secret ? sodium_malloc(max + 1) : malloc(max + 1);
-	if (d == NULL) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		if (n == max) {
-			/* One byte more tells "exactly max" from "longer". */
-			uint8_t extra;
-
-			if ((got = read(fd, &extra, 1)) < 0 && errno == EINTR)
-				continue;
-			if (got != 0) {
-				r = got < 0 ? ERR_IO : ERR_LIMIT;
-				goto out;
-			}
-			break;
-		}
-		if ((got = read(fd, d + n, max - n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			r = ERR_IO;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	d[n] = '\0';
-	*p = d;
-	*len = n;
-	d = NULL;
-	r = 0;
- out:
-	if (d != NULL) {
-		if (secret)
-			sodium_free(d);
-		else
-			free(d);
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
 }
 
 static const char *
@@ -360,26 +308,20 @@ load_passphrase(const char *context, const char *path, int max_log_n,
     struct cmd_keys *k)
 {
 	struct age_identity *id = NULL;
-	uint8_t *p = NULL;
-	size_t len = 0, n;
+	char *p = NULL;
+	size_t len = 0;
 	int r = CMD_EXIT_USAGE, rr;
 
-	if ((rr = read_file(path, CMD_MAX_PASSPHRASE, 1, &p, &len)) != 0) {
+	if ((rr = file_read_secret_line(path, CMD_MAX_PASSPHRASE, &p,
+	    &len)) != 0) {
 		report_error(context, "passphrase file \"%s\": %s", path,
-		    rr == ERR_LIMIT ? "first line too long" : file_error(rr));
+		    rr == ERR_PERM ? "is a symbolic link or readable by group "
+		    "or others (chmod 600 it)" : rr == ERR_PASSPHRASE ?
+		    "first line is empty" : rr == ERR_LIMIT ? "file too large" :
+		    file_error(rr));
 		goto out;
 	}
-	for (n = 0; n < len && p[n] != '\n'; n++)
-		;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (n == 0) {
-		report_error(context, "passphrase file \"%s\": first line is "
-		    "empty", path);
-		goto out;
-	}
-	if ((rr = age_identity_passphrase((const char *)p, n, max_log_n,
-	    &id)) != 0) {
+	if ((rr = age_identity_passphrase(p, len, max_log_n, &id)) != 0) {
 		report_error(context, "passphrase: %s", err_str(rr));
 		goto out;
 	}
@@ -426,27 +368,85 @@ load_identities(const char *context, const char *path, struct cmd_keys *k)
 	return CMD_EXIT_USAGE;
 }
 
+/* Adds pk to the pinned keys; a key id may be pinned once only. */
+static int
+add_signer(const char *context, const char *what, struct minisig_pubkey *pk,
+    struct cmd_keys *k)
+{
+	uint8_t a[MINISIG_KEYID_LEN], b[MINISIG_KEYID_LEN];
+	struct minisig_pubkey **v;
+	char kid[32];
+	size_t i;
+
+	minisig_pubkey_keyid(pk, a);
+	for (i = 0; i < k->nsigners; i++) {
+		minisig_pubkey_keyid(k->signers[i], b);
+		if (memcmp(a, b, sizeof(a)) == 0) {
+			report_error(context, "%s: key %s is pinned twice", what,
+			    report_keyid(pk, kid, sizeof(kid)));
+			minisig_pubkey_free(pk);
+			return CMD_EXIT_USAGE;
+		}
+	}
+	if ((v = reallocarray(k->signers, k->nsigners + 1,
+	    sizeof(*v))) == NULL) {
+		report_error(context, "%s", err_str(ERR_NOMEM));
+		minisig_pubkey_free(pk);
+		return CMD_EXIT_USAGE;
+	}
+	k->signers = v;
+	k->signers[k->nsigners++] = pk;
+	return 0;
+}
+
 static int
 load_signer(const char *context, const char *arg, struct cmd_keys *k)
 {
+	struct minisig_pubkey *pk = NULL;
 	int rr;
 
-	/* A bare base64 key never holds a '/'? It may ('/' is base64), so
-	 * try the key form first and fall back to a file. */
-	if (minisig_pubkey_parse(arg, strlen(arg), &k->signer) == 0)
-		return 0;
-	k->signer = NULL;
-	if ((rr = minisig_pubkey_load(arg, &k->signer)) == 0)
-		return 0;
-	k->signer = NULL;
+	/* A bare base64 key may hold a '/': try the key form first and
+	 * fall back to a file. */
+	if (minisig_pubkey_parse(arg, strlen(arg), &pk) == 0 ||
+	    (rr = minisig_pubkey_load(arg, &pk)) == 0)
+		return add_signer(context, "--signer", pk, k);
 	if (rr == ERR_NOENT)
 		report_error(context, "--signer: \"%s\" is neither a minisign "
 		    "public key nor an existing .pub file", arg);
 	else
 		report_error(context, "--signer: public key file \"%s\": %s",
-		    arg, rr == ERR_SIG_FORMAT ? "not a minisign public key" :
-		    file_error(rr));
+		    arg, rr == ERR_SIG_FORMAT || rr == ERR_UNSUPPORTED ?
+		    "not a minisign public key" : file_error(rr));
 	return CMD_EXIT_USAGE;
+}
+
+static int
+load_keyring(const char *context, const char *path, struct cmd_keys *k)
+{
+	struct minisig_pubkey **keys = NULL;
+	size_t n = 0, line = 0, i;
+	int rr, r = 0;
+
+	if ((rr = minisig_keyring_load(path, &keys, &n, &line)) != 0) {
+		if (line > 0)
+			report_error(context, "--signers: \"%s\" line %zu: %s",
+			    path, line, rr == ERR_EXISTS ? "a key id given "
+			    "twice" : "not a minisign public key");
+		else
+			report_error(context, "--signers: \"%s\": %s", path,
+			    rr == ERR_NOENT ? "no such file, or no key in it" :
+			    rr == ERR_LIMIT ? "too many keys (or too large)" :
+			    file_error(rr));
+		return CMD_EXIT_USAGE;
+	}
+	for (i = 0; i < n; i++) {
+		if (r == 0)
+			r = add_signer(context, "--signers", keys[i], k);
+		else
+			minisig_pubkey_free(keys[i]);
+	}
+	free(keys);
+	return r;
 }
 
 int
@@ -531,16 +531,17 @@ cmd_foreign_free(char **list, size_t n)
 static int
 load_foreign(const char *context, const char *path, struct cmd_keys *k)
 {
-	uint8_t *p = NULL;
-	size_t len = 0;
+	struct buf *b = NULL;
 	int r = CMD_EXIT_USAGE, rr;
 
-	if ((rr = read_file(path, CMD_MAX_FOREIGN_FILE, 0, &p, &len)) != 0) {
+	if ((rr = file_read_small(AT_FDCWD, path, CMD_MAX_FOREIGN_FILE, 0,
+	    &b)) != 0) {
 		report_error(context, "--foreign-ids: \"%s\": %s", path,
 		    file_error(rr));
 		goto out;
 	}
-	if ((rr = cmd_foreign_parse(p, len, &k->foreign, &k->nforeign)) != 0) {
+	if ((rr = cmd_foreign_parse(buf_ptr(b), buf_len(b), &k->foreign,
+	    &k->nforeign)) != 0) {
 		report_error(context, "--foreign-ids: \"%s\": %s", path,
 		    rr == ERR_LIMIT ? "too many identifiers" :
 		    rr == ERR_FORMAT ? "holds a NUL byte" : err_str(rr));
@@ -553,18 +554,19 @@ load_foreign(const char *context, const char *path, struct cmd_keys *k)
 	}
 	r = 0;
  out:
-	if (p != NULL) {
-		sodium_memzero(p, len);
-		free(p);
-	}
+	/* Other tenants' identifiers: do not leave them around. */
+	if (b != NULL)
+		sodium_memzero((void *)buf_ptr(b), buf_len(b));
+	buf_free(b);
 	return r;
 }
 
 int
 cmd_keys_load(const char *context, const char *identity,
-    const char *passfile, int max_log_n, const char *signer,
-    const char *foreign_file, struct cmd_keys *k)
+    const char *passfile, int max_log_n, const struct cmd_args *a,
+    struct cmd_keys *k)
 {
+	size_t i;
 	int r;
 
 	memset(k, 0, sizeof(*k));
@@ -574,10 +576,14 @@ cmd_keys_load(const char *context, const char *identity,
 	if (passfile != NULL && (r = load_passphrase(context, passfile,
 	    max_log_n, k)) != 0)
 		goto fail;
-	if (signer != NULL && (r = load_signer(context, signer, k)) != 0)
+	for (i = 0; a != NULL && i < a->nsigner; i++)
+		if ((r = load_signer(context, a->signer[i], k)) != 0)
+			goto fail;
+	if (a != NULL && a->signers_file != NULL &&
+	    (r = load_keyring(context, a->signers_file, k)) != 0)
 		goto fail;
-	if (foreign_file != NULL && (r = load_foreign(context, foreign_file,
-	    k)) != 0)
+	if (a != NULL && a->foreign_file != NULL &&
+	    (r = load_foreign(context, a->foreign_file, k)) != 0)
 		goto fail;
 	return 0;
  fail:
@@ -589,7 +595,7 @@ void
 cmd_keys_free(struct cmd_keys *k)
 {
 	age_identities_free(k->ids, k->nids);
-	minisig_pubkey_free(k->signer);
+	minisig_keyring_free(k->signers, k->nsigners);
 	cmd_foreign_free(k->foreign, k->nforeign);
 	memset(k, 0, sizeof(*k));
 }
@@ -601,7 +607,8 @@ cmd_opts_fill(const struct cmd_args *a, const struct cmd_keys *k,
 	memset(o, 0, sizeof(*o));
 	o->ids = k->ids;
 	o->nids = k->nids;
-	o->signer = k->signer;
+	o->signers = (const struct minisig_pubkey *const *)k->signers;
+	o->nsigners = k->nsigners;
 	o->tenant = a->tenant;
 	o->foreign = (const char *const *)k->foreign;
 	o->nforeign = k->nforeign;
@@ -624,8 +631,8 @@ cmd_verify(int argc, char **argv)
 	memset(&k, 0, sizeof(k));
 	if ((r = cmd_args_parse(0, argc, argv, &a)) != 0)
 		return r == CMD_HELP ? CMD_EXIT_OK : r;
-	if (cmd_keys_load("verify", a.identity, a.passfile, a.max_log_n,
-	    a.signer, a.foreign_file, &k) != 0)
+	if (cmd_keys_load("verify", a.identity, a.passfile, a.max_log_n, &a,
+	    &k) != 0)
 		goto out;
 	cmd_opts_fill(&a, &k, &o);
 	if ((r = verify_archive(a.archive, &o, &res, why, sizeof(why))) != 0) {
@@ -633,14 +640,16 @@ cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (a.json) {
-		if ((j = report_json(a.archive, res, k.signer)) == NULL ||
+		if ((j = report_json(a.archive, res,
+		    (const struct minisig_pubkey *const *)k.signers, k.nsigners)) == NULL ||
 		    report_json_print(stdout, j) != 0) {
 			report_error("verify", "cannot write the JSON report");
 			goto out;
 		}
 	} else {
 		report_findings(stderr, res);
-		report_summary(stdout, a.archive, a.tenant, res, k.signer,
+		report_summary(stdout, a.archive, a.tenant, res,
+		    (const struct minisig_pubkey *const *)k.signers, k.nsigners,
 		    k.nforeign > 0);
 	}
 	ret = report_proven(res) ? CMD_EXIT_OK : CMD_EXIT_FAIL;

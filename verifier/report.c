@@ -13,6 +13,7 @@
 #include "manifest.h"
 #include "minisig.h"
 #include "report.h"
+#include "rule.h"
 #include "verify.h"
 
 #define MAX_YEAR_SECONDS 253402300799ULL	/* 9999-12-31T23:59:59Z */
@@ -36,17 +37,54 @@ report_time(uint64_t t, char *out, size_t len)
 }
 
 const char *
-report_keyid(const struct minisig_pubkey *pk, char *out, size_t len)
+report_keyid_bytes(const uint8_t *id, char *out, size_t len)
 {
-	uint8_t id[MINISIG_KEYID_LEN];
 	uint64_t x = 0;
 	int i;
 
-	minisig_pubkey_keyid(pk, id);
 	for (i = MINISIG_KEYID_LEN - 1; i >= 0; i--)
 		x = (x << 8) | id[i];
 	snprintf(out, len, "%" PRIX64, x);
 	return out;
+}
+
+const char *
+report_keyid(const struct minisig_pubkey *pk, char *out, size_t len)
+{
+	uint8_t id[MINISIG_KEYID_LEN];
+
+	minisig_pubkey_keyid(pk, id);
+	return report_keyid_bytes(id, out, len);
+}
+
+/* The signature line of the summary. */
+static void
+summary_signature(FILE *f, const struct verify_result *r,
+    const struct minisig_pubkey *const *signers, size_t nsigners)
+{
+	char kid[32];
+	size_t i;
+
+	if (nsigners == 0) {
+		fprintf(f, "signature:       not checked (no signer key)\n");
+		return;
+	}
+	if (r->signature_ok && r->signer.which < nsigners) {
+		fprintf(f, "signature:       good, key %s\n", report_keyid(
+		    signers[r->signer.which], kid, sizeof(kid)));
+		return;
+	}
+	fprintf(f, "signature:       NOT verified");
+	if (r->signer.have_keyid)
+		fprintf(f, " (signed by key %s;", report_keyid_bytes(
+		    r->signer.keyid, kid, sizeof(kid)));
+	else
+		fprintf(f, " (");
+	fprintf(f, " pinned:");
+	for (i = 0; i < nsigners; i++)
+		fprintf(f, "%s %s", i ? "," : "", report_keyid(signers[i], kid,
+		    sizeof(kid)));
+	fprintf(f, ")\n");
 }
 
 const char *
@@ -132,8 +170,8 @@ facts_get(const struct verify_result *r, struct facts *x)
 
 void
 report_summary(FILE *f, const char *archive, const char *tenant,
-    const struct verify_result *r, const struct minisig_pubkey *signer,
-    int foreign)
+    const struct verify_result *r, const struct minisig_pubkey *const *signers,
+    size_t nsigners, int foreign)
 {
 	char hex[2 * EVIDENCE_HASH_LEN + 1], t1[32], kid[32];
 	char safe[MANIFEST_MAX_NAME * 2 + 1], safe2[512];
@@ -172,14 +210,7 @@ report_summary(FILE *f, const char *archive, const char *tenant,
 		}
 	}
 	fprintf(f, "records:         %" PRIu64 " read\n", r->records);
-	if (signer == NULL)
-		fprintf(f, "signature:       not checked (no signer key)\n");
-	else if (r->signature_ok)
-		fprintf(f, "signature:       good, key %s\n",
-		    report_keyid(signer, kid, sizeof(kid)));
-	else
-		fprintf(f, "signature:       NOT verified (key %s)\n",
-		    report_keyid(signer, kid, sizeof(kid)));
+	summary_signature(f, r, signers, nsigners);
 	if (foreign)
 		fprintf(f, "foreign hits:    %" PRIu64 "\n", r->foreign_hits);
 	if (r->nwarnings > 0)
@@ -189,8 +220,8 @@ report_summary(FILE *f, const char *archive, const char *tenant,
 		    "complete, unaltered and signed by key %s\n",
 		    report_safe(tenant != NULL ? tenant : "", safe2,
 		    sizeof(safe2)),
-		    signer != NULL ? report_keyid(signer, kid, sizeof(kid)) :
-		    "?");
+		    r->signer.which < nsigners ? report_keyid(
+		    signers[r->signer.which], kid, sizeof(kid)) : "?");
 	else
 		fprintf(f, "NOT PROVEN: %zu failure%s\n", r->nfailures,
 		    r->nfailures == 1 ? "" : "s");
@@ -249,9 +280,10 @@ jset(json_t *o, const char *k, json_t *v, int *bad)
 
 json_t *
 report_json(const char *archive, const struct verify_result *r,
-    const struct minisig_pubkey *signer)
+    const struct minisig_pubkey *const *signers, size_t nsigners)
 {
 	json_t *o = NULL, *fails = NULL, *warns = NULL, *tables = NULL, *e;
+	json_t *pinned = NULL;
 	const struct manifest_table *t;
 	struct facts x;
 	char kid[32];
@@ -260,12 +292,20 @@ report_json(const char *archive, const struct verify_result *r,
 
 	facts_get(r, &x);
 	if ((o = json_object()) == NULL || (fails = json_array()) == NULL ||
-	    (warns = json_array()) == NULL || (tables = json_array()) == NULL)
+	    (warns = json_array()) == NULL || (tables = json_array()) == NULL ||
+	    (pinned = json_array()) == NULL)
 		goto fail;
+	for (i = 0; i < nsigners; i++)
+		if (json_array_append_new(pinned, json_string(report_keyid(
+		    signers[i], kid, sizeof(kid)))) != 0)
+			goto fail;
 	for (i = 0; i < r->nstored; i++) {
 		if ((e = json_object()) == NULL)
 			goto fail;
-		jset(e, "code", json_string(err_code(r->findings[i].code)), &bad);
+		jset(e, "code", json_string(rule_code(r->findings[i].rule)),
+		    &bad);
+		jset(e, "section", json_string(rule_section(
+		    r->findings[i].rule)), &bad);
 		jset(e, "message", report_json_str(r->findings[i].msg), &bad);
 		if (json_array_append_new(r->findings[i].warning ? warns : fails,
 		    e) != 0)
@@ -308,14 +348,18 @@ report_json(const char *archive, const struct verify_result *r,
 	jset(o, "size", json_integer((json_int_t)r->size), &bad);
 	jset(o, "parts", json_integer((json_int_t)r->parts), &bad);
 	jset(o, "signature_ok", json_boolean(r->signature_ok), &bad);
-	jset(o, "signer_key_id", signer == NULL ? json_null() :
-	    json_string(report_keyid(signer, kid, sizeof(kid))), &bad);
+	jset(o, "signer_key_id", r->signature_ok && r->signer.which < nsigners ?
+	    json_string(report_keyid(signers[r->signer.which], kid,
+	    sizeof(kid))) : json_null(), &bad);
+	jset(o, "pinned_key_ids", pinned, &bad);
+	pinned = NULL;
 	jset(o, "foreign_hits", json_integer((json_int_t)r->foreign_hits),
 	    &bad);
 	if (bad)
 		goto fail;
 	return o;
  fail:
+	json_decref(pinned);
 	json_decref(fails);
 	json_decref(warns);
 	json_decref(tables);

@@ -41,27 +41,34 @@ int report_proven(const struct verify_result *r);
  * "tenant-verify: WARN: <msg>", then a line for findings not stored. */
 void report_findings(FILE *f, const struct verify_result *r);
 
+/* The key id of a signature (8 bytes, as stored), as minisign prints it.
+ * Returns out (at least 17 bytes). */
+const char *report_keyid_bytes(const uint8_t *id, char *out, size_t len);
+
 /*
  * The human summary: archive, layout, export id, tenant hash, created and
  * expires (UTC ISO-8601), manifest digest, each table with its record
- * count, the signature status, foreign hits when foreign is nonzero, and
- * the verdict "PROVEN: ..." or "NOT PROVEN: N failures". signer may be
- * NULL (inspect).
+ * count, the signature status (the key that verified it, or the key the
+ * signature names and the pinned ones), foreign hits when foreign is
+ * nonzero, and the verdict "PROVEN: ..." or "NOT PROVEN: N failures".
+ * signers[0..nsigners) are the pinned keys (none: inspect).
  */
 void report_summary(FILE *f, const char *archive, const char *tenant,
-    const struct verify_result *r, const struct minisig_pubkey *signer,
-    int foreign);
+    const struct verify_result *r, const struct minisig_pubkey *const *signers,
+    size_t nsigners, int foreign);
 
 /*
  * The same as one JSON object (new reference, caller json_decref()s; NULL
- * on ENOMEM): archive, proven, failures [{code, message}], warnings
- * [{code, message}], failures_total, warnings_total, export_id,
+ * on ENOMEM): archive, proven, failures [{code, section, message}] (code:
+ * the rule's stable snake_case code, rule.h), warnings (the same),
+ * failures_total, warnings_total, export_id,
  * tenant_hash, created, expires, manifest_digest (hex / ISO strings, null
  * when unknown), tables [{name, records, parts}], records, size, parts,
- * signature_ok, signer_key_id, foreign_hits.
+ * signature_ok, signer_key_id (the key that verified the signature, or
+ * null), pinned_key_ids, foreign_hits.
  */
 json_t *report_json(const char *archive, const struct verify_result *r,
-    const struct minisig_pubkey *signer);
+    const struct minisig_pubkey *const *signers, size_t nsigners);
 
 /* A JSON string for s, made valid UTF-8 if it was not; NULL on ENOMEM. */
 json_t *report_json_str(const char *s);

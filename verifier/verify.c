@@ -27,15 +27,19 @@ struct vctx {
 };
 
 static int
-add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+add_finding(struct vctx *v, int warning, enum rule rule, int code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Records a finding. Returns nonzero when the caller should stop. */
+/* Records a finding: "§N: " and the sentence. Returns nonzero when the
+ * caller should stop. */
 static int
-add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
+add_finding(struct vctx *v, int warning, enum rule rule, int code,
+    const char *fmt, ...)
 {
 	struct verify_result *r = v->res;
 	struct verify_finding *f;
+	const char *sec = rule_section(rule);
+	size_t n = 0;
 	va_list ap;
 
 	if (warning)
@@ -44,10 +48,13 @@ add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
 		r->nfailures++;
 	if (r->nstored < VERIFY_MAX_STORED) {
 		f = &r->findings[r->nstored++];
+		f->rule = rule;
 		f->code = code;
 		f->warning = warning;
+		if (sec[0] != '\0')
+			n = (size_t)snprintf(f->msg, sizeof(f->msg), "%s: ", sec);
 		va_start(ap, fmt);
-		vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+		vsnprintf(f->msg + n, sizeof(f->msg) - n, fmt, ap);
 		va_end(ap);
 	}
 	if (!warning && v->o->exit_on_error)
@@ -55,10 +62,14 @@ add_finding(struct vctx *v, int warning, int code, const char *fmt, ...)
 	return v->stop;
 }
 
+/* A finding with its rule's own error code. */
+#define FINDING(v, rule, ...) add_finding(v, 0, rule, rule_err(rule), \
+    __VA_ARGS__)
+
 static int
-on_failure(void *ctx, int code, const char *msg)
+on_failure(void *ctx, enum rule rule, int code, const char *msg)
 {
-	return add_finding(ctx, 0, code, "%s", msg);
+	return add_finding(ctx, 0, rule, code, "%s", msg);
 }
 
 static int
@@ -143,9 +154,9 @@ verify_tenant_value(const char *type, const char *tenant, struct buf *out)
 			return r;
 		return dcbor_put_int(out, v);
 	}
-	if (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0 ||
-	    strcmp(type, "bpchar") == 0 || strcmp(type, "name") == 0)
-		return dcbor_put_text(out, tenant, strlen(tenant));
+	if (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0)
+		return dcbor_put_text(out, tenant, strlen(tenant)) == 0 ? 0 :
+		    ERR_INVALID;
 	return ERR_UNSUPPORTED;
 }
 
@@ -162,9 +173,9 @@ on_preamble(void *ctx, const struct manifest *pre)
 		v->tenant_known = 0;
 	} else if ((r = verify_tenant_value(pre->tenant_type, v->o->tenant,
 	    v->expect)) != 0) {
-		if (add_finding(v, 0, ERR_TENANT, "expected tenant is not a "
-		    "valid %s%s", r == ERR_UNSUPPORTED ? "tenant key type " :
-		    "value of the archive's tenant key type ",
+		if (FINDING(v, RULE_EXPECTED_TENANT, "the expected tenant is "
+		    "not a valid %s%s", r == ERR_UNSUPPORTED ? "tenant key "
+		    "type" : "value of the archive's tenant key type ",
 		    r == ERR_UNSUPPORTED ? "" : pre->tenant_type))
 			return 1;
 		v->tenant_known = 0;
@@ -173,13 +184,14 @@ on_preamble(void *ctx, const struct manifest *pre)
 		evidence_tenant_hash(pre->salt, buf_ptr(v->expect),
 		    buf_len(v->expect), th);
 		if (sodium_memcmp(th, pre->tenant_hash, sizeof(th)) != 0 &&
-		    add_finding(v, 0, ERR_TENANT, "archive is not for the "
-		    "expected tenant (tenant hash differs)"))
+		    FINDING(v, RULE_EXPECTED_TENANT, "the archive is not for "
+		    "the expected tenant (tenant hash differs)"))
 			return 1;
 	}
 	if (v->o->sink != NULL && v->o->sink->begin != NULL &&
 	    (r = v->o->sink->begin(v->o->sink->ctx, pre)) != 0) {
-		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
+		    err_str(r));
 		return 1;
 	}
 	return 0;
@@ -280,7 +292,7 @@ scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
 			if (!hit && foreign_match(v->o, &it, uuid_tag, &which)) {
 				hit = 1;
 				v->res->foreign_hits++;
-				if (add_finding(v, 0, ERR_FOREIGN, "table \"%s\" "
+				if (FINDING(v, RULE_FOREIGN_ID, "table \"%s\" "
 				    "column \"%s\" record %llu: holds foreign "
 				    "identifier #%zu of the list",
 				    pre->tables[table].name,
@@ -311,7 +323,7 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 	    (tlen != buf_len(v->expect) ||
 	    memcmp(tval, buf_ptr(v->expect), tlen) != 0)) {
 		v->tenant_bad++;
-		if (add_finding(v, 0, ERR_TENANT, "table \"%s\" record %llu "
+		if (FINDING(v, RULE_RECORD_TENANT, "table \"%s\" record %llu "
 		    "belongs to another tenant", pre->tables[table].name,
 		    (unsigned long long)index))
 			return 1;
@@ -321,7 +333,8 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 		return 1;
 	if (v->o->sink != NULL && v->o->sink->record != NULL &&
 	    (r = v->o->sink->record(v->o->sink->ctx, pre, table, rec, len)) != 0) {
-		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
+		    err_str(r));
 		return 1;
 	}
 	return v->stop;
@@ -356,7 +369,8 @@ on_manifest(void *ctx, const struct manifest *m, const uint8_t *bytes,
 	(void)m;
 	if (v->o->sink != NULL && v->o->sink->end != NULL &&
 	    (r = v->o->sink->end(v->o->sink->ctx, bytes, len)) != 0) {
-		add_finding(v, 0, r, "extraction failed: %s", err_str(r));
+		add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
+		    err_str(r));
 		return 1;
 	}
 	return v->stop;
@@ -376,6 +390,7 @@ result_new(struct verify_result **out)
 	*out = NULL;
 	if (r == NULL)
 		return ERR_NOMEM;
+	r->signer.which = SIZE_MAX;
 	r->findings = calloc(VERIFY_MAX_STORED, sizeof(*r->findings));
 	if (r->findings == NULL) {
 		free(r);
@@ -402,7 +417,15 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 	int r;
 
 	if ((r = age_dec_new(rd, rctx, &dec)) != 0) {
-		add_finding(v, 0, r, "cannot decrypt: %s", err_str(r));
+		add_finding(v, 0, rule_from_err(r) ? rule_from_err(r) :
+		    RULE_AGE_HEADER, r, "cannot decrypt: %s", err_str(r));
+		goto out;
+	}
+	/* The format is the binary age file; armor is another encoding of
+	 * the same bytes, which the writer never produces. */
+	if (age_dec_armored(dec)) {
+		FINDING(v, RULE_AGE_HEADER, "the age file is ASCII-armored; the "
+		    "archive is a binary age file");
 		goto out;
 	}
 	if (o->file_key != NULL)
@@ -410,9 +433,10 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 	else
 		r = age_dec_unwrap(dec, o->ids, o->nids);
 	if (r != 0) {
-		add_finding(v, 0, r, "cannot decrypt: %s", r == ERR_AGE_NO_MATCH ?
-		    "none of the given identities can open this archive" :
-		    err_str(r));
+		add_finding(v, 0, rule_from_err(r) ? rule_from_err(r) :
+		    RULE_AGE_HEADER, r, "cannot decrypt: %s",
+		    r == ERR_AGE_NO_MATCH ? "none of the given identities can "
+		    "open this archive" : err_str(r));
 		goto out;
 	}
 	r = bundle_read(age_read, dec, &vis);
@@ -431,7 +455,7 @@ verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
 	int r;
 
 	*out = NULL;
-	if (o->signer != NULL)
+	if (o->nsigners != 0)
 		return ERR_INVALID;
 	if ((r = result_new(&v.res)) != 0)
 		return r;
@@ -456,16 +480,49 @@ check_claims(struct vctx *v)
 		return;
 	if (sodium_memcmp(c->manifest_digest, v->res->manifest_digest,
 	    EVIDENCE_HASH_LEN) != 0) {
-		add_finding(v, 0, ERR_DIGEST, "manifest digest differs from "
-		    "the signed one");
+		FINDING(v, RULE_MANIFEST_DIGEST, "the manifest digest differs "
+		    "from the signed one");
 		return;
 	}
 	if (memcmp(c->export_id, m->export_id, sizeof(c->export_id)) != 0 ||
 	    sodium_memcmp(c->tenant_hash, m->tenant_hash,
 	    sizeof(c->tenant_hash)) != 0 || c->created != m->created ||
 	    c->expires != m->expires)
-		add_finding(v, 0, ERR_SIG_COMMENT, "signed claims disagree "
-		    "with the manifest");
+		FINDING(v, RULE_CLAIMS, "the signed claims disagree with the "
+		    "manifest (export id, tenant hash, created or expires)");
+}
+
+/* Parts, signature, claims and expiry, after the content. Returns 0, or
+ * an operational error (the archive could not be read) with why. */
+static int
+finish_seal(struct vctx *v, struct seal_reader *sr, char *why, size_t whylen)
+{
+	const struct verify_opts *o = v->o;
+	enum rule rule, prule;
+	char msg[256], pmsg[256];
+	size_t i;
+	int r, pr;
+
+	r = seal_reader_finish(sr, o->signers, o->nsigners, &v->res->signer,
+	    &v->res->claims, &rule, msg, sizeof(msg));
+	if (r == ERR_IO || r == ERR_NOMEM) {
+		snprintf(why, whylen, "%s", msg);
+		return r;
+	}
+	for (i = 0; (pr = seal_reader_problem(sr, i, &prule, pmsg,
+	    sizeof(pmsg))) != 0; i++)
+		add_finding(v, 0, prule, pr, "%s", pmsg);
+	if (r != 0) {
+		add_finding(v, 0, rule != RULE_NONE ? rule :
+		    RULE_SIGNATURE_FORMAT, r, "%s", msg);
+		return 0;
+	}
+	v->res->signature_ok = 1;
+	check_claims(v);
+	if (o->now > v->res->claims.expires)
+		add_finding(v, !o->strict_expiry, RULE_EXPIRED, ERR_EXPIRED,
+		    "the archive expired (its signed expiry has passed)");
+	return 0;
 }
 
 int
@@ -474,23 +531,24 @@ verify_archive(const char *path, const struct verify_opts *o,
 {
 	struct vctx v = { .o = o };
 	struct seal_reader *sr = NULL;
-	char msg[256];
-	int r;
+	int r, ro;
 
 	*out = NULL;
 	snprintf(why, whylen, "%s", "");
-	if (o->signer == NULL) {
+	if (o->nsigners == 0) {
 		snprintf(why, whylen, "a pinned signer key is required");
 		return ERR_INVALID;
 	}
-	if ((r = seal_reader_open(path, &sr, why, whylen)) != 0) {
+	if ((ro = seal_reader_open(path, &sr, why, whylen)) != 0) {
 		/* A malformed index is a verification failure; a missing or
 		 * unreadable archive is operational. */
-		if (r != ERR_PART && r != ERR_SIG_FORMAT && r != ERR_FORMAT)
-			return r;
+		if (ro != ERR_PART && ro != ERR_SIG_FORMAT && ro != ERR_FORMAT)
+			return ro;
 		if ((r = result_new(&v.res)) != 0)
 			return r;
-		add_finding(&v, 0, ERR_PART, "%s", why);
+		add_finding(&v, 0, ro == ERR_SIG_FORMAT ?
+		    RULE_SIGNATURE_FORMAT : RULE_INDEX, ro == ERR_SIG_FORMAT ?
+		    ro : ERR_PART, "%s", why);
 		*out = v.res;
 		return 0;
 	}
@@ -505,26 +563,8 @@ verify_archive(const char *path, const struct verify_opts *o,
 	run_content(&v, seal_reader_read, sr);
 	/* Signature and layout are checked even after a content failure (so
 	 * every problem is reported), but not after an early stop. */
-	if (!v.stop) {
-		r = seal_reader_finish(sr, o->signer, &v.res->claims, msg,
-		    sizeof(msg));
-		if (r == ERR_IO || r == ERR_NOMEM) {
-			snprintf(why, whylen, "%s", msg);
-			goto out;
-		}
-		if (seal_reader_problem(sr, why, whylen) != 0)
-			add_finding(&v, 0, ERR_PART, "%s", why);
-		snprintf(why, whylen, "%s", "");
-		if (r != 0)
-			add_finding(&v, 0, r, "%s", msg);
-		else {
-			v.res->signature_ok = 1;
-			check_claims(&v);
-			if (o->now > v.res->claims.expires)
-				add_finding(&v, !o->strict_expiry, ERR_EXPIRED,
-				    "archive expired (signed expiry passed)");
-		}
-	}
+	if (!v.stop && (r = finish_seal(&v, sr, why, whylen)) != 0)
+		goto out;
 	*out = v.res;
 	v.res = NULL;
 	r = 0;

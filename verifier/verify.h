@@ -12,7 +12,8 @@
  *     roots match the manifest, which embeds the preamble byte for byte;
  *   - the archive's tenant hash is that of the expected tenant, and every
  *     record of a tenant-owned table carries exactly that tenant key;
- *   - the minisign signature verifies with the pinned signer key, and its
+ *   - the minisign signature verifies with the pinned signer key whose
+ *     key id it names (one of several, across a key rotation), and its
  *     signed claims (export id, tenant hash, created, expires, manifest
  *     digest, part count) agree with the content;
  *   - for a split archive, every part listed in the signed index is
@@ -28,6 +29,7 @@
 
 #include "age.h"
 #include "manifest.h"
+#include "rule.h"
 #include "seal.h"
 
 struct minisig_pubkey;
@@ -45,7 +47,10 @@ struct verify_opts {
 	struct age_identity *const *ids;	/* identities to try */
 	size_t nids;
 	const uint8_t *file_key;	/* or a known file key (the checker) */
-	const struct minisig_pubkey *signer; /* NULL: no signature check */
+	/* the pinned signer keys, told apart by key id; none: no signature
+	 * check (the exporter's checker) */
+	const struct minisig_pubkey *const *signers;
+	size_t nsigners;
 	const char *tenant;		/* expected tenant key, as text */
 	const char *const *foreign;	/* auditor: identifiers to hunt for */
 	size_t nforeign;
@@ -58,9 +63,10 @@ struct verify_opts {
 #define VERIFY_MAX_STORED 1000	/* findings kept; the rest are counted */
 
 struct verify_finding {
+	enum rule rule;		/* the rule broken (rule.h) */
 	int code;		/* enum err */
 	int warning;		/* 1: warning, 0: failure */
-	char msg[512];
+	char msg[512];		/* "§N: sentence" for a format rule */
 };
 
 struct verify_result {
@@ -72,6 +78,7 @@ struct verify_result {
 	int content_ok;		/* decrypted and walked to the end cleanly */
 	int have_manifest;
 	struct seal_claims claims;	/* valid when signature_ok */
+	struct seal_signer signer;	/* which pinned key it names */
 	uint8_t manifest_digest[EVIDENCE_HASH_LEN];
 	struct manifest *manifest;	/* decoded manifest, or NULL */
 	uint8_t *receipt;		/* manifest bytes (the receipt) */
@@ -94,14 +101,18 @@ int verify_archive(const char *path, const struct verify_opts *o,
 
 /*
  * The same proof over an unsigned ciphertext stream (the exporter's
- * checker): no signature, o->signer must be NULL.
+ * checker): no signature, o->nsigners must be 0.
  */
 int verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
     const struct verify_opts *o, struct verify_result **out);
 
 /* Encodes tenant (text) as the canonical CBOR value of a tenant key of the
- * given PostgreSQL type. ERR_INVALID if it does not parse as that type,
- * ERR_UNSUPPORTED for a type that cannot be a tenant key. */
+ * given tenant type (FORMAT.md §5): uuid, 8-4-4-4-12 hex digits of either
+ * case, as tag 37 on the 16 bytes; int2, int4, int8, an optional '-' and
+ * decimal digits without leading zeros, within the type's range, as a
+ * CBOR integer; text and varchar, the bytes as given (valid UTF-8, at most
+ * 256 bytes), as a text string. ERR_INVALID if it does not parse as that
+ * type, ERR_UNSUPPORTED for a type that cannot be a tenant key. */
 int verify_tenant_value(const char *type, const char *tenant,
     struct buf *out);
 

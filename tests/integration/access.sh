@@ -192,23 +192,25 @@ expect_rc 1 "a cancelled job cannot run" by frank run --job "$FJOB"
 check "  ... audited" test "$(events export.cancelled)" = 1
 
 # ---- two workers never run one job (FOR UPDATE SKIP LOCKED) ----
-# Another session holds the job's row until told to let go.
-mkfifo "$work/lock"
-psql -X -q -d "$db" <"$work/lock" >/dev/null 2>&1 &
+# The other worker holds the row until the test lets it go: a session
+# fed from a FIFO, waited for in pg_stat_activity (no guessed times).
+mkfifo "$work/worker"
+psql -X -q -d "$db" <"$work/worker" >/dev/null 2>&1 &
 lockpid=$!
-exec 7>"$work/lock"
+exec 3>"$work/worker"
 echo "BEGIN; SELECT 1 FROM texp_control.jobs
-    WHERE $(job_where "$JOB") FOR UPDATE;" >&7
-for i in $(seq 1 600); do
-	[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db'
-	    AND state = 'idle in transaction' AND query LIKE '%FOR UPDATE%'")" = 1 ] &&
-	    break
-	sleep 0.1
-done
+    WHERE $(job_where "$JOB") FOR UPDATE;
+    SELECT 'texp-other-worker';" >&3
+other_worker_holds() {
+	test "$(sql "SELECT count(*) FROM pg_stat_activity
+	    WHERE state = 'idle in transaction' AND query LIKE '%texp-other-worker%'
+	    AND query NOT LIKE '%pg_stat_activity%'")" = 1
+}
+wait_for "the other worker to hold the job" other_worker_holds
 expect_rc 1 "a job another worker holds is skipped, not run twice" by bob run --job "$JOB"
 check "  ... saying another worker has it" grep -q "another" "$work/err"
-echo "COMMIT;" >&7
-exec 7>&-
+echo "COMMIT;" >&3
+exec 3>&-
 wait "$lockpid"
 check "  ... the job is still queued" test "$(job_state "$JOB")" = queued
 

@@ -21,6 +21,10 @@ for u in $SVC $PPL; do
 	id "$u" >/dev/null 2>&1 ||
 	    useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
 done
+# The service's account may reach the database's socket; the principals'
+# may not (tests/run.sh: the group texp-pg).
+getent group texp-pg >/dev/null || groupadd --system texp-pg
+usermod -a -G texp-pg "$SVC"
 db=texp_boundary_$$
 agency_setup "$db" || { echo "not ok - agency set-up failed"; exit 1; }
 stop_service() {

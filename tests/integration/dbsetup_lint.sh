@@ -104,7 +104,9 @@ lint_passes "after db-setup --apply"
 
 # Lint as the monitor itself, with its password in a password_file.
 checks=$((checks + 1))
-sql "ALTER ROLE texp_monitor PASSWORD 'lint-monitor-$$'"
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL	# not on a command line
+ALTER ROLE texp_monitor PASSWORD 'lint-monitor-$$';
+SQL
 printf 'lint-monitor-%s\n' "$$" >"$tmp/monitor.pw"
 chmod 600 "$tmp/monitor.pw"
 sed "s|^user = texp_monitor|user = texp_monitor\npassword_file = $tmp/monitor.pw|" \
@@ -119,13 +121,13 @@ rc=$?
 
 # db-setup fails closed on a nullable tenant column, naming it.
 checks=$((checks + 1))
-sql "ALTER TABLE app.events ALTER COLUMN tenant_id DROP NOT NULL"
+sql "ALTER TABLE app.events DROP CONSTRAINT events_pkey, ALTER COLUMN tenant_id DROP NOT NULL"
 "$bin" db-setup --config "$tmp/agency.conf" --apply --user postgres >"$tmp/apply.out" 2>&1
 rc=$?
 { [ "$rc" -eq 1 ] && grep -q "tenant column tenant_id is nullable" "$tmp/apply.out" &&
 	grep -q "app.events" "$tmp/apply.out"; } ||
 	{ fail "db-setup on a nullable tenant column: exit $rc"; cat "$tmp/apply.out"; }
-sql "ALTER TABLE app.events ALTER COLUMN tenant_id SET NOT NULL"
+sql "ALTER TABLE app.events ALTER COLUMN tenant_id SET NOT NULL, ADD PRIMARY KEY (tenant_id, id)"
 
 # One breakage at a time.
 expect rls_disabled app.invoices \
@@ -147,8 +149,8 @@ expect policy_other app.users \
 	"CREATE POLICY peek ON app.users FOR SELECT USING (true)" \
 	"DROP POLICY peek ON app.users"
 expect tenant_column_nullable app.events \
-	"ALTER TABLE app.events ALTER COLUMN tenant_id DROP NOT NULL" \
-	"ALTER TABLE app.events ALTER COLUMN tenant_id SET NOT NULL"
+	"ALTER TABLE app.events DROP CONSTRAINT events_pkey, ALTER COLUMN tenant_id DROP NOT NULL" \
+	"ALTER TABLE app.events ALTER COLUMN tenant_id SET NOT NULL, ADD PRIMARY KEY (tenant_id, id)"
 expect unclassified_table app.notes \
 	"CREATE TABLE app.notes (tenant_id uuid NOT NULL, body text)" \
 	"DROP TABLE app.notes"
@@ -177,8 +179,17 @@ expect lo_function "pg_catalog.lo_create(oid)" \
 	"GRANT EXECUTE ON FUNCTION lo_create(oid) TO PUBLIC" \
 	"REVOKE EXECUTE ON FUNCTION lo_create(oid) FROM PUBLIC"
 expect fk_without_tenant "files_invoice_loose on app.files" \
-	"ALTER TABLE app.files ADD CONSTRAINT files_invoice_loose FOREIGN KEY (invoice_id) REFERENCES app.invoices (id)" \
-	"ALTER TABLE app.files DROP CONSTRAINT files_invoice_loose"
+	"ALTER TABLE app.invoices ADD CONSTRAINT invoices_id_key UNIQUE (id); ALTER TABLE app.files ADD CONSTRAINT files_invoice_loose FOREIGN KEY (invoice_id) REFERENCES app.invoices (id)" \
+	"ALTER TABLE app.files DROP CONSTRAINT files_invoice_loose; ALTER TABLE app.invoices DROP CONSTRAINT invoices_id_key"
+expect index_without_tenant "clients_name_key on app.clients" \
+	"ALTER TABLE app.clients ADD CONSTRAINT clients_name_key UNIQUE (name)" \
+	"ALTER TABLE app.clients DROP CONSTRAINT clients_name_key"
+expect index_without_tenant "invoices_number_idx on app.invoices" \
+	"CREATE INDEX invoices_number_idx ON app.invoices (number, tenant_id)" \
+	"DROP INDEX app.invoices_number_idx"
+expect index_without_tenant "events_kind_idx on app.events" \
+	"CREATE INDEX events_kind_idx ON app.events (lower(kind))" \
+	"DROP INDEX app.events_kind_idx"
 expect excluded_column_readable app.users.password_hash \
 	"GRANT SELECT (password_hash) ON app.users TO texp_provisioner WITH GRANT OPTION" \
 	"REVOKE SELECT (password_hash) ON app.users FROM texp_provisioner CASCADE"

@@ -43,12 +43,12 @@ admin() {
 
 # As the monitor's login role.
 monitor() {
-	PGPASSWORD=$monpw psql -X -q -At -v ON_ERROR_STOP=1 -U texp_monitor -d "$db" -c "$1"
+	psql -X -q -At -v ON_ERROR_STOP=1 -U texp_monitor -d "$db" -c "$1"
 }
 
 # As the export role: runs stdin in one session; output in $tmp/exp.out.
 as_export() {
-	PGPASSWORD=$exppw psql -X -q -At -v ON_ERROR_STOP=1 -U "$role" -d "$db" \
+	psql -X -q -At -v ON_ERROR_STOP=1 -U "$role" -d "$db" \
 		>"$tmp/exp.out" 2>&1
 }
 
@@ -62,7 +62,11 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f examples/agency.sql >"$tmp/load.out" 2
 sed "s/^dbname = .*/dbname = $db/" examples/agency.conf >"$tmp/agency.conf"
 "$bin" db-setup --config "$tmp/agency.conf" --apply --user postgres >"$tmp/setup.out" 2>&1 ||
 	{ cat "$tmp/setup.out"; echo "FAIL: db-setup --apply"; exit 1; }
-admin "ALTER ROLE texp_monitor PASSWORD '$monpw'" >/dev/null
+# Passwords go to psql on stdin, and to the roles' sessions through a
+# pgpass file: never on a command line or in the environment.
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL >/dev/null
+ALTER ROLE texp_monitor PASSWORD '$monpw';
+SQL
 
 # Export roles are made for a running job only, scoped to it: the control
 # schema's migrations (as `tenant-export init` applies them), a principal
@@ -92,7 +96,13 @@ JOB_A=$(job "$A" running "$whole")
 # A SCRAM verifier for a known password, computed by the server for a
 # scratch role: the provisioning function accepts verifiers only.
 exppw="scope-export-$$"
-admin "CREATE ROLE texp_verifier_$$ PASSWORD '$exppw'" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL >/dev/null
+CREATE ROLE texp_verifier_$$ PASSWORD '$exppw';
+SQL
+printf '*:*:*:texp_monitor:%s\n*:*:*:*:%s\n' "$monpw" "$exppw" >"$tmp/pgpass"
+chmod 600 "$tmp/pgpass"
+PGPASSFILE="$tmp/pgpass"
+export PGPASSFILE
 verifier=$(admin "SELECT rolpassword FROM pg_authid WHERE rolname = 'texp_verifier_$$'")
 admin "DROP ROLE texp_verifier_$$" >/dev/null
 
@@ -154,7 +164,7 @@ all=$(printf '%s\n' "$counts" | psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" | tr 
 attempt() {
 	checks=$((checks + 1))
 	printf '%s\n%s\n' "$2" "$counts" |
-		PGPASSWORD=$exppw psql -X -q -At -U "$role" -d "$db" >"$tmp/att.out" 2>"$tmp/att.err"
+		psql -X -q -At -U "$role" -d "$db" >"$tmp/att.out" 2>"$tmp/att.err"
 	got=$(grep -E '^[0-9]+\|[0-9]+$' "$tmp/att.out")
 	if [ "$got" != "$want_b" ]; then
 		fail "scope after $1: got $(echo $got)"
@@ -250,23 +260,33 @@ echo "NOTIFY texp_scope_test;" | as_export &&
 
 # CONNECTION LIMIT 1: a second session of the same role is refused.
 checks=$((checks + 1))
-PGPASSWORD=$exppw psql -X -q -At -U "$role" -d "$db" -c "SELECT pg_sleep(20)" >/dev/null 2>&1 &
+# The first session stays open until the test ends it (it waits on a
+# FIFO), and the test waits for it in pg_stat_activity: no guessed times.
+mkfifo "$tmp/first"
+psql -X -q -At -U "$role" -d "$db" <"$tmp/first" >/dev/null 2>&1 &
 bgpid=$!
+exec 3>"$tmp/first"
 i=0
-while [ "$i" -lt 50 ]; do
+while [ "$i" -lt 3000 ]; do
 	n=$(admin "SELECT count(*) FROM pg_stat_activity WHERE usename = '$role'")
 	[ "$n" = 1 ] && break
-	sleep 0.2
+	sleep 0.1
 	i=$((i + 1))
 done
 [ "$n" = 1 ] || fail "first session of the export role did not start"
 echo "SELECT 1" | as_export && fail "second session of the export role was allowed"
 grep -q "too many connections" "$tmp/exp.out" ||
 	{ fail "second session refused for another reason"; cat "$tmp/exp.out"; }
-admin "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '$role'" >/dev/null
+exec 3>&-
 wait "$bgpid" 2>/dev/null
 bgpid=
-sleep 0.5
+# The next tests log in as the role again: wait until its session is gone.
+i=0
+while [ "$i" -lt 3000 ] && [ "$(admin "SELECT count(*) FROM pg_stat_activity
+    WHERE usename = '$role'")" != 0 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 
 # A job for app.invoices only, in a date window: the role reads that table
 # and only the window's rows, and no other table, whatever it sends.

@@ -90,6 +90,35 @@ pub_b64=$(tail -n 1 signer.pub)
 expect_rc 0 "signer given as the bare base64 key" \
 	$V verify --identity id.key --signer "$pub_b64" --tenant acme a.texp
 
+# ---- several pinned keys (signing-key rotation) ----
+expect_rc 0 "--signer twice: the key the signature names is used" \
+	$V verify --identity id.key --signer other.pub --signer signer.pub \
+	--tenant acme --json a.texp
+cp out two.json
+check "  ... the report names the verifying key and both pinned ones" py '
+import json
+r = json.load(open("two.json"))
+assert r["proven"] is True and r["signer_key_id"], r
+assert len(r["pinned_key_ids"]) == 2 and r["signer_key_id"] in r["pinned_key_ids"]
+'
+{ echo "# recipients pin the old and the new key"; cat other.pub; echo; cat signer.pub; } >ring
+expect_rc 0 "--signers keyring (.pub files concatenated)" \
+	$V verify --identity id.key --signers ring --tenant acme a.texp
+check "  ... summary names the key" grep -q '^signature: *good, key ' out
+cat other.pub >ring_other
+expect_rc 1 "--signers without the signing key fails" \
+	$V verify --identity id.key --signers ring_other --tenant acme a.texp
+check "  ... naming the key that signed and the pinned ones" \
+	grep -q 'NOT verified (signed by key .*; pinned: ' out
+expect_rc 2 "the same key pinned twice is a usage error" \
+	$V verify --identity id.key --signers ring --signer signer.pub \
+	--tenant acme a.texp
+check "  ... saying so" grep -q 'pinned twice' err
+printf 'not a key\n' >ring_bad
+expect_rc 2 "a keyring line that is not a key" \
+	$V verify --identity id.key --signers ring_bad --tenant acme a.texp
+check "  ... names the line" grep -q 'ring_bad" line 1' err
+
 expect_rc 1 "wrong tenant fails" $V verify $common --tenant globex a.texp
 check "wrong tenant reported as FAIL" grep -q 'tenant-verify: FAIL: ' err
 check "wrong tenant: NOT PROVEN" grep -q '^NOT PROVEN: ' out
@@ -101,6 +130,11 @@ import json
 r = json.load(open("bad.json"))
 assert r["proven"] is False and r["failures_total"] > 0
 assert all("code" in f and "message" in f for f in r["failures"])
+import re
+# stable snake_case rule codes; the message names the section
+assert all(re.fullmatch("[a-z_]+", f["code"]) for f in r["failures"]), r
+assert "expected_tenant" in [f["code"] for f in r["failures"]], r
+assert all(f["message"].startswith(f["section"] + ": ") for f in r["failures"]), r
 '
 expect_rc 1 "wrong signer key fails" \
 	$V verify --identity id.key --signer other.pub --tenant acme a.texp
@@ -270,10 +304,6 @@ chmod 600 pass.txt
     --tenant acme --records 3 >/dev/null 2>&1 || exit 1
 expect_rc 0 "passphrase archive proves" \
 	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
-chmod 644 pass.txt
-expect_rc 2 "a passphrase file others can read is refused" \
-	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
-check "  ... saying why" grep -q "mode 0600" err
 chmod 640 pass.txt
 expect_rc 2 "a passphrase file its group can read is refused" \
 	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
@@ -283,6 +313,11 @@ chmod 600 wrong.txt
 expect_rc 1 "wrong passphrase fails" \
 	$V verify --passphrase-file wrong.txt --signer signer.pub --tenant acme p.texp
 check "passphrase never printed" sh -c '! grep -q "horse" out err'
+chmod 644 pass.txt
+expect_rc 2 "passphrase file readable by others is refused" \
+	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
+check "  ... saying so" grep -q 'readable by group or others' err
+chmod 600 pass.txt
 
 # ---- docs/RECIPIENT.md: the stock-tools path, as written there ----
 if command -v age >/dev/null && command -v minisign >/dev/null &&

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The dependency rule between the source folders (README, "Layout"):
 #
-#   format < sandbox < verifier < exporter < control < service < cli
+#   format < sandbox < verifier < exporter < control < ops < service < cli
 #
 # A file may include headers of its own folder and of folders to its
 # left, never of a folder to its right. A quoted include resolves to the
@@ -9,7 +9,7 @@
 # first folder of the list that has the header.
 set -u
 cd "$(dirname "$0")/../.."
-order="format sandbox verifier exporter control service cli"
+order="format sandbox verifier exporter control ops service cli"
 rank() {
 	i=0
 	for d in $order; do

@@ -240,11 +240,11 @@ main(int argc, char **argv)
 	m->include_global = 1;
 	if ((r = manifest_add_table(m, "app.contacts", 0, &t_contacts)) != 0 ||
 	    (r = manifest_add_column(m, t_contacts, "tenant_id", "text")) != 0 ||
-	    (r = manifest_add_column(m, t_contacts, "id", "int8")) != 0 ||
+	    (r = manifest_add_column(m, t_contacts, "id", "bigint")) != 0 ||
 	    (r = manifest_add_column(m, t_contacts, "name", "text")) != 0 ||
 	    (r = manifest_add_column(m, t_contacts, "email", "text")) != 0 ||
-	    (r = manifest_add_column(m, t_contacts, "score", "float8")) != 0 ||
-	    (r = manifest_add_column(m, t_contacts, "active", "bool")) != 0 ||
+	    (r = manifest_add_column(m, t_contacts, "score", "double precision")) != 0 ||
+	    (r = manifest_add_column(m, t_contacts, "active", "boolean")) != 0 ||
 	    (r = manifest_add_column(m, t_contacts, "note", "text")) != 0 ||
 	    (r = manifest_add_column(m, t_contacts, "blob", "bytea")) != 0 ||
 	    (r = manifest_add_table(m, "app.currencies", -1, &t_cur)) != 0 ||

@@ -71,6 +71,22 @@ export_procs() {
 	pgrep -f -- "--config $work/" >/dev/null
 }
 
+# Nothing of an export left: no process (waited for: they end on their
+# own), no temporary file in the outbox (anything but published archives),
+# no export session, no export role, no job still running.
+left_nothing() {
+	wait_for "the export's processes to end" sh -c '! pgrep -f -- "--config $1/" >/dev/null' sh "$work"
+	check "  ... no process of the export left" sh -c '! pgrep -f -- "--config $1/" >/dev/null' sh "$work"
+	check "  ... no temporary file in the outbox" \
+		sh -c '! ls -A "$1" | grep -q "^\."' sh "$work/outbox"
+	check "  ... no export session open" test \
+		"$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'exp\_%'")" = 0
+	check "  ... no export role left" test \
+		"$(sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'exp\_%'")" = 0
+	check "  ... no job still running" test \
+		"$(sql "SELECT count(*) FROM texp_control.jobs WHERE state = 'running'")" = 0
+}
+
 agency_setup() {
 	db=$1
 	dropdb --if-exists "$db" >/dev/null 2>&1
@@ -85,7 +101,10 @@ agency_setup() {
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \
 	    >"$work/keys/monitor.password"
 	chmod 600 "$work/keys/monitor.password"
-	sql "ALTER ROLE texp_monitor PASSWORD '$(cat "$work/keys/monitor.password")'"
+	# on stdin: a password never goes on a command line
+	psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL || return 1
+ALTER ROLE texp_monitor PASSWORD '$(cat "$work/keys/monitor.password")';
+SQL
 	[ -f "$work/keys/client-b.age" ] ||
 	    "$V" keygen --out "$work/keys/client-b.age" >"$work/keys/client-b.rcpt"
 	[ -f "$work/keys/sign.key" ] ||
