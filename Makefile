@@ -5,6 +5,8 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/tenant-export
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
@@ -186,13 +188,29 @@ bench-verify: all
 bench-export: all
 	@sh bench/export.sh
 
+# What install writes, uninstall removes, file by file (tests/static/install.sh
+# checks that nothing is left).
+INST_DOCS := README.md LICENSE $(wildcard docs/*.md)
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
-	for m in docs/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
+	install -m 0644 docs/tenant-export.1 docs/tenant-verify.1 \
+	    $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(INST_DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 examples/agency.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 completion/tenant-export.bash \
+	    $(DESTDIR)$(COMPDIR)/tenant-export
+	ln -sf tenant-export $(DESTDIR)$(COMPDIR)/tenant-verify
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tenant-verify $(DESTDIR)$(BINDIR)/tenant-export
+	rm -f $(DESTDIR)$(MANDIR)/man1/tenant-export.1 \
+	    $(DESTDIR)$(MANDIR)/man1/tenant-verify.1
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INST_DOCS)))
+	rm -f $(DESTDIR)$(DOCDIR)/examples/agency.conf
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	rm -f $(DESTDIR)$(COMPDIR)/tenant-export $(DESTDIR)$(COMPDIR)/tenant-verify
 
 clean:
 	rm -rf build build-asan build-fuzz build-asan-fuzz
