@@ -112,7 +112,10 @@ raw_read(struct reader *rd, uint8_t *p, size_t cap, size_t *got)
 		rd->src_err = r;
 		rd->src_rule = rule_from_err(r);
 		snprintf(rd->src_why, sizeof(rd->src_why), "cannot decrypt the "
-		    "payload: %s", err_str(r));
+		    "payload: %s%s", err_str(r), r == ERR_AGE_PAYLOAD ?
+		    " (the file is truncated or was altered: get it again)" :
+		    r == ERR_AGE_TRUNCATED ? " (the file is truncated: get it "
+		    "again)" : "");
 		return r;
 	}
 	if (*got == 0)

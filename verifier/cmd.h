@@ -60,6 +60,13 @@ struct cmd_args {
  * that the required options are present.
  */
 int cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a);
+/*
+ * Refuses (usage error printed, CMD_EXIT_USAGE) an ARCHIVE that is one
+ * part of a split archive (NAME.texp.001, ...): alone it cannot be
+ * authenticated, and the message names NAME.texp.index to give instead.
+ * 0 otherwise.
+ */
+int cmd_archive_check(const char *context, const char *path);
 
 /* Keys and lists loaded from the options; freed by cmd_keys_free. */
 struct cmd_keys {

@@ -123,6 +123,8 @@ parse_args(int argc, char **argv, const char **identity,
 		return CMD_EXIT_USAGE;
 	}
 	*archive = argv[optind];
+	if (cmd_archive_check("inspect", *archive) != 0)
+		return CMD_EXIT_USAGE;
 	return 0;
 }
 

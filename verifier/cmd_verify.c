@@ -264,6 +264,8 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		return CMD_EXIT_USAGE;
 	}
 	a->archive = argv[optind];
+	if (cmd_archive_check(ctx, a->archive) != 0)
+		return CMD_EXIT_USAGE;
 	if ((a->identity == NULL) == (a->passfile == NULL)) {
 		cmd_usage_error(ctx, "give exactly one of --identity and "
 		    "--passphrase-file");
@@ -283,6 +285,21 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		return CMD_EXIT_USAGE;
 	}
 	return 0;
+}
+
+int
+cmd_archive_check(const char *context, const char *path)
+{
+	size_t n = strlen(path), d = 0;
+
+	while (d < n && path[n - 1 - d] >= '0' && path[n - 1 - d] <= '9')
+		d++;
+	if (d < 3 || n - d < 6 || strncmp(path + n - d - 6, ".texp.", 6) != 0)
+		return 0;
+	cmd_usage_error(context, "\"%s\" is one part of a split archive: "
+	    "give \"%.*stexp.index\", which lists and checks every part",
+	    path, (int)(n - d - 5), path);
+	return CMD_EXIT_USAGE;
 }
 
 static const char *

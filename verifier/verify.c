@@ -183,10 +183,15 @@ on_preamble(void *ctx, const struct manifest *pre)
 		v->tenant_known = 1;
 		evidence_tenant_hash(pre->salt, buf_ptr(v->expect),
 		    buf_len(v->expect), th);
-		if (sodium_memcmp(th, pre->tenant_hash, sizeof(th)) != 0 &&
-		    FINDING(v, RULE_EXPECTED_TENANT, "the archive is not for "
-		    "the expected tenant (tenant hash differs)"))
-			return 1;
+		if (sodium_memcmp(th, pre->tenant_hash, sizeof(th)) != 0) {
+			/* every record would differ too: one finding says
+			 * it, not one per record */
+			v->tenant_known = 0;
+			if (FINDING(v, RULE_EXPECTED_TENANT, "the archive is not "
+			    "for the expected tenant (tenant hash differs): "
+			    "check --tenant, the tenant id the sender gave"))
+				return 1;
+		}
 	}
 	if (v->o->sink != NULL && v->o->sink->begin != NULL &&
 	    (r = v->o->sink->begin(v->o->sink->ctx, pre)) != 0) {

@@ -122,6 +122,9 @@ check "  ... names the line" grep -q 'ring_bad" line 1' err
 expect_rc 1 "wrong tenant fails" $V verify $common --tenant globex a.texp
 check "wrong tenant reported as FAIL" grep -q 'tenant-verify: FAIL: ' err
 check "wrong tenant: NOT PROVEN" grep -q '^NOT PROVEN: ' out
+check "  ... said once, not once per record" \
+	test "$(grep -c 'FAIL: §5' err)" = 1
+check "  ... with what to check" grep -q "check --tenant" err
 expect_rc 1 "wrong tenant fails (--json)" \
 	$V verify $common --tenant globex --json a.texp
 cp out bad.json
@@ -284,6 +287,10 @@ expect_rc 0 "clean archive has no foreign hits" \
 "$S" --out s.texp --sign-key signer.key --recipient "$recipient" \
     --tenant acme --records 300 --row-bytes 200 --part-size 20000 >/dev/null 2>&1 || exit 1
 expect_rc 0 "split archive proves" $V verify $common --tenant acme s.texp.index
+expect_rc 2 "a part given as the archive is refused" \
+	$V verify $common --tenant acme s.texp.002
+check "  ... naming the index to give" grep -q 's.texp.002" is one part of a split archive: give "s.texp.index"' err
+expect_rc 2 "  ... by inspect too" $V inspect s.texp.001
 rm -f s.texp.002
 expect_rc 1 "split archive with a part missing fails" \
 	$V verify $common --tenant acme s.texp.index
@@ -296,6 +303,12 @@ codes = [f["code"] for f in r["failures"]]
 assert codes, r
 assert all(re.match(r"^[a-z][a-z0-9_]*$", c) for c in codes), codes
 '
+
+# ---- a truncated archive says so ----
+head -c 5000 a.texp >cut.texp
+cp a.texp.minisig cut.texp.minisig
+expect_rc 1 "a truncated archive fails" $V verify $common --tenant acme cut.texp
+check "  ... saying it may be truncated" grep -q "truncated" err
 
 # ---- passphrase ----
 printf 'correct horse battery\n' > pass.txt
