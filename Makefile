@@ -191,14 +191,17 @@ bench-export: all
 # What install writes, uninstall removes, file by file (tests/static/install.sh
 # checks that nothing is left).
 INST_DOCS := README.md LICENSE $(wildcard docs/*.md)
+INST_TEMPLATES := $(wildcard ci/templates/*)
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(COMPDIR)
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/templates \
+	    $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 docs/tenant-export.1 docs/tenant-verify.1 \
 	    $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(INST_DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 0644 examples/agency.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 $(INST_TEMPLATES) $(DESTDIR)$(DOCDIR)/templates/
 	install -m 0644 completion/tenant-export.bash \
 	    $(DESTDIR)$(COMPDIR)/tenant-export
 	ln -sf tenant-export $(DESTDIR)$(COMPDIR)/tenant-verify
@@ -209,7 +212,9 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man1/tenant-verify.1
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INST_DOCS)))
 	rm -f $(DESTDIR)$(DOCDIR)/examples/agency.conf
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/templates/,$(notdir $(INST_TEMPLATES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/templates \
+	    $(DESTDIR)$(DOCDIR) 2>/dev/null
 	rm -f $(DESTDIR)$(COMPDIR)/tenant-export $(DESTDIR)$(COMPDIR)/tenant-verify
 
 clean:

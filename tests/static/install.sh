@@ -15,6 +15,8 @@ for f in usr/bin/tenant-export usr/bin/tenant-verify \
     usr/share/doc/tenant-export/LICENSE usr/share/doc/tenant-export/README.md \
     usr/share/doc/tenant-export/RECIPIENT.md usr/share/doc/tenant-export/JSON.md \
     usr/share/doc/tenant-export/examples/agency.conf \
+    usr/share/doc/tenant-export/templates/tenant-export@.service \
+    usr/share/doc/tenant-export/templates/github-actions.yml \
     usr/share/bash-completion/completions/tenant-export \
     usr/share/bash-completion/completions/tenant-verify; do
 	if [ -e "$d/$f" ]; then echo "ok - installs $f"; else echo "not ok - installs $f"; fail=1; fi
