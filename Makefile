@@ -68,7 +68,7 @@ TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked \
 # Keep intermediate objects: no "rm" lines after the test summary.
 .SECONDARY:
 
-.PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo \
+.PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo deb \
 	install uninstall clean bench bench-verify bench-export
 
 all: deps $(BINS)
@@ -205,6 +205,10 @@ install: all
 	install -m 0644 completion/tenant-export.bash \
 	    $(DESTDIR)$(COMPDIR)/tenant-export
 	ln -sf tenant-export $(DESTDIR)$(COMPDIR)/tenant-verify
+
+# Debian packages: tenant-verify alone (for recipients) and tenant-export.
+deb: all
+	@sh ci/deb.sh $(BUILD) $(VERSION) $(BUILD)/deb
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tenant-verify $(DESTDIR)$(BINDIR)/tenant-export
