@@ -61,7 +61,8 @@ cmd_key_load(const char *cmd, const char *key, const char *passfile,
 	if ((r = action_seckey_load(key, passfile, sk, err, sizeof(err))) != 0)
 		fprintf(stderr, "tenant-export: %s: cannot unlock \"%s\": %s\n",
 		    cmd, key, err[0] ? err : err_str(r));
-	return r;
+	/* a missing key file is operational (2), not a refusal */
+	return r == ERR_NOENT ? ERR_IO : r;
 }
 
 #ifdef TEXP_TEST_HOOKS

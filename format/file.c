@@ -104,14 +104,10 @@ file_error_reason(const char *path, int r)
 {
 	struct stat st;
 
-	if (r == ERR_PERM)
-		return "can be read or written by others (it must be mode 0600)";
-	if (r == ERR_LIMIT)
-		return "is too large";
 	if (r == ERR_NOMEM)
 		return "out of memory";
-	if (r == ERR_PASSPHRASE)
-		return "its first line is empty";
+	/* what the path is comes first: a symbolic link or a directory is
+	 * refused whatever its mode */
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? "does not exist" : errno == EACCES ?
 		    "is in a directory this account cannot enter" :
@@ -122,6 +118,12 @@ file_error_reason(const char *path, int r)
 		return "is a directory, not a file";
 	if (!S_ISREG(st.st_mode))
 		return "is not a regular file";
+	if (r == ERR_PERM)
+		return "can be read or written by others (it must be mode 0600)";
+	if (r == ERR_LIMIT)
+		return "is too large";
+	if (r == ERR_PASSPHRASE)
+		return "has an empty first line";
 	if (r == ERR_NOENT)
 		return "does not exist";
 	if (r == ERR_IO && access(path, R_OK) != 0)

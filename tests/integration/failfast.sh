@@ -150,6 +150,22 @@ cheap "--passphrase-out without --passphrase" "add --passphrase" \
 	run --config "$C" $BAD_AS --tenant "$CLIENT_B" --passphrase-out "$work/p"
 check "  ... and no passphrase file was written" test ! -e "$work/p"
 
+# ---- --as names what is wrong with the key it was given ----
+as_wrong() {	# as_wrong DESCRIPTION PATTERN KEY
+	expect_rc 2 "--as $1" "$E" status --config "$C" --as "$3" \
+		--passphrase-file "$work/keys/runner-b.pass" 0123456789abcdef0123456789abcdef
+	check "  ... saying so ($2)" grep -q -- "$2" "$work/err"
+}
+cp "$work/keys/runner-b.pub" "$work/keys/as-public.pub" 2>/dev/null ||
+    "$E" keygen --out "$work/keys/as-public" --unencrypted >/dev/null
+as_wrong "given a public key" "is a public key: --as takes your secret key" \
+	"$work/keys/as-public.pub"
+mkdir -p "$work/keys/as-dir"
+as_wrong "given a directory" "is a directory, not a file" "$work/keys/as-dir"
+ln -s "$work/keys/runner-b.key" "$work/keys/as-link.key"
+as_wrong "given a symbolic link" "is a symbolic link" "$work/keys/as-link.key"
+as_wrong "given a missing file" "does not exist" "$work/keys/as-missing.key"
+
 # ---- relative paths are relative to the configuration file ----
 mkdir -p "$work/etc"
 cp "$work/keys/sign.key" "$work/etc/sign.key"
