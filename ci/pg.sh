@@ -37,8 +37,9 @@ asuser() {
 
 server_start() {
 	sockopts="-c unix_socket_permissions=0700"
-	if [ -n "${PG_SOCKET_GROUP:-}" ]; then
-		sockopts="-c unix_socket_group=$PG_SOCKET_GROUP -c unix_socket_permissions=0770"
+	group=$(cat "$dir/socket_group" 2>/dev/null || true)
+	if [ -n "$group" ]; then
+		sockopts="-c unix_socket_group=$group -c unix_socket_permissions=0770"
 	fi
 	asuser "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 		-o "-c listen_addresses='' -c unix_socket_directories='$dir' $sockopts -c fsync=off -c max_connections=100" \
@@ -53,6 +54,7 @@ start)
 	if [ -n "${PG_SOCKET_GROUP:-}" ]; then
 		chgrp "$PG_SOCKET_GROUP" "$dir"
 		chmod 0750 "$dir"
+		echo "$PG_SOCKET_GROUP" >"$dir/socket_group"
 	fi
 	if [ "$(id -u)" -eq 0 ]; then
 		id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "db.h"
 #include "err.h"
+#include "text.h"
 
 static void
 dbsetup_usage(FILE *f, const char *name)
@@ -41,13 +42,32 @@ dbsetup_usage(FILE *f, const char *name)
 	    "(message\nnames it), 2 usage or operational error.\n");
 }
 
-/* Our own RAISE NOTICEs are instructions for the operator; print those. */
+/* Our own RAISE NOTICEs are instructions for the operator ("created
+ * login role ..."). They are kept until the script has committed: a
+ * script that fails rolls everything back, and then they would be
+ * false. */
+struct notices {
+	char text[4096];
+	size_t len;
+};
+
 static void
 dbsetup_notice(void *arg, const char *msg)
 {
-	(void)arg;
-	if (strstr(msg, "texp:") != NULL)
-		fprintf(stderr, "tenant-export: db-setup: %s", msg);
+	struct notices *n = arg;
+	char safe[1024];
+	size_t len = strlen(msg);
+	int k;
+
+	if (strstr(msg, "texp:") == NULL || n->len >= sizeof(n->text))
+		return;
+	while (len > 0 && msg[len - 1] == '\n')
+		len--;
+	text_escape(safe, sizeof(safe), msg, len);
+	k = snprintf(n->text + n->len, sizeof(n->text) - n->len,
+	    "tenant-export: db-setup: %s\n", safe);
+	if (k > 0)
+		n->len += (size_t)k;
 }
 
 static const struct cli_cmd dbsetup_cmd = { "db-setup", dbsetup_usage };
@@ -62,12 +82,14 @@ cmd_dbsetup(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct notices notes;
 	struct config *cfg = NULL;
 	const char *path = NULL, *user = NULL;
 	char *script = NULL, err[512];
 	PGconn *conn = NULL;
 	int ch, apply = 0, r, rc = CMD_EXIT_USAGE;
 
+	memset(&notes, 0, sizeof(notes));
 	while ((ch = cli_getopt(argc, argv, "c:aU:", opts, &dbsetup_cmd)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -110,9 +132,10 @@ cmd_dbsetup(int argc, char **argv)
 		fprintf(stderr, "tenant-export: db-setup: %s\n", err);
 		goto out;
 	}
-	PQsetNoticeProcessor(conn, dbsetup_notice, NULL);
+	PQsetNoticeProcessor(conn, dbsetup_notice, &notes);
 	if ((r = db_exec_script(conn, script, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tenant-export: %s\n", err);
+		fprintf(stderr, "tenant-export: %s\ntenant-export: db-setup: "
+		    "nothing was applied (the script was rolled back)\n", err);
 		/* Our own checks (nullable tenant column, missing column)
 		 * raise with a "texp:" message: the database, not the run,
 		 * is at fault. */
@@ -120,6 +143,7 @@ cmd_dbsetup(int argc, char **argv)
 		    CMD_EXIT_USAGE;
 		goto out;
 	}
+	fputs(notes.text, stderr);
 	printf("tenant-export: db-setup: applied to database \"%s\"\n",
 	    PQdb(conn));
 	rc = CMD_EXIT_OK;

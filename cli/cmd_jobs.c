@@ -27,6 +27,7 @@
 #include "cmd_jobs.h"
 #include "err.h"
 #include "jobs.h"
+#include "text.h"
 #include "minisig.h"
 
 void
@@ -266,14 +267,23 @@ cmd_iso_time(int64_t t, char *out, size_t len)
 }
 
 char *
-cmd_prompt_confirm(void)
+cmd_prompt_confirm(const char *display)
 {
-	char line[512];
+	char line[512], shown[1024];
 
 	if (!isatty(0))
 		return NULL;
-	if (readpassphrase("This export is high-risk. Type EXPORT and the "
-	    "tenant's display name to confirm: ", line, sizeof(line),
+	/* The name exactly as it must be typed, look-alike characters
+	 * spelled out (text_describe): what the person confirms is what
+	 * they see. */
+	if (display != NULL) {
+		text_describe(shown, sizeof(shown), display);
+		fprintf(stderr, "This export is high-risk. The tenant's display "
+		    "name is %s.\n", shown);
+	}
+	if (readpassphrase(display != NULL ? "Type EXPORT, a space and that "
+	    "name to confirm: " : "This export is high-risk. Type EXPORT and "
+	    "the tenant's display name to confirm: ", line, sizeof(line),
 	    RPP_ECHO_ON | RPP_REQUIRE_TTY) == NULL)
 		return NULL;
 	return strdup(line);
@@ -320,20 +330,27 @@ void
 cmd_print_job(const json_t *j)
 {
 	const json_t *scope = json_object_get(j, "scope"), *v;
-	char c[32], e[32], f[32];
+	char c[32], e[32], f[32], tn[1024], tb[1024];
 	size_t i;
 
+	/* tenant ids and names come from the database: escaped, and
+	 * look-alike characters spelled out */
+	text_describe(tn, sizeof(tn), jstr(j, "tenant", "?"));
 	jtime(j, "created", c, sizeof(c));
 	jtime(j, "expires", e, sizeof(e));
 	jtime(j, "finished", f, sizeof(f));
 	printf("job %s\n  tenant:       %s\n  state:        %s%s\n"
-	    "  scope:        ", jstr(j, "id", "?"), jstr(j, "tenant", "?"),
+	    "  scope:        ", jstr(j, "id", "?"), tn,
 	    jstr(j, "state", "?"), json_is_true(json_object_get(j,
 	    "high_risk")) ? " (high-risk)" : "");
 	if (json_array_size(json_object_get(scope, "tables")) == 0)
 		printf("whole tenant");
-	json_array_foreach(json_object_get(scope, "tables"), i, v)
-		printf("%s%s", i ? "," : "", json_string_value(v));
+	json_array_foreach(json_object_get(scope, "tables"), i, v) {
+		text_escape(tb, sizeof(tb), json_string_value(v) ?
+		    json_string_value(v) : "", json_string_value(v) ?
+		    strlen(json_string_value(v)) : 0);
+		printf("%s%s", i ? "," : "", tb);
+	}
 	if (json_string_value(json_object_get(scope, "since")) ||
 	    json_string_value(json_object_get(scope, "until")))
 		printf(" [%s .. %s]", jstr(scope, "since", ""),
@@ -371,17 +388,18 @@ static void
 print_list(const json_t *jobs)
 {
 	const json_t *v;
-	char cr[32];
+	char cr[32], tn[1024];
 	size_t i;
 
 	printf("%-32s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n", "JOB",
 	    "STATE", "CREATED", "REQUESTED", "APPROVED", "FETCHED", "TENANT");
 	json_array_foreach(jobs, i, v) {
 		jtime(v, "created", cr, sizeof(cr));
+		text_describe(tn, sizeof(tn), jstr(v, "tenant", "?"));
 		printf("%-32s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n",
 		    jstr(v, "id", "?"), jstr(v, "state", "?"), cr,
 		    jstr(v, "requested_by", "-"), jstr(v, "approved_by", "-"),
-		    jstr(v, "fetched_by", "-"), jstr(v, "tenant", "?"));
+		    jstr(v, "fetched_by", "-"), tn);
 	}
 }
 

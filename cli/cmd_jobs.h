@@ -59,9 +59,10 @@ int cmd_job_valid(const char *arg);
 /* "2024-01-02T03:04:05Z", or "-" for 0 (people's output; JSON has
  * null). */
 void cmd_iso_time(int64_t t, char *out, size_t len);
-/* Reads a typed confirmation from the terminal (echo on). Returns a
+/* Reads a typed confirmation from the terminal (echo on), first showing
+ * display (the name to type, look-alikes spelled out) unless NULL. Returns a
  * malloc'd line without its newline, or NULL when there is no terminal. */
-char *cmd_prompt_confirm(void);
+char *cmd_prompt_confirm(const char *display);
 
 /* The scope of a request as given on the command line. */
 struct cmd_req {

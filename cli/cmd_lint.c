@@ -34,8 +34,8 @@ lint_usage(FILE *f, const char *name)
 	    "user\n"
 	    "  -h, --help         this help\n"
 	    "  -V, --version      the version and commit\n\n"
-	    "Exit status: 0 no finding, 1 at least one finding, 2 usage or "
-	    "operational error.\n");
+	    "Exit status: 0 no finding (notes allowed), 1 at least one finding, "
+	    "2 usage or\noperational error.\n");
 }
 
 /*
@@ -83,13 +83,16 @@ print_json(const struct lint_report *rep, int ok)
 	if (root == NULL || arr == NULL)
 		goto out;
 	for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++)
-		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}",
-		    "check", f->check, "object", f->object,
-		    "message", f->message, "fix", f->fix)) != 0)
+		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, "
+		    "s:b}", "check", f->check, "object", f->object,
+		    "message", f->message, "fix", f->fix, "info", f->info)) != 0)
 			goto out;
 	if (json_object_set_new(root, "ok", json_boolean(ok)) != 0 ||
 	    json_object_set_new(root, "count",
-	    json_integer((json_int_t)lint_report_count(rep))) != 0 ||
+	    json_integer((json_int_t)lint_report_blocking(rep))) != 0 ||
+	    json_object_set_new(root, "notes",
+	    json_integer((json_int_t)(lint_report_count(rep) -
+	    lint_report_blocking(rep)))) != 0 ||
 	    json_object_set(root, "findings", arr) != 0)
 		goto out;
 	if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0)
@@ -169,15 +172,22 @@ cmd_lint(int argc, char **argv)
 			goto out;
 		}
 	} else {
+		size_t nb = lint_report_blocking(rep);
+		size_t nn = lint_report_count(rep) - nb;
+
 		for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++)
-			printf("FAIL %s: %s: %s\n     fix: %s\n", f->check,
-			    f->object, f->message, f->fix);
+			printf("%s %s: %s: %s\n     fix: %s\n", f->info ?
+			    "NOTE" : "FAIL", f->check, f->object, f->message,
+			    f->fix);
 		if (r == 0)
-			printf("lint: ok, %zu configured tables checked\n",
+			printf("lint: ok, %zu configured tables checked",
 			    config_table_count(cfg));
 		else
-			printf("lint: %zu finding%s\n", lint_report_count(rep),
-			    lint_report_count(rep) == 1 ? "" : "s");
+			printf("lint: %zu finding%s", nb, nb == 1 ? "" : "s");
+		if (nn > 0)
+			printf(" (%zu note%s for the DBA: hazards the export "
+			    "group cannot reach)", nn, nn == 1 ? "" : "s");
+		putchar('\n');
 	}
 	rc = r == 0 ? CMD_EXIT_OK : CMD_EXIT_FAIL;
  out:

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "jobs.h"
 #include "minisig.h"
+#include "text.h"
 
 const char cmd_request_usage[] =
 "  --tenant ID                the tenant key value to export\n"
@@ -103,13 +104,15 @@ int
 cmd_request_send(const char *cmd, const struct client_opts *co,
     const struct minisig_seckey *sk, const struct cmd_req *q, json_t **res)
 {
-	char *typed = NULL;
+	char *typed = NULL, shown[1024];
+	const char *name;
 	int r;
 
 	r = send_once(cmd, co, sk, q, q->confirm, res);
 	if (r != 0 && *res != NULL && q->confirm == NULL &&
 	    json_is_true(json_object_get(*res, "confirm_needed")) &&
-	    (typed = cmd_prompt_confirm()) != NULL) {
+	    (typed = cmd_prompt_confirm(json_string_value(json_object_get(*res,
+	    "confirm_name")))) != NULL) {
 		json_decref(*res);
 		r = send_once(cmd, co, sk, q, typed, res);
 		free(typed);
@@ -119,6 +122,12 @@ cmd_request_send(const char *cmd, const struct client_opts *co,
 	if (r != 0)
 		fprintf(stderr, "tenant-export: %s: %s\n", cmd,
 		    client_message(*res));
+	if (r != 0 && (name = json_string_value(json_object_get(*res,
+	    "confirm_name"))) != NULL) {
+		text_describe(shown, sizeof(shown), name);
+		fprintf(stderr, "tenant-export: %s: the display name to type "
+		    "after EXPORT is %s\n", cmd, shown);
+	}
 	return client_exit(*res);
 }
 

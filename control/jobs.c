@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "buf.h"
 #include "config.h"
 #include "err.h"
 #include "jobs.h"
@@ -330,7 +331,10 @@ jobs_scope_build(const struct config *cfg, const char *tables,
 {
 	const struct config_control *k = config_control(cfg);
 	const struct config_table *t;
-	char full[2 * CONFIG_MAX_IDENT + 2], *copy = NULL, *tok, *save = NULL;
+	char full[IDENT_QNAME_MAX], q[IDENT_QNAME_MAX];
+	char sch[IDENT_MAX + 1], tbl[IDENT_MAX + 1];
+	struct buf *lb = NULL;
+	const char *why = "";
 	char **nl;
 	size_t i, n = config_table_count(cfg);
 	int r = ERR_NOMEM, listed;
@@ -350,25 +354,40 @@ jobs_scope_build(const struct config *cfg, const char *tables,
 	    (s->until = strdup(until)) == NULL))
 		goto out;
 	if (tables != NULL && tables[0] != '\0') {
-		if ((copy = strdup(tables)) == NULL)
+		/* Names as PostgreSQL writes them (crm."Order Items"), kept
+		 * in canonical form so that they compare exactly. */
+		if ((lb = buf_from(tables, strlen(tables))) == NULL)
 			goto out;
-		for (tok = strtok_r(copy, ",", &save); tok != NULL;
-		    tok = strtok_r(NULL, ",", &save)) {
-			if (table_in(s->tables, s->ntables, tok))
+		while ((r = ident_qlist_next(lb, sch, tbl, &why)) == 0) {
+			if (ident_qualify(q, sizeof(q), sch, tbl) != 0) {
+				r = ERR_USAGE;
+				snprintf(err, errlen, "table name too long");
+				goto out;
+			}
+			if (table_in(s->tables, s->ntables, q))
 				continue;
 			if (s->ntables >= CONFIG_MAX_TABLES) {
 				r = ERR_USAGE;
 				snprintf(err, errlen, "too many tables");
 				goto out;
 			}
+			r = ERR_NOMEM;
 			if ((nl = reallocarray(s->tables, s->ntables + 1,
 			    sizeof(*nl))) == NULL)
 				goto out;
 			s->tables = nl;
-			if ((nl[s->ntables] = strdup(tok)) == NULL)
+			if ((nl[s->ntables] = strdup(q)) == NULL)
 				goto out;
 			s->ntables++;
 		}
+		if (r != ERR_NOENT) {
+			if (r != ERR_NOMEM) {
+				r = ERR_USAGE;
+				snprintf(err, errlen, "--tables: %s", why);
+			}
+			goto out;
+		}
+		r = ERR_NOMEM;
 	}
 	/* Every named table must be configured and exportable. */
 	for (i = 0; i < s->ntables; i++) {
@@ -376,7 +395,7 @@ jobs_scope_build(const struct config *cfg, const char *tables,
 
 		for (k2 = 0; k2 < n; k2++) {
 			t = config_table_at(cfg, k2);
-			snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+			(void)config_table_qname(t, full, sizeof(full));
 			if (strcmp(full, s->tables[i]) == 0)
 				break;
 		}
@@ -404,7 +423,7 @@ jobs_scope_build(const struct config *cfg, const char *tables,
 		if (t->cls == CONFIG_CLASS_EXCLUDED ||
 		    (t->cls == CONFIG_CLASS_GLOBAL && !include_global))
 			continue;
-		snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+		(void)config_table_qname(t, full, sizeof(full));
 		listed = s->ntables == 0 || table_in(s->tables, s->ntables,
 		    full);
 		if (!listed)
@@ -419,7 +438,7 @@ jobs_scope_build(const struct config *cfg, const char *tables,
 		*high_risk = 1;
 	r = 0;
  out:
-	free(copy);
+	buf_free(lb);
 	if (r != 0)
 		jobs_scope_clear(s);
 	return r;

@@ -267,6 +267,11 @@ struct jobs_outcome {
 	enum jobs_state state;		/* the job's state afterwards */
 	int duplicate;			/* request: idempotent repeat */
 	int confirm_needed;		/* request: a typed confirmation */
+	char confirm_name[JOBS_TENANT_MAX + 1];	/* request: the display
+					 * name to type, when a typed
+					 * confirmation was missing or
+					 * wrong (the requester may export
+					 * this tenant); else "" */
 	char principal[64];
 	char tenant[JOBS_TENANT_MAX + 1];
 };

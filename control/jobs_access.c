@@ -302,6 +302,10 @@ request_confirm(struct jobs_ctx *k, struct req *q, struct jobs_outcome *o)
 		return o->r = ERR_NOMEM;
 	if (q->confirm == NULL || strcmp(q->confirm, want) != 0) {
 		o->confirm_needed = q->confirm == NULL || q->confirm[0] == '\0';
+		/* exact bytes: the requester sees what to type, look-alikes
+		 * shown apart (cmd_request.c) */
+		snprintf(o->confirm_name, sizeof(o->confirm_name), "%s",
+		    display);
 		r = decide_deny(k, o, ERR_DENIED, "export.denied", q->who, q->tenant,
 		    NULL, q->scope_json, "confirmation", "%s",
 		    o->confirm_needed ? "this export is high-risk: confirm it "

@@ -19,6 +19,8 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "ident.h"
+#include "text.h"
 
 #define DEFAULT_TENANT_KEY	"tenant_id"
 #define DEFAULT_PART_SIZE	(1024ULL * 1024 * 1024)
@@ -53,8 +55,11 @@ struct config {
 /* Parser state shared with the inih callback. */
 struct parse_ctx {
 	struct config *cfg;
-	char msg[256];		/* first error, without the line number */
-	char cursec[128];	/* section of the previous key */
+	char msg[1024];		/* first error, without the line number */
+	char cursec[32];	/* section (header index) of the previous key */
+	char secdisp[4 * CONFIG_MAX_LINE + 1];	/* its header, escaped */
+	char **hdr;		/* section headers in file order (header_scan) */
+	size_t nhdr;
 	struct config_table *cur;	/* current table section, or NULL */
 	bool seen_tenant_key, seen_passphrase, seen_signing, seen_outbox;
 	bool seen_part, seen_expiry, seen_empty;
@@ -94,26 +99,36 @@ config_class_str(enum config_class cls)
 }
 
 /*
- * Identifiers are compared with catalog names byte for byte. Refusing
- * quotes, dots, commas, whitespace and control bytes keeps "schema.table"
- * and comma lists unambiguous; UTF-8 bytes are allowed.
+ * Names follow PostgreSQL's rules (ident.h): bare, "quoted" or U&"...".
+ * The whole of v must be one name; it is written to out.
  */
-static bool
-valid_ident(const char *s)
+static int
+parse_one_ident(const char *v, char out[IDENT_MAX + 1], const char **why)
 {
-	size_t n = strlen(s);
-	size_t i;
+	struct buf *b;
+	int r;
 
-	if (n == 0 || n > CONFIG_MAX_IDENT)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x21 || ch == 0x7f || ch == '"' || ch == '.' ||
-		    ch == ',' || ch == '\\')
-			return false;
+	if ((b = buf_from(v, strlen(v))) == NULL) {
+		*why = "out of memory";
+		return ERR_NOMEM;
 	}
-	return true;
+	if ((r = ident_get(b, out, why)) == 0 && buf_len(b) != 0) {
+		*why = "unexpected characters after the name (a name with "
+		    "spaces or other characters needs double quotes)";
+		out[0] = '\0';
+		r = ERR_FORMAT;
+	}
+	buf_free(b);
+	return r;
+}
+
+/* A name as the config writes it, for messages (quoted, escaped). */
+static const char *
+cfg_name(char *out, size_t outlen, const char *name)
+{
+	if (ident_quote_config(out, outlen, name) != 0)
+		snprintf(out, outlen, "?");
+	return out;
 }
 
 static int
@@ -187,32 +202,39 @@ list_has(char *const *list, size_t n, const char *s)
 	return 0;
 }
 
-/* Appends the comma-separated identifiers in v to *list. */
+/* Appends the comma-separated names in v to *list (each a PostgreSQL
+ * identifier, quoted where needed: "Full Name", email). */
 static int
 list_add_idents(struct parse_ctx *c, const char *sec, const char *key,
     const char *v, char ***list, size_t *n)
 {
-	char *copy = NULL, *tok, *save = NULL, *end;
+	char name[IDENT_MAX + 1], q[IDENT_CONFIG_MAX];
+	struct buf *b = NULL;
+	const char *why;
 	char **nl;
+	uint8_t ch;
 	int ok = 0;
 
-	if ((copy = strdup(v)) == NULL)
+	if ((b = buf_from(v, strlen(v))) == NULL)
 		return ctx_fail(c, "out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		end = tok + strlen(tok);
-		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (!valid_ident(tok)) {
-			ctx_fail(c, "[%s] %s: invalid column name \"%s\"",
-			    sec, key, tok);
+	for (;;) {
+		while (buf_peek(b, 0, &ch, 1) == 0 && (ch == ' ' ||
+		    ch == '\t'))
+			(void)buf_consume(b, 1);
+		if (buf_len(b) == 0) {
+			/* "exclude_columns =" or a trailing comma: a mistake */
+			ctx_fail(c, "[%s] %s: empty %s", sec, key, *n == 0 ?
+			    "list" : "entry in the list");
 			goto out;
 		}
-		if (list_has(*list, *n, tok)) {
-			ctx_fail(c, "[%s] %s: column \"%s\" listed twice",
-			    sec, key, tok);
+		if (ident_get(b, name, &why) != 0) {
+			ctx_fail(c, "[%s] %s: invalid column name: %s", sec, key,
+			    why);
+			goto out;
+		}
+		if (list_has(*list, *n, name)) {
+			ctx_fail(c, "[%s] %s: column %s listed twice", sec, key,
+			    cfg_name(q, sizeof(q), name));
 			goto out;
 		}
 		if (*n >= CONFIG_MAX_LIST) {
@@ -225,20 +247,27 @@ list_add_idents(struct parse_ctx *c, const char *sec, const char *key,
 			goto out;
 		}
 		*list = nl;
-		if ((nl[*n] = strdup(tok)) == NULL) {
+		if ((nl[*n] = strdup(name)) == NULL) {
 			ctx_fail(c, "out of memory");
 			goto out;
 		}
 		(*n)++;
-	}
-	/* "exclude_columns =" with nothing in it is a mistake, not a no-op. */
-	if (*v == '\0' || strspn(v, ", \t") == strlen(v)) {
-		ctx_fail(c, "[%s] %s: empty list", sec, key);
-		goto out;
+		while (buf_peek(b, 0, &ch, 1) == 0 && (ch == ' ' ||
+		    ch == '\t'))
+			(void)buf_consume(b, 1);
+		if (buf_len(b) == 0)
+			break;
+		if (buf_get_u8(b, &ch) != 0 || ch != ',') {
+			ctx_fail(c, "[%s] %s: expected a comma after column %s "
+			    "(a name with spaces or other characters needs "
+			    "double quotes)", sec, key,
+			    cfg_name(q, sizeof(q), name));
+			goto out;
+		}
 	}
 	ok = 1;
  out:
-	free(copy);
+	buf_free(b);
 	return ok;
 }
 
@@ -334,17 +363,19 @@ static int
 handle_export(struct parse_ctx *c, const char *key, const char *v)
 {
 	struct config_export *e = &c->cfg->exp;
+	char name[IDENT_MAX + 1];
+	const char *why;
 	int r;
 
 	if (strcmp(key, "tenant_key") == 0) {
 		if (c->seen_tenant_key)
 			return ctx_fail(c, "[export] tenant_key: set twice");
 		c->seen_tenant_key = true;
-		if (!valid_ident(v))
+		if (parse_one_ident(v, name, &why) != 0)
 			return ctx_fail(c, "[export] tenant_key: invalid "
-			    "column name \"%s\"", v);
+			    "column name: %s", why);
 		free(e->tenant_key);
-		if ((e->tenant_key = strdup(v)) == NULL)
+		if ((e->tenant_key = strdup(name)) == NULL)
 			return ctx_fail(c, "out of memory");
 		return 1;
 	}
@@ -397,21 +428,6 @@ handle_export(struct parse_ctx *c, const char *key, const char *v)
 }
 
 /* "schema.table" with both parts valid identifiers. */
-static bool
-valid_table_name(const char *s)
-{
-	char tmp[2 * CONFIG_MAX_IDENT + 2];
-	char *dot;
-
-	if (strlen(s) >= sizeof(tmp))
-		return false;
-	snprintf(tmp, sizeof(tmp), "%s", s);
-	if ((dot = strchr(tmp, '.')) == NULL)
-		return false;
-	*dot = '\0';
-	return valid_ident(tmp) && valid_ident(dot + 1);
-}
-
 static int
 set_u64(struct parse_ctx *c, bool *seen, uint64_t *dst, const char *key,
     const char *v, bool duration, uint64_t lo, uint64_t hi)
@@ -434,8 +450,11 @@ static int
 handle_control(struct parse_ctx *c, const char *key, const char *v)
 {
 	struct config_control *k = &c->cfg->ctl;
-	char *copy, *tok, *save = NULL, **nl;
-	int ok = 0;
+	char sch[IDENT_MAX + 1], tbl[IDENT_MAX + 1], q[IDENT_QNAME_MAX];
+	struct buf *b = NULL;
+	const char *why;
+	char **nl;
+	int ok = 0, r;
 
 	if (strcmp(key, "max_request_age") == 0)
 		return set_u64(c, &c->seen_req_age, &k->max_request_age, key, v,
@@ -465,16 +484,14 @@ handle_control(struct parse_ctx *c, const char *key, const char *v)
 	}
 	if (strcmp(key, "high_risk_tables") != 0)
 		return ctx_fail(c, "[control] unknown key \"%s\"", key);
-	if ((copy = strdup(v)) == NULL)
+	if ((b = buf_from(v, strlen(v))) == NULL)
 		return ctx_fail(c, "out of memory");
-	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", \t", &save)) {
-		if (!valid_table_name(tok)) {
-			ctx_fail(c, "[control] high_risk_tables: \"%s\" is not "
-			    "schema.table", tok);
+	while ((r = ident_qlist_next(b, sch, tbl, &why)) == 0) {
+		if (ident_qualify(q, sizeof(q), sch, tbl) != 0) {
+			ctx_fail(c, "[control] high_risk_tables: name too long");
 			goto out;
 		}
-		if (list_has(k->high_risk_tables, k->nhigh_risk_tables, tok))
+		if (list_has(k->high_risk_tables, k->nhigh_risk_tables, q))
 			continue;
 		if (k->nhigh_risk_tables >= CONFIG_MAX_LIST) {
 			ctx_fail(c, "[control] high_risk_tables: too many");
@@ -487,15 +504,23 @@ handle_control(struct parse_ctx *c, const char *key, const char *v)
 			goto out;
 		}
 		k->high_risk_tables = nl;
-		if ((nl[k->nhigh_risk_tables] = strdup(tok)) == NULL) {
+		if ((nl[k->nhigh_risk_tables] = strdup(q)) == NULL) {
 			ctx_fail(c, "out of memory");
 			goto out;
 		}
 		k->nhigh_risk_tables++;
 	}
+	if (r != ERR_NOENT) {
+		ctx_fail(c, "[control] high_risk_tables: %s", why);
+		goto out;
+	}
+	if (k->nhigh_risk_tables == 0) {
+		ctx_fail(c, "[control] high_risk_tables: empty list");
+		goto out;
+	}
 	ok = 1;
  out:
-	free(copy);
+	buf_free(b);
 	return ok;
 }
 
@@ -651,32 +676,21 @@ handle_alerts(struct parse_ctx *c, const char *key, const char *v)
 
 /* Starts a [table schema.name] section. */
 static int
-table_open(struct parse_ctx *c, const char *sec)
+table_open(struct parse_ctx *c, const char *hdr, const char *sec)
 {
 	struct config *cfg = c->cfg;
 	struct config_table *t, *nt;
-	const char *spec = sec + strlen("table");
-	char *copy = NULL, *dot;
+	const char *spec = hdr + strlen("table");
+	char copy[IDENT_MAX + 1], name[IDENT_MAX + 1];
+	const char *why;
 	int ok = 0;
 
-	while (*spec == ' ' || *spec == '\t')
-		spec++;
-	if ((copy = strdup(spec)) == NULL)
-		return ctx_fail(c, "out of memory");
-	dot = copy + strlen(copy);
-	while (dot > copy && (dot[-1] == ' ' || dot[-1] == '\t'))
-		*--dot = '\0';
-	if ((dot = strchr(copy, '.')) == NULL) {
-		ctx_fail(c, "[%s]: expected [table schema.name]", sec);
+	if (ident_parse_qualified(spec, strlen(spec), copy, name, &why) != 0) {
+		ctx_fail(c, "[%s]: invalid table name: %s; expected "
+		    "[table schema.name]", sec, why);
 		goto out;
 	}
-	*dot = '\0';
-	if (!valid_ident(copy) || !valid_ident(dot + 1)) {
-		ctx_fail(c, "[%s]: invalid table name; expected "
-		    "[table schema.name]", sec);
-		goto out;
-	}
-	if (config_table_find(cfg, copy, dot + 1) != NULL) {
+	if (config_table_find(cfg, copy, name) != NULL) {
 		ctx_fail(c, "[%s]: table configured twice", sec);
 		goto out;
 	}
@@ -695,7 +709,7 @@ table_open(struct parse_ctx *c, const char *sec)
 	memset(t, 0, sizeof(*t));
 	cfg->ntables++;
 	if ((t->schema = strdup(copy)) == NULL ||
-	    (t->name = strdup(dot + 1)) == NULL) {
+	    (t->name = strdup(name)) == NULL) {
 		ctx_fail(c, "out of memory");
 		goto out;
 	}
@@ -703,7 +717,6 @@ table_open(struct parse_ctx *c, const char *sec)
 	c->t_class = c->t_key = c->t_date = c->t_pii = false;
 	ok = 1;
  out:
-	free(copy);
 	return ok;
 }
 
@@ -712,6 +725,8 @@ handle_table(struct parse_ctx *c, const char *sec, const char *key,
     const char *v)
 {
 	struct config_table *t = c->cur;
+	char name[IDENT_MAX + 1];
+	const char *why;
 
 	if (strcmp(key, "class") == 0) {
 		if (c->t_class)
@@ -735,10 +750,10 @@ handle_table(struct parse_ctx *c, const char *sec, const char *key,
 		if (*seen)
 			return ctx_fail(c, "[%s] %s: set twice", sec, key);
 		*seen = true;
-		if (!valid_ident(v))
-			return ctx_fail(c, "[%s] %s: invalid column name \"%s\"",
-			    sec, key, v);
-		if ((*dst = strdup(v)) == NULL)
+		if (parse_one_ident(v, name, &why) != 0)
+			return ctx_fail(c, "[%s] %s: invalid column name: %s",
+			    sec, key, why);
+		if ((*dst = strdup(name)) == NULL)
 			return ctx_fail(c, "out of memory");
 		return 1;
 	}
@@ -782,9 +797,18 @@ static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *c = user;
+	const char *hdr, *sec;
+	char *end;
+	unsigned long i;
 
-	if (strlen(section) >= sizeof(c->cursec))
-		return ctx_fail(c, "section name too long");
+	if (section[0] == '\0')
+		return ctx_fail(c, "key \"%s\" outside any section", name);
+	/* Every header was replaced by its index (header_scan). */
+	errno = 0;
+	i = strtoul(section, &end, 10);
+	if (*end != '\0' || errno != 0 || i >= c->nhdr)
+		return ctx_fail(c, "malformed section header");
+	hdr = c->hdr[i];
 	if (strcmp(section, c->cursec) != 0) {
 		/*
 		 * inih reports keys, not headers, so a section is noticed when
@@ -792,36 +816,131 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		 * silently; refuse it instead.
 		 */
 		c->cur = NULL;
-		if (strcmp(section, "database") == 0 ||
-		    strcmp(section, "export") == 0 ||
-		    strcmp(section, "control") == 0 ||
-		    strcmp(section, "service") == 0 ||
-		    strcmp(section, "alerts") == 0) {
+		text_escape(c->secdisp, sizeof(c->secdisp), hdr, strlen(hdr));
+		if (strcmp(hdr, "database") == 0 ||
+		    strcmp(hdr, "export") == 0 ||
+		    strcmp(hdr, "control") == 0 ||
+		    strcmp(hdr, "service") == 0 ||
+		    strcmp(hdr, "alerts") == 0) {
 			/* fine; repeated scalar keys are caught per key */
-		} else if (strncmp(section, "table", 5) == 0 &&
-		    (section[5] == ' ' || section[5] == '\t')) {
-			if (!table_open(c, section))
+		} else if (strncmp(hdr, "table", 5) == 0 &&
+		    (hdr[5] == ' ' || hdr[5] == '\t')) {
+			if (!table_open(c, hdr, c->secdisp))
 				return 0;
 		} else {
-			return ctx_fail(c, "unknown section [%s]", section);
+			return ctx_fail(c, "unknown section [%s]", c->secdisp);
 		}
 		snprintf(c->cursec, sizeof(c->cursec), "%s", section);
 	}
-	if (section[0] == '\0')
-		return ctx_fail(c, "key \"%s\" outside any section", name);
-	if (strcmp(section, "database") == 0)
+	sec = c->secdisp;
+	if (strcmp(hdr, "database") == 0)
 		return handle_database(c, name, value);
-	if (strcmp(section, "export") == 0)
+	if (strcmp(hdr, "export") == 0)
 		return handle_export(c, name, value);
-	if (strcmp(section, "control") == 0)
+	if (strcmp(hdr, "control") == 0)
 		return handle_control(c, name, value);
-	if (strcmp(section, "service") == 0)
+	if (strcmp(hdr, "service") == 0)
 		return handle_service(c, name, value);
-	if (strcmp(section, "alerts") == 0)
+	if (strcmp(hdr, "alerts") == 0)
 		return handle_alerts(c, name, value);
 	if (c->cur == NULL)
-		return ctx_fail(c, "[%s] internal: no table", section);
-	return handle_table(c, section, name, value);
+		return ctx_fail(c, "[%s] internal: no table", sec);
+	return handle_table(c, sec, name, value);
+}
+
+/*
+ * The end of a section header that starts after '[' at h (n bytes of the
+ * line left): the first ']' outside double quotes, so that a quoted name
+ * may hold ']'. Returns its offset, or -1.
+ */
+static ssize_t
+header_end(const uint8_t *h, size_t n)
+{
+	size_t i;
+	int inq = 0;
+
+	for (i = 0; i < n; i++) {
+		if (h[i] == '"')
+			inq = !inq;
+		else if (h[i] == ']' && !inq)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/*
+ * Section headers are read here, not by inih: inih cuts a header at its
+ * first ']' and at 49 bytes, and a table name may be longer or hold ']'
+ * inside quotes. Each header line becomes "[N]" in out (N indexes
+ * c->hdr), every other line is copied as it is, so line numbers stay.
+ */
+static int
+header_scan(struct parse_ctx *c, const char *text, size_t len, struct buf *out,
+    char *err, size_t errlen)
+{
+	struct buf *b = NULL;
+	const uint8_t *l;
+	size_t ll, k, lineno = 0;
+	ssize_t e;
+	char **nh;
+	int r;
+
+	if ((b = buf_from(text, len)) == NULL)
+		return ERR_NOMEM;
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		(void)buf_consume(b, 3);	/* inih skips a BOM too */
+	while (buf_len(b) > 0) {
+		lineno++;
+		if ((r = buf_get_line(b, &l, &ll, len)) == ERR_TRUNCATED) {
+			ll = buf_len(b);
+			if ((r = buf_get_ptr(b, ll, &l)) != 0)
+				goto out;
+		} else if (r != 0)
+			goto out;
+		for (k = 0; k < ll && isspace(l[k]); k++)
+			;
+		if (k == ll || l[k] != '[') {
+			if ((r = buf_put(out, l, ll)) != 0 ||
+			    (r = buf_put_u8(out, '\n')) != 0)
+				goto out;
+			continue;
+		}
+		r = ERR_CONFIG;
+		if ((e = header_end(&l[k + 1], ll - k - 1)) < 0) {
+			err_set(err, errlen, "line %zu: section header without "
+			    "its closing ']'", lineno);
+			goto out;
+		}
+		for (size_t j = k + 2 + (size_t)e; j < ll; j++) {
+			if (l[j] == ';' || l[j] == '#')
+				break;
+			if (!isspace(l[j])) {
+				err_set(err, errlen, "line %zu: text after the "
+				    "section header's ']'", lineno);
+				goto out;
+			}
+		}
+		if (c->nhdr >= CONFIG_MAX_TABLES + 8) {
+			err_set(err, errlen, "line %zu: too many sections",
+			    lineno);
+			goto out;
+		}
+		r = ERR_NOMEM;
+		if ((nh = reallocarray(c->hdr, c->nhdr + 1, sizeof(*nh))) ==
+		    NULL)
+			goto out;
+		c->hdr = nh;
+		if ((nh[c->nhdr] = strndup((const char *)&l[k + 1],
+		    (size_t)e)) == NULL)
+			goto out;
+		if ((r = buf_putf(out, "[%zu]\n", c->nhdr)) != 0)
+			goto out;
+		c->nhdr++;
+	}
+	r = buf_put_u8(out, '\0');
+ out:
+	buf_free(b);
+	return r;
 }
 
 /* Cross-key checks once everything is read. */
@@ -829,6 +948,7 @@ static int
 config_finish(struct config *cfg, char *err, size_t errlen)
 {
 	struct config_table *t;
+	char tn[IDENT_CONFIG_QMAX], cn[IDENT_CONFIG_MAX];
 	size_t i, j, n = 0;
 
 	for (i = 0; i < NDB_KEYS; i++) {
@@ -846,23 +966,25 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 	}
 	for (i = 0; i < cfg->ntables; i++) {
 		t = &cfg->tables[i];
+		if (ident_qualify_config(tn, sizeof(tn), t->schema,
+		    t->name) != 0)
+			snprintf(tn, sizeof(tn), "?");
 		if (t->cls == 0) {
-			err_set(err, errlen, "[table %s.%s]: class missing; set "
-			    "class = tenant, global or excluded", t->schema,
-			    t->name);
+			err_set(err, errlen, "[table %s]: class missing; set "
+			    "class = tenant, global or excluded", tn);
 			return ERR_CONFIG;
 		}
 		if (t->cls != CONFIG_CLASS_TENANT &&
 		    (t->tenant_key != NULL || t->date_column != NULL)) {
-			err_set(err, errlen, "[table %s.%s]: tenant_key and "
+			err_set(err, errlen, "[table %s]: tenant_key and "
 			    "date_column apply only to class = tenant",
-			    t->schema, t->name);
+			    tn);
 			return ERR_CONFIG;
 		}
 		if (t->cls == CONFIG_CLASS_EXCLUDED &&
 		    (t->nexclude > 0 || t->nallow > 0)) {
-			err_set(err, errlen, "[table %s.%s]: an excluded table "
-			    "takes no column lists", t->schema, t->name);
+			err_set(err, errlen, "[table %s]: an excluded table "
+			    "takes no column lists", tn);
 			return ERR_CONFIG;
 		}
 		if (t->cls == CONFIG_CLASS_TENANT && t->tenant_key == NULL &&
@@ -870,23 +992,24 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 			return ERR_NOMEM;
 		for (j = 0; j < t->nexclude; j++) {
 			if (list_has(t->allow, t->nallow, t->exclude[j])) {
-				err_set(err, errlen, "[table %s.%s]: column "
-				    "\"%s\" is both excluded and allowed",
-				    t->schema, t->name, t->exclude[j]);
+				err_set(err, errlen, "[table %s]: column "
+				    "%s is both excluded and allowed", tn,
+				    cfg_name(cn, sizeof(cn), t->exclude[j]));
 				return ERR_CONFIG;
 			}
 		}
 		if (t->tenant_key != NULL &&
 		    list_has(t->exclude, t->nexclude, t->tenant_key)) {
-			err_set(err, errlen, "[table %s.%s]: the tenant column "
-			    "\"%s\" cannot be excluded: the verifier needs it",
-			    t->schema, t->name, t->tenant_key);
+			err_set(err, errlen, "[table %s]: the tenant column "
+			    "%s cannot be excluded: the verifier needs it",
+			    tn, cfg_name(cn, sizeof(cn), t->tenant_key));
 			return ERR_CONFIG;
 		}
 		if (t->date_column != NULL &&
 		    list_has(t->exclude, t->nexclude, t->date_column)) {
-			err_set(err, errlen, "[table %s.%s]: date_column \"%s\" "
-			    "is excluded", t->schema, t->name, t->date_column);
+			err_set(err, errlen, "[table %s]: date_column %s "
+			    "is excluded", tn, cfg_name(cn, sizeof(cn),
+			    t->date_column));
 			return ERR_CONFIG;
 		}
 	}
@@ -902,7 +1025,8 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	struct buf *b = NULL;
 	const uint8_t *line;
 	size_t llen, lineno = 0;
-	char *copy = NULL;
+	struct buf *hb = NULL;
+	char *copy;
 	int r = ERR_INTERNAL, ir;
 
 	*out = NULL;
@@ -941,14 +1065,18 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 			goto out;
 		}
 	}
-	if ((copy = malloc(len + 1)) == NULL ||
+	if ((hb = buf_new(len + 16 * (CONFIG_MAX_TABLES + 16) + 2)) == NULL ||
 	    (cfg = calloc(1, sizeof(*cfg))) == NULL ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
-	memcpy(copy, text, len);
-	copy[len] = '\0';
+	if ((r = header_scan(c, text, len, hb, err, errlen)) != 0) {
+		if (r == ERR_LIMIT)
+			r = ERR_NOMEM;
+		goto out;
+	}
+	copy = (char *)buf_ptr(hb);
 	cfg->exp.part_size = DEFAULT_PART_SIZE;
 	cfg->exp.expiry = DEFAULT_EXPIRY;
 	cfg->exp.cpu_limit = 3600;
@@ -992,7 +1120,12 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	r = 0;
  out:
 	buf_free(b);
-	free(copy);
+	buf_free(hb);
+	if (c != NULL) {
+		for (size_t i = 0; i < c->nhdr; i++)
+			free(c->hdr[i]);
+		free(c->hdr);
+	}
 	free(c);
 	config_free(cfg);
 	return r;
@@ -1192,6 +1325,12 @@ config_table_find(const struct config *cfg, const char *schema,
 		    strcmp(cfg->tables[i].name, name) == 0)
 			return &cfg->tables[i];
 	return NULL;
+}
+
+int
+config_table_qname(const struct config_table *t, char *out, size_t outlen)
+{
+	return ident_qualify(out, outlen, t->schema, t->name);
 }
 
 int

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ident.h"
+
 /* Limits that keep a hostile or mistaken file from growing memory. */
 #define CONFIG_MAX_FILE		(1024 * 1024)	/* bytes */
 #define CONFIG_MAX_LINE		190		/* bytes per line, below inih's 200 */
@@ -39,7 +41,8 @@ enum config_class {
 };
 
 /* One [table schema.name] section. Read-only for callers; owned by the
- * struct config it came from. */
+ * struct config it came from. Names are as the catalog stores them
+ * (written in the file by PostgreSQL's rules, ident.h). */
 struct config_table {
 	char *schema;
 	char *name;
@@ -156,6 +159,11 @@ const struct config_table *config_table_at(const struct config *cfg,
 /* The section for schema.name (exact, case-sensitive), or NULL. */
 const struct config_table *config_table_find(const struct config *cfg,
     const char *schema, const char *name);
+/* The table's canonical qualified name (ident.h: crm."Order Items"), as
+ * job scopes, the archive and messages write it, into out (at least
+ * IDENT_QNAME_MAX bytes). 0 or ERR_LIMIT. */
+int config_table_qname(const struct config_table *t, char *out,
+    size_t outlen);
 /* 1 if the table's exclude (resp. allow) list names col, else 0. */
 int config_table_excludes(const struct config_table *t, const char *col);
 int config_table_allows(const struct config_table *t, const char *col);

@@ -255,18 +255,20 @@ db_connect(const struct config *cfg, const char *user, PGconn **out,
 	return r;
 }
 
-/* 'text' with single quotes doubled. Identifiers from the config contain
- * no backslash (config.c refuses it), so this is exact either way
- * standard_conforming_strings is set. */
+/* 'text' with single quotes doubled; a name with a backslash is written
+ * E'...' with the backslash doubled, which reads the same whether
+ * standard_conforming_strings is on or off. */
 static int
 put_literal(struct buf *b, const char *s)
 {
-	int r;
+	int r, e = strchr(s, '\\') != NULL;
 
-	if ((r = buf_put_u8(b, '\'')) != 0)
+	if ((e && (r = buf_put_u8(b, 'E')) != 0) ||
+	    (r = buf_put_u8(b, '\'')) != 0)
 		return r;
 	for (; *s != '\0'; s++) {
-		if (*s == '\'' && (r = buf_put_u8(b, '\'')) != 0)
+		if ((*s == '\'' || (e && *s == '\\')) &&
+		    (r = buf_put_u8(b, (uint8_t)*s)) != 0)
 			return r;
 		if ((r = buf_put_u8(b, (uint8_t)*s)) != 0)
 			return r;

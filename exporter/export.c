@@ -107,7 +107,7 @@ struct run {
 static int
 table_wanted(const struct export_request *q, const struct config_table *t)
 {
-	char full[2 * CONFIG_MAX_IDENT + 2];
+	char full[IDENT_QNAME_MAX];
 	size_t i;
 
 	if (t->cls == CONFIG_CLASS_EXCLUDED)
@@ -116,7 +116,7 @@ table_wanted(const struct export_request *q, const struct config_table *t)
 		return 0;
 	if (q->ntables == 0)
 		return 1;
-	snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+	(void)config_table_qname(t, full, sizeof(full));
 	for (i = 0; i < q->ntables; i++)
 		if (strcmp(q->tables[i], full) == 0)
 			return 1;
@@ -129,13 +129,13 @@ check_table_args(struct run *rn)
 {
 	const struct export_request *q = rn->req;
 	const struct config_table *t;
-	char full[2 * CONFIG_MAX_IDENT + 2];
+	char full[IDENT_QNAME_MAX];
 	size_t i, k, n = config_table_count(q->cfg);
 
 	for (i = 0; i < q->ntables; i++) {
 		for (k = 0; k < n; k++) {
 			t = config_table_at(q->cfg, k);
-			snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+			(void)config_table_qname(t, full, sizeof(full));
 			if (strcmp(full, q->tables[i]) == 0)
 				break;
 		}
@@ -176,11 +176,11 @@ plan_select(struct run *rn, PGconn *c, size_t i, struct buf *sel,
 	const struct config_table *t = rn->plan[i].ct;
 	const struct db_columns *dc = rn->plan[i].cols;
 	struct builder_table *b = &rn->bt[i];
-	char full[2 * CONFIG_MAX_IDENT + 2], *id;
+	char full[IDENT_QNAME_MAX], *id;
 	size_t k;
 	int r;
 
-	snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+	(void)config_table_qname(t, full, sizeof(full));
 	if ((b->oids = calloc(dc->n ? dc->n : 1, sizeof(*b->oids))) == NULL)
 		return ERR_NOMEM;
 	b->ncols = dc->n;

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "ident.h"
 #include "lint.h"
 #include "text.h"
 
@@ -110,9 +111,36 @@ escape_dup(const char *s)
 	return d;
 }
 
+size_t
+lint_report_blocking(const struct lint_report *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		n += !r->f[i].info;
+	return n + (r->truncated ? 1 : 0);
+}
+
+static int report_add(struct lint_report *r, const char *check,
+    const char *object, const char *message, const char *fix, int info);
+
 int
 lint_report_add(struct lint_report *r, const char *check, const char *object,
     const char *message, const char *fix)
+{
+	return report_add(r, check, object, message, fix, 0);
+}
+
+int
+lint_report_note(struct lint_report *r, const char *check, const char *object,
+    const char *message, const char *fix)
+{
+	return report_add(r, check, object, message, fix, 1);
+}
+
+static int
+report_add(struct lint_report *r, const char *check, const char *object,
+    const char *message, const char *fix, int info)
 {
 	struct lint_finding *nf, *f;
 
@@ -130,6 +158,7 @@ lint_report_add(struct lint_report *r, const char *check, const char *object,
 	f->object = escape_dup(object);
 	f->message = escape_dup(message);
 	f->fix = escape_dup(fix);
+	f->info = info;
 	if (f->check == NULL || f->object == NULL || f->message == NULL ||
 	    f->fix == NULL) {
 		free((char *)f->check);
@@ -246,6 +275,62 @@ schema_col(const struct schema_table *t, const char *col)
 	return NULL;
 }
 
+/* Names for findings: the object in canonical form, the config's
+ * table header and column names in the form a config line takes, and
+ * SQL identifiers always double-quoted (never a key word). */
+struct names {
+	char obj[IDENT_QNAME_MAX + IDENT_QUOTED_MAX];
+	char hdr[IDENT_CONFIG_QMAX + 8];
+	char col[IDENT_CONFIG_MAX];
+	char sql[2 * (2 * IDENT_MAX + 3) + 2];
+	char sqlcol[2 * IDENT_MAX + 3];
+};
+
+static void
+sql_quote(char *out, size_t outlen, const char *name)
+{
+	size_t n = 0;
+
+	if (outlen < 3)
+		return;
+	out[n++] = '"';
+	for (; *name != '\0' && n + 3 < outlen; name++) {
+		if (*name == '"')
+			out[n++] = '"';
+		out[n++] = *name;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+}
+
+/* Fills nm for schema.table and, when col != NULL, its column. */
+static void
+names_set(struct names *nm, const char *schema, const char *table,
+    const char *col)
+{
+	char s[sizeof(nm->sqlcol)], t[sizeof(nm->sqlcol)];
+	char q[IDENT_QUOTED_MAX], h[IDENT_CONFIG_QMAX];
+
+	if (ident_qualify(nm->obj, sizeof(nm->obj), schema, table) != 0)
+		snprintf(nm->obj, sizeof(nm->obj), "?");
+	if (ident_qualify_config(h, sizeof(h), schema, table) != 0)
+		snprintf(h, sizeof(h), "?");
+	snprintf(nm->hdr, sizeof(nm->hdr), "[table %s]", h);
+	sql_quote(s, sizeof(s), schema);
+	sql_quote(t, sizeof(t), table);
+	snprintf(nm->sql, sizeof(nm->sql), "%s.%s", s, t);
+	nm->col[0] = nm->sqlcol[0] = '\0';
+	if (col == NULL)
+		return;
+	if (ident_quote(q, sizeof(q), col) != 0)
+		snprintf(q, sizeof(q), "?");
+	snprintf(nm->obj + strlen(nm->obj), sizeof(nm->obj) - strlen(nm->obj),
+	    ".%s", q);
+	if (ident_quote_config(nm->col, sizeof(nm->col), col) != 0)
+		snprintf(nm->col, sizeof(nm->col), "?");
+	sql_quote(nm->sqlcol, sizeof(nm->sqlcol), col);
+}
+
 /* exclude_columns / allow_columns entries must name real columns: a typo
  * in an exclusion would otherwise export the column it meant to hide. */
 static int
@@ -253,22 +338,49 @@ check_listed(struct lint_report *rep, const struct config_table *ct,
     const struct schema_table *st, char *const *list, size_t n,
     const char *key)
 {
-	char obj[256], fix[512];
+	struct names nm;
+	char fix[1024];
 	size_t i;
 	int r;
 
 	for (i = 0; i < n; i++) {
 		if (schema_col(st, list[i]) != NULL)
 			continue;
-		snprintf(obj, sizeof(obj), "%s.%s.%s", ct->schema, ct->name,
-		    list[i]);
-		snprintf(fix, sizeof(fix), "correct or remove \"%s\" in %s of "
-		    "[table %s.%s]", list[i], key, ct->schema, ct->name);
-		if ((r = addf(rep, "unknown_column", obj, fix,
+		names_set(&nm, ct->schema, ct->name, list[i]);
+		snprintf(fix, sizeof(fix), "correct or remove %s in %s of %s",
+		    nm.col, key, nm.hdr);
+		if ((r = addf(rep, "unknown_column", nm.obj, fix,
 		    "%s names a column that does not exist", key)) != 0)
 			return r;
 	}
 	return 0;
+}
+
+/* The tenant column of a tenant table: it must exist and be NOT NULL.
+ * The object is the table (orphan_rows counts the NULL rows). */
+static int
+check_tenant_column(struct lint_report *rep, const struct config_table *ct,
+    const struct schema_table *st)
+{
+	const struct schema_col *sc = schema_col(st, ct->tenant_key);
+	struct names nm, tn;
+	char fix[1024];
+
+	names_set(&nm, ct->schema, ct->name, ct->tenant_key);
+	names_set(&tn, ct->schema, ct->name, NULL);
+	if (sc == NULL) {
+		snprintf(fix, sizeof(fix), "set tenant_key in %s to its tenant "
+		    "column, or classify it global or excluded", nm.hdr);
+		return addf(rep, "tenant_column_missing", tn.obj, fix,
+		    "tenant column %s does not exist", nm.col);
+	}
+	if (sc->not_null)
+		return 0;
+	snprintf(fix, sizeof(fix), "assign or quarantine the rows whose tenant "
+	    "column is NULL first (orphan_rows says how many), then ALTER TABLE "
+	    "%s ALTER COLUMN %s SET NOT NULL", nm.sql, nm.sqlcol);
+	return addf(rep, "tenant_column_nullable", tn.obj, fix, "tenant column "
+	    "%s is nullable: a NULL row belongs to no tenant", nm.col);
 }
 
 int
@@ -278,7 +390,8 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 	const struct config_table *ct;
 	const struct schema_table *st;
 	const struct schema_col *sc;
-	char obj[256], fix[512];
+	struct names nm;
+	char fix[1024];
 	size_t i, j;
 	int r;
 
@@ -286,22 +399,21 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 		st = &s->t[i];
 		if (config_table_find(cfg, st->schema, st->name) != NULL)
 			continue;
-		snprintf(obj, sizeof(obj), "%s.%s", st->schema, st->name);
-		snprintf(fix, sizeof(fix), "add [table %s.%s] with class = "
-		    "tenant, global or excluded to the config", st->schema,
-		    st->name);
-		if ((r = addf(rep, "unclassified_table", obj, fix,
+		names_set(&nm, st->schema, st->name, NULL);
+		snprintf(fix, sizeof(fix), "add %s with class = tenant, global "
+		    "or excluded to the config", nm.hdr);
+		if ((r = addf(rep, "unclassified_table", nm.obj, fix,
 		    "table is not classified in the config")) != 0)
 			return r;
 	}
 	for (i = 0; i < config_table_count(cfg); i++) {
 		ct = config_table_at(cfg, i);
-		snprintf(obj, sizeof(obj), "%s.%s", ct->schema, ct->name);
+		names_set(&nm, ct->schema, ct->name, NULL);
 		if ((st = schema_find(s, ct->schema, ct->name)) == NULL) {
 			snprintf(fix, sizeof(fix), "correct the name or remove "
-			    "[table %s.%s] from the config", ct->schema,
-			    ct->name);
-			if ((r = addf(rep, "missing_table", obj, fix,
+			    "%s from the config (names are matched exactly as "
+			    "the catalog stores them)", nm.hdr);
+			if ((r = addf(rep, "missing_table", nm.obj, fix,
 			    "configured table does not exist")) != 0)
 				return r;
 			continue;
@@ -309,33 +421,17 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 		if (ct->cls == CONFIG_CLASS_EXCLUDED)
 			continue;
 		if (ct->cls == CONFIG_CLASS_TENANT) {
-			sc = schema_col(st, ct->tenant_key);
-			if (sc == NULL) {
-				snprintf(fix, sizeof(fix), "set tenant_key in "
-				    "[table %s.%s] to its tenant column, or "
-				    "classify it global or excluded",
-				    ct->schema, ct->name);
-				if ((r = addf(rep, "tenant_column_missing", obj,
-				    fix, "tenant column \"%s\" does not exist",
-				    ct->tenant_key)) != 0)
-					return r;
-			} else if (!sc->not_null) {
-				snprintf(fix, sizeof(fix), "ALTER TABLE %s.%s "
-				    "ALTER COLUMN %s SET NOT NULL", ct->schema,
-				    ct->name, ct->tenant_key);
-				if ((r = addf(rep, "tenant_column_nullable", obj,
-				    fix, "tenant column \"%s\" is nullable: "
-				    "a NULL row belongs to no tenant",
-				    ct->tenant_key)) != 0)
-					return r;
-			}
+			if ((r = check_tenant_column(rep, ct, st)) != 0)
+				return r;
 			if (ct->date_column != NULL &&
 			    schema_col(st, ct->date_column) == NULL) {
+				names_set(&nm, ct->schema, ct->name,
+				    ct->date_column);
 				snprintf(fix, sizeof(fix), "correct date_column "
-				    "in [table %s.%s]", ct->schema, ct->name);
-				if ((r = addf(rep, "unknown_column", obj, fix,
-				    "date_column \"%s\" does not exist",
-				    ct->date_column)) != 0)
+				    "in %s", nm.hdr);
+				names_set(&nm, ct->schema, ct->name, NULL);
+				if ((r = addf(rep, "unknown_column", nm.obj, fix,
+				    "date_column does not exist")) != 0)
 					return r;
 			}
 		}
@@ -345,12 +441,11 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 			    config_table_excludes(ct, sc->name) ||
 			    config_table_allows(ct, sc->name))
 				continue;
-			snprintf(obj, sizeof(obj), "%s.%s.%s", ct->schema,
-			    ct->name, sc->name);
-			snprintf(fix, sizeof(fix), "add %s to exclude_columns "
-			    "in [table %s.%s], or to allow_columns if it holds "
-			    "no secret", sc->name, ct->schema, ct->name);
-			if ((r = addf(rep, "secret_column", obj, fix,
+			names_set(&nm, ct->schema, ct->name, sc->name);
+			snprintf(fix, sizeof(fix), "in %s add the line "
+			    "exclude_columns = %s (or allow_columns = %s if it "
+			    "holds no secret)", nm.hdr, nm.col, nm.col);
+			if ((r = addf(rep, "secret_column", nm.obj, fix,
 			    "column name looks like a secret")) != 0)
 				return r;
 		}
@@ -365,12 +460,18 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 
 /* ---- catalog checks ---- */
 
+/* The canonical written form of a name (ident.h): bare when it matches
+ * [a-z_][a-z0-9_]*, else double-quoted. */
+#define QN(x) "(CASE WHEN " x " ~ '^[a-z_][a-z0-9_]*$' THEN " x \
+	" ELSE '\"' || replace(" x ", '\"', '\"\"') || '\"' END)"
+
 #define CFG_CTE \
 	"WITH cfg AS (SELECT * FROM pg_catalog.json_to_recordset($1::json) " \
 	"AS x(s text, t text, c text, k text, d text, x text[])), " \
 	"rel AS (SELECT c.oid, c.relkind, c.relowner, c.relrowsecurity, " \
 	"c.relforcerowsecurity, n.nspname, c.relname, " \
-	"pg_catalog.format('%I.%I', n.nspname, c.relname) AS q " \
+	"pg_catalog.format('%I.%I', n.nspname, c.relname) AS q, " \
+	QN("n.nspname") " || '.' || " QN("c.relname") " AS o " \
 	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n " \
 	"ON n.oid = c.relnamespace WHERE n.nspname NOT IN " \
 	"('pg_catalog', 'information_schema') " \
@@ -413,7 +514,7 @@ query_error(struct lint_report *rep, const char *what, PGconn *conn,
  * each row as a finding of check id.
  */
 static int
-sql_check(struct lint_ctx *x, const char *id, const char *sql)
+sql_check_kind(struct lint_ctx *x, const char *id, const char *sql, int info)
 {
 	/* Both parameters are text (OID 25); typed so that a check may
 	 * leave one unused. */
@@ -428,13 +529,27 @@ sql_check(struct lint_ctx *x, const char *id, const char *sql)
 		goto out;
 	}
 	for (i = 0; i < PQntuples(res); i++)
-		if ((r = lint_report_add(x->rep, id, PQgetvalue(res, i, 0),
-		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2))) != 0)
+		if ((r = (info ? lint_report_note : lint_report_add)(x->rep, id,
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2))) != 0)
 			goto out;
 	r = 0;
  out:
 	PQclear(res);
 	return r;
+}
+
+static int
+sql_check(struct lint_ctx *x, const char *id, const char *sql)
+{
+	return sql_check_kind(x, id, sql, 0);
+}
+
+/* A check whose findings are information for the DBA. */
+static int
+sql_note(struct lint_ctx *x, const char *id, const char *sql)
+{
+	return sql_check_kind(x, id, sql, 1);
 }
 
 static int
@@ -669,7 +784,7 @@ static int
 check_rls_disabled(struct lint_ctx *x)
 {
 	return sql_check(x, "rls_disabled", CFG_CTE
-	    "SELECT cfg.s || '.' || cfg.t, 'row level security is disabled on a "
+	    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") ", 'row level security is disabled on a "
 	    "tenant table', format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY "
 	    "(or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
 	    "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
@@ -680,7 +795,7 @@ static int
 check_rls_not_forced(struct lint_ctx *x)
 {
 	return sql_check(x, "rls_not_forced", CFG_CTE
-	    "SELECT cfg.s || '.' || cfg.t, 'row level security is not forced: the "
+	    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") ", 'row level security is not forced: the "
 	    "table owner is not bound by it', format('ALTER TABLE %s FORCE ROW "
 	    "LEVEL SECURITY (or run db-setup --apply)', rel.q) FROM cfg JOIN rel "
 	    "ON rel.nspname = cfg.s AND rel.relname = cfg.t "
@@ -707,12 +822,12 @@ check_policy_missing(struct lint_ctx *x)
 	 * tenant table is reported. */
 	if (!registry_exists(x))
 		return sql_check(x, "policy_missing", CFG_CTE
-		    "SELECT cfg.s || '.' || cfg.t, 'db-setup has not run: no "
+		    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") ", 'db-setup has not run: no "
 		    "policy texp_export_scope and no texp_guard.tables', "
 		    "'run tenant-export db-setup --apply' FROM cfg "
 		    "WHERE cfg.c = 'tenant'");
 	return sql_check(x, "policy_missing", CFG_CTE
-	    "SELECT cfg.s || '.' || cfg.t, CASE WHEN p.oid IS NULL THEN "
+	    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") ", CASE WHEN p.oid IS NULL THEN "
 	    "'policy texp_export_scope is missing: texp_export sees no rows, or "
 	    "all of them if RLS is off' WHEN g.rel IS NULL THEN 'the table is "
 	    "not in the registry db-setup keeps (texp_guard.tables)' "
@@ -736,7 +851,7 @@ static int
 check_policy_other(struct lint_ctx *x)
 {
 	return sql_check(x, "policy_other", CFG_CTE
-	    "SELECT cfg.s || '.' || cfg.t, format('policy %I also applies to "
+	    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") ", format('policy %I also applies to "
 	    "texp_export; permissive policies are OR''ed, so it widens the scope', "
 	    "p.polname), format('DROP POLICY %I ON %s, or limit it TO the "
 	    "application''s own roles', p.polname, rel.q) FROM cfg JOIN rel "
@@ -753,7 +868,7 @@ static int
 check_tenant_owner_login(struct lint_ctx *x)
 {
 	return sql_check(x, "tenant_owner_login", CFG_CTE
-	    "SELECT cfg.s || '.' || cfg.t, 'tenant table owned by login role ' || "
+	    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") ", 'tenant table owned by login role ' || "
 	    "o.rolname || ': a session of the owner can turn RLS off', "
 	    "format('ALTER TABLE %s OWNER TO <a NOLOGIN role>', rel.q) "
 	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
@@ -765,7 +880,7 @@ static int
 check_group_privilege(struct lint_ctx *x)
 {
 	return sql_check(x, "group_privilege", CFG_CTE
-	    "SELECT rel.nspname || '.' || rel.relname, 'texp_export may ' || "
+	    "SELECT rel.o, 'texp_export may ' || "
 	    "concat_ws(', ', "
 	    "CASE WHEN has_any_column_privilege('texp_export', rel.oid, 'INSERT') "
 	    "THEN 'INSERT' END, "
@@ -794,7 +909,7 @@ check_readable_unclassified(struct lint_ctx *x)
 	 * group every one of them inherits from must read nothing, and the
 	 * provisioner nothing that is not classified tenant or global. */
 	return sql_check(x, "readable_unclassified", CFG_CTE
-	    "SELECT rel.nspname || '.' || rel.relname, CASE "
+	    "SELECT rel.o, CASE "
 	    "WHEN has_any_column_privilege('texp_export', rel.oid, 'SELECT') "
 	    "THEN 'readable by texp_export, which every export role inherits "
 	    "(whatever its job)' WHEN cfg.c = 'excluded' THEN 'classified "
@@ -816,7 +931,7 @@ static int
 check_excluded_column_readable(struct lint_ctx *x)
 {
 	return sql_check(x, "excluded_column_readable", CFG_CTE
-	    "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'excluded column "
+	    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") " || '.' || " QN("a.attname") ", 'excluded column "
 	    "is exportable (texp_provisioner may grant it)', format('REVOKE "
 	    "SELECT ON %s FROM texp_provisioner, PUBLIC CASCADE; then run "
 	    "db-setup --apply', rel.q) "
@@ -832,10 +947,11 @@ static int
 check_column_not_granted(struct lint_ctx *x)
 {
 	return sql_check(x, "column_not_granted", CFG_CTE
-	    "SELECT cfg.s || '.' || cfg.t || '.' || a.attname, 'column is not "
+	    "SELECT " QN("cfg.s") " || '.' || " QN("cfg.t") " || '.' || " QN("a.attname") ", 'column is not "
 	    "exportable (added after db-setup?): the export would "
-	    "fail', format('run db-setup --apply, or add %s to exclude_columns "
-	    "in [table %s.%s]', a.attname, cfg.s, cfg.t) "
+	    "fail', format('run db-setup --apply, or in [table %s.%s] add the "
+	    "line exclude_columns = %s', " QN("cfg.s") ", " QN("cfg.t") ", "
+	    QN("a.attname") ") "
 	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
 	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 "
 	    "AND NOT a.attisdropped WHERE cfg.c IN ('tenant', 'global') "
@@ -848,7 +964,7 @@ static int
 check_sequence_privilege(struct lint_ctx *x)
 {
 	return sql_check(x, "sequence_privilege", CFG_CTE
-	    "SELECT rel.nspname || '.' || rel.relname, 'texp_export has rights on "
+	    "SELECT rel.o, 'texp_export has rights on "
 	    "this sequence (nextval writes)', format('REVOKE ALL ON SEQUENCE %s "
 	    "FROM texp_export, PUBLIC', rel.q) FROM rel WHERE CASE WHEN "
 	    "rel.relkind = 'S' THEN has_sequence_privilege('texp_export', rel.oid, "
@@ -921,7 +1037,7 @@ static int
 check_view_definer(struct lint_ctx *x)
 {
 	return sql_check(x, "view_definer", CFG_CTE
-	    "SELECT rel.nspname || '.' || rel.relname, 'view without "
+	    "SELECT rel.o, 'view without "
 	    "security_invoker is readable by texp_export: it reads with its "
 	    "owner''s rights, so RLS under it does not scope the export', "
 	    "format('ALTER VIEW %s SET (security_invoker = true), or REVOKE SELECT "
@@ -954,10 +1070,11 @@ static int
 check_fk_without_tenant(struct lint_ctx *x)
 {
 	return sql_check(x, "fk_without_tenant", CFG_CTE
-	    "SELECT con.conname || ' on ' || r.nspname || '.' || r.relname, "
+	    "SELECT con.conname || ' on ' || r.o, "
 	    "format('foreign key into tenant table %s.%s does not include its "
 	    "tenant column %s (matched to the referencing tenant column): a row "
-	    "can point at another tenant''s row', cfg.s, cfg.t, cfg.k), "
+	    "can point at another tenant''s row', " QN("cfg.s") ", " QN("cfg.t") ", "
+	    QN("cfg.k") "), "
 	    "format('replace it with FOREIGN KEY (%s, ...) REFERENCES %s (%I, ...) "
 	    "and a UNIQUE (%I, ...) on the target', coalesce(quote_ident(rc.k), "
 	    "'<tenant column>'), t.q, cfg.k, cfg.k) FROM pg_constraint con "
@@ -972,6 +1089,185 @@ check_fk_without_tenant(struct lint_ctx *x)
 	    "con.conkey[array_position(con.confkey, ta.attnum)]))");
 }
 
+/* ---- information for the DBA: hazards the export group cannot reach ---- */
+
+/* The configured tenant tables, for the checks below. */
+#define TENANT_CTE \
+	", tt AS (SELECT r.oid, r.o, r.q, r.relname FROM rel r JOIN cfg " \
+	"ON cfg.s = r.nspname AND cfg.t = r.relname AND cfg.c = 'tenant') "
+
+static int
+check_view_without_invoker(struct lint_ctx *x)
+{
+	return sql_note(x, "view_without_invoker", CFG_CTE TENANT_CTE
+	    "SELECT v.o, CASE WHEN v.relkind = 'm' THEN 'materialized view' "
+	    "ELSE 'view without security_invoker' END || ' over tenant table ' "
+	    "|| min(tt.o) || ' shows every tenant''s rows to whoever may read "
+	    "it (not the export group)', CASE WHEN v.relkind = 'm' THEN "
+	    "format('a materialized view has no RLS: keep SELECT on %s to roles "
+	    "that may see every tenant', v.q) ELSE format('ALTER VIEW %s SET "
+	    "(security_invoker = true)', v.q) END "
+	    "FROM rel v JOIN pg_class c ON c.oid = v.oid "
+	    "JOIN pg_rewrite rw ON rw.ev_class = v.oid "
+	    "JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "
+	    "AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass "
+	    "JOIN tt ON tt.oid = d.refobjid AND tt.oid <> v.oid "
+	    "WHERE v.relkind IN ('v', 'm') AND (v.relkind = 'm' OR NOT EXISTS "
+	    "(SELECT 1 FROM pg_options_to_table(c.reloptions) o "
+	    "WHERE o.option_name = 'security_invoker' "
+	    "AND lower(o.option_value) IN ('true', 'on', '1', 'yes'))) "
+	    "AND NOT has_any_column_privilege('texp_export', v.oid, 'SELECT') "
+	    "GROUP BY v.o, v.q, v.relkind ORDER BY v.o");
+}
+
+static int
+check_definer_reads_tenant(struct lint_ctx *x)
+{
+	return sql_note(x, "definer_reads_tenant", CFG_CTE TENANT_CTE
+	    "SELECT p.oid::regprocedure::text, 'SECURITY DEFINER function "
+	    "reads tenant table ' || min(tt.o) || ' with its owner''s rights: "
+	    "whoever may execute it (not the export group) may see other "
+	    "tenants'' rows', format('ALTER FUNCTION %s SECURITY INVOKER, or "
+	    "make it filter by tenant and REVOKE EXECUTE ON FUNCTION %s FROM "
+	    "PUBLIC', p.oid::regprocedure, p.oid::regprocedure) "
+	    "FROM pg_proc p JOIN pg_namespace pn ON pn.oid = p.pronamespace "
+	    "JOIN tt ON position(tt.relname in p.prosrc) > 0 OR EXISTS "
+	    "(SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass "
+	    "AND d.objid = p.oid AND d.refobjid = tt.oid) WHERE p.prosecdef "
+	    "AND pn.nspname NOT IN ('pg_catalog', 'information_schema', "
+	    "'texp_guard') "
+	    "AND NOT has_function_privilege('texp_export', p.oid, 'EXECUTE') "
+	    "GROUP BY p.oid ORDER BY 1");
+}
+
+static int
+check_login_bypasses_rls(struct lint_ctx *x)
+{
+	return sql_note(x, "login_bypasses_rls", CFG_CTE
+	    "SELECT r.rolname::text, 'can log in and ' || CASE WHEN r.rolsuper "
+	    "THEN 'is a superuser' ELSE 'has BYPASSRLS' END || ': its sessions "
+	    "read every tenant''s rows whatever the policies', CASE WHEN "
+	    "r.rolsuper THEN 'keep superuser logins to the DBAs' ELSE "
+	    "format('ALTER ROLE %I NOBYPASSRLS, or keep it to the DBAs', "
+	    "r.rolname) END FROM pg_roles r WHERE r.rolcanlogin "
+	    "AND (r.rolsuper OR r.rolbypassrls) ORDER BY 1");
+}
+
+static int
+check_policy_without_tenant_scope(struct lint_ctx *x)
+{
+	return sql_note(x, "policy_without_tenant_scope", CFG_CTE TENANT_CTE
+	    "SELECT tt.o, format('policy %I for %s does not use the tenant "
+	    "column %I: those roles see every tenant''s rows', p.polname, "
+	    "(SELECT string_agg(CASE WHEN g = 0 THEN 'PUBLIC' ELSE "
+	    "pg_get_userbyid(g)::text END, ', ') FROM unnest(p.polroles) g), "
+	    "cfg.k), format('if those roles serve one tenant at a time, scope "
+	    "the policy: ALTER POLICY %I ON %s USING (%I = <the session''s "
+	    "tenant>)', p.polname, tt.q, cfg.k) "
+	    "FROM tt JOIN rel ON rel.oid = tt.oid "
+	    "JOIN cfg ON cfg.s = rel.nspname AND cfg.t = rel.relname "
+	    "JOIN pg_policy p ON p.polrelid = tt.oid "
+	    "WHERE p.polname <> 'texp_export_scope' AND p.polcmd IN ('r', '*') "
+	    "AND position(quote_ident(cfg.k) in coalesce(pg_get_expr(p.polqual, "
+	    "p.polrelid), '')) = 0 ORDER BY 1, 2");
+}
+
+/* A quarantine table's name: name + "_orphans", cut to fit 63 bytes at a
+ * character boundary. */
+static void
+orphan_name(char *out, size_t outlen, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (n > IDENT_MAX - 8 || (n > 0 && ((unsigned char)name[n] & 0xc0)
+	    == 0x80))
+		n--;
+	snprintf(out, outlen, "%.*s_orphans", (int)n, name);
+}
+
+/* One nullable tenant column: how many rows have no tenant. */
+static int
+orphans_one(struct lint_ctx *x, const char *schema, const char *table,
+    const char *col)
+{
+	struct names nm, qn;
+	char sql[1024], fix[2048], qname[IDENT_MAX + 1], msg[512];
+	const char *p[1];
+	PGresult *res = NULL;
+	int r = 0, active;
+
+	names_set(&nm, schema, table, col);
+	orphan_name(qname, sizeof(qname), table);
+	names_set(&qn, schema, qname, NULL);
+	p[0] = nm.sql;
+	if ((r = exec_simple(x->conn, "SAVEPOINT texp_orphans", x->rep)) != 0)
+		return r;
+	res = PQexecParams(x->conn, "SELECT row_security_active($1::regclass)",
+	    1, NULL, p, NULL, NULL, 0);
+	active = PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQgetvalue(res, 0, 0)[0] != 'f';
+	PQclear(res);
+	res = NULL;
+	if (!active) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE %s "
+		    "IS NULL", nm.sql, nm.sqlcol);
+		res = PQexec(x->conn, sql);
+	}
+	if (active || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		res = PQexec(x->conn, "ROLLBACK TO SAVEPOINT texp_orphans");
+		snprintf(msg, sizeof(msg), "cannot count the rows whose tenant "
+		    "column %s is NULL as this role (%s)", nm.col, active ?
+		    "row level security hides rows from it" : "no SELECT "
+		    "privilege");
+		r = lint_report_note(x->rep, "orphan_rows", nm.obj, msg,
+		    "run lint --user with a superuser or a BYPASSRLS role");
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+		goto out;
+	snprintf(msg, sizeof(msg), "%s rows have a NULL tenant column %s: "
+	    "they belong to no tenant, no export carries them, and SET NOT "
+	    "NULL fails while they exist", PQgetvalue(res, 0, 0), nm.col);
+	snprintf(fix, sizeof(fix), "assign them (UPDATE %s SET %s = <tenant "
+	    "id> WHERE %s IS NULL), or quarantine them (CREATE TABLE %s AS "
+	    "SELECT * FROM %s WHERE %s IS NULL; DELETE FROM %s WHERE %s IS "
+	    "NULL) and classify the copy: %s with class = excluded", nm.sql,
+	    nm.sqlcol, nm.sqlcol, qn.sql, nm.sql, nm.sqlcol, nm.sql, nm.sqlcol,
+	    qn.hdr);
+	r = lint_report_note(x->rep, "orphan_rows", nm.obj, msg, fix);
+ out:
+	PQclear(res);
+	res = PQexec(x->conn, "RELEASE SAVEPOINT texp_orphans");
+	PQclear(res);
+	return r;
+}
+
+static int
+check_orphan_rows(struct lint_ctx *x)
+{
+	static const Oid types[1] = { 25 };
+	const char *p[1] = { x->json };
+	PGresult *res;
+	int i, r = 0;
+
+	res = PQexecParams(x->conn, CFG_CTE "SELECT cfg.s, cfg.t, cfg.k "
+	    "FROM cfg JOIN rel ON rel.nspname = cfg.s AND rel.relname = cfg.t "
+	    "JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attname = cfg.k "
+	    "AND a.attnum > 0 AND NOT a.attisdropped WHERE cfg.c = 'tenant' "
+	    "AND NOT a.attnotnull ORDER BY 1, 2", 1, types, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		r = query_error(x->rep, "orphan_rows", x->conn, res);
+		goto out;
+	}
+	for (i = 0; i < PQntuples(res) && r == 0; i++)
+		r = orphans_one(x, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2));
+ out:
+	PQclear(res);
+	return r;
+}
+
 /*
  * An index whose first column is not the tenant column orders the rows of
  * every tenant together: the planner (its estimates, and EXPLAIN for a
@@ -982,7 +1278,7 @@ static int
 check_index_without_tenant(struct lint_ctx *x)
 {
 	return sql_check(x, "index_without_tenant", CFG_CTE
-	    "SELECT ic.relname || ' on ' || cfg.s || '.' || cfg.t, "
+	    "SELECT quote_ident(ic.relname) || ' on ' || rel.q, "
 	    "format('%s does not start with the tenant column %s: the planner "
 	    "can walk other tenants'' values through it', CASE con.contype "
 	    "WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique constraint' "
@@ -1042,7 +1338,28 @@ static const struct lint_check {
 	{ "large_object", check_large_object, 0 },
 	{ "fk_without_tenant", check_fk_without_tenant, LINT_ANY_TIME },
 	{ "index_without_tenant", check_index_without_tenant, LINT_ANY_TIME },
+	{ "orphan_rows", check_orphan_rows, LINT_ANY_TIME },
+	{ "login_bypasses_rls", check_login_bypasses_rls, LINT_ANY_TIME },
+	{ "view_without_invoker", check_view_without_invoker, 0 },
+	{ "definer_reads_tenant", check_definer_reads_tenant, 0 },
+	{ "policy_without_tenant_scope", check_policy_without_tenant_scope,
+	    LINT_ANY_TIME },
 };
+
+/* Blocking findings first, each kind in the order found. */
+static void
+report_sort(struct lint_report *r)
+{
+	struct lint_finding t;
+	size_t i, j;
+
+	for (i = 1; i < r->n; i++) {
+		t = r->f[i];
+		for (j = i; j > 0 && r->f[j - 1].info && !t.info; j--)
+			r->f[j] = r->f[j - 1];
+		r->f[j] = t;
+	}
+}
 
 int
 lint_run(PGconn *conn, const struct config *cfg, struct lint_report **out)
@@ -1086,14 +1403,15 @@ lint_run(PGconn *conn, const struct config *cfg, struct lint_report **out)
 		if ((r = lint_checks[i].fn(&x)) != 0)
 			goto out;
 	}
-	r = lint_report_count(x.rep) > 0 ? ERR_POLICY : 0;
+	report_sort(x.rep);
+	r = lint_report_blocking(x.rep) > 0 ? ERR_POLICY : 0;
  out:
 	if (began) {
 		res = PQexec(conn, "ROLLBACK");
 		PQclear(res);
 	}
 	free(json);
-	if (r == 0 && lint_report_count(x.rep) > 0)
+	if (r == 0 && lint_report_blocking(x.rep) > 0)
 		r = ERR_POLICY;
 	return r;
 }

@@ -4,8 +4,15 @@
  * `run` calls lint_run and refuses to start on any finding.
  *
  * Each finding names a check (a stable identifier such as "rls_not_forced",
- * listed in docs/DATABASE.md), the object (schema.table, schema.table.column,
- * a role or a function), what is wrong, and the fix.
+ * listed in docs/DATABASE.md), the object (schema.table, schema.table.column
+ * in the written form of ident.h, a role or a function), what is wrong,
+ * and the fix. Table names in fixes that go into the config are written
+ * so that the line can be pasted as it is.
+ *
+ * A finding is blocking (the default) or information for the DBA: a
+ * hazard the export group cannot reach (a view over every tenant's rows
+ * that the group cannot read, a login role with BYPASSRLS, ...). Only
+ * blocking findings fail lint and stop `run`.
  */
 #ifndef TEXP_LINT_H
 #define TEXP_LINT_H
@@ -22,6 +29,7 @@ struct lint_finding {
 	const char *object;
 	const char *message;
 	const char *fix;
+	int info;		/* 1: information, does not fail lint */
 };
 
 struct lint_report;
@@ -30,8 +38,10 @@ struct lint_report;
 struct lint_report *lint_report_new(void);
 /* Frees r. Accepts NULL. */
 void lint_report_free(struct lint_report *r);
-/* Number of findings. */
+/* Number of findings (blocking and information). */
 size_t lint_report_count(const struct lint_report *r);
+/* Number of blocking findings. */
+size_t lint_report_blocking(const struct lint_report *r);
 /* The i-th finding (in the order found), or NULL past the end. */
 const struct lint_finding *lint_report_get(const struct lint_report *r,
     size_t i);
@@ -41,13 +51,16 @@ int lint_report_has(const struct lint_report *r, const char *check,
 /* Appends a finding (strings are copied). 0 or ERR_NOMEM. */
 int lint_report_add(struct lint_report *r, const char *check,
     const char *object, const char *message, const char *fix);
+/* The same for a finding that is information only. */
+int lint_report_note(struct lint_report *r, const char *check,
+    const char *object, const char *message, const char *fix);
 
 /*
  * Runs every check on conn (any role may run it: it reads catalogs and
  * asks has_*_privilege about texp_export). On return *out holds a new
- * report the caller frees, even when the result is an error.
- * Returns 0 when there is no finding, ERR_POLICY when there is at least
- * one, ERR_DB (message in the report as check "lint_error") when a query
+ * report the caller frees, even when the result is an error; blocking
+ * findings come first. Returns 0 when there is no blocking finding,
+ * ERR_POLICY when there is at least one, ERR_DB (message in the report as check "lint_error") when a query
  * failed, ERR_NOMEM.
  */
 int lint_run(PGconn *conn, const struct config *cfg,

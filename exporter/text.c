@@ -106,3 +106,56 @@ text_escape_inplace(char *s, size_t size)
 	text_escape(s, size, tmp, n);
 	free(tmp);
 }
+
+size_t
+text_describe(char *out, size_t outlen, const char *s)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t n = strlen(s), o, i, len, pos = 0, shown = 0;
+	uint32_t cp;
+	int k;
+
+	if (outlen < 3) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	out[0] = '"';
+	o = 1 + text_escape(out + 1, outlen - 2, s, n);
+	out[o++] = '"';
+	out[o] = '\0';
+	for (i = 0; i < n; i += len) {
+		pos++;
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			len = 1;
+			continue;
+		}
+		if ((len = utf8_printable(&p[i], n - i)) == 0) {
+			len = 1;	/* escaped above as \xNN */
+			continue;
+		}
+		cp = p[i] & (0x7f >> len);
+		for (size_t j = 1; j < len; j++)
+			cp = (cp << 6) | (p[i + j] & 0x3f);
+		if (shown == 8) {
+			k = snprintf(out + o, outlen - o, ", ...");
+			shown++;
+		} else if (shown < 8)
+			k = snprintf(out + o, outlen - o, "%sU+%04X at %zu",
+			    shown == 0 ? " (non-ASCII: " : ", ", (unsigned)cp,
+			    pos);
+		else
+			continue;
+		if (k < 0 || (size_t)k >= outlen - o) {
+			out[o] = '\0';
+			return o;
+		}
+		o += (size_t)k;
+		shown++;
+	}
+	if (shown > 0 && o + 2 <= outlen) {
+		out[o++] = ')';
+		out[o] = '\0';
+	}
+	return o;
+}

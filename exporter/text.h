@@ -28,4 +28,20 @@ size_t text_escape(char *out, size_t outlen, const void *in, size_t n);
  * The result may be cut to fit. */
 void text_escape_inplace(char *s, size_t size);
 
+/*
+ * A tenant id or display name for a person who must tell it apart from
+ * a look-alike: the escaped text (text_escape) in double quotes, so that
+ * leading and trailing spaces show, followed, when it holds anything but
+ * printable ASCII, by each such character's code point and position:
+ *
+ *   "acme"
+ *   "acme "
+ *   "\xd0\xb0cme" is shown as "аcme" (non-ASCII: U+0430 at 1)
+ *   "cafe\xcc\x81" as "café" (non-ASCII: U+0301 at 5)
+ *
+ * Writes at most outlen bytes (always NUL-terminated when outlen > 0);
+ * a long list ends in "...". Returns the length written.
+ */
+size_t text_describe(char *out, size_t outlen, const char *s);
+
 #endif

@@ -156,6 +156,9 @@ do_request(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	}
 	json_object_set_new(reply, "confirm_needed",
 	    json_boolean(o->confirm_needed));
+	if (o->confirm_name[0] != '\0')
+		json_object_set_new(reply, "confirm_name",
+		    json_string(o->confirm_name));
 	return r;
 }
 

@@ -132,6 +132,20 @@ BEGIN
 END
 $texp$;
 
+-- A name as job scopes write it (the tool's canonical form): bare when it
+-- matches [a-z_][a-z0-9_]*, else double-quoted with quotes doubled, so
+-- that crm."Order Items" and "a.b".c name exactly one table each.
+CREATE OR REPLACE FUNCTION texp_guard.qname(p name) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+	SELECT CASE WHEN p ~ '^[a-z_][a-z0-9_]*$' THEN p::text
+	    ELSE '"' || replace(p, '"', '""') || '"' END
+$texp$;
+ALTER FUNCTION texp_guard.qname(name) OWNER TO texp_guard;
+REVOKE ALL ON FUNCTION texp_guard.qname(name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION texp_guard.qname(name) TO texp_provisioner;
+
 -- Creates exp_<32 hex> for one running job. The caller sends a SCRAM
 -- verifier, never the password, and the job's id hash: the tenant, the
 -- tables and the date window come from the job's record, never from the
@@ -186,7 +200,8 @@ BEGIN
 	FOR v_t IN SELECT * FROM texp_guard.tables t
 	    WHERE (t.class = 'tenant' OR v_global)
 	      AND (cardinality(v_listed) = 0
-	           OR t.schema_name || '.' || t.table_name = ANY (v_listed))
+	           OR texp_guard.qname(t.schema_name) || '.'
+	              || texp_guard.qname(t.table_name) = ANY (v_listed))
 	LOOP
 		SELECT string_agg(quote_ident(c), ', ') INTO v_cols
 		    FROM unnest(v_t.columns) c;

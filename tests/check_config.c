@@ -355,6 +355,126 @@ START_TEST(test_fail_closed)
 }
 END_TEST
 
+/* Names follow PostgreSQL's rules: quoted where needed, matched exactly. */
+START_TEST(test_quoted_names)
+{
+	struct config *cfg;
+	const struct config_table *t;
+	const struct config_control *k;
+	struct config *bad = NULL;
+	char err[512];
+	char longhdr[200];
+	size_t i;
+	static const char *const refused[] = {
+		"[table crm.Order Items]\nclass = tenant\n",
+		"[table crm.Orders]\nclass = tenant\n",
+		"[table crm.\"Order Items]\nclass = tenant\n",
+		"[table crm.\"\"]\nclass = tenant\n",
+		"[table app.t] junk\nclass = tenant\n",
+		"[table app.t]\nclass = tenant\nexclude_columns = Full Name\n",
+		"[table app.t]\nclass = tenant\nexclude_columns = a,\n",
+		"[table app.t]\nclass = tenant\nexclude_columns = a b\n",
+		"[table app.t]\nclass = tenant\ntenant_key = \"a\" x\n",
+		"[control]\nhigh_risk_tables = app.Users\n",
+	};
+
+	cfg = parse_ok(
+	    "[table crm.\"Order Items\"] ; a comment\nclass = tenant\n"
+	    "tenant_key = \"Org Id\"\n"
+	    "exclude_columns = \"Full Name\", email, \"a,b\"\n"
+	    "exclude_columns = U&\"line\\000Abreak\"\n"
+	    "[table \"My.Schema\".\"x]y\"]\nclass = excluded\n"
+	    "[table app.\"say \"\"hi\"\"\"]\nclass = global\n"
+	    "[control]\nhigh_risk_tables = crm.\"Order Items\", app.users\n");
+	t = config_table_find(cfg, "crm", "Order Items");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t->tenant_key, "Org Id");
+	ck_assert_uint_eq(t->nexclude, 4);
+	ck_assert_str_eq(t->exclude[0], "Full Name");
+	ck_assert_str_eq(t->exclude[1], "email");
+	ck_assert_str_eq(t->exclude[2], "a,b");
+	ck_assert_str_eq(t->exclude[3], "line\nbreak");
+	ck_assert_ptr_nonnull(config_table_find(cfg, "My.Schema", "x]y"));
+	ck_assert_ptr_nonnull(config_table_find(cfg, "app", "say \"hi\""));
+	/* exact bytes: no folding, no trimming */
+	ck_assert_ptr_null(config_table_find(cfg, "crm", "order items"));
+	ck_assert_ptr_null(config_table_find(cfg, "crm", "Order Items "));
+	k = config_control(cfg);
+	ck_assert_uint_eq(k->nhigh_risk_tables, 2);
+	ck_assert_str_eq(k->high_risk_tables[0], "crm.\"Order Items\"");
+	ck_assert_str_eq(k->high_risk_tables[1], "app.users");
+	config_free(cfg);
+
+	/* a header longer than inih's 49 bytes is read whole */
+	snprintf(longhdr, sizeof(longhdr), "[table app.\"%s\"]\nclass = "
+	    "global\n", "a table name that is longer than fifty bytes ok");
+	cfg = parse_ok(longhdr);
+	ck_assert_ptr_nonnull(config_table_find(cfg, "app",
+	    "a table name that is longer than fifty bytes ok"));
+	config_free(cfg);
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ck_assert_msg(config_parse(refused[i], strlen(refused[i]), &bad,
+		    err, sizeof(err)) == ERR_CONFIG, "accepted: %s", refused[i]);
+		ck_assert_ptr_null(bad);
+	}
+	ck_assert_int_eq(config_parse(refused[1], strlen(refused[1]), &bad,
+	    err, sizeof(err)), ERR_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "folds it to lower case"));
+}
+END_TEST
+
+/* lint's fixes name tables and columns so that the line can be pasted. */
+START_TEST(test_fix_pasteable)
+{
+	struct config *cfg = parse_ok("[table crm.\"Order Items\"]\n"
+	    "class = tenant\n");
+	struct lint_schema *s = lint_schema_new();
+	struct lint_report *rep = lint_report_new();
+	const struct lint_finding *f;
+	size_t i;
+	int seen = 0;
+
+	ck_assert_int_eq(lint_schema_add(s, "crm", "Order Items", "tenant_id",
+	    1), 0);
+	ck_assert_int_eq(lint_schema_add(s, "crm", "Order Items", "API Token",
+	    0), 0);
+	ck_assert_int_eq(lint_schema_add(s, "crm", "Line.Items", "x", 1), 0);
+	ck_assert_int_eq(lint_check_schema(cfg, s, rep), 0);
+	ck_assert(lint_report_has(rep, "unclassified_table",
+	    "crm.\"Line.Items\""));
+	ck_assert(lint_report_has(rep, "secret_column",
+	    "crm.\"Order Items\".\"API Token\""));
+	for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++) {
+		if (strcmp(f->check, "unclassified_table") == 0) {
+			ck_assert_ptr_nonnull(strstr(f->fix,
+			    "[table crm.\"Line.Items\"]"));
+			seen++;
+		}
+		if (strcmp(f->check, "secret_column") == 0) {
+			ck_assert_ptr_nonnull(strstr(f->fix,
+			    "[table crm.\"Order Items\"]"));
+			ck_assert_ptr_nonnull(strstr(f->fix,
+			    "exclude_columns = \"API Token\""));
+			seen++;
+		}
+	}
+	ck_assert_int_eq(seen, 2);
+	config_free(cfg);
+	/* and the fixes parse: header and line together */
+	cfg = parse_ok("[table crm.\"Line.Items\"]\nclass = excluded\n"
+	    "[table crm.\"Order Items\"]\nclass = tenant\n"
+	    "exclude_columns = \"API Token\"\n");
+	lint_report_free(rep);
+	rep = lint_report_new();
+	ck_assert_int_eq(lint_check_schema(cfg, s, rep), 0);
+	ck_assert_uint_eq(lint_report_count(rep), 0);
+	lint_report_free(rep);
+	lint_schema_free(s);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_clean_schema)
 {
 	struct config *cfg = parse_ok("[table app.t]\nclass = tenant\n");
@@ -385,7 +505,7 @@ START_TEST(test_setup_script)
 	free(file);
 
 	cfg = parse_ok("[database]\nuser = mon'itor\n"
-	    "[table app.o'brien]\nclass = tenant\nexclude_columns = a, b\n"
+	    "[table app.\"o'brien\"]\nclass = tenant\nexclude_columns = a, b\n"
 	    "[table app.ref]\nclass = global\n"
 	    "[table other.secret]\nclass = excluded\n");
 	ck_assert_int_eq(db_setup_script(cfg, &script), 0);
@@ -561,6 +681,8 @@ config_suite(void)
 	    sizeof(secret_cases) / sizeof(secret_cases[0]));
 	tcase_add_test(tc, test_fail_closed);
 	tcase_add_test(tc, test_clean_schema);
+	tcase_add_test(tc, test_quoted_names);
+	tcase_add_test(tc, test_fix_pasteable);
 	tcase_add_test(tc, test_setup_script);
 	tcase_add_test(tc, test_db_api);
 	suite_add_tcase(s, tc);

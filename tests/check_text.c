@@ -77,6 +77,36 @@ START_TEST(test_inplace)
 }
 END_TEST
 
+START_TEST(test_describe)
+{
+	char out[256];
+
+	text_describe(out, sizeof(out), "acme");
+	ck_assert_str_eq(out, "\"acme\"");
+	text_describe(out, sizeof(out), "acme ");
+	ck_assert_str_eq(out, "\"acme \"");
+	/* a Cyrillic a that looks like the Latin one */
+	text_describe(out, sizeof(out), "\xd0\xb0" "cme");
+	ck_assert_str_eq(out, "\"\xd0\xb0" "cme\" (non-ASCII: U+0430 at 1)");
+	/* combining acute vs precomposed: both named, at their positions */
+	text_describe(out, sizeof(out), "cafe\xcc\x81");
+	ck_assert_str_eq(out, "\"cafe\xcc\x81\" (non-ASCII: U+0301 at 5)");
+	text_describe(out, sizeof(out), "caf\xc3\xa9");
+	ck_assert_str_eq(out, "\"caf\xc3\xa9\" (non-ASCII: U+00E9 at 4)");
+	text_describe(out, sizeof(out), "\xf0\x9f\x9a\x80" "x");
+	ck_assert_str_eq(out, "\"\xf0\x9f\x9a\x80" "x\" (non-ASCII: U+1F680 "
+	    "at 1)");
+	/* control characters stay escaped and are not listed */
+	text_describe(out, sizeof(out), "a\033[2Jb");
+	ck_assert_str_eq(out, "\"a\\x1b[2Jb\"");
+	/* cut short, still terminated */
+	text_describe(out, 12, "\xd0\xb0\xd0\xb0\xd0\xb0\xd0\xb0");
+	ck_assert_uint_le(strlen(out), 11);
+	text_describe(out, 2, "x");
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 static Suite *
 text_suite(void)
 {
@@ -88,6 +118,7 @@ text_suite(void)
 	tcase_add_test(tc, test_invalid_utf8);
 	tcase_add_test(tc, test_cut_at_boundary);
 	tcase_add_test(tc, test_inplace);
+	tcase_add_test(tc, test_describe);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -25,8 +25,6 @@
 #define CMD_HELP	3
 
 #define CMD_MAX_PASSPHRASE	4096
-#define CMD_MAX_FOREIGN_FILE	(16u << 20)
-#define CMD_MAX_FOREIGN		100000
 #define CMD_MAX_SIGNER_ARGS	16	/* --signer given this often at most */
 
 int cmd_verify(int argc, char **argv);
@@ -43,7 +41,9 @@ struct cmd_args {
 	size_t nsigner;
 	const char *signers_file;	/* --signers FILE (a keyring) */
 	const char *tenant;		/* --tenant ID */
-	const char *foreign_file;	/* --foreign-ids FILE */
+	const char *foreign_file;	/* --foreign-ids[-json] FILE */
+	int foreign_json;		/* 1: --foreign-ids-json */
+	int foreign_mode;		/* --match (enum foreign_mode) */
 	const char *format;		/* --format (extract) */
 	const char *out;		/* --out DIR (extract) */
 	const char *archive;		/* the one operand */
@@ -74,34 +74,24 @@ struct cmd_keys {
 	size_t nids;
 	struct minisig_pubkey **signers;	/* every pinned key */
 	size_t nsigners;
-	char **foreign;
-	size_t nforeign;
+	struct foreign_list *foreign;	/* NULL without --foreign-ids */
 };
 
 /*
  * Loads the identity file or the passphrase (first line of passfile,
  * through age_identity_passphrase with max_log_n), the pinned signer keys
  * (a->signer[] and the keyring a->signers_file; no key id twice), and the
- * foreign-id list when a->foreign_file != NULL. context names the
- * subcommand in messages. Returns 0, or CMD_EXIT_USAGE after printing
- * why. identity and passfile may both be NULL (no decryption key:
- * inspect); a may be NULL (no signer keys, no foreign ids).
+ * foreign-id list (foreign.h; a->foreign_json: the JSON form) when
+ * a->foreign_file != NULL. context names the subcommand in messages.
+ * Returns 0, or CMD_EXIT_USAGE after printing why. identity and passfile
+ * may both be NULL (no decryption key: inspect); a may be NULL (no signer
+ * keys, no foreign ids).
  */
 int cmd_keys_load(const char *context, const char *identity,
     const char *passfile, int max_log_n, const struct cmd_args *a,
     struct cmd_keys *k);
 /* Wipes and frees; accepts a zeroed struct. */
 void cmd_keys_free(struct cmd_keys *k);
-
-/*
- * Parses a foreign-id list: one identifier per line, LF or CRLF; leading
- * and trailing blanks are trimmed; empty lines and lines starting with '#'
- * are skipped. *list is a malloc'd array of *n malloc'd strings (free
- * with cmd_foreign_free). ERR_LIMIT for more than CMD_MAX_FOREIGN, ERR_FORMAT
- * for a NUL byte.
- */
-int cmd_foreign_parse(const uint8_t *p, size_t len, char ***list, size_t *n);
-void cmd_foreign_free(char **list, size_t n);
 
 /* Fills o from keys and args (now = current time). */
 void cmd_opts_fill(const struct cmd_args *a, const struct cmd_keys *k,

@@ -68,7 +68,7 @@ print_result(const struct cmd_args *a, const struct verify_result *res,
 	report_findings(stderr, res);
 	report_summary(stdout, a->archive, a->tenant, res,
 	    (const struct minisig_pubkey *const *)k->signers, k->nsigners,
-	    k->nforeign > 0);
+	    k->foreign != NULL);
 	if (x != NULL) {
 		for (i = 0; i < extract_nfiles(x); i++) {
 			if (i + 1 == extract_nfiles(x))

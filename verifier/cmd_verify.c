@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "err.h"
 #include "file.h"
+#include "foreign.h"
 #include "minisig.h"
 #include "report.h"
 #include "verify.h"
@@ -24,7 +25,8 @@
 static const char verify_usage[] =
 "usage: tenant-verify verify (--identity FILE | --passphrase-file FILE)\n"
 "           (--signer PUBKEY ... | --signers FILE) --tenant ID\n"
-"           [--foreign-ids FILE] [--strict-expiry] [--exit-on-error]\n"
+"           [--foreign-ids FILE | --foreign-ids-json FILE]\n"
+"           [--match token|substring] [--strict-expiry] [--exit-on-error]\n"
 "           [--max-work-factor N] [--json] ARCHIVE\n"
 "\n"
 "Decrypts ARCHIVE (NAME.texp or NAME.texp.index), checks its signature\n"
@@ -41,8 +43,17 @@ static const char verify_usage[] =
 "                          (.pub files concatenated work); keys are matched\n"
 "                          to the signature by key id\n"
 "  --tenant ID             the tenant key the archive must hold\n"
-"  --foreign-ids FILE      auditor: identifiers (one a line) that must not\n"
-"                          occur anywhere; hits fail without showing them\n"
+"  --foreign-ids FILE      auditor: other tenants' identifiers that must not\n"
+"                          occur anywhere, one a line, exact bytes (only\n"
+"                          the LF is removed); hits fail and name the\n"
+"                          table, column, record, the id's line and the\n"
+"                          match, never the value\n"
+"  --foreign-ids-json FILE the same list as a JSON array of strings (for\n"
+"                          identifiers holding a newline or a CR)\n"
+"  --match token|substring token (default): a whole value, a whole JSON\n"
+"                          string or a whole token (letters, digits, _ -\n"
+"                          and non-ASCII letters) equals an identifier;\n"
+"                          substring: it also occurs anywhere in a value\n"
 "  --strict-expiry         an expired archive fails (default: warning)\n"
 "  --exit-on-error         stop at the first failure\n"
 "  --json                  one JSON object on stdout instead of text\n"
@@ -54,12 +65,14 @@ static const char extract_usage[] =
 "usage: tenant-verify extract (--identity FILE | --passphrase-file FILE)\n"
 "           (--signer PUBKEY ... | --signers FILE) --tenant ID\n"
 "           --format jsonl|csv|cbor --out DIR\n"
-"           [--foreign-ids FILE] [--strict-expiry] [--exit-on-error]\n"
+"           [--foreign-ids FILE | --foreign-ids-json FILE]\n"
+"           [--match token|substring] [--strict-expiry] [--exit-on-error]\n"
 "           [--max-work-factor N] [--json] ARCHIVE\n"
 "\n"
 "Verifies ARCHIVE like `verify`; only if it is proven, verifies it again\n"
 "while writing into DIR (created 0700 if missing) one file per table,\n"
-"<table>.jsonl, .csv or .cbor, plus manifest.cbor (the receipt). Files\n"
+"<schema>.<table>.jsonl, .csv or .cbor (every byte of a name outside\n"
+"a-z, 0-9 and _ written %XX), plus manifest.cbor (the receipt). Files\n"
 "get their names only when the second pass proves too; existing files\n"
 "are never overwritten. In CSV, NULL is an empty field and the empty\n"
 "string is \"\".\n"
@@ -75,7 +88,7 @@ enum {
 	OPT_IDENTITY = 256, OPT_PASSFILE, OPT_SIGNER, OPT_SIGNERS, OPT_TENANT,
 	OPT_FOREIGN,
 	OPT_STRICT, OPT_EXIT_ON_ERROR, OPT_JSON, OPT_MAX_WF, OPT_FORMAT,
-	OPT_OUT,
+	OPT_OUT, OPT_FOREIGN_JSON, OPT_MATCH,
 };
 
 #ifndef TEXP_VERSION
@@ -164,6 +177,9 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		{ "signers", required_argument, NULL, OPT_SIGNERS },
 		{ "tenant", required_argument, NULL, OPT_TENANT },
 		{ "foreign-ids", required_argument, NULL, OPT_FOREIGN },
+		{ "foreign-ids-json", required_argument, NULL,
+		    OPT_FOREIGN_JSON },
+		{ "match", required_argument, NULL, OPT_MATCH },
 		{ "strict-expiry", no_argument, NULL, OPT_STRICT },
 		{ "exit-on-error", no_argument, NULL, OPT_EXIT_ON_ERROR },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -208,8 +224,26 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 			a->tenant = optarg;
 			break;
 		case OPT_FOREIGN:
+		case OPT_FOREIGN_JSON:
+			if (a->foreign_file != NULL) {
+				cmd_usage_error(ctx, "give one of --foreign-ids "
+				    "and --foreign-ids-json, once");
+				return CMD_EXIT_USAGE;
+			}
 			a->foreign_file = optarg;
+			a->foreign_json = c == OPT_FOREIGN_JSON;
 			break;
+		case OPT_MATCH: {
+			enum foreign_mode fm;
+
+			if (foreign_mode_parse(optarg, &fm) != 0) {
+				cmd_usage_error(ctx, "--match: expected token or "
+				    "substring");
+				return CMD_EXIT_USAGE;
+			}
+			a->foreign_mode = (int)fm;
+			break;
+		}
 		case OPT_STRICT:
 			a->strict_expiry = 1;
 			break;
@@ -466,107 +500,24 @@ load_keyring(const char *context, const char *path, struct cmd_keys *k)
 	return r;
 }
 
-int
-cmd_foreign_parse(const uint8_t *p, size_t len, char ***list, size_t *n)
-{
-	struct buf *b = NULL;
-	const uint8_t *l;
-	char **v = NULL, **nv;
-	size_t ll, nv_n = 0, cap = 0, i;
-	int r = ERR_INTERNAL;
-
-	*list = NULL;
-	*n = 0;
-	if (memchr(p, '\0', len) != NULL)
-		return ERR_FORMAT;
-	if ((b = buf_from(p, len)) == NULL)
-		return ERR_NOMEM;
-	while (buf_len(b) > 0) {
-		if ((r = buf_get_line(b, &l, &ll, len)) == ERR_TRUNCATED) {
-			/* last line without LF */
-			ll = buf_len(b);
-			if ((r = buf_get_ptr(b, ll, &l)) != 0)
-				goto out;
-		} else if (r != 0)
-			goto out;
-		while (ll > 0 && (l[ll - 1] == '\r' || l[ll - 1] == ' ' ||
-		    l[ll - 1] == '\t'))
-			ll--;
-		while (ll > 0 && (l[0] == ' ' || l[0] == '\t')) {
-			l++;
-			ll--;
-		}
-		if (ll == 0 || l[0] == '#')
-			continue;
-		if (nv_n == CMD_MAX_FOREIGN) {
-			r = ERR_LIMIT;
-			goto out;
-		}
-		if (nv_n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				r = ERR_NOMEM;
-				goto out;
-			}
-			v = nv;
-		}
-		if ((v[nv_n] = strndup((const char *)l, ll)) == NULL) {
-			r = ERR_NOMEM;
-			goto out;
-		}
-		nv_n++;
-	}
-	*list = v;
-	*n = nv_n;
-	v = NULL;
-	r = 0;
- out:
-	if (v != NULL) {
-		for (i = 0; i < nv_n; i++)
-			free(v[i]);
-		free(v);
-	}
-	buf_free(b);
-	return r;
-}
-
-void
-cmd_foreign_free(char **list, size_t n)
-{
-	size_t i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		/* Other tenants' identifiers: do not leave them around. */
-		sodium_memzero(list[i], strlen(list[i]));
-		free(list[i]);
-	}
-	free(list);
-}
-
 static int
-load_foreign(const char *context, const char *path, struct cmd_keys *k)
+load_foreign(const char *context, const char *path, int json,
+    struct cmd_keys *k)
 {
 	struct buf *b = NULL;
+	char why[256];
 	int r = CMD_EXIT_USAGE, rr;
 
-	if ((rr = file_read_small(AT_FDCWD, path, CMD_MAX_FOREIGN_FILE, 0,
+	if ((rr = file_read_small(AT_FDCWD, path, FOREIGN_MAX_FILE, 0,
 	    &b)) != 0) {
 		report_error(context, "--foreign-ids: \"%s\": %s", path,
 		    file_error(rr));
 		goto out;
 	}
-	if ((rr = cmd_foreign_parse(buf_ptr(b), buf_len(b), &k->foreign,
-	    &k->nforeign)) != 0) {
-		report_error(context, "--foreign-ids: \"%s\": %s", path,
-		    rr == ERR_LIMIT ? "too many identifiers" :
-		    rr == ERR_FORMAT ? "holds a NUL byte" : err_str(rr));
-		goto out;
-	}
-	if (k->nforeign == 0) {
-		report_error(context, "--foreign-ids: \"%s\" lists no "
-		    "identifiers", path);
+	if ((rr = foreign_list_parse(buf_ptr(b), buf_len(b), json,
+	    &k->foreign, why, sizeof(why))) != 0) {
+		report_error(context, "--foreign-ids%s: \"%s\": %s",
+		    json ? "-json" : "", path, why[0] ? why : err_str(rr));
 		goto out;
 	}
 	r = 0;
@@ -600,7 +551,8 @@ cmd_keys_load(const char *context, const char *identity,
 	    (r = load_keyring(context, a->signers_file, k)) != 0)
 		goto fail;
 	if (a != NULL && a->foreign_file != NULL &&
-	    (r = load_foreign(context, a->foreign_file, k)) != 0)
+	    (r = load_foreign(context, a->foreign_file, a->foreign_json,
+	    k)) != 0)
 		goto fail;
 	return 0;
  fail:
@@ -613,7 +565,7 @@ cmd_keys_free(struct cmd_keys *k)
 {
 	age_identities_free(k->ids, k->nids);
 	minisig_keyring_free(k->signers, k->nsigners);
-	cmd_foreign_free(k->foreign, k->nforeign);
+	foreign_list_free(k->foreign);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -627,8 +579,8 @@ cmd_opts_fill(const struct cmd_args *a, const struct cmd_keys *k,
 	o->signers = (const struct minisig_pubkey *const *)k->signers;
 	o->nsigners = k->nsigners;
 	o->tenant = a->tenant;
-	o->foreign = (const char *const *)k->foreign;
-	o->nforeign = k->nforeign;
+	o->foreign = k->foreign;
+	o->foreign_mode = (enum foreign_mode)a->foreign_mode;
 	o->strict_expiry = a->strict_expiry;
 	o->exit_on_error = a->exit_on_error;
 	o->now = (uint64_t)time(NULL);
@@ -667,7 +619,7 @@ cmd_verify(int argc, char **argv)
 		report_findings(stderr, res);
 		report_summary(stdout, a.archive, a.tenant, res,
 		    (const struct minisig_pubkey *const *)k.signers, k.nsigners,
-		    k.nforeign > 0);
+		    k.foreign != NULL);
 	}
 	ret = report_proven(res) ? CMD_EXIT_OK : CMD_EXIT_FAIL;
  out:

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "err.h"
 #include "extract.h"
+#include "ident.h"
 #include "manifest.h"
 #include "values.h"
 #include "verify.h"
@@ -89,7 +90,8 @@ extract_name_check(const char *name)
 	for (i = 0; i < len; i++) {
 		c = name[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' ||
+		    c == '%' || c == '~'))
 			return ERR_PATH;
 	}
 	return 0;
@@ -219,16 +221,23 @@ files_build(struct extract *x, const struct manifest *m, char *why,
 		goto out;
 	}
 	for (n = 0; n < m->ntables; n++) {
-		if (extract_name_check(m->tables[n].name) != 0) {
-			/* The name is hostile by definition: do not echo it. */
+		char sch[IDENT_MAX + 1], tbl[IDENT_MAX + 1];
+		char fname[IDENT_FILE_MAX + 1];
+		const char *bad;
+
+		/* schema.table as PostgreSQL writes it, mapped to a file
+		 * name (ident_file_name): the name is hostile by
+		 * definition, so it is not echoed. */
+		if (ident_parse_qualified(m->tables[n].name,
+		    strlen(m->tables[n].name), sch, tbl, &bad) != 0 ||
+		    ident_file_name(fname, sizeof(fname), sch, tbl, ext) != 0 ||
+		    extract_name_check(fname) != 0) {
 			r = ERR_PATH;
 			set_why(why, whylen, "table %zu has a name that is not "
-			    "safe as a file name", n + 1);
+			    "schema.table", n + 1);
 			goto out;
 		}
-		if (asprintf(&fs[n].name, "%s.%s", m->tables[n].name,
-		    ext) < 0) {
-			fs[n].name = NULL;
+		if ((fs[n].name = strdup(fname)) == NULL) {
 			r = ERR_NOMEM;
 			goto out;
 		}

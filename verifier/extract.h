@@ -2,17 +2,20 @@
  * extract.h: the extraction sinks of `tenant-verify extract`.
  *
  * An extraction writes, inside one output directory, one file per table
- * ("<table>.jsonl", ".csv" or ".cbor") and "manifest.cbor" (the receipt).
+ * ("<schema>.<table>.jsonl", ".csv" or ".cbor", each name mapped by
+ * ident_file_name: bytes outside [a-z0-9_] as %XX) and "manifest.cbor"
+ * (the receipt).
  * Everything is written under hidden temporary names (".<name>.tmp-<hex>",
  * O_EXCL, O_NOFOLLOW, mode 0600) and only extract_commit gives the files
  * their final names (renameat2 RENAME_NOREPLACE), after the verification
  * that fed the sink has proved the archive. extract_free removes every
  * temporary file that was not committed.
  *
- * Table names come from the archive and are untrusted: only names of
- * 1..EXTRACT_NAME_MAX bytes from [A-Za-z0-9_.-], not starting with '.' and
- * without "..", are accepted (ERR_PATH otherwise), and two tables may not
- * map to the same file (ERR_PATH). All file operations are relative to
+ * Table names come from the archive and are untrusted: a name that is not
+ * schema.table as PostgreSQL writes it is refused (ERR_PATH); the file
+ * name made from it must still be 1..EXTRACT_NAME_MAX bytes from
+ * [A-Za-z0-9_.%~-], not starting with '.' and without "..", and two tables
+ * may not map to the same file (ERR_PATH). All file operations are relative to
  * the directory descriptor, so nothing is written outside it.
  *
  * Functions return 0 or a negative enum err code. Those taking why/whylen
@@ -27,7 +30,7 @@
 struct manifest;
 struct verify_sink;
 
-#define EXTRACT_NAME_MAX	128
+#define EXTRACT_NAME_MAX	200	/* IDENT_FILE_MAX */
 #define EXTRACT_RECEIPT		"manifest.cbor"
 
 enum extract_format {

@@ -202,69 +202,70 @@ on_preamble(void *ctx, const struct manifest *pre)
 	return 0;
 }
 
-/* Auditor mode: does any listed identifier occur in this value? */
+/* Auditor mode: does a listed identifier occur in this value? Values are
+ * compared in their text form: text and JSON as they are, a uuid as
+ * PostgreSQL prints it, an integer in decimal (foreign.h). */
 static int
-foreign_match(const struct verify_opts *o, const struct dcbor_item *it,
-    int uuid_tag, size_t *which)
+foreign_in_value(const struct verify_opts *o, const struct dcbor_item *it,
+    int uuid_tag, int is_json, size_t *which, enum foreign_kind *kind)
 {
 	char tmp[64];
-	const char *s;
-	size_t i, n, slen;
+	size_t n = 0, k;
 
-	for (i = 0; i < o->nforeign; i++) {
-		s = o->foreign[i];
-		slen = strlen(s);
-		if (slen == 0)
-			continue;
-		switch (it->type) {
-		case DCBOR_TEXT:
-			if (memmem(it->p, it->len, s, slen) != NULL)
-				goto hit;
-			break;
-		case DCBOR_BYTES:
-			if (uuid_tag && it->len == 16) {
-				n = 0;
-				for (size_t k = 0; k < 16; k++) {
-					if (k == 4 || k == 6 || k == 8 || k == 10)
-						tmp[n++] = '-';
-					snprintf(tmp + n, 3, "%02x", it->p[k]);
-					n += 2;
-				}
-				if (strncasecmp(tmp, s, slen) == 0 && slen == n)
-					goto hit;
-			} else if (memmem(it->p, it->len, s, slen) != NULL)
-				goto hit;
-			break;
-		case DCBOR_UINT:
-			snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)it->u);
-			if (strcmp(tmp, s) == 0)
-				goto hit;
-			break;
-		case DCBOR_NEGINT:
-			snprintf(tmp, sizeof(tmp), "-%llu",
-			    (unsigned long long)it->u + 1ULL);
-			if (it->u != UINT64_MAX && strcmp(tmp, s) == 0)
-				goto hit;
-			break;
-		default:
-			break;
+	switch (it->type) {
+	case DCBOR_TEXT:
+		return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    it->p, it->len,
+		    is_json, which, kind);
+	case DCBOR_BYTES:
+		if (!(uuid_tag && it->len == 16))
+			return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    it->p,
+			    it->len, 0, which, kind);
+		for (k = 0; k < 16; k++) {
+			if (k == 4 || k == 6 || k == 8 || k == 10)
+				tmp[n++] = '-';
+			snprintf(tmp + n, 3, "%02x", it->p[k]);
+			n += 2;
 		}
+		break;
+	case DCBOR_UINT:
+		n = (size_t)snprintf(tmp, sizeof(tmp), "%llu",
+		    (unsigned long long)it->u);
+		break;
+	case DCBOR_NEGINT:
+		if (it->u == UINT64_MAX)
+			return 0;
+		n = (size_t)snprintf(tmp, sizeof(tmp), "-%llu",
+		    (unsigned long long)it->u + 1ULL);
+		break;
+	default:
+		return 0;
 	}
-	return 0;
- hit:
-	*which = i;
-	return 1;
+	return foreign_match(o->foreign, o->foreign_mode, o->tenant,
+		    (const uint8_t *)tmp,
+	    n, 0, which, kind);
+}
+
+static int
+type_is_json(const char *t)
+{
+	return t != NULL && (strcmp(t, "json") == 0 ||
+	    strcmp(t, "jsonb") == 0 || strcmp(t, "_json") == 0 ||
+	    strcmp(t, "_jsonb") == 0);
 }
 
 static int
 scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
     uint64_t index, const uint8_t *rec, size_t len)
 {
+	const struct manifest_table *mt = &pre->tables[table];
 	struct buf *b = buf_from(rec, len);
 	struct dcbor_item it;
 	uint64_t ncol, col, pending[BUNDLE_MAX_DEPTH + 2];
 	size_t depth = 0, which;
-	int uuid_tag = 0, r = 0, hit;
+	enum foreign_kind kind;
+	int uuid_tag = 0, r = 0, hit, js;
 
 	if (b == NULL)
 		return 0;
@@ -272,6 +273,7 @@ scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
 		goto out;
 	for (col = 0; col < ncol; col++) {
 		hit = 0;
+		js = col < mt->ncolumns && type_is_json(mt->columns[col].type);
 		pending[0] = 1;
 		depth = 1;
 		while (depth > 0) {
@@ -294,15 +296,17 @@ scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
 				uuid_tag = 0;
 				continue;
 			}
-			if (!hit && foreign_match(v->o, &it, uuid_tag, &which)) {
+			if (!hit && foreign_in_value(v->o, &it, uuid_tag, js,
+			    &which, &kind)) {
 				hit = 1;
 				v->res->foreign_hits++;
 				if (FINDING(v, RULE_FOREIGN_ID, "table \"%s\" "
 				    "column \"%s\" record %llu: holds foreign "
-				    "identifier #%zu of the list",
-				    pre->tables[table].name,
-				    pre->tables[table].columns[col].name,
-				    (unsigned long long)index, which + 1)) {
+				    "identifier #%zu of the list (%s match)",
+				    mt->name, col < mt->ncolumns ?
+				    mt->columns[col].name : "?",
+				    (unsigned long long)index, which + 1,
+				    foreign_kind_str(kind))) {
 					r = 1;
 					goto out;
 				}
@@ -333,7 +337,7 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 		    (unsigned long long)index))
 			return 1;
 	}
-	if (v->o->nforeign > 0 &&
+	if (v->o->foreign != NULL &&
 	    scan_foreign(v, pre, table, index, rec, len))
 		return 1;
 	if (v->o->sink != NULL && v->o->sink->record != NULL &&

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "age.h"
+#include "foreign.h"
 #include "manifest.h"
 #include "rule.h"
 #include "seal.h"
@@ -52,8 +53,8 @@ struct verify_opts {
 	const struct minisig_pubkey *const *signers;
 	size_t nsigners;
 	const char *tenant;		/* expected tenant key, as text */
-	const char *const *foreign;	/* auditor: identifiers to hunt for */
-	size_t nforeign;
+	const struct foreign_list *foreign; /* auditor: ids to hunt for */
+	enum foreign_mode foreign_mode;
 	int strict_expiry;		/* expired: failure, not warning */
 	int exit_on_error;		/* stop at the first failure */
 	uint64_t now;			/* unix time for the expiry check */

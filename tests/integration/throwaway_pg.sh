@@ -11,7 +11,15 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
 check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 
-check "the socket directory is mode 0700" test "$(stat -c %a "$PGHOST")" = 700
+if [ -n "${PG_SOCKET_GROUP:-}" ]; then
+	# the service's accounts reach it through this group, nobody else
+	check "the socket directory is mode 0750, group $PG_SOCKET_GROUP" \
+		test "$(stat -c %a:%G "$PGHOST")" = "750:$PG_SOCKET_GROUP"
+	check "  ... the socket 0770, group $PG_SOCKET_GROUP" \
+		test "$(stat -c %a:%G "$PGHOST/.s.PGSQL.5432")" = "770:$PG_SOCKET_GROUP"
+else
+	check "the socket directory is mode 0700" test "$(stat -c %a "$PGHOST")" = 700
+fi
 check "  ... owned by the server's account, not by everyone" \
 	test "$(stat -c %U "$PGHOST")" = "$(stat -c %U "$PGHOST/data")"
 check "the superuser logs in (peer, for this account)" \

@@ -263,7 +263,7 @@ check "unproven: no file written" sh -c '[ -z "$(ls -A xw 2>/dev/null)" ]'
 secret_id=zz-foreign-tenant-7731
 "$S" --out f.texp --sign-key signer.key --recipient "$recipient" \
     --tenant acme --records 5 --foreign-record "$secret_id" >/dev/null 2>&1 || exit 1
-printf '# auditor list\n\n%s\nnot-present-anywhere\n' "$secret_id" > foreign.txt
+printf '%s\nnot-present-anywhere\n' "$secret_id" > foreign.txt
 expect_rc 1 "foreign record found" \
 	$V verify $common --tenant acme --foreign-ids foreign.txt f.texp
 check "foreign hit reported" grep -q 'foreign identifier' err
@@ -282,6 +282,24 @@ assert sys.argv[1] not in text
 ' "$secret_id"
 expect_rc 0 "clean archive has no foreign hits" \
 	$V verify $common --tenant acme --foreign-ids foreign.txt a.texp
+# The list is exact bytes: a CRLF file is refused, not trimmed.
+printf '%s\r\n' "$secret_id" > foreign-crlf.txt
+expect_rc 2 "a CRLF list is refused (identifiers are exact bytes)" \
+	$V verify $common --tenant acme --foreign-ids foreign-crlf.txt f.texp
+check "  ... saying why" grep -q 'carriage return' err
+printf '["%s"]' "$secret_id" > foreign-list.json
+expect_rc 1 "the JSON form of the list finds it too" \
+	$V verify $common --tenant acme --foreign-ids-json foreign-list.json f.texp
+check "  ... and says how it matched" grep -q '(value match)' err
+printf '%s\n' "${secret_id%-*}" > foreign-prefix.txt
+expect_rc 1 "a prefix of a value (the foreign record still fails)" \
+	$V verify $common --tenant acme --foreign-ids foreign-prefix.txt f.texp
+check "  ... is not a foreign hit by default" grep -q '^foreign hits: *0$' out
+expect_rc 1 "  ... but is with --match substring" \
+	$V verify $common --tenant acme --foreign-ids foreign-prefix.txt \
+	--match substring f.texp
+check "  ... counted" grep -q '^foreign hits: *[1-9]' out
+check "  ... as a substring" grep -q '(substring match)' err
 
 # ---- split archive ----
 "$S" --out s.texp --sign-key signer.key --recipient "$recipient" \
