@@ -69,7 +69,8 @@ TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked \
 .SECONDARY:
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo deb \
-	install uninstall clean bench bench-verify bench-export
+	install uninstall clean bench bench-verify bench-export bench-impact \
+	bench-blake2b bench-files
 
 all: deps $(BINS)
 
@@ -182,11 +183,26 @@ demo: deps
 		{ tail -n 30 $(BUILD)/demo-build.log; exit 1; }
 	@sh examples/demo.sh
 
-bench: bench-verify bench-export
-bench-verify: all
+bench: bench-blake2b bench-verify bench-export bench-impact
+# BLAKE2b implementations compared (libb2 when installed: libb2-dev).
+B2_LIBB2 := $(shell pkg-config --exists libb2 2>/dev/null && echo 1)
+$(BUILD)/bench/blake2b: bench/blake2b.c format/b2b.c format/b2b.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(if $(B2_LIBB2),-DHAVE_LIBB2) $(ALL_LDFLAGS) -o $@ \
+		bench/blake2b.c format/b2b.c $(LIBS) -lcrypto \
+		$(if $(B2_LIBB2),$(shell pkg-config --libs libb2))
+bench-blake2b: $(BUILD)/bench/blake2b
+	@$(BUILD)/bench/blake2b
+bench-verify: all $(TOOL_BIN)
 	@sh bench/verify.sh
-bench-export: all
+bench-export: all $(TOOL_BIN)
 	@sh bench/export.sh
+bench-files: $(BUILD)/tests/tools/texp-filebench
+	@BUILD=$(BUILD) sh bench/files.sh
+# pgbench TPS of the example application idle, during an export, and
+# during a throttled one (IMPACT_RATE, IMPACT_ROWS, IMPACT_SECONDS).
+bench-impact: all
+	@BUILD=$(BUILD) sh bench/impact.sh
 
 # What install writes, uninstall removes, file by file (tests/static/install.sh
 # checks that nothing is left).

@@ -1,18 +1,27 @@
 #!/bin/sh
 # bench/export: tenant-export run against, in the same run and on the same
-# tenant and tables,
+# tenant and tables, alternating BENCH_REPEAT times (default 3, medians):
 #   (a) the floor: psql COPY (SELECT ... WHERE tenant_id = ...) TO STDOUT
 #       (FORMAT binary) >/dev/null, table after table;
-#   (b) what a user would otherwise do: psql \copy ... csv | age -r R > out.
-# Data: bench/gen.sql, 20 tenants; the exported one has BENCH_ROWS rows
-# (default 2,000,000) over three tables. Peak RSS of the monitor and the
-# builder come from tenant-export's own --json summary.
+#   (b) what a user would otherwise do: psql \copy ... csv | age -r R > out;
+#   run: tenant-export run, everything included (control plane, the
+#       requester's key unlocked at tenant-export keygen's default cost,
+#       lint, provisioning, builder, checker, fsync, signature);
+#   run, cheap key: the same with a requester key of a trivial scrypt cost:
+#       what the export costs beyond unlocking the key.
+# Then the same export of tenants of a quarter and a sixteenth of the rows
+# (time linear, memory flat) and of a tenant of BENCH_SMALL_ROWS rows per
+# table (default 100: a small export end to end).
+# Data: bench/gen.sql, 20 tenants; the big one has BENCH_ROWS rows (default
+# 2,000,000) over three tables. Peak RSS of the monitor, the builder and
+# the checker come from tenant-export's own --json summary. Targets: run
+# at most 1.5x the floor, the small export under 1 s, monitor under 64 MiB.
 #
 # BENCH_BEFORE=DIR (a build directory of another version, e.g. made with
 # `git archive REV | tar -x -C /tmp/old && make -C /tmp/old`) also runs
-# that version's tenant-export on the same data, in the same run,
-# alternating the two BENCH_REPEAT times (default 3), and prints both
-# medians: what a change costs, measured side by side.
+# that version's tenant-export (cheap requester key) on the same data,
+# alternating with the others, and prints both medians: what a change
+# costs, measured side by side.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${BUILD:-$top/build}
@@ -29,14 +38,21 @@ createdb bench
 orders=$((ROWS * 10 / 20))
 echo "bench/export: generating 20 tenants, $ROWS rows for the exported one..."
 psql -X -q -d bench -v target_orders="$orders" -v other_rows="$OTHER" \
-    -f "$top/bench/gen.sql"
+    -v small_rows="${BENCH_SMALL_ROWS:-100}" -f "$top/bench/gen.sql"
 T=00000000-0000-4000-8000-000000000001
+T2=00000000-0000-4000-8000-000000000002
+T3=00000000-0000-4000-8000-000000000003
+TS=00000000-0000-4000-8000-000000000020
 total=$(psql -X -At -d bench -c "SELECT (SELECT count(*) FROM bench.orders WHERE tenant_id = '$T') + (SELECT count(*) FROM bench.events WHERE tenant_id = '$T') + (SELECT count(*) FROM bench.files WHERE tenant_id = '$T')")
 echo "bench/export: exported tenant has $total rows"
 
-mkdir -p "$work/out" "$work/alt"
+mkdir -p "$work/out" "$work/alt" "$work/state"
 "$B/tenant-verify" keygen --out "$work/id" >"$work/rcpt"
 "$B/tenant-export" keygen --out "$work/sign" --unencrypted >/dev/null
+# the root admin's key signs the set-up below only: a cheap scrypt cost
+head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/root.pass"
+chmod 600 "$work/root.pass"
+"$B/tests/tools/texp-testkey" "$work/root" "$work/root.pass"
 cat >"$work/bench.conf" <<CONF
 [database]
 dbname = bench
@@ -45,11 +61,15 @@ password_file = $work/monitor.password
 
 [export]
 tenant_key = tenant_id
-recipient = $(cat "$work/rcpt")
 signing_key = $work/sign.key
 outbox = $work/out
 part_size = 4G
 expiry = 1d
+
+[service]
+root_key = $work/root.pub
+service_key = $work/service.key
+state_dir = $work/state
 
 [table bench.tenants]
 class = tenant
@@ -69,7 +89,7 @@ class = tenant
 high_risk_whole_tenant = no
 high_risk_rows = 0
 CONF
-"$B/tenant-export" db-setup --config "$work/bench.conf" --user postgres --apply >/dev/null 2>&1
+"$B/tenant-export" db-setup --config "$work/bench.conf" --user postgres --apply >/dev/null
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/monitor.password"
 chmod 600 "$work/monitor.password"
 # on stdin: a password never goes on a command line
@@ -77,19 +97,29 @@ psql -X -q -v ON_ERROR_STOP=1 -d bench <<SQL
 ALTER ROLE texp_monitor PASSWORD '$(cat "$work/monitor.password")';
 SQL
 # run needs a signed request by a registered principal: a requester
-# assigned to the tenant. Unlocking its key (minisign's scrypt cost, about
-# 2-3 s) is part of every real run, so it is part of the measured time.
+# assigned to the tenant, registered by the root key with the tenant's
+# recipient. Unlocking the requester's key (tenant-export keygen's default
+# cost) is part of every real run, so it is part of the measured time.
 "$B/tenant-export" init --config "$work/bench.conf" --user postgres >/dev/null
+as_root() {
+	ar_sub=$1
+	shift
+	"$B/tenant-export" "$ar_sub" "$@" --config "$work/bench.conf" \
+	    --as "$work/root.key" --passphrase-file "$work/root.pass" >/dev/null
+}
+for t in "$T" "$T2" "$T3" "$TS"; do
+	as_root tenant add "$t" --name "Bench tenant $t" --recipient "$(cat "$work/rcpt")"
+done
 printf 'bench passphrase\n' >"$work/req.pass"
 chmod 600 "$work/req.pass"
 "$B/tenant-export" keygen --out "$work/req" --passphrase-file "$work/req.pass" >/dev/null
-kid=$(tail -n 1 "$work/req.pub" | base64 -d | od -An -tx1 -j2 -N8 | tr -d ' \n')
-psql -X -q -v ON_ERROR_STOP=1 -d bench -c "
-    INSERT INTO texp_control.tenants VALUES ('$T', 'Bench tenant');
-    INSERT INTO texp_control.principals (name, key_id, public_key)
-        VALUES ('bench', '\\x$kid', '$(tail -n 1 "$work/req.pub")');
-    INSERT INTO texp_control.principal_roles SELECT id, 'requester' FROM texp_control.principals;
-    INSERT INTO texp_control.assignments SELECT id, '$T' FROM texp_control.principals"
+"$B/tests/tools/texp-testkey" "$work/cheap" "$work/root.pass"
+as_root principal add bench --pubkey "$work/req.pub" --role requester
+as_root principal add bench-cheap --pubkey "$work/cheap.pub" --role requester
+for t in "$T" "$T2" "$T3" "$TS"; do
+	as_root assign bench "$t"
+	as_root assign bench-cheap "$t"
+done
 
 COLS_orders="tenant_id, id, created_at, amount, status, note, paid, tags"
 COLS_events="tenant_id, id, occurred_at, kind, payload, score"
@@ -97,9 +127,9 @@ COLS_files="tenant_id, id, name, size, digest, uploaded"
 floor() {
 	for t in orders events files; do
 		eval "cols=\$COLS_$t"
-		psql -X -q -d bench -c "COPY (SELECT $cols FROM bench.$t WHERE tenant_id = '$T') TO STDOUT (FORMAT binary)"
+		psql -X -q -d bench -c "COPY (SELECT $cols FROM bench.$t WHERE tenant_id = '$1') TO STDOUT (FORMAT binary)"
 	done
-	psql -X -q -d bench -c "COPY (SELECT id, name FROM bench.tenants WHERE id = '$T') TO STDOUT (FORMAT binary)"
+	psql -X -q -d bench -c "COPY (SELECT id, name FROM bench.tenants WHERE id = '$1') TO STDOUT (FORMAT binary)"
 }
 alt() {
 	for t in orders events files; do
@@ -108,58 +138,95 @@ alt() {
 		    age -r "$(cat "$work/rcpt")" >"$work/alt/$t.csv.age"
 	done
 }
-bytes=$(floor | wc -c)
-# warm the cache once
-floor >/dev/null
-t_floor=$( { start=$(date +%s.%N); floor >/dev/null; end=$(date +%s.%N); echo "$start $end"; } | awk '{printf "%.3f", $2 - $1}')
-t_alt=$( { start=$(date +%s.%N); alt; end=$(date +%s.%N); echo "$start $end"; } | awk '{printf "%.3f", $2 - $1}')
-# run_once BUILD_DIR: one export, its wall time in seconds on stdout.
+# timed NAME CMD...: CMD's wall time appended to $work/NAME.t
+timed() {
+	tn=$1
+	shift
+	start=$(date +%s.%N)
+	"$@"
+	end=$(date +%s.%N)
+	echo "$start $end" | awk '{printf "%.3f\n", $2 - $1}' >>"$work/$tn.t"
+}
+# run_once BUILD_DIR TENANT KEY NAME: one export; its --json summary kept
+# as $work/NAME.json (the last one), its wall time in $work/NAME.t
 run_once() {
 	rm -f "$work"/out/*
-	start=$(date +%s.%N)
-	${BENCH_WRAP:-} "$1/tenant-export" run --config "$work/bench.conf" --tenant "$T" \
-	    --as "$work/req.key" --passphrase-file "$work/req.pass" --json --quiet >"$work/run.json"
-	end=$(date +%s.%N)
-	echo "$start $end" | awk '{printf "%.3f", $2 - $1}'
+	timed "$4" ${BENCH_WRAP:-} "$1/tenant-export" run --config "$work/bench.conf" \
+	    --tenant "$2" --as "$work/$3.key" --passphrase-file "$work/$3.pass" \
+	    --json --quiet >"$work/$4.json"
 }
-median() { tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-if [ -n "${BENCH_BEFORE:-}" ]; then
-	before=""
-	after=""
-	i=0
-	while [ "$i" -lt "${BENCH_REPEAT:-3}" ]; do
-		before="$before $(run_once "$BENCH_BEFORE")"
-		after="$after $(run_once "$B")"
-		i=$((i + 1))
-	done
-	mb=$(echo $before | median)
-	ma=$(echo $after | median)
-	echo "bench/export: before ($BENCH_BEFORE):$before s, median $mb s"
-	echo "bench/export: after  ($B):$after s, median $ma s"
-	echo "$mb $ma" | awk '{printf "bench/export: after/before = %.3f (%+.1f%%)\n", $2 / $1, 100 * ($2 / $1 - 1)}'
-fi
-t_run=$(run_once "$B")
+# cheap.key's passphrase is root.pass (texp-testkey above)
+cp "$work/root.pass" "$work/cheap.pass"
+floor_null() { floor "$1" >/dev/null; }
+alt_run() { alt; }
+bytes=$(floor "$T" | wc -c)
+floor_null "$T"		# warm the cache once
+i=0
+while [ "$i" -lt "${BENCH_REPEAT:-3}" ]; do
+	timed floor floor_null "$T"
+	run_once "$B" "$T" req run
+	run_once "$B" "$T" cheap cheap
+	[ -z "${BENCH_BEFORE:-}" ] || run_once "$BENCH_BEFORE" "$T" cheap before
+	i=$((i + 1))
+done
+timed alt alt_run
 archive=$(ls "$work"/out/*.texp | head -n 1)
 asize=$(stat -c %s "$archive")
 altsize=$(cat "$work"/alt/*.age | wc -c)
+run_once "$B" "$T2" cheap quarter
+run_once "$B" "$T3" cheap sixteenth
+i=0
+while [ "$i" -lt "${BENCH_REPEAT:-3}" ]; do
+	run_once "$B" "$TS" req small
+	run_once "$B" "$TS" cheap small-cheap
+	i=$((i + 1))
+done
+rows_of() {
+	psql -X -At -d bench -c "SELECT (SELECT count(*) FROM bench.orders WHERE tenant_id = '$1') + (SELECT count(*) FROM bench.events WHERE tenant_id = '$1') + (SELECT count(*) FROM bench.files WHERE tenant_id = '$1')"
+}
 
-python3 - "$total" "$bytes" "$t_floor" "$t_alt" "$t_run" "$work/run.json" "$asize" "$altsize" <<'PY'
-import json, sys
-rows, data = int(sys.argv[1]), int(sys.argv[2])
-tf, ta, tr = map(float, sys.argv[3:6])
-run = json.load(open(sys.argv[6]))
-asize, altsize = int(sys.argv[7]), int(sys.argv[8])
-print(f"tenant rows: {rows}; binary COPY size {data / 1e6:.1f} MB")
-print(f"{'':44} {'seconds':>8} {'rows/s':>10} {'MB/s':>7}")
-for name, t in (("(a) floor: psql COPY binary >/dev/null", tf),
-                ("(b) psql \\copy csv | age -r", ta),
-                ("tenant-export run (lint+builder+checker)", tr)):
-    print(f"{name:44} {t:8.2f} {rows / t:10.0f} {data / 1e6 / t:7.1f}")
-print(f"ratio vs (a): {tf / tr:.2f}x   ratio vs (b): {ta / tr:.2f}x")
-rss = run.get("peak_rss_kib", {})
-print(f"peak RSS: monitor {rss.get('monitor', 0) / 1024:.1f} MiB, "
-      f"builder {rss.get('builder', 0) / 1024:.1f} MiB, "
-      f"largest child {rss.get('children', 0) / 1024:.1f} MiB")
+python3 - "$work" "$total" "$bytes" "$asize" "$altsize" "$(rows_of "$T2")" \
+    "$(rows_of "$T3")" "$(rows_of "$TS")" "${BENCH_BEFORE:-}" <<'PY'
+import json, os, statistics, sys
+work = sys.argv[1]
+rows, data, asize, altsize, r2, r3, rs = map(int, sys.argv[2:9])
+before = sys.argv[9]
+def t(name):
+    p = f"{work}/{name}.t"
+    if not os.path.exists(p):
+        return None
+    return statistics.median(float(l) for l in open(p) if l.strip())
+def rss(name):
+    r = json.load(open(f"{work}/{name}.json")).get("peak_rss_kib", {})
+    return (r.get("monitor", 0) / 1024, r.get("builder", 0) / 1024,
+            r.get("children", 0) / 1024)
+tf, ta, tr, tc = t("floor"), t("alt"), t("run"), t("cheap")
+print(f"tenant rows: {rows}; binary COPY size {data / 1e6:.1f} MB; medians of "
+      f"{len(open(work + '/run.t').readlines())} alternating runs")
+print(f"{'':46} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {'x floor':>8}")
+lines = [("(a) floor: psql COPY binary >/dev/null", tf),
+         ("(b) psql \\copy csv | age -r", ta),
+         ("tenant-export run, everything included", tr),
+         ("tenant-export run, cheap requester key", tc)]
+if before:
+    lines.append(("  before, cheap requester key (BENCH_BEFORE)", t("before")))
+for name, s in lines:
+    print(f"{name:46} {s:8.2f} {rows / s:10.0f} {data / 1e6 / s:7.1f} {s / tf:8.2f}")
+print(f"run / floor: {tr / tf:.2f}x (target <= 1.5x); without the key unlock: "
+      f"{tc / tf:.2f}x; key unlock about {tr - tc:.2f} s")
+if before:
+    print(f"cheap key, after / before: {tc / t('before'):.2f} ({before})")
+m, b, c = rss("run")
+print(f"peak RSS: monitor {m:.1f} MiB (target < 64), builder {b:.1f} MiB, "
+      f"checker {c:.1f} MiB")
 print(f"archive {asize / 1e6:.1f} MB (signed, per-record evidence); "
       f"csv+age {altsize / 1e6:.1f} MB")
+print("\nsize (cheap key)     rows   seconds     rows/s  monitor  builder  checker MiB")
+for name, n in (("sixteenth", r3), ("quarter", r2), ("cheap", rows)):
+    s = t(name)
+    m, b, c = rss(name)
+    print(f"{name:14} {n:10} {s:9.2f} {n / s:10.0f} {m:8.1f} {b:8.1f} {c:8.1f}")
+ts, tsc = t("small"), t("small-cheap")
+print(f"\nsmall tenant ({rs} rows): {ts:.2f} s end to end (target < 1 s), "
+      f"{tsc:.2f} s with a cheap key")
 PY

@@ -1,19 +1,27 @@
 #!/bin/sh
-# bench/verify: tenant-verify verify against `age -d ARCHIVE >/dev/null` on
-# the same archive of about BENCH_MB megabytes (default 1024), in one run,
-# alternating them, BENCH_RUNS times each (default 3). Reports wall time,
-# throughput, CPU time (user + system: steadier than wall time on a shared
-# machine) and peak RSS; the ratio is ours over age's throughput.
+# bench/verify: tenant-verify verify against what a recipient would run
+# with the stock tools, in one run, on the same archives, alternating,
+# BENCH_RUNS times each (default 3):
+#   stock   minisign -Vm ARCHIVE && age -d ARCHIVE >/dev/null
+#   age     age -d ARCHIVE >/dev/null (decryption alone)
+# on two archives of texp-sample rows: large records (1000-byte rows,
+# BENCH_MB megabytes, default 1024) and small ones (30-byte rows, BENCH_SMALL_MB,
+# default 2/3 of BENCH_MB). Reports wall time, throughput, CPU time (user +
+# system: steadier than wall time on a shared machine) and peak RSS, and
+# the ratios the targets name: tenant-verify's throughput over the stock
+# pair's (target >= 1.25x on both archives) and over age -d alone (target
+# >= 0.75x on large records).
 #
 # BENCH_BASE=DIR also measures another build (a directory holding
 # tenant-verify and tests/tools/texp-sample, e.g. a build of the previous
-# commit), in the same run and alternating with the others, on an archive
-# of the same records written by that build's own texp-sample (its format
-# may differ): before and after figures from one run.
+# commit), in the same run and alternating with the others, on archives of
+# the same records written by that build's own texp-sample (its format may
+# differ): before and after figures from one run.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${BUILD:-$top/build}
 MB=${BENCH_MB:-1024}
+SMALL_MB=${BENCH_SMALL_MB:-$((MB * 2 / 3))}
 RUNS=${BENCH_RUNS:-3}
 BASE=${BENCH_BASE:-}
 dir=${BENCH_DIR:-$top/bench/data}
@@ -21,80 +29,88 @@ mkdir -p "$dir"
 work=$(mktemp -d "$dir/verify.XXXXXX")
 [ -n "${BENCH_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT INT TERM
 
-# about 1100 bytes of record per row with --row-bytes 1000
-records=$((MB * 1024 * 1024 / 1100))
 "$B/tenant-verify" keygen --out "$work/id" >"$work/rcpt"
 "$B/tenant-export" keygen --out "$work/sign" --unencrypted >/dev/null
-echo "bench/verify: building a ${MB} MB archive ($records records)..."
-"$B/tests/tools/texp-sample" --out "$work/big.texp" --sign-key "$work/sign.key" \
-    --recipient "$(cat "$work/rcpt")" --records "$records" --row-bytes 1000
-size=$(stat -c %s "$work/big.texp")
-echo "bench/verify: archive is $size bytes"
-if [ -n "$BASE" ]; then
-	echo "bench/verify: the same records with $BASE ..."
-	"$BASE/tests/tools/texp-sample" --out "$work/base.texp" \
+
+# make NAME MB ROW_BYTES: NAME.texp of about MB megabytes (and base-NAME.texp
+# with BENCH_BASE's texp-sample)
+make_archive() {
+	records=$(($2 * 1024 * 1024 / ($3 + 100)))
+	echo "$records" >"$work/$1.records"
+	echo "bench/verify: building $1 ($2 MB, $records records of ~$3 bytes)..."
+	"$B/tests/tools/texp-sample" --out "$work/$1.texp" \
 	    --sign-key "$work/sign.key" --recipient "$(cat "$work/rcpt")" \
-	    --records "$records" --row-bytes 1000
-	base_size=$(stat -c %s "$work/base.texp")
-	echo "bench/verify: its archive is $base_size bytes"
-fi
+	    --records "$records" --row-bytes "$3"
+	if [ -n "$BASE" ]; then
+		"$BASE/tests/tools/texp-sample" --out "$work/base-$1.texp" \
+		    --sign-key "$work/sign.key" --recipient "$(cat "$work/rcpt")" \
+		    --records "$records" --row-bytes "$3"
+	fi
+}
+make_archive large "$MB" 1000
+make_archive small "$SMALL_MB" 30
 
 measure() {
+	out=$1
+	shift
 	/usr/bin/time -f "%e %M %U %S" -o "$work/t" "$@" >/dev/null 2>"$work/err" ||
 	    { cat "$work/err" >&2; exit 1; }
-	cat "$work/t"
+	cat "$work/t" >>"$out"
 }
 
-: >"$work/ours"
-: >"$work/base"
-: >"$work/age"
-i=0
-while [ "$i" -lt "$RUNS" ]; do
-	measure "$B/tenant-verify" verify --identity "$work/id" \
-	    --signer "$work/sign.pub" --tenant client-b "$work/big.texp" \
-	    >>"$work/ours"
-	if [ -n "$BASE" ]; then
-		measure "$BASE/tenant-verify" verify --identity "$work/id" \
-		    --signer "$work/sign.pub" --tenant client-b \
-		    "$work/base.texp" >>"$work/base"
-	fi
-	measure age -d -i "$work/id" "$work/big.texp" >>"$work/age"
-	i=$((i + 1))
+for a in large small; do
+	for k in ours base stock age; do : >"$work/$a.$k"; done
+	i=0
+	while [ "$i" -lt "$RUNS" ]; do
+		measure "$work/$a.ours" "$B/tenant-verify" verify \
+		    --identity "$work/id" --signer "$work/sign.pub" \
+		    --tenant client-b "$work/$a.texp"
+		[ -z "$BASE" ] || measure "$work/$a.base" "$BASE/tenant-verify" \
+		    verify --identity "$work/id" --signer "$work/sign.pub" \
+		    --tenant client-b "$work/base-$a.texp"
+		measure "$work/$a.stock" sh -c \
+		    'minisign -Vqm "$1" -p "$2" && age -d -i "$3" "$1"' \
+		    sh "$work/$a.texp" "$work/sign.pub" "$work/id"
+		measure "$work/$a.age" age -d -i "$work/id" "$work/$a.texp"
+		i=$((i + 1))
+	done
 done
 
-python3 - "$size" "$work/ours" "$work/age" "$work/base" "${BASE:-}" \
-    "${base_size:-0}" <<'PY'
-import statistics, sys
-size = int(sys.argv[1])
-base_size = int(sys.argv[6])
+python3 - "$work" "${BASE:-}" <<'PY'
+import os, statistics, sys
+work, base = sys.argv[1], sys.argv[2]
 def load(p):
     rows = [tuple(map(float, l.split())) for l in open(p) if l.strip()]
     if not rows:
-        return None, None, None
-    return ([r[0] for r in rows], max(r[1] for r in rows),
-            [r[2] + r[3] for r in rows])
-ours, ours_rss, ours_cpu = load(sys.argv[2])
-age, age_rss, age_cpu = load(sys.argv[3])
-base, base_rss, base_cpu = load(sys.argv[4])
-mb = size / 1e6
-print(f"{'':26} {'median s':>9} {'best s':>7} {'MB/s':>8} {'CPU s':>7} {'peak RSS':>10}")
-rows = [("tenant-verify verify", ours, ours_rss, mb, ours_cpu)]
-if base is not None:
-    rows.append(("  base build (BENCH_BASE)", base, base_rss, base_size / 1e6,
-                 base_cpu))
-rows.append(("age -d >/dev/null", age, age_rss, mb, age_cpu))
-for name, t, rss, m_b, cpu in rows:
-    m = statistics.median(t)
-    print(f"{name:26} {m:9.2f} {min(t):7.2f} {m_b / m:8.0f} "
-          f"{statistics.median(cpu):7.2f} {rss / 1024:8.1f} MiB")
-r = statistics.median(age) / statistics.median(ours)
-print(f"throughput ratio (tenant-verify / age, medians): {r:.2f}x")
-if base is not None:
-    b = (mb / statistics.median(ours)) / (base_size / 1e6 / statistics.median(base))
-    print(f"throughput ratio (tenant-verify / base build, MB/s medians): {b:.2f}x")
-    c = statistics.median(base_cpu) / statistics.median(ours_cpu)
-    print(f"CPU ratio (base build / tenant-verify, medians): {c:.2f}x")
-    print(f"base build: {sys.argv[5]}")
-print(f"tenant-verify also checks the signature, every record's hashes, "
-      f"counts and Merkle roots")
+        return None
+    return (statistics.median(r[0] for r in rows), min(r[0] for r in rows),
+            max(r[1] for r in rows), statistics.median(r[2] + r[3] for r in rows))
+for a in ("large", "small"):
+    size = os.path.getsize(f"{work}/{a}.texp") / 1e6
+    n = int(open(f"{work}/{a}.records").read())
+    print(f"\n{a} records: archive {size:.0f} MB, {n} records, "
+          f"{size * 1e6 / n:.0f} archive bytes per record")
+    print(f"{'':34} {'median s':>9} {'best s':>7} {'MB/s':>7} {'CPU s':>7} {'peak RSS':>10}")
+    res = {}
+    for k, name in (("ours", "tenant-verify verify"),
+                    ("base", "  base build (BENCH_BASE)"),
+                    ("stock", "minisign -V && age -d"),
+                    ("age", "age -d >/dev/null")):
+        m = load(f"{work}/{a}.{k}")
+        if m is None:
+            continue
+        sz = size
+        if k == "base":
+            sz = os.path.getsize(f"{work}/base-{a}.texp") / 1e6
+        res[k] = (m, sz)
+        print(f"{name:34} {m[0]:9.2f} {m[1]:7.2f} {sz / m[0]:7.0f} {m[3]:7.2f} {m[2] / 1024:7.1f} MiB")
+    t = lambda k: res[k][1] / res[k][0][0]
+    print(f"throughput, tenant-verify / (minisign -V && age -d): {t('ours') / t('stock'):.2f}x (target >= 1.25x)")
+    print(f"throughput, tenant-verify / age -d: {t('ours') / t('age'):.2f}x" +
+          (" (target >= 0.75x)" if a == "large" else ""))
+    if "base" in res:
+        print(f"throughput, tenant-verify / base build: {t('ours') / t('base'):.2f}x; "
+              f"CPU base / ours: {res['base'][0][3] / res['ours'][0][3]:.2f}x ({base})")
+print("\ntenant-verify also checks every record's hashes, the counts and "
+      "the Merkle roots, the tenant of every record and the column types")
 PY

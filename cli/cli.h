@@ -61,6 +61,8 @@ int cmd_tenant(int argc, char **argv);
 int cmd_assign(int argc, char **argv);
 int cmd_unassign(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
 /* Export jobs: signed requests, approval, status, fetch, sweep
  * (cmd_request.c, cmd_approve.c, cmd_jobs.c, cmd_fetch.c, cmd_sweep.c). */
 int cmd_request(int argc, char **argv);
@@ -70,6 +72,14 @@ int cmd_list(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+/* Requests a fresh export of a finished job's scope (cmd_retry.c). */
+int cmd_retry(int argc, char **argv);
+/* Runs queued jobs as a worker principal (cmd_worker.c). */
+int cmd_worker(int argc, char **argv);
+/* Waits until jobs are done (cmd_wait.c). */
+int cmd_wait(int argc, char **argv);
+/* The auditor's cross-tenant leak test (cmd_leaktest.c). */
+int cmd_leaktest(int argc, char **argv);
 /* The service principals talk to (cmd_serve.c). */
 int cmd_serve(int argc, char **argv);
 /* Monitoring (cmd_alerts.c, cmd_metrics.c, cmd_report.c). */

@@ -181,6 +181,12 @@ client_control_id(const struct client *cl)
 	return cl->control_id;
 }
 
+int
+client_fd(const struct client *cl)
+{
+	return cl->fd;
+}
+
 void
 client_close(struct client *cl)
 {
@@ -260,6 +266,17 @@ files_done(struct client *cl, const struct client_sink *sink, int ok)
 	return r;
 }
 
+/* 1 when an END frame ends the whole set of files, not one file. */
+static int
+ends_files(const struct buf *b)
+{
+	json_t *j = json_loadb((const char *)buf_ptr(b), buf_len(b), 0, NULL);
+	int all = j != NULL && json_object_get(j, "files") != NULL;
+
+	json_decref(j);
+	return all;
+}
+
 int
 client_call(const char *cmd, struct client *cl, const struct cmd_action *act,
     json_t *extra, void (*on_progress)(void *ctx, json_t *p), void *pctx,
@@ -317,10 +334,7 @@ client_call(const char *cmd, struct client *cl, const struct cmd_action *act,
 			goto out;
 		}
 		infile = 1;
-		if (type == PROTO_END && (j = json_loadb((const char *)
-		    buf_ptr(b), buf_len(b), 0, NULL)) != NULL &&
-		    json_object_get(j, "files") != NULL) {
-			json_decref(j);
+		if (type == PROTO_END && ends_files(b)) {
 			if ((r = files_done(cl, sink, !sink_err)) != 0)
 				sink_err = r;
 			infile = 0;

@@ -32,6 +32,9 @@ int client_open(const char *cmd, const struct client_opts *co,
     struct client **out);
 /* The control database's id the service announced. */
 const char *client_control_id(const struct client *cl);
+/* The connection's descriptor (a worker watches it and sends on it while
+ * a call runs). */
+int client_fd(const struct client *cl);
 /* Closes and reaps (a local service child). Accepts NULL. */
 void client_close(struct client *cl);
 

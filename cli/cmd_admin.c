@@ -9,6 +9,8 @@
  *   tenant-export tenant recipients TENANT --recipient R [--recipient R]...
  *   tenant-export assign NAME TENANT
  *   tenant-export unassign NAME TENANT
+ *   tenant-export pause (TENANT | --all)
+ *   tenant-export resume (TENANT | --all)
  *       each with --as KEY [--passphrase-file FILE] (--socket PATH |
  *       --config FILE) [--sign-only OUT [--control-id ID]]
  *   tenant-export submit ACTION   (ACTION + ACTION.minisig)
@@ -50,6 +52,7 @@ struct admin_opts {
 	const char *name;
 	const char *person;
 	char *recipients;		/* comma list of --recipient */
+	int all;			/* --all (pause, resume) */
 	uint64_t when;			/* test hook: signing time, 0 = now */
 };
 
@@ -76,7 +79,8 @@ admin_usage(FILE *f, const char *name)
 "(or the root key).\n"
 "\n"
 "  --pubkey FILE            the principal's minisign public key\n"
-"  --role ROLE[,ROLE]       requester, approver, pii, fetcher, admin\n"
+"  --role ROLE[,ROLE]       requester, approver, pii, fetcher, admin,\n"
+"                           worker, auditor\n"
 "  --person ID              who the principal is (default: its name); two\n"
 "                           keys of one person never approve each other\n");
 	else if (strcmp(name, "tenant") == 0)
@@ -107,7 +111,21 @@ admin_usage(FILE *f, const char *name)
 "Exit status: 0 done, 1 refused or failed (audited), 2 usage or operational\n"
 "error.\n");
 		return;
-	} else
+	} else if (strcmp(name, "pause") == 0 || strcmp(name, "resume") == 0)
+		fprintf(f,
+"usage: tenant-export %s (TENANT | --all) OPTS\n"
+"\n"
+"%s\n"
+"Pausing one tenant needs an admin assigned to it; --all, any admin\n"
+"(or the root key).\n"
+"\n"
+"  --all                    every tenant\n", name,
+		    strcmp(name, "pause") == 0 ?
+"Stops workers from claiming the jobs of TENANT (or of every tenant), and\n"
+"`run` from starting them; running exports go on." :
+"Lets workers claim the jobs of TENANT (or of every tenant) again, and\n"
+"`run` start them.");
+	else
 		fprintf(f,
 "usage: tenant-export %s NAME TENANT OPTS\n"
 "\n"
@@ -182,11 +200,19 @@ admin_opts_for(const char *cmd)
 		ADMIN_TEST_OPTS
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct option queue[] = {
+		ADMIN_OPTS,
+		{ "all", no_argument, NULL, 'A' },
+		ADMIN_TEST_OPTS
+		{ NULL, 0, NULL, 0 },
+	};
 
 	if (strcmp(cmd, "principal") == 0)
 		return principal;
 	if (strcmp(cmd, "tenant") == 0)
 		return tenant;
+	if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0)
+		return queue;
 	return assign;
 }
 
@@ -215,6 +241,7 @@ parse_opts(int argc, char **argv, const char *cmd, struct admin_opts *o)
 		case 'r': o->role = optarg; break;
 		case 'n': o->name = optarg; break;
 		case 'P': o->person = optarg; break;
+		case 'A': o->all = 1; break;
 		case 'R':
 			if (add_recipient(o, optarg) != 0)
 				return -1;
@@ -232,6 +259,13 @@ parse_opts(int argc, char **argv, const char *cmd, struct admin_opts *o)
 	}
 	if (o->control_id != NULL && !o->sign_only) {
 		cli_usage_error(cmd, "--control-id goes with --sign-only");
+		return -1;
+	}
+	if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0) {
+		/* one tenant, or every tenant said out loud */
+		if (argc - optind == (o->all ? 0 : 1))
+			return 0;
+		cli_usage_error(cmd, "name one tenant, or --all");
 		return -1;
 	}
 	if (argc - optind < 2) {
@@ -499,6 +533,37 @@ assign_common(int argc, char **argv, const char *cmd, const char *kind)
  out:
 	free(o.recipients);
 	return rc;
+}
+
+static int
+queue_common(int argc, char **argv, const char *cmd, const char *kind)
+{
+	struct admin_opts o;
+	struct admin_req req = { 0 };
+	int rc = CMD_EXIT_USAGE;
+
+	if (parse_opts(argc, argv, cmd, &o) != 0)
+		goto out;
+	req.kind = kind;
+	req.keys[0] = "tenant";
+	req.values[0] = o.all ? "" : argv[optind];
+	req.n = 1;
+	rc = sign_and_send(cmd, &o, &req);
+ out:
+	free(o.recipients);
+	return rc;
+}
+
+int
+cmd_pause(int argc, char **argv)
+{
+	return queue_common(argc, argv, "pause", "queue.pause");
+}
+
+int
+cmd_resume(int argc, char **argv)
+{
+	return queue_common(argc, argv, "resume", "queue.resume");
 }
 
 int

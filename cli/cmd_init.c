@@ -97,6 +97,7 @@ record(PGconn *c, const struct config *cfg, int applied)
 	struct minisig_seckey *sk = NULL;
 	struct audit_event e = { 0 };
 	char cid[CONTROL_ID_MAX + 1], err[512], head[4096], *d = NULL;
+	json_t *j = NULL;
 	uint8_t hash[32];
 	int64_t seq;
 	int r;
@@ -107,8 +108,11 @@ record(PGconn *c, const struct config *cfg, int applied)
 		fprintf(stderr, "tenant-export: init: %s\n", err);
 		goto out;
 	}
-	if ((d = json_dumps(json_pack("{s:i, s:i}", "applied", applied,
-	    "version", CONTROL_SCHEMA_VERSION), JSON_COMPACT)) == NULL) {
+	j = json_pack("{s:i, s:i}", "applied", applied, "version",
+	    CONTROL_SCHEMA_VERSION);
+	d = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (d == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}

@@ -305,8 +305,9 @@ jobs_cmd_usage(FILE *f, const char *cmd)
 	else
 		fprintf(f, "usage: tenant-export %s JOB --as KEY [options]\n\n"
 		    "%s\n\n", cmd, strcmp(cmd, "status") == 0 ? "Shows one "
-		    "export job." : "Cancels a queued, waiting or ready job (a "
-		    "ready job's archive is deleted).");
+		    "export job." : "Cancels a queued, waiting, running or ready "
+		    "job (a running\njob's export stops within seconds; a ready "
+		    "job's archive is deleted).");
 	fprintf(f, "%s\nExit status: 0 done; 1 refused or no such job; 2 usage "
 	    "or operational error.\n", cmd_common_usage);
 }
@@ -324,6 +325,33 @@ jtime(const json_t *o, const char *k, char *out, size_t len)
 {
 	cmd_iso_time((int64_t)json_integer_value(json_object_get(o, k)), out,
 	    len);
+}
+
+/* Who runs the job, when it may run, what it replaced, and pauses. */
+static void
+print_queue(const json_t *j)
+{
+	const char *p = jstr(j, "paused", NULL), *st = jstr(j, "state", "");
+	const char *h;
+	char t[32];
+
+	if (jstr(j, "lease_holder", NULL) != NULL) {
+		jtime(j, "heartbeat", t, sizeof(t));
+		printf("  running on:   %s (heard of %s)\n",
+		    jstr(j, "lease_holder", ""), t);
+	}
+	if (strcmp(st, "queued") == 0 &&
+	    json_integer_value(json_object_get(j, "not_before")) != 0) {
+		jtime(j, "not_before", t, sizeof(t));
+		printf("  retried at:   %s or later\n", t);
+	}
+	if ((h = jstr(j, "retry_of", NULL)) != NULL)
+		printf("  retry of:     %s\n", h);
+	if ((h = jstr(j, "superseded_by", NULL)) != NULL)
+		printf("  replaced by:  %s\n", h);
+	if (p != NULL)
+		printf("  queue:        paused (%s)\n", strcmp(p, "all") == 0 ?
+		    "every tenant" : "this tenant");
 }
 
 void
@@ -355,8 +383,9 @@ cmd_print_job(const json_t *j)
 	    json_string_value(json_object_get(scope, "until")))
 		printf(" [%s .. %s]", jstr(scope, "since", ""),
 		    jstr(scope, "until", ""));
-	printf("%s%s\n", json_is_true(json_object_get(scope,
+	printf("%s%s%s\n", json_is_true(json_object_get(scope,
 	    "include_global")) ? " +global" : "", json_is_true(
+	    json_object_get(scope, "files")) ? " +files" : "", json_is_true(
 	    json_object_get(scope, "pii")) ? " (pii)" : "");
 	printf("  recipients:   ");
 	if (json_is_true(json_object_get(j, "passphrase")))
@@ -380,6 +409,7 @@ cmd_print_job(const json_t *j)
 		printf("  archive:      %s\n", jstr(j, "archive", ""));
 	if (jstr(j, "error", NULL) != NULL)
 		printf("  error:        %s\n", jstr(j, "error", ""));
+	print_queue(j);
 	if (jstr(j, "request_digest", NULL) != NULL)
 		printf("  request:      %s\n", jstr(j, "request_digest", ""));
 }
@@ -396,10 +426,11 @@ print_list(const json_t *jobs)
 	json_array_foreach(jobs, i, v) {
 		jtime(v, "created", cr, sizeof(cr));
 		text_describe(tn, sizeof(tn), jstr(v, "tenant", "?"));
-		printf("%-32s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n",
+		printf("%-32s  %-17s  %-20s  %-12s  %-12s  %-12s  %s%s\n",
 		    jstr(v, "id", "?"), jstr(v, "state", "?"), cr,
 		    jstr(v, "requested_by", "-"), jstr(v, "approved_by", "-"),
-		    jstr(v, "fetched_by", "-"), tn);
+		    jstr(v, "fetched_by", "-"), tn,
+		    jstr(v, "paused", NULL) != NULL ? "  (paused)" : "");
 	}
 }
 

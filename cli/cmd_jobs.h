@@ -71,12 +71,15 @@ struct cmd_req {
 	const char *since;
 	const char *until;
 	int include_global;
+	int include_files;		/* --files */
 	const char *confirm;		/* --confirm, or NULL: prompt if needed */
 	const char *idem;		/* --idempotency-key, or NULL */
 	char *recipients;		/* comma list of --recipient, or NULL */
 	int passphrase;			/* --passphrase */
 	int allow_empty;
 	int zstd;
+	const char *retry_of;		/* hex hash of the job retried, or
+					 * NULL */
 };
 
 /* The request's options (request, and one-step run): CMD_REQUEST_OPTS
@@ -93,7 +96,8 @@ struct cmd_req {
 	{ "recipient", required_argument, NULL, 'r' }, \
 	{ "passphrase", no_argument, NULL, 'P' }, \
 	{ "allow-empty", no_argument, NULL, 'e' }, \
-	{ "zstd", no_argument, NULL, 'z' }
+	{ "zstd", no_argument, NULL, 'z' }, \
+	{ "files", no_argument, NULL, 'F' }
 int cmd_request_opt(const char *cmd, int ch, struct cmd_req *q);
 /* The request options' lines for a usage text (request, run). */
 extern const char cmd_request_usage[];

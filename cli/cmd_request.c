@@ -1,8 +1,10 @@
 /*
- * tenant-export request: asks for one tenant's export with a fresh
- * request signed by the requester's key. The service checks it, creates
- * the job and prints its id, the only time the id is shown.
+ * tenant-export request: asks for one tenant's export (or one export of
+ * each of a list of tenants) with a fresh request signed by the
+ * requester's key. The service checks it, creates the job and prints its
+ * id, the only time the id is shown.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +14,17 @@
 #include <sodium.h>
 
 #include "age.h"
+#include "buf.h"
 #include "client.h"
 #include "cli.h"
 #include "cmd_jobs.h"
 #include "err.h"
+#include "file.h"
 #include "jobs.h"
 #include "minisig.h"
 #include "text.h"
+
+#define MAX_TENANTS	10000
 
 const char cmd_request_usage[] =
 "  --tenant ID                the tenant key value to export\n"
@@ -26,6 +32,8 @@ const char cmd_request_usage[] =
 "  --since T, --until T       date window on each table's date_column\n"
 "                             (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])\n"
 "  --include-global           also export tables classified global\n"
+"  --files                    also export the tenant's uploaded files\n"
+"                             ([files] in the config; not by default)\n"
 "  --recipient age1...        encrypt to this one of the tenant's registered\n"
 "                             recipients (repeatable; default: all of them)\n"
 "  --passphrase               encrypt with a random passphrase instead, given\n"
@@ -35,26 +43,36 @@ const char cmd_request_usage[] =
 "  --confirm \"EXPORT <NAME>\"  typed confirmation for a high-risk scope\n"
 "                             (PII tables, whole tenant; [control]); else\n"
 "                             asked on the terminal\n"
-"  --idempotency-key K        a retry with the same key creates no second job\n";
+"  --idempotency-key K        a retry with the same key creates no second job\n"
+"                             and queues a failed one again\n"
+"  --files                    include the tenant's files ([files])\n";
 
 static void
 request_usage(FILE *f, const char *name)
 {
 	(void)name;
 	fprintf(f,
-"usage: tenant-export request --as KEY --tenant ID [options]\n"
+"usage: tenant-export request --as KEY --tenant ID [--tenant ID]... [options]\n"
+"       tenant-export request --as KEY --tenants-file FILE [options]\n"
 "\n"
-"Requests one tenant's export. The request is signed with KEY (a\n"
-"passphrase-protected minisign secret key of a registered principal);\n"
-"unlocking it is the re-authentication. Prints the new job's id (32 hex\n"
-"digits), which list, status and the audit log show the same way.\n"
+"Requests one tenant's export, or one export of each tenant listed. Each\n"
+"request is signed with KEY (a passphrase-protected minisign secret key\n"
+"of a registered principal); unlocking it is the re-authentication.\n"
+"Prints the new job's id (32 hex digits; for several tenants or a file:\n"
+"\"ID TENANT\" per line), which every command takes as JOB and list,\n"
+"status and the audit log show the same way. A request repeated with its\n"
+"idempotency key prints the same id. Workers (`tenant-export worker`)\n"
+"run queued jobs; or `run --job`; `wait` waits for them.\n"
 "\n"
 "%s"
+"  --tenants-file FILE        the tenants, one per line (# comments); with\n"
+"                             --idempotency-key K, K/TENANT for each\n"
 "%s"
 "\n"
 "High-risk requests wait for `tenant-export approve` by another principal.\n"
-"Exit status: 0 job created (queued or awaiting approval); 1 refused;\n"
-"2 usage or operational error.\n", cmd_request_usage, cmd_common_usage);
+"Exit status: 0 job created (queued or awaiting approval) for every\n"
+"tenant; 1 refused (for some tenant: the others are requested); 2 usage\n"
+"or operational error.\n", cmd_request_usage, cmd_common_usage);
 }
 
 /* One signed request over one connection. */
@@ -65,8 +83,8 @@ send_once(const char *cmd, const struct client_opts *co,
 {
 	static const char *const keys[] = { "tenant", "tables", "since",
 	    "until", "global", "confirm", "idem", "recipients", "passphrase",
-	    "allow_empty", "zstd" };
-	const char *vals[11];
+	    "allow_empty", "zstd", "files", "retry_of" };
+	const char *vals[13];
 	struct cmd_action act = { NULL, NULL };
 	struct client *cl = NULL;
 	int r;
@@ -83,10 +101,12 @@ send_once(const char *cmd, const struct client_opts *co,
 	vals[8] = q->passphrase ? "1" : "0";
 	vals[9] = q->allow_empty ? "1" : "0";
 	vals[10] = q->zstd ? "1" : "0";
+	vals[11] = q->include_files ? "1" : "0";
+	vals[12] = q->retry_of;
 	if ((r = client_open(cmd, co, &cl)) != 0)
 		goto out;
-	if ((r = client_sign(cmd, cl, sk, "export.request", keys, vals, 11,
-	    &act)) != 0) {
+	if ((r = client_sign(cmd, cl, sk, "export.request", keys, vals,
+	    q->retry_of != NULL ? 13 : 12, &act)) != 0) {
 		if (r == ERR_INVALID)
 			fprintf(stderr, "tenant-export: %s: the tenant, tables, "
 			    "window, confirmation and key must be UTF-8 text "
@@ -178,6 +198,7 @@ cmd_request_opt(const char *cmd, int ch, struct cmd_req *q)
 	case 'P': q->passphrase = 1; return 1;
 	case 'e': q->allow_empty = 1; return 1;
 	case 'z': q->zstd = 1; return 1;
+	case 'F': q->include_files = 1; return 1;
 	}
 	return 0;
 }
@@ -232,20 +253,129 @@ cmd_request_check(const char *cmd, const struct cmd_req *q)
 
 static const struct cli_cmd request_cmd = { "request", request_usage };
 
+struct tenants {
+	const char **v;
+	size_t n;
+	char *file;			/* --tenants-file's text, cut up */
+};
+
+static int
+tenants_add(struct tenants *t, const char *id)
+{
+	const char **v;
+
+	if (t->n >= MAX_TENANTS || *id == '\0')
+		return -1;
+	if ((v = reallocarray(t->v, t->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	t->v = v;
+	t->v[t->n++] = id;
+	return 0;
+}
+
+/* One tenant per line; blank lines and "#" comments skipped. */
+static int
+tenants_file(struct tenants *t, const char *path)
+{
+	struct buf *b = NULL;
+	char *line, *save = NULL;
+	int r;
+
+	if (t->file != NULL) {
+		fprintf(stderr, "tenant-export: request: one --tenants-file\n");
+		return -1;
+	}
+	if ((r = file_read_small(AT_FDCWD, path, 1 << 20, 0, &b)) != 0 ||
+	    (t->file = strndup((const char *)buf_ptr(b), buf_len(b))) == NULL) {
+		fprintf(stderr, "tenant-export: request: cannot read \"%s\": "
+		    "%s\n", path, err_str(r ? r : ERR_NOMEM));
+		buf_free(b);
+		return -1;
+	}
+	buf_free(b);
+	for (line = strtok_r(t->file, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		line += strspn(line, " \t");
+		line[strcspn(line, "#")] = '\0';
+		while (*line && (line[strlen(line) - 1] == ' ' ||
+		    line[strlen(line) - 1] == '\t'))
+			line[strlen(line) - 1] = '\0';
+		if (*line != '\0' && tenants_add(t, line) != 0) {
+			fprintf(stderr, "tenant-export: request: too many "
+			    "tenants in \"%s\"\n", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What one request printed: the job's id (a repeat's too). */
+static const char *
+job_of(const json_t *res)
+{
+	const char *j = json_string_value(json_object_get(res, "job"));
+
+	return j != NULL ? j : "?";
+}
+
+/* One tenant of a list: its own idempotency key, its line. */
+static int
+request_one(const struct cmd_common *cc, const struct minisig_seckey *sk,
+    struct cmd_req q, const char *tenant, int many, json_t *all)
+{
+	char idem[JOBS_IDEM_MAX + 1];
+	json_t *res = NULL;
+	int rc;
+
+	q.tenant = tenant;
+	if (many && q.idem != NULL) {
+		if ((size_t)snprintf(idem, sizeof(idem), "%s/%s", q.idem,
+		    tenant) >= sizeof(idem)) {
+			fprintf(stderr, "tenant-export: request: tenant \"%s\": "
+			    "the idempotency key and tenant are longer than %d "
+			    "bytes\n", tenant, JOBS_IDEM_MAX);
+			return CMD_EXIT_USAGE;
+		}
+		q.idem = idem;
+	}
+	rc = cmd_request_send("request", &cc->co, sk, &q, &res);
+	if (res == NULL)
+		return rc;
+	json_object_set_new(res, "ok", json_boolean(rc == 0));
+	json_object_set_new(res, "tenant", json_string(tenant));
+	if (cc->json)
+		json_array_append(all, res);
+	else if (rc == 0) {
+		if (many)
+			printf("%s %s\n", job_of(res), tenant);
+		else
+			printf("%s\n", job_of(res));
+		fprintf(stderr, "tenant-export: request: job %s: %s%s\n",
+		    job_of(res), client_message(res), json_is_true(
+		    json_object_get(res, "duplicate")) ? "" :
+		    "\n  keep the job id: it is shown only once");
+	}
+	json_decref(res);
+	return rc;
+}
+
 int
 cmd_request(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CMD_COMMON_OPTS,
 		CMD_REQUEST_OPTS,
+		{ "tenants-file", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmd_common cc;
 	struct cmd_req q;
+	struct tenants t = { NULL, 0, NULL };
 	struct minisig_seckey *sk = NULL;
-	json_t *res = NULL;
-	int ch, k, rc = CMD_EXIT_USAGE;
+	json_t *all = NULL;
+	size_t i;
+	int ch, k, r, many, rc = CMD_EXIT_USAGE;
 
 	memset(&cc, 0, sizeof(cc));
 	memset(&q, 0, sizeof(q));
@@ -253,41 +383,54 @@ cmd_request(int argc, char **argv)
 	while ((ch = cli_getopt(argc, argv, NULL, opts, &request_cmd)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
+		if (ch == 't') {
+			if (tenants_add(&t, optarg) != 0) {
+				cli_usage_error("request", "--tenant: a tenant id "
+				    "(at most %d tenants)", MAX_TENANTS);
+				goto usage;
+			}
+			continue;
+		}
+		if (ch == 'L') {
+			if (tenants_file(&t, optarg) != 0)
+				goto out;
+			continue;
+		}
 		if ((k = cmd_request_opt("request", ch, &q)) > 0)
 			continue;
 		goto usage;
 	}
 	if (cmd_common_check("request", argc, argv, 0, &cc) != 0)
 		goto usage;
-	if (q.tenant == NULL) {
-		cli_usage_error("request", "--tenant ID is required");
+	if (t.n == 0) {
+		cli_usage_error("request", "--tenant ID (or --tenants-file FILE) "
+		    "is required");
 		goto usage;
 	}
 	if (cmd_request_check("request", &q) != 0)
 		goto usage;
 	if (cmd_key_load("request", cc.key, cc.passfile, &sk) != 0)
 		goto out;
-	rc = cmd_request_send("request", &cc.co, sk, &q, &res);
-	minisig_seckey_free(sk);
-	sk = NULL;
-	if (cc.json && res != NULL) {
-		json_object_set_new(res, "ok", json_boolean(rc == 0));
-		cmd_print_json(res);
-		res = NULL;
-	} else if (rc == 0) {
-		/* a repeated request (same idempotency key) names the job
-		 * it already made */
-		printf("%s\n", json_string_value(json_object_get(res, "job")));
-		fprintf(stderr, "tenant-export: request: job %s: %s\n",
-		    json_string_value(json_object_get(res, "job")),
-		    client_message(res));
-	}
+	if (cc.json && (all = json_array()) == NULL)
+		goto out;
+	/* Every tenant is asked for, whatever the others' answers; the
+	 * worst status is the command's. */
+	rc = CMD_EXIT_OK;
+	many = t.n > 1 || t.file != NULL;
+	for (i = 0; i < t.n; i++)
+		if ((r = request_one(&cc, sk, q, t.v[i], many, all)) > rc)
+			rc = r;
+	if (cc.json)
+		cmd_print_json(many ? json_incref(all) :
+		    json_incref(json_array_get(all, 0)));
 	goto out;
  usage:
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);
-	json_decref(res);
+	json_decref(all);
+	free(t.v);
+	free(t.file);
 	free(q.recipients);
 	return rc;
 }

@@ -36,7 +36,11 @@ run_usage(FILE *f, const char *name)
 "request`) and runs it at once unless it is high-risk and needs\n"
 "approval; the second runs a queued or approved job, exactly as it was\n"
 "requested (scope and recipients cannot change). `fetch` hands the\n"
-"archive out.\n"
+"archive out. Every failure names the job. With --idempotency-key, the\n"
+"same command again gives the same job: a failed one runs again, a\n"
+"ready one is reported done. A transient fault (the database went\n"
+"away, the outbox was full) puts the job back in the queue for a worker,\n"
+"after [control] retry_backoff.\n"
 "\n"
 "Request options (the first form):\n"
 "%s"
@@ -94,7 +98,6 @@ show_passphrase(const char *pass, const char *out_file)
 
 struct progress {
 	int on;
-	int quiet;
 	time_t start;
 };
 
@@ -102,22 +105,10 @@ static void
 progress(void *ctx, json_t *p)
 {
 	struct progress *pr = ctx;
-	json_t *n = json_object_get(p, "attempt");
 	double rows = (double)json_integer_value(json_object_get(p, "rows"));
 	double bytes = (double)json_integer_value(json_object_get(p, "bytes"));
 	double secs = difftime(time(NULL), pr->start);
 
-	if (json_is_integer(n)) {
-		/* the service retries a transient fault (docs/CONTROL.md) */
-		if (!pr->quiet)
-			fprintf(stderr, "%stenant-export: run: attempt %lld "
-			    "failed (%s); retrying\n", pr->on ? "\n" : "",
-			    (long long)json_integer_value(n),
-			    json_string_value(json_object_get(p, "error")) ?
-			    json_string_value(json_object_get(p, "error")) :
-			    "?");
-		return;
-	}
 	if (!pr->on)
 		return;
 	fprintf(stderr, "\r  %.0f rows, %.1f MB read, %.0f rows/s    ", rows,
@@ -156,7 +147,6 @@ run_job(const struct cmd_common *cc, const struct minisig_seckey *sk,
 
 	*res = NULL;
 	pr.on = !quiet && !cc->json && isatty(2);
-	pr.quiet = quiet;
 	pr.start = time(NULL);
 	if ((r = client_open("run", &cc->co, &cl)) == 0 &&
 	    (r = client_sign("run", cl, sk, "export.run", keys, vals, 1,
@@ -173,7 +163,7 @@ run_job(const struct cmd_common *cc, const struct minisig_seckey *sk,
  * to show. Returns -1 to go on, else the exit status. */
 static int
 request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
-    const struct cmd_req *q, char hash[65], char id[JOBS_ID_HEX])
+    const struct cmd_req *q, char hash[65], char id[65])
 {
 	json_t *res = NULL;
 	const char *state, *j;
@@ -197,6 +187,19 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 		json_decref(res);
 		return -1;
 	}
+	/* Run again under its idempotency key after it succeeded: done. */
+	if (state != NULL && strcmp(state, "ready") == 0 &&
+	    json_is_true(json_object_get(res, "duplicate"))) {
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
+		if (cc->json) {
+			json_object_set_new(res, "ok", json_true());
+			json_object_set_new(res, "job", json_string(id));
+			cmd_print_json(res);
+		} else
+			printf("%s\n", id);
+		return CMD_EXIT_OK;
+	}
 	if (state != NULL && strcmp(state, "awaiting_approval") == 0) {
 		fprintf(stderr, "tenant-export: run: job %s awaits approval "
 		    "(high-risk scope): another person runs `tenant-export "
@@ -205,9 +208,11 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 		if (!cc->json)
 			printf("%s\n", id);
 	} else
-		fprintf(stderr, "tenant-export: run: %s\n", client_message(res));
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
 	if (cc->json) {
 		json_object_set_new(res, "ok", json_false());
+		json_object_set_new(res, "job", json_string(id));
 		cmd_print_json(res);
 		res = NULL;
 	}
@@ -249,7 +254,9 @@ report(const struct cmd_common *cc, json_t *res, const char *id,
 	int rc = run_exit(res);
 
 	if (rc != 0) {
-		fprintf(stderr, "tenant-export: run: %s\n", client_message(res));
+		/* every failure names the job: run it again, ask its status */
+		fprintf(stderr, "tenant-export: run: job %s: %s\n", id,
+		    client_message(res));
 		if (json_string_value(json_object_get(res, "state")) != NULL &&
 		    strcmp(json_string_value(json_object_get(res, "state")),
 		    "awaiting_approval") == 0)
@@ -297,7 +304,7 @@ cmd_run(int argc, char **argv)
 	struct cmd_req q;
 	struct minisig_seckey *sk = NULL;
 	const char *jobarg = NULL, *pass_out = NULL;
-	char hash[65], id[JOBS_ID_HEX];
+	char hash[65], id[65];	/* the job's id, or its hash */
 	json_t *res = NULL;
 	int ch, k, quiet = 0, scope = 0, rc = CMD_EXIT_USAGE;
 

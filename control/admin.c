@@ -25,7 +25,8 @@
 static const struct {
 	const char *kind;
 	const char *event;	/* the row that records it */
-	int per_tenant;		/* needs the admin's assignment */
+	int per_tenant;		/* needs the admin's assignment (2: when
+				 * it names a tenant) */
 } kinds[] = {
 	{ "principal.add", "principal.added", 0 },
 	{ "principal.grant", "role.granted", 0 },
@@ -34,11 +35,14 @@ static const struct {
 	{ "tenant.recipients", "tenant.recipients", 1 },
 	{ "assignment.add", "assignment.added", 1 },
 	{ "assignment.remove", "assignment.removed", 1 },
+	{ "queue.pause", "queue.paused", 2 },
+	{ "queue.resume", "queue.resumed", 2 },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 
 static const char *const role_names[] = {
-	"requester", "approver", "pii", "fetcher", "admin",
+	"requester", "approver", "pii", "fetcher", "admin", "worker",
+	"auditor",
 };
 
 int
@@ -382,6 +386,52 @@ assignment(struct change *ch, int add)
 	return record(ch, tenant, json_pack("{s:s}", "name", name));
 }
 
+/* 1 if the tenant (not every tenant) is paused one by one. */
+static int
+paused_alone(const struct ledger *l, const char *tenant)
+{
+	const char *const *v;
+	size_t n, i;
+
+	v = ledger_paused_tenants(l, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], tenant) == 0)
+			return 1;
+	return 0;
+}
+
+/* queue.pause / queue.resume: claiming stops or starts again, for the
+ * tenant named, or for every tenant. The cache row is what `status`
+ * shows; workers decide from the log. */
+static int
+queue_change(struct change *ch, int pause)
+{
+	const char *t = action_get(ch->act, "tenant");
+	const char *p[2];
+	PGresult *res;
+	int all = t == NULL || *t == '\0', now;
+
+	now = all ? ledger_paused(ch->k->ledger, NULL) == LEDGER_PAUSED_ALL :
+	    paused_alone(ch->k->ledger, t);
+	if (now == pause)
+		return cannot(ch, ERR_EXISTS, pause ? "already paused" :
+		    "not paused");
+	p[0] = all ? "" : t;
+	p[1] = ch->who;
+	res = PQexecParams(ch->k->c, pause ? "INSERT INTO "
+	    "texp_control.queue_pauses (tenant, paused_by) VALUES ($1, $2)" :
+	    "DELETE FROM texp_control.queue_pauses WHERE tenant = $1",
+	    pause ? 2 : 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		undo(ch);
+		return decide_fail(ch->o, ERR_DB, "cannot record the pause");
+	}
+	PQclear(res);
+	return record(ch, all ? NULL : t, json_pack("{s:s}", "tenant",
+	    all ? "*" : t));
+}
+
 int
 admin_apply(struct jobs_ctx *k, const struct jobs_signed *a,
     struct jobs_outcome *o)
@@ -391,7 +441,7 @@ admin_apply(struct jobs_ctx *k, const struct jobs_signed *a,
 	PGresult *res;
 	const char *tenant;
 	size_t i;
-	int r;
+	int r, pt;
 
 	decide_init(o);
 	memset(&ch, 0, sizeof(ch));
@@ -413,6 +463,8 @@ admin_apply(struct jobs_ctx *k, const struct jobs_signed *a,
 	ch.who = action_principal(ch.act)->name;
 	ch.event = kinds[i].event;
 	tenant = action_get(ch.act, "tenant");
+	pt = kinds[i].per_tenant == 1 || (kinds[i].per_tenant == 2 &&
+	    tenant != NULL && *tenant != '\0');
 	res = PQexec(k->c, "SAVEPOINT admin_change");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		PQclear(res);
@@ -420,17 +472,17 @@ admin_apply(struct jobs_ctx *k, const struct jobs_signed *a,
 		goto out;
 	}
 	PQclear(res);
-	if (kinds[i].per_tenant && (tenant == NULL ||
+	if (pt && (tenant == NULL ||
 	    ledger_tenant_name(k->ledger, tenant) == NULL)) {
 		r = cannot(&ch, ERR_NOENT, "unknown tenant");
 		goto out;
 	}
 	if (!ledger_may(k->ledger, ch.who, CONTROL_CAP_ADMIN,
-	    kinds[i].per_tenant ? tenant : NULL)) {
+	    pt ? tenant : NULL)) {
 		r = decide_deny(k, o, ERR_DENIED, "admin.denied", ch.who, tenant,
-		    NULL, NULL, kinds[i].per_tenant ? "not_tenant_admin" :
+		    NULL, NULL, pt ? "not_tenant_admin" :
 		    "not_admin", "\"%s\" may not do this (%s)", ch.who,
-		    kinds[i].per_tenant ? "not an admin of this tenant" :
+		    pt ? "not an admin of this tenant" :
 		    "missing capability admin");
 		goto out;
 	}
@@ -441,7 +493,9 @@ admin_apply(struct jobs_ctx *k, const struct jobs_signed *a,
 	case 3: r = tenant_add(&ch); break;
 	case 4: r = tenant_recipients(&ch); break;
 	case 5: r = assignment(&ch, 1); break;
-	default: r = assignment(&ch, 0); break;
+	case 6: r = assignment(&ch, 0); break;
+	case 7: r = queue_change(&ch, 1); break;
+	default: r = queue_change(&ch, 0); break;
 	}
  out:
 	action_free(ch.act);

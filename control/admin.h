@@ -10,6 +10,9 @@
  *   tenant.recipients  tenant, recipients (replaces the list)
  *   assignment.add     name, tenant
  *   assignment.remove  name, tenant
+ *   queue.pause        tenant ("" for every tenant): workers claim none
+ *                      of its queued jobs until
+ *   queue.resume       tenant ("" for every tenant)
  *
  * Each is an action (action.h) signed by the root key or a principal
  * holding `admin`; tenant.recipients and assignments also need the
@@ -18,7 +21,9 @@
  * added it. The change is decided from the ledger, recorded as one signed
  * row that carries the admin's action (principal.added, role.granted,
  * principal.disabled, tenant.added, tenant.recipients, assignment.added,
- * assignment.removed), and mirrored into the cache tables. Refusals are
+ * assignment.removed, queue.paused, queue.resumed), and mirrored into the
+ * cache tables. Pausing one tenant needs an admin of it; pausing every
+ * tenant any admin. Refusals are
  * audited as admin.denied with the reason, allowed changes that cannot
  * be made (a duplicate name, an unknown principal) as admin.failed.
  */

@@ -386,11 +386,13 @@ struct chain {
 };
 
 /* The columns scan() reads, in this order. */
-#define SCAN_SQL "SELECT seq, " \
+#define SCAN_COLS "SELECT seq, " \
 	"((extract(epoch FROM at) * 1000000)::bigint)::text, event, " \
 	"principal, tenant, job, scope, detail::text, host, tool_version, " \
 	"prev_hash, hash, v, action, signature " \
-	"FROM texp_control.audit_log ORDER BY seq"
+	"FROM texp_control.audit_log "
+#define SCAN_SQL SCAN_COLS "ORDER BY seq"
+#define SCAN_AFTER_SQL SCAN_COLS "WHERE seq > $1::bigint ORDER BY seq"
 
 /*
  * Checks one row against the chain so far. Sets ch->bad (and first_bad,
@@ -486,13 +488,16 @@ check_row(PGresult *res, struct chain *ch, struct buf *text, char *why,
 	return 0;
 }
 
-/* Scans the whole log in one statement (one snapshot), row by row. */
+/* Scans the log in one statement (one snapshot), row by row: all of it,
+ * or what follows the rows ch already holds. */
 static int
 scan_chain(PGconn *c, struct chain *ch, char *why, size_t whylen)
 {
 	PGresult *res = NULL;
 	struct buf *text = NULL;
 	ExecStatusType st;
+	char after[32];
+	const char *p[1] = { after };
 	int r = ERR_INTERNAL, sent = 0;
 
 	if ((text = buf_new(ROW_TEXT_MAX)) == NULL)
@@ -503,7 +508,9 @@ scan_chain(PGconn *c, struct chain *ch, char *why, size_t whylen)
 		r = ERR_DB;
 		goto out;
 	}
-	if (!PQsendQuery(c, SCAN_SQL)) {
+	snprintf(after, sizeof(after), "%llu", (unsigned long long)ch->rows);
+	if (!(ch->rows == 0 ? PQsendQuery(c, SCAN_SQL) :
+	    PQsendQueryParams(c, SCAN_AFTER_SQL, 1, NULL, p, NULL, NULL, 0))) {
 		err_set(why, whylen, "audit: %s", PQerrorMessage(c));
 		r = ERR_DB;
 		goto out;
@@ -546,6 +553,27 @@ scan_chain(PGconn *c, struct chain *ch, char *why, size_t whylen)
 			PQclear(res);
 	buf_free(text);
 	return r;
+}
+
+int
+audit_scan_after(PGconn *c, uint64_t seq, uint8_t head[AUDIT_HASH_LEN],
+    audit_row_fn fn, void *ctx, char *why, size_t whylen)
+{
+	struct chain ch;
+	int r;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.fn = fn;
+	ch.ctx = ctx;
+	ch.rows = seq;
+	memcpy(ch.head, head, AUDIT_HASH_LEN);
+	err_set(why, whylen, "%s", "");
+	if ((r = scan_chain(c, &ch, why, whylen)) != 0)
+		return r;
+	memcpy(head, ch.head, AUDIT_HASH_LEN);
+	if (ch.fn_r != 0)
+		return ch.fn_r;
+	return ch.bad ? ERR_HASH : 0;
 }
 
 int

@@ -135,6 +135,13 @@ typedef int (*audit_row_fn)(void *ctx, const struct audit_row *row);
 int audit_scan(PGconn *c, audit_row_fn fn, void *ctx, uint64_t *rows,
     uint8_t head[AUDIT_HASH_LEN], uint64_t *first_bad, char *why,
     size_t whylen);
+/*
+ * The same for the rows after seq, for a reader that has checked the
+ * log up to seq, whose hash is head: the chain goes on from there, and
+ * head gets the last row's hash.
+ */
+int audit_scan_after(PGconn *c, uint64_t seq, uint8_t head[AUDIT_HASH_LEN],
+    audit_row_fn fn, void *ctx, char *why, size_t whylen);
 
 /*
  * Reads the whole log in seq order and recomputes the chain from seq 1.

@@ -38,6 +38,20 @@ __asm__(
     "	.byte 0\n"
     "	.size texp_sql_control_002, . - texp_sql_control_002\n"
     "	.previous\n");
+__asm__(
+    "	.section .rodata\n"
+    "	.balign 16\n"
+    "	.type texp_sql_control_004, @object\n"
+    "texp_sql_control_004:\n"
+    "	.incbin \"sql/control/004_queue.sql\"\n"
+    "	.byte 0\n"
+    "	.size texp_sql_control_004, . - texp_sql_control_004\n"
+    "	.type texp_sql_control_005, @object\n"
+    "texp_sql_control_005:\n"
+    "	.incbin \"sql/control/005_leaktest.sql\"\n"
+    "	.byte 0\n"
+    "	.size texp_sql_control_005, . - texp_sql_control_005\n"
+    "	.previous\n");
 extern const char texp_sql_control_001[] __attribute__((visibility("hidden")));
 extern const char texp_sql_control_002[] __attribute__((visibility("hidden")));
 __asm__(
@@ -50,16 +64,18 @@ __asm__(
     "	.size texp_sql_control_003, . - texp_sql_control_003\n"
     "	.previous\n");
 extern const char texp_sql_control_003[] __attribute__((visibility("hidden")));
+extern const char texp_sql_control_004[] __attribute__((visibility("hidden")));
+extern const char texp_sql_control_005[] __attribute__((visibility("hidden")));
 __asm__(
     "	.section .rodata\n"
     "	.balign 16\n"
-    "	.type texp_sql_control_007, @object\n"
-    "texp_sql_control_007:\n"
-    "	.incbin \"sql/control/007_job_ids.sql\"\n"
+    "	.type texp_sql_control_006, @object\n"
+    "texp_sql_control_006:\n"
+    "	.incbin \"sql/control/006_job_ids.sql\"\n"
     "	.byte 0\n"
-    "	.size texp_sql_control_007, . - texp_sql_control_007\n"
+    "	.size texp_sql_control_006, . - texp_sql_control_006\n"
     "	.previous\n");
-extern const char texp_sql_control_007[] __attribute__((visibility("hidden")));
+extern const char texp_sql_control_006[] __attribute__((visibility("hidden")));
 
 /*
  * Each migration carries its own version (the number in its file name),
@@ -75,7 +91,9 @@ static const struct {
 	{ 1, "001_control", texp_sql_control_001 },
 	{ 2, "002_signed", texp_sql_control_002 },
 	{ 3, "003_ops", texp_sql_control_003 },
-	{ 7, "007_job_ids", texp_sql_control_007 },
+	{ 4, "004_queue", texp_sql_control_004 },
+	{ 5, "005_leaktest", texp_sql_control_005 },
+	{ 6, "006_job_ids", texp_sql_control_006 },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -29,7 +29,7 @@ struct minisig_pubkey;
 #define CONTROL_SCHEMA		"texp_control"
 #define CONTROL_OWNER_ROLE	"texp_control_owner"
 /* Highest migration this binary knows (sql/control/NNN_*.sql). */
-#define CONTROL_SCHEMA_VERSION	7
+#define CONTROL_SCHEMA_VERSION	6
 
 /* Capabilities (roles grant them; see the seeded roles in 001). */
 #define CONTROL_CAP_EXPORT	"tenant:export"
@@ -37,6 +37,9 @@ struct minisig_pubkey;
 #define CONTROL_CAP_APPROVE	"tenant:export:approve"
 #define CONTROL_CAP_FETCH	"tenant:fetch"
 #define CONTROL_CAP_ADMIN	"admin"
+#define CONTROL_CAP_WORK	"tenant:export:work"	/* run queued jobs */
+/* The leak test, on every tenant (no assignment needed; docs/AUDIT.md). */
+#define CONTROL_CAP_AUDIT	"tenant:audit"
 
 /* Principal names: ^[a-z0-9][a-z0-9._-]{0,62}$ (checked here and in SQL). */
 #define CONTROL_NAME_MAX	63

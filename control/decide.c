@@ -81,6 +81,12 @@ decide_audit_signed(struct jobs_ctx *k, const char *event, const char *principal
 	err[0] = '\0';
 	r = audit_append(k->c, &e, err, sizeof(err));
 	free(dj);
+	/* The state decisions after this one see this row. */
+	if (r == 0 && k->ledger != NULL &&
+	    (r = ledger_refresh(k->ledger, k->c, err, sizeof(err))) != 0) {
+		r = r == ERR_DB ? ERR_DB : ERR_TAMPER;
+		k->broken = 1;
+	}
 	if (r != 0 && o != NULL) {
 		decide_msg(o, "cannot write the audit log: %s", err[0] ? err :
 		    err_str(r));

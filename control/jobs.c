@@ -23,7 +23,7 @@
 
 static const char *const state_names[] = {
 	NULL, "queued", "awaiting_approval", "running", "ready", "failed",
-	"cancelled", "expired",
+	"cancelled", "expired", "superseded",
 };
 #define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
 
@@ -77,6 +77,23 @@ hex_val(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* 2 * JOBS_LEASE_LEN hex digits at s (not NUL-terminated): 1 when
+ * decoded into out. */
+static int
+hex_decode_prefix(const char *s, uint8_t out[JOBS_LEASE_LEN])
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < JOBS_LEASE_LEN; i++) {
+		if ((hi = hex_val(s[2 * i])) < 0 ||
+		    (lo = hex_val(s[2 * i + 1])) < 0)
+			return 0;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 1;
 }
 
 static int
@@ -245,7 +262,9 @@ jobs_scope_json(const struct jobs_scope *s, char **out)
 	    json_string(s->until) : json_null()) != 0 ||
 	    json_object_set_new(o, "include_global",
 	    json_boolean(s->include_global)) != 0 ||
-	    json_object_set_new(o, "pii", json_boolean(s->pii)) != 0)
+	    json_object_set_new(o, "pii", json_boolean(s->pii)) != 0 ||
+	    (s->include_files &&
+	    json_object_set_new(o, "files", json_true()) != 0))
 		goto out;
 	if ((*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		goto out;
@@ -305,6 +324,10 @@ jobs_scope_from_json(const char *js, struct jobs_scope *s)
 	if (!json_is_boolean(v = json_object_get(o, "pii")))
 		goto out;
 	s->pii = json_is_true(v);
+	/* absent in scopes written before files existed: none */
+	if ((v = json_object_get(o, "files")) != NULL && !json_is_true(v))
+		goto out;
+	s->include_files = v != NULL;
 	r = 0;
  out:
 	if (r != 0)
@@ -461,6 +484,7 @@ jobs_free(struct jobs_job *j)
 	free(j->fetched_name);
 	free(j->archive);
 	free(j->error);
+	free(j->lease_holder);
 	free(j);
 }
 
@@ -491,7 +515,11 @@ jobs_list_free(struct jobs_job **v, size_t n)
 	"coalesce(extract(epoch FROM j.finished_at)::bigint, 0), " \
 	"coalesce(extract(epoch FROM j.expires_at)::bigint, 0), " \
 	"j.archive, encode(j.manifest_digest, 'hex'), j.fetch_count, " \
-	"j.max_fetches, j.attempts, j.error " \
+	"j.max_fetches, j.attempts, j.error, encode(j.lease, 'hex'), " \
+	"j.lease_holder, " \
+	"coalesce(extract(epoch FROM j.heartbeat_at)::bigint, 0), " \
+	"coalesce(extract(epoch FROM j.not_before)::bigint, 0), " \
+	"encode(j.retry_of, 'hex'), encode(j.superseded_by, 'hex') " \
 	"FROM texp_control.jobs j " \
 	"JOIN texp_control.principals rp ON rp.id = j.requested_by " \
 	"LEFT JOIN texp_control.principals ap ON ap.id = j.approved_by "
@@ -553,6 +581,15 @@ job_from_row(const PGresult *res, int row, struct jobs_job **out)
 	j->max_fetches = (int)get_i64(res, row, 18);
 	j->attempts = (int)get_i64(res, row, 19);
 	j->error = opt_str(res, row, 20);
+	j->has_lease = !PQgetisnull(res, row, 21) && hex_decode(
+	    PQgetvalue(res, row, 21), j->lease, JOBS_LEASE_LEN) == 0;
+	j->lease_holder = opt_str(res, row, 22);
+	j->heartbeat_at = get_i64(res, row, 23);
+	j->not_before = get_i64(res, row, 24);
+	j->has_retry_of = !PQgetisnull(res, row, 25) && hex_decode(
+	    PQgetvalue(res, row, 25), j->retry_of, JOBS_HASH_LEN) == 0;
+	j->has_superseded_by = !PQgetisnull(res, row, 26) && hex_decode(
+	    PQgetvalue(res, row, 26), j->superseded_by, JOBS_HASH_LEN) == 0;
 	*out = j;
 	j = NULL;
 	r = 0;
@@ -579,9 +616,9 @@ int
 jobs_create(PGconn *c, const struct jobs_new *n, char *err, size_t errlen)
 {
 	char hb[2 + 2 * JOBS_HASH_LEN + 1], by[32], exp[32], mf[16];
-	char idem[32 + 1 + 2 * 32 + 1], rd[2 + 64 + 1];
+	char idem[32 + 1 + 2 * 32 + 1], rd[2 + 64 + 1], ro[2 + 64 + 1];
 	uint8_t ih[32];
-	const char *p[12];
+	const char *p[13];
 	char *sj = NULL, *rcpt = NULL;
 	json_t *ra = NULL;
 	PGresult *res = NULL;
@@ -624,14 +661,18 @@ jobs_create(PGconn *c, const struct jobs_new *n, char *err, size_t errlen)
 	p[9] = rd;
 	p[10] = rcpt;
 	p[11] = n->passphrase ? "true" : "false";
+	if (n->retry_of != NULL)
+		bytea_param(n->retry_of, JOBS_HASH_LEN, ro);
+	p[12] = n->retry_of != NULL ? ro : NULL;
 	res = PQexecParams(c,
 	    "INSERT INTO texp_control.jobs (id_hash, tenant, scope, "
 	    "state, high_risk, requested_by, expires_at, max_fetches, "
-	    "idempotency_key, request_digest, recipients, passphrase) "
+	    "idempotency_key, request_digest, recipients, passphrase, "
+	    "retry_of) "
 	    "VALUES ($1::bytea, $2, $3::jsonb, $4, $5::boolean, $6::bigint, "
 	    "now() + make_interval(secs => $7::bigint), $8::int, $9, "
 	    "$10::bytea, ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), "
-	    "$12::boolean)", 12, NULL, p, NULL, NULL, 0);
+	    "$12::boolean, $13::bytea)", 13, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		db_err(c, err, errlen);
@@ -788,10 +829,12 @@ jobs_transition(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 	    error };
 
 	bytea_param(id_hash, JOBS_HASH_LEN, hb);
+	/* Leaving running ends the lease. */
 	return update_one(c, "UPDATE texp_control.jobs SET state = $3, "
 	    "updated_at = now(), error = coalesce($4, error), "
 	    "finished_at = CASE WHEN $3 IN ('failed', 'cancelled', 'expired') "
-	    "  THEN now() ELSE finished_at END "
+	    "  THEN now() ELSE finished_at END, "
+	    "lease = NULL, lease_holder = NULL, heartbeat_at = NULL "
 	    "WHERE id_hash = $1::bytea AND state = $2", 4, p);
 }
 
@@ -814,10 +857,11 @@ jobs_set_approved(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 
 int
 jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
-    int max_attempts, struct jobs_job **out)
+    int max_attempts, const uint8_t lease[JOBS_LEASE_LEN],
+    const char *holder, struct jobs_job **out)
 {
-	char hb[2 + 2 * JOBS_HASH_LEN + 1];
-	const char *p[1] = { hb };
+	char hb[2 + 2 * JOBS_HASH_LEN + 1], lb[2 + 2 * JOBS_LEASE_LEN + 1];
+	const char *p[3] = { hb, lb, holder };
 	PGresult *res = NULL;
 	struct jobs_job *j = NULL;
 	int r = ERR_DB, began = 0, own;
@@ -825,6 +869,7 @@ jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 	if (out != NULL)
 		*out = NULL;
 	bytea_param(id_hash, JOBS_HASH_LEN, hb);
+	bytea_param(lease, JOBS_LEASE_LEN, lb);
 	own = PQtransactionStatus(c) == PQTRANS_IDLE;
 	if (own) {
 		res = PQexec(c, "BEGIN");
@@ -863,8 +908,9 @@ jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 	PQclear(res);
 	res = PQexecParams(c, "UPDATE texp_control.jobs SET state = 'running', "
 	    "attempts = attempts + 1, started_at = now(), updated_at = now(), "
-	    "error = NULL WHERE id_hash = $1::bytea", 1, NULL, p, NULL, NULL,
-	    0);
+	    "error = NULL, lease = $2::bytea, lease_holder = $3, "
+	    "heartbeat_at = now(), not_before = NULL "
+	    "WHERE id_hash = $1::bytea", 3, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		goto out;
 	if (own) {
@@ -892,6 +938,137 @@ jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 }
 
 int
+jobs_beat(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    const uint8_t lease[JOBS_LEASE_LEN], enum jobs_state *state)
+{
+	char hb[2 + 2 * JOBS_HASH_LEN + 1], lb[2 + 2 * JOBS_LEASE_LEN + 1];
+	const char *p[2] = { hb, lb };
+	PGresult *res;
+	int r;
+
+	bytea_param(id_hash, JOBS_HASH_LEN, hb);
+	bytea_param(lease, JOBS_LEASE_LEN, lb);
+	res = PQexecParams(c, "WITH u AS (UPDATE texp_control.jobs SET "
+	    "heartbeat_at = now() WHERE id_hash = $1::bytea "
+	    "AND state = 'running' AND lease = $2::bytea RETURNING 1) "
+	    "SELECT (SELECT count(*) FROM u), j.state "
+	    "FROM texp_control.jobs j WHERE j.id_hash = $1::bytea",
+	    2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		r = ERR_DB;
+	else if (PQntuples(res) != 1)
+		r = ERR_NOENT;
+	else {
+		r = strcmp(PQgetvalue(res, 0, 0), "1") == 0 ? 0 : ERR_EXISTS;
+		if (state != NULL && jobs_state_parse(PQgetvalue(res, 0, 1),
+		    state) != 0)
+			*state = 0;
+	}
+	PQclear(res);
+	return r;
+}
+
+int
+jobs_list_stale(PGconn *c, uint64_t timeout, size_t limit,
+    struct jobs_job ***out, size_t *n)
+{
+	char to[32], lim[32];
+	const char *p[2] = { to, lim };
+
+	snprintf(to, sizeof(to), "%" PRIu64, timeout);
+	snprintf(lim, sizeof(lim), "%zu", limit);
+	return get_many(c, "SELECT " JOB_COLUMNS
+	    "WHERE j.state = 'running' AND coalesce(j.heartbeat_at, "
+	    "j.started_at, j.updated_at) < now() - make_interval(secs => "
+	    "$1::bigint) ORDER BY j.heartbeat_at NULLS FIRST, j.id_hash "
+	    "LIMIT $2::bigint FOR UPDATE OF j SKIP LOCKED", 2, p, out, n);
+}
+
+int
+jobs_list_claimable(PGconn *c, size_t limit, struct jobs_job ***out,
+    size_t *n)
+{
+	char lim[32];
+	const char *p[1] = { lim };
+
+	snprintf(lim, sizeof(lim), "%zu", limit);
+	return get_many(c, "SELECT " JOB_COLUMNS
+	    "WHERE j.state = 'queued' AND (j.not_before IS NULL OR "
+	    "j.not_before <= now()) ORDER BY j.created_at, j.id_hash "
+	    "LIMIT $1::bigint FOR UPDATE OF j SKIP LOCKED", 1, p, out, n);
+}
+
+int
+jobs_requeue(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN])
+{
+	char hb[2 + 2 * JOBS_HASH_LEN + 1];
+	const char *p[1] = { hb };
+
+	bytea_param(id_hash, JOBS_HASH_LEN, hb);
+	return update_one(c, "UPDATE texp_control.jobs SET state = 'queued', "
+	    "attempts = 0, error = NULL, not_before = NULL, finished_at = NULL, "
+	    "updated_at = now() WHERE id_hash = $1::bytea AND state = 'failed'",
+	    1, p);
+}
+
+int
+jobs_set_backoff(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    uint64_t seconds)
+{
+	char hb[2 + 2 * JOBS_HASH_LEN + 1], sec[32];
+	const char *p[2] = { hb, sec };
+
+	bytea_param(id_hash, JOBS_HASH_LEN, hb);
+	snprintf(sec, sizeof(sec), "%" PRIu64, seconds);
+	return update_one(c, "UPDATE texp_control.jobs SET not_before = now() "
+	    "+ make_interval(secs => $2::bigint) WHERE id_hash = $1::bytea "
+	    "AND state = 'queued'", 2, p);
+}
+
+int
+jobs_give_back(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN])
+{
+	char hb[2 + 2 * JOBS_HASH_LEN + 1];
+	const char *p[1] = { hb };
+
+	bytea_param(id_hash, JOBS_HASH_LEN, hb);
+	return update_one(c, "UPDATE texp_control.jobs SET attempts = "
+	    "attempts - 1 WHERE id_hash = $1::bytea AND attempts > 0", 1, p);
+}
+
+int
+jobs_set_superseded(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    enum jobs_state from, const uint8_t by[JOBS_HASH_LEN])
+{
+	char hb[2 + 2 * JOBS_HASH_LEN + 1], bb[2 + 2 * JOBS_HASH_LEN + 1];
+	const char *p[3] = { hb, jobs_state_str(from), bb };
+
+	bytea_param(id_hash, JOBS_HASH_LEN, hb);
+	bytea_param(by, JOBS_HASH_LEN, bb);
+	return update_one(c, "UPDATE texp_control.jobs SET state = "
+	    "'superseded', superseded_by = $3::bytea, updated_at = now() "
+	    "WHERE id_hash = $1::bytea AND state = $2", 3, p);
+}
+
+int
+jobs_count_running(PGconn *c, const char *tenant, size_t *n)
+{
+	const char *p[1] = { tenant };
+	PGresult *res = PQexecParams(c, "SELECT count(*) FROM "
+	    "texp_control.jobs WHERE state = 'running' AND ($1::text IS NULL "
+	    "OR tenant = $1)", 1, NULL, p, NULL, NULL, 0);
+	int r = ERR_DB;
+
+	*n = 0;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		*n = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		r = 0;
+	}
+	PQclear(res);
+	return r;
+}
+
+int
 jobs_set_ready(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
     const char *archive, const uint8_t digest[32], const uint8_t *receipt,
     size_t receipt_len, uint64_t expires)
@@ -915,7 +1092,8 @@ jobs_set_ready(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
 	r = update_one(c, "UPDATE texp_control.jobs SET state = 'ready', "
 	    "archive = $2, manifest_digest = $3::bytea, receipt = $4::bytea, "
 	    "expires_at = to_timestamp($5::bigint), finished_at = now(), "
-	    "updated_at = now(), error = NULL "
+	    "updated_at = now(), error = NULL, lease = NULL, "
+	    "lease_holder = NULL, heartbeat_at = NULL "
 	    "WHERE id_hash = $1::bytea AND state = 'running'", 5, p);
 	free(rb);
 	return r;
@@ -1110,5 +1288,98 @@ jobs_archive_delete(const char *archive)
 		if (unlink(v[i]) != 0 && errno != ENOENT)
 			r = ERR_IO;
 	jobs_files_free(v);
+	return r;
+}
+
+/* n lower-case hex digits at s. */
+static int
+lower_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* What may follow "export-DATE-ID.texp" in a published file's name. */
+static int
+published_suffix(const char *rest)
+{
+	size_t n = strlen(rest);
+
+	if (n == 0 || strcmp(rest, ".minisig") == 0 ||
+	    strcmp(rest, ".index") == 0 || strcmp(rest, ".index.minisig") == 0)
+		return 1;
+	return (n == 4 || n == 5) && rest[0] == '.' &&
+	    strspn(rest + 1, "0123456789") == n - 1;
+}
+
+int
+jobs_outbox_name(const char *name, uint8_t lease[JOBS_LEASE_LEN], int *tmp)
+{
+	const char *p = name, *rest;
+	size_t n;
+	int i;
+
+	*tmp = 0;
+	if (*p == '.') {
+		*tmp = 1;
+		p++;
+	}
+	if (strncmp(p, "export-", 7) != 0 || strlen(p) < 53)
+		return 0;
+	for (i = 7; i < 15; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	if (p[15] != '-' || !lower_hex(p + 16, 32) ||
+	    strncmp(p + 48, ".texp", 5) != 0)
+		return 0;
+	rest = p + 53;
+	if (!*tmp) {
+		if (!published_suffix(rest))
+			return 0;
+	} else if (strcmp(rest, ".lock") != 0) {
+		/* WHAT.tmp-<16 hex>, WHAT one of "", ".index", ".minisig";
+		 * or ".lock", the running export's lock (outbox.h) */
+		n = strlen(rest);
+		if (n < 21 || strncmp(rest + n - 21, ".tmp-", 5) != 0 ||
+		    !lower_hex(rest + n - 16, 16))
+			return 0;
+		n -= 21;
+		if (!(n == 0 || (n == 6 && strncmp(rest, ".index", 6) == 0) ||
+		    (n == 8 && strncmp(rest, ".minisig", 8) == 0)))
+			return 0;
+	}
+	return hex_decode_prefix(p + 16, lease);
+}
+
+int
+jobs_lease_files_delete(const char *outbox,
+    const uint8_t lease[JOBS_LEASE_LEN], int keep_published, int *n)
+{
+	uint8_t got[JOBS_LEASE_LEN];
+	struct dirent *de;
+	DIR *d;
+	int dfd, tmp, r = 0;
+
+	if (n != NULL)
+		*n = 0;
+	if ((d = opendir(outbox)) == NULL)
+		return errno == ENOENT ? 0 : ERR_IO;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		if (!jobs_outbox_name(de->d_name, got, &tmp) ||
+		    memcmp(got, lease, JOBS_LEASE_LEN) != 0 ||
+		    (!tmp && keep_published))
+			continue;
+		if (unlinkat(dfd, de->d_name, 0) != 0) {
+			if (errno != ENOENT)
+				r = ERR_IO;
+		} else if (n != NULL)
+			(*n)++;
+	}
+	closedir(d);
 	return r;
 }

@@ -14,12 +14,24 @@
  * States and the only transitions this module makes:
  *
  *	awaiting_approval -> queued	(approved by another principal)
- *	queued -> running		(claimed, FOR UPDATE SKIP LOCKED)
+ *	queued -> running		(claimed, FOR UPDATE SKIP LOCKED,
+ *					 under a new lease)
  *	running -> ready | failed	(export published / gave up)
- *	running -> queued		(transient fault, attempts left)
- *	queued | awaiting_approval | ready -> cancelled
+ *	running -> queued		(transient fault, attempts left; its
+ *					 worker stopped; its lease expired)
+ *	running -> awaiting_approval	(over high_risk_rows, no approval)
+ *	failed -> queued		(requested again with its
+ *					 idempotency key)
+ *	queued | awaiting_approval | running | ready -> cancelled
  *	queued | awaiting_approval | ready | failed | running -> expired
  *					(sweep, past expires_at)
+ *	ready | failed | expired -> superseded
+ *					(a retry of it was published)
+ *
+ * A running job carries a lease: 16 random bytes made when it was
+ * claimed, which also name the export's files (its export id), the
+ * holder that runs it and a heartbeat the holder renews. Leaving
+ * running clears them.
  *
  * Every change is a conditional UPDATE on the expected state, so two
  * processes racing on one job cannot both win.
@@ -54,6 +66,8 @@ struct ledger;
 #define JOBS_REF_HEX		(2 * JOBS_ID_LEN + 1)	/* the job id, with NUL */
 #define JOBS_IDEM_MAX		128	/* idempotency key bytes */
 #define JOBS_TENANT_MAX		200
+#define JOBS_LEASE_LEN		16
+#define JOBS_HOLDER_MAX		200	/* lease holder text */
 
 enum jobs_state {
 	JOBS_QUEUED = 1,
@@ -63,6 +77,7 @@ enum jobs_state {
 	JOBS_FAILED,
 	JOBS_CANCELLED,
 	JOBS_EXPIRED,
+	JOBS_SUPERSEDED,
 };
 
 /* The state's name as stored ("queued", ...), or "unknown". */
@@ -89,6 +104,8 @@ struct jobs_scope {
 	char *since;		/* or NULL */
 	char *until;
 	int include_global;
+	int include_files;	/* the [files] of the rows read ("files" in
+				 * the JSON, written only when true) */
 	int pii;		/* the scope reads a table marked pii */
 };
 
@@ -130,6 +147,15 @@ struct jobs_job {
 	int has_digest;
 	int fetch_count, max_fetches, attempts;
 	char *error;			/* or NULL */
+	uint8_t lease[JOBS_LEASE_LEN];	/* while running */
+	int has_lease;
+	char *lease_holder;		/* or NULL */
+	int64_t heartbeat_at;		/* 0: none */
+	int64_t not_before;		/* 0: claimable now */
+	uint8_t retry_of[JOBS_HASH_LEN];	/* the job this one retries */
+	int has_retry_of;
+	uint8_t superseded_by[JOBS_HASH_LEN];
+	int has_superseded_by;
 };
 
 /* Accepts NULL. */
@@ -158,6 +184,7 @@ struct jobs_new {
 	const char *const *recipients;	/* age recipients, or none */
 	size_t nrecipients;
 	int passphrase;
+	const uint8_t *retry_of;	/* JOBS_HASH_LEN bytes, or NULL */
 };
 
 /*
@@ -198,13 +225,44 @@ int jobs_set_approved(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
     int64_t approver);
 /*
  * Claims a queued job: SELECT ... FOR UPDATE SKIP LOCKED, then running,
- * attempts + 1, started_at, in the caller's transaction if one is open
- * (else in one of its own). ERR_EXISTS if it is not queued or another
- * worker holds it; ERR_LIMIT if attempts reached max_attempts (then it is
- * failed: commit the caller's transaction). *out (optional) gets the job.
+ * attempts + 1, started_at, the lease, its holder and a first heartbeat,
+ * in the caller's transaction if one is open (else in one of its own).
+ * ERR_EXISTS if it is not queued or another worker holds it; ERR_LIMIT if
+ * attempts reached max_attempts (then it is failed: commit the caller's
+ * transaction). *out (optional) gets the job.
  */
 int jobs_claim(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
-    int max_attempts, struct jobs_job **out);
+    int max_attempts, const uint8_t lease[JOBS_LEASE_LEN],
+    const char *holder, struct jobs_job **out);
+/*
+ * The holder's heartbeat: heartbeat_at = now() if the job is still
+ * running under this lease. 0, or ERR_EXISTS when it is not (cancelled,
+ * taken back, finished); *state (optional) then gets its state.
+ */
+int jobs_beat(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    const uint8_t lease[JOBS_LEASE_LEN], enum jobs_state *state);
+/* Running jobs whose last heartbeat is older than timeout seconds,
+ * oldest first, at most limit, locked FOR UPDATE SKIP LOCKED. */
+int jobs_list_stale(PGconn *c, uint64_t timeout, size_t limit,
+    struct jobs_job ***out, size_t *n);
+/* Queued jobs whose not_before has passed, oldest first, at most limit,
+ * locked FOR UPDATE SKIP LOCKED (rows another worker holds are
+ * skipped). */
+int jobs_list_claimable(PGconn *c, size_t limit, struct jobs_job ***out,
+    size_t *n);
+/* failed -> queued for a fresh run: attempts 0, no error, no backoff.
+ * ERR_EXISTS if it was not failed. */
+int jobs_requeue(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN]);
+/* A queued job waits seconds before a worker claims it again. */
+int jobs_set_backoff(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    uint64_t seconds);
+/* An abandoned attempt that was not the job's fault is given back. */
+int jobs_give_back(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN]);
+/* from -> superseded, by names the job that replaced it. */
+int jobs_set_superseded(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
+    enum jobs_state from, const uint8_t by[JOBS_HASH_LEN]);
+/* Running jobs of a tenant (NULL: all), as the table counts them. */
+int jobs_count_running(PGconn *c, const char *tenant, size_t *n);
 /* running -> ready with the published archive, its manifest digest, the
  * receipt (manifest bytes) and the archive's expiry. */
 int jobs_set_ready(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN],
@@ -233,6 +291,23 @@ int jobs_archive_files(const char *archive, char ***out);
 void jobs_files_free(char **v);
 /* Deletes every file of the archive; 0 when none is left. */
 int jobs_archive_delete(const char *archive);
+/*
+ * Deletes what the export of one lease left in outbox: its hidden
+ * temporary files (".export-DATE-LEASE.texp*.tmp-*") and lock file
+ * (".export-DATE-LEASE.texp.lock", outbox.h) and, unless
+ * keep_published, anything it published ("export-DATE-LEASE.texp*"). *n
+ * (optional) gets the number of files removed. Only names of this exact
+ * form are touched (jobs_outbox_name).
+ */
+int jobs_lease_files_delete(const char *outbox,
+    const uint8_t lease[JOBS_LEASE_LEN], int keep_published, int *n);
+/*
+ * Reads an outbox file name: 1 and the lease (export id) it carries when
+ * it is one of an export's files or temporary files, *tmp = 1 for a
+ * temporary file or the lock file; else 0.
+ */
+int jobs_outbox_name(const char *name, uint8_t lease[JOBS_LEASE_LEN],
+    int *tmp);
 
 /*
  * Access decisions. Each takes the context of one control-plane step
@@ -256,6 +331,8 @@ struct jobs_ctx {
 	const char *control_id;
 	uint64_t now;			/* the database's clock */
 	const char *peer;		/* the caller, for the log, or NULL */
+	int broken;			/* a row written in this step does not
+					 * verify: nothing of it is kept */
 };
 
 struct jobs_outcome {
@@ -274,6 +351,7 @@ struct jobs_outcome {
 					 * this tenant); else "" */
 	char principal[64];
 	char tenant[JOBS_TENANT_MAX + 1];
+	uint64_t retry_after;		/* a limit: seconds until it passes */
 };
 
 struct jobs_signed {
@@ -288,11 +366,16 @@ struct jobs_signed {
  * confirm (the typed "EXPORT <display name>", or ""), idem (or ""),
  * recipients (comma list of the tenant's registered recipients; "" for
  * all of them), passphrase ("1": encrypt with a passphrase instead),
- * allow_empty ("0"/"1"), zstd ("0"/"1"), control. Checks freshness and
- * nonce, tenant:export on the tenant, tenant:export:pii for a scope with
- * PII, the recipients, the typed confirmation for a high-risk scope, then
- * creates the job: awaiting_approval when high-risk, else queued.
- * ERR_DENIED for refusals, ERR_USAGE for a bad scope.
+ * allow_empty ("0"/"1"), zstd ("0"/"1"), retry_of (optional: the hex
+ * hash of an earlier job this one retries: same tenant, scope,
+ * recipients and options; once this one is published, that one's
+ * archive is deleted and it is superseded), control. Checks freshness
+ * and nonce, tenant:export on the tenant, tenant:export:pii for a scope
+ * with PII, the recipients, the typed confirmation for a high-risk scope,
+ * the request rate limits (queue.h), then creates the job:
+ * awaiting_approval when high-risk, else queued. The same idempotency
+ * key and scope again give the same job; a failed one is queued again
+ * (export.requeued). ERR_DENIED for refusals, ERR_USAGE for a bad scope.
  */
 int jobs_request(struct jobs_ctx *k, const struct jobs_signed *a,
     struct jobs_outcome *o);
@@ -311,24 +394,43 @@ int jobs_list_for(struct jobs_ctx *k, const struct jobs_signed *a,
 /*
  * export.run: field job. Re-checks the requester's and the runner's
  * permissions on the job's tenant and scope (and the approver's, for a
- * high-risk job), claims it (queued -> running) and audits
- * "export.started". *out gets the job (scope and tenant to export).
+ * high-risk job), the queue's limits (queue_gate), claims it (queued ->
+ * running) under a new lease and audits "export.started". *out gets the
+ * job (scope and tenant to export; its lease).
  */
 int jobs_start(struct jobs_ctx *k, const struct jobs_signed *a,
     struct jobs_job **out, struct jobs_outcome *o);
-/* A retry after a transient fault, in the same run: the permissions are
- * checked again, the job claimed again and "export.started" audited. */
-int jobs_restart(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
-    const char *principal, struct jobs_job **out, struct jobs_outcome *o);
 /*
- * After the export: success moves running -> ready and audits
- * "export.completed" with the receipt; failure moves running -> failed
- * (or back to queued when retry is set) and audits "export.failed".
+ * What the export will take from j, checked against the service's
+ * configuration as it is now, before the job is claimed (by `run` or a
+ * worker): its tables are still configured and exportable, its date
+ * window is well formed, its recipients are age recipients, and no rule
+ * tightened since made it personal data or high-risk. 0, or ERR_CONFIG
+ * (ERR_NOMEM) with the reason in why.
  */
+int jobs_start_check(struct jobs_ctx *k, const struct jobs_job *j,
+    char *why, size_t whylen);
+/*
+ * After an attempt, under the lease it ran under: success moves running
+ * -> ready and audits "export.completed" with the receipt (and, for a
+ * retry, deletes the archive of the job it retried, which is superseded);
+ * over the size threshold -> awaiting_approval ("export.held"); a
+ * transient fault with attempts left -> queued after a backoff, an
+ * abandoned attempt -> queued at once ("export.retry"); anything else ->
+ * failed ("export.failed"). A job that is no longer running under that
+ * lease (cancelled, taken back meanwhile) is left as it is: what the
+ * attempt left in the outbox is removed ("export.discarded") and o->r is
+ * ERR_INTERRUPTED.
+ */
+#define JOBS_ABANDONED		1	/* its holder let go (the attempt is
+					 * given back) */
+#define JOBS_GONE		2	/* its holder went away (counted) */
 struct jobs_result {
 	int r;				/* export_run's result */
 	const char *error;		/* its message, on failure */
-	int retry;			/* transient: back to queued */
+	int transient;			/* the fault may pass (export.h) */
+	int abandoned;			/* JOBS_ABANDONED, JOBS_GONE, or 0 */
+	const uint8_t *lease;		/* JOBS_LEASE_LEN bytes */
 	const char *archive;
 	const uint8_t *digest;		/* 32 bytes */
 	const uint8_t *receipt;		/* manifest bytes */
@@ -352,13 +454,25 @@ int jobs_fetch(struct jobs_ctx *k, const struct jobs_signed *a,
  * the caller put it) or "fetch.failed", which gives the download back. */
 int jobs_fetch_done(struct jobs_ctx *k, const struct jobs_job *j,
     const char *principal, int r, const char *to, struct jobs_outcome *o);
+/* Jobs a step moved on its own (expired, taken back, failed): who waits
+ * for them is told (notifications). */
+#define JOBS_CHANGED_MAX	64
+struct jobs_changes {
+	struct {
+		uint8_t id_hash[JOBS_HASH_LEN];
+		enum jobs_state state;
+	} changed[JOBS_CHANGED_MAX];
+	size_t nchanged;
+};
+
 /*
  * Sweep: expires every job past expires_at (deleting its archive files,
  * auditing "export.deleted" and "export.expired"). *expired gets the
- * count; *failed the number of archives that could not be deleted.
+ * count; *failed the number of archives that could not be deleted; ch
+ * (optional) the jobs expired.
  */
-int jobs_sweep(struct jobs_ctx *k, int *expired, int *failed, char *err,
-    size_t errlen);
+int jobs_sweep(struct jobs_ctx *k, int *expired, int *failed,
+    struct jobs_changes *ch, char *err, size_t errlen);
 
 /* Hex of a job's id hash, as actions name it (65 bytes with NUL). */
 void jobs_hash_hex(const uint8_t id_hash[JOBS_HASH_LEN], char out[65]);

@@ -24,11 +24,13 @@
 #include "age.h"
 #include "audit.h"
 #include "config.h"
+#include "ident.h"
 #include "control.h"
 #include "err.h"
 #include "jobs.h"
 #include "decide.h"
 #include "ledger.h"
+#include "queue.h"
 
 #define MSG_NO_JOB	"no such job"
 
@@ -160,6 +162,8 @@ struct req {
 	const char **rcpt;		/* chosen recipients (borrowed) */
 	size_t nrcpt;
 	uint8_t digest[32];
+	uint8_t retry_of[JOBS_HASH_LEN];
+	int has_retry_of;
 };
 
 static void
@@ -185,6 +189,28 @@ flag(const char *v, int *out)
 	return ERR_FORMAT;
 }
 
+/* --files needs the [files] table among the scope's tables (none listed:
+ * the whole tenant, which has it). */
+static int
+files_in_scope(const struct config *cfg, const struct jobs_scope *s)
+{
+	const struct config_files *f = config_files(cfg);
+	const struct config_table *t;
+	char q[IDENT_QNAME_MAX];
+	size_t i;
+
+	if (f == NULL ||
+	    (t = config_table_find(cfg, f->schema, f->table)) == NULL ||
+	    config_table_qname(t, q, sizeof(q)) != 0)
+		return 0;
+	if (s->ntables == 0)
+		return 1;
+	for (i = 0; i < s->ntables; i++)
+		if (strcmp(s->tables[i], q) == 0)
+			return 1;
+	return 0;
+}
+
 /* The request's fields, well formed, and the signer's right to export. */
 static int
 request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
@@ -192,7 +218,7 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 {
 	const char *g;
 	char why[256] = "";
-	int global = 0, r;
+	int global = 0, files = 0, r;
 
 	if ((r = decide_verify(k, a, "export.request", "export.denied", &q->act,
 	    o)) != 0)
@@ -206,7 +232,8 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 	    strlen(q->tenant) > JOBS_TENANT_MAX || flag(g, &global) != 0 ||
 	    flag(action_get(q->act, "passphrase"), &q->passphrase) != 0 ||
 	    flag(action_get(q->act, "allow_empty"), &q->allow_empty) != 0 ||
-	    flag(action_get(q->act, "zstd"), &q->zstd) != 0)
+	    flag(action_get(q->act, "zstd"), &q->zstd) != 0 ||
+	    flag(action_get(q->act, "files"), &files) != 0)
 		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who, NULL,
 		    NULL, NULL, "malformed", "the signed request is malformed");
 	snprintf(o->tenant, sizeof(o->tenant), "%s", q->tenant);
@@ -226,6 +253,15 @@ request_rights(struct jobs_ctx *k, const struct jobs_signed *a, struct req *q,
 			    q->tenant, NULL, NULL, "scope", "%s", why);
 		return o->r = r;
 	}
+	if (files && config_files(k->cfg) == NULL)
+		return decide_deny(k, o, ERR_USAGE, "export.denied", q->who,
+		    q->tenant, NULL, NULL, "scope", "files were asked for, but "
+		    "the configuration has no [files] section");
+	if (files && !files_in_scope(k->cfg, &q->scope))
+		return decide_deny(k, o, ERR_USAGE, "export.denied", q->who,
+		    q->tenant, NULL, NULL, "scope", "files were asked for, but "
+		    "the files table is not among the tables exported");
+	q->scope.include_files = files;
 	if ((r = jobs_scope_json(&q->scope, &q->scope_json)) != 0)
 		return o->r = r;
 	if (q->scope.pii && !ledger_may(k->ledger, q->who,
@@ -325,9 +361,37 @@ request_confirm(struct jobs_ctx *k, struct req *q, struct jobs_outcome *o)
 /* A request repeated under its idempotency key: the same job again, or
  * a refusal when the key was used for another scope. *done = 1 when it
  * answered. */
+/* The same key again after the job failed: the same job, queued for a
+ * fresh run (a request like any other for the rate limits). */
 static int
-request_repeat(struct jobs_ctx *k, struct req *q, int64_t pid, int *done,
-    struct jobs_outcome *o)
+request_requeue(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct req *q, const struct jobs_job *dup, struct jobs_outcome *o)
+{
+	json_t *d;
+	int r;
+
+	if ((r = queue_rate(k, q->who, q->tenant, q->scope_json, o)) != 0)
+		return r;
+	if ((r = jobs_requeue(k->c, dup->id_hash)) != 0)
+		return decide_fail(o, r, "cannot queue the job again");
+	d = decide_job_detail(dup->id_hash);
+	json_object_set_new(d, "was", json_string("failed"));
+	json_object_set_new(d, "error", json_string(dup->error ? dup->error :
+	    ""));
+	if ((r = decide_audit_signed(k, "export.requeued", q->who, q->tenant,
+	    dup->ref, q->scope_json, d, a, o)) != 0)
+		return r;
+	o->duplicate = 1;
+	o->state = JOBS_QUEUED;
+	memcpy(o->id_hash, dup->id_hash, JOBS_HASH_LEN);
+	decide_msg(o, "job %s had failed (%s); it is queued again with this "
+	    "idempotency key", dup->ref, dup->error ? dup->error : "no reason");
+	return o->r = 0;
+}
+
+static int
+request_repeat(struct jobs_ctx *k, const struct jobs_signed *a,
+    struct req *q, int64_t pid, int *done, struct jobs_outcome *o)
 {
 	struct jobs_job *dup = NULL;
 	char *dj = NULL;
@@ -350,6 +414,10 @@ request_repeat(struct jobs_ctx *k, struct req *q, int64_t pid, int *done,
 		r = decide_deny(k, o, ERR_DENIED, "export.denied", q->who, q->tenant,
 		    dup->ref, q->scope_json, "idempotency_conflict", "the "
 		    "idempotency key was already used for another request");
+		goto out;
+	}
+	if (dup->state == JOBS_FAILED) {
+		r = request_requeue(k, a, q, dup, o);
 		goto out;
 	}
 	if ((r = decide_audit(k, "export.request.repeated", q->who, q->tenant,
@@ -401,6 +469,7 @@ request_create(struct jobs_ctx *k, const struct jobs_signed *a,
 	n.recipients = q->rcpt;
 	n.nrecipients = q->nrcpt;
 	n.passphrase = q->passphrase;
+	n.retry_of = q->has_retry_of ? q->retry_of : NULL;
 	r = jobs_create(k->c, &n, why, sizeof(why));
 	if (r == ERR_EXISTS)
 		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who,
@@ -421,12 +490,87 @@ request_create(struct jobs_ctx *k, const struct jobs_signed *a,
 	json_object_set_new(d, "passphrase", json_boolean(q->passphrase));
 	json_object_set_new(d, "allow_empty", json_boolean(q->allow_empty));
 	json_object_set_new(d, "zstd", json_boolean(q->zstd));
+	if (q->has_retry_of) {
+		char rh[65];
+
+		jobs_hash_hex(q->retry_of, rh);
+		json_object_set_new(d, "retry_of", json_string(rh));
+	}
 	if ((r = decide_audit_signed(k, "export.requested", q->who, q->tenant, ref,
 	    q->scope_json, d, a, o)) != 0)
 		return r;
 	decide_msg(o, "%s", q->high ? "the export is high-risk and awaits approval "
 	    "by another principal" : "the export is queued");
 	return o->r = 0;
+}
+
+/* 1 if the two lists hold the same recipients. */
+static int
+same_recipients(const char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t i, k2;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++) {
+		for (k2 = 0; k2 < nb && strcmp(a[i], b[k2]) != 0; k2++)
+			;
+		if (k2 == nb)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * retry_of: the request retries an earlier job the signer can see, of
+ * the same tenant, scope, recipients and options, that has finished one
+ * way or another. It replaces that job once published.
+ */
+static int
+request_retry_of(struct jobs_ctx *k, struct req *q, struct jobs_outcome *o)
+{
+	const char *hex = action_get(q->act, "retry_of");
+	const struct ledger_job *old;
+	struct jobs_job *j = NULL;
+	char ref[JOBS_REF_HEX];
+	int r;
+
+	if (hex == NULL || *hex == '\0')
+		return 0;
+	/* the job is named as every command names it: its id */
+	if ((old = ledger_job_named(k->ledger, hex)) == NULL ||
+	    !visible(k, q->who, old->tenant))
+		return decide_deny(k, o, ERR_NOENT, "export.denied", q->who,
+		    q->tenant, NULL, q->scope_json, "unknown_job", MSG_NO_JOB);
+	memcpy(q->retry_of, old->id_hash, JOBS_HASH_LEN);
+	jobs_ref(q->retry_of, ref);
+	if (strcmp(old->tenant, q->tenant) != 0 ||
+	    strcmp(old->scope_json, q->scope_json) != 0 ||
+	    old->passphrase != q->passphrase ||
+	    old->allow_empty != q->allow_empty || old->zstd != q->zstd ||
+	    !same_recipients(q->rcpt, q->nrcpt, old->recipients,
+	    old->nrecipients))
+		return decide_deny(k, o, ERR_USAGE, "export.denied", q->who,
+		    q->tenant, ref, q->scope_json, "retry_scope", "a retry "
+		    "exports exactly what job %s did: the same tenant, scope, "
+		    "recipients and options", ref);
+	if (old->state != JOBS_READY && old->state != JOBS_FAILED &&
+	    old->state != JOBS_EXPIRED && old->state != JOBS_CANCELLED)
+		return decide_deny(k, o, ERR_DENIED, "export.denied", q->who,
+		    q->tenant, ref, q->scope_json, "state", "job %s is %s: "
+		    "only a finished job is retried", ref,
+		    jobs_state_str(old->state));
+	/* the table row must agree with the log before it is replaced */
+	if ((r = jobs_get(k->c, q->retry_of, &j)) != 0 ||
+	    (r = ledger_job_check(k->ledger, j, NULL, 0)) != 0) {
+		jobs_free(j);
+		return decide_deny(k, o, ERR_TAMPER, "control.mismatch", q->who,
+		    q->tenant, ref, NULL, "job_mismatch", "job %s cannot be "
+		    "used: the control tables do not match the signed log", ref);
+	}
+	jobs_free(j);
+	q->has_retry_of = 1;
+	return 0;
 }
 
 int
@@ -443,7 +587,9 @@ jobs_request(struct jobs_ctx *k, const struct jobs_signed *a,
 	    (r = request_recipients(k, &q, o)) != 0 ||
 	    (r = request_confirm(k, &q, o)) != 0 ||
 	    (r = principal_id(k, q.who, &pid, o)) != 0 ||
-	    (r = request_repeat(k, &q, pid, &done, o)) != 0 || done)
+	    (r = request_repeat(k, a, &q, pid, &done, o)) != 0 || done ||
+	    (r = request_retry_of(k, &q, o)) != 0 ||
+	    (r = queue_rate(k, q.who, q.tenant, q.scope_json, o)) != 0)
 		goto out;
 	r = request_create(k, a, &q, pid, o);
  out:
@@ -500,6 +646,12 @@ jobs_approve(struct jobs_ctx *k, const struct jobs_signed *a,
 		r = decide_deny(k, o, ERR_DENIED, "approve.denied", who, j->tenant,
 		    ref, j->scope_json, "request_digest", "the approval names "
 		    "another request than job %s's (see status)", ref);
+		goto out;
+	}
+	if (ledger_probe_run(k->ledger, who) != NULL) {
+		r = decide_deny(k, o, ERR_DENIED, "approve.denied", who, j->tenant,
+		    ref, j->scope_json, "probe", "a leak test's probe approves "
+		    "nothing");
 		goto out;
 	}
 	if ((r = principal_id(k, who, &pid, o)) != 0)
@@ -570,7 +722,7 @@ jobs_cancel(struct jobs_ctx *k, const struct jobs_signed *a,
 		goto out;
 	}
 	if (j->state != JOBS_QUEUED && j->state != JOBS_AWAITING_APPROVAL &&
-	    j->state != JOBS_READY) {
+	    j->state != JOBS_READY && j->state != JOBS_RUNNING) {
 		r = decide_deny(k, o, ERR_DENIED, "cancel.denied", who, j->tenant,
 		    ref, j->scope_json, "state", "job %s is %s and cannot be "
 		    "cancelled", ref, jobs_state_str(j->state));
@@ -602,7 +754,9 @@ jobs_cancel(struct jobs_ctx *k, const struct jobs_signed *a,
 			goto out;
 	}
 	o->state = JOBS_CANCELLED;
-	decide_msg(o, "job %s cancelled", ref);
+	/* A running export learns it at its next heartbeat and stops. */
+	decide_msg(o, "job %s cancelled%s", ref, j->state == JOBS_RUNNING ?
+	    "; its export stops within seconds" : "");
 	r = o->r = 0;
  out:
 	jobs_free(j);
@@ -702,51 +856,64 @@ start_rights(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
 		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
 		    j->scope_json, "state", "job %s is %s, not queued", ref,
 		    jobs_state_str(j->state));
+	if (ledger_probe_run(k->ledger, who) != NULL ||
+	    ledger_probe_run(k->ledger, lj->requester) != NULL)
+		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
+		    j->scope_json, "probe", "a leak test's probe runs nothing, "
+		    "and its jobs never run");
 	return 0;
 }
 
-/*
- * What the export will take from the job, checked against the service's
- * configuration as it is now, before the job is claimed: its tables are
- * still configured and exportable, its date window is well formed, its
- * recipients are age recipients, and no rule tightened since made it
- * personal data or high-risk. A job that cannot run as it was requested
- * is refused (reason "scope"), not claimed and failed.
- */
-static int
-start_valid(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
-    const char *ref, struct jobs_outcome *o)
+int
+jobs_start_check(struct jobs_ctx *k, const struct jobs_job *j, char *why,
+    size_t whylen)
 {
 	const struct ledger_job *lj = ledger_job(k->ledger, j->id_hash);
 	struct age_recipient *rc = NULL;
 	struct jobs_scope s;
-	char *tables = NULL, *t, why[256] = "";
+	char *tables = NULL, *t;
 	size_t i, n = 0;
 	int hr, r;
 
+	why[0] = '\0';
 	for (i = 0; i < j->scope.ntables; i++)
 		n += strlen(j->scope.tables[i]) + 1;
-	if ((tables = calloc(1, n + 1)) == NULL)
-		return decide_fail(o, ERR_NOMEM, "out of memory");
+	if ((tables = calloc(1, n + 1)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return ERR_NOMEM;
+	}
 	for (i = 0, t = tables; i < j->scope.ntables; i++)
 		t += sprintf(t, "%s%s", i ? "," : "", j->scope.tables[i]);
 	r = jobs_scope_build(k->cfg, tables, j->scope.since, j->scope.until,
-	    j->scope.include_global, &s, &hr, why, sizeof(why));
+	    j->scope.include_global, &s, &hr, why, whylen);
 	/* rules that tightened since the request apply to it */
 	if (r == 0 && ((s.pii && !j->scope.pii) || (hr && !j->high_risk))) {
 		r = ERR_CONFIG;
-		snprintf(why, sizeof(why), "its tables are now marked %s",
+		snprintf(why, whylen, "its tables are now marked %s",
 		    s.pii && !j->scope.pii ? "pii" : "high-risk");
 	}
 	jobs_scope_clear(&s);
 	free(tables);
 	for (i = 0; r == 0 && lj != NULL && i < lj->nrecipients; i++) {
 		if ((r = age_recipient_parse(lj->recipients[i], &rc)) != 0)
-			snprintf(why, sizeof(why), "recipient %zu is not an age "
+			snprintf(why, whylen, "recipient %zu is not an age "
 			    "recipient", i + 1);
 		age_recipient_free(rc);
 		rc = NULL;
 	}
+	return r;
+}
+
+/* A job that cannot run as it was requested is refused, not claimed. */
+static int
+start_valid(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
+    const char *ref, struct jobs_outcome *o)
+{
+	char why[256];
+	int r = jobs_start_check(k, j, why, sizeof(why));
+
+	if (r == ERR_NOMEM)
+		return decide_fail(o, r, "out of memory");
 	if (r == 0)
 		return 0;
 	return decide_deny(k, o, ERR_CONFIG, "run.denied", who, j->tenant, ref,
@@ -755,17 +922,23 @@ start_valid(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
 	    ref, why);
 }
 
-/* Claims the job and records the start (a's action, or the service's own
- * retry when a is NULL). */
+/* Claims the job under a new lease and records the start with the
+ * runner's signed action. */
 static int
 start_claim(struct jobs_ctx *k, const char *who, struct jobs_job *j,
     const char *ref, const struct jobs_signed *a, struct jobs_outcome *o)
 {
 	const struct config_control *cc = config_control(k->cfg);
+	char holder[JOBS_HOLDER_MAX + 1], lh[2 * JOBS_LEASE_LEN + 1];
+	uint8_t lease[JOBS_LEASE_LEN];
 	json_t *d;
 	int r;
 
-	r = jobs_claim(k->c, j->id_hash, (int)cc->max_attempts, NULL);
+	randombytes_buf(lease, sizeof(lease));
+	snprintf(holder, sizeof(holder), "%s (run, %s)", who,
+	    k->peer != NULL ? k->peer : "local");
+	r = jobs_claim(k->c, j->id_hash, (int)cc->max_attempts, lease, holder,
+	    NULL);
 	if (r == ERR_EXISTS)
 		return decide_deny(k, o, ERR_DENIED, "run.denied", who, j->tenant, ref,
 		    j->scope_json, "claimed", "job %s is being run by another "
@@ -785,13 +958,18 @@ start_claim(struct jobs_ctx *k, const char *who, struct jobs_job *j,
 		decide_msg(o, "cannot claim job %s: %s", ref, err_str(r));
 		return o->r = r;
 	}
+	sodium_bin2hex(lh, sizeof(lh), lease, sizeof(lease));
 	d = decide_job_detail(j->id_hash);
 	json_object_set_new(d, "attempt", json_integer(j->attempts + 1));
+	json_object_set_new(d, "lease", json_string(lh));
+	json_object_set_new(d, "worker", json_string(holder));
 	if ((r = decide_audit_signed(k, "export.started", who, j->tenant, ref,
 	    j->scope_json, d, a, o)) != 0)
 		return r;
 	j->state = o->state = JOBS_RUNNING;
 	j->attempts++;
+	memcpy(j->lease, lease, sizeof(lease));
+	j->has_lease = 1;
 	return 0;
 }
 
@@ -806,12 +984,17 @@ jobs_start(struct jobs_ctx *k, const struct jobs_signed *a,
 	int r;
 
 	*out = NULL;
+	/* Jobs whose holder died free their place (and may be this one). */
+	decide_init(o);
+	if ((r = queue_reap(k, NULL, o)) != 0)
+		goto out;
 	if ((r = signed_job(k, a, "export.run", "run.denied", &act, &j, ref,
 	    o)) != 0)
 		goto out;
 	who = action_principal(act)->name;
 	if ((r = start_rights(k, who, j, ref, o)) != 0 ||
 	    (r = start_valid(k, who, j, ref, o)) != 0 ||
+	    (r = queue_gate(k, who, j, o)) != 0 ||
 	    (r = start_claim(k, who, j, ref, a, o)) != 0)
 		goto out;
 	*out = j;
@@ -823,41 +1006,6 @@ jobs_start(struct jobs_ctx *k, const struct jobs_signed *a,
 	return r;
 }
 
-int
-jobs_restart(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
-    const char *principal, struct jobs_job **out, struct jobs_outcome *o)
-{
-	struct jobs_job *j = NULL;
-	char ref[JOBS_REF_HEX], why[256];
-	int r;
-
-	decide_init(o);
-	*out = NULL;
-	jobs_ref(id_hash, ref);
-	snprintf(o->principal, sizeof(o->principal), "%s", principal);
-	if ((r = jobs_get(k->c, id_hash, &j)) != 0) {
-		decide_msg(o, "cannot read job %s: %s", ref, err_str(r));
-		o->r = r;
-		goto out;
-	}
-	if (ledger_job_check(k->ledger, j, why, sizeof(why)) != 0) {
-		r = decide_deny(k, o, ERR_TAMPER, "control.mismatch", principal,
-		    j->tenant, ref, NULL, "job_mismatch", "job %s cannot be "
-		    "used: %s", ref, why);
-		goto out;
-	}
-	if ((r = start_rights(k, principal, j, ref, o)) != 0 ||
-	    (r = start_valid(k, principal, j, ref, o)) != 0 ||
-	    (r = start_claim(k, principal, j, ref, NULL, o)) != 0)
-		goto out;
-	*out = j;
-	j = NULL;
-	r = o->r = 0;
- out:
-	jobs_free(j);
-	return r;
-}
-
 /* --- finish --- */
 
 static int
@@ -865,7 +1013,7 @@ finish_ready(struct jobs_ctx *k, const struct jobs_job *j,
     const char *principal, const struct jobs_result *res,
     struct jobs_outcome *o)
 {
-	char dhex[65], *b64 = NULL;
+	char dhex[65], lh[2 * JOBS_LEASE_LEN + 1], *b64 = NULL;
 	json_t *d;
 	size_t blen;
 	int r;
@@ -877,6 +1025,8 @@ finish_ready(struct jobs_ctx *k, const struct jobs_job *j,
 	}
 	sodium_bin2hex(dhex, sizeof(dhex), res->digest, 32);
 	d = decide_job_detail(j->id_hash);
+	sodium_bin2hex(lh, sizeof(lh), res->lease, JOBS_LEASE_LEN);
+	json_object_set_new(d, "lease", json_string(lh));
 	json_object_set_new(d, "archive", json_string(res->archive));
 	json_object_set_new(d, "manifest_digest", json_string(dhex));
 	json_object_set_new(d, "records", json_integer((json_int_t)
@@ -907,39 +1057,134 @@ finish_ready(struct jobs_ctx *k, const struct jobs_job *j,
 	return o->r = 0;
 }
 
-int
-jobs_finish(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
+/*
+ * The job the attempt ran is no longer its own (cancelled, taken back):
+ * what it left in the outbox goes, and nothing else changes.
+ */
+static int
+finish_lost(struct jobs_ctx *k, const struct jobs_job *j,
+    const struct ledger_job *lj, const struct jobs_result *res,
+    struct jobs_outcome *o)
+{
+	const char *outbox = config_export(k->cfg)->outbox;
+	char lh[2 * JOBS_LEASE_LEN + 1];
+	json_t *d;
+	int files = 0, r;
+
+	if (res->lease != NULL && outbox != NULL)
+		(void)jobs_lease_files_delete(outbox, res->lease, 0, &files);
+	d = decide_job_detail(j->id_hash);
+	if (res->lease != NULL) {
+		sodium_bin2hex(lh, sizeof(lh), res->lease, JOBS_LEASE_LEN);
+		json_object_set_new(d, "lease", json_string(lh));
+	}
+	json_object_set_new(d, "state", json_string(jobs_state_str(
+	    lj->state)));
+	json_object_set_new(d, "files_removed", json_integer(files));
+	if ((r = decide_audit(k, "export.discarded", NULL, j->tenant, j->ref,
+	    j->scope_json, d, o)) != 0)
+		return r;
+	o->state = lj->state;
+	decide_msg(o, "job %s was %s while this attempt ran; nothing was "
+	    "published", j->ref, lj->state == JOBS_CANCELLED ? "cancelled" :
+	    "taken over");
+	return o->r = ERR_INTERRUPTED;
+}
+
+/* The job this one retried is superseded: its archive is deleted. */
+static int
+finish_supersede(struct jobs_ctx *k, const struct ledger_job *lj,
+    const char *principal, struct jobs_outcome *o)
+{
+	const struct ledger_job *old = ledger_job(k->ledger, lj->retry_of);
+	struct jobs_job *oj = NULL;
+	char by[65];
+	json_t *d;
+	int r, dr = 0;
+
+	if (old == NULL || (old->state != JOBS_READY &&
+	    old->state != JOBS_FAILED && old->state != JOBS_EXPIRED))
+		return 0;
+	if ((r = jobs_get(k->c, lj->retry_of, &oj)) != 0)
+		return decide_fail(o, r, "cannot read the retried job");
+	if (old->state == JOBS_READY && oj->archive != NULL) {
+		dr = jobs_archive_delete(oj->archive);
+		d = decide_job_detail(oj->id_hash);
+		json_object_set_new(d, "archive", json_string(oj->archive));
+		json_object_set_new(d, "by", json_string("retry"));
+		if ((r = decide_audit(k, dr == 0 ? "export.deleted" :
+		    "export.delete.failed", principal, oj->tenant, oj->ref, NULL,
+		    d, o)) != 0 || dr != 0)
+			goto out;	/* kept ready: sweep deletes it */
+	}
+	if ((r = jobs_set_superseded(k->c, oj->id_hash, old->state,
+	    lj->id_hash)) != 0) {
+		r = decide_fail(o, r, "cannot mark the retried job superseded");
+		goto out;
+	}
+	jobs_hash_hex(lj->id_hash, by);
+	d = decide_job_detail(oj->id_hash);
+	json_object_set_new(d, "by", json_string(by));
+	json_object_set_new(d, "was", json_string(jobs_state_str(old->state)));
+	r = decide_audit(k, "export.superseded", principal, oj->tenant, oj->ref,
+	    oj->scope_json, d, o);
+ out:
+	jobs_free(oj);
+	return r;
+}
+
+/* Where a failed attempt leaves the job, and the row that says so. */
+static enum jobs_state
+finish_to(const struct jobs_ctx *k, const struct jobs_job *j,
+    const struct jobs_result *res, const char **event, const char **reason)
+{
+	*reason = NULL;
+	if (res->r == ERR_LIMIT) {
+		*event = "export.held";
+		return JOBS_AWAITING_APPROVAL;
+	}
+	if (res->abandoned) {
+		*event = "export.retry";
+		*reason = res->abandoned == JOBS_ABANDONED ? "abandoned" :
+		    "worker_gone";
+		return JOBS_QUEUED;
+	}
+	if (res->transient && (uint64_t)j->attempts <
+	    config_control(k->cfg)->max_attempts) {
+		*event = "export.retry";
+		*reason = "transient";
+		return JOBS_QUEUED;
+	}
+	*event = "export.failed";
+	return JOBS_FAILED;
+}
+
+/* A failed, held or abandoned attempt. */
+static int
+finish_other(struct jobs_ctx *k, const struct jobs_job *j,
     const char *principal, const struct jobs_result *res,
     struct jobs_outcome *o)
 {
-	struct jobs_job *j = NULL;
-	enum jobs_state to;
+	const char *event, *reason;
+	enum jobs_state to = finish_to(k, j, res, &event, &reason);
+	uint64_t wait = reason != NULL && strcmp(reason, "transient") == 0 ?
+	    queue_backoff(k->cfg, j->attempts) : 0;
+	char lh[2 * JOBS_LEASE_LEN + 1];
 	json_t *d;
 	int r;
 
-	decide_init(o);
-	memcpy(o->id_hash, id_hash, JOBS_HASH_LEN);
-	if ((r = jobs_get(k->c, id_hash, &j)) != 0) {
-		decide_fail(o, r, "cannot read the job");
-		goto out;
-	}
-	snprintf(o->tenant, sizeof(o->tenant), "%s", j->tenant);
-	if (res->r == 0) {
-		r = finish_ready(k, j, principal, res, o);
-		goto out;
-	}
-	/* Over the size threshold without an approval: the job waits for
-	 * one, like any high-risk request. Else failed, or queued again. */
-	to = res->r == ERR_LIMIT ? JOBS_AWAITING_APPROVAL :
-	    res->retry ? JOBS_QUEUED : JOBS_FAILED;
-	if ((r = jobs_transition(k->c, id_hash, JOBS_RUNNING, to, res->error ?
-	    res->error : err_str(res->r))) != 0) {
+	if ((r = jobs_transition(k->c, j->id_hash, JOBS_RUNNING, to,
+	    res->error ? res->error : err_str(res->r))) != 0 ||
+	    (wait > 0 && (r = jobs_set_backoff(k->c, j->id_hash, wait)) != 0) ||
+	    (res->abandoned == JOBS_ABANDONED &&
+	    (r = jobs_give_back(k->c, j->id_hash)) != 0 && r != ERR_EXISTS)) {
 		decide_msg(o, "cannot record the outcome of job %s: %s", j->ref,
 		    err_str(r));
-		o->r = r;
-		goto out;
+		return o->r = r;
 	}
-	d = decide_job_detail(id_hash);
+	d = decide_job_detail(j->id_hash);
+	sodium_bin2hex(lh, sizeof(lh), res->lease, JOBS_LEASE_LEN);
+	json_object_set_new(d, "lease", json_string(lh));
 	if (to == JOBS_AWAITING_APPROVAL) {
 		json_object_set_new(d, "reason", json_string(
 		    "over_size_threshold"));
@@ -949,16 +1194,61 @@ jobs_finish(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
 		json_object_set_new(d, "error", json_string(res->error ?
 		    res->error : ""));
 		json_object_set_new(d, "code", json_string(err_str(res->r)));
+		if (reason != NULL)
+			json_object_set_new(d, "reason", json_string(reason));
+		if (wait > 0)
+			json_object_set_new(d, "retry_in", json_integer(
+			    (json_int_t)wait));
 	}
-	if ((r = decide_audit(k, to == JOBS_AWAITING_APPROVAL ? "export.held" :
-	    to == JOBS_QUEUED ? "export.retry" : "export.failed", principal,
-	    j->tenant, j->ref, j->scope_json, d, o)) != 0)
-		goto out;
+	if ((r = decide_audit(k, event, principal, j->tenant, j->ref,
+	    j->scope_json, d, o)) != 0)
+		return r;
 	o->state = to;
+	o->retry_after = wait;
 	decide_msg(o, "job %s %s", j->ref, to == JOBS_AWAITING_APPROVAL ?
-	    "awaits approval (over the size threshold)" : to == JOBS_QUEUED ?
-	    "will be retried" : "failed");
-	r = o->r = 0;
+	    "awaits approval (over the size threshold)" : to == JOBS_FAILED ?
+	    "failed" : res->abandoned ? "went back to the queue" :
+	    "will be retried");
+	return o->r = 0;
+}
+
+int
+jobs_finish(struct jobs_ctx *k, const uint8_t id_hash[JOBS_HASH_LEN],
+    const char *principal, const struct jobs_result *res,
+    struct jobs_outcome *o)
+{
+	const struct ledger_job *lj;
+	struct jobs_job *j = NULL;
+	int r;
+
+	decide_init(o);
+	memcpy(o->id_hash, id_hash, JOBS_HASH_LEN);
+	if ((r = jobs_get(k->c, id_hash, &j)) != 0) {
+		decide_fail(o, r, "cannot read the job");
+		goto out;
+	}
+	snprintf(o->tenant, sizeof(o->tenant), "%s", j->tenant);
+	lj = ledger_job(k->ledger, id_hash);
+	if (lj == NULL || ledger_job_check(k->ledger, j, NULL, 0) != 0) {
+		r = decide_deny(k, o, ERR_TAMPER, "control.mismatch", principal,
+		    j->tenant, j->ref, NULL, "job_mismatch", "job %s cannot be "
+		    "used: the control tables do not match the signed log",
+		    j->ref);
+		goto out;
+	}
+	/* Only the holder of the job's lease may say how it ended. */
+	if (lj->state != JOBS_RUNNING || !lj->has_lease || res->lease == NULL ||
+	    sodium_memcmp(lj->lease, res->lease, JOBS_LEASE_LEN) != 0) {
+		r = finish_lost(k, j, lj, res, o);
+		goto out;
+	}
+	if (res->r == 0) {
+		if ((r = finish_ready(k, j, principal, res, o)) == 0 &&
+		    lj->has_retry_of)
+			r = finish_supersede(k, lj, principal, o);
+		goto out;
+	}
+	r = finish_other(k, j, principal, res, o);
  out:
 	jobs_free(j);
 	return r;
@@ -1018,6 +1308,12 @@ jobs_fetch(struct jobs_ctx *k, const struct jobs_signed *a,
 		    !ok ? "" : " (it holds tables marked pii)");
 		goto out;
 	}
+	if (ledger_probe_run(k->ledger, who) != NULL) {
+		r = decide_deny(k, o, ERR_DENIED, "fetch.denied", who, j->tenant,
+		    ref, j->scope_json, "probe", "a leak test's probe fetches "
+		    "nothing");
+		goto out;
+	}
 	if ((r = fetch_count(k, who, j, ref, o)) != 0)
 		goto out;
 	if (j->archive == NULL) {
@@ -1065,7 +1361,7 @@ jobs_fetch_done(struct jobs_ctx *k, const struct jobs_job *j,
 
 static int
 sweep_one(struct jobs_ctx *k, const struct jobs_job *j, int *expired,
-    int *failed, struct jobs_outcome *o)
+    int *failed, struct jobs_changes *ch, struct jobs_outcome *o)
 {
 	json_t *d;
 	int r, dr;
@@ -1096,12 +1392,17 @@ sweep_one(struct jobs_ctx *k, const struct jobs_job *j, int *expired,
 	    o)) != 0)
 		return r;
 	(*expired)++;
+	if (ch != NULL && ch->nchanged < JOBS_CHANGED_MAX) {
+		memcpy(ch->changed[ch->nchanged].id_hash, j->id_hash,
+		    JOBS_HASH_LEN);
+		ch->changed[ch->nchanged++].state = JOBS_EXPIRED;
+	}
 	return 0;
 }
 
 int
-jobs_sweep(struct jobs_ctx *k, int *expired, int *failed, char *err,
-    size_t errlen)
+jobs_sweep(struct jobs_ctx *k, int *expired, int *failed,
+    struct jobs_changes *ch, char *err, size_t errlen)
 {
 	struct jobs_job **v = NULL;
 	struct jobs_outcome o;
@@ -1119,7 +1420,7 @@ jobs_sweep(struct jobs_ctx *k, int *expired, int *failed, char *err,
 		/* A row the log does not back is left for a person. */
 		if (ledger_job_check(k->ledger, v[i], NULL, 0) != 0)
 			continue;
-		if ((r = sweep_one(k, v[i], expired, failed, &o)) != 0) {
+		if ((r = sweep_one(k, v[i], expired, failed, ch, &o)) != 0) {
 			snprintf(err, errlen, "%s", o.msg);
 			goto out;
 		}

@@ -40,6 +40,8 @@ static const struct {
 	{ "pii", { CONTROL_CAP_EXPORT_PII, NULL, NULL } },
 	{ "fetcher", { CONTROL_CAP_FETCH, NULL, NULL } },
 	{ "admin", { CONTROL_CAP_ADMIN, NULL, NULL } },
+	{ "worker", { CONTROL_CAP_WORK, NULL, NULL } },
+	{ "auditor", { CONTROL_CAP_AUDIT, NULL, NULL } },
 };
 #define NROLES	(sizeof(role_caps) / sizeof(role_caps[0]))
 
@@ -122,12 +124,20 @@ struct lprincipal {
 	unsigned roles;			/* bit i: role_caps[i] */
 	int disabled;
 	struct strv tenants;		/* assignments */
+	char probe_run[LEDGER_RUN_HEX];	/* a leak test's probe: its run */
 };
 
 struct ltenant {
 	char *id;
 	char *name;
 	struct strv recipients;
+};
+
+/* One request, for rate limits (the strings belong to its job). */
+struct lrequest {
+	const char *principal;
+	const char *tenant;
+	uint64_t at;
 };
 
 struct ledger {
@@ -143,9 +153,19 @@ struct ledger {
 	size_t nj;
 	struct hmap jobs;
 	struct hmap job_ids;		/* the first JOBS_ID_LEN bytes */
+	struct ledger_run **runs;
+	size_t nruns;
+	struct hmap runmap;
+	struct ledger_ltjob **lt;
+	size_t nlt;
+	struct hmap ltmap;
 	uint8_t *nonces;		/* 16 bytes each */
 	size_t nnonces, capnonces;
 	struct hmap nonce_set;
+	struct lrequest *reqs;
+	size_t nreqs, capreqs;
+	int paused_all;
+	struct strv paused;		/* tenants paused one by one */
 	uint64_t rows;
 	uint8_t head[32];
 	/* the pinned head, and whether the log still holds it */
@@ -284,6 +304,7 @@ job_free(struct ledger_job *j)
 		free(j->recipients[i]);
 	free(j->recipients);
 	free(j->archive);
+	free(j->idem);
 	free(j);
 }
 
@@ -307,6 +328,19 @@ ledger_free(struct ledger *l)
 	for (i = 0; i < l->nj; i++)
 		job_free(l->j[i]);
 	free(l->j);
+	for (i = 0; i < l->nruns; i++) {
+		free(l->runs[i]->auditor);
+		json_decref(l->runs[i]->planted);
+		free(l->runs[i]);
+	}
+	free(l->runs);
+	for (i = 0; i < l->nlt; i++) {
+		free(l->lt[i]->tenant);
+		free(l->lt[i]);
+	}
+	free(l->lt);
+	free(l->runmap.e);
+	free(l->ltmap.e);
 	free(l->by_name.e);
 	free(l->job_ids.e);
 	free(l->by_kid.e);
@@ -314,6 +348,8 @@ ledger_free(struct ledger *l)
 	free(l->jobs.e);
 	free(l->nonce_set.e);
 	free(l->nonces);
+	free(l->reqs);
+	strv_clear(&l->paused);
 	free(l);
 }
 
@@ -449,6 +485,12 @@ ledger_two_persons(const struct ledger *l, const char *requester,
 }
 
 const char *
+ledger_tenant_at(const struct ledger *l, size_t i)
+{
+	return i < l->nt ? l->t[i]->id : NULL;
+}
+
+const char *
 ledger_tenant_name(const struct ledger *l, const char *tenant)
 {
 	const struct ltenant *t = tenant_get(l, tenant);
@@ -483,6 +525,126 @@ const struct ledger_job *
 ledger_job(const struct ledger *l, const uint8_t id_hash[JOBS_HASH_LEN])
 {
 	return job_get(l, id_hash);
+}
+
+size_t
+ledger_running(const struct ledger *l, const char *tenant)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->nj; i++)
+		if (l->j[i]->state == JOBS_RUNNING && (tenant == NULL ||
+		    strcmp(l->j[i]->tenant, tenant) == 0))
+			n++;
+	return n;
+}
+
+int
+ledger_paused(const struct ledger *l, const char *tenant)
+{
+	if (l->paused_all)
+		return LEDGER_PAUSED_ALL;
+	if (tenant == NULL ? l->paused.n > 0 : strv_has(&l->paused, tenant))
+		return LEDGER_PAUSED_TENANT;
+	return 0;
+}
+
+const char *const *
+ledger_paused_tenants(const struct ledger *l, size_t *n)
+{
+	*n = l->paused.n;
+	return (const char *const *)l->paused.v;
+}
+
+void
+ledger_requests_since(const struct ledger *l, const char *principal,
+    const char *tenant, uint64_t since, size_t *count, uint64_t *oldest)
+{
+	const struct lrequest *q;
+	size_t i;
+
+	*count = 0;
+	if (oldest != NULL)
+		*oldest = 0;
+	for (i = 0; i < l->nreqs; i++) {
+		q = &l->reqs[i];
+		if (q->at < since ||
+		    (principal != NULL && strcmp(q->principal, principal) != 0) ||
+		    (tenant != NULL && strcmp(q->tenant, tenant) != 0))
+			continue;
+		/* the log is in time order: the first one counted is the
+		 * oldest */
+		if (*count == 0 && oldest != NULL)
+			*oldest = q->at;
+		(*count)++;
+	}
+}
+
+size_t
+ledger_run_count(const struct ledger *l)
+{
+	return l->nruns;
+}
+
+const struct ledger_run *
+ledger_run_at(const struct ledger *l, size_t i)
+{
+	return i < l->nruns ? l->runs[i] : NULL;
+}
+
+const struct ledger_run *
+ledger_run(const struct ledger *l, const char *id)
+{
+	return id != NULL ? hmap_get(&l->runmap, id, strlen(id)) : NULL;
+}
+
+const char *
+ledger_probe_run(const struct ledger *l, const char *name)
+{
+	const struct lprincipal *p = principal_get(l, name);
+
+	return p != NULL && p->probe_run[0] != '\0' ? p->probe_run : NULL;
+}
+
+const char *
+ledger_run_probe(const struct ledger *l, const char *run, size_t i)
+{
+	size_t k;
+
+	for (k = 0; run != NULL && k < l->np; k++)
+		if (!l->p[k]->disabled && strcmp(l->p[k]->probe_run, run) == 0 &&
+		    i-- == 0)
+			return l->p[k]->name;
+	return NULL;
+}
+
+const char *
+ledger_lt_state_str(enum ledger_lt_state st)
+{
+	switch (st) {
+	case LEDGER_LT_RUNNING: return "running";
+	case LEDGER_LT_DONE: return "done";
+	case LEDGER_LT_FAILED: return "failed";
+	}
+	return "unknown";
+}
+
+const struct ledger_ltjob *
+ledger_ltjob(const struct ledger *l, const uint8_t id_hash[JOBS_HASH_LEN])
+{
+	return hmap_get(&l->ltmap, id_hash, JOBS_HASH_LEN);
+}
+
+const struct ledger_ltjob *
+ledger_run_job(const struct ledger *l, const char *run, size_t i)
+{
+	size_t k;
+
+	for (k = 0; run != NULL && k < l->nlt; k++)
+		if (l->lt[k]->state == LEDGER_LT_RUNNING &&
+		    strcmp(l->lt[k]->run, run) == 0 && i-- == 0)
+			return l->lt[k];
+	return NULL;
 }
 
 uint64_t
@@ -951,6 +1113,72 @@ job_recipients(struct ledger *l, struct ledger_job *j, json_t *arr,
 	return r;
 }
 
+/* The row's time, in seconds since the epoch. */
+static uint64_t
+row_at(const struct ledger *l)
+{
+	return l->row->at != NULL ? strtoull(l->row->at, NULL, 10) / 1000000 :
+	    0;
+}
+
+/* Counts a request (export.requested, export.requeued) for the rate
+ * limits: by its job's requester, for its job's tenant, at this row. */
+static int
+request_add(struct ledger *l, const struct ledger_job *j)
+{
+	struct lrequest *v;
+	size_t cap;
+
+	if (l->nreqs == l->capreqs) {
+		cap = l->capreqs ? 2 * l->capreqs : 64;
+		if ((v = realloc(l->reqs, cap * sizeof(*v))) == NULL)
+			return ERR_NOMEM;
+		l->reqs = v;
+		l->capreqs = cap;
+	}
+	l->reqs[l->nreqs].principal = j->requester;
+	l->reqs[l->nreqs].tenant = j->tenant;
+	l->reqs[l->nreqs].at = row_at(l);
+	l->nreqs++;
+	return 0;
+}
+
+static int
+same_json(const char *a, const char *b)
+{
+	json_t *x = json_loads(a != NULL ? a : "", 0, NULL);
+	json_t *y = json_loads(b != NULL ? b : "", 0, NULL);
+	int eq = x != NULL && y != NULL && json_equal(x, y);
+
+	json_decref(x);
+	json_decref(y);
+	return eq;
+}
+
+/* A request naming retry_of retries an earlier job of the same tenant,
+ * scope and encryption mode that has finished one way or another. */
+static int
+request_retry_of(struct ledger *l, struct ledger_job *j, const char *hex)
+{
+	const struct ledger_job *old;
+
+	if (hex == NULL || *hex == '\0')
+		return 0;
+	if (hex32(hex, j->retry_of) != 0 ||
+	    (old = job_get(l, j->retry_of)) == NULL)
+		return bad(l, "retries a job the log does not hold");
+	if (strcmp(old->tenant, j->tenant) != 0 ||
+	    !same_json(old->scope_json, j->scope_json) ||
+	    old->passphrase != j->passphrase)
+		return bad(l, "a retry of another tenant, scope or encryption");
+	if (old->state != JOBS_READY && old->state != JOBS_FAILED &&
+	    old->state != JOBS_EXPIRED && old->state != JOBS_CANCELLED)
+		return bad(l, "retries a job that is %s",
+		    jobs_state_str(old->state));
+	j->has_retry_of = 1;
+	return 0;
+}
+
 static int
 apply_requested(struct ledger *l, const struct signed_fact *f)
 {
@@ -1009,6 +1237,14 @@ apply_requested(struct ledger *l, const struct signed_fact *f)
 	if (!j->passphrase && (r = job_recipients(l, j, json_object_get(d,
 	    "recipients"), field(f, "recipients"))) != 0)
 		goto out;
+	if ((r = request_retry_of(l, j, field(f, "retry_of"))) != 0)
+		goto out;
+	if (field(f, "idem") != NULL && field(f, "idem")[0] != '\0' &&
+	    (j->idem = strdup(field(f, "idem"))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	j->requested_at = row_at(l);
 	if ((v = realloc(l->j, (l->nj + 1) * sizeof(*v))) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
@@ -1017,6 +1253,8 @@ apply_requested(struct ledger *l, const struct signed_fact *f)
 	l->j[l->nj++] = j;
 	if ((r = hmap_put(&l->jobs, j->id_hash, JOBS_HASH_LEN, j)) == 0)
 		r = hmap_put(&l->job_ids, j->id_hash, JOBS_ID_LEN, j);
+	if (r == 0)
+		r = request_add(l, j);
 	j = NULL;
  out:
 	job_free(j);
@@ -1044,6 +1282,8 @@ apply_approved(struct ledger *l, const struct signed_fact *f)
 	if (!ledger_may(l, f->signer, CONTROL_CAP_APPROVE, j->tenant))
 		return bad(l, "\"%s\" may not approve this tenant's exports",
 		    f->signer);
+	if (ledger_probe_run(l, f->signer) != NULL)
+		return bad(l, "a leak test's probe approves nothing");
 	if (!ledger_two_persons(l, j->requester, f->signer))
 		return bad(l, "\"%s\" is not a second person for \"%s\"",
 		    f->signer, j->requester);
@@ -1069,25 +1309,72 @@ row_job(struct ledger *l)
 	return j;
 }
 
+/* detail.lease: 1 with out filled, 0 when the row names none, -1 when
+ * it is malformed. */
+static int
+row_lease(const struct ledger *l, uint8_t out[JOBS_LEASE_LEN])
+{
+	json_t *d = detail_of(l->row);
+	const char *h = json_string_value(json_object_get(d, "lease"));
+	size_t got = 0;
+	int r = 0;
+
+	if (h != NULL)
+		r = strlen(h) == 2 * JOBS_LEASE_LEN && sodium_hex2bin(out,
+		    JOBS_LEASE_LEN, h, strlen(h), NULL, &got, NULL) == 0 &&
+		    got == JOBS_LEASE_LEN ? 1 : -1;
+	json_decref(d);
+	return r;
+}
+
+/* A worker's claim: the job is of a tenant the worker works for, its
+ * requester may still export it, and no passphrase is handed to anyone. */
+static int
+started_by_worker(struct ledger *l, const struct signed_fact *f,
+    const struct ledger_job *j)
+{
+	if (!ledger_may(l, f->signer, CONTROL_CAP_WORK, j->tenant))
+		return bad(l, "\"%s\" may not run this tenant's jobs", f->signer);
+	if (j->passphrase)
+		return bad(l, "a worker ran a passphrase export");
+	if (!may_export(l, j->requester, j->tenant, j->pii))
+		return bad(l, "the requester may no longer export this scope");
+	return 0;
+}
+
 static int
 apply_started(struct ledger *l, const struct signed_fact *f)
 {
-	struct ledger_job *j = f->a != NULL ? job_named(l, f) : row_job(l);
+	const char *kind = f->a != NULL ? action_kind(f->a) : NULL;
+	int worker = kind != NULL && strcmp(kind, "worker.claim") == 0;
+	struct ledger_job *j;
+	int r;
 
-	if (f->a != NULL && strcmp(action_kind(f->a), "export.run") != 0)
-		return bad(l, "records a %s", action_kind(f->a));
+	if (kind != NULL && !worker && strcmp(kind, "export.run") != 0)
+		return bad(l, "records a %s", kind);
+	j = kind != NULL && !worker ? job_named(l, f) : row_job(l);
 	if (j == NULL)
 		return bad(l, "no such job");
 	if (j->state != JOBS_QUEUED)
 		return bad(l, "the job was %s, not queued",
 		    jobs_state_str(j->state));
-	if (f->a != NULL && !may_export(l, f->signer, j->tenant, j->pii))
+	if (worker && (r = started_by_worker(l, f, j)) != 0)
+		return r;
+	if (kind != NULL && !worker && !may_export(l, f->signer, j->tenant,
+	    j->pii))
 		return bad(l, "\"%s\" may not run this export", f->signer);
-	if (f->a != NULL && j->passphrase &&
+	if (kind != NULL && !worker && j->passphrase &&
 	    strcmp(f->signer, j->requester) != 0)
 		return bad(l, "only the requester runs a passphrase export");
 	if (j->high_risk && j->approver == NULL)
 		return bad(l, "a high-risk job without an approval");
+	if ((r = row_lease(l, j->lease)) < 0)
+		return bad(l, "a malformed lease");
+	j->has_lease = r;
+	if (ledger_probe_run(l, j->requester) != NULL ||
+	    (f->a != NULL && ledger_probe_run(l, f->signer) != NULL))
+		return bad(l, "a leak test's probe runs nothing, and its jobs "
+		    "never run");
 	j->state = JOBS_RUNNING;
 	return 0;
 }
@@ -1097,6 +1384,7 @@ static int
 apply_service_state(struct ledger *l, enum jobs_state to)
 {
 	struct ledger_job *j = row_job(l);
+	uint8_t lease[JOBS_LEASE_LEN];
 	json_t *d;
 	const char *a;
 	int r = 0;
@@ -1107,6 +1395,11 @@ apply_service_state(struct ledger *l, enum jobs_state to)
 	    j->state == JOBS_QUEUED))
 		return bad(l, "the job was %s, not running",
 		    jobs_state_str(j->state));
+	if (j->state == JOBS_RUNNING && j->has_lease &&
+	    (row_lease(l, lease) != 1 ||
+	    memcmp(lease, j->lease, JOBS_LEASE_LEN) != 0))
+		return bad(l, "not the lease the job runs under");
+	j->has_lease = 0;
 	j->state = to;
 	if (to != JOBS_READY)
 		return 0;
@@ -1135,9 +1428,10 @@ apply_cancelled(struct ledger *l, const struct signed_fact *f)
 	    !ledger_may(l, f->signer, CONTROL_CAP_APPROVE, j->tenant))
 		return bad(l, "\"%s\" may not cancel this job", f->signer);
 	if (j->state != JOBS_QUEUED && j->state != JOBS_AWAITING_APPROVAL &&
-	    j->state != JOBS_READY)
+	    j->state != JOBS_READY && j->state != JOBS_RUNNING)
 		return bad(l, "the job was %s", jobs_state_str(j->state));
 	j->state = JOBS_CANCELLED;
+	j->has_lease = 0;
 	return 0;
 }
 
@@ -1158,6 +1452,8 @@ apply_fetched(struct ledger *l, const struct signed_fact *f)
 	    (j->pii && !ledger_may(l, f->signer, CONTROL_CAP_EXPORT_PII,
 	    j->tenant)))
 		return bad(l, "\"%s\" may not fetch this export", f->signer);
+	if (ledger_probe_run(l, f->signer) != NULL)
+		return bad(l, "a leak test's probe fetches nothing");
 	j->fetches++;
 	return 0;
 }
@@ -1181,11 +1477,387 @@ apply_expired(struct ledger *l)
 
 	if (j == NULL)
 		return bad(l, "no such job");
-	if (j->state == JOBS_CANCELLED || j->state == JOBS_EXPIRED)
+	if (j->state == JOBS_CANCELLED || j->state == JOBS_EXPIRED ||
+	    j->state == JOBS_SUPERSEDED)
 		return bad(l, "the job was already %s",
 		    jobs_state_str(j->state));
 	j->state = JOBS_EXPIRED;
+	j->has_lease = 0;
 	return 0;
+}
+
+/* The requester asks again, with the same idempotency key and scope,
+ * for a job that failed: it is queued again. */
+static int
+apply_requeued(struct ledger *l, const struct signed_fact *f)
+{
+	struct ledger_job *j = row_job(l);
+	const char *idem = field(f, "idem");
+	int r;
+
+	if ((r = need(l, f, "export.request")) != 0)
+		return r;
+	if (j == NULL)
+		return bad(l, "no such job");
+	if (j->state != JOBS_FAILED)
+		return bad(l, "the job was %s, not failed",
+		    jobs_state_str(j->state));
+	if (strcmp(f->signer, j->requester) != 0 || j->idem == NULL ||
+	    idem == NULL || strcmp(idem, j->idem) != 0)
+		return bad(l, "not the requester's idempotency key");
+	if (field(f, "tenant") == NULL ||
+	    strcmp(field(f, "tenant"), j->tenant) != 0 ||
+	    !same_json(l->row->scope, j->scope_json))
+		return bad(l, "another tenant or scope than the job's");
+	if (!may_export(l, f->signer, j->tenant, j->pii))
+		return bad(l, "\"%s\" may not export this tenant", f->signer);
+	j->state = JOBS_QUEUED;
+	return request_add(l, j);
+}
+
+/* A retry was published: the job it retried is superseded. */
+static int
+apply_superseded(struct ledger *l)
+{
+	struct ledger_job *j = row_job(l), *by = NULL;
+	json_t *d = detail_of(l->row);
+	uint8_t h[32];
+
+	if (d != NULL && hex32(json_string_value(json_object_get(d, "by")),
+	    h) == 0)
+		by = job_get(l, h);
+	json_decref(d);
+	if (j == NULL || by == NULL)
+		return bad(l, "no such job");
+	if (j->state != JOBS_READY && j->state != JOBS_FAILED &&
+	    j->state != JOBS_EXPIRED)
+		return bad(l, "the job was %s", jobs_state_str(j->state));
+	if (by->state != JOBS_READY || !by->has_retry_of ||
+	    memcmp(by->retry_of, j->id_hash, JOBS_HASH_LEN) != 0)
+		return bad(l, "superseded by a job that is not its published "
+		    "retry");
+	j->state = JOBS_SUPERSEDED;
+	return 0;
+}
+
+/* An admin pauses or resumes claiming, for one tenant or for all. */
+static int
+apply_queue(struct ledger *l, const struct signed_fact *f, int pause)
+{
+	const char *t = field(f, "tenant");
+	int all, r;
+
+	if ((r = need(l, f, pause ? "queue.pause" : "queue.resume")) != 0)
+		return r;
+	all = t == NULL || *t == '\0';
+	if ((r = admin_may(l, f, all ? NULL : t)) != 0)
+		return r;
+	if (!all && tenant_get(l, t) == NULL)
+		return bad(l, "no such tenant");
+	if (all) {
+		if (l->paused_all == pause)
+			return bad(l, "claiming was already %s",
+			    pause ? "paused" : "running");
+		l->paused_all = pause;
+		return 0;
+	}
+	if (strv_has(&l->paused, t) == pause)
+		return bad(l, "the tenant was already %s",
+		    pause ? "paused" : "running");
+	if (!pause) {
+		strv_del(&l->paused, t);
+		return 0;
+	}
+	return strv_add(&l->paused, t);
+}
+
+/* --- leak test facts (docs/AUDIT.md) --- */
+
+/* A 32-hex run id from the row's detail, and the run it names. */
+static struct ledger_run *
+row_run(struct ledger *l, json_t *d, int must_be_open)
+{
+	const char *id = json_string_value(json_object_get(d, "run"));
+	struct ledger_run *run;
+
+	if (id == NULL || strlen(id) != 32 || strspn(id,
+	    "0123456789abcdef") != 32)
+		return NULL;
+	run = hmap_get(&l->runmap, id, 32);
+	if (run != NULL && must_be_open && !run->open)
+		return NULL;
+	return run;
+}
+
+static int
+apply_lt_started(struct ledger *l, const struct signed_fact *f)
+{
+	json_t *d = detail_of(l->row);
+	const char *id = json_string_value(json_object_get(d, "run"));
+	const char *cn = field(f, "canaries");
+	struct ledger_run *run = NULL, **v;
+	int r;
+
+	if ((r = need(l, f, "leaktest.run")) != 0)
+		goto out;
+	if (!ledger_may(l, f->signer, CONTROL_CAP_AUDIT, NULL)) {
+		r = bad(l, "\"%s\" may not run the leak test", f->signer);
+		goto out;
+	}
+	if (id == NULL || strlen(id) != 32 || strspn(id,
+	    "0123456789abcdef") != 32 || hmap_get(&l->runmap, id, 32) != NULL) {
+		r = bad(l, "malformed or repeated run");
+		goto out;
+	}
+	if ((run = calloc(1, sizeof(*run))) == NULL ||
+	    (run->auditor = strdup(f->signer)) == NULL ||
+	    (v = realloc(l->runs, (l->nruns + 1) * sizeof(*v))) == NULL) {
+		if (run != NULL)
+			free(run->auditor);
+		free(run);
+		r = ERR_NOMEM;
+		goto out;
+	}
+	snprintf(run->id, sizeof(run->id), "%s", id);
+	run->open = 1;
+	run->canaries = cn != NULL && strcmp(cn, "1") == 0;
+	l->runs = v;
+	l->runs[l->nruns++] = run;
+	r = hmap_put(&l->runmap, run->id, 32, run);
+ out:
+	json_decref(d);
+	return r;
+}
+
+/* A probe: a throwaway principal of one open run, assigned to one
+ * tenant, with roles that export nothing (the log refuses its runs,
+ * approvals and fetches). */
+static int
+apply_lt_probe_added(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 1);
+	const char *name = json_string_value(json_object_get(d, "name"));
+	const char *key = json_string_value(json_object_get(d, "pubkey"));
+	const char *roles = json_string_value(json_object_get(d, "roles"));
+	const char *tenant = json_string_value(json_object_get(d, "tenant"));
+	struct lprincipal *p = NULL, **v;
+	char line[160];
+	unsigned allowed = 0, k;
+	int r;
+
+	for (k = 0; k < NROLES; k++)
+		if (strcmp(role_caps[k].role, "admin") != 0 &&
+		    strcmp(role_caps[k].role, "auditor") != 0)
+			allowed |= 1u << k;
+	if (run == NULL || name == NULL || !control_name_valid(name) ||
+	    key == NULL || strlen(key) > 100 || tenant_get(l, tenant) == NULL ||
+	    principal_get(l, name) != NULL) {
+		r = bad(l, "malformed probe");
+		goto out;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->probe_run, sizeof(p->probe_run), "%s", run->id);
+	snprintf(line, sizeof(line), "untrusted comment: x\n%s\n", key);
+	if (minisig_pubkey_parse(line, strlen(line), &p->pk) != 0 ||
+	    roles_mask(roles, &p->roles) != 0 || (p->roles & ~allowed) != 0) {
+		r = bad(l, "malformed probe key or roles");
+		goto fail;
+	}
+	minisig_pubkey_keyid(p->pk, p->key_id);
+	if (ledger_key_in_use(l, p->key_id)) {
+		r = bad(l, "the probe's key is already in use");
+		goto fail;
+	}
+	if ((p->person = strdup(name)) == NULL ||
+	    (p->registrar = strdup(run->auditor)) == NULL ||
+	    (r = strv_add(&p->tenants, tenant)) != 0 ||
+	    (v = realloc(l->p, (l->np + 1) * sizeof(*v))) == NULL) {
+		r = ERR_NOMEM;
+		goto fail;
+	}
+	l->p = v;
+	l->p[l->np++] = p;
+	if ((r = hmap_put(&l->by_name, p->name, strlen(p->name), p)) == 0)
+		r = hmap_put(&l->by_kid, p->key_id, 8, p);
+	goto out;
+ fail:
+	principal_free(p);
+ out:
+	json_decref(d);
+	return r;
+}
+
+/* The probe is disabled; its jobs that wait are cancelled with it. */
+static int
+apply_lt_probe_removed(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 1);
+	struct lprincipal *p = principal_get(l,
+	    json_string_value(json_object_get(d, "name")));
+	size_t i;
+	int r = 0;
+
+	if (run == NULL || p == NULL || p->disabled ||
+	    strcmp(p->probe_run, run->id) != 0) {
+		r = bad(l, "no such probe of an open run");
+		goto out;
+	}
+	p->disabled = 1;
+	for (i = 0; i < l->nj; i++)
+		if (strcmp(l->j[i]->requester, p->name) == 0 &&
+		    (l->j[i]->state == JOBS_QUEUED ||
+		    l->j[i]->state == JOBS_AWAITING_APPROVAL))
+			l->j[i]->state = JOBS_CANCELLED;
+ out:
+	json_decref(d);
+	return r;
+}
+
+static int
+apply_lt_job_started(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 1);
+	const char *tenant = l->row->tenant;
+	struct ledger_ltjob *j = NULL, **v;
+	int r;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	if (run == NULL || tenant == NULL || *tenant == '\0' ||
+	    strlen(tenant) > 256 || hex32(json_string_value(json_object_get(d,
+	    "job_hash")), j->id_hash) != 0 ||
+	    hmap_get(&l->ltmap, j->id_hash, JOBS_HASH_LEN) != NULL ||
+	    job_get(l, j->id_hash) != NULL) {
+		r = bad(l, "malformed or repeated leak test job");
+		goto out;
+	}
+	if ((j->tenant = strdup(tenant)) == NULL ||
+	    (v = realloc(l->lt, (l->nlt + 1) * sizeof(*v))) == NULL) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	snprintf(j->run, sizeof(j->run), "%s", run->id);
+	j->state = LEDGER_LT_RUNNING;
+	l->lt = v;
+	l->lt[l->nlt++] = j;
+	r = hmap_put(&l->ltmap, j->id_hash, JOBS_HASH_LEN, j);
+	j = NULL;
+ out:
+	if (j != NULL)
+		free(j->tenant);
+	free(j);
+	json_decref(d);
+	return r;
+}
+
+static int
+apply_lt_job_finished(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 0);
+	const char *st = json_string_value(json_object_get(d, "state"));
+	struct ledger_ltjob *j = NULL;
+	uint8_t h[32];
+	int r = 0;
+
+	if (run == NULL || hex32(json_string_value(json_object_get(d,
+	    "job_hash")), h) != 0 || (j = hmap_get(&l->ltmap, h,
+	    JOBS_HASH_LEN)) == NULL || strcmp(j->run, run->id) != 0 ||
+	    j->state != LEDGER_LT_RUNNING || st == NULL ||
+	    (strcmp(st, "done") != 0 && strcmp(st, "failed") != 0)) {
+		r = bad(l, "no such running leak test job");
+		goto out;
+	}
+	j->state = strcmp(st, "done") == 0 ? LEDGER_LT_DONE : LEDGER_LT_FAILED;
+ out:
+	json_decref(d);
+	return r;
+}
+
+/* finished or aborted: nothing of the run may be left behind. */
+static int
+apply_lt_closed(struct ledger *l)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, 1);
+	int r = 0;
+
+	if (run == NULL)
+		r = bad(l, "no such open run");
+	else if (ledger_run_probe(l, run->id, 0) != NULL ||
+	    ledger_run_job(l, run->id, 0) != NULL)
+		r = bad(l, "the run still has probes or running jobs");
+	else
+		run->open = 0;
+	json_decref(d);
+	return r;
+}
+
+/* Where canaries were planted (so that a sweep can delete those of a run
+ * that died), and that they were deleted. */
+static int
+apply_lt_canaries(struct ledger *l, int planted)
+{
+	json_t *d = detail_of(l->row);
+	struct ledger_run *run = row_run(l, d, planted);
+	int r = 0;
+
+	json_decref(d);
+	if (run == NULL)
+		return bad(l, "no such run");
+	if (!planted) {
+		run->deleted = 1;
+		return 0;
+	}
+	if (!run->canaries)
+		return bad(l, "canaries in a run that may not plant them");
+	d = detail_of(l->row);
+	if (!json_is_array(json_object_get(d, "canaries")))
+		r = bad(l, "malformed canaries");
+	else if (run->planted == NULL && (run->planted = json_array()) == NULL)
+		r = ERR_NOMEM;
+	else if (json_array_extend(run->planted, json_object_get(d,
+	    "canaries")) != 0)
+		r = ERR_NOMEM;
+	json_decref(d);
+	run->deleted = 0;
+	return r;
+}
+
+/* The service's own leak test rows carry no principal's action. */
+static int
+apply_leaktest(struct ledger *l, const struct signed_fact *f)
+{
+	const char *e = l->row->event + strlen("leaktest.");
+
+	if (strcmp(e, "started") == 0)
+		return apply_lt_started(l, f);
+	if (f->a != NULL)
+		return bad(l, "records a %s it does not apply",
+		    action_kind(f->a));
+	if (strcmp(e, "probe.added") == 0)
+		return apply_lt_probe_added(l);
+	if (strcmp(e, "probe.removed") == 0)
+		return apply_lt_probe_removed(l);
+	if (strcmp(e, "job.started") == 0)
+		return apply_lt_job_started(l);
+	if (strcmp(e, "job.finished") == 0)
+		return apply_lt_job_finished(l);
+	if (strcmp(e, "finished") == 0 || strcmp(e, "aborted") == 0)
+		return apply_lt_closed(l);
+	if (strcmp(e, "canaries.planted") == 0 ||
+	    strcmp(e, "canaries.deleted") == 0)
+		return apply_lt_canaries(l, e[9] == 'p');
+	return 0;	/* a record: denied, checks, ... */
 }
 
 /* The events that change state; every other event is a record only. */
@@ -1230,6 +1902,14 @@ apply(struct ledger *l, const struct signed_fact *f)
 		return apply_fetch_failed(l);
 	if (strcmp(e, "export.expired") == 0)
 		return apply_expired(l);
+	if (strcmp(e, "export.requeued") == 0)
+		return apply_requeued(l, f);
+	if (strcmp(e, "export.superseded") == 0)
+		return apply_superseded(l);
+	if (strcmp(e, "queue.paused") == 0 || strcmp(e, "queue.resumed") == 0)
+		return apply_queue(l, f, e[6] == 'p');
+	if (strncmp(e, "leaktest.", 9) == 0)
+		return apply_leaktest(l, f);
 	/* A record that changes nothing must not carry a principal's
 	 * action: a signed fact only counts where it is applied. */
 	if (f->a != NULL)
@@ -1448,6 +2128,21 @@ ledger_load(PGconn *c, const struct ledger_pins *pins, struct ledger **out,
 	return r;
 }
 
+int
+ledger_refresh(struct ledger *l, PGconn *c, char *why, size_t whylen)
+{
+	uint8_t head[32];
+	int r;
+
+	memcpy(head, l->head, sizeof(head));
+	l->why = why;
+	l->whylen = whylen;
+	r = audit_scan_after(c, l->rows, head, on_row, l, why, whylen);
+	l->row = NULL;
+	l->why = NULL;
+	return r;
+}
+
 static int
 differs(char *why, size_t whylen, const char *what, const char *name)
 {
@@ -1461,18 +2156,12 @@ ledger_job_check(const struct ledger *l, const struct jobs_job *j,
     char *why, size_t whylen)
 {
 	const struct ledger_job *lj = job_get(l, j->id_hash);
-	json_t *x, *y;
-	int eq;
 
 	if (lj == NULL)
 		return differs(why, whylen, "a job the log never created",
 		    j->ref);
-	x = json_loads(j->scope_json != NULL ? j->scope_json : "", 0, NULL);
-	y = json_loads(lj->scope_json, 0, NULL);
-	eq = x != NULL && y != NULL && json_equal(x, y);
-	json_decref(x);
-	json_decref(y);
-	if (!eq || strcmp(j->tenant, lj->tenant) != 0)
+	if (!same_json(j->scope_json, lj->scope_json) ||
+	    strcmp(j->tenant, lj->tenant) != 0)
 		return differs(why, whylen, "the tenant or scope of job", j->ref);
 	if (j->state != lj->state)
 		return differs(why, whylen, "the state of job", j->ref);
@@ -1486,6 +2175,9 @@ ledger_job_check(const struct ledger *l, const struct jobs_job *j,
 		return differs(why, whylen, "the archive of job", j->ref);
 	if (j->fetch_count != lj->fetches)
 		return differs(why, whylen, "the download count of job", j->ref);
+	if (j->has_lease != lj->has_lease || (lj->has_lease &&
+	    memcmp(j->lease, lj->lease, JOBS_LEASE_LEN) != 0))
+		return differs(why, whylen, "the lease of job", j->ref);
 	return 0;
 }
 
@@ -1618,6 +2310,61 @@ check_jobs(const struct ledger *l, PGconn *c, char *why, size_t whylen)
 	return r;
 }
 
+static int
+check_pauses(const struct ledger *l, PGconn *c, char *why, size_t whylen)
+{
+	PGresult *res;
+	int i, n, all = 0, r = 0;
+
+	if ((res = query(c, "SELECT tenant FROM texp_control.queue_pauses",
+	    why, whylen)) == NULL)
+		return ERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n && r == 0; i++) {
+		const char *t = PQgetvalue(res, i, 0);
+
+		if (*t == '\0')
+			all = 1;
+		else if (!strv_has(&l->paused, t))
+			r = differs(why, whylen, "a pause the log does not hold, "
+			    "of tenant", t);
+	}
+	if (r == 0 && (all != l->paused_all ||
+	    (size_t)(n - all) != l->paused.n))
+		r = differs(why, whylen, "the paused tenants:", "queue_pauses");
+	PQclear(res);
+	return r;
+}
+
+static int
+check_ltjobs(const struct ledger *l, PGconn *c, char *why, size_t whylen)
+{
+	const struct ledger_ltjob *j;
+	PGresult *res;
+	uint8_t h[32];
+	int i, n, r = 0;
+
+	if ((res = query(c, "SELECT encode(id_hash, 'hex'), run, tenant, "
+	    "state FROM texp_control.leaktest_jobs", why, whylen)) == NULL)
+		return ERR_DB;
+	n = PQntuples(res);
+	for (i = 0; i < n && r == 0; i++) {
+		j = hex32(PQgetvalue(res, i, 0), h) == 0 ?
+		    ledger_ltjob(l, h) : NULL;
+		if (j == NULL || strcmp(j->run, PQgetvalue(res, i, 1)) != 0 ||
+		    strcmp(j->tenant, PQgetvalue(res, i, 2)) != 0 ||
+		    strcmp(ledger_lt_state_str(j->state),
+		    PQgetvalue(res, i, 3)) != 0)
+			r = differs(why, whylen, "a leak test job the log does "
+			    "not hold, of run", PQgetvalue(res, i, 1));
+	}
+	if (r == 0 && (size_t)n != l->nlt)
+		r = differs(why, whylen, "the leak test jobs, a row was "
+		    "removed:", "leaktest_jobs");
+	PQclear(res);
+	return r;
+}
+
 int
 ledger_check_cache(const struct ledger *l, PGconn *c, char *why,
     size_t whylen)
@@ -1628,7 +2375,9 @@ ledger_check_cache(const struct ledger *l, PGconn *c, char *why,
 	if ((r = check_principals(l, c, why, whylen)) != 0 ||
 	    (r = check_assignments(l, c, why, whylen)) != 0 ||
 	    (r = check_tenants(l, c, why, whylen)) != 0 ||
-	    (r = check_jobs(l, c, why, whylen)) != 0)
+	    (r = check_jobs(l, c, why, whylen)) != 0 ||
+	    (r = check_pauses(l, c, why, whylen)) != 0 ||
+	    (r = check_ltjobs(l, c, why, whylen)) != 0)
 		return r;
 	return 0;
 }

@@ -100,6 +100,9 @@ CREATE TABLE files (
 	file_name text NOT NULL,
 	media_type text NOT NULL,
 	content bytea NOT NULL,
+	-- where the upload lives on the files volume, relative to the
+	-- tenant's directory (tenant-export's [files]); NULL: kept in content
+	storage_path text,
 	uploaded_at timestamptz NOT NULL,
 	PRIMARY KEY (tenant_id, id),
 	FOREIGN KEY (tenant_id, invoice_id) REFERENCES invoices (tenant_id, id)
@@ -212,7 +215,8 @@ SELECT tn.id,
 FROM tenants tn, generate_series(1, 200) g
 ORDER BY tn.t, g;
 
-INSERT INTO files (tenant_id, invoice_id, file_name, media_type, content, uploaded_at)
+INSERT INTO files (tenant_id, invoice_id, file_name, media_type, content,
+    storage_path, uploaded_at)
 SELECT tn.id,
 	CASE WHEN g % 4 = 0 THEN NULL ELSE (SELECT i.id FROM invoices i
 	    WHERE i.tenant_id = tn.id ORDER BY i.id OFFSET g LIMIT 1) END,
@@ -221,6 +225,9 @@ SELECT tn.id,
 	CASE WHEN g % 10 = 0 THEN ''::bytea
 	     ELSE convert_to(tn.tag || '-content-', 'UTF8') ||
 	          decode(repeat(md5(tn.tag || g), g % 7 + 1), 'hex') || '\x00ff00'::bytea END,
+	CASE WHEN g % 3 = 0 THEN NULL
+	     ELSE 'uploads/' || to_char(date '2023-06-01' + g, 'YYYY/MM') || '/' ||
+	          lower(tn.tag) || '-file-' || g || '.bin' END,
 	timestamptz '2023-06-01 00:00:00+00' + g * interval '1 day 1 second'
 FROM tenants tn, generate_series(1, 30) g
 ORDER BY tn.t, g;

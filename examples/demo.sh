@@ -105,8 +105,14 @@ say "Lint: does the database keep tenants apart the way the config says?"
 as_svc "$B/tenant-export" lint --config "$svc/agency.conf"
 
 say "The service: init (control schema, service key), then serve on a socket"
-as_svc "$B/tenant-export" init --config "$svc/agency.conf" --user postgres |
+# init needs the database's superuser, whose login is the operator's (it
+# logs in by peer authentication), not the service's: the operator runs
+# it, and the service's files it writes are handed to the service.
+"$B/tenant-export" init --config "$svc/agency.conf" --user postgres |
     sed 's/^/   /'
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R texp-demo "$svc"
+fi
 SOCK=$work/run/tenant-export.sock
 as_svc "$B/tenant-export" serve --config "$svc/agency.conf" --socket "$SOCK" \
     2>"$work/serve.log" &

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <linux/futex.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <stdarg.h>
@@ -15,7 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "age.h"
+#include "beneath.h"
 #include "buf.h"
 #include "builder.h"
 #include "bundle.h"
@@ -103,6 +107,82 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* ------------------------------------------------------------------ */
+/* Files: read beneath the tenant's directory (beneath.h) */
+
+struct file_src {
+	struct builder_job *j;
+	const char *table;
+	uint64_t row;
+	struct beneath_file f;
+	uint64_t *rows, *bytes, *last_ms;
+};
+
+/* A refused or failed file names its row and the reason, never the path
+ * or any of the content (the path is the application's data). */
+static int
+file_open(void *ctx, uint64_t row, const uint8_t *path, size_t len,
+    uint64_t *size)
+{
+	struct file_src *s = ctx;
+	const char *why = "cannot open";
+	int r;
+
+	s->row = row;
+	r = beneath_open_file(s->j->dir_fd, (const char *)path, len, &s->f,
+	    &why);
+	if (r != 0) {
+		builder_log(s->j->log_fd, "error files: table \"%s\" row %llu: "
+		    "the file was refused: %s", s->table,
+		    (unsigned long long)row, why);
+		return r;
+	}
+	*size = s->f.size;
+	return 0;
+}
+
+static int
+file_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
+{
+	struct file_src *s = ctx;
+	ssize_t n;
+
+	do
+		n = read(s->f.fd, p, cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		builder_log(s->j->log_fd, "error files: table \"%s\" row %llu: "
+		    "reading the file failed: %s", s->table,
+		    (unsigned long long)s->row, strerror(errno));
+		return ERR_IO;
+	}
+	*got = (size_t)n;
+	*s->bytes += (size_t)n;
+	if (now_ms() - *s->last_ms >= 500) {
+		*s->last_ms = now_ms();
+		builder_log(s->j->log_fd, "progress %llu %llu",
+		    (unsigned long long)*s->rows,
+		    (unsigned long long)*s->bytes);
+	}
+	return 0;
+}
+
+static int
+file_close(void *ctx, int ok)
+{
+	struct file_src *s = ctx;
+	const char *why = "the file is shorter than its size";
+	int r = ok ? beneath_recheck(&s->f, &why) : ERR_IO;
+
+	(void)close(s->f.fd);
+	s->f.fd = -1;
+	if (r != 0)
+		builder_log(s->j->log_fd, "error files: table \"%s\" row %llu: "
+		    "%s; nothing is published", s->table,
+		    (unsigned long long)s->row, why);
+	return r;
+}
+
 #ifdef TEXP_TEST_HOOKS
 /*
  * Test builds only: a compromised builder. Each attack is something hostile
@@ -135,7 +215,20 @@ attack_syscall(struct builder_job *j)
 		fd = (int)fork();
 	else if (strcmp(a, "ptrace") == 0)
 		fd = (int)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
-	else
+	else if (strcmp(a, "files-openat") == 0)
+		/* around the descriptor: openat is not openat2 */
+		fd = openat(j->dir_fd, "../A/secret.pdf", O_RDONLY);
+	else if (strcmp(a, "files-escape") == 0) {
+		/* openat2 on the one descriptor, without resolve flags,
+		 * out of the tenant's directory: Landlock refuses */
+		struct open_how how;
+
+		memset(&how, 0, sizeof(how));
+		how.flags = O_RDONLY;
+		fd = (int)syscall(SYS_openat2, j->dir_fd,
+		    j->attack_arg != NULL ? j->attack_arg : "../A/secret.pdf",
+		    &how, sizeof(how));
+	} else
 		return 0;
 	/* Reached only if the call did not kill us. Sanitizer builds turn
 	 * open() into EACCES so that their reports survive: refused too. */
@@ -318,14 +411,24 @@ attack_limits(struct builder_job *j)
  * key (which the builder must hold: it proves the scan can find things).
  */
 static void
-attack_scan(struct builder_job *j, const char *needle, const char *tenant)
+attack_scan(struct builder_job *j, const char *arg, const char *tenant)
 {
 	char line[512];
 	FILE *f = fopen("/proc/self/maps", "r");
 	unsigned long lo, hi;
 	char perms[8];
 	int secret = 0, ten = 0;
-	size_t nlen = needle ? strlen(needle) : 0, tlen = strlen(tenant);
+	/* "hex:..." names raw bytes (a secret key), else the text itself */
+	static uint8_t raw[256];
+	const char *needle = arg;
+	size_t nlen = arg ? strlen(arg) : 0, tlen = strlen(tenant), got = 0;
+
+	if (arg != NULL && strncmp(arg, "hex:", 4) == 0 &&
+	    sodium_hex2bin(raw, sizeof(raw), arg + 4, strlen(arg + 4), NULL,
+	    &got, NULL) == 0) {
+		needle = (const char *)raw;
+		nlen = got;
+	}
 
 	if (f == NULL || nlen < 8) {
 		builder_log(j->log_fd, "note scan: cannot scan");
@@ -347,7 +450,7 @@ attack_scan(struct builder_job *j, const char *needle, const char *tenant)
 
 			if (m == NULL)
 				break;
-			/* the environment string that carried the needle in */
+			/* the copy this scan searches with */
 			if (m != needle)
 				secret++;
 			p = m + 1;
@@ -438,6 +541,24 @@ forge_record(int64_t tcol, const char *type, const char *tenant,
 }
 #endif
 
+/*
+ * A database error while reading table t. A connection that went away
+ * (the session was terminated, the server restarted) says "database:
+ * connection lost": the monitor counts that as a fault worth another
+ * attempt. Anything the server refused is said as it is.
+ */
+static void
+db_error(struct builder_job *j, size_t t)
+{
+	if (PQstatus(j->conn) == CONNECTION_BAD)
+		builder_log(j->log_fd, "error database: connection lost while "
+		    "reading \"%s\": %s", j->pre->tables[t].name,
+		    PQerrorMessage(j->conn));
+	else
+		builder_log(j->log_fd, "error database: reading \"%s\" failed: "
+		    "%s", j->pre->tables[t].name, PQerrorMessage(j->conn));
+}
+
 static int
 copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
     uint64_t *rows, uint64_t *bytes, uint64_t *last_ms)
@@ -449,7 +570,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	PGresult *res = NULL;
 	const char *sql = bt->copy_sql;
 	char *data;
-	size_t i;
+	size_t i, toff, tlen;
 	int n, r = ERR_NOMEM, forged = 0;
 
 #ifdef TEXP_TEST_HOOKS
@@ -465,10 +586,11 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	if ((pc = pgcopy_new(cols, bt->ncols, MAX_ROW_BYTES)) == NULL ||
 	    (rec = buf_new(MAX_ROW_BYTES)) == NULL)
 		goto out;
+	/* the decoder says where the tenant value is: no second scan */
+	pgcopy_set_mark(pc, j->pre->tables[t].tenant_column);
 	res = PQexec(j->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		builder_log(j->log_fd, "error database: reading \"%s\": %s",
-		    j->pre->tables[t].name, PQerrorMessage(j->conn));
+		db_error(j, t);
 		r = ERR_DB;
 		goto out;
 	}
@@ -479,9 +601,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 		if (n == -1)
 			break;
 		if (n < 0) {
-			builder_log(j->log_fd, "error database: connection lost while "
-			    "reading \"%s\": %s", j->pre->tables[t].name,
-			    PQerrorMessage(j->conn));
+			db_error(j, t);
 			r = ERR_DB;
 			goto out;
 		}
@@ -496,8 +616,9 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 				break;
 			if (r < 0)
 				goto bad_row;
-			if ((r = bundle_writer_add(bw, t, buf_ptr(rec),
-			    buf_len(rec))) != 0)
+			pgcopy_mark(pc, &toff, &tlen);
+			if ((r = bundle_writer_add_encoded(bw, t, buf_ptr(rec),
+			    buf_len(rec), toff, tlen)) != 0)
 				goto bad_row;
 			(*rows)++;
 			*bytes += buf_len(rec);
@@ -524,7 +645,9 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 				buf_free(f);
 			}
 #endif
-			if (now_ms() - *last_ms >= 500) {
+			/* Often enough for the monitor's throttle to hold
+			 * the rate close (throttle.h). */
+			if ((*rows & 255) == 0 || now_ms() - *last_ms >= 500) {
 				*last_ms = now_ms();
 				builder_log(j->log_fd, "progress %llu %llu",
 				    (unsigned long long)*rows,
@@ -534,8 +657,7 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	}
 	res = PQgetResult(j->conn);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		builder_log(j->log_fd, "error database: reading \"%s\" failed: %s",
-		    j->pre->tables[t].name, PQerrorMessage(j->conn));
+		db_error(j, t);
 		r = ERR_DB;
 		goto out;
 	}
@@ -562,10 +684,13 @@ builder_main(void *arg)
 	struct sandbox_policy pol = {
 		.out_fd = j->out_fd, .log_fd = j->log_fd,
 		.db_fd = PQsocket(j->conn), .in_fd = -1,
+		.dir_fd = j->pre->has_files ? j->dir_fd : -1,
 		.cpu_seconds = j->cpu_seconds,
 	};
 	struct age_enc *enc = NULL;
 	struct bundle_writer *bw = NULL;
+	struct bundle_file_source fsrc;
+	struct file_src fs;
 	uint64_t rows = 0, bytes = 0, last = 0;
 	size_t t;
 	int r;
@@ -608,6 +733,20 @@ builder_main(void *arg)
 		builder_log(j->log_fd, "error archive: %s", err_str(r));
 		goto out;
 	}
+	if (j->pre->has_files) {
+		memset(&fs, 0, sizeof(fs));
+		fs.j = j;
+		fs.table = j->pre->tables[j->pre->files_table].name;
+		fs.f.fd = -1;
+		fs.rows = &rows;
+		fs.bytes = &bytes;
+		fs.last_ms = &last;
+		fsrc.ctx = &fs;
+		fsrc.open = file_open;
+		fsrc.read = file_read;
+		fsrc.close = file_close;
+		bundle_writer_set_files(bw, &fsrc);
+	}
 	for (t = 0; t < j->pre->ntables; t++) {
 #ifdef TEXP_TEST_HOOKS
 		if (t == 1 && j->attack != NULL &&
@@ -624,6 +763,15 @@ builder_main(void *arg)
 #endif
 		if ((r = copy_table(j, bw, t, &rows, &bytes, &last)) != 0)
 			goto out;
+		/* the files table's files are read as its parts close: here,
+		 * so that a refused file is not blamed on the next table */
+		if (j->pre->has_files && t == j->pre->files_table &&
+		    (r = bundle_writer_end_table(bw, t)) != 0) {
+			if (r != ERR_PATH && r != ERR_NOENT && r != ERR_IO)
+				builder_log(j->log_fd, "error archive: %s",
+				    err_str(r));
+			goto out;
+		}
 		builder_log(j->log_fd, "progress %llu %llu",
 		    (unsigned long long)rows, (unsigned long long)bytes);
 #ifdef TEXP_TEST_HOOKS
@@ -678,7 +826,8 @@ checker_main(void *arg)
 		.out_fd = j->out_fd, .log_fd = j->log_fd, .db_fd = -1,
 		.in_fd = j->in_fd, .cpu_seconds = j->cpu_seconds,
 	};
-	struct verify_opts o = { .file_key = j->file_key, .tenant = j->tenant };
+	struct verify_opts o = { .file_key = j->file_key, .tenant = j->tenant,
+		.watch = j->watch };
 	struct verify_result *res = NULL;
 	struct buf *out = NULL;
 	size_t i;
@@ -697,7 +846,8 @@ checker_main(void *arg)
 		builder_log(j->log_fd, "error checker: %s", err_str(r));
 		return 1;
 	}
-	if ((out = buf_new(MANIFEST_MAX_BYTES + 65536)) == NULL)
+	if ((out = buf_new(MANIFEST_MAX_BYTES + 65536 +
+	    VERIFY_MAX_HITS * 80)) == NULL)
 		return 1;
 	r = buf_put_str(out, "texp-check v1\n");
 	if (res->nfailures == 0 && res->content_ok && res->have_manifest)
@@ -713,6 +863,18 @@ checker_main(void *arg)
 				*c = ' ';
 		r |= buf_putf(out, "finding %d %s\n", res->findings[i].code,
 		    msg);
+	}
+	if (j->watch != NULL) {
+		r |= buf_putf(out, "stat tenant_bad %llu\n", (unsigned long long)
+		    res->tenant_mismatches);
+		r |= buf_putf(out, "stat hits_dropped %llu\n",
+		    (unsigned long long)res->hits_dropped);
+		for (i = 0; i < res->nhits; i++)
+			r |= buf_putf(out, "hit %zu %zu %zu %llu %llu\n",
+			    res->hits[i].table, res->hits[i].column,
+			    res->hits[i].which, (unsigned long long)
+			    res->hits[i].records, (unsigned long long)
+			    res->hits[i].first);
 	}
 	r |= buf_putf(out, "manifest %zu\n", res->have_manifest ?
 	    res->receipt_len : 0);

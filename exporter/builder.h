@@ -41,6 +41,9 @@ struct builder_job {
 	size_t part_bytes;
 	const char *tenant;		/* the tenant key, as text */
 	unsigned cpu_seconds;		/* RLIMIT_CPU */
+	int dir_fd;			/* the tenant's directory (O_PATH,
+					 * beneath.h) when pre->has_files;
+					 * else -1 */
 	const char *attack;		/* test builds only; else NULL */
 	const char *attack_arg;
 };
@@ -48,12 +51,16 @@ struct builder_job {
 /* The builder child's body (sandbox_spawn). Returns the exit status. */
 int builder_main(void *job);
 
+struct tokscan;
+
 struct checker_job {
 	int in_fd;			/* ciphertext from the monitor */
 	int out_fd;			/* result to the monitor */
 	int log_fd;
 	uint8_t file_key[AGE_FILE_KEY_LEN];
 	const char *tenant;
+	const struct tokscan *watch;	/* the leak test's identifiers, or
+					 * NULL (verify.h, watch mode) */
 	unsigned cpu_seconds;		/* RLIMIT_CPU */
 	const char *attack;		/* test builds only; else NULL */
 };
@@ -62,8 +69,11 @@ struct checker_job {
  * The checker child's body: runs verify_stream over in_fd and writes the
  * result to out_fd:
  *   "texp-check v1\n" "ok\n" or "fail N\n", then up to 20 lines
- *   "finding CODE TEXT\n", then "manifest LEN\n" and LEN bytes (the
- *   manifest that was proven, or LEN 0).
+ *   "finding CODE TEXT\n", then with a watch list "stat tenant_bad N\n",
+ *   "stat hits_dropped N\n" and one "hit TABLE COLUMN WHICH RECORDS
+ *   FIRST\n" per place a watched identifier occurred (indexes, counts,
+ *   never a value), then "manifest LEN\n" and LEN bytes (the manifest
+ *   that was proven, or LEN 0).
  */
 int checker_main(void *job);
 

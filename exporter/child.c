@@ -32,6 +32,8 @@ child_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+#define CHILD_PIPE_BYTES	(1 << 20)
+
 void
 child_init(struct child *c, const char *name)
 {
@@ -53,6 +55,13 @@ child_start(struct child *c, int (*fn)(void *), void *job, int in_pipe,
 	if (pipe2(d, O_CLOEXEC) != 0 || pipe2(l, O_CLOEXEC) != 0 ||
 	    (in_pipe && pipe2(i, O_CLOEXEC) != 0))
 		goto out;
+	/* Big data pipes: the builder, the monitor and the checker each
+	 * write whole 64 KiB age chunks and run on their own cores; a 64 KiB
+	 * pipe would make each wait for the other at every chunk. Where the
+	 * system allows less (pipe-max-size), the default stays. */
+	(void)fcntl(d[0], F_SETPIPE_SZ, CHILD_PIPE_BYTES);
+	if (in_pipe)
+		(void)fcntl(i[0], F_SETPIPE_SZ, CHILD_PIPE_BYTES);
 	*child_out = d[1];
 	*child_log = l[1];
 	*child_in = i[0];

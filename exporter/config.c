@@ -47,7 +47,11 @@ struct config {
 	struct config_export exp;
 	struct config_control ctl;
 	struct config_service svc;
+	struct config_notify ntf;
+	struct config_leaktest lt;
 	struct config_alerts alerts;
+	struct config_files files;
+	bool has_files;
 	struct config_table *tables;
 	size_t ntables;
 };
@@ -64,11 +68,15 @@ struct parse_ctx {
 	bool seen_tenant_key, seen_passphrase, seen_signing, seen_outbox;
 	bool seen_part, seen_expiry, seen_empty;
 	unsigned seen_limits;	/* bits of limit_keys[] */
+	unsigned seen_queue;	/* bits of queue_keys[] */
+	bool seen_ncmd, seen_ntimeout;
 	bool seen_pwfile;
 	bool seen_req_age, seen_downloads, seen_attempts, seen_hr_pii;
 	bool seen_hr_rows;
 	bool seen_hr_whole;
 	bool seen_socket, seen_root, seen_svckey, seen_state;
+	bool seen_froot, seen_ftable, seen_fpath, seen_fsize;
+	bool seen_staging, seen_cuser, seen_cpass, seen_stmt;
 	unsigned alerts_seen;	/* [alerts] keys, one bit each */
 	/* per table scalar keys seen; reset on section change */
 	bool t_class, t_key, t_date, t_pii;
@@ -313,50 +321,101 @@ handle_database(struct parse_ctx *c, const char *key, const char *v)
 }
 
 /*
- * [export] limits on the children of an export (docs/DATABASE.md):
- * durations in seconds (or with s/m/h/d/w), sizes in bytes (or K/M/G/T).
+ * Numeric keys: durations in seconds (or with s/m/h/d/w), sizes in bytes
+ * (or K/M/G/T), counts as plain digits.
  */
-static const struct {
+enum num_kind { NUM_DURATION, NUM_SIZE, NUM_COUNT };
+
+struct num_key {
 	const char *key;
-	int is_size;
+	enum num_kind kind;
 	uint64_t min, max;
 	size_t off;
 	const char *example;
-} limit_keys[] = {
-	{ "cpu_limit", 0, 1, 7 * 86400,
-	  offsetof(struct config_export, cpu_limit), "1h" },
-	{ "stall_timeout", 0, 1, 86400,
-	  offsetof(struct config_export, stall_timeout), "5m" },
-	{ "time_limit", 0, 1, 7 * 86400,
-	  offsetof(struct config_export, time_limit), "6h" },
-	{ "max_archive_size", 1, MIN_PART_SIZE, UINT64_MAX,
-	  offsetof(struct config_export, max_archive_size), "64G" },
 };
+
+/* [export] limits on the children of an export and on the database's
+ * share (docs/DATABASE.md, docs/OPERATIONS.md). */
+static const struct num_key limit_keys[] = {
+	{ "cpu_limit", NUM_DURATION, 1, 7 * 86400,
+	  offsetof(struct config_export, cpu_limit), "1h" },
+	{ "stall_timeout", NUM_DURATION, 1, 86400,
+	  offsetof(struct config_export, stall_timeout), "5m" },
+	{ "time_limit", NUM_DURATION, 1, 7 * 86400,
+	  offsetof(struct config_export, time_limit), "6h" },
+	{ "max_archive_size", NUM_SIZE, MIN_PART_SIZE, UINT64_MAX,
+	  offsetof(struct config_export, max_archive_size), "64G" },
+	{ "max_rows_per_second", NUM_COUNT, 0, 1000000000,
+	  offsetof(struct config_export, max_rows_per_second), "5000" },
+	{ "max_bytes_per_second", NUM_SIZE, 0, 1ULL << 40,
+	  offsetof(struct config_export, max_bytes_per_second), "8M" },
+	{ "load_max_active", NUM_COUNT, 0, 100000,
+	  offsetof(struct config_export, load_max_active), "20" },
+	{ "load_max_lag", NUM_DURATION, 0, 86400,
+	  offsetof(struct config_export, load_max_lag), "30s" },
+};
+
+/* [control] limits on the queue (docs/CONTROL.md, "Limits"). */
+static const struct num_key queue_keys[] = {
+	{ "max_running", NUM_COUNT, 0, 10000,
+	  offsetof(struct config_control, max_running), "4" },
+	{ "max_running_per_tenant", NUM_COUNT, 0, 10000,
+	  offsetof(struct config_control, max_running_per_tenant), "1" },
+	{ "max_requests_per_principal", NUM_COUNT, 0, 1000000,
+	  offsetof(struct config_control, max_requests_per_principal), "600" },
+	{ "max_requests_per_tenant", NUM_COUNT, 0, 1000000,
+	  offsetof(struct config_control, max_requests_per_tenant), "60" },
+	{ "request_window", NUM_DURATION, 1, 7 * 86400,
+	  offsetof(struct config_control, request_window), "1h" },
+	{ "lease_timeout", NUM_DURATION, 3, 86400,
+	  offsetof(struct config_control, lease_timeout), "1m" },
+	{ "retry_backoff", NUM_DURATION, 1, 86400,
+	  offsetof(struct config_control, retry_backoff), "30s" },
+};
+
+static int
+parse_num(enum num_kind kind, const char *v, uint64_t *n)
+{
+	switch (kind) {
+	case NUM_DURATION:
+		return parse_duration(v, n);
+	case NUM_SIZE:
+		return parse_size(v, n);
+	default:
+		return parse_scaled(v, "", NULL, n);
+	}
+}
+
+/* One key of a table: 1 (handled), 0 (error) or -1 (not in it). */
+static int
+handle_num(struct parse_ctx *c, const char *sec, const struct num_key *t,
+    size_t nt, unsigned *seen, void *base, const char *key, const char *v)
+{
+	uint64_t n;
+	size_t i;
+
+	for (i = 0; i < nt; i++) {
+		if (strcmp(key, t[i].key) != 0)
+			continue;
+		if (*seen & (1u << i))
+			return ctx_fail(c, "[%s] %s: set twice", sec, key);
+		*seen |= 1u << i;
+		if (parse_num(t[i].kind, v, &n) != 0 || n < t[i].min ||
+		    n > t[i].max)
+			return ctx_fail(c, "[%s] %s: \"%s\" is out of range "
+			    "(e.g. %s)", sec, key, v, t[i].example);
+		*(uint64_t *)(void *)((char *)base + t[i].off) = n;
+		return 1;
+	}
+	return -1;
+}
 
 /* 1 (handled), 0 (error) or -1 (not a limit key). */
 static int
 handle_limit(struct parse_ctx *c, const char *key, const char *v)
 {
-	uint64_t n, *dst;
-	size_t i;
-
-	for (i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++) {
-		if (strcmp(key, limit_keys[i].key) != 0)
-			continue;
-		if (c->seen_limits & (1u << i))
-			return ctx_fail(c, "[export] %s: set twice", key);
-		c->seen_limits |= 1u << i;
-		if ((limit_keys[i].is_size ? parse_size(v, &n) :
-		    parse_duration(v, &n)) != 0 || n < limit_keys[i].min ||
-		    n > limit_keys[i].max)
-			return ctx_fail(c, "[export] %s: \"%s\" is out of range "
-			    "(e.g. %s)", key, v, limit_keys[i].example);
-		dst = (uint64_t *)(void *)((char *)&c->cfg->exp +
-		    limit_keys[i].off);
-		*dst = n;
-		return 1;
-	}
-	return -1;
+	return handle_num(c, "export", limit_keys, sizeof(limit_keys) /
+	    sizeof(limit_keys[0]), &c->seen_limits, &c->cfg->exp, key, v);
 }
 
 static int
@@ -482,6 +541,10 @@ handle_control(struct parse_ctx *c, const char *key, const char *v)
 			    key);
 		return 1;
 	}
+	if ((ok = handle_num(c, "control", queue_keys, sizeof(queue_keys) /
+	    sizeof(queue_keys[0]), &c->seen_queue, k, key, v)) >= 0)
+		return ok;
+	ok = 0;
 	if (strcmp(key, "high_risk_tables") != 0)
 		return ctx_fail(c, "[control] unknown key \"%s\"", key);
 	if ((b = buf_from(v, strlen(v))) == NULL)
@@ -793,6 +856,184 @@ handle_service(struct parse_ctx *c, const char *key, const char *v)
 	return ctx_fail(c, "[service] unknown key \"%s\"", key);
 }
 
+/* A login role's name, as libpq takes it: 1 to 63 bytes, no control
+ * character. */
+static int
+login_name_ok(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (n == 0 || n > 63)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+handle_leaktest(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_leaktest *t = &c->cfg->lt;
+
+	if (strcmp(key, "staging") == 0) {
+		if (c->seen_staging)
+			return ctx_fail(c, "[leaktest] staging: set twice");
+		c->seen_staging = true;
+		if (parse_bool(v, &t->staging) != 0)
+			return ctx_fail(c, "[leaktest] staging: expected yes or "
+			    "no");
+		return 1;
+	}
+	if (strcmp(key, "canary_user") == 0) {
+		if (!login_name_ok(v))
+			return ctx_fail(c, "[leaktest] canary_user: invalid "
+			    "role name \"%s\"", v);
+		return set_string(c, &c->seen_cuser, &t->canary_user,
+		    "leaktest", key, v);
+	}
+	if (strcmp(key, "canary_password_file") == 0)
+		return set_string(c, &c->seen_cpass, &t->canary_password_file,
+		    "leaktest", key, v);
+	if (strcmp(key, "statement_timeout") == 0) {
+		if (c->seen_stmt)
+			return ctx_fail(c, "[leaktest] statement_timeout: set "
+			    "twice");
+		c->seen_stmt = true;
+		if (parse_duration(v, &t->statement_timeout) != 0 ||
+		    t->statement_timeout == 0 ||
+		    t->statement_timeout > 86400)
+			return ctx_fail(c, "[leaktest] statement_timeout: "
+			    "expected 1s to 1d");
+		return 1;
+	}
+	return ctx_fail(c, "[leaktest] unknown key \"%s\"", key);
+}
+
+static int
+handle_notify(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_notify *n = &c->cfg->ntf;
+
+	if (strcmp(key, "command") == 0) {
+		if (v[0] != '/')
+			return ctx_fail(c, "[notify] command: \"%s\" is not an "
+			    "absolute path (it is run without a shell)", v);
+		return set_string(c, &c->seen_ncmd, &n->command, "notify", key,
+		    v);
+	}
+	if (strcmp(key, "timeout") == 0) {
+		if (c->seen_ntimeout)
+			return ctx_fail(c, "[notify] timeout: set twice");
+		c->seen_ntimeout = true;
+		if (parse_duration(v, &n->timeout) != 0 || n->timeout == 0 ||
+		    n->timeout > 3600)
+			return ctx_fail(c, "[notify] timeout: \"%s\" is not a "
+			    "duration between 1s and 1h", v);
+		return 1;
+	}
+	return ctx_fail(c, "[notify] unknown key \"%s\"", key);
+}
+
+static int
+files_column(struct parse_ctx *c, bool *seen, char **dst, const char *key,
+    const char *v)
+{
+	char name[IDENT_MAX + 1];
+	const char *why;
+
+	if (*seen)
+		return ctx_fail(c, "[files] %s: set twice", key);
+	*seen = true;
+	if (parse_one_ident(v, name, &why) != 0)
+		return ctx_fail(c, "[files] %s: invalid column name: %s", key,
+		    why);
+	if ((*dst = strdup(name)) == NULL)
+		return ctx_fail(c, "out of memory");
+	return 1;
+}
+
+static int
+handle_files(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config_files *f = &c->cfg->files;
+	char schema[IDENT_MAX + 1], name[IDENT_MAX + 1];
+	const char *why;
+
+	c->cfg->has_files = true;
+	if (strcmp(key, "root") == 0) {
+		if (!set_string(c, &c->seen_froot, &f->root, "files", key, v))
+			return 0;
+		if (v[0] != '/' || strstr(v, "/../") != NULL ||
+		    (strlen(v) >= 3 && strcmp(v + strlen(v) - 3, "/..") == 0))
+			return ctx_fail(c, "[files] root: \"%s\" is not an "
+			    "absolute path without \"..\"", f->root);
+		return 1;
+	}
+	if (strcmp(key, "table") == 0) {
+		if (c->seen_ftable)
+			return ctx_fail(c, "[files] table: set twice");
+		c->seen_ftable = true;
+		if (ident_parse_qualified(v, strlen(v), schema, name,
+		    &why) != 0)
+			return ctx_fail(c, "[files] table: invalid table "
+			    "name: %s; expected schema.name", why);
+		if ((f->schema = strdup(schema)) == NULL ||
+		    (f->table = strdup(name)) == NULL)
+			return ctx_fail(c, "out of memory");
+		return 1;
+	}
+	if (strcmp(key, "path_column") == 0)
+		return files_column(c, &c->seen_fpath, &f->path_column, key,
+		    v);
+	if (strcmp(key, "size_column") == 0)
+		return files_column(c, &c->seen_fsize, &f->size_column, key,
+		    v);
+	return ctx_fail(c, "[files] unknown key \"%s\"", key);
+}
+
+/* The [files] section names a tenant table, whose columns it may use. */
+static int
+files_finish(struct config *cfg, char *err, size_t errlen)
+{
+	const struct config_files *f = &cfg->files;
+	const struct config_table *t;
+	char cn[IDENT_CONFIG_MAX];
+
+	if (!cfg->has_files)
+		return 0;
+	if (f->root == NULL || f->table == NULL || f->path_column == NULL) {
+		err_set(err, errlen, "[files]: root, table and path_column "
+		    "are needed (docs/DATABASE.md, \"Files\")");
+		return ERR_CONFIG;
+	}
+	t = config_table_find(cfg, f->schema, f->table);
+	if (t == NULL || t->cls != CONFIG_CLASS_TENANT) {
+		err_set(err, errlen, "[files] table: not configured as a "
+		    "[table] section with class = tenant");
+		return ERR_CONFIG;
+	}
+	if (strcmp(f->path_column, t->tenant_key) == 0 ||
+	    (f->size_column != NULL &&
+	    (strcmp(f->size_column, t->tenant_key) == 0 ||
+	    strcmp(f->size_column, f->path_column) == 0))) {
+		err_set(err, errlen, "[files]: path_column, size_column and "
+		    "the table's tenant column must be three columns");
+		return ERR_CONFIG;
+	}
+	if (config_table_excludes(t, f->path_column) ||
+	    (f->size_column != NULL &&
+	    config_table_excludes(t, f->size_column))) {
+		err_set(err, errlen, "[files]: column %s is excluded from "
+		    "its table, so no file could be bound to its row",
+		    cfg_name(cn, sizeof(cn),
+		    config_table_excludes(t, f->path_column) ?
+		    f->path_column : f->size_column));
+		return ERR_CONFIG;
+	}
+	return 0;
+}
+
 static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
@@ -821,7 +1062,10 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		    strcmp(hdr, "export") == 0 ||
 		    strcmp(hdr, "control") == 0 ||
 		    strcmp(hdr, "service") == 0 ||
-		    strcmp(hdr, "alerts") == 0) {
+		    strcmp(hdr, "files") == 0 ||
+		    strcmp(hdr, "alerts") == 0 ||
+		    strcmp(hdr, "notify") == 0 ||
+		    strcmp(hdr, "leaktest") == 0) {
 			/* fine; repeated scalar keys are caught per key */
 		} else if (strncmp(hdr, "table", 5) == 0 &&
 		    (hdr[5] == ' ' || hdr[5] == '\t')) {
@@ -841,8 +1085,14 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 		return handle_control(c, name, value);
 	if (strcmp(hdr, "service") == 0)
 		return handle_service(c, name, value);
+	if (strcmp(hdr, "notify") == 0)
+		return handle_notify(c, name, value);
+	if (strcmp(hdr, "leaktest") == 0)
+		return handle_leaktest(c, name, value);
 	if (strcmp(hdr, "alerts") == 0)
 		return handle_alerts(c, name, value);
+	if (strcmp(hdr, "files") == 0)
+		return handle_files(c, name, value);
 	if (c->cur == NULL)
 		return ctx_fail(c, "[%s] internal: no table", sec);
 	return handle_table(c, sec, name, value);
@@ -1013,7 +1263,7 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 			return ERR_CONFIG;
 		}
 	}
-	return 0;
+	return files_finish(cfg, err, errlen);
 }
 
 int
@@ -1089,6 +1339,15 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	cfg->ctl.high_risk_rows = 1000000;
 	cfg->ctl.high_risk_pii = 1;
 	cfg->ctl.high_risk_whole_tenant = 1;
+	cfg->ctl.max_running = 4;
+	cfg->ctl.max_running_per_tenant = 1;
+	cfg->ctl.max_requests_per_principal = 600;
+	cfg->ctl.max_requests_per_tenant = 60;
+	cfg->ctl.request_window = 3600;
+	cfg->ctl.lease_timeout = 60;
+	cfg->ctl.retry_backoff = 30;
+	cfg->ntf.timeout = 10;
+	cfg->lt.statement_timeout = 60;
 	alerts_defaults(&cfg->alerts);
 	if ((cfg->exp.tenant_key = strdup(DEFAULT_TENANT_KEY)) == NULL ||
 	    (cfg->alerts.timezone = strdup("UTC")) == NULL) {
@@ -1277,12 +1536,20 @@ config_free(struct config *cfg)
 	free(cfg->svc.root_key);
 	free(cfg->svc.service_key);
 	free(cfg->svc.state_dir);
+	free(cfg->ntf.command);
+	free(cfg->lt.canary_user);
+	free(cfg->lt.canary_password_file);
 	free(cfg->exp.signing_key);
 	free(cfg->exp.outbox);
 	for (i = 0; i < cfg->ctl.nhigh_risk_tables; i++)
 		free(cfg->ctl.high_risk_tables[i]);
 	free(cfg->ctl.high_risk_tables);
 	free(cfg->alerts.timezone);
+	free(cfg->files.root);
+	free(cfg->files.schema);
+	free(cfg->files.table);
+	free(cfg->files.path_column);
+	free(cfg->files.size_column);
 	for (i = 0; i < cfg->ntables; i++) {
 		t = &cfg->tables[i];
 		free(t->schema);
@@ -1363,6 +1630,18 @@ config_service(const struct config *cfg)
 	return &cfg->svc;
 }
 
+const struct config_notify *
+config_notify(const struct config *cfg)
+{
+	return &cfg->ntf;
+}
+
+const struct config_leaktest *
+config_leaktest(const struct config *cfg)
+{
+	return &cfg->lt;
+}
+
 int
 config_check_service(const struct config *cfg, char *err, size_t errlen)
 {
@@ -1374,6 +1653,12 @@ config_check_service(const struct config *cfg, char *err, size_t errlen)
 		return ERR_CONFIG;
 	}
 	return 0;
+}
+
+const struct config_files *
+config_files(const struct config *cfg)
+{
+	return cfg->has_files ? &cfg->files : NULL;
 }
 
 const struct config_alerts *

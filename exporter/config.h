@@ -3,9 +3,12 @@
  *
  *   [database]        libpq connection of the monitor (no password here)
  *   [export]          defaults and output: tenant_key, signing key, ...
- *   [control]         access rules around jobs
+ *   [control]         access rules around jobs, limits on the queue
  *   [service]         the service's socket, pinned keys and state
+ *   [notify]          a command told about jobs people wait for
+ *   [leaktest]        the auditor's leak test: staging, canary writer
  *   [table S.T]       one section per table: class = tenant|global|excluded
+ *   [files]           where a tenant's uploaded files live (optional)
  *
  *   [alerts]          thresholds of `tenant-export alerts` (docs/OPERATIONS.md)
  *
@@ -71,6 +74,14 @@ struct config_export {
 				 * before it is killed (5m) */
 	uint64_t time_limit;	/* wall-clock seconds per export attempt (6h) */
 	uint64_t max_archive_size; /* bytes per archive, all parts (64G) */
+	/* The database's share (docs/OPERATIONS.md, "Database impact"):
+	 * 0 turns each off. */
+	uint64_t max_rows_per_second;	/* rows read per second */
+	uint64_t max_bytes_per_second;	/* bytes of rows read per second */
+	uint64_t load_max_active;	/* wait while more sessions of the
+					 * database are active */
+	uint64_t load_max_lag;		/* wait while a standby replays more
+					 * than this many seconds behind */
 };
 
 /* The [control] section (access rules around `run`; docs/CONTROL.md).
@@ -87,6 +98,18 @@ struct config_control {
 	uint64_t high_risk_rows;	/* an unapproved export over this many
 					 * records is held for approval
 					 * (1000000; 0 = no limit) */
+	/* The queue (docs/CONTROL.md, "Limits"); 0 = no limit. */
+	uint64_t max_running;		/* jobs running at once, all tenants (4) */
+	uint64_t max_running_per_tenant;	/* ... of one tenant (1) */
+	uint64_t max_requests_per_principal;	/* requests per window (600) */
+	uint64_t max_requests_per_tenant;	/* requests per window (60) */
+	uint64_t request_window;	/* seconds (1h) */
+	uint64_t lease_timeout;		/* a running job whose holder was not
+					 * heard of for this long is taken
+					 * back (60 s) */
+	uint64_t retry_backoff;		/* seconds before a transient fault's
+					 * first retry, doubled each attempt
+					 * (30 s) */
 };
 
 /* The [service] section: what `tenant-export serve` and every command
@@ -97,6 +120,24 @@ struct config_service {
 	char *service_key;	/* the service's own minisign secret key,
 				 * which signs every row of the log */
 	char *state_dir;	/* the pinned log head lives here, or NULL */
+};
+
+/* The [notify] section: a command run for every job state a person
+ * waits for (docs/OPERATIONS.md, "Notifications"). */
+struct config_notify {
+	char *command;		/* absolute path, or NULL: none */
+	uint64_t timeout;	/* seconds before it is killed (10) */
+};
+
+/* The [leaktest] section (docs/AUDIT.md). Read-only for callers. */
+struct config_leaktest {
+	int staging;		/* this database is a staging copy: the leak
+				 * test may plant canary rows (no) */
+	char *canary_user;	/* the login that writes them, or NULL */
+	char *canary_password_file;	/* its password, or NULL (libpq's
+				 * own lookup) */
+	uint64_t statement_timeout;	/* seconds per statement of the
+				 * session battery (60) */
 };
 
 /* The [alerts] section: the rules of `tenant-export alerts`
@@ -127,6 +168,20 @@ struct config_alerts {
 					 * zone name ("UTC") */
 	uint64_t held_after;		/* a job awaiting approval for longer
 					 * (24h; 0 off) */
+};
+
+/* The [files] section: uploaded files read beside the rows when an export
+ * asks for them (docs/DATABASE.md, "Files"). Each tenant's files live in
+ * the directory root/<tenant key as text>/; the tenant table `table` has
+ * one row per file, whose path_column holds the file's path relative to
+ * that directory, and size_column (optional) the size the application
+ * recorded. Read-only for callers. */
+struct config_files {
+	char *root;		/* absolute directory, as written */
+	char *schema;		/* the table listing the files */
+	char *table;
+	char *path_column;
+	char *size_column;	/* or NULL */
 };
 
 struct config;
@@ -174,8 +229,14 @@ const struct config_export *config_export(const struct config *cfg);
 const struct config_control *config_control(const struct config *cfg);
 /* The [service] section (never NULL for a loaded config). */
 const struct config_service *config_service(const struct config *cfg);
+/* The [notify] section (never NULL for a loaded config). */
+const struct config_notify *config_notify(const struct config *cfg);
+/* The [leaktest] section (never NULL for a loaded config). */
+const struct config_leaktest *config_leaktest(const struct config *cfg);
 /* ERR_CONFIG (reason in err) unless root_key and service_key are set. */
 int config_check_service(const struct config *cfg, char *err, size_t errlen);
+/* The [files] section, or NULL when the file has none. */
+const struct config_files *config_files(const struct config *cfg);
 /* The [alerts] section (never NULL for a loaded config). */
 const struct config_alerts *config_alerts(const struct config *cfg);
 /*

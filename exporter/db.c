@@ -213,19 +213,19 @@ conn_params(const struct config *cfg, const char *user, const char *password,
 	kw[n] = val[n] = NULL;
 }
 
-int
-db_connect(const struct config *cfg, const char *user, PGconn **out,
-    char *err, size_t errlen)
+/* The connection itself; pwfile (or NULL) holds the password. */
+static int
+connect_with(const struct config *cfg, const char *user, const char *pwfile,
+    PGconn **out, char *err, size_t errlen)
 {
 	const char *kw[CONN_MAX_PARAMS], *val[CONN_MAX_PARAMS];
-	const char *pwfile = config_db_password_file(cfg);
 	char *pw = NULL;
 	PGconn *conn = NULL;
 	int r = ERR_INTERNAL;
 
 	*out = NULL;
 	err_set(err, errlen, "%s", "");
-	if (user == NULL && pwfile != NULL &&
+	if (pwfile != NULL &&
 	    (r = read_password_file(pwfile, &pw, err, errlen)) != 0)
 		goto out;
 	conn_params(cfg, user, pw, "tenant-export", kw, val);
@@ -253,6 +253,25 @@ db_connect(const struct config *cfg, const char *user, PGconn **out,
 	if (conn != NULL)
 		PQfinish(conn);
 	return r;
+}
+
+int
+db_connect(const struct config *cfg, const char *user, PGconn **out,
+    char *err, size_t errlen)
+{
+	return connect_with(cfg, user, user == NULL ?
+	    config_db_password_file(cfg) : NULL, out, err, errlen);
+}
+
+int
+db_connect_as(const struct config *cfg, const char *user,
+    const char *password_file, PGconn **out, char *err, size_t errlen)
+{
+	if (user == NULL) {
+		err_set(err, errlen, "no login role given");
+		return ERR_INVALID;
+	}
+	return connect_with(cfg, user, password_file, out, err, errlen);
 }
 
 /* 'text' with single quotes doubled; a name with a backslash is written
@@ -370,7 +389,8 @@ db_setup_script(const struct config *cfg, char **out)
 		if ((r = buf_put_str(b, ");\n")) != 0)
 			goto out;
 	}
-	if ((r = buf_put_str(b, "\nCOMMIT;\n")) != 0)
+	if ((r = buf_put_str(b, "SELECT texp_guard.setup_leaktest();\n"
+	    "\nCOMMIT;\n")) != 0)
 		goto out;
 	if ((r = buf_dup_str(b, &s)) != 0)
 		goto out;

@@ -55,6 +55,13 @@ struct config_table;
  */
 int db_connect(const struct config *cfg, const char *user, PGconn **out,
     char *err, size_t errlen);
+/*
+ * The same settings as another login role: user, with the password in
+ * password_file (the same rules as [database] password_file), or, when
+ * it is NULL, found by libpq. The leak test's canary writer logs in so.
+ */
+int db_connect_as(const struct config *cfg, const char *user,
+    const char *password_file, PGconn **out, char *err, size_t errlen);
 
 /*
  * Builds the db-setup script: BEGIN, the embedded sql/tenant_scope.sql,

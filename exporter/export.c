@@ -19,6 +19,7 @@
 
 #include "age.h"
 #include "buf.h"
+#include "beneath.h"
 #include "builder.h"
 #include "bundle.h"
 #include "child.h"
@@ -40,9 +41,11 @@
 #include "seal.h"
 #include "signkey.h"
 #include "text.h"
+#include "throttle.h"
+#include "tokscan.h"
 #include "verify.h"
 
-#define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536)
+#define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536 + VERIFY_MAX_HITS * 80)
 #define SCRYPT_LOG_N	18	/* age's default work factor */
 
 static volatile sig_atomic_t interrupted;	/* the signal's number */
@@ -82,6 +85,8 @@ struct run {
 	struct relay_link *link;	/* the builder's connection */
 	struct child relay;		/* the database relay (relay.h) */
 	char *snapshot;			/* as the relay read it */
+	char *exported;			/* probe mode: pg_export_snapshot() of
+					 * the relay's session, or "" */
 	struct plan_table *plan;
 	size_t nplan;
 	struct manifest *pre;
@@ -90,6 +95,8 @@ struct run {
 	size_t nrcp;
 	uint8_t *file_key;		/* sodium_malloc'd */
 	int outdir;
+	int dirfd;			/* the tenant's files directory
+					 * (beneath.h), or -1 */
 	int lockfd;			/* outbox.h: this export runs */
 	const char *outdir_path;
 	char base[128];			/* the archive's file name */
@@ -311,6 +318,32 @@ escape_literal(PGconn *c, const char *s)
 	return s == NULL ? NULL : PQescapeLiteral(c, s, strlen(s));
 }
 
+/* The files table's place in the preamble, and its path column's. */
+static int
+plan_files(struct run *rn, size_t i, size_t idx)
+{
+	const struct config_files *f = config_files(rn->req->cfg);
+	const struct config_table *t = rn->plan[i].ct;
+	const struct db_columns *dc = rn->plan[i].cols;
+	size_t k;
+
+	if (!rn->req->include_files || strcmp(t->schema, f->schema) != 0 ||
+	    strcmp(t->name, f->table) != 0)
+		return 0;
+	for (k = 0; k < dc->n; k++)
+		if (strcmp(dc->col[k].name, f->path_column) == 0)
+			break;
+	if (k == dc->n) {
+		err_set(rn->err, rn->errlen, "files: the files table has no "
+		    "readable column [files] path_column names");
+		return ERR_POLICY;
+	}
+	rn->pre->has_files = 1;
+	rn->pre->files_table = idx;
+	rn->pre->files_path = k;
+	return 0;
+}
+
 /* Builds the COPY statements and the preamble's table list. */
 static int
 plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
@@ -334,6 +367,7 @@ plan_sql(struct run *rn, PGconn *c, const char *ttype_sql)
 	}
 	for (i = 0; i < rn->nplan; i++)
 		if ((r = plan_select(rn, c, i, sel, &tcol, &idx)) != 0 ||
+		    (r = plan_files(rn, i, idx)) != 0 ||
 		    (r = plan_copy(rn, c, i, sel, tcol, &l, sql)) != 0)
 			goto out;
 	r = 0;
@@ -405,6 +439,11 @@ struct pump {
 	uint64_t total;		/* archive bytes written */
 	uint64_t stall_ms;
 	int stop;		/* the monitor's own reason (err code) */
+	struct throttle th;	/* [export] max_rows/bytes_per_second */
+	int busy;		/* the tick said the database is busy */
+	int full;		/* test builds: an outbox with no space */
+	uint64_t next_tick;	/* CLOCK_MONOTONIC ms */
+	uint64_t start_ms, hold_start;
 };
 
 static void
@@ -433,11 +472,13 @@ pump_write_error(struct pump *p, int e)
 {
 	const char *dir = p->rn->outdir_path;
 
-	if (e == ENOSPC || e == EDQUOT)
+	if (e == ENOSPC || e == EDQUOT) {
+		/* it may clear: worth another attempt later */
+		p->rn->res->transient = 1;
 		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
 		    "failed: no space left on its disk (%s); nothing was "
 		    "published", dir, strerror(e));
-	else
+	} else
 		pump_stop(p, ERR_IO, "writing the archive to the outbox \"%s\" "
 		    "failed: %s; nothing was published", dir, strerror(e));
 }
@@ -456,9 +497,16 @@ pump_data(struct pump *p)
 		p->b->data_open = 0;
 		p->b_done = 1;
 		p->k->last = child_now_ms();	/* its last stretch starts */
+		p->rn->res->build_ms = p->k->last - p->start_ms;
 		return;
 	}
 	p->b->last = child_now_ms();
+#ifdef TEXP_TEST_HOOKS
+	if (p->full) {
+		pump_write_error(p, ENOSPC);
+		return;
+	}
+#endif
 	p->total += (uint64_t)n;
 	if (p->total > ce->max_archive_size) {
 		pump_stop(p, ERR_CHILD, "the archive grew past [export] "
@@ -466,7 +514,9 @@ pump_data(struct pump *p)
 		    "published", (unsigned long long)ce->max_archive_size);
 		return;
 	}
-	if (seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
+	/* probe mode writes nothing: the ciphertext goes to the checker */
+	if (p->rn->sw != NULL &&
+	    seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
 		pump_write_error(p, errno);
 		return;
 	}
@@ -588,20 +638,74 @@ pump_checker_answer(struct pump *p)
 		p->k->data_open = 0;
 }
 
+/* The caller's tick, about once a second: it may stop the export, or
+ * hold the builder back while the database is busy. */
+static void
+pump_tick(struct pump *p, uint64_t now)
+{
+	const struct export_request *q = p->rn->req;
+	char why[512] = "";
+	int r;
+
+	if (q->tick == NULL || now < p->next_tick)
+		return;
+	p->next_tick = now + 1000;
+	r = q->tick(q->tick_ctx, 0, why, sizeof(why));
+	p->busy = r == EXPORT_TICK_HOLD;
+	if (r < 0)
+		pump_stop(p, r, "%s", why[0] ? why : err_str(r));
+}
+
+/*
+ * How long to hold the builder back from now (ms; 0: read on): the
+ * throttle's budget, and while the database is busy, until the next
+ * tick. Held, the builder blocks on a full pipe: that is not its stall.
+ */
+static uint64_t
+pump_hold(struct pump *p, uint64_t now)
+{
+	uint64_t w, bytes;
+
+	if (p->b_done)
+		return 0;
+	bytes = p->b->bytes > p->total ? p->b->bytes : p->total;
+	throttle_note(&p->th, p->b->rows, bytes);
+	w = throttle_wait_ms(&p->th, now);
+	if (p->busy && w < 1000)
+		w = p->next_tick > now ? p->next_tick - now : 1;
+	if (w > 0) {
+		p->b->last = now;
+		if (p->hold_start == 0)
+			p->hold_start = now;
+	} else if (p->hold_start != 0) {
+		p->rn->res->held_ms += now - p->hold_start;
+		p->hold_start = 0;
+	}
+	return w;
+}
+
 static int
 pump_run(struct pump *p)
 {
+	const struct export_probe *pb = p->rn->req->probe;
 	struct pollfd pfd[9];
-	uint64_t seen = 0;
-	int i;
+	uint64_t seen = 0, hold, now;
+	int i, timeout;
 
 	while (!pump_done(p)) {
 		if (interrupted)
 			pump_stop(p, ERR_INTERRUPTED, "interrupted by SIG%s; "
 			    "nothing was published", sigabbrev_np(interrupted) ?
 			    sigabbrev_np(interrupted) : "?");
+		now = child_now_ms();
+		pump_tick(p, now);
+		hold = pump_hold(p, now);
+		if (pb != NULL && pb->should_stop != NULL &&
+		    pb->should_stop(pb->ctx))
+			pump_stop(p, ERR_INTERRUPTED, "stopped; nothing was "
+			    "published");
 		pump_limits(p);
-		pfd[0].fd = p->b->data_open && !p->b_done &&
+		pfd[0].fd = p->b->data_open && !p->b_done && hold == 0 &&
 		    buf_len(p->pend) == 0 ? p->b->data : -1;
 		pfd[1].fd = p->b->log_open ? p->b->log : -1;
 		pfd[2].fd = p->k->data_open ? p->k->data : -1;
@@ -616,19 +720,25 @@ pump_run(struct pump *p)
 			pfd[i].revents = 0;
 		}
 		/* Without pidfds, exits are noticed by asking every 100 ms. */
-		if (poll(pfd, 9, p->b->pidfd < 0 || p->k->pidfd < 0 ||
-		    p->r->pidfd < 0 ? 100 : 1000) < 0 && errno != EINTR)
+		timeout = p->b->pidfd < 0 || p->k->pidfd < 0 ||
+		    p->r->pidfd < 0 ? 100 : 1000;
+		if (hold > 0 && hold < (uint64_t)timeout)
+			timeout = (int)hold;
+		if (poll(pfd, 9, timeout) < 0 && errno != EINTR)
 			return ERR_IO;
 		pump_exits(p);
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			pump_data(p);
-		if (pfd[4].revents & (POLLOUT | POLLHUP | POLLERR) ||
-		    (p->b_done && buf_len(p->pend) == 0))
-			pump_feed(p);
+		/* The log first: the builder's last progress line comes
+		 * before its stream ends, and may hold the rest back. */
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			child_read_log(p->b);
 			pump_progress(p, &seen);
 		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR) &&
+		    pump_hold(p, child_now_ms()) == 0)
+			pump_data(p);
+		if (pfd[4].revents & (POLLOUT | POLLHUP | POLLERR) ||
+		    (p->b_done && buf_len(p->pend) == 0))
+			pump_feed(p);
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
 			pump_checker_answer(p);
 		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
@@ -680,6 +790,10 @@ children_verdict(struct run *rn, const struct child *b, const struct child *k)
 		return ERR_CHILD;
 	}
 	if (child_failed(b)) {
+		/* The session went away (terminated, server restarted):
+		 * another attempt may work. */
+		if (strncmp(b->tail, "database: connection lost", 25) == 0)
+			rn->res->transient = 1;
 		if (b->tail[0] != '\0')
 			err_set(rn->err, rn->errlen, "builder failed: %s",
 			    b->tail);
@@ -751,8 +865,11 @@ run_children(struct run *rn)
 	 * the file from its first byte: the header the monitor wrote, then
 	 * the builder's payload. */
 	cj.tenant = rn->req->tenant;
+	cj.watch = rn->req->probe != NULL ? rn->req->probe->watch : NULL;
 #ifdef TEXP_TEST_HOOKS
 	cj.attack = test_attack();
+	/* not the builder's doing: the outbox is full while it writes */
+	p.full = cj.attack != NULL && strcmp(cj.attack, "outbox-full") == 0;
 #endif
 	cj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
 	memcpy(cj.file_key, rn->file_key, AGE_FILE_KEY_LEN);
@@ -773,6 +890,7 @@ run_children(struct run *rn)
 	bj.zstd = rn->req->zstd;
 	bj.tenant = rn->req->tenant;
 	bj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
+	bj.dir_fd = rn->dirfd;
 #ifdef TEXP_TEST_HOOKS
 	bj.attack = cj.attack;
 	bj.attack_arg = rn->test_needle != NULL ? rn->test_needle :
@@ -789,8 +907,16 @@ run_children(struct run *rn)
 	}
 	/* The builder owns its connection to the relay now. */
 	relay_link_detach(rn->link);
+	p.start_ms = child_now_ms();
+	throttle_init(&p.th, config_export(rn->req->cfg)->max_rows_per_second,
+	    config_export(rn->req->cfg)->max_bytes_per_second, p.start_ms);
+	/* Throttled, a small pipe keeps little in flight beyond the budget
+	 * (best effort: the default size also works). */
+	if (throttle_on(&p.th))
+		(void)fcntl(b.data, F_SETPIPE_SZ, 4096);
 	if ((r = pump_run(&p)) == 0)
 		r = children_verdict(rn, &b, &k);
+	rn->res->bytes = p.total;
  out:
 	child_kill(&b);
 	child_kill(&k);
@@ -812,60 +938,99 @@ run_children(struct run *rn)
 	return r;
 }
 
-/* Reads the checker's answer; the proven manifest must be the one the
- * monitor asked for. */
+/* One "hit T C W RECORDS FIRST" line, bounds-checked: the checker read
+ * hostile rows, so its words are checked like any other input. */
 static int
-accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
+accept_hit(struct run *rn, const char *line)
 {
-	struct buf *b = buf_from(buf_ptr(rn->check), buf_len(rn->check));
-	struct buf *mb = NULL;
-	struct manifest *m = NULL;
-	const uint8_t *l, *pre, *mbytes;
-	char line[600], first[600] = "";
-	size_t len, plen, i;
-	unsigned long long mlen;
-	int ok = 0, code, r = ERR_CHILD, n;
+	const struct export_probe *pb = rn->req->probe;
+	struct export_result *res = rn->res;
+	struct verify_hit *h;
+	unsigned long long t, c, w, nrec, first;
 
-	if (b == NULL)
+	if (pb == NULL || sscanf(line, "hit %llu %llu %llu %llu %llu", &t, &c,
+	    &w, &nrec, &first) != 5 || w >= tokscan_count(pb->watch) ||
+	    t >= rn->pre->ntables || c >= rn->pre->tables[t].ncolumns ||
+	    res->nhits >= VERIFY_MAX_HITS)
+		return ERR_FORMAT;
+	if (res->hits == NULL && (res->hits = calloc(VERIFY_MAX_HITS,
+	    sizeof(*res->hits))) == NULL)
 		return ERR_NOMEM;
+	h = &res->hits[res->nhits++];
+	h->table = (size_t)t;
+	h->column = (size_t)c;
+	h->which = (size_t)w;
+	h->records = nrec;
+	h->first = h->last = first;
+	return 0;
+}
+
+/* The checker's lines up to "manifest LEN": *ok, the first finding's
+ * words and code, and (probe mode) its counts and hits. */
+static int
+accept_lines(struct run *rn, struct buf *b, int *ok, char *first,
+    size_t firstlen, int *code_first, unsigned long long *mlen)
+{
+	const uint8_t *l;
+	char line[600];
+	unsigned long long v;
+	size_t len;
+	int code, n, r;
+
 	if (buf_get_line(b, &l, &len, 64) != 0 || len != 13 ||
-	    memcmp(l, "texp-check v1", 13) != 0)
-		goto bad;
-	if (buf_get_line(b, &l, &len, 64) != 0)
-		goto bad;
-	ok = len == 2 && memcmp(l, "ok", 2) == 0;
+	    memcmp(l, "texp-check v1", 13) != 0 ||
+	    buf_get_line(b, &l, &len, 64) != 0)
+		return ERR_FORMAT;
+	*ok = len == 2 && memcmp(l, "ok", 2) == 0;
 	for (;;) {
 		if (buf_get_line(b, &l, &len, sizeof(line) - 1) != 0)
-			goto bad;
+			return ERR_FORMAT;
 		memcpy(line, l, len);
 		line[len] = '\0';
 		if (sscanf(line, "finding %d %n", &code, &n) == 1) {
 			if (first[0] == '\0') {
-				text_escape(first, sizeof(first), line + n,
+				text_escape(first, firstlen, line + n,
 				    strlen(line + n));
-				r = code < 0 ? code : ERR_CHILD;
+				*code_first = code < 0 ? code : ERR_CHILD;
 			}
 			continue;
 		}
-		if (sscanf(line, "manifest %llu", &mlen) == 1)
-			break;
-		goto bad;
+		if (sscanf(line, "stat tenant_bad %llu", &v) == 1)
+			rn->res->tenant_mismatches = v;
+		else if (sscanf(line, "stat hits_dropped %llu", &v) == 1)
+			rn->res->hits_dropped = v;
+		else if (strncmp(line, "hit ", 4) == 0) {
+			if ((r = accept_hit(rn, line)) != 0)
+				return r;
+		} else if (sscanf(line, "manifest %llu", mlen) == 1)
+			return 0;
+		else
+			return ERR_FORMAT;
 	}
-	if (!ok) {
-		err_set(rn->err, rn->errlen, "the checker refused the archive: "
-		    "%s", first[0] ? first : "no reason given");
-		goto out;
-	}
+}
+
+/* The proven manifest: the one the monitor asked for; its counts go into
+ * the result. */
+static int
+accept_manifest(struct run *rn, struct buf *b, unsigned long long mlen,
+    uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	struct buf *mb = NULL;
+	struct manifest *m = NULL;
+	const uint8_t *pre, *mbytes;
+	size_t plen, i;
+	int r = ERR_FORMAT;
+
 	if (mlen == 0 || mlen > MANIFEST_MAX_BYTES ||
 	    buf_get_ptr(b, (size_t)mlen, &mbytes) != 0 ||
 	    buf_expect_end(b) != 0)
-		goto bad;
+		goto out;
 	if ((mb = buf_from(mbytes, (size_t)mlen)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
 	if (manifest_decode(mb, &m, &pre, &plen) != 0)
-		goto bad;
+		goto out;
 	if ((r = plan_check(rn->pre, pre, plen, rn->err, rn->errlen)) != 0)
 		goto out;
 	if (memcmp(m->export_id, rn->pre->export_id, MANIFEST_ID_LEN) != 0 ||
@@ -878,9 +1043,10 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 		r = ERR_MANIFEST;
 		goto out;
 	}
+	free(rn->res->tables);
 	rn->res->ntables = m->ntables;
-	if ((rn->res->tables = calloc(m->ntables, sizeof(*rn->res->tables)))
-	    == NULL) {
+	if ((rn->res->tables = calloc(m->ntables ? m->ntables : 1,
+	    sizeof(*rn->res->tables))) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
@@ -906,13 +1072,54 @@ accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	memcpy(rn->res->receipt, mbytes, (size_t)mlen);
 	rn->res->receipt_len = (size_t)mlen;
 	r = 0;
+ out:
+	manifest_free(m);
+	buf_free(mb);
+	return r;
+}
+
+/*
+ * Reads the checker's answer; the proven manifest must be the one the
+ * monitor asked for. In probe mode a refused archive still yields its
+ * counts and hits (res->check_ok says whether it was proven) and is not
+ * an error: the leak test judges it.
+ */
+static int
+accept_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
+{
+	struct buf *b = buf_from(buf_ptr(rn->check), buf_len(rn->check));
+	char first[600] = "";
+	unsigned long long mlen = 0;
+	int ok = 0, code = ERR_CHILD, r;
+
+	if (b == NULL)
+		return ERR_NOMEM;
+	rn->res->nhits = 0;
+	if ((r = accept_lines(rn, b, &ok, first, sizeof(first), &code,
+	    &mlen)) != 0) {
+		if (r == ERR_NOMEM)
+			goto out;
+		goto bad;
+	}
+	rn->res->check_ok = ok;
+	if (!ok) {
+		err_set(rn->err, rn->errlen, "the checker refused the archive: "
+		    "%s", first[0] ? first : "no reason given");
+		r = code;
+		if (rn->req->probe == NULL || mlen == 0)
+			goto out;
+	}
+	if ((r = accept_manifest(rn, b, mlen, digest)) != 0) {
+		if (r == ERR_FORMAT)
+			goto bad;
+		goto out;
+	}
+	r = ok || rn->req->probe != NULL ? 0 : code;
 	goto out;
  bad:
 	err_set(rn->err, rn->errlen, "the checker's answer is malformed");
 	r = ERR_CHILD;
  out:
-	manifest_free(m);
-	buf_free(mb);
 	buf_free(b);
 	return r;
 }
@@ -933,6 +1140,8 @@ tenant_records(const struct run *rn)
 static void
 outbox_error(struct run *rn, const char *what, int e)
 {
+	/* a full disk may clear: worth another attempt later */
+	rn->res->transient = e == ENOSPC || e == EDQUOT;
 	if (e == ENOSPC || e == EDQUOT)
 		err_set(rn->err, rn->errlen, "%s the outbox \"%s\": no space "
 		    "left on its disk (%s); nothing was published", what,
@@ -1012,6 +1221,58 @@ export_check_outbox(const struct config *cfg, char *err, size_t errlen)
 /* ---- the export's story, one step each ---- */
 
 /* The request on its own: tenant, tables, recipients, outbox. */
+/* --files needs a [files] section whose table the export reads. */
+static int
+check_files_args(struct run *rn)
+{
+	const struct export_request *q = rn->req;
+	const struct config_files *f = config_files(q->cfg);
+	const struct config_table *t;
+
+	if (!q->include_files)
+		return 0;
+	if (f == NULL) {
+		err_set(rn->err, rn->errlen, "files were asked for, but the "
+		    "configuration has no [files] section");
+		return ERR_USAGE;
+	}
+	t = config_table_find(q->cfg, f->schema, f->table);
+	if (t == NULL || !table_wanted(q, t)) {
+		err_set(rn->err, rn->errlen, "files were asked for, but the "
+		    "files table is not among the tables exported");
+		return ERR_USAGE;
+	}
+	if (beneath_check_name(q->tenant) != 0) {
+		err_set(rn->err, rn->errlen, "files were asked for, but the "
+		    "tenant key cannot name a directory");
+		return ERR_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * The tenant's files directory, opened here and handed to the builder
+ * alone: root/<tenant>, no symbolic link at any level.
+ */
+static int
+open_files_dir(struct run *rn)
+{
+	const struct config_files *f = config_files(rn->req->cfg);
+	const char *why = "cannot open";
+	int r;
+
+	if (!rn->req->include_files)
+		return 0;
+	r = beneath_open_dir(f->root, rn->req->tenant, &rn->dirfd, &why);
+	if (r != 0) {
+		err_set(rn->err, rn->errlen, "files: the tenant's directory "
+		    "under \"%s\" cannot be opened: %s; nothing was "
+		    "published", f->root, why);
+		return r;
+	}
+	return 0;
+}
+
 static int
 step_validate(struct run *rn)
 {
@@ -1032,8 +1293,11 @@ step_validate(struct run *rn)
 		err_set(rn->err, rn->errlen, "no tenant given");
 		return ERR_USAGE;
 	}
-	if ((r = check_table_args(rn)) != 0 || (r = load_recipients(rn)) != 0)
+	if ((r = check_table_args(rn)) != 0 || (r = check_files_args(rn)) != 0 ||
+	    (r = load_recipients(rn)) != 0)
 		return r;
+	if (q->probe != NULL)
+		return 0;	/* writes nothing */
 	rn->outdir_path = q->outdir ? q->outdir : ce->outbox;
 	if (rn->outdir_path == NULL) {
 		err_set(rn->err, rn->errlen, "no outbox: set outbox in [export] "
@@ -1058,8 +1322,9 @@ static int
 step_provision(struct run *rn)
 {
 	const struct export_request *q = rn->req;
-	struct provision_opts o = { q->abandoned, q->abandoned_ctx };
+	struct provision_opts o = { q->abandoned, q->abandoned_ctx, 0 };
 
+	o.no_lint = q->probe != NULL;
 	return provision_start_opts(q->cfg, q->job_hash, &o, &rn->prov, rn->err,
 	    rn->errlen);
 }
@@ -1105,6 +1370,8 @@ start_relay(struct run *rn, const struct config_table **tables,
 	j.ntables = rn->nplan;
 	j.peer_fd = relay_link_peer(rn->link);
 	j.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
+	j.export_snapshot = rn->req->probe != NULL &&
+	    rn->req->probe->on_snapshot != NULL;
 #ifdef TEXP_TEST_HOOKS
 	if (getenv("TEXP_TEST_ATTACK") != NULL &&
 	    strcmp(getenv("TEXP_TEST_ATTACK"), "scan-role") == 0 &&
@@ -1124,7 +1391,7 @@ start_relay(struct run *rn, const struct config_table **tables,
 	/* The plan is written in one go, blocking. */
 	(void)fcntl(rn->relay.in, F_SETFL, 0);
 	r = relay_answer_read(rn->relay.data, rn->nplan, wait_budget(rn),
-	    &rn->snapshot, cols, rn->err, rn->errlen);
+	    &rn->snapshot, &rn->exported, cols, rn->err, rn->errlen);
 	for (i = 0; r == 0 && i < rn->nplan; i++)
 		rn->plan[i].cols = cols[i];
 	close(rn->relay.data);
@@ -1220,7 +1487,12 @@ plan_preamble(struct run *rn, const char *ttype)
 		r = ERR_USAGE;
 		goto out;
 	}
-	randombytes_buf(rn->pre->export_id, sizeof(rn->pre->export_id));
+	if (q->export_id != NULL)
+		memcpy(rn->pre->export_id, q->export_id,
+		    sizeof(rn->pre->export_id));
+	else
+		randombytes_buf(rn->pre->export_id,
+		    sizeof(rn->pre->export_id));
 	randombytes_buf(rn->pre->salt, sizeof(rn->pre->salt));
 	evidence_tenant_hash(rn->pre->salt, buf_ptr(tv), buf_len(tv),
 	    rn->pre->tenant_hash);
@@ -1238,6 +1510,31 @@ plan_preamble(struct run *rn, const char *ttype)
 	r = manifest_set_str(&rn->pre->snapshot, snapshot);
  out:
 	buf_free(tv);
+	return r;
+}
+
+/*
+ * Probe mode: the relay session's exported snapshot, for counts in the
+ * same snapshot. Called while the relay waits for the plan: its
+ * transaction, and so the snapshot, is still open.
+ */
+static int
+plan_snapshot(struct run *rn)
+{
+	const struct export_probe *pb = rn->req->probe;
+	int r;
+
+	if (pb == NULL || pb->on_snapshot == NULL)
+		return 0;
+	if (rn->exported == NULL || rn->exported[0] == '\0') {
+		err_set(rn->err, rn->errlen, "the database relay exported no "
+		    "snapshot");
+		return ERR_CHILD;
+	}
+	if ((r = pb->on_snapshot(pb->ctx, rn->exported)) != 0 &&
+	    rn->err[0] == '\0')
+		err_set(rn->err, rn->errlen, "counting rows in the export's "
+		    "snapshot failed: %s", err_str(r));
 	return r;
 }
 
@@ -1275,7 +1572,8 @@ step_plan(struct run *rn)
 	    (r = plan_preamble(rn, ttype)) != 0 ||
 	    (r = relay_link_finish(rn->link, wait_budget(rn), rn->err,
 	    rn->errlen)) != 0 ||
-	    (r = plan_sql(rn, relay_link_conn(rn->link), ttype)) != 0)
+	    (r = plan_sql(rn, relay_link_conn(rn->link), ttype)) != 0 ||
+	    (r = plan_snapshot(rn)) != 0)
 		return r;
 	return plan_send(rn);
 }
@@ -1306,27 +1604,29 @@ step_build(struct run *rn)
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, hex);
 	/* The helper cleans up if this process is killed from here on;
 	 * locked before the first temporary exists, so that sweep leaves a
-	 * running export alone. */
-	if ((r = provision_track_temp(rn->prov, rn->outdir, rn->base)) != 0) {
+	 * running export alone. Probe mode writes nothing. */
+	if (rn->req->probe == NULL &&
+	    (r = provision_track_temp(rn->prov, rn->outdir, rn->base)) != 0) {
 		err_set(rn->err, rn->errlen, "the database helper is gone");
 		return ERR_CHILD;
 	}
-	if ((r = outbox_lock(rn->outdir, rn->base, &rn->lockfd)) != 0) {
+	if (rn->req->probe == NULL &&
+	    (r = outbox_lock(rn->outdir, rn->base, &rn->lockfd)) != 0) {
 		err_set(rn->err, rn->errlen, "cannot lock the export in the "
 		    "outbox \"%s\": %s", rn->outdir_path, r == ERR_EXISTS ?
 		    "the name is taken" : strerror(errno));
 		return r;
 	}
-	if ((r = seal_writer_new(rn->outdir, rn->base,
-	    config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
+	if (rn->req->probe == NULL && ((r = seal_writer_new(rn->outdir,
+	    rn->base, config_export(rn->req->cfg)->part_size, &rn->sw)) != 0 ||
 	    (r = seal_writer_write(rn->sw, buf_ptr(rn->hdr),
-	    buf_len(rn->hdr))) != 0) {
+	    buf_len(rn->hdr))) != 0)) {
 		outbox_error(rn, "cannot write to", errno);
 		return r;
 	}
-	if ((r = run_children(rn)) != 0)
+	if ((r = open_files_dir(rn)) != 0 || (r = run_children(rn)) != 0)
 		return r;
-	if ((r = seal_writer_close(rn->sw)) != 0) {
+	if (rn->sw != NULL && (r = seal_writer_close(rn->sw)) != 0) {
 		outbox_error(rn, "cannot sync the archive in", errno);
 		return r;
 	}
@@ -1341,7 +1641,7 @@ step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 	const struct export_result *res = rn->res;
 	int r;
 
-	if ((r = accept_check(rn, digest)) != 0)
+	if ((r = accept_check(rn, digest)) != 0 || q->probe != NULL)
 		return r;
 	/* A scope that did not look high-risk may still turn out large:
 	 * then it is held for an approval instead of published. */
@@ -1361,6 +1661,19 @@ step_check(struct run *rn, uint8_t digest[EVIDENCE_HASH_LEN])
 		return ERR_EMPTY;
 	}
 	return 0;
+}
+
+/* The caller's tick between steps (export_request.tick): a job that was
+ * cancelled stops before the next step, and its lease stays renewed. */
+static int
+step_tick(struct run *rn)
+{
+	int r;
+
+	if (rn->req->tick == NULL)
+		return 0;
+	r = rn->req->tick(rn->req->tick_ctx, 0, rn->err, rn->errlen);
+	return r < 0 ? r : 0;
 }
 
 #ifdef TEXP_TEST_HOOKS
@@ -1403,6 +1716,11 @@ step_sign(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 #ifdef TEXP_TEST_HOOKS
 	test_pause("sign", "signing");
 #endif
+	/* The last word before anything is published: the caller may have
+	 * lost the job meanwhile (cancelled, taken over). */
+	if (rn->req->tick != NULL && (r = rn->req->tick(rn->req->tick_ctx, 1,
+	    rn->err, rn->errlen)) < 0)
+		return r;
 	return sign_and_publish(rn, digest);
 }
 
@@ -1420,8 +1738,9 @@ step_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	res->expires = rn->pre->expires;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		res->monitor_rss_kib = ru.ru_maxrss;
-	snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
-	    rn->outdir_path, rn->base, res->parts ? ".index" : "");
+	if (rn->req->probe == NULL)
+		snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
+		    rn->outdir_path, rn->base, res->parts ? ".index" : "");
 }
 
 static void
@@ -1463,6 +1782,7 @@ run_free(struct run *rn)
 	child_close(&rn->relay);
 	relay_link_free(rn->link);
 	free(rn->snapshot);
+	free(rn->exported);
 #ifdef TEXP_TEST_HOOKS
 	free(rn->test_needle);
 #endif
@@ -1475,6 +1795,8 @@ run_free(struct run *rn)
 	outbox_unlock(rn->outdir, rn->base, rn->lockfd);
 	if (rn->outdir >= 0)
 		close(rn->outdir);
+	if (rn->dirfd >= 0)
+		close(rn->dirfd);
 	if (rn->file_key != NULL)
 		sodium_free(rn->file_key);
 	for (i = 0; i < rn->nrcp; i++)
@@ -1511,6 +1833,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.err = err;
 	rn.errlen = errlen;
 	rn.outdir = -1;
+	rn.dirfd = -1;
 	rn.lockfd = -1;
 	child_init(&rn.relay, "database relay");
 	rn.deadline_ms = child_now_ms() +
@@ -1524,14 +1847,19 @@ export_run(const struct export_request *q, struct export_result *res,
 	setlocale(LC_CTYPE, "C.UTF-8");
 
 	if ((r = step_validate(&rn)) == 0 &&
+	    (r = step_tick(&rn)) == 0 &&
 	    (r = step_provision(&rn)) == 0 &&
+	    (r = step_tick(&rn)) == 0 &&
 	    (r = step_plan(&rn)) == 0 &&
 	    (r = step_build(&rn)) == 0 &&
 	    (r = step_check(&rn, digest)) == 0 &&
-	    (r = step_sign(&rn, digest)) == 0)
+	    (q->probe != NULL || (r = step_sign(&rn, digest)) == 0))
 		step_publish(&rn, digest);
 	run_free(&rn);
 	signals_restore(&rn);
+	/* The database or its session went away: worth another attempt. */
+	if (r == ERR_DB)
+		res->transient = 1;
 	if (r != 0 && err[0] == '\0')
 		err_set(err, errlen, "%s", err_str(r));
 	return r;
@@ -1542,5 +1870,6 @@ export_result_clear(struct export_result *res)
 {
 	free(res->tables);
 	free(res->receipt);
+	free(res->hits);
 	memset(res, 0, sizeof(*res));
 }

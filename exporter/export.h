@@ -22,9 +22,33 @@
 
 #include "evidence.h"
 #include "manifest.h"
+#include "verify.h"
 
 struct config;
 struct signkey;
+struct tokscan;
+
+/*
+ * The leak test's probe mode (docs/AUDIT.md): the export runs through the
+ * real pipeline (scoped session, builder, checker) for a leak test job,
+ * without the lint gate (lint's findings are the test's first step), and
+ * ends at the checker's proof: nothing is written to the outbox, signed
+ * or published, and a refused archive is a result, not an error.
+ */
+struct export_probe {
+	const struct tokscan *watch;	/* identifiers the checker counts */
+	/*
+	 * Called once the scoped session's snapshot is exported
+	 * (pg_export_snapshot(), valid while the export runs), before the
+	 * builder starts: the leak test counts rows in the same snapshot
+	 * through another connection. Nonzero stops the export.
+	 */
+	int (*on_snapshot)(void *ctx, const char *snapshot);
+	/* Polled while the children run: nonzero stops the export
+	 * (ERR_INTERRUPTED). May be NULL. */
+	int (*should_stop)(void *ctx);
+	void *ctx;
+};
 
 struct export_request {
 	const struct config *cfg;
@@ -36,6 +60,8 @@ struct export_request {
 	const char *since;		/* date window on date_column, or NULL */
 	const char *until;
 	int include_global;
+	int include_files;		/* the [files] of the rows read, read
+					 * beneath the tenant's directory */
 	int allow_empty;
 	const char *const *recipients;	/* overrides the config when n > 0 */
 	size_t nrecipients;
@@ -49,11 +75,27 @@ struct export_request {
 	/* progress: called from the monitor loop, may be NULL */
 	void (*progress)(void *ctx, uint64_t rows, uint64_t bytes);
 	void *progress_ctx;
+	/*
+	 * tick: called from the monitor loop about once a second while the
+	 * children run, and once more (force = 1) just before the archive
+	 * is signed and published. Returns 0 to go on, EXPORT_TICK_HOLD to
+	 * read nothing more from the builder for now (the database is busy;
+	 * not a stall), or a negative err to stop the export with a reason
+	 * in err (nothing is published). May be NULL.
+	 */
+	int (*tick)(void *ctx, int force, char *err, size_t errlen);
+	void *tick_ctx;
+	/* The export's id (MANIFEST_ID_LEN bytes), which names its files;
+	 * NULL: a random one. */
+	const uint8_t *export_id;
 	/* called in the provisioning helper, on its monitor connection, if
 	 * this process is killed mid-export (provision.h); may be NULL */
 	void (*abandoned)(PGconn *monitor, void *ctx);
 	void *abandoned_ctx;
+	const struct export_probe *probe;	/* NULL: a real export */
 };
+
+#define EXPORT_TICK_HOLD	1
 
 struct export_result {
 	char archive[4096];		/* published path (single or index) */
@@ -75,18 +117,36 @@ struct export_result {
 	long monitor_rss_kib;
 	char builder_status[256];
 	char checker_status[256];
+	uint64_t build_ms;		/* from the builder's start to the end of
+					 * its stream */
+	uint64_t held_ms;		/* of which the monitor held the builder
+					 * back (throttle, busy database) */
+	int transient;			/* the failure may pass: the database
+					 * connection was lost or the outbox
+					 * was full; another attempt may work */
 	uint8_t *receipt;		/* the proven manifest's bytes (no row
 					 * data): the job's receipt; malloc'd */
 	size_t receipt_len;
+	/* probe mode: whether the checker proved the archive (err holds its
+	 * first finding when not), records it found of another tenant, and
+	 * where watched identifiers occurred (malloc'd) */
+	int check_ok;
+	uint64_t tenant_mismatches;
+	struct verify_hit *hits;
+	size_t nhits;
+	uint64_t hits_dropped;
 };
 
 /*
- * Runs the export. Returns 0 when the archive was published, or a
+ * Runs the export. Returns 0 when the archive was published (probe mode:
+ * when the checker answered, proven or not), or a
  * negative err with a one-line reason in err (no secret, no row value,
  * nothing about other tenants). ERR_EMPTY when the tenant has no rows and
  * allow_empty is off; ERR_POLICY when lint fails; ERR_CHILD when the
  * builder or the checker failed or was killed; ERR_TENANT / ERR_HASH /...
- * when the checker refused the archive.
+ * when the checker refused the archive; the tick's own error when it
+ * stopped the export. [export] max_rows_per_second and
+ * max_bytes_per_second hold the builder back (throttle.h).
  */
 int export_run(const struct export_request *req, struct export_result *res,
     char *err, size_t errlen);

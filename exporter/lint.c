@@ -383,6 +383,34 @@ check_tenant_column(struct lint_report *rep, const struct config_table *ct,
 	    "%s is nullable: a NULL row belongs to no tenant", nm.col);
 }
 
+/* [files] path_column and size_column are columns of the files table. */
+static int
+check_files_columns(const struct config *cfg, struct lint_report *rep,
+    const struct config_table *ct, const struct schema_table *st)
+{
+	const struct config_files *f = config_files(cfg);
+	const char *cols[2];
+	struct names nm;
+	size_t i;
+	int r;
+
+	if (f == NULL || strcmp(f->schema, ct->schema) != 0 ||
+	    strcmp(f->table, ct->name) != 0)
+		return 0;
+	cols[0] = f->path_column;
+	cols[1] = f->size_column;
+	for (i = 0; i < 2; i++) {
+		if (cols[i] == NULL || schema_col(st, cols[i]) != NULL)
+			continue;
+		names_set(&nm, ct->schema, ct->name, NULL);
+		if ((r = addf(rep, "unknown_column", nm.obj, "correct [files] "
+		    "path_column or size_column", "[files] %s does not exist",
+		    i == 0 ? "path_column" : "size_column")) != 0)
+			return r;
+	}
+	return 0;
+}
+
 int
 lint_check_schema(const struct config *cfg, const struct lint_schema *s,
     struct lint_report *rep)
@@ -449,6 +477,8 @@ lint_check_schema(const struct config *cfg, const struct lint_schema *s,
 			    "column name looks like a secret")) != 0)
 				return r;
 		}
+		if ((r = check_files_columns(cfg, rep, ct, st)) != 0)
+			return r;
 		if ((r = check_listed(rep, ct, st, ct->exclude, ct->nexclude,
 		    "exclude_columns")) != 0 ||
 		    (r = check_listed(rep, ct, st, ct->allow, ct->nallow,
@@ -1167,7 +1197,8 @@ check_policy_without_tenant_scope(struct lint_ctx *x)
 	    "FROM tt JOIN rel ON rel.oid = tt.oid "
 	    "JOIN cfg ON cfg.s = rel.nspname AND cfg.t = rel.relname "
 	    "JOIN pg_policy p ON p.polrelid = tt.oid "
-	    "WHERE p.polname <> 'texp_export_scope' AND p.polcmd IN ('r', '*') "
+	    "WHERE p.polname NOT IN ('texp_export_scope', 'texp_leaktest_read') "
+	    "AND p.polcmd IN ('r', '*') "
 	    "AND position(quote_ident(cfg.k) in coalesce(pg_get_expr(p.polqual, "
 	    "p.polrelid), '')) = 0 ORDER BY 1, 2");
 }
@@ -1403,6 +1434,8 @@ lint_run(PGconn *conn, const struct config *cfg, struct lint_report **out)
 		if ((r = lint_checks[i].fn(&x)) != 0)
 			goto out;
 	}
+	if ((r = lint_check_files(cfg, x.rep)) != 0)
+		goto out;
 	report_sort(x.rep);
 	r = lint_report_blocking(x.rep) > 0 ? ERR_POLICY : 0;
  out:

@@ -92,4 +92,19 @@ int lint_schema_add(struct lint_schema *s, const char *schema,
 int lint_check_schema(const struct config *cfg, const struct lint_schema *s,
     struct lint_report *rep);
 
+/*
+ * The [files] section against the filesystem (nothing when the config has
+ * none): files_root (the root is missing, not a directory, or reached
+ * through a symbolic link), files_symlink (an entry directly under the
+ * root is a symbolic link: a tenant's directory must be its own),
+ * files_writable (the exporter's account could write the root or a
+ * tenant's directory; for root, a note unless the filesystem is mounted
+ * read-only), files_not_searchable (a note: a directory the sandboxed
+ * builder, which has no identity of its own, cannot enter). At most
+ * LINT_FILES_MAX_ENTRIES entries of the root are looked at. Returns 0 or
+ * ERR_NOMEM.
+ */
+#define LINT_FILES_MAX_ENTRIES	100000
+int lint_check_files(const struct config *cfg, struct lint_report *rep);
+
 #endif

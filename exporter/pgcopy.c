@@ -21,9 +21,12 @@ struct pgcopy {
 	size_t ncols;
 	size_t max_row_bytes;
 	struct buf *in;		/* unparsed input, <= max_row_bytes */
-	struct buf *row;	/* reused views: one row, one value */
+	struct buf *row;	/* reused views: one row, one value, and */
 	struct buf *val;
+	struct buf *meas;	/* the input while measuring a row */
 	enum pgcopy_state state;
+	int64_t mark;		/* column whose item is located, or -1 */
+	size_t mark_off, mark_len;
 	int error;		/* sticky */
 	uint64_t rows;
 };
@@ -46,7 +49,8 @@ pgcopy_new(const struct pgcopy_column *cols, size_t ncols,
 	if ((pc->types = calloc(ncols, sizeof(*pc->types))) == NULL ||
 	    (pc->in = buf_new(max_row_bytes)) == NULL ||
 	    (pc->row = buf_from(NULL, 0)) == NULL ||
-	    (pc->val = buf_from(NULL, 0)) == NULL) {
+	    (pc->val = buf_from(NULL, 0)) == NULL ||
+	    (pc->meas = buf_from(NULL, 0)) == NULL) {
 		pgcopy_free(pc);
 		return NULL;
 	}
@@ -55,6 +59,7 @@ pgcopy_new(const struct pgcopy_column *cols, size_t ncols,
 	pc->ncols = ncols;
 	pc->max_row_bytes = max_row_bytes;
 	pc->state = PGCOPY_HEADER;
+	pc->mark = -1;
 	return pc;
 }
 
@@ -66,6 +71,7 @@ pgcopy_free(struct pgcopy *pc)
 	buf_free(pc->in);
 	buf_free(pc->row);
 	buf_free(pc->val);
+	buf_free(pc->meas);
 	free(pc->types);
 	free(pc);
 }
@@ -74,6 +80,19 @@ uint64_t
 pgcopy_rows(const struct pgcopy *pc)
 {
 	return pc->rows;
+}
+
+void
+pgcopy_set_mark(struct pgcopy *pc, int64_t col)
+{
+	pc->mark = col >= 0 && (uint64_t)col < pc->ncols ? col : -1;
+}
+
+void
+pgcopy_mark(const struct pgcopy *pc, size_t *off, size_t *len)
+{
+	*off = pc->mark_off;
+	*len = pc->mark_len;
 }
 
 int
@@ -150,7 +169,7 @@ parse_header(struct pgcopy *pc)
 static int
 measure_row(struct pgcopy *pc, size_t *rowlen)
 {
-	struct buf *v = NULL;
+	struct buf *v = pc->meas;
 	uint16_t u16;
 	uint32_t u32;
 	int16_t nfields;
@@ -159,10 +178,8 @@ measure_row(struct pgcopy *pc, size_t *rowlen)
 	int r = ERR_INTERNAL;
 
 	*rowlen = 0;
-	if ((v = buf_from(buf_ptr(pc->in), buf_len(pc->in))) == NULL) {
-		r = ERR_NOMEM;
+	if ((r = buf_view_reset(v, buf_ptr(pc->in), buf_len(pc->in))) != 0)
 		goto out;
-	}
 	if ((r = buf_get_u16be(v, &u16)) != 0)
 		goto need;
 	nfields = (int16_t)u16;
@@ -199,7 +216,6 @@ measure_row(struct pgcopy *pc, size_t *rowlen)
 	if (r == ERR_TRUNCATED)
 		r = NEED_MORE;
  out:
-	buf_free(v);
 	return r;
 }
 
@@ -212,7 +228,7 @@ convert_row(struct pgcopy *pc, size_t rowlen, struct buf *record)
 	uint16_t u16;
 	uint32_t u32;
 	int32_t flen;
-	size_t i;
+	size_t i, base = buf_len(record), at;
 	int r = ERR_INTERNAL;
 
 	if ((r = buf_view_reset(v, buf_ptr(pc->in), rowlen)) != 0)
@@ -224,15 +240,18 @@ convert_row(struct pgcopy *pc, size_t rowlen, struct buf *record)
 		if ((r = buf_get_u32be(v, &u32)) != 0)
 			goto out;
 		flen = (int32_t)u32;
-		if (flen == -1) {
-			if ((r = dcbor_put_null(record)) != 0)
-				goto out;
-			continue;
-		}
-		if ((r = buf_get_ptr(v, (size_t)flen, &p)) != 0 ||
-		    (r = pgtype_to_cbor_view(pc->val, pc->types[i], p,
-		    (size_t)flen, record)) != 0)
+		at = buf_len(record);
+		if (flen == -1)
+			r = dcbor_put_null(record);
+		else if ((r = buf_get_ptr(v, (size_t)flen, &p)) == 0)
+			r = pgtype_to_cbor_view(pc->val, pc->types[i], p,
+			    (size_t)flen, record);
+		if (r != 0)
 			goto out;
+		if ((int64_t)i == pc->mark) {
+			pc->mark_off = at - base;
+			pc->mark_len = buf_len(record) - at;
+		}
 	}
 	r = buf_expect_end(v);
  out:

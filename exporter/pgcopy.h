@@ -74,6 +74,15 @@ int pgcopy_feed(struct pgcopy *pc, const uint8_t *p, size_t n);
  */
 int pgcopy_next_row(struct pgcopy *pc, struct buf *record);
 
+/*
+ * Asks pgcopy_next_row to note where column col's CBOR item lies in each
+ * row it appends (col -1, the default: none). pgcopy_mark then gives its
+ * offset from the start of the row's array and its length, so that the
+ * caller need not scan the row again to find it.
+ */
+void pgcopy_set_mark(struct pgcopy *pc, int64_t col);
+void pgcopy_mark(const struct pgcopy *pc, size_t *off, size_t *len);
+
 /* Number of rows produced so far. */
 uint64_t pgcopy_rows(const struct pgcopy *pc);
 

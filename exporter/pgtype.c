@@ -120,19 +120,46 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = yy + (*m <= 2);
 }
 
-/* "YYYY-MM-DD" with PostgreSQL's year rules; *bc set for years <= 0. */
-static void
-format_date(char *s, size_t size, int64_t days2000, int *bc, int *plain)
+/* v in decimal, zero-padded to at least width digits (width <= 20), at
+ * s; returns the length. By hand: this runs for every date and time. */
+static size_t
+put_dec(char *s, uint64_t v, size_t width)
+{
+	char t[20];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n < width)
+		t[n++] = '0';
+	for (i = 0; i < n; i++)
+		s[i] = t[n - 1 - i];
+	return n;
+}
+
+/* "YYYY-MM-DD" with PostgreSQL's year rules into s (at least 32 bytes,
+ * NUL-terminated); *bc set for years <= 0. Returns the length. */
+static size_t
+format_date(char *s, int64_t days2000, int *bc, int *plain)
 {
 	int64_t y;
 	unsigned m, d;
+	size_t n;
 
 	civil_from_days(days2000 + PG_EPOCH_DAYS_FROM_1970, &y, &m, &d);
 	*bc = y <= 0;
 	*plain = y < 1 || y > 9999;
 	if (y <= 0)
 		y = 1 - y;
-	snprintf(s, size, "%04lld-%02u-%02u", (long long)y, m, d);
+	n = put_dec(s, (uint64_t)y, 4);
+	s[n++] = '-';
+	n += put_dec(s + n, m, 2);
+	s[n++] = '-';
+	n += put_dec(s + n, d, 2);
+	s[n] = '\0';
+	return n;
 }
 
 static int
@@ -141,6 +168,7 @@ date_to_cbor(struct buf *in, struct buf *out)
 	char s[64];
 	uint32_t u;
 	int32_t v;
+	size_t n;
 	int r, bc, plain;
 
 	if ((r = buf_get_u32be(in, &u)) != 0)
@@ -152,29 +180,28 @@ date_to_cbor(struct buf *in, struct buf *out)
 		return put_cstr(out, "infinity");
 	if (v < -PG_EPOCH_JDATE || v >= DATE_END_JULIAN - PG_EPOCH_JDATE)
 		return ERR_FORMAT;
-	format_date(s, sizeof(s), v, &bc, &plain);
+	n = format_date(s, v, &bc, &plain);
 	if (!plain) {
 		if ((r = dcbor_put_tag(out, DCBOR_TAG_DATE)) != 0)
 			return r;
-		return put_cstr(out, s);
+		return dcbor_put_text(out, s, n);
 	}
 	if (bc) {
-		char t[sizeof(s) + 4];
-
-		snprintf(t, sizeof(t), "%s BC", s);
-		return put_cstr(out, t);
+		memcpy(s + n, " BC", 3);
+		n += 3;
 	}
-	return put_cstr(out, s);
+	return dcbor_put_text(out, s, n);
 }
 
 static int
 timestamp_to_cbor(struct buf *in, struct buf *out, int tz)
 {
-	char date[64], s[128], frac[8];
+	char s[128];
 	uint64_t u;
 	int64_t t, days, us;
 	unsigned sec, fs;
-	int r, bc, plain, i;
+	size_t n, k;
+	int r, bc, plain;
 
 	if ((r = buf_get_u64be(in, &u)) != 0)
 		return r;
@@ -191,34 +218,48 @@ timestamp_to_cbor(struct buf *in, struct buf *out, int tz)
 		us += USECS_PER_DAY;
 		days--;
 	}
-	format_date(date, sizeof(date), days, &bc, &plain);
+	n = format_date(s, days, &bc, &plain);
 	sec = (unsigned)(us / 1000000);
 	fs = (unsigned)(us % 1000000);
-	frac[0] = '\0';
+	s[n++] = plain ? ' ' : 'T';
+	n += put_dec(s + n, sec / 3600, 2);
+	s[n++] = ':';
+	n += put_dec(s + n, sec / 60 % 60, 2);
+	s[n++] = ':';
+	n += put_dec(s + n, sec % 60, 2);
 	if (fs != 0) {
-		snprintf(frac, sizeof(frac), ".%06u", fs);
-		for (i = 6; frac[i] == '0'; i--)
-			frac[i] = '\0';
+		/* ".ffffff" without its trailing zeros */
+		s[n++] = '.';
+		k = put_dec(s + n, fs, 6);
+		while (s[n + k - 1] == '0')
+			k--;
+		n += k;
 	}
 	if (!plain) {
-		snprintf(s, sizeof(s), "%sT%02u:%02u:%02u%s%s", date,
-		    sec / 3600, sec / 60 % 60, sec % 60, frac, tz ? "Z" : "");
-		if (tz && (r = dcbor_put_tag(out, DCBOR_TAG_DATETIME)) != 0)
-			return r;
-		return put_cstr(out, s);
+		if (tz) {
+			s[n++] = 'Z';
+			if ((r = dcbor_put_tag(out, DCBOR_TAG_DATETIME)) != 0)
+				return r;
+		}
+		return dcbor_put_text(out, s, n);
 	}
-	snprintf(s, sizeof(s), "%s %02u:%02u:%02u%s%s%s", date,
-	    sec / 3600, sec / 60 % 60, sec % 60, frac, tz ? "+00" : "",
-	    bc ? " BC" : "");
-	return put_cstr(out, s);
+	if (tz) {
+		memcpy(s + n, "+00", 3);
+		n += 3;
+	}
+	if (bc) {
+		memcpy(s + n, " BC", 3);
+		n += 3;
+	}
+	return dcbor_put_text(out, s, n);
 }
 
 static int
 numeric_to_cbor(struct buf *in, struct buf *out)
 {
 	uint16_t ndigits, uweight, sign, dscale, u;
-	uint16_t *digits = NULL;
-	char *s = NULL;
+	uint16_t *digits = NULL, digits_stack[32];
+	char *s = NULL, s_stack[256];
 	size_t cap, n = 0, first = 0, nd, i;
 	int weight, d, j;
 	int r = ERR_INTERNAL;
@@ -253,7 +294,10 @@ numeric_to_cbor(struct buf *in, struct buf *out)
 		r = ERR_TRUNCATED;
 		goto out;
 	}
-	if ((digits = calloc(ndigits + 1, sizeof(*digits))) == NULL) {
+	/* the common sizes on the stack: no allocation per value */
+	if ((size_t)ndigits + 1 <= sizeof(digits_stack) / sizeof(digits_stack[0]))
+		digits = digits_stack;
+	else if ((digits = calloc(ndigits + 1, sizeof(*digits))) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
@@ -286,7 +330,9 @@ numeric_to_cbor(struct buf *in, struct buf *out)
 	/* sign + integer digits + point + fraction (+ a 4-digit overrun) */
 	cap = 1 + (weight >= 0 ? ((size_t)weight + 1) * 4 : 1) + 1 +
 	    dscale + 4 + 1;
-	if ((s = malloc(cap)) == NULL) {
+	if (cap <= sizeof(s_stack))
+		s = s_stack;
+	else if ((s = malloc(cap)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
 	}
@@ -299,8 +345,7 @@ numeric_to_cbor(struct buf *in, struct buf *out)
 	} else {
 		for (d = 0; d <= weight; d++) {
 			u = (size_t)d < nd - first ? digits[first + d] : 0;
-			n += (size_t)snprintf(s + n, cap - n,
-			    d == 0 ? "%u" : "%04u", (unsigned)u);
+			n += put_dec(s + n, u, d == 0 ? 1 : 4);
 		}
 	}
 	if (dscale > 0) {
@@ -311,15 +356,16 @@ numeric_to_cbor(struct buf *in, struct buf *out)
 		for (j = 0; j < dscale; j += 4, d++) {
 			u = d >= 0 && (size_t)d < nd - first ?
 			    digits[first + d] : 0;
-			n += (size_t)snprintf(s + n, cap - n, "%04u",
-			    (unsigned)u);
+			n += put_dec(s + n, u, 4);
 		}
 		n = end;	/* PostgreSQL truncates to dscale digits */
 	}
 	r = dcbor_put_text(out, s, n);
  out:
-	free(digits);
-	free(s);
+	if (digits != digits_stack)
+		free(digits);
+	if (s != s_stack)
+		free(s);
 	return r;
 }
 

@@ -168,7 +168,8 @@ helper(struct helper *h, const uint8_t *job_hash, int in, int out)
 		builder_log(out, "error %d %s", r, err);
 		_exit(1);
 	}
-	if ((r = lint_run(h->mon, h->cfg, &lr)) != 0) {
+	if ((h->o == NULL || !h->o->no_lint) &&
+	    (r = lint_run(h->mon, h->cfg, &lr)) != 0) {
 		size_t k = lr ? lint_report_count(lr) : 0;
 
 		if (r == ERR_POLICY && k > 0)

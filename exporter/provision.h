@@ -30,10 +30,11 @@ struct provision;
 
 /*
  * Starts the helper and waits for its answer; the export role it creates
- * is for the running job job_hash (db_export_role_create). Returns 0 with *out set, or
- * ERR_POLICY (lint findings: err names the count and the first), ERR_DB
- * (cannot log in or create the role), ERR_CHILD. On error the helper has
- * already exited and nothing was created.
+ * is for the running job job_hash (db_export_role_create). The database
+ * must pass lint first (unless provision_opts says no_lint). Returns 0
+ * with *out set, or ERR_POLICY (lint findings: err names the count and
+ * the first), ERR_DB (cannot log in or create the role), ERR_CHILD. On
+ * error the helper has already exited and nothing was created.
  */
 int provision_start(const struct config *cfg, const uint8_t job_hash[32],
     struct provision **out, char *err, size_t errlen);
@@ -48,6 +49,9 @@ struct provision_opts {
 	 */
 	void (*abandoned)(PGconn *monitor, void *ctx);
 	void *ctx;
+	/* Set: no lint first. Only the leak test's exports, whose first
+	 * step reports lint's findings, set it; every real export lints. */
+	int no_lint;
 };
 /* provision_start with options (o may be NULL). */
 int provision_start_opts(const struct config *cfg,

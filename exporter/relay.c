@@ -240,7 +240,7 @@ answer_write(const struct relay_job *j, PGconn *db, int code, char *err,
 {
 	struct db_columns *c = NULL;
 	struct buf *b = buf_new(RELAY_ANSWER_MAX);
-	char *snap = NULL;
+	char *snap = NULL, *exported = NULL;
 	size_t i;
 	int r = ERR_NOMEM;
 
@@ -248,9 +248,12 @@ answer_write(const struct relay_job *j, PGconn *db, int code, char *err,
 		return ERR_NOMEM;
 	/* code != 0: the session could not be opened; err says why. */
 	if (code == 0 &&
-	    (code = db_snapshot_current(db, &snap, err, errlen)) == 0) {
+	    (code = db_snapshot_current(db, &snap, err, errlen)) == 0 &&
+	    (!j->export_snapshot ||
+	    (code = db_snapshot_export(db, &exported, err, errlen)) == 0)) {
 		if ((r = buf_put_str(b, ANSWER_MAGIC)) != 0 ||
 		    (r = buf_put_u8(b, 1)) != 0 || (r = put_str(b, snap)) != 0 ||
+		    (r = put_str(b, exported != NULL ? exported : "")) != 0 ||
 		    (r = buf_put_u32be(b, (uint32_t)j->ntables)) != 0)
 			goto out;
 		for (i = 0; i < j->ntables; i++) {
@@ -277,13 +280,14 @@ answer_write(const struct relay_job *j, PGconn *db, int code, char *err,
 		r = code;
  out:
 	free(snap);
+	free(exported);
 	buf_free(b);
 	return r;
 }
 
 int
 relay_answer_read(int fd, size_t ntables, int timeout_ms, char **snapshot,
-    struct db_columns **cols, char *err, size_t errlen)
+    char **exported, struct db_columns **cols, char *err, size_t errlen)
 {
 	struct buf *b = NULL;
 	const uint8_t *magic;
@@ -294,6 +298,7 @@ relay_answer_read(int fd, size_t ntables, int timeout_ms, char **snapshot,
 	int r;
 
 	*snapshot = NULL;
+	*exported = NULL;
 	for (i = 0; i < ntables; i++)
 		cols[i] = NULL;
 	if ((r = frame_read(fd, RELAY_ANSWER_MAX, now_ms() +
@@ -315,6 +320,7 @@ relay_answer_read(int fd, size_t ntables, int timeout_ms, char **snapshot,
 		goto out;
 	}
 	if ((r = get_str(b, 1024, snapshot)) != 0 ||
+	    (r = get_str(b, 256, exported)) != 0 ||
 	    (r = buf_get_u32be(b, &n)) != 0 || n != ntables)
 		goto bad;
 	for (i = 0; i < ntables; i++)
@@ -332,6 +338,8 @@ relay_answer_read(int fd, size_t ntables, int timeout_ms, char **snapshot,
 	if (r != 0) {
 		free(*snapshot);
 		*snapshot = NULL;
+		free(*exported);
+		*exported = NULL;
 		for (i = 0; i < ntables; i++) {
 			db_columns_free(cols[i]);
 			cols[i] = NULL;

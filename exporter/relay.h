@@ -67,6 +67,9 @@ struct relay_job {
 	int out_fd;			/* answer, to the monitor */
 	int log_fd;
 	unsigned cpu_seconds;		/* RLIMIT_CPU once sandboxed */
+	int export_snapshot;		/* the leak test's exports: also
+					 * pg_export_snapshot() in the answer,
+					 * for counts in the same snapshot */
 };
 
 /*
@@ -111,12 +114,14 @@ void relay_link_free(struct relay_link *l);
 
 /*
  * Reads the relay's answer from fd, waiting at most timeout_ms. On
- * success *snapshot (malloc'd) and cols[0..ntables) (db_columns_free each)
- * are set. On the relay's own failure returns its error code with its
+ * success *snapshot and *exported (malloc'd; exported is "" unless the
+ * job asked for export_snapshot) and cols[0..ntables) (db_columns_free
+ * each) are set. On the relay's own failure returns its error code with its
  * reason in err; ERR_CHILD if the answer is cut short or malformed.
  */
 int relay_answer_read(int fd, size_t ntables, int timeout_ms,
-    char **snapshot, struct db_columns **cols, char *err, size_t errlen);
+    char **snapshot, char **exported, struct db_columns **cols, char *err,
+    size_t errlen);
 /* Writes the plan (n NUL-terminated statements) to fd. ERR_IO if the
  * relay is gone, ERR_LIMIT past RELAY_PLAN_MAX. */
 int relay_plan_write(int fd, const char *const *stmts, size_t n);

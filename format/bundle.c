@@ -76,6 +76,45 @@ bundle_types_for(const struct manifest_table *t, struct coltype **types,
 }
 
 void
+bundle_file_name(char *out, size_t len, size_t t, uint64_t p, uint64_t row,
+    uint64_t chunk)
+{
+	snprintf(out, len, "texp/f/%04zu/%06llu/%05llu/%06llu", t,
+	    (unsigned long long)p, (unsigned long long)row,
+	    (unsigned long long)chunk);
+}
+
+int
+bundle_record_path(struct buf *view, const uint8_t *rec, size_t len,
+    uint64_t col, const uint8_t **path, size_t *plen)
+{
+	struct dcbor_item it;
+	uint64_t n, i;
+	int r;
+
+	*path = NULL;
+	*plen = 0;
+	if ((r = buf_view_reset(view, rec, len)) != 0)
+		return r;
+	if ((r = dcbor_get_array(view, &n)) != 0)
+		return ERR_CBOR;
+	if (col >= n)
+		return ERR_CBOR;
+	for (i = 0; i < col; i++)
+		if ((r = dcbor_skip(view, DCBOR_MAX_DEPTH)) != 0)
+			return ERR_CBOR;
+	if ((r = dcbor_get_item(view, &it)) != 0)
+		return ERR_CBOR;
+	if (it.type == DCBOR_NULL)
+		return 0;
+	if (it.type != DCBOR_TEXT)
+		return ERR_TYPE;
+	*path = it.p;
+	*plen = it.len;
+	return 0;
+}
+
+void
 bundle_part_name(char *out, size_t len, const char *kind, size_t t,
     uint64_t p)
 {
@@ -104,7 +143,16 @@ struct bundle_writer {
 	struct buf *view;	/* reused to scan each record */
 	struct coltype *types;	/* of table cur */
 	size_t types_cap;
+	/* files (§3.4) */
+	const struct bundle_file_source *files;
+	uint8_t (*pth)[EVIDENCE_HASH_LEN];	/* the files table's part: */
+	uint8_t (*pch)[EVIDENCE_HASH_LEN];	/* hashes until its flush */
+	size_t pcap;
+	struct buf *view2;
+	uint8_t *io;		/* FILE_IO bytes of file data */
 };
+
+#define FILE_IO		65536
 
 /* Compressed output so far, to the sink. */
 static int
@@ -173,6 +221,104 @@ w_entry(struct bundle_writer *w, const char *name, const uint8_t *p,
 	return 0;
 }
 
+/* The file of row i of the part: its chunk entries; its size and hash. */
+static int
+w_file(struct bundle_writer *w, uint64_t part, uint64_t i, uint64_t row,
+    const uint8_t *path, size_t plen, uint64_t *size,
+    uint8_t fh[EVIDENCE_HASH_LEN])
+{
+	static const uint8_t zero[TAR_BLOCK];
+	const struct bundle_file_source *src = w->files;
+	crypto_generichash_state st;
+	uint8_t hdr[TAR_BLOCK];
+	char name[64];
+	uint64_t nchunks, c, off = 0, clen, left;
+	size_t got;
+	int r, rc, ok = 0;
+
+	if ((r = src->open(src->ctx, row, path, plen, size)) != 0)
+		return r;
+	nchunks = *size == 0 ? 1 : (*size - 1) / BUNDLE_FILE_CHUNK + 1;
+	if (nchunks > BUNDLE_MAX_FILE_CHUNKS) {
+		r = ERR_LIMIT;
+		goto out;
+	}
+	crypto_generichash_init(&st, NULL, 0, EVIDENCE_HASH_LEN);
+	for (c = 1; c <= nchunks; c++) {
+		clen = *size - off < BUNDLE_FILE_CHUNK ? *size - off :
+		    BUNDLE_FILE_CHUNK;
+		bundle_file_name(name, sizeof(name), w->cur, part, i, c);
+		if ((r = tar_header_put(hdr, name, clen, w->m->created)) != 0 ||
+		    (r = w_out(w, hdr, sizeof(hdr))) != 0)
+			goto out;
+		for (left = clen; left > 0; left -= got) {
+			if ((r = src->read(src->ctx, w->io, left < FILE_IO ?
+			    (size_t)left : FILE_IO, &got)) != 0)
+				goto out;
+			if (got == 0 || got > left) {
+				r = ERR_IO;	/* shorter than its size */
+				goto out;
+			}
+			crypto_generichash_update(&st, w->io, got);
+			if ((r = w_out(w, w->io, got)) != 0)
+				goto out;
+		}
+		if ((r = w_out(w, zero, tar_padding(clen))) != 0)
+			goto out;
+		off += clen;
+	}
+	crypto_generichash_final(&st, fh, EVIDENCE_HASH_LEN);
+	ok = 1;
+ out:
+	rc = src->close(src->ctx, ok);
+	return r != 0 ? r : rc;
+}
+
+/* The files table's part, after its records entry: each row's file, its
+ * evidence item and Merkle leaf. */
+static int
+w_files_part(struct bundle_writer *w, uint64_t part)
+{
+	const struct manifest_table *mt = &w->m->tables[w->cur];
+	uint64_t first = mt->records - w->part_records, i, size;
+	uint8_t fh[EVIDENCE_HASH_LEN];
+	const uint8_t *start, *path;
+	size_t before, plen;
+	int r;
+
+	if ((r = buf_view_reset(w->view, buf_ptr(w->rec),
+	    buf_len(w->rec))) != 0)
+		return r;
+	for (i = 0; i < w->part_records; i++) {
+		start = buf_ptr(w->view);
+		before = buf_len(w->view);
+		if ((r = dcbor_skip(w->view, DCBOR_MAX_DEPTH)) != 0 ||
+		    (r = bundle_record_path(w->view2, start,
+		    before - buf_len(w->view), w->m->files_path, &path,
+		    &plen)) != 0)
+			return r;
+		if ((r = dcbor_put_array(w->ev, 3)) != 0 ||
+		    (r = dcbor_put_bytes(w->ev, w->pth[i], EVIDENCE_HASH_LEN)) ||
+		    (r = dcbor_put_bytes(w->ev, w->pch[i], EVIDENCE_HASH_LEN)))
+			return r;
+		if (path == NULL) {
+			if ((r = dcbor_put_null(w->ev)) != 0)
+				return r;
+			merkle_add(&w->mk, w->pth[i], w->pch[i]);
+			continue;
+		}
+		if ((r = w_file(w, part, i, first + i, path, plen, &size,
+		    fh)) != 0)
+			return r;
+		if ((r = dcbor_put_array(w->ev, 2)) != 0 ||
+		    (r = dcbor_put_uint(w->ev, size)) != 0 ||
+		    (r = dcbor_put_bytes(w->ev, fh, sizeof(fh))) != 0)
+			return r;
+		merkle_add_file(&w->mk, w->pth[i], w->pch[i], size, fh);
+	}
+	return 0;
+}
+
 static int
 w_flush(struct bundle_writer *w)
 {
@@ -187,6 +333,9 @@ w_flush(struct bundle_writer *w)
 	t->parts++;
 	bundle_part_name(name, sizeof(name), "records", w->cur, t->parts);
 	if ((r = w_entry(w, name, buf_ptr(w->rec), buf_len(w->rec))) != 0)
+		return r;
+	if (manifest_is_files_table(w->m, w->cur) &&
+	    (r = w_files_part(w, t->parts)) != 0)
 		return r;
 	bundle_part_name(name, sizeof(name), "evidence", w->cur, t->parts);
 	if ((r = w_entry(w, name, buf_ptr(w->ev), buf_len(w->ev))) != 0)
@@ -267,9 +416,13 @@ bundle_writer_new(struct manifest *m, int zstd, size_t part_bytes,
 	    (r = w_start(w, zstd)) != 0)
 		goto out;
 	r = ERR_NOMEM;
+	if (m->has_files && (w->io = malloc(FILE_IO)) == NULL)
+		goto out;
 	if ((w->rec = buf_new(BUNDLE_MAX_PART_BYTES)) == NULL ||
 	    (w->view = buf_from(NULL, 0)) == NULL ||
-	    (w->ev = buf_new(EVIDENCE_MAX)) == NULL ||
+	    (w->view2 = buf_from(NULL, 0)) == NULL ||
+	    (w->ev = buf_new(m->has_files ? EVIDENCE_FILES_MAX :
+	    EVIDENCE_MAX)) == NULL ||
 	    (pre = buf_new(MANIFEST_MAX_BYTES)) == NULL)
 		goto out;
 	if ((r = manifest_encode_preamble(m, pre)) != 0 ||
@@ -307,23 +460,68 @@ w_scan(struct bundle_writer *w, const struct manifest_table *mt,
 	return r;
 }
 
-int
-bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
-    size_t len)
+/* Room for the hashes of one more row of the files table's part. */
+static int
+w_files_room(struct bundle_writer *w)
 {
-	struct manifest_table *mt;
-	uint8_t th[EVIDENCE_HASH_LEN], ch[EVIDENCE_HASH_LEN];
-	const uint8_t *tval;
-	size_t tlen;
+	size_t cap;
+	void *a;
+
+	if (w->part_records < w->pcap)
+		return 0;
+	cap = w->pcap ? 2 * w->pcap : 256;
+	if (cap > BUNDLE_MAX_PART_RECORDS)
+		cap = BUNDLE_MAX_PART_RECORDS;
+	if ((a = reallocarray(w->pth, cap, sizeof(*w->pth))) == NULL)
+		return ERR_NOMEM;
+	w->pth = a;
+	if ((a = reallocarray(w->pch, cap, sizeof(*w->pch))) == NULL)
+		return ERR_NOMEM;
+	w->pch = a;
+	w->pcap = cap;
+	return 0;
+}
+
+/* A row of the files table: its evidence waits for its file (w_flush). */
+static int
+w_add_files_row(struct bundle_writer *w, struct manifest_table *mt,
+    const uint8_t *rec, size_t len, const uint8_t th[EVIDENCE_HASH_LEN],
+    const uint8_t ch[EVIDENCE_HASH_LEN])
+{
+	const uint8_t *path;
+	size_t plen;
 	int r;
 
-	if (w->done || t >= w->m->ntables || t < w->cur)
+	if (w->files == NULL)
 		return ERR_INVALID;
-	if (t > w->cur && (r = w_advance(w, t)) != 0)
+	if ((r = bundle_record_path(w->view2, rec, len, w->m->files_path,
+	    &path, &plen)) != 0)
 		return r;
-	mt = &w->m->tables[t];
-	if ((r = w_scan(w, mt, rec, len, &tval, &tlen)) != 0)
+	if ((r = w_files_room(w)) != 0 || (r = buf_put(w->rec, rec, len)) != 0)
 		return r;
+	memcpy(w->pth[w->part_records], th, EVIDENCE_HASH_LEN);
+	memcpy(w->pch[w->part_records], ch, EVIDENCE_HASH_LEN);
+	w->part_records++;
+	mt->records++;
+	mt->bytes += len;
+	return 0;
+}
+
+void
+bundle_writer_set_files(struct bundle_writer *w,
+    const struct bundle_file_source *src)
+{
+	w->files = src;
+}
+
+/* Appends a record whose tenant value (or NULL) is known. */
+static int
+w_add(struct bundle_writer *w, struct manifest_table *mt, const uint8_t *rec,
+    size_t len, const uint8_t *tval, size_t tlen)
+{
+	uint8_t th[EVIDENCE_HASH_LEN], ch[EVIDENCE_HASH_LEN];
+	int r;
+
 	if (len > BUNDLE_MAX_PART_BYTES)
 		return ERR_LIMIT;
 	if (w->part_records > 0 && (buf_len(w->rec) + len > w->part_bytes ||
@@ -335,6 +533,8 @@ bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
 	if (tval != NULL &&
 	    (r = evidence_hasher_tenant(&w->eh, tval, tlen, th)) != 0)
 		return r;
+	if (manifest_is_files_table(w->m, (size_t)(mt - w->m->tables)))
+		return w_add_files_row(w, mt, rec, len, th, ch);
 	if ((r = buf_put(w->rec, rec, len)) != 0 ||
 	    (r = dcbor_put_array(w->ev, 2)) != 0 ||
 	    (r = tval != NULL ? dcbor_put_bytes(w->ev, th, sizeof(th)) :
@@ -346,6 +546,61 @@ bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
 	mt->records++;
 	mt->bytes += len;
 	return 0;
+}
+
+/* Moves to table t; 0 or an error. */
+static int
+w_table(struct bundle_writer *w, size_t t)
+{
+	if (w->done || t >= w->m->ntables || t < w->cur)
+		return ERR_INVALID;
+	if (t > w->cur)
+		return w_advance(w, t);
+	return 0;
+}
+
+int
+bundle_writer_add(struct bundle_writer *w, size_t t, const uint8_t *rec,
+    size_t len)
+{
+	struct manifest_table *mt;
+	const uint8_t *tval;
+	size_t tlen;
+	int r;
+
+	if ((r = w_table(w, t)) != 0)
+		return r;
+	mt = &w->m->tables[t];
+	if ((r = w_scan(w, mt, rec, len, &tval, &tlen)) != 0)
+		return r;
+	return w_add(w, mt, rec, len, tval, tlen);
+}
+
+int
+bundle_writer_add_encoded(struct bundle_writer *w, size_t t,
+    const uint8_t *rec, size_t len, size_t toff, size_t tlen)
+{
+	struct manifest_table *mt;
+	int r;
+
+	if ((r = w_table(w, t)) != 0)
+		return r;
+	mt = &w->m->tables[t];
+	if (mt->tenant_column < 0)
+		return w_add(w, mt, rec, len, NULL, 0);
+	if (toff > len || tlen == 0 || tlen > len - toff)
+		return ERR_INVALID;
+	return w_add(w, mt, rec, len, rec + toff, tlen);
+}
+
+int
+bundle_writer_end_table(struct bundle_writer *w, size_t t)
+{
+	if (w->done || t >= w->m->ntables || t < w->cur)
+		return ERR_INVALID;
+	if (t > w->cur)
+		return 0;	/* not begun: nothing to close yet */
+	return w_advance(w, t + 1);
 }
 
 int
@@ -390,6 +645,10 @@ bundle_writer_free(struct bundle_writer *w)
 	buf_free(w->rec);
 	buf_free(w->ev);
 	buf_free(w->view);
+	buf_free(w->view2);
+	free(w->pth);
+	free(w->pch);
+	free(w->io);
 	free(w->types);
 	evidence_hasher_clear(&w->eh);
 	free(w);

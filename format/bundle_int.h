@@ -18,6 +18,8 @@ struct buf;
 #define MAX_TABLE_INDEX	9999
 #define MAX_PART_INDEX	999999
 #define EVIDENCE_MAX	(BUNDLE_MAX_PART_RECORDS * BUNDLE_EVIDENCE_ITEM)
+#define EVIDENCE_FILES_MAX (BUNDLE_MAX_PART_RECORDS * \
+	BUNDLE_EVIDENCE_ITEM_FILE_MAX)
 
 /* A record that breaks a rule but whose bytes are whole. */
 struct record_fault {
@@ -44,6 +46,19 @@ int bundle_record_next(struct buf *b, size_t ncolumns,
  * size). 0 or ERR_NOMEM. */
 int bundle_types_for(const struct manifest_table *t, struct coltype **types,
     size_t *cap);
+
+/* "texp/f/TTTT/PPPPPP/RRRRR/CCCCCC" into out. */
+void bundle_file_name(char *out, size_t len, size_t t, uint64_t p,
+    uint64_t row, uint64_t chunk);
+
+/*
+ * The item of column col of the whole record rec[0..len) (a canonical
+ * array, as bundle_record_next accepted it): *path and *plen point at a
+ * text string's bytes, or *path is NULL for null. ERR_TYPE for any other
+ * item, ERR_CBOR for bytes that are not such a record. view is scratch.
+ */
+int bundle_record_path(struct buf *view, const uint8_t *rec, size_t len,
+    uint64_t col, const uint8_t **path, size_t *plen);
 
 /* "texp/t/TTTT/KIND-PPPPPP.cbor" into out. */
 void bundle_part_name(char *out, size_t len, const char *kind, size_t t,

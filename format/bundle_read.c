@@ -18,6 +18,7 @@
 #include "dcbor.h"
 #include "err.h"
 #include "evidence.h"
+#include "merkleq.h"
 #include "tar.h"
 
 /* ------------------------------------------------------------------ */
@@ -68,11 +69,29 @@ struct reader {
 	uint64_t *parts;
 	uint64_t *bytes;
 	struct merkle *mk;
+	struct merkleq *mq;	/* building mk, or NULL: built here */
 	struct evidence_hasher eh;
 	/* the previous records part of table cur, until it is known whether
 	 * it was cut where the writer cuts */
 	int prev_pending;
 	uint64_t prev_size, prev_nrec;
+	/* files (§3.4): the current part of the files table, row by row */
+	struct rfile *rf;
+	size_t rfcap;
+	int64_t frow;		/* the row whose file is being read, or -1 */
+	uint64_t fchunk;	/* its last chunk number */
+	uint64_t flast;		/* that chunk's size */
+	crypto_generichash_state fst;
+	struct buf *view2;
+};
+
+/* One row of the files table's current part. */
+struct rfile {
+	size_t off, len;	/* its path in rd->data */
+	uint8_t path;		/* the path column is a text string */
+	uint8_t have;		/* its file was read */
+	uint64_t size;
+	uint8_t hash[EVIDENCE_HASH_LEN];
 };
 
 /* Reports a failure; returns nonzero when the walk should stop because
@@ -441,6 +460,10 @@ do_preamble(struct reader *rd)
 	if (rd->records == NULL || rd->parts == NULL || rd->bytes == NULL ||
 	    rd->mk == NULL)
 		return ERR_NOMEM;
+	/* no thread to be had: the trees are built here */
+	if (rd->v->threads && rd->mq == NULL &&
+	    merkleq_start(rd->mk, n, &rd->mq) != 0)
+		rd->mq = NULL;
 	if (rd->v->on_preamble != NULL &&
 	    rd->v->on_preamble(rd->v->ctx, rd->pre) != 0) {
 		rd->stopped = 1;
@@ -503,6 +526,37 @@ hashes_room(struct reader *rd)
 	return 0;
 }
 
+/* A row of the files table: where its path is (its Merkle leaf waits for
+ * the evidence, which follows its file). */
+static int
+files_row(struct reader *rd, const uint8_t *rec, size_t len)
+{
+	struct rfile *f;
+	const uint8_t *path;
+	size_t plen, cap;
+	void *a;
+
+	if (rd->nrec >= rd->rfcap) {
+		cap = rd->rfcap ? 2 * rd->rfcap : 256;
+		if (cap > BUNDLE_MAX_PART_RECORDS)
+			cap = BUNDLE_MAX_PART_RECORDS;
+		if ((a = reallocarray(rd->rf, cap, sizeof(*rd->rf))) == NULL)
+			return ERR_NOMEM;
+		rd->rf = a;
+		rd->rfcap = cap;
+	}
+	f = &rd->rf[rd->nrec];
+	memset(f, 0, sizeof(*f));
+	/* a path of another type was reported as column_type already */
+	if (bundle_record_path(rd->view2, rec, len, rd->pre->files_path,
+	    &path, &plen) == 0 && path != NULL) {
+		f->path = 1;
+		f->off = (size_t)(path - buf_ptr(rd->data));
+		f->len = plen;
+	}
+	return 0;
+}
+
 /* One record: hashes, Merkle leaf, callback. */
 static int
 take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
@@ -518,8 +572,17 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 	if (tval != NULL && (r = evidence_hasher_tenant(&rd->eh, tval, tlen,
 	    rd->th[rd->nrec])) != 0)
 		return r;
-	merkle_add(&rd->mk[t], tval != NULL ? rd->th[rd->nrec] : NULL,
-	    rd->ch[rd->nrec]);
+	if (manifest_is_files_table(rd->pre, t)) {
+		/* its leaves wait for its files (evidence_file) and are
+		 * added on this thread: none goes to the queue */
+		if ((r = files_row(rd, rec, len)) != 0)
+			return r;
+	} else if (rd->mq != NULL)
+		merkleq_add(rd->mq, t, tval != NULL ? rd->th[rd->nrec] : NULL,
+		    rd->ch[rd->nrec]);
+	else
+		merkle_add(&rd->mk[t], tval != NULL ? rd->th[rd->nrec] : NULL,
+		    rd->ch[rd->nrec]);
 	rd->bytes[t] += len;
 	if (rd->v->on_record != NULL && rd->v->on_record(rd->v->ctx, rd->pre,
 	    t, rd->records[t], rec, len, tval, tlen) != 0) {
@@ -541,6 +604,7 @@ do_records(struct reader *rd, size_t t)
 	int r;
 
 	rd->nrec = 0;
+	rd->frow = -1;
 	if (rd->types_table != t) {
 		if ((r = bundle_types_for(mt, &rd->types, &rd->types_cap)) != 0)
 			return r;
@@ -588,6 +652,8 @@ do_records(struct reader *rd, size_t t)
 	return 0;
 }
 
+_Static_assert(EVIDENCE_HASH_LEN == crypto_verify_32_BYTES, "hash length");
+
 /* One evidence item against record i of the part. */
 static int
 evidence_item(struct reader *rd, const struct manifest_table *mt,
@@ -595,15 +661,105 @@ evidence_item(struct reader *rd, const struct manifest_table *mt,
 {
 	uint64_t n = rd->records[rd->cur] - rd->nrec + i;
 
-	if (mt->tenant_column >= 0 && sodium_memcmp(th->p, rd->th[i],
-	    EVIDENCE_HASH_LEN) != 0 && FAIL(rd, RULE_TENANT_HASH, "table "
+	/* crypto_verify_32: constant time, and a tenth of sodium_memcmp's
+	 * cost on every record */
+	if (mt->tenant_column >= 0 && crypto_verify_32(th->p, rd->th[i]) != 0 &&
+	    FAIL(rd, RULE_TENANT_HASH, "table "
 	    "\"%s\" record %llu: tenant hash does not recompute", mt->name,
 	    (unsigned long long)n))
 		return ERR_INTERRUPTED;
-	if (sodium_memcmp(ch->p, rd->ch[i], EVIDENCE_HASH_LEN) != 0 &&
+	if (crypto_verify_32(ch->p, rd->ch[i]) != 0 &&
 	    FAIL(rd, RULE_CONTENT_HASH, "table \"%s\" record %llu: content "
 	    "hash does not recompute", mt->name, (unsigned long long)n))
 		return ERR_INTERRUPTED;
+	return 0;
+}
+
+/* The file part of an evidence item of the files table, row i: null, or
+ * [size, hash] equal to the file read; then the row's Merkle leaf, from
+ * what was recomputed. ERR_CBOR when the item is not of that form. */
+static int
+evidence_file(struct reader *rd, const struct manifest_table *mt, uint64_t i,
+    struct buf *b)
+{
+	const struct rfile *f = &rd->rf[i];
+	uint64_t n = rd->records[rd->cur] - rd->nrec + i, size = 0;
+	struct dcbor_item it, h;
+	const char *why = NULL;
+	enum rule rule = RULE_NONE;
+	int r;
+
+	if ((r = dcbor_get_item(b, &it)) != 0)
+		return ERR_CBOR;
+	if (it.type == DCBOR_ARRAY && it.u == 2) {
+		if (dcbor_get_uint(b, &size) != 0 ||
+		    dcbor_get_item(b, &h) != 0 || h.type != DCBOR_BYTES ||
+		    h.len != EVIDENCE_HASH_LEN)
+			return ERR_CBOR;
+	} else if (it.type != DCBOR_NULL)
+		return ERR_CBOR;
+	if (f->path && f->have)
+		merkle_add_file(&rd->mk[rd->cur], rd->th[i], rd->ch[i],
+		    f->size, f->hash);
+	else
+		merkle_add(&rd->mk[rd->cur], rd->th[i], rd->ch[i]);
+	if (it.type == DCBOR_NULL && f->path) {
+		rule = RULE_FILE_MISSING;
+		why = "the row has a path but its evidence no file";
+	} else if (it.type == DCBOR_ARRAY && !f->path) {
+		rule = RULE_EVIDENCE_SHAPE;
+		why = "the row has no path but its evidence a file";
+	} else if (it.type == DCBOR_ARRAY && !f->have) {
+		rule = RULE_FILE_MISSING;
+		why = "the row has a path but the archive no file for it";
+	} else if (it.type == DCBOR_ARRAY && (size != f->size ||
+	    sodium_memcmp(h.p, f->hash, EVIDENCE_HASH_LEN) != 0)) {
+		rule = RULE_FILE_HASH;
+		why = "the file's size or hash does not recompute";
+	}
+	if (why != NULL && FAIL(rd, rule, "table \"%s\" row %llu: %s",
+	    mt->name, (unsigned long long)n, why))
+		return ERR_INTERRUPTED;
+	return 0;
+}
+
+/* The evidence of a part of the files table: [th, ch, null | [size,
+ * hash]] per row, read item by item (the items differ in size). */
+static int
+do_evidence_files(struct reader *rd, size_t t)
+{
+	const struct manifest_table *mt = &rd->pre->tables[t];
+	struct buf *b = rd->view;
+	struct dcbor_item th, ch;
+	uint64_t i, n;
+	int r;
+
+	if ((r = buf_view_reset(b, buf_ptr(rd->data), buf_len(rd->data))) != 0)
+		return r;
+	for (i = 0; i < rd->nrec; i++) {
+		if ((r = dcbor_get_array(b, &n)) != 0 || n != 3 ||
+		    (r = dcbor_get_item(b, &th)) != 0 ||
+		    (r = dcbor_get_item(b, &ch)) != 0 ||
+		    th.type != DCBOR_BYTES || th.len != EVIDENCE_HASH_LEN ||
+		    ch.type != DCBOR_BYTES || ch.len != EVIDENCE_HASH_LEN)
+			break;
+		if ((r = evidence_item(rd, mt, i, &th, &ch)) != 0)
+			return r;
+		if ((r = evidence_file(rd, mt, i, b)) != 0) {
+			if (r != ERR_CBOR)
+				return r;
+			break;
+		}
+	}
+	if ((i < rd->nrec || buf_len(b) != 0) && FAIL(rd,
+	    RULE_EVIDENCE_SHAPE, "table \"%s\" part %llu: evidence item "
+	    "%llu is not [bstr 32, bstr 32, null or [uint, bstr 32]], or "
+	    "bytes follow the last", mt->name, (unsigned long long)rd->part,
+	    (unsigned long long)i))
+		return ERR_INTERRUPTED;
+	/* rows without a leaf yet (a broken item) get one: roots then fail */
+	for (; i < rd->nrec; i++)
+		merkle_add(&rd->mk[t], rd->th[i], rd->ch[i]);
 	return 0;
 }
 
@@ -616,6 +772,9 @@ do_evidence(struct reader *rd, size_t t)
 	uint64_t i, n, want = rd->nrec * (mt->tenant_column >= 0 ?
 	    BUNDLE_EVIDENCE_ITEM : BUNDLE_EVIDENCE_ITEM_GLOBAL);
 	int r;
+
+	if (manifest_is_files_table(rd->pre, t))
+		return do_evidence_files(rd, t);
 
 	if (buf_len(rd->data) != want && FAIL(rd, RULE_EVIDENCE_SHAPE,
 	    "table \"%s\" part %llu: evidence holds %zu bytes, %llu records "
@@ -654,6 +813,9 @@ compare_results(struct reader *rd, const struct manifest *m)
 	uint8_t root[EVIDENCE_HASH_LEN];
 	size_t i;
 
+	/* every leaf added: the trees are this thread's again */
+	merkleq_finish(rd->mq);
+	rd->mq = NULL;
 	for (i = 0; i < m->ntables; i++) {
 		mt = &m->tables[i];
 		if ((mt->records != rd->records[i] ||
@@ -753,6 +915,150 @@ drain(struct reader *rd)
 	return 0;
 }
 
+/* ---- files (§3.4) ---- */
+
+/* Parses "texp/f/TTTT/PPPPPP/RRRRR/CCCCCC" strictly. */
+static int
+parse_file_name(const char *name, size_t *t, uint64_t *p, uint64_t *row,
+    uint64_t *chunk)
+{
+	char expect[64];
+	unsigned long long pp, rr, cc;
+	unsigned tt;
+	size_t i;
+
+	if (strlen(name) != 31 || strncmp(name, "texp/f/", 7) != 0)
+		return 0;
+	for (i = 7; i < 31; i++)
+		if ((name[i] < '0' || name[i] > '9') &&
+		    !(name[i] == '/' && (i == 11 || i == 18 || i == 24)))
+			return 0;
+	if (sscanf(name + 7, "%4u/%6llu/%5llu/%6llu", &tt, &pp, &rr,
+	    &cc) != 4)
+		return 0;
+	bundle_file_name(expect, sizeof(expect), tt, pp, rr, cc);
+	if (strcmp(expect, name) != 0)
+		return 0;
+	*t = tt;
+	*p = pp;
+	*row = rr;
+	*chunk = cc;
+	return 1;
+}
+
+/* The file being read is whole: its hash is known. */
+static int
+files_end(struct reader *rd)
+{
+	struct rfile *f;
+
+	if (rd->frow < 0)
+		return 0;
+	f = &rd->rf[rd->frow];
+	crypto_generichash_final(&rd->fst, f->hash, EVIDENCE_HASH_LEN);
+	f->have = 1;
+	rd->frow = -1;
+	if (rd->v->on_file_end != NULL && rd->v->on_file_end(rd->v->ctx) != 0) {
+		rd->stopped = 1;
+		return ERR_INTERRUPTED;
+	}
+	return 0;
+}
+
+/* Why a file entry of this name and size cannot come now, or NULL. */
+static const char *
+file_misplaced(struct reader *rd, const char *name, uint64_t size,
+    uint64_t *row, uint64_t *chunk)
+{
+	size_t t;
+	uint64_t p;
+
+	if (!parse_file_name(name, &t, &p, row, chunk) || t != rd->cur ||
+	    p != rd->part)
+		return "not a file entry of the part just read";
+	if (*row >= rd->nrec || !rd->rf[*row].path)
+		return "a file for a row that has no path (no file without "
+		    "its row)";
+	if ((int64_t)*row == rd->frow) {
+		if (*chunk != rd->fchunk + 1)
+			return "the file's chunks are not consecutive";
+		if (rd->flast != BUNDLE_FILE_CHUNK)
+			return "a chunk follows one that is not full";
+		if (size == 0)
+			return "an empty chunk after the first";
+		return NULL;
+	}
+	if ((int64_t)*row < rd->frow || rd->rf[*row].have)
+		return "files not in the order of their rows";
+	if (*chunk != 1)
+		return "a file does not start with chunk 1";
+	return NULL;
+}
+
+/* One chunk of a file: streamed through the hash, never held whole. */
+static int
+do_file(struct reader *rd, const char *name, uint64_t size)
+{
+	uint64_t row, chunk, left;
+	const char *why;
+	struct rfile *f;
+	size_t n;
+	int r;
+
+	if ((why = file_misplaced(rd, name, size, &row, &chunk)) != NULL) {
+		FAIL(rd, RULE_FILE_ENTRY, "entry \"%.80s\": %s", name, why);
+		return ERR_TAR;
+	}
+	if (size > BUNDLE_FILE_CHUNK) {
+		FAIL(rd, RULE_ENTRY_SIZE, "entry \"%s\" holds %llu bytes, over "
+		    "its limit of %u", name, (unsigned long long)size,
+		    BUNDLE_FILE_CHUNK);
+		return ERR_LIMIT;
+	}
+	f = &rd->rf[row];
+	if ((int64_t)row != rd->frow) {
+		if ((r = files_end(rd)) != 0)
+			return r;
+		rd->frow = (int64_t)row;
+		f->size = 0;
+		crypto_generichash_init(&rd->fst, NULL, 0, EVIDENCE_HASH_LEN);
+		if (rd->v->on_file_begin != NULL && rd->v->on_file_begin(
+		    rd->v->ctx, rd->cur, rd->records[rd->cur] - rd->nrec + row,
+		    buf_ptr(rd->data) + f->off, f->len) != 0) {
+			rd->stopped = 1;
+			return ERR_INTERRUPTED;
+		}
+	}
+	for (left = size; left > 0; left -= n) {
+		n = left < BLOCK ? (size_t)left : BLOCK;
+		if ((r = read_exact(rd, rd->block, n)) != 0)
+			goto short_read;
+		crypto_generichash_update(&rd->fst, rd->block, n);
+		f->size += n;
+		if (rd->v->on_file_data != NULL &&
+		    rd->v->on_file_data(rd->v->ctx, rd->block, n) != 0) {
+			rd->stopped = 1;
+			return ERR_INTERRUPTED;
+		}
+	}
+	rd->fchunk = chunk;
+	rd->flast = size;
+	n = tar_padding(size);
+	if ((r = read_exact(rd, rd->block, n)) != 0)
+		goto short_read;
+	if (!tar_is_zero(rd->block, n) && FAIL(rd, RULE_TAR_PADDING,
+	    "entry \"%s\": the padding after its data is not zero", name))
+		return ERR_INTERRUPTED;
+	return 0;
+ short_read:
+	if (r == ERR_TRUNCATED) {
+		FAIL(rd, RULE_TAR_END, "the tar stream ends inside entry "
+		    "\"%s\"", name);
+		return ERR_TAR;
+	}
+	return r;
+}
+
 enum stage { ST_PREAMBLE, ST_PARTS, ST_EVIDENCE, ST_END };
 
 static const char *
@@ -799,11 +1105,16 @@ walk_entry(struct reader *rd, const char *name, uint64_t size,
 		*st = ST_PARTS;
 		return 0;
 	case ST_EVIDENCE:
+		if (manifest_is_files_table(rd->pre, rd->cur) &&
+		    strncmp(name, "texp/f/", 7) == 0)
+			return do_file(rd, name, size);
 		if (!parse_part_name(name, "evidence", &t, &p) ||
 		    t != rd->cur || p != rd->part)
 			break;
-		if ((r = entry_read(rd, name, size, EVIDENCE_MAX)) != 0 ||
-		    (r = do_evidence(rd, t)) != 0)
+		if ((r = files_end(rd)) != 0 ||
+		    (r = entry_read(rd, name, size,
+		    manifest_is_files_table(rd->pre, t) ? EVIDENCE_FILES_MAX :
+		    EVIDENCE_MAX)) != 0 || (r = do_evidence(rd, t)) != 0)
 			return r;
 		*st = ST_PARTS;
 		return 0;
@@ -847,10 +1158,12 @@ reader_new(bundle_read_fn rdfn, void *rctx, const struct bundle_visitor *v,
 	rd->rctx = rctx;
 	rd->v = v;
 	rd->types_table = SIZE_MAX;
+	rd->frow = -1;
 	if ((rd->block = malloc(BLOCK)) == NULL ||
 	    (rd->pre_bytes = buf_new(MANIFEST_MAX_BYTES)) == NULL ||
 	    (rd->data = buf_new(BUNDLE_MAX_PART_BYTES)) == NULL ||
-	    (rd->view = buf_from(NULL, 0)) == NULL)
+	    (rd->view = buf_from(NULL, 0)) == NULL ||
+	    (rd->view2 = buf_from(NULL, 0)) == NULL)
 		return ERR_NOMEM;
 	return 0;
 }
@@ -866,6 +1179,8 @@ reader_free(struct reader *rd)
 	buf_free(rd->pre_bytes);
 	buf_free(rd->data);
 	buf_free(rd->view);
+	buf_free(rd->view2);
+	free(rd->rf);
 	free(rd->types);
 	free(rd->block);
 	free(rd->th);
@@ -873,6 +1188,7 @@ reader_free(struct reader *rd)
 	free(rd->records);
 	free(rd->parts);
 	free(rd->bytes);
+	merkleq_finish(rd->mq);
 	free(rd->mk);
 	evidence_hasher_clear(&rd->eh);
 	free(rd);

@@ -9,16 +9,14 @@ static int
 keyed_hash(const uint8_t salt[EVIDENCE_SALT_LEN], const char *domain,
     const uint8_t *p, size_t len, uint8_t out[EVIDENCE_HASH_LEN])
 {
-	crypto_generichash_state st;
+	struct b2b st;
 
 	/* The domain string's NUL is part of the input: it ends the prefix. */
-	if (crypto_generichash_init(&st, salt, EVIDENCE_SALT_LEN,
-	    EVIDENCE_HASH_LEN) != 0 ||
-	    crypto_generichash_update(&st, (const uint8_t *)domain,
-	    strlen(domain) + 1) != 0 ||
-	    crypto_generichash_update(&st, p, len) != 0 ||
-	    crypto_generichash_final(&st, out, EVIDENCE_HASH_LEN) != 0)
+	if (b2b_init(&st, EVIDENCE_HASH_LEN, salt, EVIDENCE_SALT_LEN) != 0)
 		return ERR_INTERNAL;
+	b2b_update(&st, domain, strlen(domain) + 1);
+	b2b_update(&st, p, len);
+	b2b_final(&st, out);
 	return 0;
 }
 
@@ -37,14 +35,12 @@ evidence_content_hash(const uint8_t salt[EVIDENCE_SALT_LEN],
 }
 
 static int
-prefix_state(crypto_generichash_state *st,
-    const uint8_t salt[EVIDENCE_SALT_LEN], const char *domain)
+prefix_state(struct b2b *st, const uint8_t salt[EVIDENCE_SALT_LEN],
+    const char *domain)
 {
-	if (crypto_generichash_init(st, salt, EVIDENCE_SALT_LEN,
-	    EVIDENCE_HASH_LEN) != 0 ||
-	    crypto_generichash_update(st, (const uint8_t *)domain,
-	    strlen(domain) + 1) != 0)
+	if (b2b_init(st, EVIDENCE_HASH_LEN, salt, EVIDENCE_SALT_LEN) != 0)
 		return ERR_INTERNAL;
+	b2b_update(st, domain, strlen(domain) + 1);
 	return 0;
 }
 
@@ -60,15 +56,13 @@ evidence_hasher_init(struct evidence_hasher *h,
 }
 
 static int
-finish_from(const crypto_generichash_state *base, const uint8_t *p,
-    size_t len, uint8_t out[EVIDENCE_HASH_LEN])
+finish_from(const struct b2b *base, const uint8_t *p, size_t len,
+    uint8_t out[EVIDENCE_HASH_LEN])
 {
-	crypto_generichash_state st;
+	struct b2b st = *base;
 
-	memcpy(&st, base, sizeof(st));
-	if (crypto_generichash_update(&st, p, len) != 0 ||
-	    crypto_generichash_final(&st, out, EVIDENCE_HASH_LEN) != 0)
-		return ERR_INTERNAL;
+	b2b_update(&st, p, len);
+	b2b_final(&st, out);
 	return 0;
 }
 
@@ -107,18 +101,24 @@ evidence_hasher_clear(struct evidence_hasher *h)
 	sodium_memzero(h, sizeof(*h));
 }
 
+/* H(tag || a || b): one 65-byte message, one compression. */
+static void
+pair_hash(uint8_t tag, const uint8_t a[EVIDENCE_HASH_LEN],
+    const uint8_t b[EVIDENCE_HASH_LEN], uint8_t out[EVIDENCE_HASH_LEN])
+{
+	uint8_t m[1 + 2 * EVIDENCE_HASH_LEN];
+
+	m[0] = tag;
+	memcpy(m + 1, a, EVIDENCE_HASH_LEN);
+	memcpy(m + 1 + EVIDENCE_HASH_LEN, b, EVIDENCE_HASH_LEN);
+	b2b_hash(out, EVIDENCE_HASH_LEN, m, sizeof(m), NULL, 0);
+}
+
 static void
 node_hash(const uint8_t l[EVIDENCE_HASH_LEN], const uint8_t r[EVIDENCE_HASH_LEN],
     uint8_t out[EVIDENCE_HASH_LEN])
 {
-	crypto_generichash_state st;
-	static const uint8_t one = 1;
-
-	crypto_generichash_init(&st, NULL, 0, EVIDENCE_HASH_LEN);
-	crypto_generichash_update(&st, &one, 1);
-	crypto_generichash_update(&st, l, EVIDENCE_HASH_LEN);
-	crypto_generichash_update(&st, r, EVIDENCE_HASH_LEN);
-	crypto_generichash_final(&st, out, EVIDENCE_HASH_LEN);
+	pair_hash(1, l, r, out);
 }
 
 void
@@ -127,23 +127,12 @@ merkle_init(struct merkle *m)
 	memset(m, 0, sizeof(*m));
 }
 
-void
-merkle_add(struct merkle *m, const uint8_t *tenant_hash,
-    const uint8_t content_hash[EVIDENCE_HASH_LEN])
+/* Adds the leaf h (already hashed) to the tree. */
+static void
+merkle_push(struct merkle *m, uint8_t h[EVIDENCE_HASH_LEN])
 {
-	static const uint8_t zero[EVIDENCE_HASH_LEN];
-	static const uint8_t leaf_tag = 0;
-	crypto_generichash_state st;
-	uint8_t h[EVIDENCE_HASH_LEN];
 	uint64_t n;
 	int i;
-
-	crypto_generichash_init(&st, NULL, 0, EVIDENCE_HASH_LEN);
-	crypto_generichash_update(&st, &leaf_tag, 1);
-	crypto_generichash_update(&st, tenant_hash ? tenant_hash : zero,
-	    EVIDENCE_HASH_LEN);
-	crypto_generichash_update(&st, content_hash, EVIDENCE_HASH_LEN);
-	crypto_generichash_final(&st, h, EVIDENCE_HASH_LEN);
 
 	/*
 	 * level[i] holds the root of a complete subtree of 2^i leaves when
@@ -158,13 +147,45 @@ merkle_add(struct merkle *m, const uint8_t *tenant_hash,
 }
 
 void
+merkle_add(struct merkle *m, const uint8_t *tenant_hash,
+    const uint8_t content_hash[EVIDENCE_HASH_LEN])
+{
+	static const uint8_t zero[EVIDENCE_HASH_LEN];
+	uint8_t h[EVIDENCE_HASH_LEN];
+
+	pair_hash(0, tenant_hash ? tenant_hash : zero, content_hash, h);
+	merkle_push(m, h);
+}
+
+void
+merkle_add_file(struct merkle *m, const uint8_t tenant_hash[EVIDENCE_HASH_LEN],
+    const uint8_t content_hash[EVIDENCE_HASH_LEN], uint64_t size,
+    const uint8_t file_hash[EVIDENCE_HASH_LEN])
+{
+	uint8_t msg[1 + 3 * EVIDENCE_HASH_LEN + 8], h[EVIDENCE_HASH_LEN];
+	uint8_t *p = msg;
+	int i;
+
+	*p++ = 2;	/* the leaf tag of a row that carries a file */
+	memcpy(p, tenant_hash, EVIDENCE_HASH_LEN);
+	p += EVIDENCE_HASH_LEN;
+	memcpy(p, content_hash, EVIDENCE_HASH_LEN);
+	p += EVIDENCE_HASH_LEN;
+	for (i = 0; i < 8; i++)
+		*p++ = (uint8_t)(size >> (56 - 8 * i));
+	memcpy(p, file_hash, EVIDENCE_HASH_LEN);
+	b2b_hash(h, EVIDENCE_HASH_LEN, msg, sizeof(msg), NULL, 0);
+	merkle_push(m, h);
+}
+
+void
 merkle_root(const struct merkle *m, uint8_t out[EVIDENCE_HASH_LEN])
 {
 	uint8_t h[EVIDENCE_HASH_LEN];
 	int i, have = 0;
 
 	if (m->n == 0) {
-		crypto_generichash(out, EVIDENCE_HASH_LEN, NULL, 0, NULL, 0);
+		b2b_hash(out, EVIDENCE_HASH_LEN, NULL, 0, NULL, 0);
 		return;
 	}
 	/* Fold the complete subtrees from the smallest (rightmost) up. */

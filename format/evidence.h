@@ -1,7 +1,7 @@
 /*
  * evidence.h: per-record tenant evidence and per-table Merkle roots.
  *
- * All hashes are BLAKE2b-256. The tenant and content hashes are keyed with
+ * All hashes are BLAKE2b-256 (format/b2b.c). The tenant and content hashes are keyed with
  * the export's random 32-byte salt, so a receipt kept in an audit log does
  * not let anyone confirm guesses about row contents. Domain-separation
  * prefixes keep the three uses apart. See docs/FORMAT.md.
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sodium.h>
+#include "b2b.h"
 
 #define EVIDENCE_HASH_LEN 32
 #define EVIDENCE_SALT_LEN 32
@@ -35,8 +35,8 @@ int evidence_content_hash(const uint8_t salt[EVIDENCE_SALT_LEN],
  * Results are identical to the functions above.
  */
 struct evidence_hasher {
-	crypto_generichash_state tenant0;
-	crypto_generichash_state content0;
+	struct b2b tenant0;
+	struct b2b content0;
 	uint8_t last[64];		/* last tenant value hashed */
 	size_t last_len;		/* 0: none cached */
 	uint8_t last_hash[EVIDENCE_HASH_LEN];
@@ -67,6 +67,15 @@ void merkle_init(struct merkle *m);
 /* tenant_hash may be NULL (global tables). */
 void merkle_add(struct merkle *m, const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN]);
+/*
+ * The leaf of a row that carries a file (FORMAT.md §5): H(0x02 || tenant
+ * hash || content hash || size as 8 bytes big-endian || file hash), the
+ * file hash being unkeyed BLAKE2b-256 of the file's bytes.
+ */
+void merkle_add_file(struct merkle *m,
+    const uint8_t tenant_hash[EVIDENCE_HASH_LEN],
+    const uint8_t content_hash[EVIDENCE_HASH_LEN], uint64_t size,
+    const uint8_t file_hash[EVIDENCE_HASH_LEN]);
 void merkle_root(const struct merkle *m, uint8_t out[EVIDENCE_HASH_LEN]);
 
 /* Lowercase hex of p[0..len) into out (2*len+1 bytes). Returns out. */

@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include "b2b.h"
 #include "coltype.h"
 #include "dcbor.h"
 #include "err.h"
@@ -124,11 +125,17 @@ manifest_encode_preamble(const struct manifest *m, struct buf *b)
 	int r;
 
 #define P(x) do { if ((r = (x)) != 0) return r; } while (0)
-	P(dcbor_put_map(b, 14));
+	P(dcbor_put_map(b, m->has_files ? 15 : 14));
 	P(put_key(b, "v"));
 	P(dcbor_put_uint(b, MANIFEST_VERSION));
 	P(put_key(b, "salt"));
 	P(dcbor_put_bytes(b, m->salt, sizeof(m->salt)));
+	if (m->has_files) {
+		P(put_key(b, "files"));
+		P(dcbor_put_array(b, 2));
+		P(dcbor_put_uint(b, m->files_table));
+		P(dcbor_put_uint(b, m->files_path));
+	}
 	P(put_key(b, "since"));
 	P(put_opt_text(b, m->since));
 	P(put_key(b, "until"));
@@ -314,11 +321,12 @@ decode_preamble(struct buf *b, struct manifest *m)
 	char *comp = NULL;
 	int r;
 
-	if ((r = get_count(b, 0, &n, 14)) != 0)
+	if ((r = get_count(b, 0, &n, 15)) != 0)
 		goto out;
 	r = ERR_MANIFEST;
-	if (n != 14)
+	if (n != 14 && n != 15)
 		goto out;
+	m->has_files = n == 15;
 	if ((r = dcbor_get_key(b, "v")) != 0 ||
 	    (r = dcbor_get_uint(b, &n)) != 0)
 		goto out;
@@ -327,8 +335,20 @@ decode_preamble(struct buf *b, struct manifest *m)
 		goto out;
 	}
 	if ((r = dcbor_get_key(b, "salt")) != 0 ||
-	    (r = get_fixed(b, m->salt, sizeof(m->salt))) != 0 ||
-	    (r = dcbor_get_key(b, "since")) != 0 ||
+	    (r = get_fixed(b, m->salt, sizeof(m->salt))) != 0)
+		goto out;
+	if (m->has_files) {
+		if ((r = dcbor_get_key(b, "files")) != 0 ||
+		    (r = get_count(b, 1, &n, 2)) != 0)
+			goto out;
+		r = ERR_MANIFEST;
+		if (n != 2)
+			goto out;
+		if ((r = dcbor_get_uint(b, &m->files_table)) != 0 ||
+		    (r = dcbor_get_uint(b, &m->files_path)) != 0)
+			goto out;
+	}
+	if ((r = dcbor_get_key(b, "since")) != 0 ||
 	    (r = get_text(b, &m->since, MANIFEST_MAX_TEXT, 1)) != 0 ||
 	    (r = dcbor_get_key(b, "until")) != 0 ||
 	    (r = get_text(b, &m->until, MANIFEST_MAX_TEXT, 1)) != 0 ||
@@ -567,6 +587,41 @@ check_table(const struct manifest *m, size_t i, enum rule *rule, char *why,
 	return 0;
 }
 
+/* A path column's declared type: text or character varying[(N)]. */
+static int
+path_type_ok(const char *declared)
+{
+	return strcmp(declared, "text") == 0 ||
+	    tenant_column_type_ok("varchar", declared);
+}
+
+/* The "files" key names a tenant table and a text column of it other
+ * than its tenant column. */
+static int
+check_files(const struct manifest *m, char *why, size_t whylen)
+{
+	const struct manifest_table *t;
+
+	if (!m->has_files)
+		return 0;
+	if (m->files_table >= m->ntables) {
+		err_set(why, whylen, "files: table %llu does not exist",
+		    (unsigned long long)m->files_table);
+		return ERR_MANIFEST;
+	}
+	t = &m->tables[m->files_table];
+	if (t->tenant_column < 0 || m->files_path >= t->ncolumns ||
+	    (int64_t)m->files_path == t->tenant_column ||
+	    !path_type_ok(t->columns[m->files_path].type)) {
+		err_set(why, whylen, "files: table \"%.80s\" column %llu is "
+		    "not a text column of a tenant table other than its "
+		    "tenant column", t->name,
+		    (unsigned long long)m->files_path);
+		return ERR_MANIFEST;
+	}
+	return 0;
+}
+
 int
 manifest_check(const struct manifest *m, enum rule *rule, char *why,
     size_t whylen)
@@ -604,11 +659,17 @@ manifest_check(const struct manifest *m, enum rule *rule, char *why,
 	for (i = 0; i < m->ntables; i++)
 		if ((r = check_table(m, i, rule, why, whylen)) != 0)
 			return r;
-	return 0;
+	return check_files(m, why, whylen);
+}
+
+int
+manifest_is_files_table(const struct manifest *m, size_t t)
+{
+	return m->has_files && m->files_table == (uint64_t)t;
 }
 
 void
 manifest_digest(const uint8_t *p, size_t len, uint8_t out[EVIDENCE_HASH_LEN])
 {
-	crypto_generichash(out, EVIDENCE_HASH_LEN, p, len, NULL, 0);
+	b2b_hash(out, EVIDENCE_HASH_LEN, p, len, NULL, 0);
 }

@@ -60,6 +60,12 @@ struct manifest {
 	int include_global;
 	int compression;	/* 0 none, 1 zstd */
 	uint64_t part_bytes;	/* records part size the writer used */
+	/* Files (FORMAT.md §4.5): the preamble's optional "files" key. When
+	 * has_files, files_table is a tenant table whose column files_path
+	 * (text or character varying) holds each row's file path. */
+	int has_files;
+	uint64_t files_table;
+	uint64_t files_path;
 	size_t ntables;
 	struct manifest_table *tables;
 };
@@ -103,6 +109,9 @@ int manifest_decode(struct buf *in, struct manifest **out,
  */
 int manifest_check(const struct manifest *m, enum rule *rule, char *why,
     size_t whylen);
+
+/* 1 if table t is the files table of m. */
+int manifest_is_files_table(const struct manifest *m, size_t t);
 
 /* BLAKE2b-256 of p[0..len). */
 void manifest_digest(const uint8_t *p, size_t len,

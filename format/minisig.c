@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "b2b.h"
 #include "buf.h"
 #include "err.h"
 #include "file.h"
@@ -58,7 +59,7 @@ struct minisig_seckey {
 };
 
 struct minisig_hash {
-	crypto_generichash_state st;	/* needs 64-byte alignment */
+	struct b2b st;
 	int done;
 };
 
@@ -816,8 +817,7 @@ minisig_hash_new(void)
 	if (h == NULL)
 		return NULL;
 	memset(h, 0, sizeof(*h));
-	if (crypto_generichash_init(&h->st, NULL, 0,
-	    MINISIG_PREHASH_LEN) != 0) {
+	if (b2b_init(&h->st, MINISIG_PREHASH_LEN, NULL, 0) != 0) {
 		free(h);
 		return NULL;
 	}
@@ -831,8 +831,7 @@ minisig_hash_update(struct minisig_hash *h, const uint8_t *p, size_t n)
 		return ERR_INVALID;
 	if (n == 0)
 		return 0;
-	if (crypto_generichash_update(&h->st, p, n) != 0)
-		return ERR_INTERNAL;
+	b2b_update(&h->st, p, n);
 	return 0;
 }
 
@@ -842,8 +841,7 @@ minisig_hash_final(struct minisig_hash *h, uint8_t out[MINISIG_PREHASH_LEN])
 	if (h->done)
 		return ERR_INVALID;
 	h->done = 1;
-	if (crypto_generichash_final(&h->st, out, MINISIG_PREHASH_LEN) != 0)
-		return ERR_INTERNAL;
+	b2b_final(&h->st, out);
 	return 0;
 }
 

@@ -54,6 +54,9 @@ static const struct {
 	[RULE_EXPIRED] = { "expired", "§7" },
 	[RULE_FOREIGN_ID] = { "foreign_id", "§7" },
 	[RULE_EXTRACTION] = { "extraction", "" },
+	[RULE_FILE_ENTRY] = { "file_entry", "§3" },
+	[RULE_FILE_MISSING] = { "file_missing", "§4" },
+	[RULE_FILE_HASH] = { "file_hash", "§5" },
 };
 
 const char *
@@ -143,6 +146,9 @@ rule_err(enum rule r)
 	case RULE_EXPIRED: return ERR_EXPIRED;
 	case RULE_FOREIGN_ID: return ERR_FOREIGN;
 	case RULE_EXTRACTION: return ERR_IO;
+	case RULE_FILE_ENTRY: return ERR_TAR;
+	case RULE_FILE_MISSING: return ERR_COUNT;
+	case RULE_FILE_HASH: return ERR_HASH;
 	default: return ERR_INTERNAL;
 	}
 }

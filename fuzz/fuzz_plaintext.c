@@ -484,9 +484,18 @@ rewrite(const struct seen *s)
 	struct manifest *m = NULL;
 	size_t i;
 
-	if (in == NULL || out == NULL ||
-	    manifest_decode_preamble(in, &m) != 0 ||
-	    bundle_writer_new(m, 0, m->part_bytes, put_out, out, &w) != 0)
+	if (in == NULL || out == NULL || manifest_decode_preamble(in, &m) != 0)
+		abort();
+	if (m->has_files) {
+		/* files (FORMAT.md §3.4) are not replayed here: the round
+		 * trip covers archives without files (tests/check_files.c
+		 * covers the files path) */
+		manifest_free(m);
+		buf_free(in);
+		buf_free(out);
+		return NULL;
+	}
+	if (bundle_writer_new(m, 0, m->part_bytes, put_out, out, &w) != 0)
 		abort();	/* the reader accepted what the writer refuses */
 	for (i = 0; i < s->n; i++)
 		if (bundle_writer_add(w, s->table[i], buf_ptr(s->rec[i]),
@@ -549,13 +558,15 @@ check(const uint8_t *p, size_t n)
 	if ((s.pre = buf_new(MANIFEST_MAX_BYTES)) == NULL)
 		abort();
 	if (bundle_read(fuzz_src_read, &src, &v) == 0 && !s.failed) {
-		again = rewrite(&s);
-		orig = tar_of(p, n);
-		if (buf_len(again) != buf_len(orig) ||
-		    memcmp(buf_ptr(again), buf_ptr(orig), buf_len(orig)) != 0)
-			abort();	/* accepted a second encoding */
-		buf_free(again);
-		buf_free(orig);
+		if ((again = rewrite(&s)) != NULL) {
+			orig = tar_of(p, n);
+			if (buf_len(again) != buf_len(orig) ||
+			    memcmp(buf_ptr(again), buf_ptr(orig),
+			    buf_len(orig)) != 0)
+				abort();	/* accepted a second encoding */
+			buf_free(again);
+			buf_free(orig);
+		}
 	}
 	for (i = 0; i < s.n; i++)
 		buf_free(s.rec[i]);

@@ -55,6 +55,16 @@
 #define LL_FS_IOCTL_DEV		(1ULL << 15)		/* ABI 5 */
 #define LL_NET_TCP		((1ULL << 0) | (1ULL << 1)) /* ABI 4 */
 #define LL_SCOPE_ALL		((1ULL << 0) | (1ULL << 1)) /* ABI 6 */
+#ifndef __NR_landlock_add_rule
+#define __NR_landlock_add_rule		445
+#endif
+#define LL_RULE_PATH_BENEATH	1
+#define LL_FS_READ_FILE		(1ULL << 2)
+
+struct ll_path_beneath_attr {
+	uint64_t allowed_access;
+	int32_t parent_fd;
+} __attribute__((packed));
 
 struct ll_ruleset_attr {
 	uint64_t handled_access_fs;
@@ -69,6 +79,8 @@ static const char *sandbox_step = "none";
 static int sandbox_step_errno;
 /* In a child of sandbox_spawn: the parent it must not outlive. */
 static pid_t sandbox_parent;
+/* With a dir_fd: the descriptor number a file opens at. */
+static int sandbox_file_fd = -1;
 
 static int
 fail(const char *step, int err, int r)
@@ -82,6 +94,12 @@ unsigned
 sandbox_layers(void)
 {
 	return sandbox_layer_bits;
+}
+
+int
+sandbox_file_slot(void)
+{
+	return sandbox_file_fd;
 }
 
 int
@@ -123,10 +141,28 @@ peer_of(const struct sandbox_policy *p)
 	return p->peer_fd > 0 ? p->peer_fd : -1;
 }
 
+int
+sandbox_dir_of(const struct sandbox_policy *p)
+{
+	return p->dir_fd > 0 ? p->dir_fd : -1;
+}
+
+/* An O_PATH directory descriptor (beneath_open_dir). */
+static int
+check_dir(int fd)
+{
+	struct stat st;
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || fstat(fd, &st) != 0)
+		return 0;
+	return (fl & O_PATH) != 0 && S_ISDIR(st.st_mode);
+}
+
 static int
 policy_check(const struct sandbox_policy *p)
 {
-	int peer;
+	int peer, dir;
 
 	if (p == NULL || !check_fd(p->out_fd, 1, 0) || !check_fd(p->log_fd, 1, 0))
 		return 0;
@@ -148,6 +184,11 @@ policy_check(const struct sandbox_policy *p)
 	    p->db_fd == p->in_fd))
 		return 0;
 	if (p->in_fd >= 0 && (p->in_fd == p->out_fd || p->in_fd == p->log_fd))
+		return 0;
+	dir = sandbox_dir_of(p);
+	if (dir != -1 && (!check_dir(dir) || dir == STDERR_FILENO ||
+	    dir == p->out_fd || dir == p->log_fd || dir == p->db_fd ||
+	    dir == p->in_fd || dir == peer))
 		return 0;
 	return 1;
 }
@@ -185,15 +226,15 @@ close_range_compat(unsigned lo, unsigned hi)
 static int
 close_other_fds(const struct sandbox_policy *p)
 {
-	int keep[6] = { STDERR_FILENO, p->out_fd, p->log_fd, p->db_fd, p->in_fd,
-	    peer_of(p) };
+	int keep[7] = { STDERR_FILENO, p->out_fd, p->log_fd, p->db_fd, p->in_fd,
+	    peer_of(p), sandbox_dir_of(p) };
 	size_t i;
 	int next = 0;
 
 	if (p->log_fd != STDERR_FILENO && dup2(p->log_fd, STDERR_FILENO) == -1)
 		return -1;
-	qsort(keep, 6, sizeof(keep[0]), int_cmp);
-	for (i = 0; i < 6; i++) {
+	qsort(keep, 7, sizeof(keep[0]), int_cmp);
+	for (i = 0; i < 7; i++) {
 		if (keep[i] < next)
 			continue;	/* -1 or a duplicate */
 		if (keep[i] > next &&
@@ -313,19 +354,30 @@ reset_signals(void)
 	}
 }
 
-/* Landlock with every known right handled and no rule: no file access. */
+/*
+ * Landlock with every known right handled and no rule: no file access;
+ * with a directory (dirfd != -1), one rule: reading files beneath it. That
+ * rule is what confines a builder that would call openat2 without
+ * RESOLVE_BENEATH (seccomp cannot see openat2's flags), so without
+ * Landlock a policy with a directory fails.
+ */
 static int
-apply_landlock(void)
+apply_landlock(int dirfd)
 {
 	struct ll_ruleset_attr attr;
+	struct ll_path_beneath_attr pb;
 	size_t size;
 	long abi;
 	int fd;
 
 	abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
 	    LL_CREATE_RULESET_VERSION);
-	if (abi < 1)
-		return 0;	/* not built in, or disabled at boot */
+	if (abi < 1) {
+		if (dirfd == -1)
+			return 0;	/* not built in, or disabled at boot */
+		errno = ENOSYS;
+		return -1;
+	}
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = LL_FS_V1;
 	size = sizeof(attr.handled_access_fs);
@@ -346,7 +398,12 @@ apply_landlock(void)
 	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, size, 0);
 	if (fd < 0)
 		return -1;
-	if (syscall(__NR_landlock_restrict_self, fd, 0) != 0) {
+	memset(&pb, 0, sizeof(pb));
+	pb.allowed_access = LL_FS_READ_FILE;
+	pb.parent_fd = dirfd;
+	if ((dirfd != -1 && syscall(__NR_landlock_add_rule, fd,
+	    LL_RULE_PATH_BENEATH, &pb, 0) != 0) ||
+	    syscall(__NR_landlock_restrict_self, fd, 0) != 0) {
 		int e = errno;
 
 		(void)close(fd);
@@ -357,6 +414,18 @@ apply_landlock(void)
 	sandbox_ll_abi = (int)abi;
 	sandbox_layer_bits |= SANDBOX_LAYER_LANDLOCK;
 	return 0;
+}
+
+/* The lowest free descriptor: where openat2 puts the next file. */
+static int
+lowest_free_fd(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 4096; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+			return fd;
+	return -1;
 }
 
 /*
@@ -404,9 +473,20 @@ sandbox_enter(const struct sandbox_policy *p)
 		return fail("die with the parent", errno, ERR_SANDBOX);
 	sandbox_layer_bits |= SANDBOX_LAYER_NNP;
 	reset_signals();
-	if (apply_landlock() != 0)
+	if (apply_landlock(sandbox_dir_of(p)) != 0)
 		return fail("landlock", errno, ERR_SANDBOX);
-	/* RLIMIT_NOFILE 0 makes poll() fail with EINVAL; cover the kept fds. */
+	/*
+	 * RLIMIT_NOFILE 0 makes poll() fail with EINVAL; cover the kept fds,
+	 * and with a directory the one slot a file opens at.
+	 */
+	sandbox_file_fd = -1;
+	if (sandbox_dir_of(p) != -1) {
+		if ((sandbox_file_fd = lowest_free_fd()) == -1)
+			return fail("set resource limits", EMFILE,
+			    ERR_SANDBOX);
+		if (sandbox_file_fd > maxfd)
+			maxfd = sandbox_file_fd;
+	}
 	if (set_limit(RLIMIT_NOFILE, (rlim_t)maxfd + 1, (rlim_t)maxfd + 1) != 0)
 		return fail("set resource limits", errno, ERR_SANDBOX);
 	sandbox_layer_bits |= SANDBOX_LAYER_RLIMITS;

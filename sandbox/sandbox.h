@@ -20,6 +20,9 @@
  *   6. Landlock without any filesystem right (when the kernel has Landlock),
  *      then RLIMIT_NOFILE = highest kept descriptor + 1
  *   7. seccomp allow-list pinned to the policy's descriptors, default kill
+ * With a dir_fd (the builder of an export with files), layer 6 allows
+ * reading regular files beneath that directory and is mandatory, and
+ * layer 7 allows openat2 relative to it (beneath.h, docs/SANDBOX.md).
  * Layers 3 and 6 depend on the kernel; their absence is not an error and is
  * reported by sandbox_layers(). Layers 1, 2, 4, 5 and 7 are mandatory.
  *
@@ -48,6 +51,12 @@ struct sandbox_policy {
 				 * allowed, and poll on two descriptors.
 				 * 0 or -1 for none (a zero-initialised
 				 * policy has none; fd 0 is never a peer). */
+	int dir_fd;		/* a tenant's directory, O_PATH (beneath.h):
+				 * openat2 on it allowed, Landlock lets files
+				 * beneath it be read (and nothing else), read
+				 * and fstat on the one descriptor a file opens
+				 * at. Landlock becomes mandatory. 0 or -1 for
+				 * none. */
 	size_t mem_limit;	/* RLIMIT_AS and RLIMIT_DATA in bytes; 0 means
 				 * SANDBOX_DEFAULT_MEM (ignored under ASan, whose
 				 * shadow memory needs terabytes of address space) */
@@ -90,6 +99,11 @@ int sandbox_enter(const struct sandbox_policy *p);
 unsigned sandbox_layers(void);
 
 /* The Landlock ABI version found by sandbox_enter(); 0 if none. */
+/* After sandbox_enter() with a dir_fd: the descriptor number a file opened
+ * beneath it gets (the lowest free one), the only one read and fstat may
+ * use besides in_fd; -1 otherwise. */
+int sandbox_file_slot(void);
+
 int sandbox_landlock_abi(void);
 
 /*
@@ -145,6 +159,19 @@ void *sandbox_secret_alloc(size_t len);
  * whole region is outside the filter's contract.
  */
 void sandbox_secret_free(void *p, size_t len);
+
+/*
+ * In a child that is about to execve a program the service does not
+ * trust with its files (a notification hook): covers each of the n paths
+ * (directories with an empty read-only tmpfs, files with /dev/null) in a
+ * new user and mount namespace, then drops every capability for good
+ * (bounding set, locked securebits, no_new_privs). The network and the
+ * rest of the filesystem stay as they were. ERR_SANDBOX when a step
+ * failed (user namespaces disabled, a path that cannot be covered): the
+ * caller must not run the program then. Call it only in a
+ * single-threaded child.
+ */
+int sandbox_hide_paths(const char *const *paths, size_t n);
 
 /*
  * Call once in the monitor before the first fork: sets TZ=UTC0 (then

@@ -19,4 +19,7 @@
  */
 int sandbox_seccomp_load(const struct sandbox_policy *p, int *errno_out);
 
+/* A policy's directory descriptor, or -1 (0 counts as none). */
+int sandbox_dir_of(const struct sandbox_policy *p);
+
 #endif

@@ -176,6 +176,19 @@ add_io_rules(scmp_filter_ctx ctx, const struct sandbox_policy *p)
 		    (r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ppoll), 1, few)))
 			return r;
 	}
+	if (sandbox_dir_of(p) != -1) {
+		/*
+		 * Files beneath the tenant's directory. The filter sees
+		 * openat2's descriptor but not its flags or resolve bits
+		 * (they are in struct open_how, behind a pointer), and an
+		 * absolute path ignores the descriptor: Landlock is what
+		 * confines the open; this pins the call to the directory's
+		 * descriptor and reads to the one slot a file opens at.
+		 */
+		if ((r = allow_fd(ctx, SCMP_SYS(openat2), sandbox_dir_of(p))) ||
+		    (r = allow_fd(ctx, SCMP_SYS(read), sandbox_file_slot())))
+			return r;
+	}
 	if (p->in_fd >= 0) {
 		if ((r = allow_fd(ctx, SCMP_SYS(read), p->in_fd)) ||
 		    (r = allow_fd(ctx, SCMP_SYS(pread64), p->in_fd)) ||
@@ -235,7 +248,7 @@ add_memory_rules(scmp_filter_ctx ctx)
 }
 
 static int
-add_misc_rules(scmp_filter_ctx ctx)
+add_misc_rules(scmp_filter_ctx ctx, const struct sandbox_policy *p)
 {
 	static const uint32_t futex_ops[] = {
 		FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET,
@@ -272,9 +285,23 @@ add_misc_rules(scmp_filter_ctx ctx)
 			return r;
 	}
 	/* stdio sizes a stream's buffer with fstat and copes without it. */
-	if ((r = deny_errno(ctx, SCMP_SYS(newfstatat), EPERM)) ||
-	    (r = deny_errno(ctx, SCMP_SYS(fstat), EPERM)))
+	if ((r = deny_errno(ctx, SCMP_SYS(newfstatat), EPERM)))
 		return r;
+	if (sandbox_dir_of(p) == -1) {
+		if ((r = deny_errno(ctx, SCMP_SYS(fstat), EPERM)))
+			return r;
+	} else {
+		/* The open file's size and times (beneath.h); no path. */
+		struct scmp_arg_cmp other[] = {
+			arg_cmp(0, SCMP_CMP_NE,
+			    (scmp_datum_t)sandbox_file_slot(), 0),
+		};
+
+		if ((r = allow_fd(ctx, SCMP_SYS(fstat), sandbox_file_slot())) ||
+		    (r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fstat), 1,
+		    other)))
+			return r;
+	}
 #ifdef TEXP_SANITIZER
 	/*
 	 * Sanitizer builds only (tests and fuzzing, never shipped). The
@@ -337,7 +364,7 @@ sandbox_seccomp_load(const struct sandbox_policy *p, int *errno_out)
 	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1)) ||
 	    (rc = add_io_rules(ctx, p)) ||
 	    (rc = add_memory_rules(ctx)) ||
-	    (rc = add_misc_rules(ctx)) ||
+	    (rc = add_misc_rules(ctx, p)) ||
 	    (rc = seccomp_load(ctx))) {
 		*errno_out = -rc;
 		goto out;

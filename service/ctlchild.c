@@ -196,6 +196,17 @@ step(const struct config *cfg, const char *want_id, const char *peer,
 	k.control_id = cid;
 	k.peer = peer;
 	r = fn(&k, ctx, o, reply);
+	/* A row this step wrote that the log would not verify is never
+	 * kept: the service stops short of breaking its own log. */
+	if (k.broken) {
+		exec_ok(c, "ROLLBACK");
+		snprintf(why, sizeof(why), "%s", o->msg);
+		snprintf(o->msg, sizeof(o->msg), "the service refused to write "
+		    "a row its log would not verify (%s); nothing was changed",
+		    why);
+		r = ERR_INTERNAL;
+		goto out;
+	}
 	if (PQtransactionStatus(c) == PQTRANS_INTRANS && !exec_ok(c,
 	    "COMMIT")) {
 		snprintf(o->msg, sizeof(o->msg), "cannot commit: %s",
@@ -220,10 +231,57 @@ step(const struct config *cfg, const char *want_id, const char *peer,
 	keys_free(&keys);
 }
 
-int
-svc_in_child(const struct config *cfg, const char *control_id,
-    const char *peer, svc_ctl_fn fn, void *ctx, struct jobs_outcome *o,
-    json_t **reply)
+/* A step without the key or the log: fn on a monitor session. */
+static void
+light_step(const struct config *cfg, svc_light_fn fn, void *ctx,
+    struct jobs_outcome *o, json_t *reply)
+{
+	PGconn *c = NULL;
+	int r;
+
+	if ((r = db_connect(cfg, NULL, &c, o->msg, sizeof(o->msg))) == 0)
+		r = fn(c, cfg, ctx, o, reply);
+	o->r = r;
+	if (c != NULL)
+		PQfinish(c);
+}
+
+/* The child's side of a step: runs it, writes the outcome and the reply
+ * to fd, exits. */
+static void
+child_side(int fd, const struct config *cfg, const char *control_id,
+    const char *peer, svc_ctl_fn fn, svc_light_fn lfn, void *ctx)
+{
+	struct jobs_outcome co;
+	json_t *rep = json_object();
+	char *s = NULL;
+	uint32_t xlen;
+
+	memset(&co, 0, sizeof(co));
+	co.r = ERR_INTERNAL;
+	if (rep == NULL)
+		_exit(3);
+	if (lfn != NULL)
+		light_step(cfg, lfn, ctx, &co, rep);
+	else if (fn == NULL)
+		id_only(cfg, &co, rep);
+	else
+		step(cfg, control_id, peer, fn, ctx, &co, rep);
+	if ((s = json_dumps(rep, JSON_COMPACT)) == NULL ||
+	    strlen(s) > REPLY_MAX)
+		_exit(3);
+	xlen = (uint32_t)strlen(s);
+	if (write_all(fd, &co, sizeof(co)) != 0 ||
+	    write_all(fd, &xlen, sizeof(xlen)) != 0 ||
+	    write_all(fd, s, xlen) != 0)
+		_exit(3);
+	_exit(0);
+}
+
+static int
+in_child(const struct config *cfg, const char *control_id,
+    const char *peer, svc_ctl_fn fn, svc_light_fn lfn, void *ctx,
+    struct jobs_outcome *o, json_t **reply)
 {
 	struct buf *in = NULL;
 	uint8_t tmp[8192];
@@ -247,28 +305,8 @@ svc_in_child(const struct config *cfg, const char *control_id,
 		return ERR_CHILD;
 	}
 	if (pid == 0) {
-		struct jobs_outcome co;
-		json_t *rep = json_object();
-		char *s = NULL;
-
 		close(p[0]);
-		memset(&co, 0, sizeof(co));
-		co.r = ERR_INTERNAL;
-		if (rep == NULL)
-			_exit(3);
-		if (fn == NULL)
-			id_only(cfg, &co, rep);
-		else
-			step(cfg, control_id, peer, fn, ctx, &co, rep);
-		if ((s = json_dumps(rep, JSON_COMPACT)) == NULL ||
-		    strlen(s) > REPLY_MAX)
-			_exit(3);
-		xlen = (uint32_t)strlen(s);
-		if (write_all(p[1], &co, sizeof(co)) != 0 ||
-		    write_all(p[1], &xlen, sizeof(xlen)) != 0 ||
-		    write_all(p[1], s, xlen) != 0)
-			_exit(3);
-		_exit(0);
+		child_side(p[1], cfg, control_id, peer, fn, lfn, ctx);
 	}
 	close(p[1]);
 	if ((in = buf_new(sizeof(*o) + sizeof(xlen) + REPLY_MAX)) == NULL) {
@@ -310,6 +348,21 @@ svc_in_child(const struct config *cfg, const char *control_id,
  out:
 	buf_free(in);
 	return r;
+}
+
+int
+svc_in_child(const struct config *cfg, const char *control_id,
+    const char *peer, svc_ctl_fn fn, void *ctx, struct jobs_outcome *o,
+    json_t **reply)
+{
+	return in_child(cfg, control_id, peer, fn, NULL, ctx, o, reply);
+}
+
+int
+svc_in_light_child(const struct config *cfg, svc_light_fn fn, void *ctx,
+    struct jobs_outcome *o, json_t **reply)
+{
+	return in_child(cfg, NULL, NULL, NULL, fn, ctx, o, reply);
 }
 
 int

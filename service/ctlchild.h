@@ -17,6 +17,7 @@
 #define TEXP_CTLCHILD_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "jobs.h"
 
@@ -37,6 +38,18 @@ typedef int (*svc_ctl_fn)(struct jobs_ctx *k, void *ctx,
 int svc_in_child(const struct config *cfg, const char *control_id,
     const char *peer, svc_ctl_fn fn, void *ctx, struct jobs_outcome *o,
     json_t **reply);
+
+/*
+ * A step that decides nothing and writes no row of the log (a lease's
+ * heartbeat, a load sample): fn runs in a child on a monitor session,
+ * without the service key, without replaying the log. Whatever it reads
+ * is a cache, good for liveness and nothing that authorises. Returns o->r
+ * (or ERR_CHILD); *reply as svc_in_child's.
+ */
+typedef int (*svc_light_fn)(PGconn *c, const struct config *cfg, void *ctx,
+    struct jobs_outcome *o, json_t *reply);
+int svc_in_light_child(const struct config *cfg, svc_light_fn fn, void *ctx,
+    struct jobs_outcome *o, json_t **reply);
 
 /* Reads the control database's id through a child (for the hello). */
 int svc_control_id(const struct config *cfg, char *out, size_t outlen,

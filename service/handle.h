@@ -1,6 +1,7 @@
 /*
  * handle.h: the service's answer to each command (one file per group:
- * handle_jobs.c, handle_run.c, handle_fetch.c), and what they share.
+ * handle_jobs.c, handle_run.c, handle_work.c, handle_fetch.c), and what
+ * they share.
  *
  * A handler gets the connection and the request object ({"cmd",
  * "action", "sig", ...}), does its work through control-plane children
@@ -17,6 +18,7 @@
 #include "jobs.h"
 
 struct config;
+struct ledger;
 struct ledger_job;
 
 struct svc_conn {
@@ -35,7 +37,9 @@ int handle_list(struct svc_conn *sc, json_t *req);
 int handle_cancel(struct svc_conn *sc, json_t *req);
 int handle_admin(struct svc_conn *sc, json_t *req);
 int handle_run(struct svc_conn *sc, json_t *req);
+int handle_work(struct svc_conn *sc, json_t *req);
 int handle_fetch(struct svc_conn *sc, json_t *req);
+int handle_leaktest(struct svc_conn *sc, json_t *req);
 
 /* The request's signed action; 0, or ERR_FORMAT when it has none. The
  * pointers live as long as req. */
@@ -49,6 +53,8 @@ int svc_result(struct svc_conn *sc, const struct jobs_outcome *o,
 /* A job as the commands show it: the table's record and what the signed
  * log says of it (lj may be NULL). */
 json_t *svc_job_json(const struct jobs_job *j, const struct ledger_job *lj);
+/* Adds "paused": "all", "tenant" or null, as the signed log says. */
+void svc_job_paused(json_t *job, const struct ledger *l, const char *tenant);
 /* Runs fn with a in a control-plane child and sends its result frame
  * (fn's reply members included). */
 int svc_decide(struct svc_conn *sc, json_t *req,

@@ -55,6 +55,9 @@ svc_result(struct svc_conn *sc, const struct jobs_outcome *o, json_t *extra)
 	    json_string(o->principal) : json_null());
 	json_object_set_new(j, "state", o->state ?
 	    json_string(jobs_state_str(o->state)) : json_null());
+	if (o->retry_after != 0)
+		json_object_set_new(j, "retry_after", json_integer((json_int_t)
+		    o->retry_after));
 	if (extra != NULL)
 		json_object_foreach(extra, k, v)
 			json_object_set(j, k, v);
@@ -107,6 +110,24 @@ svc_job_json(const struct jobs_job *j, const struct ledger_job *lj)
 	json_object_set_new(o, "archive", j->archive != NULL ?
 	    json_string(strrchr(j->archive, '/') != NULL ?
 	    strrchr(j->archive, '/') + 1 : j->archive) : json_null());
+	json_object_set_new(o, "lease_holder", str_or_null(j->lease_holder));
+	json_object_set_new(o, "heartbeat", json_integer(j->heartbeat_at));
+	json_object_set_new(o, "not_before", json_integer(j->not_before));
+	if (j->has_lease) {
+		char lh[2 * JOBS_LEASE_LEN + 1];
+
+		sodium_bin2hex(lh, sizeof(lh), j->lease, JOBS_LEASE_LEN);
+		json_object_set_new(o, "lease", json_string(lh));
+	}
+	/* jobs are named by their id everywhere (jobs.h) */
+	if (j->has_retry_of) {
+		jobs_ref(j->retry_of, hex);
+		json_object_set_new(o, "retry_of", json_string(hex));
+	}
+	if (j->has_superseded_by) {
+		jobs_ref(j->superseded_by, hex);
+		json_object_set_new(o, "superseded_by", json_string(hex));
+	}
 	if (lj == NULL)
 		return o;
 	sodium_bin2hex(hex, sizeof(hex), lj->request_digest, 32);
@@ -120,6 +141,16 @@ svc_job_json(const struct jobs_job *j, const struct ledger_job *lj)
 	json_object_set_new(o, "zstd", json_boolean(lj->zstd));
 	json_object_set_new(o, "pii", json_boolean(lj->pii));
 	return o;
+}
+
+void
+svc_job_paused(json_t *job, const struct ledger *l, const char *tenant)
+{
+	int p = ledger_paused(l, tenant);
+
+	json_object_set_new(job, "paused", p == LEDGER_PAUSED_ALL ?
+	    json_string("all") : p == LEDGER_PAUSED_TENANT ?
+	    json_string("tenant") : json_null());
 }
 
 int
@@ -189,9 +220,12 @@ do_status(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	struct jobs_job *j = NULL;
 	int r = jobs_status(k, ctx, &j, o);
 
-	if (r == 0)
-		json_object_set_new(reply, "job", svc_job_json(j,
-		    ledger_job(k->ledger, j->id_hash)));
+	if (r == 0) {
+		json_t *jj = svc_job_json(j, ledger_job(k->ledger, j->id_hash));
+
+		svc_job_paused(jj, k->ledger, j->tenant);
+		json_object_set_new(reply, "job", jj);
+	}
 	jobs_free(j);
 	return r;
 }
@@ -212,9 +246,13 @@ do_list(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	int r = jobs_list_for(k, ctx, &v, &n, o);
 
 	if (r == 0 && (a = json_array()) != NULL) {
-		for (i = 0; i < n; i++)
-			json_array_append_new(a, svc_job_json(v[i],
-			    ledger_job(k->ledger, v[i]->id_hash)));
+		for (i = 0; i < n; i++) {
+			json_t *jj = svc_job_json(v[i], ledger_job(k->ledger,
+			    v[i]->id_hash));
+
+			svc_job_paused(jj, k->ledger, v[i]->tenant);
+			json_array_append_new(a, jj);
+		}
 		json_object_set_new(reply, "jobs", a);
 	}
 	jobs_list_free(v, n);

@@ -13,6 +13,8 @@
  *	                       bytes, then E {"name"}                  (fetch)
  *	service -> client   E  {"files": N} after the last file        (fetch)
  *	client -> service   A  ack: {"ok", "to"} the files were kept   (fetch)
+ *	client -> service   X  abandon: {} let go of the job, it goes back
+ *	                       to the queue                            (work)
  *	service -> client   R  result: {"r", "reason", "message", ...}
  *
  * Both sides treat the other's bytes as untrusted: sizes are checked
@@ -40,6 +42,7 @@ enum proto_type {
 	PROTO_END = 'E',
 	PROTO_ACK = 'A',
 	PROTO_RESULT = 'R',
+	PROTO_ABANDON = 'X',
 };
 
 /* Sends one frame (no SIGPIPE: a peer that went away is ERR_IO). */

@@ -39,8 +39,10 @@ static const struct {
 	{ "list", handle_list },
 	{ "cancel", handle_cancel },
 	{ "run", handle_run },
+	{ "work", handle_work },
 	{ "fetch", handle_fetch },
 	{ "admin", handle_admin },
+	{ "leaktest", handle_leaktest },
 };
 
 static void

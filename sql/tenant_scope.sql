@@ -12,6 +12,10 @@
 --   texp_guard        owns the grants table and role_tenant()
 --   texp_provisioner  holds CREATEROLE; owns the functions that create and
 --                     drop export roles, executable only by the monitor
+--   texp_auditor      owns the leak test's counting functions: it may read
+--                     the tenant and key columns of tenant tables (its own
+--                     policy), and its functions return counts and tenant
+--                     ids only, to the monitor only
 DO $texp$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'texp_export') THEN
@@ -22,6 +26,9 @@ BEGIN
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'texp_provisioner') THEN
 		CREATE ROLE texp_provisioner NOLOGIN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'texp_auditor') THEN
+		CREATE ROLE texp_auditor NOLOGIN;
 	END IF;
 END
 $texp$;
@@ -34,11 +41,14 @@ ALTER ROLE texp_guard NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
 	NOREPLICATION NOBYPASSRLS;
 ALTER ROLE texp_provisioner NOLOGIN NOSUPERUSER NOCREATEDB CREATEROLE
 	NOREPLICATION NOBYPASSRLS;
+ALTER ROLE texp_auditor NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+	NOREPLICATION NOBYPASSRLS;
 
 CREATE SCHEMA IF NOT EXISTS texp_guard;
 ALTER SCHEMA texp_guard OWNER TO texp_guard;
 REVOKE ALL ON SCHEMA texp_guard FROM PUBLIC;
-GRANT USAGE ON SCHEMA texp_guard TO texp_export, texp_provisioner;
+GRANT USAGE ON SCHEMA texp_guard TO texp_export, texp_provisioner,
+	texp_auditor;
 
 -- One row per live export role: which tenant it may read, until when.
 CREATE TABLE IF NOT EXISTS texp_guard.grants (
@@ -74,7 +84,7 @@ CREATE TABLE IF NOT EXISTS texp_guard.tables (
 );
 ALTER TABLE texp_guard.tables OWNER TO texp_guard;
 REVOKE ALL ON texp_guard.tables FROM PUBLIC;
-GRANT SELECT ON texp_guard.tables TO texp_provisioner;
+GRANT SELECT ON texp_guard.tables TO texp_provisioner, texp_auditor;
 REVOKE ALL ON texp_guard.grants FROM PUBLIC;
 REVOKE ALL ON texp_guard.grants FROM texp_export;
 GRANT SELECT, INSERT, DELETE ON texp_guard.grants TO texp_provisioner;
@@ -120,7 +130,8 @@ GRANT EXECUTE ON FUNCTION texp_guard.role_since(), texp_guard.role_until()
 
 -- The control schema's jobs, when it exists: export roles are made for a
 -- running job only (`tenant-export init` grants the same when it runs
--- after this).
+-- after this). The leak test's jobs are kept apart (never published,
+-- never fetched) and scope its export roles the same way.
 DO $texp$
 BEGIN
 	IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace
@@ -129,8 +140,32 @@ BEGIN
 		GRANT SELECT (id_hash, tenant, scope, state)
 		    ON texp_control.jobs TO texp_provisioner;
 	END IF;
+	IF pg_catalog.to_regclass('texp_control.leaktest_jobs') IS NOT NULL THEN
+		GRANT SELECT (id_hash, tenant, scope, state)
+		    ON texp_control.leaktest_jobs TO texp_provisioner;
+	END IF;
 END
 $texp$;
+
+-- The job an export role is made for: an export job, or a leak test's.
+CREATE OR REPLACE FUNCTION texp_guard.job_record(p_job bytea,
+	OUT tenant text, OUT scope jsonb, OUT state text)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+BEGIN
+	EXECUTE 'SELECT tenant, scope, state FROM texp_control.jobs '
+	    'WHERE id_hash = $1' INTO tenant, scope, state USING p_job;
+	IF state IS NULL AND
+	    pg_catalog.to_regclass('texp_control.leaktest_jobs') IS NOT NULL THEN
+		EXECUTE 'SELECT tenant, scope, state FROM '
+		    'texp_control.leaktest_jobs WHERE id_hash = $1'
+		    INTO tenant, scope, state USING p_job;
+	END IF;
+END
+$texp$;
+ALTER FUNCTION texp_guard.job_record(bytea) OWNER TO texp_provisioner;
+REVOKE ALL ON FUNCTION texp_guard.job_record(bytea) FROM PUBLIC;
 
 -- A name as job scopes write it (the tool's canonical form): bare when it
 -- matches [a-z_][a-z0-9_]*, else double-quoted with quotes doubled, so
@@ -179,8 +214,8 @@ BEGIN
 	IF pg_catalog.to_regclass('texp_control.jobs') IS NULL THEN
 		RAISE EXCEPTION 'texp: no control schema (run tenant-export init)';
 	END IF;
-	EXECUTE 'SELECT tenant, scope, state FROM texp_control.jobs '
-	    'WHERE id_hash = $1' INTO v_tenant, v_scope, v_state USING p_job;
+	SELECT j.tenant, j.scope, j.state INTO v_tenant, v_scope, v_state
+	    FROM texp_guard.job_record(p_job) j;
 	IF v_state IS DISTINCT FROM 'running' THEN
 		RAISE EXCEPTION 'texp: export roles are made for a running job only';
 	END IF;
@@ -190,6 +225,11 @@ BEGIN
 	v_global := coalesce((v_scope->>'include_global')::boolean, false);
 	SELECT coalesce(array_agg(x), '{}') INTO v_listed
 	    FROM jsonb_array_elements_text(v_scope->'tables') x;
+	-- Grants and revokes of one table's columns rewrite the same catalog
+	-- rows; two at once fail with "tuple concurrently updated". Exports
+	-- that start and end together take turns here (held to the end of
+	-- this statement's transaction; the key is "texpACL!" as a bigint).
+	PERFORM pg_catalog.pg_advisory_xact_lock(8387242304574016545);
 	EXECUTE format('CREATE ROLE %I LOGIN INHERIT NOSUPERUSER NOCREATEDB '
 	    'NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 1 '
 	    'VALID UNTIL %L PASSWORD %L IN ROLE texp_export',
@@ -234,6 +274,8 @@ DECLARE
 	v_t record;
 	v_cols text;
 BEGIN
+	-- One at a time with export_role_create (the same catalog rows).
+	PERFORM pg_catalog.pg_advisory_xact_lock(8387242304574016545);
 	-- Every configured table, not only those recorded: a role whose
 	-- grant row is gone still loses everything. Column by column: the
 	-- provisioner holds the grant option on the columns only.
@@ -293,9 +335,8 @@ DECLARE
 BEGIN
 	DELETE FROM texp_guard.grants WHERE expires_at <= pg_catalog.now();
 	IF pg_catalog.to_regclass('texp_control.jobs') IS NOT NULL THEN
-		EXECUTE 'DELETE FROM texp_guard.grants g WHERE NOT EXISTS '
-		    '(SELECT 1 FROM texp_control.jobs j WHERE j.id_hash = '
-		    'g.job_hash AND j.state = ''running'')';
+		DELETE FROM texp_guard.grants g WHERE (SELECT j.state FROM
+		    texp_guard.job_record(g.job_hash) j) IS DISTINCT FROM 'running';
 	END IF;
 	FOR v_role IN
 		SELECT r.rolname FROM pg_catalog.pg_auth_members m
@@ -313,6 +354,125 @@ END
 $texp$;
 ALTER FUNCTION texp_guard.export_roles_sweep() OWNER TO texp_provisioner;
 REVOKE ALL ON FUNCTION texp_guard.export_roles_sweep() FROM PUBLIC;
+
+-- The leak test's counts (docs/AUDIT.md). SECURITY DEFINER, owned by
+-- texp_auditor, executable by the monitor only (setup_monitor). They read
+-- tenant and key columns of the registered tenant tables through
+-- texp_auditor's own policy (setup_leaktest) and return tenant ids and
+-- numbers, never another value.
+
+-- Every tenant id found in any registered tenant table.
+CREATE OR REPLACE FUNCTION texp_guard.leaktest_tenants() RETURNS SETOF text
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+DECLARE
+	v_q text;
+BEGIN
+	SELECT string_agg(format('SELECT %I::text AS t FROM %s', t.tenant_col,
+	    t.rel), ' UNION ') INTO v_q
+	FROM texp_guard.tables t WHERE t.class = 'tenant';
+	IF v_q IS NOT NULL THEN
+		RETURN QUERY EXECUTE 'SELECT t FROM (' || v_q || ') s ORDER BY t';
+	END IF;
+END
+$texp$;
+
+-- The rows of one tenant in each registered tenant table, counted by its
+-- tenant column alone (no date window, no export policy).
+CREATE OR REPLACE FUNCTION texp_guard.leaktest_counts(p_tenant text)
+	RETURNS TABLE (rel regclass, n bigint)
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+DECLARE
+	v_t record;
+	v_type text;
+BEGIN
+	FOR v_t IN SELECT t.rel AS r, t.tenant_col AS c FROM texp_guard.tables t
+	    WHERE t.class = 'tenant' ORDER BY t.schema_name, t.table_name LOOP
+		SELECT format_type(a.atttypid, a.atttypmod) INTO v_type
+		FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = v_t.r AND a.attname = v_t.c;
+		rel := v_t.r;
+		EXECUTE format('SELECT count(*) FROM %s WHERE %I = $1::%s',
+		    v_t.r, v_t.c, v_type) INTO n USING p_tenant;
+		RETURN NEXT;
+	END LOOP;
+END
+$texp$;
+
+-- For every foreign key from a registered tenant table to another (or
+-- the same) one: the rows whose referenced row belongs to another
+-- tenant, per pair of tenants. A key that matches the two tenant columns
+-- to each other cannot point across tenants: it is listed once with
+-- pair NULL, n 0 and by_key true, and not counted.
+CREATE OR REPLACE FUNCTION texp_guard.leaktest_fk_cross()
+	RETURNS TABLE (con text, rel regclass, ref regclass, by_key boolean,
+	    tenant text, ref_tenant text, n bigint)
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+DECLARE
+	v_k record;
+	v_on text;
+BEGIN
+	FOR v_k IN
+		SELECT c.conname, c.conrelid, c.confrelid, c.conkey, c.confkey,
+		    a.tenant_col AS rt, b.tenant_col AS ft,
+		    ra.attnum AS rn, fa.attnum AS fn
+		FROM pg_catalog.pg_constraint c
+		JOIN texp_guard.tables a ON a.rel = c.conrelid AND a.class = 'tenant'
+		JOIN texp_guard.tables b ON b.rel = c.confrelid AND b.class = 'tenant'
+		JOIN pg_catalog.pg_attribute ra ON ra.attrelid = c.conrelid
+		    AND ra.attname = a.tenant_col
+		JOIN pg_catalog.pg_attribute fa ON fa.attrelid = c.confrelid
+		    AND fa.attname = b.tenant_col
+		WHERE c.contype = 'f'
+		ORDER BY c.conrelid::regclass::text, c.conname
+	LOOP
+		con := v_k.conname;
+		rel := v_k.conrelid;
+		ref := v_k.confrelid;
+		IF v_k.fn = ANY (v_k.confkey) AND v_k.conkey[array_position(
+		    v_k.confkey, v_k.fn)] = v_k.rn THEN
+			by_key := true;
+			tenant := NULL;
+			ref_tenant := NULL;
+			n := 0;
+			RETURN NEXT;
+			CONTINUE;
+		END IF;
+		by_key := false;
+		SELECT string_agg(format('r.%I = f.%I', x.ra, x.fa), ' AND ')
+		INTO v_on FROM (
+			SELECT (SELECT attname FROM pg_catalog.pg_attribute
+			        WHERE attrelid = v_k.conrelid AND attnum = k.a) AS ra,
+			       (SELECT attname FROM pg_catalog.pg_attribute
+			        WHERE attrelid = v_k.confrelid AND attnum = k.f) AS fa
+			FROM unnest(v_k.conkey, v_k.confkey) AS k(a, f)) x;
+		RETURN QUERY EXECUTE format('SELECT %L::text, %s::regclass, '
+		    '%s::regclass, false, r.%I::text, f.%I::text, count(*) '
+		    'FROM %s r JOIN %s f ON %s '
+		    'WHERE r.%I::text IS DISTINCT FROM f.%I::text GROUP BY 5, 6',
+		    v_k.conname, v_k.conrelid, v_k.confrelid, v_k.rt, v_k.ft,
+		    v_k.conrelid::regclass, v_k.confrelid::regclass, v_on,
+		    v_k.rt, v_k.ft);
+		IF NOT FOUND THEN
+			tenant := NULL;
+			ref_tenant := NULL;
+			n := 0;
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+END
+$texp$;
+ALTER FUNCTION texp_guard.leaktest_tenants() OWNER TO texp_auditor;
+ALTER FUNCTION texp_guard.leaktest_counts(text) OWNER TO texp_auditor;
+ALTER FUNCTION texp_guard.leaktest_fk_cross() OWNER TO texp_auditor;
+REVOKE ALL ON FUNCTION texp_guard.leaktest_tenants(),
+	texp_guard.leaktest_counts(text), texp_guard.leaktest_fk_cross()
+	FROM PUBLIC;
 
 -- Setup helpers used by the generated part of db-setup. They are NOT
 -- SECURITY DEFINER: they run with the rights of whoever calls them, they
@@ -368,6 +528,11 @@ BEGIN
 	    'texp_guard.export_role_create(text, text, bytea), '
 	    'texp_guard.export_role_drop(text), '
 	    'texp_guard.export_roles_sweep() TO %I', p_role);
+	-- the leak test's counts (tenant ids and numbers, never a value)
+	EXECUTE format('GRANT EXECUTE ON FUNCTION '
+	    'texp_guard.leaktest_tenants(), '
+	    'texp_guard.leaktest_counts(text), '
+	    'texp_guard.leaktest_fk_cross() TO %I', p_role);
 END
 $texp$;
 
@@ -384,6 +549,8 @@ BEGIN
 	EXECUTE format('GRANT USAGE ON SCHEMA %I TO texp_export', p_schema);
 	-- the provisioner names the schema's tables when it grants them
 	EXECUTE format('GRANT USAGE ON SCHEMA %I TO texp_provisioner', p_schema);
+	-- and the leak test's counting functions read there (setup_leaktest)
+	EXECUTE format('GRANT USAGE ON SCHEMA %I TO texp_auditor', p_schema);
 	EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM texp_export', p_schema);
 	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM texp_export',
 	    p_schema);
@@ -421,6 +588,9 @@ BEGIN
 	END IF;
 	EXECUTE format('REVOKE ALL ON %s FROM texp_export', v_rel);
 	EXECUTE format('REVOKE ALL ON %s FROM texp_provisioner CASCADE', v_rel);
+	-- the leak test's read, granted again by setup_leaktest
+	EXECUTE format('REVOKE ALL ON %s FROM texp_auditor', v_rel);
+	EXECUTE format('DROP POLICY IF EXISTS texp_leaktest_read ON %s', v_rel);
 	SELECT array_agg(a.attname ORDER BY a.attnum)
 	INTO v_names FROM pg_catalog.pg_attribute a
 	WHERE a.attrelid = v_rel AND a.attnum > 0 AND NOT a.attisdropped
@@ -529,7 +699,46 @@ DECLARE
 BEGIN
 	EXECUTE format('REVOKE ALL ON %s FROM texp_export', v_rel);
 	EXECUTE format('REVOKE ALL ON %s FROM texp_provisioner CASCADE', v_rel);
+	EXECUTE format('REVOKE ALL ON %s FROM texp_auditor', v_rel);
+	EXECUTE format('DROP POLICY IF EXISTS texp_leaktest_read ON %s', v_rel);
 	DELETE FROM texp_guard.tables WHERE rel = v_rel;
+END
+$texp$;
+
+-- What the leak test's functions may read: every registered tenant
+-- table's tenant column and the columns of its foreign keys between
+-- tenant tables, through a policy of texp_auditor's own (it applies to
+-- no other role). Run after the tables are set up; redone each time.
+CREATE OR REPLACE FUNCTION texp_guard.setup_leaktest() RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+AS $texp$
+DECLARE
+	v_t record;
+	v_cols text;
+BEGIN
+	FOR v_t IN SELECT t.rel, t.tenant_col FROM texp_guard.tables t
+	    WHERE t.class = 'tenant' LOOP
+		EXECUTE format('REVOKE ALL ON %s FROM texp_auditor', v_t.rel);
+		SELECT string_agg(DISTINCT quote_ident(a.attname), ', ')
+		INTO v_cols FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = v_t.rel AND a.attnum > 0 AND NOT a.attisdropped
+		  AND (a.attname = v_t.tenant_col OR EXISTS (
+		      SELECT 1 FROM pg_catalog.pg_constraint c
+		      JOIN texp_guard.tables o ON o.class = 'tenant'
+		          AND o.rel IN (c.conrelid, c.confrelid)
+		      WHERE c.contype = 'f'
+		        AND ((c.conrelid = v_t.rel AND a.attnum = ANY (c.conkey)
+		              AND o.rel = c.confrelid)
+		          OR (c.confrelid = v_t.rel AND a.attnum = ANY (c.confkey)
+		              AND o.rel = c.conrelid))));
+		EXECUTE format('GRANT SELECT (%s) ON %s TO texp_auditor', v_cols,
+		    v_t.rel);
+		EXECUTE format('DROP POLICY IF EXISTS texp_leaktest_read ON %s',
+		    v_t.rel);
+		EXECUTE format('CREATE POLICY texp_leaktest_read ON %s AS '
+		    'PERMISSIVE FOR SELECT TO texp_auditor USING (true)', v_t.rel);
+	END LOOP;
 END
 $texp$;
 
@@ -544,7 +753,8 @@ BEGIN
 	    'texp_guard.setup_grant_select(name, name, name[])',
 	    'texp_guard.setup_tenant_table(name, name, name, name[], name)',
 	    'texp_guard.setup_global_table(name, name, name[])',
-	    'texp_guard.setup_excluded_table(name, name)']::regprocedure[]
+	    'texp_guard.setup_excluded_table(name, name)',
+	    'texp_guard.setup_leaktest()']::regprocedure[]
 	LOOP
 		EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
 	END LOOP;

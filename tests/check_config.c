@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,124 @@ START_TEST(test_bad)
 	ck_assert_msg(strstr(err, bad_configs[_i].msg) != NULL,
 	    "%s: \"%s\" lacks \"%s\"", bad_configs[_i].file, err,
 	    bad_configs[_i].msg);
+}
+END_TEST
+
+#define FILES_BASE "[export]\ntenant_key = tenant_id\n" \
+	"[table app.files]\nclass = tenant\nexclude_columns = secret\n" \
+	"[table app.g]\nclass = global\n"
+
+/* [files]: the section, its required keys, and what it may point at. */
+START_TEST(test_files_section)
+{
+	static const struct { const char *text, *msg; } bad[] = {
+		{ FILES_BASE "[files]\nroot = /srv/up\ntable = app.files\n",
+		    "root, table and path_column are needed" },
+		{ FILES_BASE "[files]\nroot = srv/up\ntable = app.files\n"
+		    "path_column = k\n", "not an absolute path" },
+		{ FILES_BASE "[files]\nroot = /srv/../etc\n",
+		    "not an absolute path" },
+		{ FILES_BASE "[files]\nroot = /srv/up\ntable = app.g\n"
+		    "path_column = k\n", "class = tenant" },
+		{ FILES_BASE "[files]\nroot = /srv/up\ntable = app.none\n"
+		    "path_column = k\n", "class = tenant" },
+		{ FILES_BASE "[files]\nroot = /srv/up\ntable = app.files\n"
+		    "path_column = tenant_id\n", "three columns" },
+		{ FILES_BASE "[files]\nroot = /srv/up\ntable = app.files\n"
+		    "path_column = k\nsize_column = k\n", "three columns" },
+		{ FILES_BASE "[files]\nroot = /srv/up\ntable = app.files\n"
+		    "path_column = secret\n", "is excluded" },
+		{ FILES_BASE "[files]\nroot = /a\nroot = /b\n", "set twice" },
+		{ FILES_BASE "[files]\nlayout = flat\n", "unknown key" },
+		{ FILES_BASE "[files]\nroot = /a\npath_column = a b\n",
+		    "invalid column name" },
+	};
+	struct config *cfg;
+	const struct config_files *f;
+	char err[256];
+	size_t i;
+
+	cfg = parse_ok(FILES_BASE);
+	ck_assert_ptr_null(config_files(cfg));
+	config_free(cfg);
+	cfg = parse_ok(FILES_BASE "[files]\nroot = /srv/up\n"
+	    "table = app.files\npath_column = storage_key\n"
+	    "size_column = size_bytes\n");
+	f = config_files(cfg);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->root, "/srv/up");
+	ck_assert_str_eq(f->schema, "app");
+	ck_assert_str_eq(f->table, "files");
+	ck_assert_str_eq(f->path_column, "storage_key");
+	ck_assert_str_eq(f->size_column, "size_bytes");
+	config_free(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = (struct config *)1;
+		ck_assert_int_eq(config_parse(bad[i].text, strlen(bad[i].text),
+		    &cfg, err, sizeof(err)), ERR_CONFIG);
+		ck_assert_ptr_null(cfg);
+		ck_assert_msg(strstr(err, bad[i].msg) != NULL,
+		    "case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].msg);
+	}
+}
+END_TEST
+
+/* Lint of the [files] layout and columns. */
+START_TEST(test_files_lint)
+{
+	char *dir = test_mkdtemp();
+	char text[2048], p[4200];
+	struct config *cfg;
+	struct lint_report *rep;
+	struct lint_schema *sch;
+
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(p, sizeof(p), "%s/A", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/C", dir);
+	ck_assert_int_eq(symlink("A", p), 0);
+	snprintf(text, sizeof(text), FILES_BASE "[files]\nroot = %s\n"
+	    "table = app.files\npath_column = storage_key\n"
+	    "size_column = size_bytes\n", dir);
+	cfg = parse_ok(text);
+	ck_assert_ptr_nonnull(rep = lint_report_new());
+	ck_assert_int_eq(lint_check_files(cfg, rep), 0);
+	snprintf(p, sizeof(p), "%s/C", dir);
+	ck_assert(lint_report_has(rep, "files_symlink", p));
+	snprintf(p, sizeof(p), "%s/A", dir);
+	ck_assert(lint_report_has(rep, "files_not_searchable", p));
+	ck_assert(!lint_report_has(rep, "files_not_searchable", dir));
+	ck_assert(!lint_report_has(rep, "files_root", NULL));
+	if (geteuid() == 0)
+		ck_assert(lint_report_has(rep, "files_writable", dir));
+	lint_report_free(rep);
+	/* The columns must exist. */
+	ck_assert_ptr_nonnull(sch = lint_schema_new());
+	ck_assert_int_eq(lint_schema_add(sch, "app", "files", "tenant_id", 1),
+	    0);
+	ck_assert_int_eq(lint_schema_add(sch, "app", "files", "storage_key",
+	    1), 0);
+	ck_assert_int_eq(lint_schema_add(sch, "app", "files", "secret", 1),
+	    0);
+	ck_assert_int_eq(lint_schema_add(sch, "app", "g", "x", 1), 0);
+	ck_assert_ptr_nonnull(rep = lint_report_new());
+	ck_assert_int_eq(lint_check_schema(cfg, sch, rep), 0);
+	ck_assert(lint_report_has(rep, "unknown_column", "app.files"));
+	ck_assert_uint_eq(lint_report_blocking(rep), 1);
+	lint_report_free(rep);
+	lint_schema_free(sch);
+	config_free(cfg);
+	/* A root reached through a symlink, or missing. */
+	snprintf(text, sizeof(text), FILES_BASE "[files]\nroot = %s/C\n"
+	    "table = app.files\npath_column = storage_key\n", dir);
+	cfg = parse_ok(text);
+	ck_assert_ptr_nonnull(rep = lint_report_new());
+	ck_assert_int_eq(lint_check_files(cfg, rep), 0);
+	ck_assert(lint_report_has(rep, "files_root", NULL));
+	lint_report_free(rep);
+	config_free(cfg);
+	test_rmtree(dir);
+	free(dir);
 }
 END_TEST
 
@@ -684,6 +804,8 @@ config_suite(void)
 	tcase_add_test(tc, test_quoted_names);
 	tcase_add_test(tc, test_fix_pasteable);
 	tcase_add_test(tc, test_setup_script);
+	tcase_add_test(tc, test_files_section);
+	tcase_add_test(tc, test_files_lint);
 	tcase_add_test(tc, test_db_api);
 	suite_add_tcase(s, tc);
 	return s;

@@ -75,6 +75,8 @@ START_TEST(test_states)
 	ck_assert_int_eq(jobs_state_parse("awaiting_approval", &s), 0);
 	ck_assert_int_eq(s, JOBS_AWAITING_APPROVAL);
 	ck_assert_str_eq(jobs_state_str(JOBS_EXPIRED), "expired");
+	ck_assert_int_eq(jobs_state_parse("superseded", &s), 0);
+	ck_assert_int_eq(s, JOBS_SUPERSEDED);
 	ck_assert_int_eq(jobs_state_parse("done", &s), ERR_FORMAT);
 	ck_assert_str_eq(jobs_state_str((enum jobs_state)99), "unknown");
 }
@@ -247,6 +249,70 @@ START_TEST(test_archive_names_confined)
 }
 END_TEST
 
+/* What an export leaves in the outbox is named after its lease; only
+ * names of exactly that form are read (or ever removed). */
+START_TEST(test_outbox_names)
+{
+	static const char *const bad[] = {
+		"precious", ".export-20261129-0123.texp.tmp-0123456789abcdef",
+		"export-20261129-0123456789ABCDEF0123456789abcdef.texp",
+		"export-20261129-0123456789abcdef0123456789abcdef.texp.x",
+		"export-20261129-0123456789abcdef0123456789abcdef.texp.12345",
+		".export-20261129-0123456789abcdef0123456789abcdef.texp",
+		".export-20261129-0123456789abcdef0123456789abcdef.texp.tmp-01",
+		".export-20261129-0123456789abcdef0123456789abcdef.texp.sig"
+		    ".tmp-0123456789abcdef",
+		"export-2026112a-0123456789abcdef0123456789abcdef.texp",
+	};
+	static const char *const good[] = {
+		ARCH_A, ARCH_A ".minisig", ARCH_A ".index", ARCH_A
+		    ".index.minisig", ARCH_A ".001", ARCH_A ".1234",
+	};
+	uint8_t lease[JOBS_LEASE_LEN], want[JOBS_LEASE_LEN];
+	char *dir = test_mkdtemp(), p[4096], tmpname[200];
+	size_t i;
+	int tmp, n;
+
+	/* ARCH_A's id: 0123456789abcdef twice */
+	for (i = 0; i < JOBS_LEASE_LEN; i++)
+		want[i] = (uint8_t)((i % 8) * 0x22 + 0x01);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!jobs_outbox_name(bad[i], lease, &tmp),
+		    "accepted %s", bad[i]);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_msg(jobs_outbox_name(good[i], lease, &tmp),
+		    "refused %s", good[i]);
+		ck_assert_int_eq(tmp, 0);
+		ck_assert_mem_eq(lease, want, JOBS_LEASE_LEN);
+	}
+	snprintf(tmpname, sizeof(tmpname), ".%s.index.tmp-0011223344556677",
+	    ARCH_A);
+	ck_assert_int_eq(jobs_outbox_name(tmpname, lease, &tmp), 1);
+	ck_assert_int_eq(tmp, 1);
+	/* the lease's files go, another lease's and other names stay */
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, i == 0 ? tmpname : i == 1 ?
+		    ARCH_A ".001" : ARCH_B);
+		test_write_file(p, "x", 1);
+	}
+	snprintf(p, sizeof(p), "%s/precious", dir);
+	test_write_file(p, "x", 1);
+	ck_assert_int_eq(jobs_lease_files_delete(dir, want, 1, &n), 0);
+	ck_assert_int_eq(n, 1);		/* published files kept */
+	snprintf(p, sizeof(p), "%s/%s", dir, ARCH_A ".001");
+	ck_assert_int_eq(access(p, F_OK), 0);
+	ck_assert_int_eq(jobs_lease_files_delete(dir, want, 0, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s/%s", dir, ARCH_B);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/precious", dir);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 jobs_suite(void)
 {
@@ -260,6 +326,7 @@ jobs_suite(void)
 	tcase_add_test(tc, test_control_config_errors);
 	tcase_add_test(tc, test_archive_names_confined);
 	tcase_add_test(tc, test_archive_files);
+	tcase_add_test(tc, test_outbox_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
  * for another reason fails the test instead of passing it.
  */
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1326,6 +1328,69 @@ START_TEST(test_secret_guard_page)
 }
 END_TEST
 
+/*
+ * A process that runs someone else's program (a notification hook) sees
+ * the service's paths empty, and cannot uncover them: the exit status
+ * says which check failed.
+ */
+static int
+hidden_child(const char *dir, const char *key)
+{
+	char p[4096], buf[8];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/archive.texp", dir);
+	if (open(p, O_RDONLY) >= 0 || errno != ENOENT)
+		return 10;		/* the file under the dir is gone */
+	if ((fd = open(key, O_RDONLY)) < 0)
+		return 11;		/* the file is there, empty */
+	if (read(fd, buf, sizeof(buf)) != 0)
+		return 12;
+	close(fd);
+	snprintf(p, sizeof(p), "%s/new", dir);
+	if (open(p, O_WRONLY | O_CREAT, 0600) >= 0)
+		return 13;		/* nothing can be put there */
+	if (umount2(dir, MNT_DETACH) == 0 || umount2(key, MNT_DETACH) == 0)
+		return 14;		/* and no cover comes off */
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 &&
+	    umount2(dir, MNT_DETACH) == 0)
+		return 15;		/* not even in a namespace of its own */
+	return 0;
+}
+
+START_TEST(test_hide_paths)
+{
+	char *dir = test_mkdtemp(), out[4096], key[4096];
+	const char *paths[3];
+	pid_t pid;
+	int st;
+
+	snprintf(out, sizeof(out), "%s/outbox", dir);
+	ck_assert_int_eq(mkdir(out, 0700), 0);
+	snprintf(key, sizeof(key), "%s/outbox/archive.texp", dir);
+	test_write_file(key, "ciphertext", 10);
+	snprintf(key, sizeof(key), "%s/sign.key", dir);
+	test_write_file(key, "secret", 6);
+	paths[0] = out;
+	paths[1] = key;
+	paths[2] = NULL;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (sandbox_hide_paths(paths, 3) != 0)
+			_exit(9);
+		_exit(hidden_child(out, key));
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "hidden child: status %d", WEXITSTATUS(st));
+	/* the service itself still sees its files */
+	ck_assert_int_eq(access(key, R_OK), 0);
+	test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_syscall_name)
 {
 	char buf[64];
@@ -1482,6 +1547,7 @@ sandbox_suite(void)
 	tcase_add_test(ok, test_secret_wiped_in_child);
 	tcase_add_test(ok, test_secret_guard_page);
 	tcase_add_test(ok, test_syscall_name);
+	tcase_add_test(ok, test_hide_paths);
 	tcase_add_test(ok, test_prepare_process);
 	tcase_set_timeout(ok, 30);
 	suite_add_tcase(s, ok);

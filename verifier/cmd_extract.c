@@ -81,6 +81,10 @@ print_result(const struct cmd_args *a, const struct verify_result *res,
 				    sizeof(safe)), extract_file_name(x, i),
 				    extract_file_records(x, i));
 		}
+		if (extract_files_count(x) > 0)
+			printf("wrote:           %s/files/: %" PRIu64 " files\n",
+			    report_safe(a->out, safe, sizeof(safe)),
+			    extract_files_count(x));
 	}
 	r = fflush(stdout) == 0 ? 0 : ERR_IO;
  out:

@@ -16,6 +16,7 @@
 #include "manifest.h"
 #include "values.h"
 #include "verify.h"
+#include "xfiles.h"
 
 #define FLUSH_AT	(1u << 20)
 /* One record is at most BUNDLE_MAX_PART_BYTES of CBOR; its JSON text can
@@ -45,6 +46,7 @@ struct extract {
 	size_t next;			/* first table not yet created */
 	int fd;
 	struct buf *stage;
+	struct xfiles *xf;		/* uploaded files, DIR/files/ */
 	int began, ended, failed;
 	int code;			/* first failure */
 	char why[512];
@@ -178,6 +180,8 @@ extract_open(const char *dir, enum extract_format f, struct extract **out,
 		}
 		goto out;
 	}
+	if ((r = xfiles_new(x->dirfd, &x->xf)) != 0)
+		goto out;
 	*out = x;
 	x = NULL;
 	r = 0;
@@ -517,6 +521,49 @@ sink_end(void *ctx, const uint8_t *manifest, size_t len)
 	return 0;
 }
 
+static int
+sink_file_begin(void *ctx, const uint8_t *path, size_t len)
+{
+	struct extract *x = ctx;
+	int r;
+
+	if (x->failed)
+		return x->code;
+	if ((r = xfiles_begin(x->xf, path, len, x->why, sizeof(x->why))) != 0) {
+		x->failed = 1;
+		x->code = r;
+	}
+	return r;
+}
+
+static int
+sink_file_data(void *ctx, const uint8_t *p, size_t n)
+{
+	struct extract *x = ctx;
+	int r;
+
+	if (x->failed)
+		return x->code;
+	if ((r = xfiles_data(x->xf, p, n)) != 0)
+		return fail(x, r, "cannot write a file under \"%.200s/%s\"",
+		    x->dir, XFILES_DIR);
+	return 0;
+}
+
+static int
+sink_file_end(void *ctx)
+{
+	struct extract *x = ctx;
+	int r;
+
+	if (x->failed)
+		return x->code;
+	if ((r = xfiles_end(x->xf)) != 0)
+		return fail(x, r, "cannot write a file under \"%.200s/%s\"",
+		    x->dir, XFILES_DIR);
+	return 0;
+}
+
 void
 extract_sink(struct extract *x, struct verify_sink *s)
 {
@@ -525,6 +572,15 @@ extract_sink(struct extract *x, struct verify_sink *s)
 	s->begin = sink_begin;
 	s->record = sink_record;
 	s->end = sink_end;
+	s->file_begin = sink_file_begin;
+	s->file_data = sink_file_data;
+	s->file_end = sink_file_end;
+}
+
+uint64_t
+extract_files_count(const struct extract *x)
+{
+	return xfiles_count(x->xf);
 }
 
 const char *
@@ -565,6 +621,8 @@ extract_commit(struct extract *x, char *why, size_t whylen)
 		set_why(why, whylen, "extraction did not complete");
 		return ERR_INVALID;
 	}
+	if ((r = xfiles_commit(x->xf, why, whylen)) != 0)
+		return r;
 	for (i = 0; i < x->nfiles; i++) {
 		if (x->files[i].state != XF_TEMP) {
 			r = ERR_INTERNAL;
@@ -599,6 +657,7 @@ extract_commit(struct extract *x, char *why, size_t whylen)
 			(void)unlinkat(x->dirfd, x->files[i].name, 0);
 			x->files[i].state = XF_NONE;
 		}
+		xfiles_uncommit(x->xf);
 	}
 	return r;
 }
@@ -634,6 +693,7 @@ extract_free(struct extract *x)
 		if (x->files[i].state == XF_TEMP && x->dirfd >= 0)
 			(void)unlinkat(x->dirfd, x->files[i].tmp, 0);
 	files_free(x);
+	xfiles_free(x->xf);
 	if (x->dirfd >= 0)
 		close(x->dirfd);
 	buf_free(x->stage);

@@ -73,6 +73,9 @@ int extract_prepare(struct extract *x, const struct manifest *m,
  * sentence. */
 void extract_sink(struct extract *x, struct verify_sink *s);
 
+/* Uploaded files written under DIR/files/ (xfiles.h). */
+uint64_t extract_files_count(const struct extract *x);
+
 /* The sentence for the sink's first failure, or "" (never NULL). */
 const char *extract_error(const struct extract *x);
 /* The enum err code of the sink's first failure, or 0. */

@@ -210,6 +210,9 @@ report_summary(FILE *f, const char *archive, const char *tenant,
 		}
 	}
 	fprintf(f, "records:         %" PRIu64 " read\n", r->records);
+	if (r->files > 0)
+		fprintf(f, "files:           %" PRIu64 " (%" PRIu64 " bytes), "
+		    "each bound to its row\n", r->files, r->file_bytes);
 	summary_signature(f, r, signers, nsigners);
 	if (foreign)
 		fprintf(f, "foreign hits:    %" PRIu64 "\n", r->foreign_hits);
@@ -345,6 +348,8 @@ report_json(const char *archive, const struct verify_result *r,
 	jset(o, "tables", tables, &bad);
 	tables = NULL;
 	jset(o, "records", json_integer((json_int_t)r->records), &bad);
+	jset(o, "files", json_integer((json_int_t)r->files), &bad);
+	jset(o, "file_bytes", json_integer((json_int_t)r->file_bytes), &bad);
 	jset(o, "size", json_integer((json_int_t)r->size), &bad);
 	jset(o, "parts", json_integer((json_int_t)r->parts), &bad);
 	jset(o, "signature_ok", json_boolean(r->signature_ok), &bad);

@@ -8,10 +8,12 @@
 #include "age.h"
 #include "bundle.h"
 #include "dcbor.h"
+#include "decq.h"
 #include "err.h"
 #include "evidence.h"
 #include "minisig.h"
 #include "seal.h"
+#include "tokscan.h"
 #include "verify.h"
 
 #define MAX_TENANT_TEXT 256
@@ -319,6 +321,94 @@ scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
 	return r;
 }
 
+/* Watch mode: one record's column held identifier `which`. */
+struct watch_at {
+	struct vctx *v;
+	size_t table, column;
+	uint64_t index;
+};
+
+static void
+watch_hit(void *ctx, size_t which)
+{
+	struct watch_at *w = ctx;
+	struct verify_result *r = w->v->res;
+	struct verify_hit *h;
+	size_t i;
+
+	for (i = 0; i < r->nhits; i++) {
+		h = &r->hits[i];
+		if (h->table == w->table && h->column == w->column &&
+		    h->which == which) {
+			if (h->last != w->index) {
+				h->records++;
+				h->last = w->index;
+			}
+			return;
+		}
+	}
+	if (r->nhits == VERIFY_MAX_HITS) {
+		r->hits_dropped++;
+		return;
+	}
+	h = &r->hits[r->nhits++];
+	h->table = w->table;
+	h->column = w->column;
+	h->which = which;
+	h->records = 1;
+	h->first = h->last = w->index;
+}
+
+/* Every text, byte string and UUID of the record, at any depth. */
+static void
+scan_watch(struct vctx *v, size_t table, uint64_t index, const uint8_t *rec,
+    size_t len)
+{
+	struct buf *b = buf_from(rec, len);
+	struct dcbor_item it;
+	struct watch_at w = { v, table, 0, index };
+	uint64_t ncol, col, pending[BUNDLE_MAX_DEPTH + 2];
+	size_t depth;
+	int uuid_tag = 0;
+
+	if (b == NULL || dcbor_get_array(b, &ncol) != 0)
+		goto out;
+	for (col = 0; col < ncol; col++) {
+		w.column = (size_t)col;
+		pending[0] = 1;
+		depth = 1;
+		while (depth > 0) {
+			if (pending[depth - 1] == 0) {
+				depth--;
+				continue;
+			}
+			pending[depth - 1]--;
+			if (dcbor_get_item(b, &it) != 0)
+				goto out;
+			if (it.type == DCBOR_TAG) {
+				uuid_tag = it.u == DCBOR_TAG_UUID;
+				pending[depth - 1]++;
+				continue;
+			}
+			if ((it.type == DCBOR_ARRAY || it.type == DCBOR_MAP) &&
+			    depth < BUNDLE_MAX_DEPTH + 1) {
+				pending[depth++] = it.type == DCBOR_MAP ?
+				    2 * it.u : it.u;
+				uuid_tag = 0;
+				continue;
+			}
+			if (it.type == DCBOR_BYTES && uuid_tag && it.len == 16)
+				tokscan_uuid(v->o->watch, it.p, watch_hit, &w);
+			else if (it.type == DCBOR_TEXT || it.type == DCBOR_BYTES)
+				tokscan_text(v->o->watch, it.p, it.len,
+				    watch_hit, &w);
+			uuid_tag = 0;
+		}
+	}
+ out:
+	buf_free(b);
+}
+
 static int
 on_record(void *ctx, const struct manifest *pre, size_t table,
     uint64_t index, const uint8_t *rec, size_t len, const uint8_t *tval,
@@ -332,6 +422,7 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 	    (tlen != buf_len(v->expect) ||
 	    memcmp(tval, buf_ptr(v->expect), tlen) != 0)) {
 		v->tenant_bad++;
+		v->res->tenant_mismatches++;
 		if (FINDING(v, RULE_RECORD_TENANT, "table \"%s\" record %llu "
 		    "belongs to another tenant", pre->tables[table].name,
 		    (unsigned long long)index))
@@ -340,6 +431,8 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 	if (v->o->foreign != NULL &&
 	    scan_foreign(v, pre, table, index, rec, len))
 		return 1;
+	if (v->o->watch != NULL)
+		scan_watch(v, table, index, rec, len);
 	if (v->o->sink != NULL && v->o->sink->record != NULL &&
 	    (r = v->o->sink->record(v->o->sink->ctx, pre, table, rec, len)) != 0) {
 		add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
@@ -385,6 +478,56 @@ on_manifest(void *ctx, const struct manifest *m, const uint8_t *bytes,
 	return v->stop;
 }
 
+/* Files go to the sink as they come; the sink keeps them hidden until
+ * the whole archive is proven. */
+static int
+sink_failed(struct vctx *v, int r)
+{
+	if (r == 0)
+		return v->stop;
+	add_finding(v, 0, RULE_EXTRACTION, r, "extraction failed: %s",
+	    err_str(r));
+	return 1;
+}
+
+static int
+on_file_begin(void *ctx, size_t table, uint64_t index, const uint8_t *path,
+    size_t len)
+{
+	struct vctx *v = ctx;
+	const struct verify_sink *s = v->o->sink;
+
+	(void)table;
+	(void)index;
+	v->res->files++;
+	if (s == NULL || s->file_begin == NULL)
+		return v->stop;
+	return sink_failed(v, s->file_begin(s->ctx, path, len));
+}
+
+static int
+on_file_data(void *ctx, const uint8_t *p, size_t n)
+{
+	struct vctx *v = ctx;
+	const struct verify_sink *s = v->o->sink;
+
+	v->res->file_bytes += n;
+	if (s == NULL || s->file_data == NULL)
+		return 0;
+	return sink_failed(v, s->file_data(s->ctx, p, n));
+}
+
+static int
+on_file_end(void *ctx)
+{
+	struct vctx *v = ctx;
+	const struct verify_sink *s = v->o->sink;
+
+	if (s == NULL || s->file_end == NULL)
+		return v->stop;
+	return sink_failed(v, s->file_end(s->ctx));
+}
+
 static int
 age_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
 {
@@ -401,7 +544,10 @@ result_new(struct verify_result **out)
 		return ERR_NOMEM;
 	r->signer.which = SIZE_MAX;
 	r->findings = calloc(VERIFY_MAX_STORED, sizeof(*r->findings));
-	if (r->findings == NULL) {
+	r->hits = calloc(VERIFY_MAX_HITS, sizeof(*r->hits));
+	if (r->findings == NULL || r->hits == NULL) {
+		free(r->findings);
+		free(r->hits);
 		free(r);
 		return ERR_NOMEM;
 	}
@@ -409,10 +555,11 @@ result_new(struct verify_result **out)
 	return 0;
 }
 
-/* Decrypts and walks the bundle; findings go into v. */
+/* Decrypts and walks the bundle; findings go into v. threaded: decrypt
+ * ahead in a second thread (decq.h). */
 static int
 run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
-    void *rctx)
+    void *rctx, int threaded)
 {
 	const struct verify_opts *o = v->o;
 	struct bundle_visitor vis = {
@@ -421,8 +568,12 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 		.on_record = on_record,
 		.on_manifest = on_manifest,
 		.on_failure = on_failure,
+		.on_file_begin = on_file_begin,
+		.on_file_data = on_file_data,
+		.on_file_end = on_file_end,
 	};
 	struct age_dec *dec = NULL;
+	struct decq *q = NULL;
 	int r;
 
 	if ((r = age_dec_new(rd, rctx, &dec)) != 0) {
@@ -448,7 +599,14 @@ run_content(struct vctx *v, int (*rd)(void *, uint8_t *, size_t, size_t *),
 		    "open this archive" : err_str(r));
 		goto out;
 	}
-	r = bundle_read(age_read, dec, &vis);
+	/* without a thread (none allowed, or none to be had): read here */
+	vis.threads = threaded;
+	if (threaded && decq_start(dec, &q) == 0)
+		r = bundle_read(decq_read, q, &vis);
+	else
+		r = bundle_read(age_read, dec, &vis);
+	/* the thread is done with the decryptor and the file once stopped */
+	decq_stop(q);
 	if (r == 0 && v->res->nfailures == 0)
 		v->res->content_ok = 1;
  out:
@@ -472,7 +630,7 @@ verify_stream(int (*rd)(void *, uint8_t *, size_t, size_t *), void *ctx,
 		verify_result_free(v.res);
 		return ERR_NOMEM;
 	}
-	run_content(&v, rd, ctx);
+	run_content(&v, rd, ctx, 0);
 	buf_free(v.expect);
 	*out = v.res;
 	return 0;
@@ -569,7 +727,7 @@ verify_archive(const char *path, const struct verify_opts *o,
 	}
 	v.res->size = seal_reader_size(sr);
 	v.res->parts = seal_reader_nparts(sr);
-	run_content(&v, seal_reader_read, sr);
+	run_content(&v, seal_reader_read, sr, 1);
 	/* Signature and layout are checked even after a content failure (so
 	 * every problem is reported), but not after an early stop. */
 	if (!v.stop && (r = finish_seal(&v, sr, why, whylen)) != 0)
@@ -590,6 +748,7 @@ verify_result_free(struct verify_result *r)
 	if (r == NULL)
 		return;
 	free(r->findings);
+	free(r->hits);
 	free(r->receipt);
 	manifest_free(r->manifest);
 	free(r);

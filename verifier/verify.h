@@ -34,6 +34,7 @@
 #include "seal.h"
 
 struct minisig_pubkey;
+struct tokscan;
 
 /* Receives the records of a proven-so-far archive (extraction). */
 struct verify_sink {
@@ -42,6 +43,11 @@ struct verify_sink {
 	int (*record)(void *ctx, const struct manifest *pre, size_t table,
 	    const uint8_t *rec, size_t len);
 	int (*end)(void *ctx, const uint8_t *manifest, size_t len);
+	/* files (FORMAT.md §3.4), optional: a file of the files table's
+	 * row begins (path: the row's path column), its data, its end */
+	int (*file_begin)(void *ctx, const uint8_t *path, size_t len);
+	int (*file_data)(void *ctx, const uint8_t *p, size_t n);
+	int (*file_end)(void *ctx);
 };
 
 struct verify_opts {
@@ -59,9 +65,25 @@ struct verify_opts {
 	int exit_on_error;		/* stop at the first failure */
 	uint64_t now;			/* unix time for the expiry check */
 	const struct verify_sink *sink;	/* optional */
+	/* The leak test: identifiers to look for in every value (tokscan.h)
+	 * and count, per table, column and identifier. Counted, never a
+	 * failure: the caller judges. Integer values are not scanned. */
+	const struct tokscan *watch;
 };
 
 #define VERIFY_MAX_STORED 1000	/* findings kept; the rest are counted */
+#define VERIFY_MAX_HITS	4096	/* distinct (table, column, id) kept */
+
+/* Where a watched identifier occurred: records of one table whose value
+ * in one column holds it. */
+struct verify_hit {
+	size_t table;		/* index into the manifest's tables */
+	size_t column;
+	size_t which;		/* the identifier's index (tokscan_new) */
+	uint64_t records;	/* records with it there */
+	uint64_t first;		/* the first such record's index */
+	uint64_t last;		/* (the last one, to count each once) */
+};
 
 struct verify_finding {
 	enum rule rule;		/* the rule broken (rule.h) */
@@ -85,7 +107,13 @@ struct verify_result {
 	uint8_t *receipt;		/* manifest bytes (the receipt) */
 	size_t receipt_len;
 	uint64_t records;		/* total records read */
+	uint64_t files;			/* files read (FORMAT.md §3.4) */
+	uint64_t file_bytes;
 	uint64_t foreign_hits;
+	uint64_t tenant_mismatches;	/* records of another tenant */
+	struct verify_hit *hits;	/* watch mode: nhits of them */
+	size_t nhits;
+	uint64_t hits_dropped;		/* occurrences past VERIFY_MAX_HITS */
 	uint64_t size;			/* ciphertext bytes */
 	size_t parts;			/* 0 single file */
 };

@@ -138,10 +138,12 @@ expect_rc 1 "a secret-looking column stops the export" \
 sql "ALTER TABLE app.contacts DROP COLUMN session_secret"
 check "nothing was published by any refused export" outbox_empty
 
-# ---- connection lost mid-export: retried, as docs/CONTROL.md says ----
-# The test build's builder stalls after the first table (a session open,
-# a snapshot held) and says so; the test waits for that state, ends the
-# session, and the retry (which does not stall) publishes.
+# ---- connection lost mid-export: the job kept for a retry ----
+# As docs/CONTROL.md says: a transient fault puts the job back in the
+# queue (a worker retries it after its backoff) and `run --job` may run
+# it again at once. The test build's builder stalls after the first table
+# (a session open, a snapshot held) and says so; the test waits for that
+# state and ends the session; the second run does not stall.
 rm -rf "$work/state"
 mkdir "$work/state"
 ( TEXP_TEST_STATE_DIR="$work/state" TEXP_TEST_ATTACK=stall TEXP_TEST_ATTACK_ONCE=1 \
@@ -151,10 +153,16 @@ wait_for "the builder to stall mid-export" test -e "$work/state/stalled"
 sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
     WHERE usename LIKE 'exp\_%'" >/dev/null
 wait
-check "a terminated database session is retried, and the retry publishes (exit 0)" \
-	test "$(cat "$work/stall.rc")" = 0
-check "  ... the first attempt failed with a database error" \
-	grep -q "attempt 1 failed (.*database.*); retrying" "$work/stall.err"
+check "a terminated database session fails the run (exit 2)" \
+	test "$(cat "$work/stall.rc")" = 2
+check "  ... saying the session was lost and the job goes back to the queue" \
+	grep -q "database: the session was lost.*goes back to the queue" "$work/stall.err"
+check "  ... the job is queued, one attempt counted" test \
+	"$(sql "SELECT state || ' ' || attempts FROM texp_control.jobs
+	    ORDER BY created_at DESC LIMIT 1")" = "queued 1"
+LOSTJOB=$(sed -n 's/^tenant-export: run: job \([0-9a-f]\{32\}\): .*/\1/p' "$work/stall.err" | head -n 1)
+expect_rc 0 "  ... run --job runs it again and publishes" \
+	"$H" run --config "$C" $RUN_AS --job "$LOSTJOB"
 expect_rc 0 "  ... and the archive proves as B's" verify_b
 check "  ... the job is ready after two attempts" test \
 	"$(sql "SELECT state || ' ' || attempts FROM texp_control.jobs

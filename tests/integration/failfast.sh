@@ -5,7 +5,8 @@
 # file, or with the wrong passphrase; an outbox that is not writable; a
 # job whose tables left the configuration. Each stops `run` with a message
 # naming the file, leaves the job queued (not burnt), and lint reports
-# it. Relative paths in the configuration are relative to its file. The
+# it; a worker claims nothing then, and fails a job that a rule
+# tightened since made high-risk instead of claiming it. Relative paths in the configuration are relative to its file. The
 # signing key, loaded before the builder is forked, is not in the
 # builder's memory.
 work=$(mktemp -d /tmp/texp-failfast.XXXXXX)
@@ -114,6 +115,39 @@ printf 'high_risk_tables = app.files\n' >>"$C"
 expect_rc 2 "a table made high-risk since the request stops its job too" \
 	run --job "$FJ"
 check "  ... saying so" grep -q "now marked high-risk" "$work/err"
+cp "$GOOD" "$C"
+
+# ---- a worker claims no job the service could not finish ----
+fixture_principal fw worker "$CLIENT_B" || { echo "not ok - worker principal"; exit 1; }
+WAS="--as $work/keys/fw.key --passphrase-file $work/keys/fw.pass"
+QUEUED=$(jobs_in queued)
+with signing_key "$work/keys/missing.key"
+expect_rc 2 "a worker, the signing key missing, claims nothing" \
+	"$E" worker --config "$C" $WAS --name fw --once --poll 1
+check "  ... saying why" grep -q "missing.key\" does not exist" "$work/err"
+check "  ... every job still queued" \
+	test "$(jobs_in queued)/$(jobs_in running)/$(jobs_in failed)" = "$QUEUED/0/0"
+check "  ... and no export.started" test "$(sql "SELECT count(*)
+    FROM texp_control.audit_log WHERE event = 'export.started'
+    AND principal = 'fw'")" = 0
+chmod 500 "$work/outbox"
+cp "$GOOD" "$C"
+if [ "$(id -u)" -ne 0 ]; then
+	expect_rc 2 "a worker, the outbox not writable, claims nothing" \
+		"$E" worker --config "$C" $WAS --name fw --once --poll 1
+	check "  ... every job still queued" test "$(jobs_in queued)" = "$QUEUED"
+fi
+chmod 700 "$work/outbox"
+printf 'high_risk_tables = app.files\n' >>"$C"
+expect_rc 0 "a worker runs the queue; the job made high-risk since is not claimed" \
+	"$E" worker --config "$C" $WAS --name fw --once --poll 1
+check "  ... it failed, saying why" test "$(sql "SELECT state || ' ' ||
+    (error LIKE '%cannot run as it was requested%') FROM texp_control.jobs
+    WHERE substr(encode(id_hash, 'hex'), 1, 32) = '$FJ'")" = "failed true"
+check "  ... never started" test "$(sql "SELECT count(*) FROM
+    texp_control.audit_log WHERE event = 'export.started' AND job = '$FJ'")" = 0
+check "  ... the others ran" test "$(jobs_in queued)/$(jobs_in running)" = "0/0"
+rm -f "$work"/outbox/*
 cp "$GOOD" "$C"
 expect_rc 2 "a malformed date window never reaches PostgreSQL" \
 	run --tenant "$CLIENT_B" --tables app.invoices --since notadate

@@ -1,10 +1,10 @@
 #!/bin/sh
 # The scheduling templates in ci/templates run as written: the shell of
 # the GitHub Actions job and of the GitLab CI job, and the ExecStart of
-# tenant-export@.service, are executed against the agency database and a
-# running service (the runner's own parts, checkout and artifact upload,
-# are GitHub's and GitLab's); each fetches an archive that tenant-verify
-# proves. The GitHub job's inspect step copes with several archives and
+# tenant-export@.service, are executed against the agency database, a
+# running service and a worker (the runner's own parts, checkout and
+# artifact upload, are GitHub's and GitLab's); each requests, waits for
+# and fetches an archive that tenant-verify proves. The GitHub job's inspect step copes with several archives and
 # split ones. The workflow gives no token rights, is bounded in time and
 # concurrency, keeps artifacts 7 days and never pastes an expression into
 # a script; the units pass systemd-analyze verify and the schedule's unit
@@ -43,11 +43,18 @@ assert any("base64 -d" in l for l in j["script"]), "the key is not decoded"
 
 db=texp_templates_$$
 agency_setup "$db" || { echo "not ok - agency set-up failed"; exit 1; }
-trap 'kill "$spid" 2>/dev/null; dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
+wpid=
+trap 'kill "$spid" $wpid 2>/dev/null; dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
 SOCK="$work/serve.sock"
 "$E" serve --config "$work/agency.conf" --socket "$SOCK" 2>"$work/serve.log" &
 spid=$!
 check "the service listens" wait_for "the socket" test -S "$SOCK"
+# the workers the templates leave the exports to
+fixture_principal tw1 worker "$CLIENT_B" || { echo "not ok - worker principal"; exit 1; }
+"$E" worker --socket "$SOCK" --as "$work/keys/tw1.key" \
+    --passphrase-file "$work/keys/tw1.pass" --name tw1 --poll 1 \
+    >"$work/worker.out" 2>"$work/worker.log" &
+wpid=$!
 PATH="$build:$PATH"
 export PATH
 proven() {	# proven DIR: every archive in DIR proves for Client B
@@ -70,7 +77,7 @@ steps() {	# steps FILE: each run: step as "name<TAB>base64(script)<TAB>base64(en
 import base64, json, os, re, sys, yaml
 w = yaml.safe_load(open(sys.argv[1]))
 job = w["jobs"]["export"]
-vals = {"vars.TENANT_ID": os.environ["GH_TENANT"], "vars.TABLES": "app.invoices",
+vals = {"vars.TENANTS": os.environ["GH_TENANT"], "vars.TABLES": "app.invoices",
         "secrets.TEXP_PRINCIPAL_KEY": open(os.environ["GH_KEY"]).read().rstrip("\n"),
         "secrets.TEXP_PRINCIPAL_PASSPHRASE": open(os.environ["GH_PASS"]).read().rstrip("\n"),
         "github.run_id": "4711"}
@@ -103,16 +110,16 @@ steps "$T/github-actions.yml" >"$work/gh.steps"
 while IFS="	" read -r name script env; do
 	expect_rc 0 "github step: $name" run_step "$work/gh" "$script" "$env"
 done <"$work/gh.steps"
-check "  ... the archive fetched proves" proven "$work/gh/archive"
+check "  ... the archive fetched proves" proven "$work/gh/archive/$CLIENT_B"
 check "  ... and the key files are gone" test ! -e "$work/gh/principal.key"
 # the inspect step with two archives and a split one
-mkdir -p "$work/many/archive"
+mkdir -p "$work/many/archive/acme"
 for x in one two; do
-	"$S" --out "$work/many/archive/$x.texp" --sign-key "$work/keys/sign.key" \
+	"$S" --out "$work/many/archive/acme/$x.texp" --sign-key "$work/keys/sign.key" \
 	    --recipient "$(cat "$work/keys/client-b.rcpt")" --tenant acme \
 	    --records 3 >/dev/null 2>&1
 done
-"$S" --out "$work/many/archive/split.texp" --sign-key "$work/keys/sign.key" \
+"$S" --out "$work/many/archive/acme/split.texp" --sign-key "$work/keys/sign.key" \
     --recipient "$(cat "$work/keys/client-b.rcpt")" --tenant acme --records 300 \
     --row-bytes 200 --part-size 20000 >/dev/null 2>&1
 show=$(grep "^Show what" "$work/gh.steps")
@@ -128,12 +135,12 @@ j = yaml.safe_load(open(sys.argv[1]))["tenant-export"]
 print("\n".join(j["script"]))
 ' "$T/gitlab-ci.yml" >"$work/gl.sh"
 expect_rc 0 "gitlab: the job's script" env -C "$work/gl" \
-	TENANT_ID="$CLIENT_B" TABLES=app.invoices CI_PIPELINE_ID=77 \
+	TENANTS="$CLIENT_B" TABLES=app.invoices CI_PIPELINE_ID=77 \
 	TENANT_EXPORT_SOCKET="$SOCK" \
 	TEXP_PRINCIPAL_KEY_B64="$(base64 -w0 "$work/keys/runner-b.key")" \
 	TEXP_PRINCIPAL_PASSPHRASE="$(cat "$work/keys/runner-b.pass")" \
 	sh -e "$work/gl.sh"
-check "  ... the archive fetched proves" proven "$work/gl/archive"
+check "  ... the archive fetched proves" proven "$work/gl/archive/$CLIENT_B"
 
 # ---- systemd: the units verify, the schedule is confined, its command runs ----
 if command -v systemd-analyze >/dev/null 2>&1; then

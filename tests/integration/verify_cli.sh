@@ -328,6 +328,12 @@ cp a.texp.minisig cut.texp.minisig
 expect_rc 1 "a truncated archive fails" $V verify $common --tenant acme cut.texp
 check "  ... saying it may be truncated" grep -q "truncated" err
 
+# ---- a truncated archive says so ----
+head -c 5000 a.texp >cut.texp
+cp a.texp.minisig cut.texp.minisig
+expect_rc 1 "a truncated archive fails" $V verify $common --tenant acme cut.texp
+check "  ... saying it may be truncated" grep -q "truncated" err
+
 # ---- passphrase ----
 printf 'correct horse battery\n' > pass.txt
 chmod 600 pass.txt

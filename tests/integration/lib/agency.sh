@@ -65,6 +65,13 @@ wait_for() {
 	return 0
 }
 
+# holds 'TEST': evaluates TEST (shell text) each time it is called, for
+# wait_for on a state that changes: a "$(...)" handed to wait_for itself
+# would be read once, before the first try.
+holds() {
+	eval "$1"
+}
+
 # Processes of this test's exports (children are forked, not executed:
 # they keep the command line, which names this test's config).
 export_procs() {
@@ -186,4 +193,21 @@ verify_b_index() {
 	"$V" verify --identity "$work/keys/client-b.age" \
 	    --signer "$work/keys/sign.pub" --tenant "$CLIENT_B" "$@" \
 	    "$(ls "$work"/outbox/*.texp.index | head -n 1)"
+}
+
+# agency_setup_bg NAME: agency_setup on database texp_NAME_PID, for a
+# test that starts processes in the background: each pid it adds to $bg
+# is killed at exit, and the database and $work are removed. Sets C.
+agency_setup_bg() {
+	db=texp_$1_$$
+	agency_setup "$db" || { echo "not ok - agency set-up failed"; exit 1; }
+	bg=""
+	trap agency_cleanup_bg EXIT
+	trap 'exit 1' INT TERM
+	C="$work/agency.conf"
+}
+agency_cleanup_bg() {
+	for p in $bg; do kill -KILL "$p" 2>/dev/null; done
+	dropdb --if-exists "$db" >/dev/null 2>&1
+	rm -rf "$work"
 }
