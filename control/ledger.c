@@ -512,12 +512,22 @@ const struct ledger_job *
 ledger_job_named(const struct ledger *l, const char *job)
 {
 	uint8_t h[JOBS_HASH_LEN];
+	const struct ledger_job *j;
+	uint8_t id[JOBS_ID_LEN];
 
 	if (job == NULL)
 		return NULL;
-	if (strlen(job) == 2 * JOBS_ID_LEN)
-		return jobs_id_parse(job, h) == 0 ?
-		    hmap_get(&l->job_ids, h, JOBS_ID_LEN) : NULL;
+	if (strlen(job) == 2 * JOBS_ID_LEN) {
+		if (jobs_id_parse(job, h) != 0)
+			return NULL;
+		if ((j = hmap_get(&l->job_ids, h, JOBS_ID_LEN)) != NULL)
+			return j;
+		/* a job requested before ids were shown whole: the 32 digits
+		 * its request printed were the bytes its id hash hashes */
+		memcpy(id, h, JOBS_ID_LEN);
+		jobs_id_hash(id, h);
+		return job_get(l, h);
+	}
 	return jobs_hash_parse(job, h) == 0 ? job_get(l, h) : NULL;
 }
 
@@ -1164,9 +1174,10 @@ request_retry_of(struct ledger *l, struct ledger_job *j, const char *hex)
 
 	if (hex == NULL || *hex == '\0')
 		return 0;
-	if (hex32(hex, j->retry_of) != 0 ||
-	    (old = job_get(l, j->retry_of)) == NULL)
+	/* named as the requester named it: the job id (or its hash) */
+	if ((old = ledger_job_named(l, hex)) == NULL)
 		return bad(l, "retries a job the log does not hold");
+	memcpy(j->retry_of, old->id_hash, JOBS_HASH_LEN);
 	if (strcmp(old->tenant, j->tenant) != 0 ||
 	    !same_json(old->scope_json, j->scope_json) ||
 	    old->passphrase != j->passphrase)
