@@ -985,6 +985,23 @@ jobs_list_stale(PGconn *c, uint64_t timeout, size_t limit,
 }
 
 int
+jobs_any_claimable(PGconn *c, int *yes)
+{
+	PGresult *res = PQexec(c, "SELECT EXISTS (SELECT 1 FROM "
+	    "texp_control.jobs WHERE state = 'queued' AND (not_before IS NULL "
+	    "OR not_before <= now()))");
+	int r = 0;
+
+	*yes = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		r = ERR_DB;
+	else
+		*yes = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return r;
+}
+
+int
 jobs_list_claimable(PGconn *c, size_t limit, struct jobs_job ***out,
     size_t *n)
 {

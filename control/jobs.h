@@ -250,6 +250,9 @@ int jobs_list_stale(PGconn *c, uint64_t timeout, size_t limit,
  * skipped). */
 int jobs_list_claimable(PGconn *c, size_t limit, struct jobs_job ***out,
     size_t *n);
+/* Whether any job is queued and due (no lock: a hint, which decides
+ * nothing). */
+int jobs_any_claimable(PGconn *c, int *yes);
 /* failed -> queued for a fresh run: attempts 0, no error, no backoff.
  * ERR_EXISTS if it was not failed. */
 int jobs_requeue(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN]);

@@ -105,8 +105,12 @@ handle_work(struct svc_conn *sc, json_t *req)
 	if (svc_signed(req, &a) != 0)
 		return svc_decide(sc, req, NULL);
 	/* A worker claims no job the service could not finish: the outbox
-	 * and the signing key are checked first (jobrun_ready). */
-	if (jobrun_ready(sc->cfg, &key, &o) != 0)
+	 * and the signing key are checked first (jobrun_ready). The key is
+	 * unlocked only when a job waits: an idle poll costs no scrypt. (A
+	 * job queued between the look and the claim has its key loaded by
+	 * the export itself.) */
+	if (jobrun_ready(sc->cfg, jobrun_queue_waiting(sc->cfg) ? &key :
+	    NULL, &o) != 0)
 		return svc_result(sc, &o, NULL);
 	cc.a = &a;
 	r = svc_in_child(sc->cfg, sc->control_id, sc->peer, ctl_claim, &cc, &o,

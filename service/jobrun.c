@@ -372,9 +372,11 @@ jobrun_ready(const struct config *cfg, struct signkey **key,
 	char err[512] = "";
 	int r;
 
-	*key = NULL;
+	if (key != NULL)
+		*key = NULL;
 	if ((r = export_check_outbox(cfg, err, sizeof(err))) != 0 ||
-	    (r = signkey_load(cfg, key, err, sizeof(err))) != 0) {
+	    (key != NULL && (r = signkey_load(cfg, key, err,
+	    sizeof(err))) != 0)) {
 		/* a file the configuration names that is not there is the
 		 * configuration's fault: an operational error (exit 2) */
 		o->r = r == ERR_NOENT ? ERR_CONFIG : r;
@@ -384,6 +386,35 @@ jobrun_ready(const struct config *cfg, struct signkey **key,
 		return r;
 	}
 	return 0;
+}
+
+static int
+light_waiting(PGconn *c, const struct config *cfg, void *ctx,
+    struct jobs_outcome *o, json_t *reply)
+{
+	int yes = 1, r;
+
+	(void)cfg;
+	(void)ctx;
+	if ((r = jobs_any_claimable(c, &yes)) != 0)
+		return o->r = r;
+	json_object_set_new(reply, "waiting", json_boolean(yes));
+	return o->r = 0;
+}
+
+int
+jobrun_queue_waiting(const struct config *cfg)
+{
+	struct jobs_outcome o;
+	json_t *rep = NULL;
+	int yes = 1;
+
+	memset(&o, 0, sizeof(o));
+	if (svc_in_light_child(cfg, light_waiting, NULL, &o, &rep) == 0 &&
+	    json_is_false(json_object_get(rep, "waiting")))
+		yes = 0;
+	json_decref(rep);
+	return yes;
 }
 
 int
