@@ -70,7 +70,7 @@ TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked \
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo deb \
 	install uninstall clean bench bench-verify bench-export bench-impact \
-	bench-blake2b bench-files
+	bench-blake2b bench-files bench-leaktest
 
 all: deps $(BINS)
 
@@ -203,6 +203,10 @@ bench-files: $(BUILD)/tests/tools/texp-filebench
 # during a throttled one (IMPACT_RATE, IMPACT_ROWS, IMPACT_SECONDS).
 bench-impact: all
 	@BUILD=$(BUILD) sh bench/impact.sh
+# The leak test of every tenant of a 20-tenant database of a few million
+# rows (BENCH_ROWS, BENCH_OTHER_ROWS, BENCH_SAMPLE).
+bench-leaktest: all $(TOOL_BIN)
+	@BUILD=$(BUILD) sh bench/leaktest.sh
 
 # What install writes, uninstall removes, file by file (tests/static/install.sh
 # checks that nothing is left).

@@ -187,6 +187,22 @@ cmd_common_check(const char *cmd, int argc, char **argv, int njob,
 	return 0;
 }
 
+int
+cmd_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 void
 cmd_print_json(json_t *j)
 {

@@ -143,6 +143,11 @@ int cmd_common_opt(int ch, struct cmd_common *c);
  * given; else prints the usage error and returns CMD_EXIT_USAGE. */
 int cmd_common_check(const char *cmd, int argc, char **argv, int njob,
     const struct cmd_common *c);
+/*
+ * A whole decimal number from lo to hi, nothing before or after it
+ * ("5x", "", " 5", "0x5" refused): 0 and *out set, or -1.
+ */
+int cmd_parse_long(const char *s, long lo, long hi, long *out);
 /* The common options' lines for a usage text. */
 extern const char cmd_common_usage[];
 /* Prints a JSON value on stdout (indented), and consumes it. */

@@ -20,6 +20,7 @@
 #include "minisig.h"
 
 #define MAX_JOBS	10000
+#define MAX_TIMEOUT	2592000	/* 30 days */
 
 static void
 wait_usage(FILE *f, const char *name)
@@ -105,7 +106,7 @@ cmd_wait(int argc, char **argv)
 	long timeout = 3600, poll_s = 5;
 	time_t end;
 	json_t *job;
-	int ch, i, n, left, r, rc = CMD_EXIT_USAGE, *open_ = NULL;
+	int ch, i, n, left, r, bad = 0, rc = CMD_EXIT_USAGE, *open_ = NULL;
 
 	memset(&cc, 0, sizeof(cc));
 	optind = 1;
@@ -113,20 +114,25 @@ cmd_wait(int argc, char **argv)
 		if (cmd_common_opt(ch, &cc))
 			continue;
 		switch (ch) {
-		case 't': timeout = strtol(optarg, NULL, 10); break;
-		case 'P': poll_s = strtol(optarg, NULL, 10); break;
+		case 't': bad |= cmd_parse_long(optarg, 1, MAX_TIMEOUT,
+		    &timeout); break;
+		case 'P': bad |= cmd_parse_long(optarg, 1, 3600, &poll_s); break;
 		default: goto usage;
 		}
 	}
 	n = argc - optind;
+	if (bad) {
+		cli_usage_error("wait", "--timeout takes whole seconds from 1 "
+		    "to %d, --poll from 1 to 3600", MAX_TIMEOUT);
+		goto usage;
+	}
 	if (n < 1) {
 		cli_usage_error("wait", "JOB is required (the id `request` "
 		    "printed)");
 		goto usage;
 	}
-	if (n > MAX_JOBS || timeout < 1 || poll_s < 1 || poll_s > 3600) {
-		cli_usage_error("wait", "at most %d jobs; --timeout 1 or more, "
-		    "--poll 1..3600", MAX_JOBS);
+	if (n > MAX_JOBS) {
+		cli_usage_error("wait", "at most %d jobs", MAX_JOBS);
 		goto usage;
 	}
 	for (i = 0; i < n; i++)

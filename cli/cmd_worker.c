@@ -409,17 +409,6 @@ worker_loop(struct worker *w)
 	    CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
 
-static int
-parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return errno == 0 && *s != '\0' && *end == '\0' && *out >= lo &&
-	    *out <= hi ? 0 : -1;
-}
-
 static const struct cli_cmd worker_cmd = { "worker", worker_usage };
 
 int
@@ -453,10 +442,10 @@ cmd_worker(int argc, char **argv)
 			bad |= strlen(optarg) == 0 || strlen(optarg) >= sizeof(w.name);
 			snprintf(w.name, sizeof(w.name), "%s", optarg);
 			break;
-		case 'N': bad |= parse_long(optarg, 1, MAX_SLOTS,
+		case 'N': bad |= cmd_parse_long(optarg, 1, MAX_SLOTS,
 		    &w.concurrency); break;
-		case 'P': bad |= parse_long(optarg, 1, 3600, &w.poll_s); break;
-		case 'g': bad |= parse_long(optarg, 0, 86400, &w.grace_s); break;
+		case 'P': bad |= cmd_parse_long(optarg, 1, 3600, &w.poll_s); break;
+		case 'g': bad |= cmd_parse_long(optarg, 0, 86400, &w.grace_s); break;
 		case 'o': w.once = 1; break;
 		default: return CMD_EXIT_USAGE;
 		}
@@ -464,9 +453,9 @@ cmd_worker(int argc, char **argv)
 	if (cmd_common_check("worker", argc, argv, 0, &w.cc) != 0)
 		return CMD_EXIT_USAGE;
 	if (bad)
-		return cli_usage_error("worker", "--name: 1 to %zu bytes; "
-		    "--concurrency 1..%d, --poll 1..3600, --grace 0..86400",
-		    sizeof(w.name) - 1, MAX_SLOTS);
+		return cli_usage_error("worker", "--concurrency takes 1..%d, "
+		    "--poll 1..3600, --grace 0..86400 (whole seconds), --name 1 "
+		    "to %zu bytes", MAX_SLOTS, sizeof(w.name) - 1);
 	if (w.name[0] == '\0') {
 		if (gethostname(host, sizeof(host)) != 0)
 			snprintf(host, sizeof(host), "worker");

@@ -22,6 +22,7 @@
 #include "action.h"
 #include "config.h"
 #include "control.h"
+#include "db.h"
 #include "decide.h"
 #include "err.h"
 #include "jobs.h"
@@ -65,6 +66,7 @@ queue_backoff(const struct config *cfg, int n)
 
 /* --- taking back jobs whose lease expired --- */
 
+/* 1 taken back, 0 left alone, or a negative error (o filled). */
 static int
 reap_one(struct jobs_ctx *k, const struct jobs_job *j,
     struct jobs_changes *rep, struct jobs_outcome *o)
@@ -104,7 +106,30 @@ reap_one(struct jobs_ctx *k, const struct jobs_job *j,
 	    j->tenant, j->ref, j->scope_json, d, o)) != 0)
 		return r;
 	report(rep, j->id_hash, fail ? JOBS_FAILED : JOBS_QUEUED);
-	return 0;
+	return 1;
+}
+
+/*
+ * The export roles of the attempts just taken back: their job is no
+ * longer running, so the role sweep drops them now, before the job runs
+ * again (otherwise a dead attempt's login would stay valid, with its
+ * grant, while the next attempt of the same job runs). Best effort,
+ * inside a savepoint: `tenant-export sweep` drops what is left.
+ */
+static void
+reap_roles(PGconn *c)
+{
+	char err[256];
+	int dropped = 0;
+	PGresult *res = PQexec(c, "SAVEPOINT reap_roles");
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	if (!ok)
+		return;
+	if (db_export_sweep(c, &dropped, err, sizeof(err)) != 0)
+		PQclear(PQexec(c, "ROLLBACK TO SAVEPOINT reap_roles"));
+	PQclear(PQexec(c, "RELEASE SAVEPOINT reap_roles"));
 }
 
 int
@@ -113,16 +138,20 @@ queue_reap(struct jobs_ctx *k, struct jobs_changes *rep,
 {
 	struct jobs_job **v = NULL;
 	size_t n = 0, i;
-	int r;
+	int r = 0, reaped = 0;
 
 	if ((r = jobs_list_stale(k->c, config_control(k->cfg)->lease_timeout,
 	    STALE_MAX, &v, &n)) != 0)
 		return decide_fail(o, r, "cannot read running jobs");
-	for (i = 0; i < n; i++)
-		if ((r = reap_one(k, v[i], rep, o)) != 0)
-			break;
+	for (i = 0; i < n && r >= 0; i++)
+		if ((r = reap_one(k, v[i], rep, o)) > 0)
+			reaped += r;
 	jobs_list_free(v, n);
-	return r;
+	if (r < 0)
+		return r;
+	if (reaped > 0)
+		reap_roles(k->c);
+	return 0;
 }
 
 /* --- limits --- */

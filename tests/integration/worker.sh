@@ -119,6 +119,10 @@ check "its job runs under the doomed worker's lease" test \
     "$(sql "SELECT state || ' ' || lease_holder FROM texp_control.jobs
     WHERE substr(encode(id_hash, 'hex'), 1, 32) = '$REF'")" = "running w1/doomed"
 check "  ... its export has a temporary file in the outbox" sh -c 'ls -A "$1" | grep -q "^\."' sh "$work/outbox"
+doomed_role=$(sql "SELECT role_name FROM texp_guard.grants
+    WHERE substr(encode(job_hash, 'hex'), 1, 32) = '$REF'")
+check "  ... under an export role of its own" test -n "$doomed_role"
+role_gone() { [ "$(sql "SELECT count(*) FROM pg_roles WHERE rolname = '$1'")" = 0 ]; }
 # The host gone: the worker and the export's provisioning helper at once
 # (the helper alone would queue the job again at once: faults.sh).
 kill -KILL "$kp" "$(cat "$work/state/helper-pid")"
@@ -133,6 +137,8 @@ wait_for "another worker to take the job over and finish it" \
     holds '[ "$(jstate "$REF")" = ready ]'
 kill -TERM "$rp"
 expect_rc 0 "  ... the rescuer stops on SIGTERM" wait "$rp"
+check "  ... the killed attempt's export role was dropped when the job was taken back" \
+    role_gone "$doomed_role"
 check "  ... it was taken back after its lease expired" test "$(sql "SELECT
     count(*) FROM texp_control.audit_log WHERE event = 'export.retry'
     AND job = '$REF' AND detail->>'reason' = 'lease_expired'")" = 1
@@ -295,6 +301,17 @@ expect_rc 2 "wait gives up after its timeout while no worker runs them" \
     "$E" wait $(cut -d' ' -f1 "$work/jobs") --config "$C" $RUN_AS \
     --timeout 1 --poll 1
 check "  ... saying how many are not done" grep -q "2 jobs not done" "$work/err"
+for bad in "--timeout 5x" "--timeout 0" "--timeout ''" "--poll 1.5" "--poll 3601"; do
+	eval "set -- $bad"
+	expect_rc 2 "wait refuses $bad" "$E" wait $(cut -d' ' -f1 "$work/jobs") \
+	    --config "$C" $RUN_AS "$@"
+	check "  ... saying what it takes" grep -q "takes whole seconds" "$work/err"
+done
+for bad in "--poll 5x" "--concurrency 2junk" "--grace -1"; do
+	eval "set -- $bad"
+	expect_rc 2 "worker refuses $bad" "$E" worker --config "$C" $(was w1) "$@"
+	check "  ... saying what it takes" grep -q "\-\-poll 1..3600" "$work/err"
+done
 "$E" wait $(cut -d' ' -f1 "$work/jobs") --config "$C" $RUN_AS --poll 1 --timeout 300 \
     >"$work/wait.out" 2>"$work/wait.err" &
 wtp=$!
