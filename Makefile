@@ -5,12 +5,27 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/tenant-export
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
 SAN ?=
+# V=1 shows every compiler command; by default one short line per file.
+V ?= 0
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-5s %s\n' $(1) $(2)
+endif
+
+VERSION := 0.1.0
+# The commit the binaries were built from (-V); "unknown" outside git.
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 PKGS := libsodium libseccomp libpq libzstd libcbor inih jansson libbsd
 
@@ -47,14 +62,15 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)-fuzz/%)
 BINS := $(BUILD)/tenant-verify $(BUILD)/tenant-export
-TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked
+TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked \
+	$(BUILD)/tests/tenant-verify-hooked
 
 # Keep intermediate objects: no "rm" lines after the test summary.
 .SECONDARY:
 
-.PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo \
+.PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo deb \
 	install uninstall clean bench bench-verify bench-export bench-impact \
-	bench-blake2b bench-files
+	bench-blake2b bench-files bench-leaktest
 
 all: deps $(BINS)
 
@@ -64,17 +80,21 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/tenant-verify: $(VERIFY_CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tenant-export: $(EXPORT_CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # A test-only build of tenant-export whose builder can be told to attack
 # (TEXP_TEST_ATTACK): the integration tests show the sandbox, the database
@@ -82,17 +102,29 @@ $(BUILD)/tenant-export: $(EXPORT_CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
 HOOK_OBJ := $(LIB_SRC:%.c=$(BUILD)/hooks/%.o) $(EXPORT_CLI_SRC:%.c=$(BUILD)/hooks/%.o)
 $(BUILD)/hooks/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DTEXP_TEST_HOOKS -MMD -MP -c -o $@ $<
+	$(call say,CC,$< [test hooks])
+	$(Q)$(CC) $(ALL_CFLAGS) -DTEXP_TEST_HOOKS -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/tenant-export-hooked: $(HOOK_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# tenant-verify's test build: it lists the options it parses
+# (TEXP_TEST_LIST_OPTIONS).
+$(BUILD)/tests/tenant-verify-hooked: $(VERIFY_CLI_SRC:%.c=$(BUILD)/hooks/%.o) \
+	$(LIB_SRC:%.c=$(BUILD)/hooks/%.o)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TESTUTIL_OBJ) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(TESTUTIL_OBJ) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 unit: deps $(BINS) $(TEST_BIN) $(TEST_TOOLS)
 	@BUILD=$(BUILD) sh tests/run.sh unit
@@ -108,12 +140,26 @@ check: deps $(BINS) $(TEST_BIN) $(TEST_TOOLS)
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 CFLAGS="-O1 -g" check
 
-# libFuzzer harnesses, each run for FUZZ_TIME seconds.
-$(BUILD)-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC)
+# libFuzzer harnesses, each run for FUZZ_TIME seconds. The library is
+# compiled once for them (sanitizers, fuzzer coverage) into its own
+# archive; each harness is one file linked against it.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DTEXP_FUZZ -g -O1 $(INC) \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	$(shell pkg-config --cflags $(PKGS))
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)-fuzz/obj/%.o)
+FUZZ_LIB := $(BUILD)-fuzz/libtexp-fuzz.a
+$(BUILD)-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DTEXP_FUZZ -g -O1 $(INC) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LIBS)
+	$(call say,CC,$< [fuzz])
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
+		-c -o $@ $<
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+$(BUILD)-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(call say,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< \
+		$(FUZZ_LIB) $(LIBS)
 
 fuzz: deps $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); \
@@ -128,7 +174,13 @@ fuzz-smoke: $(FUZZ_BIN)
 		$$f -runs=0 fuzz/corpus/$$n >/dev/null 2>&1 || \
 		{ echo "fuzz-smoke: $$n failed on its corpus"; exit 1; }; done
 
-demo: deps all
+# The demo shows its own steps: the build's lines go to a log.
+demo: deps
+	@mkdir -p $(BUILD)
+	@echo "demo: building tenant-export and tenant-verify" \
+		"(log: $(BUILD)/demo-build.log)"
+	@$(MAKE) --no-print-directory all >$(BUILD)/demo-build.log 2>&1 || \
+		{ tail -n 30 $(BUILD)/demo-build.log; exit 1; }
 	@sh examples/demo.sh
 
 bench: bench-blake2b bench-verify bench-export bench-impact
@@ -156,21 +208,62 @@ bench-impact: all
 bench-leaktest: all $(TOOL_BIN)
 	@BUILD=$(BUILD) sh bench/leaktest.sh
 
+# What install writes, uninstall removes, file by file (tests/static/install.sh
+# checks that nothing is left).
+INST_DOCS := README.md LICENSE $(wildcard docs/*.md)
+INST_TEMPLATES := $(wildcard ci/templates/*)
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/templates \
+	    $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
-	for m in docs/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
+	install -m 0644 docs/tenant-export.1 docs/tenant-verify.1 \
+	    $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(INST_DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 examples/agency.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 $(INST_TEMPLATES) $(DESTDIR)$(DOCDIR)/templates/
+	install -m 0644 completion/tenant-export.bash \
+	    $(DESTDIR)$(COMPDIR)/tenant-export
+	ln -sf tenant-export $(DESTDIR)$(COMPDIR)/tenant-verify
+
+# Debian packages: tenant-verify alone (for recipients) and tenant-export.
+deb: all
+	@sh ci/deb.sh $(BUILD) $(VERSION) $(BUILD)/deb
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tenant-verify $(DESTDIR)$(BINDIR)/tenant-export
+	rm -f $(DESTDIR)$(MANDIR)/man1/tenant-export.1 \
+	    $(DESTDIR)$(MANDIR)/man1/tenant-verify.1
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INST_DOCS)))
+	rm -f $(DESTDIR)$(DOCDIR)/examples/agency.conf
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/templates/,$(notdir $(INST_TEMPLATES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/templates \
+	    $(DESTDIR)$(DOCDIR) 2>/dev/null
+	rm -f $(DESTDIR)$(COMPDIR)/tenant-export $(DESTDIR)$(COMPDIR)/tenant-verify
 
 clean:
 	rm -rf build build-asan build-fuzz build-asan-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(BUILD)-fuzz -name '*.d' 2>/dev/null)
+
+# -V prints the version and the commit: the objects that print it are
+# rebuilt when either changes.
+VERSION_OBJ := $(BUILD)/cli/cli.o $(BUILD)/hooks/cli/cli.o \
+	$(BUILD)/verifier/cmd_verify.o $(BUILD)/hooks/verifier/cmd_verify.o
+$(VERSION_OBJ): ALL_CFLAGS += -DTEXP_VERSION='"$(VERSION)"' \
+	-DTEXP_COMMIT='"$(COMMIT)"'
+$(VERSION_OBJ): $(BUILD)/version.stamp
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION) $(COMMIT)' | cmp -s - $@ 2>/dev/null || \
+		echo '$(VERSION) $(COMMIT)' >$@
+.PHONY: FORCE
+FORCE:
 
 # exporter/db.c embeds sql/tenant_scope.sql with .incbin: rebuild on change.
-$(BUILD)/exporter/db.o $(BUILD)/hooks/exporter/db.o: $(wildcard sql/*.sql)
+$(BUILD)/exporter/db.o $(BUILD)/hooks/exporter/db.o \
+	$(BUILD)-fuzz/obj/exporter/db.o: $(wildcard sql/*.sql)
 
 # control/control.c embeds sql/control/*.sql the same way.
-$(BUILD)/control/control.o $(BUILD)/hooks/control/control.o: $(wildcard sql/control/*.sql)
+$(BUILD)/control/control.o $(BUILD)/hooks/control/control.o \
+	$(BUILD)-fuzz/obj/control/control.o: $(wildcard sql/control/*.sql)

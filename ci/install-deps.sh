@@ -8,7 +8,7 @@ PKGS="gcc make pkg-config libc6-dev
 libsodium-dev libseccomp-dev libpq-dev libzstd-dev libcbor-dev
 libinih-dev libjansson-dev libbsd-dev check
 age minisign postgresql postgresql-client
-clang libclang-rt-14-dev python3 time
+clang libclang-rt-14-dev python3 python3-cbor2 python3-yaml time
 libb2-dev libssl-dev
 chromium chromium-driver"
 

@@ -9,9 +9,39 @@
 #ifndef TEXP_CLI_H
 #define TEXP_CLI_H
 
+#include <getopt.h>
+#include <stdio.h>
+
 #define CMD_EXIT_OK	0	/* done; checks passed */
 #define CMD_EXIT_FAIL	1	/* a check or the export failed */
 #define CMD_EXIT_USAGE	2	/* usage or operational error */
+
+/*
+ * What every subcommand shares on its command line (cli.c). A command
+ * names itself as its messages do ("run", "audit verify") and prints its
+ * own usage text (name lets one printer serve several commands).
+ */
+struct cli_cmd {
+	const char *name;
+	void (*usage)(FILE *f, const char *name);
+};
+/*
+ * getopt_long over opts plus -h/--help and -V/--version (opts need not
+ * list them; shortopts are the command's own short options, may be
+ * NULL). Help prints the usage on stdout, version the version, and both
+ * exit 0. An unknown option or one without its value prints
+ * "tenant-export: CMD: reason" and a hint to run --help, and exits 2.
+ * Otherwise returns what getopt_long returns. In the test build,
+ * TEXP_TEST_LIST_OPTIONS lists the long options parsed and exits.
+ */
+int cli_getopt(int argc, char **argv, const char *shortopts,
+    const struct option *opts, const struct cli_cmd *cmd);
+/* Prints "tenant-export: CMD: reason" and the --help hint on stderr;
+ * returns CMD_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "PROG VERSION (commit HASH)". */
+void cli_version(FILE *f, const char *prog);
 
 /* Prints or applies the SQL that scopes export sessions (cmd_dbsetup.c). */
 int cmd_dbsetup(int argc, char **argv);

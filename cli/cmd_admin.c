@@ -65,47 +65,85 @@ struct admin_req {
 };
 
 static void
-admin_usage(FILE *f)
+admin_usage(FILE *f, const char *name)
 {
-	fprintf(f,
-"Usage: tenant-export principal add NAME --pubkey FILE --role ROLE[,ROLE]\n"
+	if (strcmp(name, "principal") == 0)
+		fprintf(f,
+"usage: tenant-export principal add NAME --pubkey FILE --role ROLE[,ROLE]\n"
 "                                  [--person ID] OPTS\n"
 "       tenant-export principal grant NAME --role ROLE[,ROLE] OPTS\n"
 "       tenant-export principal disable NAME OPTS\n"
-"       tenant-export tenant add TENANT --name DISPLAY_NAME\n"
+"\n"
+"Registers a principal (its minisign public key, its roles, the person it\n"
+"belongs to), grants it more roles, or disables it. Needs the admin role\n"
+"(or the root key).\n"
+"\n"
+"  --pubkey FILE            the principal's minisign public key\n"
+"  --role ROLE[,ROLE]       requester, approver, pii, fetcher, admin,\n"
+"                           worker, auditor\n"
+"  --person ID              who the principal is (default: its name); two\n"
+"                           keys of one person never approve each other\n");
+	else if (strcmp(name, "tenant") == 0)
+		fprintf(f,
+"usage: tenant-export tenant add TENANT --name DISPLAY_NAME\n"
 "                                  [--recipient age1...]... OPTS\n"
 "       tenant-export tenant recipients TENANT --recipient age1... OPTS\n"
-"       tenant-export assign NAME TENANT OPTS\n"
-"       tenant-export unassign NAME TENANT OPTS\n"
-"       tenant-export pause (TENANT | --all) OPTS\n"
-"       tenant-export resume (TENANT | --all) OPTS\n"
-"       tenant-export submit ACTION (--socket PATH | --config FILE)\n"
 "\n"
-"Signed, audited changes to who may do what, decided by the service.\n"
-"The root key pinned in the service's configuration may make every one;\n"
-"an admin may add, grant and disable principals and add tenants, and\n"
-"may change recipients and assignments of the tenants it is assigned to.\n"
-"pause stops workers from claiming jobs (of one tenant, or of all, which\n"
-"any admin may), and `run` from starting them; resume lets them go on.\n"
+"Registers a tenant (its display name, typed in confirmations, and the\n"
+"age recipients its archives are encrypted to), or replaces its\n"
+"recipients. Adding needs the admin role and assigns the admin; changing\n"
+"recipients needs an admin assigned to the tenant.\n"
 "\n"
-"  --person ID              who the principal is (default: its name); two\n"
-"                           keys of one person never approve each other\n"
-"  --recipient age1...      the tenant's archive recipients (repeatable)\n"
+"  --name DISPLAY_NAME      the tenant's display name\n"
+"  --recipient age1...      an archive recipient (repeatable)\n");
+	else if (strcmp(name, "submit") == 0) {
+		fprintf(f,
+"usage: tenant-export submit ACTION (--socket PATH | --config FILE) [--json]\n"
+"\n"
+"Sends a signed admin action written with --sign-only (ACTION and\n"
+"ACTION.minisig), for example one signed on another machine. Sending the\n"
+"same pair twice is refused as a replay.\n"
+"\n"
+"  --socket PATH            the service's socket\n"
+"  --config FILE            run the service here (the service's account)\n"
+"  --json                   print the result as JSON on stdout\n"
+"\n"
+"Exit status: 0 done, 1 refused or failed (audited), 2 usage or operational\n"
+"error.\n");
+		return;
+	} else if (strcmp(name, "pause") == 0 || strcmp(name, "resume") == 0)
+		fprintf(f,
+"usage: tenant-export %s (TENANT | --all) OPTS\n"
+"\n"
+"%s\n"
+"Pausing one tenant needs an admin assigned to it; --all, any admin\n"
+"(or the root key).\n"
+"\n"
+"  --all                    every tenant\n", name,
+		    strcmp(name, "pause") == 0 ?
+"Stops workers from claiming the jobs of TENANT (or of every tenant), and\n"
+"`run` from starting them; running exports go on." :
+"Lets workers claim the jobs of TENANT (or of every tenant) again, and\n"
+"`run` start them.");
+	else
+		fprintf(f,
+"usage: tenant-export %s NAME TENANT OPTS\n"
+"\n"
+"%s the principal NAME %s the tenant TENANT. Needs an admin\n"
+"assigned to the tenant (or the root key).\n", name,
+		    strcmp(name, "assign") == 0 ? "Lets" : "No longer lets",
+		    "act on");
+	fprintf(f,
+"\n"
+"OPTS:\n"
 "  --sign-only OUT          write the signed action to OUT and OUT.minisig\n"
 "                           instead of sending it (see submit)\n"
 "  --control-id ID          with --sign-only: sign for this control\n"
 "                           database without asking the service\n"
 "%s"
-"Roles: requester, approver, pii, fetcher, admin, worker, auditor.\n"
+"\n"
 "Exit status: 0 done, 1 refused or failed (audited), 2 usage or operational\n"
 "error.\n", cmd_common_usage);
-}
-
-static int
-usage_err(void)
-{
-	admin_usage(stderr);
-	return CMD_EXIT_USAGE;
 }
 
 static int
@@ -115,8 +153,8 @@ add_recipient(struct admin_opts *o, const char *r)
 	char *n;
 
 	if (strchr(r, ',') != NULL || age_recipient_parse(r, &rc) != 0) {
-		fprintf(stderr, "tenant-export: --recipient \"%.60s\" is not an "
-		    "age recipient (age1...)\n", r);
+		cli_usage_error("tenant", "--recipient \"%.60s\" is not an age "
+		    "recipient (age1...)", r);
 		return -1;
 	}
 	age_recipient_free(rc);
@@ -128,36 +166,72 @@ add_recipient(struct admin_opts *o, const char *r)
 	return 0;
 }
 
-/*
- * Parses the options; the positional arguments are left in
- * argv[optind..]. 1 for --help, -1 for a usage error.
- */
-static int
-parse_opts(int argc, char **argv, struct admin_opts *o)
+#define ADMIN_OPTS \
+	CMD_COMMON_OPTS, \
+	{ "sign-only", required_argument, NULL, 's' }, \
+	{ "control-id", required_argument, NULL, 'I' }
+#ifdef TEXP_TEST_HOOKS
+#define ADMIN_TEST_OPTS { "time", required_argument, NULL, 't' },
+#else
+#define ADMIN_TEST_OPTS
+#endif
+
+/* Each command's own options. */
+static const struct option *
+admin_opts_for(const char *cmd)
 {
-	static const struct option opts[] = {
-		CMD_COMMON_OPTS,
-		{ "sign-only", required_argument, NULL, 's' },
-		{ "control-id", required_argument, NULL, 'I' },
+	static const struct option principal[] = {
+		ADMIN_OPTS,
 		{ "pubkey", required_argument, NULL, 'k' },
 		{ "role", required_argument, NULL, 'r' },
-		{ "name", required_argument, NULL, 'n' },
 		{ "person", required_argument, NULL, 'P' },
-		{ "recipient", required_argument, NULL, 'R' },
-		{ "all", no_argument, NULL, 'A' },
-#ifdef TEXP_TEST_HOOKS
-		{ "time", required_argument, NULL, 't' },
-#endif
-		{ "help", no_argument, NULL, 'h' },
+		ADMIN_TEST_OPTS
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct option tenant[] = {
+		ADMIN_OPTS,
+		{ "name", required_argument, NULL, 'n' },
+		{ "recipient", required_argument, NULL, 'R' },
+		ADMIN_TEST_OPTS
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option assign[] = {
+		ADMIN_OPTS,
+		ADMIN_TEST_OPTS
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option queue[] = {
+		ADMIN_OPTS,
+		{ "all", no_argument, NULL, 'A' },
+		ADMIN_TEST_OPTS
+		{ NULL, 0, NULL, 0 },
+	};
+
+	if (strcmp(cmd, "principal") == 0)
+		return principal;
+	if (strcmp(cmd, "tenant") == 0)
+		return tenant;
+	if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0)
+		return queue;
+	return assign;
+}
+
+/*
+ * Parses cmd's options; the positional arguments are left in
+ * argv[optind..]. 0, or -1 after a usage error was printed.
+ */
+static int
+parse_opts(int argc, char **argv, const char *cmd, struct admin_opts *o)
+{
+	const struct cli_cmd me = { cmd, admin_usage };
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	if (sodium_init() < 0)
 		return -1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, admin_opts_for(cmd),
+	    &me)) != -1) {
 		if (cmd_common_opt(ch, &o->cc))
 			continue;
 		switch (ch) {
@@ -175,12 +249,33 @@ parse_opts(int argc, char **argv, struct admin_opts *o)
 #ifdef TEXP_TEST_HOOKS
 		case 't': o->when = strtoull(optarg, NULL, 10); break;
 #endif
-		case 'h': admin_usage(stdout); return 1;
 		default: return -1;
 		}
 	}
-	if (o->cc.key == NULL || (o->control_id != NULL && !o->sign_only))
+	if (o->cc.key == NULL) {
+		cli_usage_error(cmd, "--as KEY is required: every change is "
+		    "signed by an admin's key or the root key");
 		return -1;
+	}
+	if (o->control_id != NULL && !o->sign_only) {
+		cli_usage_error(cmd, "--control-id goes with --sign-only");
+		return -1;
+	}
+	if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0) {
+		/* one tenant, or every tenant said out loud */
+		if (argc - optind == (o->all ? 0 : 1))
+			return 0;
+		cli_usage_error(cmd, "name one tenant, or --all");
+		return -1;
+	}
+	if (argc - optind < 2) {
+		cli_usage_error(cmd, "missing arguments");
+		return -1;
+	}
+	if (argc - optind > 2) {
+		cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 2]);
+		return -1;
+	}
 	return 0;
 }
 
@@ -319,16 +414,10 @@ cmd_principal(int argc, char **argv)
 	struct admin_req req = { 0 };
 	const char *verb, *name;
 	char *b64 = NULL, cmd[32];
-	int r, rc = CMD_EXIT_USAGE;
+	int rc = CMD_EXIT_USAGE;
 
-	if ((r = parse_opts(argc, argv, &o)) != 0) {
-		rc = r > 0 ? CMD_EXIT_OK : usage_err();
+	if (parse_opts(argc, argv, "principal", &o) != 0)
 		goto out;
-	}
-	if (argc - optind != 2 || o.name != NULL || o.recipients != NULL) {
-		rc = usage_err();
-		goto out;
-	}
 	verb = argv[optind];
 	name = argv[optind + 1];
 	snprintf(cmd, sizeof(cmd), "principal %s", verb);
@@ -367,7 +456,11 @@ cmd_principal(int argc, char **argv)
 	    o.role == NULL && o.person == NULL) {
 		req.kind = "principal.disable";
 	} else {
-		rc = usage_err();
+		cli_usage_error("principal", strcmp(verb, "add") == 0 ?
+		    "add needs --pubkey and --role" : strcmp(verb, "grant") == 0 ?
+		    "grant takes --role only" : strcmp(verb, "disable") == 0 ?
+		    "disable takes no --pubkey, --role or --person" :
+		    "expected add, grant or disable");
 		goto out;
 	}
 	rc = sign_and_send(cmd, &o, &req);
@@ -383,17 +476,10 @@ cmd_tenant(int argc, char **argv)
 	struct admin_opts o;
 	struct admin_req req = { 0 };
 	const char *verb;
-	int r, rc;
+	int rc = CMD_EXIT_USAGE;
 
-	if ((r = parse_opts(argc, argv, &o)) != 0) {
-		rc = r > 0 ? CMD_EXIT_OK : usage_err();
+	if (parse_opts(argc, argv, "tenant", &o) != 0)
 		goto out;
-	}
-	if (argc - optind != 2 || o.pubkey != NULL || o.role != NULL ||
-	    o.person != NULL) {
-		rc = usage_err();
-		goto out;
-	}
 	verb = argv[optind];
 	req.keys[0] = "tenant";
 	req.values[0] = argv[optind + 1];
@@ -413,7 +499,10 @@ cmd_tenant(int argc, char **argv)
 		req.n = 2;
 		rc = sign_and_send("tenant recipients", &o, &req);
 	} else
-		rc = usage_err();
+		cli_usage_error("tenant", strcmp(verb, "add") == 0 ?
+		    "add needs --name" : strcmp(verb, "recipients") == 0 ?
+		    "recipients needs --recipient and takes no --name" :
+		    "expected add or recipients");
  out:
 	free(o.recipients);
 	return rc;
@@ -424,17 +513,10 @@ assign_common(int argc, char **argv, const char *cmd, const char *kind)
 {
 	struct admin_opts o;
 	struct admin_req req = { 0 };
-	int r, rc;
+	int rc = CMD_EXIT_USAGE;
 
-	if ((r = parse_opts(argc, argv, &o)) != 0) {
-		rc = r > 0 ? CMD_EXIT_OK : usage_err();
+	if (parse_opts(argc, argv, cmd, &o) != 0)
 		goto out;
-	}
-	if (argc - optind != 2 || o.pubkey || o.role || o.name || o.person ||
-	    o.recipients) {
-		rc = usage_err();
-		goto out;
-	}
 	if (!control_name_valid(argv[optind])) {
 		fprintf(stderr, "tenant-export: %s: invalid principal name\n",
 		    cmd);
@@ -458,20 +540,10 @@ queue_common(int argc, char **argv, const char *cmd, const char *kind)
 {
 	struct admin_opts o;
 	struct admin_req req = { 0 };
-	int r, rc;
+	int rc = CMD_EXIT_USAGE;
 
-	if ((r = parse_opts(argc, argv, &o)) != 0) {
-		rc = r > 0 ? CMD_EXIT_OK : usage_err();
+	if (parse_opts(argc, argv, cmd, &o) != 0)
 		goto out;
-	}
-	/* one tenant, or every tenant said out loud */
-	if (argc - optind != (o.all ? 0 : 1) || o.pubkey || o.role ||
-	    o.name || o.person || o.recipients) {
-		fprintf(stderr, "tenant-export: %s: name one tenant, or --all\n",
-		    cmd);
-		rc = usage_err();
-		goto out;
-	}
 	req.kind = kind;
 	req.keys[0] = "tenant";
 	req.values[0] = o.all ? "" : argv[optind];
@@ -513,9 +585,9 @@ cmd_submit(int argc, char **argv)
 		{ "socket", required_argument, NULL, 'S' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct cli_cmd me = { "submit", admin_usage };
 	struct admin_opts o;
 	struct cmd_action act = { NULL, NULL };
 	struct client *cl = NULL;
@@ -525,17 +597,14 @@ cmd_submit(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ch != 'a' && ch != 'p' && cmd_common_opt(ch, &o.cc))
-			continue;
-		if (ch == 'h') {
-			admin_usage(stdout);
-			return CMD_EXIT_OK;
-		}
-		return usage_err();
-	}
-	if (argc - optind != 1)
-		return usage_err();
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &me)) != -1)
+		if (!cmd_common_opt(ch, &o.cc))
+			return CMD_EXIT_USAGE;
+	if (argc == optind)
+		return cli_usage_error("submit", "ACTION is required");
+	if (argc - optind > 1)
+		return cli_usage_error("submit", "unexpected argument '%s'",
+		    argv[optind + 1]);
 	if (asprintf(&sigpath, "%s.minisig", argv[optind]) < 0)
 		return CMD_EXIT_USAGE;
 	if ((r = file_read_small(AT_FDCWD, argv[optind], ACTION_TEXT_MAX, 0,

@@ -22,8 +22,9 @@
 #include "err.h"
 
 static void
-alerts_usage(FILE *f)
+alerts_usage(FILE *f, const char *cmd)
 {
+	(void)cmd;
 	fprintf(f,
 "usage: tenant-export alerts --config FILE [--since T] [--json]\n"
 "\n"
@@ -91,6 +92,8 @@ print_alert(const struct ops_alert *a, int json)
 	return r;
 }
 
+static const struct cli_cmd alerts_cmd = { "alerts", alerts_usage };
+
 int
 cmd_alerts(int argc, char **argv)
 {
@@ -111,17 +114,19 @@ cmd_alerts(int argc, char **argv)
 	size_t i;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &alerts_cmd)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 's': since = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': alerts_usage(stdout); return CMD_EXIT_OK;
 		default: goto usage;
 		}
 	}
-	if (optind != argc || config == NULL)
-		goto usage;
+	if (config == NULL)
+		return cli_usage_error("alerts", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("alerts", "unexpected argument '%s'",
+		    argv[optind]);
 	if (since != NULL && cmd_parse_since(since, &since_us) != 0) {
 		fprintf(stderr, "tenant-export: alerts: --since: \"%s\" is not "
 		    "a date (2026-01-31, 2026-01-31T08:00:00Z) or a time ago "
@@ -158,7 +163,6 @@ cmd_alerts(int argc, char **argv)
 	rc = fresh.n > 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 	goto out;
  usage:
-	alerts_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	ops_alerts_clear(&fresh);

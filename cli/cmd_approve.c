@@ -18,8 +18,9 @@
 #include "minisig.h"
 
 static void
-approve_usage(FILE *f)
+approve_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export approve JOB --as KEY [options]\n"
 "\n"
@@ -59,6 +60,8 @@ call_once(const struct cmd_common *cc, const struct minisig_seckey *sk,
 	return r;
 }
 
+static const struct cli_cmd approve_cmd = { "approve", approve_usage };
+
 int
 cmd_approve(int argc, char **argv)
 {
@@ -77,20 +80,11 @@ cmd_approve(int argc, char **argv)
 
 	memset(&cc, 0, sizeof(cc));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cmd_common_opt(ch, &cc))
-			continue;
-		if (ch == 'h') {
-			approve_usage(stdout);
-			return CMD_EXIT_OK;
-		}
-		goto usage;
-	}
-	if (optind + 1 != argc || cc.key == NULL) {
-		fprintf(stderr, "tenant-export: approve: JOB and --as are "
-		    "required\n");
-		goto usage;
-	}
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &approve_cmd)) != -1)
+		if (!cmd_common_opt(ch, &cc))
+			return CMD_EXIT_USAGE;
+	if (cmd_common_check("approve", argc, argv, 1, &cc) != 0)
+		return CMD_EXIT_USAGE;
 	cmd_job_arg(argv[optind], hash);
 	vals[0] = hash;
 	if (cmd_key_load("approve", cc.key, cc.passfile, &sk) != 0)
@@ -121,10 +115,6 @@ cmd_approve(int argc, char **argv)
 		res = NULL;
 	} else if (rc == 0)
 		printf("tenant-export: approve: %s\n", client_message(res));
-	goto out;
- usage:
-	approve_usage(stderr);
-	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);
 	json_decref(st);

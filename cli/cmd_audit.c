@@ -38,10 +38,11 @@
 #define KEYFILE_MAX	4096
 
 static void
-audit_usage(FILE *f)
+audit_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
-"Usage: tenant-export audit verify --config FILE [--user ROLE]\n"
+"usage: tenant-export audit verify --config FILE [--user ROLE]\n"
 "                          [--checkpoint FILE --checkpoint-key VKEYFILE]\n"
 "       tenant-export audit checkpoint --config FILE [--user ROLE]\n"
 "                          --key SKEYFILE --origin NAME --out FILE\n"
@@ -440,16 +441,16 @@ cmd_audit(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "since", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct cli_cmd me = { "audit", audit_usage };
 	const char *cfg = NULL, *user = NULL, *cp = NULL, *vkey = NULL;
 	const char *key = NULL, *origin = NULL, *out = NULL, *name = NULL;
 	const char *since = NULL, *verb;
 	int ch, json = 0;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &me)) != -1) {
 		switch (ch) {
 		case 'c': cfg = optarg; break;
 		case 'U': user = optarg; break;
@@ -461,14 +462,15 @@ cmd_audit(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 's': since = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': audit_usage(stdout); return CMD_EXIT_OK;
-		default: audit_usage(stderr); return CMD_EXIT_USAGE;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
-		audit_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
+	if (argc == optind)
+		return cli_usage_error("audit", "expected verify, checkpoint, "
+		    "keygen or show");
+	if (argc - optind > 1)
+		return cli_usage_error("audit", "unexpected argument '%s'",
+		    argv[optind + 1]);
 	if (sodium_init() < 0)
 		return CMD_EXIT_USAGE;
 	verb = argv[optind];
@@ -485,6 +487,18 @@ cmd_audit(int argc, char **argv)
 	if (strcmp(verb, "show") == 0 && cfg != NULL && cp == NULL &&
 	    key == NULL)
 		return audit_show_cmd(cfg, user, since, json);
-	audit_usage(stderr);
-	return CMD_EXIT_USAGE;
+	if (strcmp(verb, "verify") == 0)
+		return cli_usage_error("audit", "verify needs --config, and "
+		    "--checkpoint with --checkpoint-key or neither");
+	if (strcmp(verb, "checkpoint") == 0)
+		return cli_usage_error("audit", "checkpoint needs --config, "
+		    "--key, --origin and --out");
+	if (strcmp(verb, "keygen") == 0)
+		return cli_usage_error("audit", "keygen needs --name and --out "
+		    "(and no --config)");
+	if (strcmp(verb, "show") == 0)
+		return cli_usage_error("audit", "show needs --config; it takes "
+		    "--since and --json");
+	return cli_usage_error("audit", "unknown audit command '%s': expected "
+	    "verify, checkpoint, keygen or show", verb);
 }

@@ -20,9 +20,10 @@
 #include "text.h"
 
 static void
-dbsetup_usage(FILE *f)
+dbsetup_usage(FILE *f, const char *name)
 {
-	fprintf(f, "Usage: tenant-export db-setup --config FILE [--apply] "
+	(void)name;
+	fprintf(f, "usage: tenant-export db-setup --config FILE [--apply] "
 	    "[--user ROLE]\n\n"
 	    "Prints the SQL that creates the export roles, the texp_guard "
 	    "schema, RLS\npolicies and grants for the tables in FILE.\n\n"
@@ -35,7 +36,8 @@ dbsetup_usage(FILE *f)
 	    "PGPASSFILE,\n"
 	    "                     a service file, or peer/certificate "
 	    "authentication\n"
-	    "  -h, --help         this help\n\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      the version and commit\n\n"
 	    "Exit status: 0 ok, 1 the database does not meet a requirement "
 	    "(message\nnames it), 2 usage or operational error.\n");
 }
@@ -68,6 +70,8 @@ dbsetup_notice(void *arg, const char *msg)
 		n->len += (size_t)k;
 }
 
+static const struct cli_cmd dbsetup_cmd = { "db-setup", dbsetup_usage };
+
 int
 cmd_dbsetup(int argc, char **argv)
 {
@@ -86,7 +90,7 @@ cmd_dbsetup(int argc, char **argv)
 	int ch, apply = 0, r, rc = CMD_EXIT_USAGE;
 
 	memset(&notes, 0, sizeof(notes));
-	while ((ch = getopt_long(argc, argv, "c:aU:h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "c:aU:", opts, &dbsetup_cmd)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -97,18 +101,15 @@ cmd_dbsetup(int argc, char **argv)
 		case 'U':
 			user = optarg;
 			break;
-		case 'h':
-			dbsetup_usage(stdout);
-			return CMD_EXIT_OK;
 		default:
-			dbsetup_usage(stderr);
 			return CMD_EXIT_USAGE;
 		}
 	}
-	if (path == NULL || optind != argc) {
-		dbsetup_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
+	if (path == NULL)
+		return cli_usage_error("db-setup", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("db-setup", "unexpected argument '%s'",
+		    argv[optind]);
 	if ((r = config_load(path, &cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tenant-export: db-setup: config: %s\n", err);
 		goto out;

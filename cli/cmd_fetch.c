@@ -26,8 +26,9 @@
 #define MAX_FILES	10000
 
 static void
-fetch_usage(FILE *f)
+fetch_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export fetch JOB --as KEY --to DIR [options]\n"
 "\n"
@@ -159,6 +160,7 @@ cmd_fetch(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct cli_cmd fetch_cmd = { "fetch", fetch_usage };
 	static const char *const keys[1] = { "job" };
 	struct cmd_common cc;
 	struct client_sink sk_ops;
@@ -176,20 +178,18 @@ cmd_fetch(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.fd = s.dirfd = -1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &fetch_cmd)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
 		switch (ch) {
 		case 'o': s.to = optarg; break;
-		case 'h': fetch_usage(stdout); return CMD_EXIT_OK;
-		default: goto usage;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc || cc.key == NULL || s.to == NULL) {
-		fprintf(stderr, "tenant-export: fetch: JOB, --as and --to are "
-		    "required\n");
-		goto usage;
-	}
+	if (cmd_common_check("fetch", argc, argv, 1, &cc) != 0)
+		return CMD_EXIT_USAGE;
+	if (s.to == NULL)
+		return cli_usage_error("fetch", "--to DIR is required");
 	if ((s.dirfd = open(s.to, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "tenant-export: fetch: cannot open the directory "
 		    "\"%s\": %s\n", s.to, strerror(errno));
@@ -224,15 +224,11 @@ cmd_fetch(int argc, char **argv)
 	else
 		printf("tenant-export: fetch: job %s written to %s/%s "
 		    "(download %lld of %lld)\n", json_string_value(
-		    json_object_get(job, "ref")), s.to, json_string_value(
+		    json_object_get(job, "id")), s.to, json_string_value(
 		    json_object_get(job, "archive")),
 		    (long long)json_integer_value(json_object_get(job,
 		    "fetch_count")), (long long)json_integer_value(
 		    json_object_get(job, "max_fetches")));
-	goto out;
- usage:
-	fetch_usage(stderr);
-	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);
 	cmd_action_clear(&act);

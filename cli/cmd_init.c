@@ -28,10 +28,11 @@
 #include "minisig.h"
 
 static void
-init_usage(FILE *f)
+init_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
-"Usage: tenant-export init --config FILE [--user ADMIN]\n\n"
+"usage: tenant-export init --config FILE [--user ADMIN]\n\n"
 "Creates or upgrades the control schema texp_control, grants the\n"
 "configured [database] user (the monitor) what it needs, and creates the\n"
 "service key ([service] service_key) if it does not exist. Safe to run\n"
@@ -41,9 +42,12 @@ init_usage(FILE *f)
 "  --user ADMIN        connect as ADMIN (a superuser) instead of the\n"
 "                      configured user; its password comes from PGPASSFILE,\n"
 "                      a service file or peer/certificate authentication\n"
-"  --help              this help\n\n"
+"  -h, --help          this help\n"
+"  -V, --version       the version and commit\n\n"
 "Exit status: 0 ok, 2 usage or operational error.\n");
 }
+
+static const struct cli_cmd init_cmd = { "init", init_usage };
 
 /*
  * The service key signs every row of the log; init makes it when the
@@ -149,18 +153,18 @@ cmd_init(int argc, char **argv)
 	int ch, r, applied = 0, rc = CMD_EXIT_USAGE;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &init_cmd)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'U': user = optarg; break;
-		case 'h': init_usage(stdout); return CMD_EXIT_OK;
-		default: init_usage(stderr); return CMD_EXIT_USAGE;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (path == NULL || optind != argc) {
-		init_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
+	if (path == NULL)
+		return cli_usage_error("init", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("init", "unexpected argument '%s'",
+		    argv[optind]);
 	if (sodium_init() < 0)
 		return CMD_EXIT_USAGE;
 	if ((r = config_load(path, &cfg, err, sizeof(err))) != 0 ||

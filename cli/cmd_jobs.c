@@ -62,7 +62,8 @@ cmd_key_load(const char *cmd, const char *key, const char *passfile,
 	if ((r = action_seckey_load(key, passfile, sk, err, sizeof(err))) != 0)
 		fprintf(stderr, "tenant-export: %s: cannot unlock \"%s\": %s\n",
 		    cmd, key, err[0] ? err : err_str(r));
-	return r;
+	/* a missing key file is operational (2), not a refusal */
+	return r == ERR_NOENT ? ERR_IO : r;
 }
 
 #ifdef TEXP_TEST_HOOKS
@@ -168,6 +169,25 @@ cmd_common_opt(int ch, struct cmd_common *c)
 }
 
 int
+cmd_common_check(const char *cmd, int argc, char **argv, int njob,
+    const struct cmd_common *c)
+{
+	if (njob > 0 && optind >= argc)
+		return cli_usage_error(cmd, "JOB is required (the id "
+		    "`request` printed)");
+	if (njob > 0 && !cmd_job_valid(argv[optind]))
+		return cli_usage_error(cmd, "'%s' is not a job id (the 32 hex "
+		    "digits `request` printed)", argv[optind]);
+	if (optind + njob < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    argv[optind + njob]);
+	if (c->key == NULL)
+		return cli_usage_error(cmd, "--as KEY is required: every "
+		    "command a principal runs is signed with its key");
+	return 0;
+}
+
+int
 cmd_parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
@@ -186,7 +206,12 @@ cmd_parse_long(const char *s, long lo, long hi, long *out)
 void
 cmd_print_json(json_t *j)
 {
-	char *s = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	char *s;
+
+	/* the service's numeric code is for this command, not for scripts:
+	 * they read "error" (docs/JSON.md) */
+	json_object_del(j, "r");
+	s = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
 
 	if (s != NULL)
 		printf("%s\n", s);
@@ -194,19 +219,25 @@ cmd_print_json(json_t *j)
 	json_decref(j);
 }
 
+int
+cmd_job_valid(const char *arg)
+{
+	uint8_t h[JOBS_HASH_LEN];
+
+	return jobs_id_parse(arg, h) == 0 || jobs_hash_parse(arg, h) == 0;
+}
+
 void
 cmd_job_arg(const char *arg, char out[65])
 {
-	uint8_t id[JOBS_ID_LEN], h[JOBS_HASH_LEN];
+	uint8_t h[JOBS_HASH_LEN];
+	size_t i, n = strlen(arg);
 
-	if (jobs_id_parse(arg, id) == 0) {
-		jobs_id_hash(id, h);
-		jobs_hash_hex(h, out);
-		sodium_memzero(id, sizeof(id));
-		return;
-	}
-	if (jobs_hash_parse(arg, h) == 0) {
-		jobs_hash_hex(h, out);
+	if (jobs_id_parse(arg, h) == 0 || jobs_hash_parse(arg, h) == 0) {
+		for (i = 0; i < n; i++)
+			out[i] = (char)(arg[i] >= 'A' && arg[i] <= 'F' ?
+			    arg[i] - 'A' + 'a' : arg[i]);
+		out[n] = '\0';
 		return;
 	}
 	snprintf(out, 65, "0");
@@ -331,9 +362,9 @@ print_queue(const json_t *j)
 		printf("  retried at:   %s or later\n", t);
 	}
 	if ((h = jstr(j, "retry_of", NULL)) != NULL)
-		printf("  retry of:     %.16s\n", h);
+		printf("  retry of:     %s\n", h);
 	if ((h = jstr(j, "superseded_by", NULL)) != NULL)
-		printf("  replaced by:  %.16s\n", h);
+		printf("  replaced by:  %s\n", h);
 	if (p != NULL)
 		printf("  queue:        paused (%s)\n", strcmp(p, "all") == 0 ?
 		    "every tenant" : "this tenant");
@@ -353,7 +384,7 @@ cmd_print_job(const json_t *j)
 	jtime(j, "expires", e, sizeof(e));
 	jtime(j, "finished", f, sizeof(f));
 	printf("job %s\n  tenant:       %s\n  state:        %s%s\n"
-	    "  scope:        ", jstr(j, "ref", "?"), tn,
+	    "  scope:        ", jstr(j, "id", "?"), tn,
 	    jstr(j, "state", "?"), json_is_true(json_object_get(j,
 	    "high_risk")) ? " (high-risk)" : "");
 	if (json_array_size(json_object_get(scope, "tables")) == 0)
@@ -406,13 +437,13 @@ print_list(const json_t *jobs)
 	char cr[32], tn[1024];
 	size_t i;
 
-	printf("%-16s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n", "JOB",
+	printf("%-32s  %-17s  %-20s  %-12s  %-12s  %-12s  %s\n", "JOB",
 	    "STATE", "CREATED", "REQUESTED", "APPROVED", "FETCHED", "TENANT");
 	json_array_foreach(jobs, i, v) {
 		jtime(v, "created", cr, sizeof(cr));
 		text_describe(tn, sizeof(tn), jstr(v, "tenant", "?"));
-		printf("%-16s  %-17s  %-20s  %-12s  %-12s  %-12s  %s%s\n",
-		    jstr(v, "ref", "?"), jstr(v, "state", "?"), cr,
+		printf("%-32s  %-17s  %-20s  %-12s  %-12s  %-12s  %s%s\n",
+		    jstr(v, "id", "?"), jstr(v, "state", "?"), cr,
 		    jstr(v, "requested_by", "-"), jstr(v, "approved_by", "-"),
 		    jstr(v, "fetched_by", "-"), tn,
 		    jstr(v, "paused", NULL) != NULL ? "  (paused)" : "");
@@ -424,10 +455,14 @@ jobs_command(int argc, char **argv, const char *cmd)
 {
 	static const struct option opts[] = {
 		CMD_COMMON_OPTS,
-		{ "tenant", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct option opts_list[] = {
+		CMD_COMMON_OPTS,
+		{ "tenant", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_cmd me = { cmd, jobs_cmd_usage };
 	struct cmd_common cc;
 	const char *tenant = NULL, *k1[1], *v1[1];
 	char job[65];
@@ -436,25 +471,16 @@ jobs_command(int argc, char **argv, const char *cmd)
 
 	memset(&cc, 0, sizeof(cc));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, is_list ? opts_list : opts,
+	    &me)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
-		switch (ch) {
-		case 't':
-			if (!is_list)
-				goto usage;
-			tenant = optarg;
-			break;
-		case 'h': jobs_cmd_usage(stdout, cmd); return CMD_EXIT_OK;
-		default: goto usage;
-		}
+		if (ch != 't')
+			return CMD_EXIT_USAGE;
+		tenant = optarg;
 	}
-	if ((is_list && optind != argc) || (!is_list && optind + 1 != argc) ||
-	    cc.key == NULL) {
-		fprintf(stderr, "tenant-export: %s: %s--as is required\n", cmd,
-		    is_list ? "" : "JOB and ");
-		goto usage;
-	}
+	if (cmd_common_check(cmd, argc, argv, is_list ? 0 : 1, &cc) != 0)
+		return CMD_EXIT_USAGE;
 	k1[0] = is_list ? "tenant" : "job";
 	if (!is_list)
 		cmd_job_arg(argv[optind], job);
@@ -475,9 +501,6 @@ jobs_command(int argc, char **argv, const char *cmd)
 		printf("tenant-export: %s: %s\n", cmd, client_message(res));
 	json_decref(res);
 	return rc;
- usage:
-	jobs_cmd_usage(stderr, cmd);
-	return CMD_EXIT_USAGE;
 }
 
 int

@@ -47,13 +47,17 @@ int cmd_sign(const char *cmd, const struct minisig_seckey *sk,
 /* Exit status for an outcome code: 0, 1 refused/failed, 2 operational. */
 int cmd_exit_for(int r);
 /*
- * The job argument as actions name it: the hex of the job's id hash. JOB
- * may be the 32-hex id `request` printed (either case) or that hex hash
- * itself; anything else becomes a name no job has, which the service
- * answers with "no such job" like any unknown id.
+ * The job argument as actions name it: the job id `request` printed (32
+ * hex digits), or the whole hex id hash (64), in lower case; anything
+ * else becomes a name no job has, which the service answers with "no
+ * such job" like any unknown id.
  */
 void cmd_job_arg(const char *arg, char out[65]);
-/* "2024-01-02T03:04:05Z", or "-" for 0. */
+/* 1 if arg has the form of a job id (32 hex digits) or id hash (64);
+ * checked before the key is unlocked, so that a typo costs nothing. */
+int cmd_job_valid(const char *arg);
+/* "2024-01-02T03:04:05Z", or "-" for 0 (people's output; JSON has
+ * null). */
 void cmd_iso_time(int64_t t, char *out, size_t len);
 /* Reads a typed confirmation from the terminal (echo on), first showing
  * display (the name to type, look-alikes spelled out) unless NULL. Returns a
@@ -80,7 +84,7 @@ struct cmd_req {
 
 /* The request's options (request, and one-step run): CMD_REQUEST_OPTS
  * in a getopt_long table, cmd_request_opt to consume one (1), refuse a
- * bad value (-1), or pass (0). */
+ * bad value (-1, message printed), or pass (0). */
 #define CMD_REQUEST_OPTS \
 	{ "tenant", required_argument, NULL, 't' }, \
 	{ "tables", required_argument, NULL, 'T' }, \
@@ -94,7 +98,16 @@ struct cmd_req {
 	{ "allow-empty", no_argument, NULL, 'e' }, \
 	{ "zstd", no_argument, NULL, 'z' }, \
 	{ "files", no_argument, NULL, 'F' }
-int cmd_request_opt(int ch, struct cmd_req *q);
+int cmd_request_opt(const char *cmd, int ch, struct cmd_req *q);
+/* The request options' lines for a usage text (request, run). */
+extern const char cmd_request_usage[];
+/*
+ * What can be checked of q without the key or the service, before the
+ * key is unlocked: the date window's form, each recipient's form, no
+ * empty table name, --passphrase not with --recipient. 0, or
+ * CMD_EXIT_USAGE with the message printed.
+ */
+int cmd_request_check(const char *cmd, const struct cmd_req *q);
 
 /*
  * Signs an export.request for q with sk and sends it. When the service
@@ -126,6 +139,10 @@ struct cmd_common {
 	{ "passphrase-file", required_argument, NULL, 'p' }, \
 	{ "json", no_argument, NULL, 'j' }
 int cmd_common_opt(int ch, struct cmd_common *c);
+/* After the options: exactly njob (0 or 1) JOB arguments left and --as
+ * given; else prints the usage error and returns CMD_EXIT_USAGE. */
+int cmd_common_check(const char *cmd, int argc, char **argv, int njob,
+    const struct cmd_common *c);
 /*
  * A whole decimal number from lo to hi, nothing before or after it
  * ("5x", "", " 5", "0x5" refused): 0 and *out set, or -1.

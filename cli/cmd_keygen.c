@@ -21,16 +21,18 @@
 #include "minisig.h"
 
 static void
-keygen_usage(FILE *f)
+keygen_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export keygen --out PREFIX (--passphrase-file FILE | --unencrypted)\n"
 "                            [--cost LEVEL]\n"
 "\n"
-"Writes PREFIX.key (the secret signing key, mode 0600, encrypted with the\n"
-"passphrase in FILE as minisign does) and PREFIX.pub (the public key to\n"
-"give recipients: tenant-verify --signer PREFIX.pub, or minisign -V -p).\n"
-"Refuses to overwrite either file.\n"
+"Writes a minisign key pair: PREFIX.key (the secret key, mode 0600,\n"
+"encrypted with the passphrase in FILE as minisign does) and PREFIX.pub\n"
+"(the public key: a principal's to register with `principal add`, the\n"
+"root key to pin, or the archive signing key to give recipients for\n"
+"tenant-verify --signer or minisign -V -p). Refuses to overwrite either.\n"
 "\n"
 "  --out PREFIX             where to write the two files\n"
 "  --passphrase-file FILE   first line of FILE protects the secret key\n"
@@ -44,6 +46,8 @@ keygen_usage(FILE *f)
 "\n"
 "Exit status: 0 written; 2 usage or operational error.\n");
 }
+
+static const struct cli_cmd keygen_cmd = { "keygen", keygen_usage };
 
 int
 cmd_keygen(int argc, char **argv)
@@ -67,29 +71,33 @@ cmd_keygen(int argc, char **argv)
 	int c, unenc = 0, r, rc = CMD_EXIT_USAGE;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, NULL, opts, &keygen_cmd)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'p': passfile = optarg; break;
 		case 'u': unenc = 1; break;
-		case 'h': keygen_usage(stdout); return CMD_EXIT_OK;
 		case 'C':
 			cost = strtol(optarg, &end, 10);
 			if (*end != '\0' || minisig_cost_params((int)cost, &ops,
-			    &mem) != 0) {
-				fprintf(stderr, "tenant-export: keygen: --cost: "
-				    "expected a level from %d to %d\n",
-				    MINISIG_COST_MIN, MINISIG_COST_MAX);
-				return CMD_EXIT_USAGE;
-			}
+			    &mem) != 0)
+				return cli_usage_error("keygen", "--cost: expected "
+				    "a level from %d to %d", MINISIG_COST_MIN,
+				    MINISIG_COST_MAX);
 			break;
-		default: keygen_usage(stderr); return CMD_EXIT_USAGE;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || out == NULL || (passfile == NULL) == !unenc) {
-		keygen_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_usage_error("keygen", "unexpected argument '%s'",
+		    argv[optind]);
+	if (out == NULL)
+		return cli_usage_error("keygen", "--out PREFIX is required");
+	if (passfile != NULL && unenc)
+		return cli_usage_error("keygen", "--passphrase-file and "
+		    "--unencrypted contradict each other: give one");
+	if (passfile == NULL && !unenc)
+		return cli_usage_error("keygen", "give --passphrase-file FILE "
+		    "(an encrypted key) or --unencrypted");
 	if (sodium_init() < 0)
 		return CMD_EXIT_USAGE;
 	if (passfile != NULL && (r = file_read_secret_line(passfile, 1024,

@@ -29,8 +29,9 @@
 #define JUNIT_MAX	(64u << 20)
 
 static void
-leaktest_usage(FILE *f)
+leaktest_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export leaktest (--socket PATH | --config FILE) --as KEY\n"
 "           [--passphrase-file F] [--tenants all | --sample N |\n"
@@ -221,6 +222,8 @@ leaktest_call(struct ltargs *a, struct ltcli *lc)
 	return rc;
 }
 
+static const struct cli_cmd leaktest_cmd = { "leaktest", leaktest_usage };
+
 int
 cmd_leaktest(int argc, char **argv)
 {
@@ -245,49 +248,57 @@ cmd_leaktest(int argc, char **argv)
 	    (lc.checks = json_array()) == NULL)
 		goto out;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &leaktest_cmd)) != -1) {
 		if (cmd_common_opt(ch, &a.cc))
 			continue;
 		switch (ch) {
 		case 'A':
-			if (strcmp(optarg, "all") != 0)
+			if (strcmp(optarg, "all") != 0) {
+				cli_usage_error("leaktest", "--tenants takes "
+				    "only 'all'");
 				goto usage;
+			}
 			modes |= 1;
 			break;
 		case 'N':
 			if (optarg[0] < '1' || optarg[0] > '9' ||
 			    strtoul(optarg, &end, 10) > LEAKRUN_MAX_SAMPLE ||
-			    *end != '\0')
+			    *end != '\0') {
+				cli_usage_error("leaktest", "--sample: 1 to %d",
+				    (int)LEAKRUN_MAX_SAMPLE);
 				goto usage;
+			}
 			a.select = "sample";
 			a.sample = optarg;
 			modes |= 2;
 			break;
 		case 't':
 			if (json_array_size(a.tenants) >= LEAKRUN_MAX_LIST ||
-			    optarg[0] == '\0')
+			    optarg[0] == '\0') {
+				cli_usage_error("leaktest", "--tenant: a tenant id "
+				    "(at most %d)", (int)LEAKRUN_MAX_LIST);
 				goto usage;
+			}
 			json_array_append_new(a.tenants, json_string(optarg));
 			a.select = "list";
 			modes |= 4;
 			break;
 		case 'C': a.canaries = 1; break;
 		case 'J': a.junit = optarg; break;
-		case 'h': leaktest_usage(stdout); rc = CMD_EXIT_OK; goto out;
 		default: goto usage;
 		}
 	}
-	if (optind != argc || a.cc.key == NULL ||
-	    (modes != 0 && modes != 1 && modes != 2 && modes != 4)) {
-		fprintf(stderr, "tenant-export: leaktest: --as is required, and "
-		    "one of --tenants all, --sample N or --tenant ID\n");
+	if (cmd_common_check("leaktest", argc, argv, 0, &a.cc) != 0)
+		goto usage;
+	if (modes != 0 && modes != 1 && modes != 2 && modes != 4) {
+		cli_usage_error("leaktest", "give one of --tenants all, --sample "
+		    "N or --tenant ID");
 		goto usage;
 	}
 	lc.quiet = a.cc.json;
 	rc = leaktest_call(&a, &lc);
 	goto out;
  usage:
-	leaktest_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	json_decref(a.tenants);

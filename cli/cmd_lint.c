@@ -13,12 +13,15 @@
 #include "config.h"
 #include "db.h"
 #include "err.h"
+#include "export.h"
 #include "lint.h"
+#include "signkey.h"
 
 static void
-lint_usage(FILE *f)
+lint_usage(FILE *f, const char *name)
 {
-	fprintf(f, "Usage: tenant-export lint --config FILE [--json] "
+	(void)name;
+	fprintf(f, "usage: tenant-export lint --config FILE [--json] "
 	    "[--user ROLE]\n\n"
 	    "Checks the live database against FILE: every table classified, "
 	    "RLS enabled\nand forced with the export policy, tenant columns "
@@ -29,9 +32,42 @@ lint_usage(FILE *f)
 	    "  -j, --json         print findings as JSON\n"
 	    "  -U, --user ROLE    connect as ROLE instead of the configured "
 	    "user\n"
-	    "  -h, --help         this help\n\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      the version and commit\n\n"
 	    "Exit status: 0 no finding (notes allowed), 1 at least one finding, "
 	    "2 usage or\noperational error.\n");
+}
+
+/*
+ * What the service reads besides the database, checked the way an export
+ * uses it: the archive signing key loads and unlocks, the outbox takes
+ * new files. Findings are added to rep; returns how many.
+ */
+static int
+lint_service_files(const struct config *cfg, struct lint_report *rep)
+{
+	struct signkey *key = NULL;
+	char err[512] = "";
+	int n = 0;
+
+	if (export_check_outbox(cfg, err, sizeof(err)) != 0) {
+		lint_report_add(rep, "outbox", config_export(cfg)->outbox != NULL ?
+		    config_export(cfg)->outbox : "[export] outbox", err,
+		    "create the directory, owned by the service's account, and "
+		    "name it in [export] outbox");
+		n++;
+	}
+	if (signkey_load(cfg, &key, err, sizeof(err)) != 0) {
+		lint_report_add(rep, "signing_key", config_export(cfg)->signing_key
+		    != NULL ? config_export(cfg)->signing_key :
+		    "[export] signing_key", err, "make one with `tenant-export "
+		    "keygen --out PREFIX --unencrypted` as the service's "
+		    "account (or name its passphrase file in "
+		    "signing_passphrase_file)");
+		n++;
+	}
+	signkey_free(key);
+	return n;
 }
 
 static int
@@ -69,6 +105,8 @@ print_json(const struct lint_report *rep, int ok)
 	return r;
 }
 
+static const struct cli_cmd lint_cmd = { "lint", lint_usage };
+
 int
 cmd_lint(int argc, char **argv)
 {
@@ -88,7 +126,7 @@ cmd_lint(int argc, char **argv)
 	size_t i;
 	int ch, json = 0, r, rc = CMD_EXIT_USAGE;
 
-	while ((ch = getopt_long(argc, argv, "c:jU:h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "c:jU:", opts, &lint_cmd)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -99,18 +137,15 @@ cmd_lint(int argc, char **argv)
 		case 'U':
 			user = optarg;
 			break;
-		case 'h':
-			lint_usage(stdout);
-			return CMD_EXIT_OK;
 		default:
-			lint_usage(stderr);
 			return CMD_EXIT_USAGE;
 		}
 	}
-	if (path == NULL || optind != argc) {
-		lint_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
+	if (path == NULL)
+		return cli_usage_error("lint", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("lint", "unexpected argument '%s'",
+		    argv[optind]);
 	if ((r = config_load(path, &cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tenant-export: lint: config: %s\n", err);
 		goto out;
@@ -120,6 +155,8 @@ cmd_lint(int argc, char **argv)
 		goto out;
 	}
 	r = lint_run(conn, cfg, &rep);
+	if ((r == 0 || r == ERR_POLICY) && lint_service_files(cfg, rep) != 0)
+		r = ERR_POLICY;
 	if (r != 0 && r != ERR_POLICY) {
 		for (i = 0; (f = lint_report_get(rep, i)) != NULL; i++)
 			if (strcmp(f->check, "lint_error") == 0)

@@ -21,8 +21,9 @@
 #define METRICS_MAX	(64u << 20)
 
 static void
-metrics_usage(FILE *f)
+metrics_usage(FILE *f, const char *cmd)
 {
+	(void)cmd;
 	fprintf(f,
 "usage: tenant-export metrics --config FILE [--out FILE]\n"
 "\n"
@@ -35,6 +36,8 @@ metrics_usage(FILE *f)
 "\n"
 "Exit status: 0 written; 2 usage or operational error.\n");
 }
+
+static const struct cli_cmd metrics_cmd = { "metrics", metrics_usage };
 
 int
 cmd_metrics(int argc, char **argv)
@@ -53,16 +56,18 @@ cmd_metrics(int argc, char **argv)
 	int ch, r, rc = CMD_EXIT_USAGE;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &metrics_cmd)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'o': out = optarg; break;
-		case 'h': metrics_usage(stdout); return CMD_EXIT_OK;
 		default: goto usage;
 		}
 	}
-	if (optind != argc || config == NULL)
-		goto usage;
+	if (config == NULL)
+		return cli_usage_error("metrics", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("metrics", "unexpected argument '%s'",
+		    argv[optind]);
 	if (sodium_init() < 0)
 		goto out;
 	if (config_load(config, &cfg, err, sizeof(err)) != 0) {
@@ -92,7 +97,6 @@ cmd_metrics(int argc, char **argv)
 	rc = CMD_EXIT_OK;
 	goto out;
  usage:
-	metrics_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	buf_free(b);

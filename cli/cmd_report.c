@@ -21,8 +21,9 @@
 #define REPORT_MAX	(256u << 20)
 
 static void
-report_usage(FILE *f)
+report_usage(FILE *f, const char *cmd)
 {
+	(void)cmd;
 	fprintf(f,
 "usage: tenant-export report --config FILE --html FILE [--tenant ID]\n"
 "                            [--days N]\n"
@@ -37,6 +38,8 @@ report_usage(FILE *f)
 "Exit status: 0 written; 2 usage or operational error (also: no such\n"
 "tenant).\n");
 }
+
+static const struct cli_cmd report_cmd = { "report", report_usage };
 
 int
 cmd_report(int argc, char **argv)
@@ -59,7 +62,7 @@ cmd_report(int argc, char **argv)
 	int ch, r, rc = CMD_EXIT_USAGE;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &report_cmd)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'o': html = optarg; break;
@@ -75,12 +78,16 @@ cmd_report(int argc, char **argv)
 			}
 			ro.days = (unsigned)days;
 			break;
-		case 'h': report_usage(stdout); return CMD_EXIT_OK;
 		default: goto usage;
 		}
 	}
-	if (optind != argc || config == NULL || html == NULL)
-		goto usage;
+	if (config == NULL)
+		return cli_usage_error("report", "--config FILE is required");
+	if (html == NULL)
+		return cli_usage_error("report", "--html FILE is required");
+	if (optind != argc)
+		return cli_usage_error("report", "unexpected argument '%s'",
+		    argv[optind]);
 	if (sodium_init() < 0)
 		goto out;
 	if (config_load(config, &cfg, err, sizeof(err)) != 0) {
@@ -105,7 +112,6 @@ cmd_report(int argc, char **argv)
 	rc = CMD_EXIT_OK;
 	goto out;
  usage:
-	report_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	buf_free(b);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "age.h"
 #include "buf.h"
 #include "client.h"
 #include "cli.h"
@@ -25,24 +26,8 @@
 
 #define MAX_TENANTS	10000
 
-static void
-request_usage(FILE *f)
-{
-	fprintf(f,
-"usage: tenant-export request --as KEY --tenant ID [--tenant ID]... [options]\n"
-"       tenant-export request --as KEY --tenants-file FILE [options]\n"
-"\n"
-"Requests one tenant's export, or one export of each tenant listed. Each\n"
-"request is signed with KEY (a passphrase-protected minisign secret key\n"
-"of a registered principal); unlocking it is the re-authentication.\n"
-"Prints the new job's id (for several tenants or a file: \"ID TENANT\" per\n"
-"line): keep it, it is shown only here. A request repeated with its\n"
-"idempotency key prints the job's hash instead, which every command\n"
-"takes as JOB. Workers (`tenant-export worker`) run queued jobs; or\n"
-"`run --job`; `wait` waits for them.\n"
-"\n"
-"  --tenant ID                the tenant key value to export (repeatable)\n"
-"  --tenants-file FILE        the tenants, one per line (# comments)\n"
+const char cmd_request_usage[] =
+"  --tenant ID                the tenant key value to export\n"
 "  --tables S.T[,S.T...]      only these tables (default: the whole tenant)\n"
 "  --since T, --until T       date window on each table's date_column\n"
 "                             (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])\n"
@@ -59,14 +44,35 @@ request_usage(FILE *f)
 "                             (PII tables, whole tenant; [control]); else\n"
 "                             asked on the terminal\n"
 "  --idempotency-key K        a retry with the same key creates no second job\n"
-"                             and queues a failed one again (for a list:\n"
-"                             K/TENANT for each tenant)\n"
+"                             and queues a failed one again\n"
+"  --files                    include the tenant's files ([files])\n";
+
+static void
+request_usage(FILE *f, const char *name)
+{
+	(void)name;
+	fprintf(f,
+"usage: tenant-export request --as KEY --tenant ID [--tenant ID]... [options]\n"
+"       tenant-export request --as KEY --tenants-file FILE [options]\n"
+"\n"
+"Requests one tenant's export, or one export of each tenant listed. Each\n"
+"request is signed with KEY (a passphrase-protected minisign secret key\n"
+"of a registered principal); unlocking it is the re-authentication.\n"
+"Prints the new job's id (32 hex digits; for several tenants or a file:\n"
+"\"ID TENANT\" per line), which every command takes as JOB and list,\n"
+"status and the audit log show the same way. A request repeated with its\n"
+"idempotency key prints the same id. Workers (`tenant-export worker`)\n"
+"run queued jobs; or `run --job`; `wait` waits for them.\n"
+"\n"
+"%s"
+"  --tenants-file FILE        the tenants, one per line (# comments); with\n"
+"                             --idempotency-key K, K/TENANT for each\n"
 "%s"
 "\n"
 "High-risk requests wait for `tenant-export approve` by another principal.\n"
 "Exit status: 0 job created (queued or awaiting approval) for every\n"
 "tenant; 1 refused (for some tenant: the others are requested); 2 usage\n"
-"or operational error.\n", cmd_common_usage);
+"or operational error.\n", cmd_request_usage, cmd_common_usage);
 }
 
 /* One signed request over one connection. */
@@ -162,9 +168,10 @@ add_recipient(struct cmd_req *q, const char *r)
 }
 
 /* Parses the options of a request (shared with one-step `run`);
- * returns 1 when ch was one of them, -1 when its value is bad. */
+ * returns 1 when ch was one of them, -1 when its value is bad (the
+ * message printed). */
 int
-cmd_request_opt(int ch, struct cmd_req *q)
+cmd_request_opt(const char *cmd, int ch, struct cmd_req *q)
 {
 	switch (ch) {
 	case 't': q->tenant = optarg; return 1;
@@ -174,11 +181,20 @@ cmd_request_opt(int ch, struct cmd_req *q)
 	case 'g': q->include_global = 1; return 1;
 	case 'C': q->confirm = optarg; return 1;
 	case 'i':
-		if (optarg[0] == '\0' || strlen(optarg) > JOBS_IDEM_MAX)
+		if (optarg[0] == '\0' || strlen(optarg) > JOBS_IDEM_MAX) {
+			cli_usage_error(cmd, "--idempotency-key: 1 to %d bytes",
+			    JOBS_IDEM_MAX);
 			return -1;
+		}
 		q->idem = optarg;
 		return 1;
-	case 'r': return add_recipient(q, optarg) == 0 ? 1 : -1;
+	case 'r':
+		if (add_recipient(q, optarg) != 0) {
+			cli_usage_error(cmd, "--recipient: one age recipient "
+			    "(age1...) per option");
+			return -1;
+		}
+		return 1;
 	case 'P': q->passphrase = 1; return 1;
 	case 'e': q->allow_empty = 1; return 1;
 	case 'z': q->zstd = 1; return 1;
@@ -186,6 +202,56 @@ cmd_request_opt(int ch, struct cmd_req *q)
 	}
 	return 0;
 }
+
+/* Each entry of a comma list is non-empty. */
+static int
+list_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && s[0] != ',' && s[n - 1] != ',' &&
+	    strstr(s, ",,") == NULL;
+}
+
+int
+cmd_request_check(const char *cmd, const struct cmd_req *q)
+{
+	struct age_recipient *rc = NULL;
+	char *copy, *tok, *save = NULL;
+	int bad = 0;
+
+	if ((q->since != NULL && !jobs_time_valid(q->since)) ||
+	    (q->until != NULL && !jobs_time_valid(q->until)))
+		return cli_usage_error(cmd, "--%s '%s' is not a date: give a "
+		    "date or a time like 2026-01-31 or 2026-01-31T12:00:00Z",
+		    q->since != NULL && !jobs_time_valid(q->since) ? "since" :
+		    "until", q->since != NULL && !jobs_time_valid(q->since) ?
+		    q->since : q->until);
+	if (q->tables != NULL && !list_ok(q->tables))
+		return cli_usage_error(cmd, "--tables: schema.table names "
+		    "separated by commas, none empty");
+	if (q->passphrase && q->recipients != NULL)
+		return cli_usage_error(cmd, "--passphrase and --recipient "
+		    "cannot be combined");
+	if (q->recipients == NULL)
+		return 0;
+	if ((copy = strdup(q->recipients)) == NULL)
+		return CMD_EXIT_USAGE;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL && !bad;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (age_recipient_parse(tok, &rc) != 0) {
+			cli_usage_error(cmd, "--recipient '%s' is not an age "
+			    "recipient (age1...)", tok);
+			bad = 1;
+		}
+		age_recipient_free(rc);
+		rc = NULL;
+	}
+	free(copy);
+	return bad ? CMD_EXIT_USAGE : 0;
+}
+
+static const struct cli_cmd request_cmd = { "request", request_usage };
 
 struct tenants {
 	const char **v;
@@ -243,14 +309,13 @@ tenants_file(struct tenants *t, const char *path)
 	return 0;
 }
 
-/* What one request printed: the job's id, or its hash for a repeat. */
+/* What one request printed: the job's id (a repeat's too). */
 static const char *
 job_of(const json_t *res)
 {
 	const char *j = json_string_value(json_object_get(res, "job"));
 
-	return j != NULL ? j : json_string_value(json_object_get(res,
-	    "job_hash"));
+	return j != NULL ? j : "?";
 }
 
 /* One tenant of a list: its own idempotency key, its line. */
@@ -300,7 +365,7 @@ cmd_request(int argc, char **argv)
 	static const struct option opts[] = {
 		CMD_COMMON_OPTS,
 		CMD_REQUEST_OPTS,
-		{ "tenants-file", required_argument, NULL, 'F' },
+		{ "tenants-file", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -315,44 +380,35 @@ cmd_request(int argc, char **argv)
 	memset(&cc, 0, sizeof(cc));
 	memset(&q, 0, sizeof(q));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &request_cmd)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
 		if (ch == 't') {
-			if (tenants_add(&t, optarg) != 0)
+			if (tenants_add(&t, optarg) != 0) {
+				cli_usage_error("request", "--tenant: a tenant id "
+				    "(at most %d tenants)", MAX_TENANTS);
 				goto usage;
+			}
 			continue;
 		}
-		if (ch == 'F') {
+		if (ch == 'L') {
 			if (tenants_file(&t, optarg) != 0)
 				goto out;
 			continue;
 		}
-		if ((k = cmd_request_opt(ch, &q)) > 0)
+		if ((k = cmd_request_opt("request", ch, &q)) > 0)
 			continue;
-		if (k < 0) {
-			fprintf(stderr, "tenant-export: request: bad value for "
-			    "--%s\n", ch == 'i' ? "idempotency-key" :
-			    "recipient");
-			goto usage;
-		}
-		if (ch == 'h') {
-			request_usage(stdout);
-			rc = CMD_EXIT_OK;
-			goto out;
-		}
 		goto usage;
 	}
-	if (optind != argc || cc.key == NULL || t.n == 0) {
-		fprintf(stderr, "tenant-export: request: --as and --tenant (or "
-		    "--tenants-file) are required\n");
+	if (cmd_common_check("request", argc, argv, 0, &cc) != 0)
+		goto usage;
+	if (t.n == 0) {
+		cli_usage_error("request", "--tenant ID (or --tenants-file FILE) "
+		    "is required");
 		goto usage;
 	}
-	if (q.passphrase && q.recipients != NULL) {
-		fprintf(stderr, "tenant-export: request: --passphrase and "
-		    "--recipient cannot be combined\n");
+	if (cmd_request_check("request", &q) != 0)
 		goto usage;
-	}
 	if (cmd_key_load("request", cc.key, cc.passfile, &sk) != 0)
 		goto out;
 	if (cc.json && (all = json_array()) == NULL)
@@ -369,7 +425,6 @@ cmd_request(int argc, char **argv)
 		    json_incref(json_array_get(all, 0)));
 	goto out;
  usage:
-	request_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);

@@ -21,8 +21,9 @@
 #include "minisig.h"
 
 static void
-retry_usage(FILE *f)
+retry_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export retry JOB --as KEY [--confirm \"EXPORT <NAME>\"]\n"
 "                           [--idempotency-key K] [options]\n"
@@ -114,6 +115,8 @@ request_of(const json_t *job, const char *hash, struct cmd_req *q,
 	return 0;
 }
 
+static const struct cli_cmd retry_cmd = { "retry", retry_usage };
+
 int
 cmd_retry(int argc, char **argv)
 {
@@ -134,20 +137,14 @@ cmd_retry(int argc, char **argv)
 	memset(&cc, 0, sizeof(cc));
 	memset(&q, 0, sizeof(q));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (cmd_common_opt(ch, &cc) || cmd_request_opt(ch, &q) > 0)
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &retry_cmd)) != -1) {
+		if (cmd_common_opt(ch, &cc) ||
+		    cmd_request_opt("retry", ch, &q) > 0)
 			continue;
-		if (ch == 'h') {
-			retry_usage(stdout);
-			return CMD_EXIT_OK;
-		}
 		goto usage;
 	}
-	if (optind + 1 != argc || cc.key == NULL) {
-		fprintf(stderr, "tenant-export: retry: JOB and --as are "
-		    "required\n");
+	if (cmd_common_check("retry", argc, argv, 1, &cc) != 0)
 		goto usage;
-	}
 	cmd_job_arg(argv[optind], hash);
 	if (cmd_key_load("retry", cc.key, cc.passfile, &sk) != 0)
 		goto out;
@@ -166,17 +163,14 @@ cmd_retry(int argc, char **argv)
 		cmd_print_json(res);
 		res = NULL;
 	} else if (rc == 0) {
-		printf("%s\n", json_string_value(json_object_get(res, "job")) ?
-		    json_string_value(json_object_get(res, "job")) :
-		    json_string_value(json_object_get(res, "job_hash")));
+		printf("%s\n", json_string_value(json_object_get(res, "job")));
 		fprintf(stderr, "tenant-export: retry: %s; it replaces job "
 		    "%s once published\n", client_message(res),
 		    json_string_value(json_object_get(json_object_get(st,
-		    "job"), "ref")));
+		    "job"), "id")));
 	}
 	goto out;
  usage:
-	retry_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);

@@ -23,8 +23,9 @@
 #include "minisig.h"
 
 static void
-run_usage(FILE *f)
+run_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export run --as KEY --tenant ID [request options] [options]\n"
 "       tenant-export run --as KEY --job JOB [options]\n"
@@ -41,6 +42,9 @@ run_usage(FILE *f)
 "away, the outbox was full) puts the job back in the queue for a worker,\n"
 "after [control] retry_backoff.\n"
 "\n"
+"Request options (the first form):\n"
+"%s"
+"\n"
 "  --job JOB                  run this job (id printed by request)\n"
 "  --passphrase-out FILE      for a passphrase export: write the\n"
 "                             passphrase to this new 0600 file instead of\n"
@@ -51,7 +55,8 @@ run_usage(FILE *f)
 "Exit status: 0 archive published; 1 the export failed or was refused\n"
 "(access denied, awaiting approval, lint findings, no rows, builder or\n"
 "checker failure); 2 usage or operational error (configuration, service\n"
-"or database unreachable, outbox).\n", cmd_common_usage);
+"or database unreachable, outbox).\n", cmd_request_usage,
+	    cmd_common_usage);
 }
 
 static int
@@ -161,7 +166,7 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
     const struct cmd_req *q, char hash[65], char id[65])
 {
 	json_t *res = NULL;
-	const char *state, *h, *j;
+	const char *state, *j;
 	int rc;
 
 	rc = cmd_request_send("run", &cc->co, sk, q, &res);
@@ -175,10 +180,9 @@ request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
 		return rc;
 	}
 	state = json_string_value(json_object_get(res, "state"));
-	h = json_string_value(json_object_get(res, "job_hash"));
 	j = json_string_value(json_object_get(res, "job"));
-	snprintf(hash, 65, "%s", h != NULL ? h : "0");
-	snprintf(id, 65, "%s", j != NULL ? j : h != NULL ? h : "?");
+	snprintf(hash, 65, "%s", j != NULL ? j : "0");
+	snprintf(id, JOBS_ID_HEX, "%s", j != NULL ? j : "?");
 	if (state != NULL && strcmp(state, "queued") == 0) {
 		json_decref(res);
 		return -1;
@@ -282,6 +286,8 @@ report(const struct cmd_common *cc, json_t *res, const char *id,
 	return rc;
 }
 
+static const struct cli_cmd run_cmd = { "run", run_usage };
+
 int
 cmd_run(int argc, char **argv)
 {
@@ -305,10 +311,10 @@ cmd_run(int argc, char **argv)
 	memset(&cc, 0, sizeof(cc));
 	memset(&q, 0, sizeof(q));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &run_cmd)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
-		if ((k = cmd_request_opt(ch, &q)) > 0) {
+		if ((k = cmd_request_opt("run", ch, &q)) > 0) {
 			scope |= ch != 't';
 			continue;
 		}
@@ -318,43 +324,47 @@ cmd_run(int argc, char **argv)
 		case 'J': jobarg = optarg; break;
 		case 'O': pass_out = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'h': run_usage(stdout); rc = CMD_EXIT_OK; goto out;
 		default: goto usage;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "tenant-export: run: unexpected argument \"%s\"\n",
-		    argv[optind]);
+	/* Being able to run the binary (or read its config) is not
+	 * permission to export: every export is a signed request. */
+	if (cmd_common_check("run", argc, argv, 0, &cc) != 0)
+		goto usage;
+	if (q.tenant == NULL && jobarg == NULL) {
+		cli_usage_error("run", "give --tenant ID (a new request) or "
+		    "--job JOB (a requested job)");
 		goto usage;
 	}
-	if (cc.key == NULL) {
-		/* Being able to run the binary (or read its config) is not
-		 * permission to export. */
-		fprintf(stderr, "tenant-export: run: --as KEY is required: every "
-		    "export is a signed request by a registered principal\n");
-		goto usage;
-	}
-	if ((q.tenant == NULL) == (jobarg == NULL)) {
-		fprintf(stderr, "tenant-export: run: give --tenant (a new "
-		    "request) or --job (a requested job), not both\n");
+	if (q.tenant != NULL && jobarg != NULL) {
+		cli_usage_error("run", "give --tenant (a new request) or --job "
+		    "(a requested job), not both");
 		goto usage;
 	}
 	if (jobarg != NULL && scope) {
-		fprintf(stderr, "tenant-export: run: a job's scope and "
-		    "recipients were fixed when it was requested; --job takes "
-		    "no request options\n");
+		cli_usage_error("run", "a job's scope and recipients were fixed "
+		    "when it was requested; --job takes no request options");
 		goto usage;
 	}
-	if (q.passphrase && q.recipients != NULL) {
-		fprintf(stderr, "tenant-export: run: --passphrase and "
-		    "--recipient cannot be combined\n");
+	if (jobarg != NULL && !cmd_job_valid(jobarg)) {
+		cli_usage_error("run", "--job '%s' is not a job id (the 32 hex "
+		    "digits `request` printed)", jobarg);
 		goto usage;
 	}
+	if (q.tenant != NULL && pass_out != NULL && !q.passphrase) {
+		cli_usage_error("run", "--passphrase-out is where the passphrase "
+		    "of a --passphrase export goes; add --passphrase, or drop "
+		    "--passphrase-out to encrypt to the tenant's recipients");
+		goto usage;
+	}
+	/* what costs nothing is checked before the key is unlocked */
+	if (cmd_request_check("run", &q) != 0)
+		goto usage;
 	if (cmd_key_load("run", cc.key, cc.passfile, &sk) != 0)
 		goto out;
 	if (jobarg != NULL) {
 		cmd_job_arg(jobarg, hash);
-		snprintf(id, sizeof(id), "%s", jobarg);
+		snprintf(id, sizeof(id), "%s", hash);
 	} else if ((rc = request_first(&cc, sk, &q, hash, id)) >= 0)
 		goto out;
 	run_job(&cc, sk, hash, quiet, &res);
@@ -368,7 +378,6 @@ cmd_run(int argc, char **argv)
 	res = NULL;
 	goto out;
  usage:
-	run_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);

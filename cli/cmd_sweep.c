@@ -31,8 +31,9 @@
 #include "queue.h"
 
 static void
-sweep_usage(FILE *f)
+sweep_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export sweep --config FILE\n"
 "\n"
@@ -112,6 +113,7 @@ ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	return o->r = 0;
 }
 
+static const struct cli_cmd sweep_cmd = { "sweep", sweep_usage };
 /* Who waits for an expired or failed job hears of it. */
 static void
 notify_moved(const struct config *cfg, const json_t *jobs)
@@ -234,15 +236,17 @@ cmd_sweep(int argc, char **argv)
 	size_t temps = 0;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &sweep_cmd)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
-		case 'h': sweep_usage(stdout); return CMD_EXIT_OK;
-		default: goto usage;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || config == NULL)
-		goto usage;
+	if (config == NULL)
+		return cli_usage_error("sweep", "--config FILE is required");
+	if (optind != argc)
+		return cli_usage_error("sweep", "unexpected argument '%s'",
+		    argv[optind]);
 	if ((r = config_load(config, &cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tenant-export: sweep: %s\n", err);
 		goto out;
@@ -284,10 +288,6 @@ cmd_sweep(int argc, char **argv)
 	}
 	if (rc != CMD_EXIT_FAIL)
 		rc = CMD_EXIT_OK;
-	goto out;
- usage:
-	sweep_usage(stderr);
-	rc = CMD_EXIT_USAGE;
  out:
 	json_decref(rep);
 	config_free(cfg);

@@ -23,8 +23,9 @@
 #define MAX_TIMEOUT	2592000	/* 30 days */
 
 static void
-wait_usage(FILE *f)
+wait_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export wait JOB... --as KEY [--timeout SECONDS]\n"
 "                          [--poll SECONDS] [options]\n"
@@ -86,6 +87,8 @@ done_state(const char *st)
 	    strcmp(st, "running") != 0;
 }
 
+static const struct cli_cmd wait_cmd = { "wait", wait_usage };
+
 int
 cmd_wait(int argc, char **argv)
 {
@@ -107,26 +110,42 @@ cmd_wait(int argc, char **argv)
 
 	memset(&cc, 0, sizeof(cc));
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &wait_cmd)) != -1) {
 		if (cmd_common_opt(ch, &cc))
 			continue;
 		switch (ch) {
 		case 't': bad |= cmd_parse_long(optarg, 1, MAX_TIMEOUT,
 		    &timeout); break;
 		case 'P': bad |= cmd_parse_long(optarg, 1, 3600, &poll_s); break;
-		case 'h': wait_usage(stdout); return CMD_EXIT_OK;
 		default: goto usage;
 		}
 	}
 	n = argc - optind;
 	if (bad) {
-		fprintf(stderr, "tenant-export: wait: --timeout takes whole "
-		    "seconds from 1 to %d, --poll from 1 to 3600\n",
-		    MAX_TIMEOUT);
+		cli_usage_error("wait", "--timeout takes whole seconds from 1 "
+		    "to %d, --poll from 1 to 3600", MAX_TIMEOUT);
 		goto usage;
 	}
-	if (n < 1 || n > MAX_JOBS || cc.key == NULL)
+	if (n < 1) {
+		cli_usage_error("wait", "JOB is required (the id `request` "
+		    "printed)");
 		goto usage;
+	}
+	if (n > MAX_JOBS) {
+		cli_usage_error("wait", "at most %d jobs", MAX_JOBS);
+		goto usage;
+	}
+	for (i = 0; i < n; i++)
+		if (!cmd_job_valid(argv[optind + i])) {
+			cli_usage_error("wait", "'%s' is not a job id (the 32 "
+			    "hex digits `request` printed)", argv[optind + i]);
+			goto usage;
+		}
+	if (cc.key == NULL) {
+		cli_usage_error("wait", "--as KEY is required: every command a "
+		    "principal runs is signed with its key");
+		goto usage;
+	}
 	if ((hash = calloc((size_t)n, sizeof(*hash))) == NULL ||
 	    (open_ = calloc((size_t)n, sizeof(*open_))) == NULL)
 		goto out;
@@ -176,7 +195,6 @@ cmd_wait(int argc, char **argv)
 	}
 	goto out;
  usage:
-	wait_usage(stderr);
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);

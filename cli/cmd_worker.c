@@ -87,8 +87,9 @@ on_abandon(int sig)
 }
 
 static void
-worker_usage(FILE *f)
+worker_usage(FILE *f, const char *name)
 {
+	(void)name;
 	fprintf(f,
 "usage: tenant-export worker --as KEY (--socket PATH | --config FILE)\n"
 "                            [--name NAME] [--concurrency N] [--poll SECONDS]\n"
@@ -156,7 +157,7 @@ slot_result(const struct worker *w, json_t *res, int status_fd)
 	const char *reason = json_string_value(json_object_get(res, "reason"));
 	const json_t *job = json_object_get(res, "job");
 	int r = (int)json_integer_value(json_object_get(res, "r"));
-	const char *ref = json_string_value(json_object_get(job, "ref"));
+	const char *ref = json_string_value(json_object_get(job, "id"));
 	char line[640];
 	int n;
 
@@ -408,6 +409,8 @@ worker_loop(struct worker *w)
 	    CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
 
+static const struct cli_cmd worker_cmd = { "worker", worker_usage };
+
 int
 cmd_worker(int argc, char **argv)
 {
@@ -431,7 +434,7 @@ cmd_worker(int argc, char **argv)
 	w.poll_s = 5;
 	w.grace_s = 60;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, NULL, opts, &worker_cmd)) != -1) {
 		if (cmd_common_opt(ch, &w.cc))
 			continue;
 		switch (ch) {
@@ -444,18 +447,15 @@ cmd_worker(int argc, char **argv)
 		case 'P': bad |= cmd_parse_long(optarg, 1, 3600, &w.poll_s); break;
 		case 'g': bad |= cmd_parse_long(optarg, 0, 86400, &w.grace_s); break;
 		case 'o': w.once = 1; break;
-		case 'h': worker_usage(stdout); return CMD_EXIT_OK;
-		default: bad = 1;
+		default: return CMD_EXIT_USAGE;
 		}
 	}
-	if (bad || optind != argc || w.cc.key == NULL) {
-		fprintf(stderr, "tenant-export: worker: --as KEY is required; "
-		    "--concurrency takes 1..%d, --poll 1..3600, --grace "
-		    "0..86400 (whole seconds), --name 1 to %zu bytes\n",
-		    MAX_SLOTS, sizeof(w.name) - 1);
-		worker_usage(stderr);
+	if (cmd_common_check("worker", argc, argv, 0, &w.cc) != 0)
 		return CMD_EXIT_USAGE;
-	}
+	if (bad)
+		return cli_usage_error("worker", "--concurrency takes 1..%d, "
+		    "--poll 1..3600, --grace 0..86400 (whole seconds), --name 1 "
+		    "to %zu bytes", MAX_SLOTS, sizeof(w.name) - 1);
 	if (w.name[0] == '\0') {
 		if (gethostname(host, sizeof(host)) != 0)
 			snprintf(host, sizeof(host), "worker");

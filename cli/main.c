@@ -9,10 +9,6 @@
 
 #include "cli.h"
 
-#ifndef TEXP_VERSION
-#define TEXP_VERSION "0.1.0"
-#endif
-
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -77,13 +73,15 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "Usage: tenant-export COMMAND [OPTIONS]\n"
-	    "       tenant-export --help | --version\n\n"
+	fprintf(f, "usage: tenant-export COMMAND [OPTIONS]\n"
+	    "       tenant-export help [COMMAND]\n"
+	    "       tenant-export -h | --help | -V | --version\n\n"
 	    "Commands:\n");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name,
 		    subcommands[i].summary);
-	fprintf(f, "\nRun \"tenant-export COMMAND --help\" for its options.\n"
+	fprintf(f, "\n'tenant-export COMMAND --help' (or 'tenant-export help "
+	    "COMMAND') shows its options.\n"
 	    "Exit status: 0 ok, 1 a check or the export failed, "
 	    "2 usage or operational error.\n");
 }
@@ -108,10 +106,23 @@ harden_process(void)
 	return 0;
 }
 
+static int
+dispatch(int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[0], subcommands[i].name) == 0)
+			return subcommands[i].fn(argc, argv);
+	fprintf(stderr, "tenant-export: unknown command '%s'\n"
+	    "tenant-export: try 'tenant-export --help'\n", argv[0]);
+	return CMD_EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
-	size_t i;
+	char *help[3];
 
 	if (harden_process() != 0)
 		return CMD_EXIT_USAGE;
@@ -120,18 +131,20 @@ main(int argc, char **argv)
 		return CMD_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	    (strcmp(argv[1], "help") == 0 && argc == 2)) {
 		usage(stdout);
 		return CMD_EXIT_OK;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("tenant-export %s\n", TEXP_VERSION);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		cli_version(stdout, "tenant-export");
 		return CMD_EXIT_OK;
 	}
-	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		if (strcmp(argv[1], subcommands[i].name) == 0)
-			return subcommands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "tenant-export: unknown command \"%s\"\n", argv[1]);
-	usage(stderr);
-	return CMD_EXIT_USAGE;
+	if (strcmp(argv[1], "help") == 0) {
+		/* help COMMAND is COMMAND --help */
+		help[0] = argv[2];
+		help[1] = (char *)"--help";
+		help[2] = NULL;
+		return dispatch(2, help);
+	}
+	return dispatch(argc - 1, argv + 1);
 }

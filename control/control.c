@@ -66,6 +66,16 @@ __asm__(
 extern const char texp_sql_control_003[] __attribute__((visibility("hidden")));
 extern const char texp_sql_control_004[] __attribute__((visibility("hidden")));
 extern const char texp_sql_control_005[] __attribute__((visibility("hidden")));
+__asm__(
+    "	.section .rodata\n"
+    "	.balign 16\n"
+    "	.type texp_sql_control_006, @object\n"
+    "texp_sql_control_006:\n"
+    "	.incbin \"sql/control/006_job_ids.sql\"\n"
+    "	.byte 0\n"
+    "	.size texp_sql_control_006, . - texp_sql_control_006\n"
+    "	.previous\n");
+extern const char texp_sql_control_006[] __attribute__((visibility("hidden")));
 
 /*
  * Each migration carries its own version (the number in its file name),
@@ -83,6 +93,7 @@ static const struct {
 	{ 3, "003_ops", texp_sql_control_003 },
 	{ 4, "004_queue", texp_sql_control_004 },
 	{ 5, "005_leaktest", texp_sql_control_005 },
+	{ 6, "006_job_ids", texp_sql_control_006 },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 

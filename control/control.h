@@ -29,7 +29,7 @@ struct minisig_pubkey;
 #define CONTROL_SCHEMA		"texp_control"
 #define CONTROL_OWNER_ROLE	"texp_control_owner"
 /* Highest migration this binary knows (sql/control/NNN_*.sql). */
-#define CONTROL_SCHEMA_VERSION	5
+#define CONTROL_SCHEMA_VERSION	6
 
 /* Capabilities (roles grant them; see the seeded roles in 001). */
 #define CONTROL_CAP_EXPORT	"tenant:export"

@@ -138,7 +138,7 @@ jobs_id_hash(const uint8_t id[JOBS_ID_LEN], uint8_t out[JOBS_HASH_LEN])
 void
 jobs_ref(const uint8_t hash[JOBS_HASH_LEN], char out[JOBS_REF_HEX])
 {
-	hex_encode(hash, 8, out);
+	hex_encode(hash, JOBS_ID_LEN, out);
 }
 
 void
@@ -506,7 +506,8 @@ jobs_list_free(struct jobs_job **v, size_t n)
 	"rp.name, ap.name, " \
 	"(SELECT a.principal FROM texp_control.audit_log a " \
 	"  WHERE a.event = 'export.fetched' " \
-	"  AND a.job = substr(encode(j.id_hash, 'hex'), 1, 16) " \
+	"  AND a.job IN (substr(encode(j.id_hash, 'hex'), 1, 32), " \
+	"    substr(encode(j.id_hash, 'hex'), 1, 16)) " \
 	"  ORDER BY a.seq DESC LIMIT 1), " \
 	"coalesce(extract(epoch FROM j.created_at)::bigint, 0), " \
 	"coalesce(extract(epoch FROM j.updated_at)::bigint, 0), " \
@@ -981,6 +982,23 @@ jobs_list_stale(PGconn *c, uint64_t timeout, size_t limit,
 	    "j.started_at, j.updated_at) < now() - make_interval(secs => "
 	    "$1::bigint) ORDER BY j.heartbeat_at NULLS FIRST, j.id_hash "
 	    "LIMIT $2::bigint FOR UPDATE OF j SKIP LOCKED", 2, p, out, n);
+}
+
+int
+jobs_any_claimable(PGconn *c, int *yes)
+{
+	PGresult *res = PQexec(c, "SELECT EXISTS (SELECT 1 FROM "
+	    "texp_control.jobs WHERE state = 'queued' AND (not_before IS NULL "
+	    "OR not_before <= now()))");
+	int r = 0;
+
+	*yes = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		r = ERR_DB;
+	else
+		*yes = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return r;
 }
 
 int

@@ -2,10 +2,14 @@
  * jobs.h: export jobs (texp_control.jobs) and the access decisions around
  * them: request, approve, start, fetch, cancel, expire.
  *
- * A job id is 16 random bytes, shown to the requester once as 32 lower-case
- * hex digits and stored only as its SHA-256 (id_hash). The audit log and
- * `list` name a job by a short reference, the first 8 bytes of id_hash in
- * hex, never by the id. Tenant, scope and requester are fixed at creation.
+ * A job is keyed by id_hash, the SHA-256 of 16 random bytes drawn when it
+ * is created. Its one name, the job id, is the first 16 bytes of id_hash
+ * as 32 lower-case hex digits (jobs_ref): `request` prints it, every
+ * command takes it, `list`, `status`, the audit log's job column and every
+ * JSON output show it. The id names a job; it grants nothing: who may act
+ * on a job is decided by the signed principal's rights on its tenant.
+ * (Rows the log holds from before ids were shown in full carry the first
+ * 16 of its digits.) Tenant, scope and requester are fixed at creation.
  *
  * States and the only transitions this module makes:
  *
@@ -59,7 +63,7 @@ struct ledger;
 #define JOBS_ID_LEN		16
 #define JOBS_ID_HEX		(2 * JOBS_ID_LEN + 1)	/* with NUL */
 #define JOBS_HASH_LEN		32			/* SHA-256 */
-#define JOBS_REF_HEX		(16 + 1)		/* 8 bytes, with NUL */
+#define JOBS_REF_HEX		(2 * JOBS_ID_LEN + 1)	/* the job id, with NUL */
 #define JOBS_IDEM_MAX		128	/* idempotency key bytes */
 #define JOBS_TENANT_MAX		200
 #define JOBS_LEASE_LEN		16
@@ -82,9 +86,10 @@ const char *jobs_state_str(enum jobs_state s);
 int jobs_state_parse(const char *s, enum jobs_state *out);
 
 /*
- * Ids. jobs_id_parse accepts exactly 32 hex digits (either case) and
- * nothing else (ERR_FORMAT). jobs_id_hash is SHA-256 of the 16 bytes;
- * jobs_ref writes the short reference of a hash.
+ * Ids. jobs_id_new draws the 16 random bytes a new job's id_hash is the
+ * SHA-256 of (jobs_id_hash); jobs_ref writes the job id of an id_hash.
+ * jobs_id_parse accepts exactly 32 hex digits (either case) and nothing
+ * else (ERR_FORMAT): a job id parses into the first 16 bytes of id_hash.
  */
 void jobs_id_new(uint8_t id[JOBS_ID_LEN]);
 void jobs_id_hex(const uint8_t id[JOBS_ID_LEN], char out[JOBS_ID_HEX]);
@@ -245,6 +250,9 @@ int jobs_list_stale(PGconn *c, uint64_t timeout, size_t limit,
  * skipped). */
 int jobs_list_claimable(PGconn *c, size_t limit, struct jobs_job ***out,
     size_t *n);
+/* Whether any job is queued and due (no lock: a hint, which decides
+ * nothing). */
+int jobs_any_claimable(PGconn *c, int *yes);
 /* failed -> queued for a fresh run: attempts 0, no error, no backoff.
  * ERR_EXISTS if it was not failed. */
 int jobs_requeue(PGconn *c, const uint8_t id_hash[JOBS_HASH_LEN]);
@@ -395,6 +403,16 @@ int jobs_list_for(struct jobs_ctx *k, const struct jobs_signed *a,
  */
 int jobs_start(struct jobs_ctx *k, const struct jobs_signed *a,
     struct jobs_job **out, struct jobs_outcome *o);
+/*
+ * What the export will take from j, checked against the service's
+ * configuration as it is now, before the job is claimed (by `run` or a
+ * worker): its tables are still configured and exportable, its date
+ * window is well formed, its recipients are age recipients, and no rule
+ * tightened since made it personal data or high-risk. 0, or ERR_CONFIG
+ * (ERR_NOMEM) with the reason in why.
+ */
+int jobs_start_check(struct jobs_ctx *k, const struct jobs_job *j,
+    char *why, size_t whylen);
 /*
  * After an attempt, under the lease it ran under: success moves running
  * -> ready and audits "export.completed" with the receipt (and, for a

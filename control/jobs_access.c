@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "action.h"
+#include "age.h"
 #include "audit.h"
 #include "config.h"
 #include "ident.h"
@@ -59,14 +60,20 @@ static int
 load_job(struct jobs_ctx *k, const struct action *act, struct jobs_job **out,
     char ref[JOBS_REF_HEX], struct jobs_outcome *o)
 {
+	const struct ledger_job *lj;
 	uint8_t hash[JOBS_HASH_LEN];
 	char why[256];
 	int r;
 
+
 	*out = NULL;
 	ref[0] = '\0';
-	if (jobs_hash_parse(action_get(act, "job"), hash) != 0)
+	/* what was asked, for the log, when it is at least an id's shape */
+	if (jobs_id_parse(action_get(act, "job"), hash) == 0)
+		jobs_ref(hash, ref);
+	if ((lj = ledger_job_named(k->ledger, action_get(act, "job"))) == NULL)
 		return ERR_NOENT;
+	memcpy(hash, lj->id_hash, JOBS_HASH_LEN);
 	jobs_ref(hash, ref);
 	memcpy(o->id_hash, hash, JOBS_HASH_LEN);
 	if ((r = jobs_get(k->c, hash, out)) != 0) {
@@ -442,9 +449,12 @@ request_create(struct jobs_ctx *k, const struct jobs_signed *a,
 	int r;
 
 	memset(&n, 0, sizeof(n));
-	jobs_id_new(o->id);
-	jobs_id_hash(o->id, o->id_hash);
-	jobs_ref(o->id_hash, ref);
+	/* a new id, unlike every other job's (a clash is a 2^-128 event) */
+	do {
+		jobs_id_new(o->id);
+		jobs_id_hash(o->id, o->id_hash);
+		jobs_ref(o->id_hash, ref);
+	} while (ledger_job_named(k->ledger, ref) != NULL);
 	o->state = q->high ? JOBS_AWAITING_APPROVAL : JOBS_QUEUED;
 	memcpy(n.id_hash, o->id_hash, JOBS_HASH_LEN);
 	n.tenant = q->tenant;
@@ -527,11 +537,12 @@ request_retry_of(struct jobs_ctx *k, struct req *q, struct jobs_outcome *o)
 
 	if (hex == NULL || *hex == '\0')
 		return 0;
-	if (jobs_hash_parse(hex, q->retry_of) != 0 ||
-	    (old = ledger_job(k->ledger, q->retry_of)) == NULL ||
+	/* the job is named as every command names it: its id */
+	if ((old = ledger_job_named(k->ledger, hex)) == NULL ||
 	    !visible(k, q->who, old->tenant))
 		return decide_deny(k, o, ERR_NOENT, "export.denied", q->who,
 		    q->tenant, NULL, q->scope_json, "unknown_job", MSG_NO_JOB);
+	memcpy(q->retry_of, old->id_hash, JOBS_HASH_LEN);
 	jobs_ref(q->retry_of, ref);
 	if (strcmp(old->tenant, q->tenant) != 0 ||
 	    strcmp(old->scope_json, q->scope_json) != 0 ||
@@ -694,6 +705,7 @@ jobs_cancel(struct jobs_ctx *k, const struct jobs_signed *a,
 	struct jobs_job *j = NULL;
 	char ref[JOBS_REF_HEX];
 	const char *who;
+	json_t *cd;
 	int r, dr;
 
 	if ((r = signed_job(k, a, "job.cancel", "cancel.denied", &act, &j,
@@ -726,10 +738,10 @@ jobs_cancel(struct jobs_ctx *k, const struct jobs_signed *a,
 			decide_fail(o, r, "cannot cancel");
 		goto out;
 	}
+	cd = decide_job_detail(j->id_hash);
+	json_object_set_new(cd, "was", json_string(jobs_state_str(j->state)));
 	if ((r = decide_audit_signed(k, "export.cancelled", who, j->tenant, ref,
-	    j->scope_json, json_pack("{s:s,s:s}", "was",
-	    jobs_state_str(j->state), "job_hash", action_get(act, "job")), a,
-	    o)) != 0)
+	    j->scope_json, cd, a, o)) != 0)
 		goto out;
 	if (j->state == JOBS_READY && j->archive != NULL) {
 		json_t *d = decide_job_detail(j->id_hash);
@@ -852,6 +864,64 @@ start_rights(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
 	return 0;
 }
 
+int
+jobs_start_check(struct jobs_ctx *k, const struct jobs_job *j, char *why,
+    size_t whylen)
+{
+	const struct ledger_job *lj = ledger_job(k->ledger, j->id_hash);
+	struct age_recipient *rc = NULL;
+	struct jobs_scope s;
+	char *tables = NULL, *t;
+	size_t i, n = 0;
+	int hr, r;
+
+	why[0] = '\0';
+	for (i = 0; i < j->scope.ntables; i++)
+		n += strlen(j->scope.tables[i]) + 1;
+	if ((tables = calloc(1, n + 1)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return ERR_NOMEM;
+	}
+	for (i = 0, t = tables; i < j->scope.ntables; i++)
+		t += sprintf(t, "%s%s", i ? "," : "", j->scope.tables[i]);
+	r = jobs_scope_build(k->cfg, tables, j->scope.since, j->scope.until,
+	    j->scope.include_global, &s, &hr, why, whylen);
+	/* rules that tightened since the request apply to it */
+	if (r == 0 && ((s.pii && !j->scope.pii) || (hr && !j->high_risk))) {
+		r = ERR_CONFIG;
+		snprintf(why, whylen, "its tables are now marked %s",
+		    s.pii && !j->scope.pii ? "pii" : "high-risk");
+	}
+	jobs_scope_clear(&s);
+	free(tables);
+	for (i = 0; r == 0 && lj != NULL && i < lj->nrecipients; i++) {
+		if ((r = age_recipient_parse(lj->recipients[i], &rc)) != 0)
+			snprintf(why, whylen, "recipient %zu is not an age "
+			    "recipient", i + 1);
+		age_recipient_free(rc);
+		rc = NULL;
+	}
+	return r;
+}
+
+/* A job that cannot run as it was requested is refused, not claimed. */
+static int
+start_valid(struct jobs_ctx *k, const char *who, const struct jobs_job *j,
+    const char *ref, struct jobs_outcome *o)
+{
+	char why[256];
+	int r = jobs_start_check(k, j, why, sizeof(why));
+
+	if (r == ERR_NOMEM)
+		return decide_fail(o, r, "out of memory");
+	if (r == 0)
+		return 0;
+	return decide_deny(k, o, ERR_CONFIG, "run.denied", who, j->tenant, ref,
+	    j->scope_json, "scope", "job %s cannot run as it was requested: %s "
+	    "(the service's configuration changed since; request it again)",
+	    ref, why);
+}
+
 /* Claims the job under a new lease and records the start with the
  * runner's signed action. */
 static int
@@ -923,6 +993,7 @@ jobs_start(struct jobs_ctx *k, const struct jobs_signed *a,
 		goto out;
 	who = action_principal(act)->name;
 	if ((r = start_rights(k, who, j, ref, o)) != 0 ||
+	    (r = start_valid(k, who, j, ref, o)) != 0 ||
 	    (r = queue_gate(k, who, j, o)) != 0 ||
 	    (r = start_claim(k, who, j, ref, a, o)) != 0)
 		goto out;

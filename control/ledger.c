@@ -152,6 +152,7 @@ struct ledger {
 	struct ledger_job **j;
 	size_t nj;
 	struct hmap jobs;
+	struct hmap job_ids;		/* the first JOBS_ID_LEN bytes */
 	struct ledger_run **runs;
 	size_t nruns;
 	struct hmap runmap;
@@ -341,6 +342,7 @@ ledger_free(struct ledger *l)
 	free(l->runmap.e);
 	free(l->ltmap.e);
 	free(l->by_name.e);
+	free(l->job_ids.e);
 	free(l->by_kid.e);
 	free(l->tenants.e);
 	free(l->jobs.e);
@@ -504,6 +506,29 @@ ledger_tenant_recipients(const struct ledger *l, const char *tenant,
 
 	*n = t != NULL ? t->recipients.n : 0;
 	return t != NULL ? (const char *const *)t->recipients.v : NULL;
+}
+
+const struct ledger_job *
+ledger_job_named(const struct ledger *l, const char *job)
+{
+	uint8_t h[JOBS_HASH_LEN];
+	const struct ledger_job *j;
+	uint8_t id[JOBS_ID_LEN];
+
+	if (job == NULL)
+		return NULL;
+	if (strlen(job) == 2 * JOBS_ID_LEN) {
+		if (jobs_id_parse(job, h) != 0)
+			return NULL;
+		if ((j = hmap_get(&l->job_ids, h, JOBS_ID_LEN)) != NULL)
+			return j;
+		/* a job requested before ids were shown whole: the 32 digits
+		 * its request printed were the bytes its id hash hashes */
+		memcpy(id, h, JOBS_ID_LEN);
+		jobs_id_hash(id, h);
+		return job_get(l, h);
+	}
+	return jobs_hash_parse(job, h) == 0 ? job_get(l, h) : NULL;
 }
 
 const struct ledger_job *
@@ -842,15 +867,11 @@ hex32(const char *s, uint8_t out[32])
 	return 0;
 }
 
-/* The job an action names ("job" = hex of its id hash). */
+/* The job an action names ("job" = its id, or the hex of its id hash). */
 static struct ledger_job *
 job_named(struct ledger *l, const struct signed_fact *f)
 {
-	uint8_t h[32];
-
-	if (hex32(field(f, "job"), h) != 0)
-		return NULL;
-	return job_get(l, h);
+	return (struct ledger_job *)ledger_job_named(l, field(f, "job"));
 }
 
 /* --- admin facts --- */
@@ -1153,9 +1174,10 @@ request_retry_of(struct ledger *l, struct ledger_job *j, const char *hex)
 
 	if (hex == NULL || *hex == '\0')
 		return 0;
-	if (hex32(hex, j->retry_of) != 0 ||
-	    (old = job_get(l, j->retry_of)) == NULL)
+	/* named as the requester named it: the job id (or its hash) */
+	if ((old = ledger_job_named(l, hex)) == NULL)
 		return bad(l, "retries a job the log does not hold");
+	memcpy(j->retry_of, old->id_hash, JOBS_HASH_LEN);
 	if (strcmp(old->tenant, j->tenant) != 0 ||
 	    !same_json(old->scope_json, j->scope_json) ||
 	    old->passphrase != j->passphrase)
@@ -1192,6 +1214,7 @@ apply_requested(struct ledger *l, const struct signed_fact *f)
 		goto out;
 	}
 	if (hex32(hash, j->id_hash) != 0 || job_get(l, j->id_hash) != NULL ||
+	    hmap_get(&l->job_ids, j->id_hash, JOBS_ID_LEN) != NULL ||
 	    jobs_state_parse(st, &j->state) != 0 ||
 	    (j->state != JOBS_QUEUED && j->state != JOBS_AWAITING_APPROVAL)) {
 		r = bad(l, "malformed or repeated job");
@@ -1240,6 +1263,8 @@ apply_requested(struct ledger *l, const struct signed_fact *f)
 	l->j = v;
 	l->j[l->nj++] = j;
 	if ((r = hmap_put(&l->jobs, j->id_hash, JOBS_HASH_LEN, j)) == 0)
+		r = hmap_put(&l->job_ids, j->id_hash, JOBS_ID_LEN, j);
+	if (r == 0)
 		r = request_add(l, j);
 	j = NULL;
  out:

@@ -194,6 +194,11 @@ struct ledger_job {
 	int has_retry_of;
 	uint64_t requested_at;		/* seconds since the epoch */
 };
+/* The job a command or an action names: its id (32 hex digits, the
+ * first 16 bytes of its id hash, jobs.h) or its whole id hash (64 hex
+ * digits), either case; NULL if no job has it. Owned by l. */
+const struct ledger_job *ledger_job_named(const struct ledger *l,
+    const char *job);
 /* The job with this hash, or NULL. Owned by l. */
 const struct ledger_job *ledger_job(const struct ledger *l,
     const uint8_t id_hash[JOBS_HASH_LEN]);

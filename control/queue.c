@@ -256,15 +256,20 @@ claim_blocker(const struct jobs_ctx *k, const char *who,
 /* A queued job that can never run as it is fails with the reason. */
 static int
 fail_queued(struct jobs_ctx *k, const struct jobs_job *j, const char *why,
-    struct jobs_changes *rep, struct jobs_outcome *o)
+    const char *detail, struct jobs_changes *rep, struct jobs_outcome *o)
 {
-	char msg[160];
+	char msg[320];
 	json_t *d;
 	int r;
 
-	snprintf(msg, sizeof(msg), "%s", strcmp(why, "requester_revoked") == 0 ?
-	    "its requester may no longer export this scope" :
-	    "its approval is no longer valid");
+	if (detail != NULL)
+		snprintf(msg, sizeof(msg), "it cannot run as it was requested: "
+		    "%s (the service's configuration changed since; request it "
+		    "again)", detail);
+	else
+		snprintf(msg, sizeof(msg), "%s", strcmp(why,
+		    "requester_revoked") == 0 ? "its requester may no longer "
+		    "export this scope" : "its approval is no longer valid");
 	r = jobs_transition(k->c, j->id_hash, JOBS_QUEUED, JOBS_FAILED, msg);
 	if (r == ERR_EXISTS)
 		return 0;
@@ -297,6 +302,7 @@ claim_one(struct jobs_ctx *k, struct claim *cl, const struct jobs_job *j,
 {
 	const struct ledger_job *lj = ledger_job(k->ledger, j->id_hash);
 	const char *blk;
+	char why[256];
 	json_t *d;
 	int never, r;
 
@@ -304,11 +310,18 @@ claim_one(struct jobs_ctx *k, struct claim *cl, const struct jobs_job *j,
 		return 1;
 	if ((blk = claim_blocker(k, cl->who, j, lj, &never)) != NULL) {
 		if (never)
-			return (r = fail_queued(k, j, blk, rep, o)) != 0 ? r : 1;
+			return (r = fail_queued(k, j, blk, NULL, rep, o)) != 0 ?
+			    r : 1;
 		cl->paused |= strcmp(blk, "paused") == 0;
 		cl->full |= strcmp(blk, "limit") == 0;
 		return 1;
 	}
+	/* a job that cannot run as it was requested is not claimed: it
+	 * fails with the reason, as `run` refuses it */
+	if ((r = jobs_start_check(k, j, why, sizeof(why))) == ERR_NOMEM)
+		return decide_fail(o, r, "out of memory");
+	if (r != 0)
+		return (r = fail_queued(k, j, "scope", why, rep, o)) != 0 ? r : 1;
 	randombytes_buf(cl->lease, JOBS_LEASE_LEN);
 	r = jobs_claim(k->c, j->id_hash,
 	    (int)config_control(k->cfg)->max_attempts, cl->lease, cl->holder,

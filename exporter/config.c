@@ -1390,6 +1390,66 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	return r;
 }
 
+/* A relative path in the file is relative to the file's directory. */
+static int
+resolve_one(char **p, const char *dir)
+{
+	char *n;
+
+	if (*p == NULL || (*p)[0] == '/' || (*p)[0] == '\0')
+		return 0;
+	if (asprintf(&n, "%s/%s", dir, *p) < 0)
+		return ERR_NOMEM;
+	free(*p);
+	*p = n;
+	return 0;
+}
+
+/*
+ * Every path the file names, made independent of the working directory:
+ * the service runs from wherever systemd or cron starts it, and the
+ * commands run with --config from anywhere.
+ */
+static int
+resolve_paths(struct config *cfg, const char *path)
+{
+	static const char *const db_paths[] = { "passfile", "sslrootcert",
+	    "sslcert", "sslkey", "sslcrl", "sslcrldir" };
+	char *dir, *slash;
+	size_t i, k, n = 0;
+	int r = 0;
+
+	if ((dir = strdup(path)) == NULL)
+		return ERR_NOMEM;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, strlen(dir) + 1, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((r = resolve_one(&cfg->password_file, dir)) != 0 ||
+	    (r = resolve_one(&cfg->exp.signing_key, dir)) != 0 ||
+	    (r = resolve_one(&cfg->exp.signing_passphrase_file, dir)) != 0 ||
+	    (r = resolve_one(&cfg->exp.outbox, dir)) != 0 ||
+	    (r = resolve_one(&cfg->svc.socket, dir)) != 0 ||
+	    (r = resolve_one(&cfg->svc.root_key, dir)) != 0 ||
+	    (r = resolve_one(&cfg->svc.service_key, dir)) != 0 ||
+	    (r = resolve_one(&cfg->svc.state_dir, dir)) != 0)
+		goto out;
+	for (i = 0; i < NDB_KEYS; i++)
+		for (k = 0; k < sizeof(db_paths) / sizeof(db_paths[0]); k++)
+			if (strcmp(db_keys[i], db_paths[k]) == 0 &&
+			    (r = resolve_one(&cfg->db_vals[i], dir)) != 0)
+				goto out;
+	/* the packed views point at the strings just replaced */
+	for (i = 0; i < NDB_KEYS; i++)
+		if (cfg->db_vals[i] != NULL)
+			cfg->kv[n++] = cfg->db_vals[i];
+ out:
+	free(dir);
+	return r;
+}
+
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
@@ -1448,6 +1508,10 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	}
 	r = config_parse((const char *)buf_ptr(b), buf_len(b), out, err,
 	    errlen);
+	if (r == 0 && (r = resolve_paths(*out, path)) != 0) {
+		config_free(*out);
+		*out = NULL;
+	}
  out:
 	if (fd != -1)
 		close(fd);

@@ -189,6 +189,11 @@ struct config;
 /*
  * Reads and parses the file at path (opened with O_NOFOLLOW, at most
  * CONFIG_MAX_FILE bytes, no NUL bytes, lines of at most CONFIG_MAX_LINE).
+ * Relative paths in the file (keys, passphrase and password files, the
+ * outbox, the state directory, the socket, libpq's passfile and TLS
+ * files) are taken relative to the file's own directory, not the
+ * working directory; config_parse, which has no file, keeps them as
+ * written.
  * On success returns 0 and sets *out (caller frees with config_free).
  * On failure returns ERR_CONFIG (or ERR_IO/ERR_LIMIT/ERR_NOMEM), sets *out
  * to NULL and writes a one-line reason naming the line and key into err

@@ -39,6 +39,7 @@
 #include "relay.h"
 #include "sandbox.h"
 #include "seal.h"
+#include "signkey.h"
 #include "text.h"
 #include "throttle.h"
 #include "tokscan.h"
@@ -102,6 +103,7 @@ struct run {
 	struct seal_writer *sw;
 	struct buf *check;		/* checker's answer */
 	struct buf *hdr;		/* the age header, as written */
+	struct signkey *own_key;	/* when the request brought none */
 	uint64_t deadline_ms;		/* time_limit, CLOCK_MONOTONIC */
 #ifdef TEXP_TEST_HOOKS
 	char *test_needle;		/* a copy of a secret, for "scan" */
@@ -1153,30 +1155,16 @@ outbox_error(struct run *rn, const char *what, int e)
 static int
 sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 {
-	const struct config_export *ce = config_export(rn->req->cfg);
 	struct minisig_seckey *sk = NULL;
 	struct seal_claims c;
-	char *pass = NULL;
-	size_t passlen = 0;
 	int r, e;
 
-	/* Loaded only now, after every child has exited: no child ever had
-	 * a copy of it. */
-	if (rn->req->sign_pass_file != NULL &&
-	    (r = file_read_secret_line(rn->req->sign_pass_file, 4096, &pass,
-	    &passlen)) != 0) {
-		err_set(rn->err, rn->errlen, "cannot read the signing key "
-		    "passphrase file \"%s\": %s", rn->req->sign_pass_file,
-		    err_str(r));
-		return r;
-	}
-	r = minisig_seckey_load(ce->signing_key, pass, passlen, &sk);
-	if (pass != NULL)
-		sodium_free(pass);
-	if (r != 0) {
-		err_set(rn->err, rn->errlen, "cannot load the signing key "
-		    "\"%s\": %s%s", ce->signing_key, err_str(r),
-		    r == ERR_PASSPHRASE ? " (give --sign-passphrase-file)" : "");
+	/* An object to sign with only now, after every child has exited:
+	 * until then the key sat in pages the children saw as zeros. */
+	if ((r = signkey_get(rn->req->signkey != NULL ? rn->req->signkey :
+	    rn->own_key, &sk)) != 0) {
+		err_set(rn->err, rn->errlen, "the signing key loaded before the "
+		    "export is unreadable: %s", err_str(r));
 		return r;
 	}
 	memset(&c, 0, sizeof(c));
@@ -1197,6 +1185,36 @@ sign_and_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	if (r != 0)
 		return r;
 	rn->res->parts = c.parts;
+	return 0;
+}
+
+int
+export_check_outbox(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *dir = config_export(cfg)->outbox;
+	int dfd, fd, r;
+
+	if ((r = config_check_export(cfg, err, errlen)) != 0)
+		return r;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err_set(err, errlen, "the outbox \"%s\" %s", dir,
+		    errno == ENOTDIR ? "is not a directory" : errno == ENOENT ?
+		    "does not exist" : strerror(errno));
+		return ERR_IO;
+	}
+	/* a nameless file: nothing to clean up, nothing seen by others */
+	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR) &&
+	    faccessat(dfd, ".", W_OK, AT_EACCESS) == 0)
+		fd = dup(dfd);
+	if (fd < 0) {
+		err_set(err, errlen, "the outbox \"%s\" is not writable by "
+		    "this account: %s", dir, strerror(errno));
+		close(dfd);
+		return ERR_IO;
+	}
+	close(fd);
+	close(dfd);
 	return 0;
 }
 
@@ -1265,6 +1283,11 @@ step_validate(struct run *rn)
 	if (sodium_init() < 0)
 		return ERR_INTERNAL;
 	if ((r = config_check_export(q->cfg, rn->err, rn->errlen)) != 0)
+		return r;
+	/* the signing key first: a key that cannot sign must stop the
+	 * export before a row is read */
+	if (q->signkey == NULL && (r = signkey_load(q->cfg, &rn->own_key,
+	    rn->err, rn->errlen)) != 0)
 		return r;
 	if (q->tenant == NULL || q->tenant[0] == '\0') {
 		err_set(rn->err, rn->errlen, "no tenant given");
@@ -1792,6 +1815,7 @@ run_free(struct run *rn)
 	manifest_free(rn->pre);
 	buf_free(rn->hdr);
 	buf_free(rn->check);
+	signkey_free(rn->own_key);
 }
 
 int

@@ -25,6 +25,7 @@
 #include "verify.h"
 
 struct config;
+struct signkey;
 struct tokscan;
 
 /*
@@ -66,7 +67,8 @@ struct export_request {
 	size_t nrecipients;
 	const char *passphrase;		/* passphrase mode (NUL-terminated) */
 	const char *outdir;		/* overrides the config's outbox */
-	const char *sign_pass_file;	/* signing key passphrase, or NULL */
+	const struct signkey *signkey;	/* loaded before the run (signkey.h);
+					 * NULL: export_run loads it first */
 	int zstd;
 	uint64_t max_records;		/* refuse (ERR_LIMIT) to publish more
 					 * records than this; 0 = no limit */
@@ -148,6 +150,14 @@ struct export_result {
  */
 int export_run(const struct export_request *req, struct export_result *res,
     char *err, size_t errlen);
+/*
+ * What does not depend on a job, checked before one is claimed (and by
+ * `serve` at start): the [export] settings, and that the outbox is a
+ * directory this process can create files in. 0, or ERR_CONFIG / ERR_IO
+ * with a one-line reason in err. The signing key is checked by loading
+ * it (signkey_load).
+ */
+int export_check_outbox(const struct config *cfg, char *err, size_t errlen);
 void export_result_clear(struct export_result *res);
 
 #endif

@@ -74,3 +74,61 @@ err_str(int r)
 	}
 	return "unknown error";
 }
+
+const char *
+err_code(int r)
+{
+	switch (r) {
+	case ERR_OK: return "ok";
+	case ERR_INTERNAL: return "internal";
+	case ERR_NOMEM: return "out_of_memory";
+	case ERR_INVALID: return "invalid";
+	case ERR_IO: return "io";
+	case ERR_TRUNCATED: return "truncated";
+	case ERR_TRAILING: return "trailing_data";
+	case ERR_LIMIT: return "limit";
+	case ERR_FORMAT: return "malformed";
+	case ERR_UNSUPPORTED: return "unsupported";
+	case ERR_EXISTS: return "exists";
+	case ERR_NOENT: return "not_found";
+	case ERR_PERM: return "unsafe_permissions";
+	case ERR_USAGE: return "usage";
+	case ERR_AGE_HEADER: return "age_header";
+	case ERR_AGE_HMAC: return "age_header_mac";
+	case ERR_AGE_NO_MATCH: return "no_matching_identity";
+	case ERR_AGE_PAYLOAD: return "age_payload";
+	case ERR_AGE_ARMOR: return "age_armor";
+	case ERR_AGE_TRUNCATED: return "age_truncated";
+	case ERR_AGE_TRAILING: return "age_trailing_data";
+	case ERR_KEY: return "malformed_key";
+	case ERR_BECH32: return "bech32";
+	case ERR_SIG_FORMAT: return "signature_malformed";
+	case ERR_SIG_KEYID: return "signature_key_id";
+	case ERR_SIG_INVALID: return "signature_invalid";
+	case ERR_SIG_COMMENT: return "signature_comment";
+	case ERR_PASSPHRASE: return "wrong_passphrase";
+	case ERR_CBOR: return "cbor";
+	case ERR_TAR: return "tar";
+	case ERR_MANIFEST: return "manifest";
+	case ERR_TENANT: return "other_tenant";
+	case ERR_HASH: return "record_hash";
+	case ERR_COUNT: return "record_count";
+	case ERR_MERKLE: return "merkle_root";
+	case ERR_PART: return "part";
+	case ERR_EXPIRED: return "expired";
+	case ERR_DIGEST: return "manifest_digest";
+	case ERR_PATH: return "unsafe_path";
+	case ERR_FOREIGN: return "foreign_id";
+	case ERR_CONFIG: return "config";
+	case ERR_DB: return "database";
+	case ERR_POLICY: return "policy";
+	case ERR_SANDBOX: return "sandbox";
+	case ERR_EMPTY: return "empty";
+	case ERR_CHILD: return "child";
+	case ERR_DENIED: return "denied";
+	case ERR_INTERRUPTED: return "interrupted";
+	case ERR_TAMPER: return "control_log_altered";
+	case ERR_CONTROL_ID: return "other_control_database";
+	}
+	return "unknown";
+}

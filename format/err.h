@@ -77,6 +77,10 @@ enum err {
 
 /* Returns a static, lowercase description of code r (never NULL). */
 const char *err_str(int r);
+/* Returns the stable snake_case name of code r for JSON output ("denied",
+ * "wrong_passphrase", ...; "ok" for 0, "unknown" for another value).
+ * Names never change once published (docs/JSON.md lists them). */
+const char *err_code(int r);
 
 /* Formats a one-line reason into err (errlen bytes, always terminated when
  * errlen > 0). Accepts err == NULL. For the many functions that return a

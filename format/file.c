@@ -99,6 +99,38 @@ file_read_small(int dirfd, const char *path, size_t max, int secret,
 	return r;
 }
 
+const char *
+file_error_reason(const char *path, int r)
+{
+	struct stat st;
+
+	if (r == ERR_NOMEM)
+		return "out of memory";
+	/* what the path is comes first: a symbolic link or a directory is
+	 * refused whatever its mode */
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? "does not exist" : errno == EACCES ?
+		    "is in a directory this account cannot enter" :
+		    "cannot be read";
+	if (S_ISLNK(st.st_mode))
+		return "is a symbolic link (not followed: name the file itself)";
+	if (S_ISDIR(st.st_mode))
+		return "is a directory, not a file";
+	if (!S_ISREG(st.st_mode))
+		return "is not a regular file";
+	if (r == ERR_PERM)
+		return "can be read or written by others (it must be mode 0600)";
+	if (r == ERR_LIMIT)
+		return "is too large";
+	if (r == ERR_PASSPHRASE)
+		return "has an empty first line";
+	if (r == ERR_NOENT)
+		return "does not exist";
+	if (r == ERR_IO && access(path, R_OK) != 0)
+		return "is not readable by this account";
+	return err_str(r);
+}
+
 int
 file_read_secret_line(const char *path, size_t max, char **out, size_t *len)
 {

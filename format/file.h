@@ -25,6 +25,15 @@ int file_read_small(int dirfd, const char *path, size_t max, int secret,
     struct buf **out);
 
 /*
+ * Why file_read_small (or a key or passphrase loader built on it) could
+ * not read path, for a message: "is a directory", "is a symbolic link
+ * (not followed)", "does not exist", "can be read by others (it must be
+ * mode 0600)", ...; r is the code it returned. Looks at path again with
+ * lstat(); never NULL.
+ */
+const char *file_error_reason(const char *path, int r);
+
+/*
  * The first line (up to the first CR or LF) of a passphrase file, read as
  * a secret (file_read_small: mode 0600 or stricter, at most max bytes),
  * into new sodium memory, NUL-terminated; *len is its length. The caller

@@ -672,6 +672,22 @@ minisig_seckey_set_kdf(struct minisig_seckey *sk, uint64_t opslimit,
 	return 0;
 }
 
+void
+minisig_seckey_forget_passphrase(struct minisig_seckey *sk)
+{
+	if (sk->pass != NULL)
+		sodium_free(sk->pass);	/* wipes */
+	sk->pass = NULL;
+	sk->passlen = 0;
+}
+
+void
+minisig_seckey_keyid(const struct minisig_seckey *sk,
+    uint8_t id[MINISIG_KEYID_LEN])
+{
+	memcpy(id, sk->keyid, MINISIG_KEYID_LEN);
+}
+
 int
 minisig_cost_params(int level, uint64_t *opslimit, uint64_t *memlimit)
 {

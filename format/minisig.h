@@ -167,6 +167,13 @@ int minisig_seckey_encode(const struct minisig_seckey *sk, const char *pass,
  * exists. */
 int minisig_seckey_write(const struct minisig_seckey *sk, const char *path,
     const char *pass, size_t passlen);
+/* Forgets the passphrase sk remembers: later writes and encodings with
+ * pass == NULL store it unencrypted (for a copy the caller keeps in
+ * memory it protects itself, parsed back without a passphrase). */
+void minisig_seckey_forget_passphrase(struct minisig_seckey *sk);
+/* The key id of sk. */
+void minisig_seckey_keyid(const struct minisig_seckey *sk,
+    uint8_t id[MINISIG_KEYID_LEN]);
 /* New public key object for sk (caller frees), or NULL on ENOMEM. */
 struct minisig_pubkey *minisig_seckey_pubkey(const struct minisig_seckey *sk);
 /* Wipes and frees. Accepts NULL. */

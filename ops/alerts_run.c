@@ -269,7 +269,7 @@ held_alerts(PGconn *c, const struct config_alerts *ac,
 		return 0;
 	snprintf(secs, sizeof(secs), "%llu", (unsigned long long)ac->held_after);
 	params[0] = secs;
-	res = PQexecParams(c, "SELECT encode(substring(j.id_hash FROM 1 FOR 8),"
+	res = PQexecParams(c, "SELECT encode(substring(j.id_hash FROM 1 FOR 16),"
 	    " 'hex'), j.tenant, p.name, "
 	    "(extract(epoch FROM j.updated_at) * 1000000)::bigint, "
 	    "(extract(epoch FROM pg_catalog.now() - j.updated_at) / 3600)"
@@ -313,12 +313,12 @@ held_alerts(PGconn *c, const struct config_alerts *ac,
 	return r;
 }
 
-/* A job reference as the alerts table takes it, or NULL. */
+/* A job id as the alerts table takes it (32 hex digits), or NULL. */
 static const char *
 ref_or_null(const char *job)
 {
-	return job != NULL && strlen(job) == 16 &&
-	    strspn(job, "0123456789abcdef") == 16 ? job : NULL;
+	return job != NULL && strlen(job) == 32 &&
+	    strspn(job, "0123456789abcdef") == 32 ? job : NULL;
 }
 
 /* Inserts each candidate whose key is new; those move to fresh. */

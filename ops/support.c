@@ -129,7 +129,7 @@ load_jobs(PGconn *c, const char *tenant, struct report *rp, char *err,
 	snprintf(from, sizeof(from), "%" PRId64, rp->from);
 	params[0] = from;
 	params[1] = tenant;
-	res = PQexecParams(c, "SELECT encode(substring(j.id_hash FROM 1 FOR 8),"
+	res = PQexecParams(c, "SELECT encode(substring(j.id_hash FROM 1 FOR 16),"
 	    " 'hex'), j.tenant, j.state, j.scope::text, "
 	    "(extract(epoch FROM j.created_at) * 1000000)::bigint, "
 	    "coalesce((extract(epoch FROM j.expires_at) * 1000000)::bigint, 0),"

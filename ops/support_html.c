@@ -410,9 +410,9 @@ report_render(const struct report *rp, struct buf *o)
 	for (i = 0; i < rp->nt && r == 0; i++)
 		r = put_tenant(o, rp, &rp->t[i]);
 	if (r == 0)
-		r = buf_put_str(o, "<footer>Jobs are named by their reference "
-		    "(the first 8 bytes of the SHA-256 of the job id); ids, "
-		    "keys, archive paths and row content are never shown. "
+		r = buf_put_str(o, "<footer>Jobs are named by their id, as "
+		    "<code>tenant-export status</code> and the audit log name "
+		    "them; keys, archive paths and row content are never shown. "
 		    "Failures show their code; the full message is in "
 		    "<code>tenant-export audit show</code>. Times are UTC."
 		    "</footer>\n</body>\n</html>\n");

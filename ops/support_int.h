@@ -21,7 +21,7 @@ struct rtenant {
 };
 
 struct rjob {
-	char ref[17];
+	char ref[33];
 	char *tenant, *state, *scope, *requested, *approved;
 	int64_t created, expires;
 	int fetches, max_fetches;

@@ -44,10 +44,14 @@ ctl_fetch(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	int r = jobs_fetch(k, fc->a, &j, o);
 
 	if (r == 0) {
+		char hex[65];
+
 		json_object_set_new(reply, "job", svc_job_json(j,
 		    ledger_job(k->ledger, j->id_hash)));
 		/* for the service's own use; never sent to the caller */
 		json_object_set_new(reply, "path", json_string(j->archive));
+		jobs_hash_hex(j->id_hash, hex);
+		json_object_set_new(reply, "job_hash", json_string(hex));
 	}
 	jobs_free(j);
 	return r;
@@ -148,7 +152,7 @@ handle_fetch(struct svc_conn *sc, json_t *req)
 	struct jobs_signed a;
 	struct jobs_outcome o, d;
 	struct fetch_ctx fc;
-	json_t *rep = NULL, *job;
+	json_t *rep = NULL;
 	const char *path;
 	char to[1024] = "?";
 	int r;
@@ -163,10 +167,9 @@ handle_fetch(struct svc_conn *sc, json_t *req)
 		json_decref(rep);
 		return svc_result(sc, &o, NULL);
 	}
-	job = json_object_get(rep, "job");
 	path = json_string_value(json_object_get(rep, "path"));
 	if (path == NULL || jobs_hash_parse(json_string_value(
-	    json_object_get(job, "job_hash")), fc.id_hash) != 0) {
+	    json_object_get(rep, "job_hash")), fc.id_hash) != 0) {
 		json_decref(rep);
 		o.r = ERR_CHILD;
 		snprintf(o.msg, sizeof(o.msg), "the job record is unreadable");
@@ -186,5 +189,6 @@ handle_fetch(struct svc_conn *sc, json_t *req)
 		    "over (%s); the download was given back", err_str(fc.rr));
 	}
 	json_object_del(rep, "path");
+	json_object_del(rep, "job_hash");
 	return svc_result(sc, &o, rep);
 }

@@ -46,7 +46,7 @@ svc_result(struct svc_conn *sc, const struct jobs_outcome *o, json_t *extra)
 		return ERR_NOMEM;
 	}
 	json_object_set_new(j, "r", json_integer(o->r));
-	json_object_set_new(j, "error", o->r ? json_string(err_str(o->r)) :
+	json_object_set_new(j, "error", o->r ? json_string(err_code(o->r)) :
 	    json_null());
 	json_object_set_new(j, "reason", o->reason[0] ?
 	    json_string(o->reason) : json_null());
@@ -73,6 +73,14 @@ str_or_null(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
+/* A time as the JSON outputs show it: seconds since the epoch, or null
+ * when it has not happened. */
+static json_t *
+time_or_null(int64_t t)
+{
+	return t != 0 ? json_integer(t) : json_null();
+}
+
 json_t *
 svc_job_json(const struct jobs_job *j, const struct ledger_job *lj)
 {
@@ -82,9 +90,7 @@ svc_job_json(const struct jobs_job *j, const struct ledger_job *lj)
 
 	if (o == NULL)
 		return NULL;
-	jobs_hash_hex(j->id_hash, hex);
-	json_object_set_new(o, "job_hash", json_string(hex));
-	json_object_set_new(o, "ref", json_string(j->ref));
+	json_object_set_new(o, "id", json_string(j->ref));
 	json_object_set_new(o, "tenant", json_string(j->tenant));
 	json_object_set_new(o, "scope", json_loads(j->scope_json, 0, NULL));
 	json_object_set_new(o, "state", json_string(jobs_state_str(j->state)));
@@ -92,11 +98,11 @@ svc_job_json(const struct jobs_job *j, const struct ledger_job *lj)
 	json_object_set_new(o, "requested_by", str_or_null(j->requested_name));
 	json_object_set_new(o, "approved_by", str_or_null(j->approved_name));
 	json_object_set_new(o, "fetched_by", str_or_null(j->fetched_name));
-	json_object_set_new(o, "created", json_integer(j->created_at));
-	json_object_set_new(o, "updated", json_integer(j->updated_at));
-	json_object_set_new(o, "started", json_integer(j->started_at));
-	json_object_set_new(o, "finished", json_integer(j->finished_at));
-	json_object_set_new(o, "expires", json_integer(j->expires_at));
+	json_object_set_new(o, "created", time_or_null(j->created_at));
+	json_object_set_new(o, "updated", time_or_null(j->updated_at));
+	json_object_set_new(o, "started", time_or_null(j->started_at));
+	json_object_set_new(o, "finished", time_or_null(j->finished_at));
+	json_object_set_new(o, "expires", time_or_null(j->expires_at));
 	json_object_set_new(o, "fetch_count", json_integer(j->fetch_count));
 	json_object_set_new(o, "max_fetches", json_integer(j->max_fetches));
 	json_object_set_new(o, "attempts", json_integer(j->attempts));
@@ -113,12 +119,13 @@ svc_job_json(const struct jobs_job *j, const struct ledger_job *lj)
 		sodium_bin2hex(lh, sizeof(lh), j->lease, JOBS_LEASE_LEN);
 		json_object_set_new(o, "lease", json_string(lh));
 	}
+	/* jobs are named by their id everywhere (jobs.h) */
 	if (j->has_retry_of) {
-		jobs_hash_hex(j->retry_of, hex);
+		jobs_ref(j->retry_of, hex);
 		json_object_set_new(o, "retry_of", json_string(hex));
 	}
 	if (j->has_superseded_by) {
-		jobs_hash_hex(j->superseded_by, hex);
+		jobs_ref(j->superseded_by, hex);
 		json_object_set_new(o, "superseded_by", json_string(hex));
 	}
 	if (lj == NULL)
@@ -169,16 +176,12 @@ static int
 do_request(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
     json_t *reply)
 {
-	char hex[65], idhex[JOBS_ID_HEX];
+	char id[JOBS_REF_HEX];
 	int r = jobs_request(k, ctx, o);
 
 	if (r == 0) {
-		jobs_hash_hex(o->id_hash, hex);
-		json_object_set_new(reply, "job_hash", json_string(hex));
-		if (!o->duplicate) {
-			jobs_id_hex(o->id, idhex);
-			json_object_set_new(reply, "job", json_string(idhex));
-		}
+		jobs_ref(o->id_hash, id);
+		json_object_set_new(reply, "job", json_string(id));
 		json_object_set_new(reply, "duplicate",
 		    json_boolean(o->duplicate));
 	}

@@ -17,6 +17,7 @@
 #include "jobrun.h"
 #include "jobs.h"
 #include "ledger.h"
+#include "signkey.h"
 
 static int
 ctl_start(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
@@ -25,9 +26,15 @@ ctl_start(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	struct jobs_job *j = NULL;
 	int r = jobs_start(k, ctx, &j, o);
 
-	if (r == 0)
+	char hex[65];
+
+	if (r == 0) {
 		json_object_set_new(reply, "job", svc_job_json(j,
 		    ledger_job(k->ledger, j->id_hash)));
+		/* for this process only: the caller is told the job id */
+		jobs_hash_hex(j->id_hash, hex);
+		json_object_set_new(reply, "job_hash", json_string(hex));
+	}
 	jobs_free(j);
 	return r;
 }
@@ -61,20 +68,30 @@ handle_run(struct svc_conn *sc, json_t *req)
 	struct jobs_signed a;
 	struct jobs_outcome o;
 	struct jobrun jr;
+	struct signkey *key = NULL;
 	json_t *rep = NULL, *extra = NULL;
-	char hex[65];
+	char id[JOBS_REF_HEX];
 	int r;
 
 	memset(&jr, 0, sizeof(jr));
+	memset(&o, 0, sizeof(o));
 	if (svc_signed(req, &a) != 0)
 		return svc_decide(sc, req, NULL);
+	/* Everything that does not depend on the job, before one is
+	 * claimed: a run that cannot publish must not burn a job. */
+	if (jobrun_ready(sc->cfg, &key, &o) != 0)
+		return svc_result(sc, &o, NULL);
 	if ((r = svc_in_child(sc->cfg, sc->control_id, sc->peer, ctl_start,
 	    &a, &o, &rep)) != 0) {
 		json_decref(rep);
+		signkey_free(key);
 		return svc_result(sc, &o, NULL);
 	}
 	jr.sc = sc;
 	jr.job = json_object_get(rep, "job");
+	jr.signkey = key;
+	(void)jobs_hash_parse(json_string_value(json_object_get(rep,
+	    "job_hash")), jr.id_hash);
 	snprintf(jr.principal, sizeof(jr.principal), "%s", o.principal);
 	r = jobrun_run(&jr);
 	o.state = jr.o.state;
@@ -90,11 +107,12 @@ handle_run(struct svc_conn *sc, json_t *req)
 	if (extra == NULL)
 		extra = json_object();
 	if (!sodium_is_zero(jr.id_hash, sizeof(jr.id_hash))) {
-		jobs_hash_hex(jr.id_hash, hex);
-		json_object_set_new(extra, "job_hash", json_string(hex));
+		jobs_ref(jr.id_hash, id);
+		json_object_set_new(extra, "job", json_string(id));
 	}
 	r = svc_result(sc, &o, extra);
 	jobrun_clear(&jr);
+	signkey_free(key);
 	json_decref(rep);
 	return r;
 }

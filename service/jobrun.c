@@ -27,6 +27,7 @@
 #include "loadguard.h"
 #include "notify.h"
 #include "proto.h"
+#include "signkey.h"
 
 #define MAX_LIST	1024
 
@@ -69,7 +70,6 @@ plan_from_job(const struct config *cfg, const json_t *job, struct plan *p)
 		p->q.nrecipients = i + 1;
 	}
 	p->q.recipients = p->rcpt;
-	p->q.sign_pass_file = config_export(cfg)->signing_passphrase_file;
 	/* Without an approval, a large export is held for one. */
 	p->q.max_records = json_is_null(json_object_get(job, "approved_by")) ?
 	    config_control(cfg)->high_risk_rows : 0;
@@ -366,6 +366,58 @@ lease_of(const json_t *job, uint8_t lease[JOBS_LEASE_LEN])
 }
 
 int
+jobrun_ready(const struct config *cfg, struct signkey **key,
+    struct jobs_outcome *o)
+{
+	char err[512] = "";
+	int r;
+
+	if (key != NULL)
+		*key = NULL;
+	if ((r = export_check_outbox(cfg, err, sizeof(err))) != 0 ||
+	    (key != NULL && (r = signkey_load(cfg, key, err,
+	    sizeof(err))) != 0)) {
+		/* a file the configuration names that is not there is the
+		 * configuration's fault: an operational error (exit 2) */
+		o->r = r == ERR_NOENT ? ERR_CONFIG : r;
+		snprintf(o->reason, sizeof(o->reason), "service");
+		snprintf(o->msg, sizeof(o->msg), "the service cannot export: %s "
+		    "(no job was claimed)", err);
+		return r;
+	}
+	return 0;
+}
+
+static int
+light_waiting(PGconn *c, const struct config *cfg, void *ctx,
+    struct jobs_outcome *o, json_t *reply)
+{
+	int yes = 1, r;
+
+	(void)cfg;
+	(void)ctx;
+	if ((r = jobs_any_claimable(c, &yes)) != 0)
+		return o->r = r;
+	json_object_set_new(reply, "waiting", json_boolean(yes));
+	return o->r = 0;
+}
+
+int
+jobrun_queue_waiting(const struct config *cfg)
+{
+	struct jobs_outcome o;
+	json_t *rep = NULL;
+	int yes = 1;
+
+	memset(&o, 0, sizeof(o));
+	if (svc_in_light_child(cfg, light_waiting, NULL, &o, &rep) == 0 &&
+	    json_is_false(json_object_get(rep, "waiting")))
+		yes = 0;
+	json_decref(rep);
+	return yes;
+}
+
+int
 jobrun_run(struct jobrun *jr)
 {
 	const struct config *cfg = jr->sc->cfg;
@@ -377,9 +429,9 @@ jobrun_run(struct jobrun *jr)
 	memset(&jr->o, 0, sizeof(jr->o));
 	jr->err[0] = '\0';
 	jr->progress.fd = jr->sc->fd;
-	if (jobs_hash_parse(json_string_value(json_object_get(jr->job,
-	    "job_hash")), jr->id_hash) != 0 || lease_of(jr->job,
-	    jr->lease) != 0 || plan_from_job(cfg, jr->job, &p) != 0) {
+	if (sodium_is_zero(jr->id_hash, sizeof(jr->id_hash)) ||
+	    lease_of(jr->job, jr->lease) != 0 ||
+	    plan_from_job(cfg, jr->job, &p) != 0) {
 		snprintf(jr->o.msg, sizeof(jr->o.msg), "the job record is "
 		    "unreadable");
 		return jr->o.r = ERR_FORMAT;
@@ -391,6 +443,7 @@ jobrun_run(struct jobrun *jr)
 		return jr->o.r = ERR_NOMEM;
 	p.q.passphrase = jr->pass;
 	p.q.job_hash = jr->id_hash;
+	p.q.signkey = jr->signkey;
 	p.q.export_id = jr->lease;
 	p.q.progress = progress;
 	p.q.progress_ctx = jr;

@@ -36,17 +36,39 @@
 #include "export.h"
 #include "jobs.h"
 
+struct config;
+struct signkey;
 struct svc_conn;
+
+/*
+ * What does not depend on the job, checked before one is claimed by
+ * `run` or for a worker: the outbox can take files, and the signing key
+ * loads and unlocks (signkey.h). An export that could not be published
+ * must not take a job from the queue. With key NULL only the outbox is
+ * checked. 0 with *key loaded (the caller signkey_free()s it), or the
+ * error with o->r and o->msg set (the reason names the file, never the
+ * passphrase).
+ */
+int jobrun_ready(const struct config *cfg, struct signkey **key,
+    struct jobs_outcome *o);
+/*
+ * Whether a job waits in the queue (a light child, no lock, decides
+ * nothing): a worker's claim unlocks the signing key only then, so an
+ * idle worker's poll does not pay the key's scrypt cost. 1 when one
+ * waits or the answer is unknown, 0 when none does.
+ */
+int jobrun_queue_waiting(const struct config *cfg);
 
 struct jobrun {
 	/* in */
 	struct svc_conn *sc;
 	const json_t *job;		/* the claimed job (svc_job_json) */
+	uint8_t id_hash[JOBS_HASH_LEN];	/* its id_hash (the claim's reply) */
+	const struct signkey *signkey;	/* loaded by jobrun_ready */
 	char principal[64];		/* who runs it, for the log */
 	int worker;			/* a worker's claim: watch its
 					 * connection, no progress frames */
 	/* out */
-	uint8_t id_hash[JOBS_HASH_LEN];
 	uint8_t lease[JOBS_LEASE_LEN];
 	struct export_result res;
 	char err[1024];			/* the export's reason, on failure */

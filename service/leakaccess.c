@@ -30,7 +30,8 @@ struct probe {
 	const char *tenant, *display;
 	struct minisig_seckey *sk;
 	char pubkey[128];		/* the public key's base64 line */
-	char job[65];			/* its own job (hex of the id hash) */
+	char job[65];			/* its own job's id, as `request`
+					 * prints it */
 	char digest[65];		/* its request's digest */
 	struct buf *rtext, *rsig;	/* its request, for the replay */
 	int added;
@@ -105,8 +106,8 @@ ctl_call(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	audit_last(&seq, h);
 	json_object_set_new(reply, "seq", json_integer(seq));
 	if (r == 0 && strcmp(c->cmd, "request") == 0) {
-		jobs_hash_hex(o->id_hash, hex);
-		json_object_set_new(reply, "job_hash", json_string(hex));
+		jobs_ref(o->id_hash, hex);
+		json_object_set_new(reply, "job", json_string(hex));
 	}
 	return r;
 }
@@ -250,9 +251,9 @@ own_request(struct access *ac, struct probe *p, char *why, size_t whylen)
 	vals[8] = "1";
 	r = send_action(ac, p, "request", "export.request", 0, keys, vals, 11,
 	    &o, &reply, &p->rtext, &p->rsig);
-	if (r == 0 && json_string_value(json_object_get(reply, "job_hash"))) {
+	if (r == 0 && json_string_value(json_object_get(reply, "job"))) {
 		snprintf(p->job, sizeof(p->job), "%s", json_string_value(
-		    json_object_get(reply, "job_hash")));
+		    json_object_get(reply, "job")));
 		crypto_hash_sha256(d, buf_ptr(p->rtext), buf_len(p->rtext));
 		sodium_bin2hex(p->digest, sizeof(p->digest), d, sizeof(d));
 	} else if (r == 0)

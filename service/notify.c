@@ -29,6 +29,7 @@
 #include "decide.h"
 #include "err.h"
 #include "jobs.h"
+#include "ledger.h"
 #include "notify.h"
 #include "sandbox.h"
 #include "text.h"
@@ -39,8 +40,8 @@
 json_t *
 notify_document(const char *event, const json_t *job, const json_t *extra)
 {
-	static const char *const from_job[] = { "ref", "job_hash", "tenant",
-	    "state", "scope", "attempts", "error" };
+	static const char *const from_job[] = { "id", "tenant", "state",
+	    "scope", "attempts", "error" };
 	static const char *const from_extra[] = { "archive", "path",
 	    "records", "bytes", "parts", "expires" };
 	json_t *d = json_object(), *v;
@@ -218,15 +219,20 @@ ctl_record(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
     json_t *reply)
 {
 	struct record *rc = ctx;
+	const struct ledger_job *lj = ledger_job_named(k->ledger,
+	    json_string_value(json_object_get(rc->job, "id")));
 	json_t *d;
 
 	(void)reply;
-	d = json_pack("{s:s,s:s,s:s}", "job_hash", json_string_value(
-	    json_object_get(rc->job, "job_hash")), "event", rc->event,
-	    "result", rc->oc->result);
+	/* the log's rows name the job by its whole id hash */
+	if (lj == NULL)
+		return decide_fail(o, ERR_NOENT, "no such job");
+	d = decide_job_detail(lj->id_hash);
+	json_object_set_new(d, "event", json_string(rc->event));
+	json_object_set_new(d, "result", json_string(rc->oc->result));
 	return o->r = decide_audit(k, rc->oc->ok ? "notify.sent" :
 	    "notify.failed", NULL, json_string_value(json_object_get(rc->job,
-	    "tenant")), json_string_value(json_object_get(rc->job, "ref")),
+	    "tenant")), json_string_value(json_object_get(rc->job, "id")),
 	    NULL, d, o);
 }
 
@@ -265,7 +271,7 @@ notifier(const struct config *cfg, const char *event, const json_t *job,
 	close(in[1]);
 	hook_wait(pid, err[0], config_notify(cfg)->timeout * 1000, &oc);
 	fprintf(stderr, "tenant-export: notify: job %s %s: \"%s\" %s\n",
-	    json_string_value(json_object_get(job, "ref")), event,
+	    json_string_value(json_object_get(job, "id")), event,
 	    config_notify(cfg)->command, oc.result);
 	rc.event = event;
 	rc.job = job;

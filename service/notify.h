@@ -8,7 +8,7 @@
  * fixed environment (PATH, LC_ALL), and reads one JSON document on
  * stdin:
  *
- *	{"version": 1, "event": "ready", "job": REF, "job_hash": HEX,
+ *	{"version": 1, "event": "ready", "job": ID (32 hex digits),
  *	 "tenant": ID, "state": "ready", "scope": {...}, "attempts": N,
  *	 "archive": NAME, "path": PATH, "records": N, "bytes": N,
  *	 "parts": N, "expires": T, "error": TEXT, "time": T}

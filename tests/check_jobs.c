@@ -50,8 +50,11 @@ START_TEST(test_ids)
 	jobs_id_hash(id, h);
 	crypto_hash_sha256(want, id, sizeof(id));
 	ck_assert_mem_eq(h, want, sizeof(h));
+	/* the job's one name: the first 16 bytes of its id hash, in hex */
 	jobs_ref(h, ref);
-	ck_assert_uint_eq(strlen(ref), 16);
+	ck_assert_uint_eq(strlen(ref), 32);
+	jobs_id_hex(h, hex);
+	ck_assert_str_eq(ref, hex);
 	/* exactly 32 hex digits */
 	ck_assert_int_eq(jobs_id_parse("0123", id2), ERR_FORMAT);
 	ck_assert_int_eq(jobs_id_parse("0123456789abcdef0123456789abcdeg",

@@ -20,14 +20,16 @@ run_one() {
 	shift
 	log="$BUILD/logs/$name.log"
 	mkdir -p "$BUILD/logs"
+	t0=$(date +%s)
 	# A hang is a failure, not a stuck run (TEXP_TEST_TIMEOUT seconds).
 	if timeout -k 30 "${TEXP_TEST_TIMEOUT:-3600}" "$@" >"$log" 2>&1; then
 		pass=$((pass + 1))
-		printf 'PASS %s\n' "$name"
+		printf 'PASS %s (%ss)\n' "$name" $(($(date +%s) - t0))
 	else
 		fail=$((fail + 1))
 		failed="$failed $name"
-		printf 'FAIL %s (log: %s)\n' "$name" "$log"
+		printf 'FAIL %s (%ss, log: %s)\n' "$name" $(($(date +%s) - t0)) \
+		    "$log"
 		tail -n 30 "$log" | sed 's/^/    /'
 	fi
 }
@@ -83,6 +85,10 @@ if [ "$what" = integration ] || [ "$what" = all ]; then
 fi
 
 if [ "$what" = all ] && command -v clang >/dev/null 2>&1 && [ -z "${TEXP_NO_FUZZ:-}" ]; then
+	# the harnesses are built once (build-fuzz/) and rebuilt only when
+	# a source changes
+	[ -e build-fuzz/libtexp-fuzz.a ] ||
+	    echo "fuzz-smoke: building the libFuzzer harnesses (first run only)"
 	run_one fuzz-smoke make -s fuzz-smoke
 fi
 

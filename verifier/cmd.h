@@ -18,10 +18,6 @@
 
 #include "verify.h"
 
-#ifndef TEXP_VERSION
-#define TEXP_VERSION "0.1.0"
-#endif
-
 #define CMD_EXIT_OK	0
 #define CMD_EXIT_FAIL	1
 #define CMD_EXIT_USAGE	2
@@ -100,6 +96,18 @@ void cmd_keys_free(struct cmd_keys *k);
 /* Fills o from keys and args (now = current time). */
 void cmd_opts_fill(const struct cmd_args *a, const struct cmd_keys *k,
     struct verify_opts *o);
+
+/*
+ * getopt_long(":hV" shortopts, opts) with --version added: prints the version
+ * and exits 0 for it. In the test build, TEXP_TEST_LIST_OPTIONS lists the
+ * long options parsed and exits (the test that the help, the README and
+ * the manual page name them all).
+ */
+struct option;
+int cmd_getopt(int argc, char **argv, const char *shortopts,
+    const struct option *opts);
+/* "tenant-verify VERSION (commit HASH)". */
+void cmd_version(void);
 
 /* Prints "tenant-verify: <context>: <reason>" then a hint to run --help. */
 void cmd_usage_error(const char *context, const char *fmt, ...)

@@ -77,7 +77,7 @@ parse_args(int argc, char **argv, const char **identity,
 	*max_log_n = AGE_SCRYPT_MAX_LOG_N_DEFAULT;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case OPT_IDENTITY:
 			*identity = optarg;

@@ -91,6 +91,53 @@ enum {
 	OPT_OUT, OPT_FOREIGN_JSON, OPT_MATCH,
 };
 
+#ifndef TEXP_VERSION
+#define TEXP_VERSION "0.1.0"
+#endif
+#ifndef TEXP_COMMIT
+#define TEXP_COMMIT "unknown"
+#endif
+
+void
+cmd_version(void)
+{
+	printf("%s %s (commit %s)\n", REPORT_PROG, TEXP_VERSION, TEXP_COMMIT);
+}
+
+int
+cmd_getopt(int argc, char **argv, const char *shortopts,
+    const struct option *opts)
+{
+	static struct option m[32];
+	char optstring[32];
+	static const struct option *from;
+	size_t i, n = 0;
+	int c;
+
+	if (from != opts) {
+		for (i = 0; opts[i].name != NULL && n < 30; i++)
+			m[n++] = opts[i];
+		m[n++] = (struct option){ "version", no_argument, NULL, 'V' };
+		m[n] = (struct option){ NULL, 0, NULL, 0 };
+		from = opts;
+	}
+#ifdef TEXP_TEST_HOOKS
+	if (getenv("TEXP_TEST_LIST_OPTIONS") != NULL) {
+		for (i = 0; m[i].name != NULL; i++)
+			printf("--%s%s\n", m[i].name, m[i].has_arg ==
+			    required_argument ? " ARG" : "");
+		exit(CMD_EXIT_OK);
+	}
+#endif
+	snprintf(optstring, sizeof(optstring), ":hV%s", shortopts);
+	opterr = 0;
+	if ((c = getopt_long(argc, argv, optstring, m, NULL)) == 'V') {
+		cmd_version();
+		exit(CMD_EXIT_OK);
+	}
+	return c;
+}
+
 void
 cmd_usage_error(const char *context, const char *fmt, ...)
 {
@@ -149,7 +196,7 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 	a->max_log_n = AGE_SCRYPT_MAX_LOG_N_DEFAULT;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case OPT_IDENTITY:
 			a->identity = optarg;
@@ -217,8 +264,9 @@ cmd_args_parse(int extract, int argc, char **argv, struct cmd_args *a)
 		case OPT_FORMAT:
 		case OPT_OUT:
 			if (!extract) {
-				cmd_usage_error(ctx, "option '%s' is only for "
-				    "extract", argv[optind - 1]);
+				cmd_usage_error(ctx, "--%s is extract's option "
+				    "(tenant-verify extract)", c == OPT_FORMAT ?
+				    "format" : "out");
 				return CMD_EXIT_USAGE;
 			}
 			if (c == OPT_FORMAT)

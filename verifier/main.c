@@ -42,7 +42,7 @@ usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", subcommands[i].name,
 		    subcommands[i].summary);
 	fprintf(f, "\n'%s <command> --help' shows a command's options.\n"
-	    "'%s --version' shows the version.\n\n"
+	    "'%s -V' (--version) shows the version and commit.\n\n"
 	    "Exit status: 0 proven / success, 1 verification failed,\n"
 	    "2 usage or operational error.\n", REPORT_PROG, REPORT_PROG);
 }
@@ -71,9 +71,9 @@ main(int argc, char **argv)
 		usage(stdout);
 		return CMD_EXIT_OK;
 	}
-	if (strcmp(argv[1], "--version") == 0 ||
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
 	    strcmp(argv[1], "version") == 0) {
-		printf("%s %s\n", REPORT_PROG, TEXP_VERSION);
+		cmd_version();
 		return CMD_EXIT_OK;
 	}
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)

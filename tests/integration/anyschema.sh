@@ -22,6 +22,8 @@ createdb "$db" || { echo "not ok - createdb"; exit 1; }
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$top/tests/fixtures/saas.sql" \
     >/dev/null || { echo "not ok - loading saas.sql"; exit 1; }
 mkdir -p "$work/keys" "$work/outbox" "$work/service-state"
+# lint checks the service's signing key and outbox too: both exist first
+"$E" keygen --out "$work/keys/sign" --unencrypted >/dev/null
 C="$work/saas.conf"
 sed -e "s|^dbname = .*|dbname = $db|" \
     -e "s|^signing_key = .*|signing_key = $work/keys/sign.key|" \
@@ -111,7 +113,6 @@ expect_rc 0 "lint as the monitor role passes too" "$E" lint --config "$C"
 
 # ---- the control plane: eight tenants, one runner ----
 "$V" keygen --out "$work/keys/t.age" >"$work/keys/t.rcpt"
-"$E" keygen --out "$work/keys/sign" --unencrypted >/dev/null
 test_key root
 expect_rc 0 "init" "$E" init --config "$C" --user postgres
 test_key runner

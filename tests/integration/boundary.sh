@@ -95,7 +95,8 @@ for f in "$C" "$work/keys/monitor.password" "$work/keys/sign.key" \
 	expect_rc 1 "a principal cannot read $(basename "$f")" pp cat "$f"
 done
 expect_rc 2 "nor run the service itself with its configuration (--config)" \
-	pp "$E" status 0 --config "$C" --as "$ppl/runner-b.key" \
+	pp "$E" status 0123456789abcdef0123456789abcdef --config "$C" \
+	--as "$ppl/runner-b.key" \
 	--passphrase-file "$ppl/runner-b.pass"
 check "  ... the configuration is unreadable" grep -q "Permission denied\|permission" "$work/err"
 expect_rc 2 "nor log in to the database as the monitor (no password)" \

@@ -75,6 +75,10 @@ createdb "$db" || { echo "FAIL: createdb $db"; exit 1; }
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f examples/agency.sql >"$tmp/load.out" 2>&1 ||
 	{ cat "$tmp/load.out"; echo "FAIL: loading examples/agency.sql"; exit 1; }
 sed "s/^dbname = .*/dbname = $db/" examples/agency.conf >"$tmp/agency.conf"
+# lint also checks the service's files, which the example names relative
+# to the configuration file: the signing key and the outbox beside it
+"$bin" keygen --out "$tmp/demo-sign" --unencrypted >/dev/null
+mkdir -p "$tmp/outbox"
 
 # Before db-setup the database must not pass.
 checks=$((checks + 1))

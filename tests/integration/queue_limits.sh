@@ -33,11 +33,8 @@ by_bg() {
 	"$E" "$by_sub" "$@" --config "$C" --as "$work/keys/$by_who.key" \
 	    --passphrase-file "$work/keys/$by_who.pass" &
 }
-ref_of() {
-	python3 -c 'import hashlib, sys
-print(hashlib.sha256(bytes.fromhex(sys.argv[1])).hexdigest()[:16])' "$1"
-}
-jstate() { sql "SELECT state FROM texp_control.jobs WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$1'"; }
+ref_of() { echo "$1"; }	# a job's one name: the id request printed
+jstate() { sql "SELECT state FROM texp_control.jobs WHERE substr(encode(id_hash, 'hex'), 1, 32) = '$1'"; }
 most_running() {
 	sql "SELECT coalesce(max(n), 0) FROM (SELECT sum(CASE WHEN event =
 	    'export.started' THEN 1 ELSE -1 END) OVER (PARTITION BY tenant

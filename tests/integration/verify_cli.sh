@@ -157,6 +157,9 @@ expect_rc 2 "missing --signer" $V verify --identity id.key --tenant acme a.texp
 expect_rc 2 "missing --tenant" $V verify $common a.texp
 expect_rc 2 "both key options" \
 	$V verify $common --passphrase-file id.key --tenant acme a.texp
+expect_rc 2 "verify refuses extract's --format" \
+	$V verify $common --tenant acme --format csv --out x a.texp
+check "  ... saying whose option it is" grep -q -- "--format is extract's option" err
 expect_rc 2 "two archives" $V verify $common --tenant acme a.texp a.texp
 expect_rc 2 "bad --format" $V extract $common --tenant acme --format xml --out x a.texp
 chmod 644 id.key
@@ -309,6 +312,21 @@ expect_rc 2 "  ... by inspect too" $V inspect s.texp.001
 rm -f s.texp.002
 expect_rc 1 "split archive with a part missing fails" \
 	$V verify $common --tenant acme s.texp.index
+expect_rc 1 "  ... and says so in JSON" \
+	$V verify $common --tenant acme --json s.texp.index
+check "  ... with stable snake_case codes, not sentences" python3 -c '
+import json, re, sys
+r = json.load(open("out"))
+codes = [f["code"] for f in r["failures"]]
+assert codes, r
+assert all(re.match(r"^[a-z][a-z0-9_]*$", c) for c in codes), codes
+'
+
+# ---- a truncated archive says so ----
+head -c 5000 a.texp >cut.texp
+cp a.texp.minisig cut.texp.minisig
+expect_rc 1 "a truncated archive fails" $V verify $common --tenant acme cut.texp
+check "  ... saying it may be truncated" grep -q "truncated" err
 
 # ---- a truncated archive says so ----
 head -c 5000 a.texp >cut.texp
@@ -323,6 +341,10 @@ chmod 600 pass.txt
     --tenant acme --records 3 >/dev/null 2>&1 || exit 1
 expect_rc 0 "passphrase archive proves" \
 	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
+chmod 640 pass.txt
+expect_rc 2 "a passphrase file its group can read is refused" \
+	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
+chmod 600 pass.txt
 printf 'wrong\n' > wrong.txt
 chmod 600 wrong.txt
 expect_rc 1 "wrong passphrase fails" \
@@ -333,6 +355,36 @@ expect_rc 2 "passphrase file readable by others is refused" \
 	$V verify --passphrase-file pass.txt --signer signer.pub --tenant acme p.texp
 check "  ... saying so" grep -q 'readable by group or others' err
 chmod 600 pass.txt
+
+# ---- docs/RECIPIENT.md: the stock-tools path, as written there ----
+if command -v age >/dev/null && command -v minisign >/dev/null &&
+    /usr/bin/python3 -c 'import cbor2' 2>/dev/null; then
+	expect_rc 0 "stock minisign verifies the signature" \
+		minisign -V -p signer.pub -m a.texp
+	expect_rc 0 "stock age decrypts" sh -c 'age -d -i id.key a.texp >a.tar'
+	mkdir -p stock
+	expect_rc 0 "tar lists and extracts the entries" \
+		sh -c 'tar -tvf a.tar && tar -xf a.tar -C stock'
+	expect_rc 0 "python3-cbor2 prints the records as JSON" \
+		/usr/bin/python3 -m cbor2.tool -s -p stock/texp/t/0000/records-000001.cbor
+	check "  ... the tenant id is in them" grep -q '"acme"' out
+	"$S" --out s2.texp --sign-key signer.key --recipient "$recipient" \
+	    --tenant acme --records 300 --row-bytes 200 --part-size 20000 \
+	    >/dev/null 2>&1 || exit 1
+	expect_rc 0 "split: stock minisign verifies the index" \
+		minisign -V -p signer.pub -m s2.texp.index
+	expect_rc 0 "split: b2sum checks each part against the index" sh -c \
+		"awk '\$1 == \"part\" { print \$4 \"  \" \$2 }' s2.texp.index | b2sum -c"
+	expect_rc 0 "split: the parts joined in the index's order decrypt" sh -c \
+		"awk '\$1 == \"part\" { print \$2 }' s2.texp.index | xargs cat |
+		    age -d -i id.key | tar -t"
+	check "  ... to the tar entries" grep -q "texp/manifest.cbor" out
+	printf 'x' >>s2.texp.002
+	expect_rc 1 "split: b2sum notices a changed part" sh -c \
+		"awk '\$1 == \"part\" { print \$4 \"  \" \$2 }' s2.texp.index | b2sum -c"
+else
+	echo "# stock-tools path skipped: age, minisign or python3-cbor2 missing"
+fi
 
 # ---- inspect ----
 expect_rc 0 "inspect without a key" $V inspect a.texp

@@ -26,11 +26,8 @@ for w in w1 w2 w3; do
 	    { echo "not ok - worker $w"; exit 1; }
 done
 was() { echo "--as $work/keys/$1.key --passphrase-file $work/keys/$1.pass"; }
-ref_of() {
-	python3 -c 'import hashlib, sys
-print(hashlib.sha256(bytes.fromhex(sys.argv[1])).hexdigest()[:16])' "$1"
-}
-jstate() { sql "SELECT state FROM texp_control.jobs WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$1'"; }
+ref_of() { echo "$1"; }	# a job's one name: the id request printed
+jstate() { sql "SELECT state FROM texp_control.jobs WHERE substr(encode(id_hash, 'hex'), 1, 32) = '$1'"; }
 events() {	# EVENT [REF]
 	sql "SELECT count(*) FROM texp_control.audit_log WHERE event = '$1'
 	    AND ('${2:-}' = '' OR job = '${2:-}')"
@@ -120,10 +117,10 @@ bg="$bg $kp"
 wait_for "the doomed worker's builder to stall mid-export" test -e "$work/state/stalled"
 check "its job runs under the doomed worker's lease" test \
     "$(sql "SELECT state || ' ' || lease_holder FROM texp_control.jobs
-    WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$REF'")" = "running w1/doomed"
+    WHERE substr(encode(id_hash, 'hex'), 1, 32) = '$REF'")" = "running w1/doomed"
 check "  ... its export has a temporary file in the outbox" sh -c 'ls -A "$1" | grep -q "^\."' sh "$work/outbox"
 doomed_role=$(sql "SELECT role_name FROM texp_guard.grants
-    WHERE substr(encode(job_hash, 'hex'), 1, 16) = '$REF'")
+    WHERE substr(encode(job_hash, 'hex'), 1, 32) = '$REF'")
 check "  ... under an export role of its own" test -n "$doomed_role"
 role_gone() { [ "$(sql "SELECT count(*) FROM pg_roles WHERE rolname = '$1'")" = 0 ]; }
 # The host gone: the worker and the export's provisioning helper at once
@@ -149,7 +146,7 @@ check "  ... with the killed export's files removed" test "$(sql "SELECT
     (detail->>'files_removed')::int > 0 FROM texp_control.audit_log
     WHERE event = 'export.retry' AND job = '$REF'")" = t
 check "  ... counted as an attempt" test "$(sql "SELECT attempts FROM
-    texp_control.jobs WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$REF'")" = 2
+    texp_control.jobs WHERE substr(encode(id_hash, 'hex'), 1, 32) = '$REF'")" = 2
 check "  ... started twice, completed once" test "$(events export.started "$REF")/$(events export.completed "$REF")" = 2/1
 check "  ... one archive published, no temporary file left" sh -c '
     [ "$(ls "$1" | grep -c "\.texp$")" = 1 ] && ! ls -A "$1" | grep -q "^\."' sh "$work/outbox"
@@ -189,7 +186,7 @@ kill -TERM "$tp"
 expect_rc 0 "a worker told to stop with no grace left lets go of its job" wait "$tp"
 check "  ... the job is queued again at once" test "$(jstate "$REF")" = queued
 check "  ... its attempt given back" test "$(sql "SELECT attempts FROM
-    texp_control.jobs WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$REF'")" = 0
+    texp_control.jobs WHERE substr(encode(id_hash, 'hex'), 1, 32) = '$REF'")" = 0
 check "  ... audited (export.retry, abandoned)" test "$(sql "SELECT count(*)
     FROM texp_control.audit_log WHERE event = 'export.retry' AND job = '$REF'
     AND detail->>'reason' = 'abandoned'")" = 1
@@ -276,7 +273,7 @@ gone() {
 wait_for "the service to notice the worker is gone" gone
 check "  ... the job is queued again, counted as an attempt" test \
     "$(sql "SELECT state || ' ' || attempts FROM texp_control.jobs
-    WHERE substr(encode(id_hash, 'hex'), 1, 16) = '$REF'")" = "queued 1"
+    WHERE substr(encode(id_hash, 'hex'), 1, 32) = '$REF'")" = "queued 1"
 kill -TERM "$sp"
 wait "$sp"
 check "  ... nothing left behind" outbox_empty

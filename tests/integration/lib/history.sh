@@ -7,7 +7,7 @@
 #   history_setup               creates public.test_append(...)
 #   hist AT EVENT PRINCIPAL TENANT JOB DETAIL
 #                               one row; "" is NULL; DETAIL is JSON
-#   ref N                       a 16-hex job reference for number N
+#   ref N                       a job id (32 hex digits) for number N
 #   held_job N TENANT PRINCIPAL UPDATED
 #                               a job awaiting approval since UPDATED
 #                               (SQL timestamptz expression); its
@@ -53,7 +53,7 @@ hist() {
 
 ref() {
 	sql "SELECT encode(substring(sha256(convert_to('job-$1', 'UTF8'))
-	    FROM 1 FOR 8), 'hex')"
+	    FROM 1 FOR 16), 'hex')"
 }
 
 held_job() {
