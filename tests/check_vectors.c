@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -167,6 +168,41 @@ only_rule(const char *name)
 	return 0;
 }
 
+/*
+ * An archive that proves: inspect, given only the identity, names the
+ * vector's tenant (as the records hold it: a uuid in lower case, an
+ * integer as a number) and says the tenant hash names it.
+ */
+static int
+inspect_agrees(const char *name, const struct vector *v, char *bin, char *id,
+    char *arch, const char *out)
+{
+	char *argv[] = { bin, "inspect", "--identity", id, "--json", arch,
+	    NULL };
+	json_t *rep, *seen, *val;
+	char num[32];
+	const char *got;
+	int st, ok = 0;
+
+	st = test_run(argv, NULL, out);
+	rep = json_load_file(out, 0, NULL);
+	seen = json_object_get(rep, "tenant_seen");
+	val = json_object_get(seen, "value");
+	if (json_is_integer(val)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(val));
+		got = num;
+	} else
+		got = json_string_value(val);
+	ok = st == 0 && got != NULL && strcasecmp(got, v->tenant) == 0 &&
+	    json_is_true(json_object_get(seen, "hash_ok"));
+	if (!ok)
+		fprintf(stderr, "%s: inspect exit %d, tenant %s, wanted %s\n",
+		    name, st, got != NULL ? got : "(none)", v->tenant);
+	json_decref(rep);
+	return ok;
+}
+
 /* Runs tenant-verify on one vector; returns 1 when it agrees. */
 static int
 vector_run(const char *name, const struct vector *v)
@@ -230,6 +266,8 @@ vector_run(const char *name, const struct vector *v)
 		free(s);
 	}
 	json_decref(rep);
+	if (ok && strncmp(name, "good-", 5) == 0)
+		ok = inspect_agrees(name, v, bin, id, arch, out);
 	test_rmtree(dir);
 	free(dir);
 	return ok;

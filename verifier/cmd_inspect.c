@@ -204,6 +204,26 @@ print_claims_text(const struct seal_claims *c)
 	printf("  part size:       %" PRIu64 "\n", c->part_size);
 }
 
+/*
+ * The tenant the records name: what a recipient needs for verify --tenant
+ * when the sender did not say. A JSON string is shown without its quotes
+ * when nothing in it needed escaping.
+ */
+static void
+print_tenant_text(const struct verify_result *res)
+{
+	const char *t = res->tenant_seen;
+	size_t n = strlen(t);
+
+	if (n >= 2 && t[0] == '"' && strchr(t, '\\') == NULL)
+		printf("tenant:          %.*s", (int)(n - 2), t + 1);
+	else
+		printf("tenant:          %s", t);
+	printf(res->tenant_seen_ok ? " (as the records say, and the tenant "
+	    "hash names it; verify --tenant proves it)\n" : " (as the first "
+	    "record says; NOT the tenant the tenant hash names)\n");
+}
+
 static void
 print_manifest_text(const struct manifest *m)
 {
@@ -263,6 +283,20 @@ claims_json(const struct seal_claims *c)
 	    "manifest_digest", evidence_hex(c->manifest_digest,
 	    EVIDENCE_HASH_LEN, h3), "parts", (json_int_t)c->parts,
 	    "part_size", (json_int_t)c->part_size);
+}
+
+/* {"value": the tenant key as the records hold it, "hash_ok": bool}, or
+ * null when no record of a tenant table was read. */
+static json_t *
+tenant_json(const struct verify_result *res)
+{
+	json_t *v;
+
+	if (res->tenant_seen == NULL ||
+	    (v = json_loads(res->tenant_seen, JSON_DECODE_ANY, NULL)) == NULL)
+		return json_null();
+	return json_pack("{s:o, s:b}", "value", v, "hash_ok",
+	    res->tenant_seen_ok);
 }
 
 static json_t *
@@ -368,6 +402,9 @@ print_json(const struct facts *f, const struct verify_result *res)
 	if (res != NULL && json_object_set_new(o, "content_ok",
 	    json_boolean(res->content_ok)) != 0)
 		goto out;
+	if (res != NULL && json_object_set_new(o, "tenant_seen",
+	    tenant_json(res)) != 0)
+		goto out;
 	r = report_json_print(stdout, o);
  out:
 	json_decref(st);
@@ -428,6 +465,8 @@ print_text(const struct facts *f, const struct verify_result *res)
 	report_findings(stderr, res);
 	if (res->manifest != NULL)
 		print_manifest_text(res->manifest);
+	if (res != NULL && res->tenant_seen != NULL)
+		print_tenant_text(res);
 	printf("records:         %" PRIu64 " read\n", res->records);
 	printf("content:         %s\n", res->content_ok && res->nfailures == 0 ?
 	    "decrypted and internally consistent (tenant and signer NOT "

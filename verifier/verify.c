@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "age.h"
+#include "buf.h"
 #include "bundle.h"
 #include "dcbor.h"
 #include "decq.h"
@@ -14,6 +15,7 @@
 #include "minisig.h"
 #include "seal.h"
 #include "tokscan.h"
+#include "values.h"
 #include "verify.h"
 
 #define MAX_TENANT_TEXT 256
@@ -409,6 +411,25 @@ scan_watch(struct vctx *v, size_t table, uint64_t index, const uint8_t *rec,
 	buf_free(b);
 }
 
+/* inspect: the first tenant key read, and whether the tenant hash names
+ * it (verify.h, tenant_seen). Best effort: nothing here is a finding. */
+static void
+note_tenant(struct vctx *v, const struct manifest *pre, const uint8_t *tval,
+    size_t tlen)
+{
+	uint8_t th[EVIDENCE_HASH_LEN];
+	struct buf *in = buf_from(tval, tlen), *out = buf_new(4 * tlen + 64);
+
+	if (in != NULL && out != NULL && values_json_item(in, out) == 0 &&
+	    buf_expect_end(in) == 0 &&
+	    buf_dup_str(out, &v->res->tenant_seen) == 0 &&
+	    evidence_tenant_hash(pre->salt, tval, tlen, th) == 0)
+		v->res->tenant_seen_ok = sodium_memcmp(th, pre->tenant_hash,
+		    sizeof(th)) == 0;
+	buf_free(in);
+	buf_free(out);
+}
+
 static int
 on_record(void *ctx, const struct manifest *pre, size_t table,
     uint64_t index, const uint8_t *rec, size_t len, const uint8_t *tval,
@@ -418,6 +439,9 @@ on_record(void *ctx, const struct manifest *pre, size_t table,
 	int r;
 
 	v->res->records++;
+	if (v->o->tenant == NULL && v->res->tenant_seen == NULL &&
+	    pre->tables[table].tenant_column >= 0)
+		note_tenant(v, pre, tval, tlen);
 	if (pre->tables[table].tenant_column >= 0 && v->tenant_known &&
 	    (tlen != buf_len(v->expect) ||
 	    memcmp(tval, buf_ptr(v->expect), tlen) != 0)) {
@@ -750,6 +774,7 @@ verify_result_free(struct verify_result *r)
 	free(r->findings);
 	free(r->hits);
 	free(r->receipt);
+	free(r->tenant_seen);
 	manifest_free(r->manifest);
 	free(r);
 }

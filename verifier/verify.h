@@ -116,6 +116,13 @@ struct verify_result {
 	uint64_t hits_dropped;		/* occurrences past VERIFY_MAX_HITS */
 	uint64_t size;			/* ciphertext bytes */
 	size_t parts;			/* 0 single file */
+	/* Without an expected tenant (inspect): the tenant key of the first
+	 * record of a tenant table, as JSON text (a uuid or text as a
+	 * string, an integer as a number), or NULL; and whether it is the
+	 * tenant the preamble's tenant hash names. Not a proof: verify
+	 * --tenant with it is. */
+	char *tenant_seen;
+	int tenant_seen_ok;
 };
 
 /*
