@@ -20,6 +20,7 @@
 #include "config.h"
 #include "err.h"
 #include "jobs.h"
+#include "outbox.h"
 
 static const char *const state_names[] = {
 	NULL, "queued", "awaiting_approval", "running", "ready", "failed",
@@ -1308,68 +1309,14 @@ jobs_archive_delete(const char *archive)
 	return r;
 }
 
-/* n lower-case hex digits at s. */
-static int
-lower_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-/* What may follow "export-DATE-ID.texp" in a published file's name. */
-static int
-published_suffix(const char *rest)
-{
-	size_t n = strlen(rest);
-
-	if (n == 0 || strcmp(rest, ".minisig") == 0 ||
-	    strcmp(rest, ".index") == 0 || strcmp(rest, ".index.minisig") == 0)
-		return 1;
-	return (n == 4 || n == 5) && rest[0] == '.' &&
-	    strspn(rest + 1, "0123456789") == n - 1;
-}
-
 int
 jobs_outbox_name(const char *name, uint8_t lease[JOBS_LEASE_LEN], int *tmp)
 {
-	const char *p = name, *rest;
-	size_t n;
-	int i;
+	char base[OUTBOX_BASE_LEN + 1];
 
-	*tmp = 0;
-	if (*p == '.') {
-		*tmp = 1;
-		p++;
-	}
-	if (strncmp(p, "export-", 7) != 0 || strlen(p) < 53)
-		return 0;
-	for (i = 7; i < 15; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return 0;
-	if (p[15] != '-' || !lower_hex(p + 16, 32) ||
-	    strncmp(p + 48, ".texp", 5) != 0)
-		return 0;
-	rest = p + 53;
-	if (!*tmp) {
-		if (!published_suffix(rest))
-			return 0;
-	} else if (strcmp(rest, ".lock") != 0) {
-		/* WHAT.tmp-<16 hex>, WHAT one of "", ".index", ".minisig";
-		 * or ".lock", the running export's lock (outbox.h) */
-		n = strlen(rest);
-		if (n < 21 || strncmp(rest + n - 21, ".tmp-", 5) != 0 ||
-		    !lower_hex(rest + n - 16, 16))
-			return 0;
-		n -= 21;
-		if (!(n == 0 || (n == 6 && strncmp(rest, ".index", 6) == 0) ||
-		    (n == 8 && strncmp(rest, ".minisig", 8) == 0)))
-			return 0;
-	}
-	return hex_decode_prefix(p + 16, lease);
+	/* BASE is export-YYYYMMDD-<32 hex>.texp: the hex is the lease */
+	return outbox_name(name, base, tmp) &&
+	    hex_decode_prefix(base + 16, lease);
 }
 
 int

@@ -307,7 +307,8 @@ int jobs_lease_files_delete(const char *outbox,
 /*
  * Reads an outbox file name: 1 and the lease (export id) it carries when
  * it is one of an export's files or temporary files, *tmp = 1 for a
- * temporary file or the lock file; else 0.
+ * temporary file or the lock file; else 0. The names are outbox.h's
+ * (outbox_name): one reading of them for the sweep and the queue.
  */
 int jobs_outbox_name(const char *name, uint8_t lease[JOBS_LEASE_LEN],
     int *tmp);

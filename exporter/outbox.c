@@ -18,7 +18,7 @@
 #include "err.h"
 #include "outbox.h"
 
-#define BASE_LEN	(7 + 8 + 1 + 32 + 5)	/* export-YYYYMMDD-<hex>.texp */
+#define BASE_LEN	OUTBOX_BASE_LEN
 #define MAX_BASES	4096
 
 static int
@@ -42,21 +42,25 @@ is_base(const char *s)
 	    strncmp(s + 48, ".texp", 5) == 0;
 }
 
-/*
- * An export's own file: ".BASE.lock", or ".BASE" + (".NNN" | ".index" |
- * ".minisig" | "") + ".tmp-" + 16 hex. Copies BASE into base.
- */
+/* What may follow BASE in a published file's name. */
 static int
-is_export_temp(const char *name, char base[BASE_LEN + 1])
+published_suffix(const char *rest)
 {
-	const char *rest;
+	size_t n = strlen(rest);
+
+	if (n == 0 || strcmp(rest, ".minisig") == 0 ||
+	    strcmp(rest, ".index") == 0 || strcmp(rest, ".index.minisig") == 0)
+		return 1;
+	return (n == 4 || n == 5) && rest[0] == '.' &&
+	    all_in(rest + 1, n - 1, "0123456789");
+}
+
+/* What may follow ".BASE" in a temporary's name. */
+static int
+temp_suffix(const char *rest)
+{
 	size_t n;
 
-	if (name[0] != '.' || strlen(name) < 1 + BASE_LEN || !is_base(name + 1))
-		return 0;
-	memcpy(base, name + 1, BASE_LEN);
-	base[BASE_LEN] = '\0';
-	rest = name + 1 + BASE_LEN;
 	if (strcmp(rest, ".lock") == 0)
 		return 1;
 	if (rest[0] == '.' && all_in(rest + 1, 3, "0123456789"))
@@ -68,6 +72,32 @@ is_export_temp(const char *name, char base[BASE_LEN + 1])
 	n = strlen(rest);
 	return n == 5 + 16 && strncmp(rest, ".tmp-", 5) == 0 &&
 	    all_in(rest + 5, 16, "0123456789abcdef");
+}
+
+int
+outbox_name(const char *name, char base[BASE_LEN + 1], int *tmp)
+{
+	const char *p = name;
+
+	*tmp = name[0] == '.';
+	p += *tmp;
+	if (strlen(p) < BASE_LEN || !is_base(p))
+		return 0;
+	if (!(*tmp ? temp_suffix(p + BASE_LEN) : published_suffix(p +
+	    BASE_LEN)))
+		return 0;
+	memcpy(base, p, BASE_LEN);
+	base[BASE_LEN] = '\0';
+	return 1;
+}
+
+/* An export's own temporary or lock file; copies BASE into base. */
+static int
+is_export_temp(const char *name, char base[BASE_LEN + 1])
+{
+	int tmp;
+
+	return outbox_name(name, base, &tmp) && tmp;
 }
 
 static void

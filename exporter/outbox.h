@@ -40,4 +40,17 @@ void outbox_unlock(int dirfd, const char *base, int lockfd);
  */
 int outbox_sweep(int dirfd, const char *base, int wait_ms, size_t *removed);
 
+/* "export-YYYYMMDD-<32 hex>.texp": the name every file of one export
+ * starts with (the 32 hex digits are the export's id). */
+#define OUTBOX_BASE_LEN	(7 + 8 + 1 + 32 + 5)
+
+/*
+ * 1 if name is one of an export's files: published, "BASE" + ("" |
+ * ".minisig" | ".index" | ".index.minisig" | "." 3 or 4 digits), *tmp 0;
+ * or a temporary, "." + BASE + ("" | ".NNN" | ".index" | ".minisig") +
+ * ".tmp-" + 16 hex, or ".BASE.lock", *tmp 1. Copies BASE into base.
+ * 0 for any other name (never touched).
+ */
+int outbox_name(const char *name, char base[OUTBOX_BASE_LEN + 1], int *tmp);
+
 #endif
