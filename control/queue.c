@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "action.h"
+#include "buf.h"
 #include "config.h"
 #include "control.h"
 #include "db.h"
@@ -31,6 +32,8 @@
 #include "queue.h"
 
 #define CLAIM_CANDIDATES	64
+/* the outbox names one sweep looks at (about 1.2 million files) */
+#define SWEEP_NAMES_MAX	(64u << 20)
 #define STALE_MAX		100
 
 static void
@@ -516,32 +519,33 @@ queue_rate(struct jobs_ctx *k, const char *principal, const char *tenant,
 
 /* --- the outbox --- */
 
-/* 1 if a running job holds the lease, or a job names the file as its
- * archive; 0 if none does; <0 on error. */
+/*
+ * Of the names (one per line, each an export's file: jobs_outbox_name),
+ * those no job owns: no running job holds the lease the name carries,
+ * and no job names its export as its archive. One statement for the
+ * whole outbox: the archive names are matched by their export's name
+ * ("export-DATE-ID.texp"), so the server joins once, whatever the number
+ * of files and jobs.
+ */
 static int
-file_owned(PGconn *c, const char *name, const uint8_t lease[JOBS_LEASE_LEN],
-    int tmp)
+files_unowned(PGconn *c, const char *names, PGresult **out)
 {
-	char lb[2 + 2 * JOBS_LEASE_LEN + 1], base[80];
-	const char *p[3] = { lb, base, NULL };
-	PGresult *res;
-	int r;
+	const char *p[1] = { names };
 
-	lb[0] = '\\';
-	lb[1] = 'x';
-	sodium_bin2hex(lb + 2, sizeof(lb) - 2, lease, JOBS_LEASE_LEN);
-	/* "export-DATE-ID.texp", whatever the file's suffix */
-	snprintf(base, sizeof(base), "%.53s", name + (tmp ? 1 : 0));
-	res = PQexecParams(c, "SELECT EXISTS (SELECT 1 FROM texp_control.jobs "
-	    "WHERE lease = $1::bytea AND state = 'running') OR EXISTS (SELECT 1 "
-	    "FROM texp_control.jobs WHERE archive LIKE '%/' || $2 || '%' OR "
-	    "archive LIKE $2 || '%')", 2, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		r = ERR_DB;
-	else
-		r = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	return r;
+	*out = PQexecParams(c, "WITH f AS (SELECT n, substr(ltrim(n, '.'), 1, "
+	    "53) AS base FROM unnest(string_to_array($1, E'\\n')) AS n) "
+	    "SELECT f.n FROM f WHERE NOT EXISTS (SELECT 1 FROM "
+	    "texp_control.jobs j WHERE j.state = 'running' AND j.lease = "
+	    "decode(substr(f.base, 17, 32), 'hex')) AND f.base NOT IN (SELECT "
+	    "substring(j.archive FROM 'export-[0-9]{8}-[0-9a-f]{32}\\.texp') "
+	    "FROM texp_control.jobs j WHERE j.archive IS NOT NULL AND "
+	    "j.archive ~ 'export-[0-9]{8}-[0-9a-f]{32}\\.texp')", 1, NULL, p,
+	    NULL, NULL, 0);
+	if (PQresultStatus(*out) == PGRES_TUPLES_OK)
+		return 0;
+	PQclear(*out);
+	*out = NULL;
+	return ERR_DB;
 }
 
 int
@@ -549,9 +553,11 @@ queue_sweep_files(struct jobs_ctx *k, int *removed, struct jobs_outcome *o)
 {
 	const char *outbox = config_export(k->cfg)->outbox;
 	uint8_t lease[JOBS_LEASE_LEN];
+	struct buf *names = NULL;
+	PGresult *res = NULL;
 	struct dirent *de;
 	DIR *d;
-	int tmp, own, r = 0;
+	int tmp, i, r = 0;
 
 	*removed = 0;
 	if (outbox == NULL)
@@ -559,16 +565,29 @@ queue_sweep_files(struct jobs_ctx *k, int *removed, struct jobs_outcome *o)
 	if ((d = opendir(outbox)) == NULL)
 		return errno == ENOENT ? 0 : decide_fail(o, ERR_IO,
 		    "cannot read the outbox");
-	while ((de = readdir(d)) != NULL) {
-		if (!jobs_outbox_name(de->d_name, lease, &tmp))
-			continue;
-		if ((own = file_owned(k->c, de->d_name, lease, tmp)) < 0) {
-			r = decide_fail(o, own, "cannot read jobs");
-			break;
-		}
-		if (!own && unlinkat(dirfd(d), de->d_name, 0) == 0)
-			(*removed)++;
+	if ((names = buf_new(SWEEP_NAMES_MAX)) == NULL) {
+		r = decide_fail(o, ERR_NOMEM, "cannot read the outbox");
+		goto out;
 	}
+	while ((de = readdir(d)) != NULL)
+		if (jobs_outbox_name(de->d_name, lease, &tmp) &&
+		    buf_putf(names, "%s%s", buf_len(names) ? "\n" : "",
+		    de->d_name) != 0)
+			break;	/* the rest at the next sweep */
+	if (buf_len(names) == 0)
+		goto out;
+	if (buf_put_u8(names, 0) != 0 ||
+	    files_unowned(k->c, (const char *)buf_ptr(names), &res) != 0) {
+		r = decide_fail(o, ERR_DB, "cannot read jobs");
+		goto out;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		if (jobs_outbox_name(PQgetvalue(res, i, 0), lease, &tmp) &&
+		    unlinkat(dirfd(d), PQgetvalue(res, i, 0), 0) == 0)
+			(*removed)++;
+ out:
+	PQclear(res);
+	buf_free(names);
 	closedir(d);
 	return r;
 }

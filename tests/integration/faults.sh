@@ -186,6 +186,17 @@ check "  ... an unrelated hidden file is left alone" sh -c '
 	touch "$1/.keep" && "$2" sweep --config "$3" >/dev/null && test -e "$1/.keep"' \
 	sh "$work/outbox" "$E" "$C"
 rm -f "$work/outbox/.keep"
+# An archive no job names (its export killed between publishing and
+# recording it): sweep removes it, and only files named as an export's.
+orphan=export-20260101-0123456789abcdef0123456789abcdef.texp
+touch "$work/outbox/$orphan" "$work/outbox/$orphan.minisig" \
+    "$work/outbox/$orphan.notours" "$work/outbox/.$orphan.tmp-0123456789abcdef"
+expect_rc 0 "an archive no job names: sweep removes it" "$E" sweep --config "$C"
+check "  ... with its signature and its temporary, and nothing else" sh -c '
+	! test -e "$1/$2" && ! test -e "$1/$2.minisig" &&
+	! test -e "$1/.$2.tmp-0123456789abcdef" && test -e "$1/$2.notours"' \
+	sh "$work/outbox" "$orphan"
+rm -f "$work/outbox/$orphan.notours"
 # The role of such an export stays until its grant expires (then sweep
 # drops it): dropped here by hand. Its job stays running until its lease
 # expires and sweep takes it back: with a short lease, sweep is asked
