@@ -200,7 +200,8 @@ check "  ... naming row $N, the checkpoint's head" \
 	grep -q "FAILED at row $N: row $N differs from the checkpoint" "$work/err"
 restore_log
 tamper "DELETE FROM texp_control.audit_log WHERE seq = 5;
-    UPDATE texp_control.audit_log SET seq = seq - 1 WHERE seq > 5; $(rechain_sql)"
+    UPDATE texp_control.audit_log SET seq = seq + 1000000 WHERE seq > 5;
+    UPDATE texp_control.audit_log SET seq = seq - 1000001 WHERE seq > 1000000; $(rechain_sql)"
 expect_rc 1 "a row removed and the rest renumbered and re-chained: verify fails" verify
 check "  ... at row 5, whose signed place differs" \
 	grep -q "FAILED at row 5: .*signed place in the log differs" "$work/err"

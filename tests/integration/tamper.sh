@@ -89,7 +89,8 @@ expect_rc 0 "another signed change after it" as_root tenant add "$CLIENT_A" --na
 expect_rc 1 "disabled, runner-b cannot request" as runner-b request \
 	--tenant "$CLIENT_B" --tables app.invoices
 tamper "DELETE FROM texp_control.audit_log WHERE seq = $R;
-    UPDATE texp_control.audit_log SET seq = seq - 1 WHERE seq > $R;
+    UPDATE texp_control.audit_log SET seq = seq + 1000000 WHERE seq > $R;
+    UPDATE texp_control.audit_log SET seq = seq - 1000001 WHERE seq > 1000000;
     UPDATE texp_control.principals SET disabled_at = NULL WHERE name = 'runner-b';
     $(rechain_sql)"
 check "the revocation is gone from the tables and the log, whose hash chain is whole" test \
