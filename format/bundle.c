@@ -352,6 +352,11 @@ w_advance(struct bundle_writer *w, size_t next)
 {
 	int r;
 
+	/* every table already closed (bundle_writer_end_table of the last
+	 * one, then finish): nothing is open, and there is no table
+	 * w->cur to write a root into */
+	if (w->cur >= w->m->ntables)
+		return 0;
 	if ((r = w_flush(w)) != 0)
 		return r;
 	merkle_root(&w->mk, w->m->tables[w->cur].root);

@@ -74,6 +74,13 @@ check "  ... and so does the audit log" test \
 	"$(sql "SELECT count(*) FROM texp_control.audit_log
 	    WHERE event = 'export.requested' AND scope LIKE '%\"files\":true%'")" = 1
 rm -rf "$work"/outbox/* "$work/x"
+# The files table last of the tables asked for: its files are read as it
+# ends, and the archive ends after it.
+expect_rc 0 "export B's invoices and files with --files (the files table last)" \
+	run --tables app.invoices,app.files --files
+expect_rc 0 "  ... proven" verify_b --json
+check "  ... with its $nb files" test "$(files_of)" = "$nb"
+rm -rf "$work"/outbox/*
 
 # ---- without --files: none ----
 expect_rc 0 "export B without --files" run
