@@ -2034,6 +2034,48 @@ read_pin(const char *path, uint64_t *seq, uint8_t hash[32])
 }
 
 int
+ledger_pin_control_id(const char *head_file, const char *control_id)
+{
+	char tmp[4096], line[256], hex[65], cid[CONTROL_ID_MAX + 1];
+	uint64_t seq = 0;
+	uint8_t h[32];
+	int lock = -1, fd = -1, r = ERR_IO;
+
+	if (head_file == NULL || strlen(control_id) > CONTROL_ID_MAX ||
+	    !action_value_valid(control_id))
+		return ERR_INVALID;
+	if (snprintf(tmp, sizeof(tmp), "%s.lock", head_file) >=
+	    (int)sizeof(tmp))
+		return ERR_INVALID;
+	if ((lock = open(tmp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0 || flock(lock, LOCK_EX) != 0)
+		goto out;
+	/* nothing pinned, or the id named already: nothing to change */
+	if ((r = read_pin_id(head_file, &seq, h, cid)) != 0 || seq == 0 ||
+	    strcmp(cid, control_id) == 0)
+		goto out;
+	r = ERR_IO;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", head_file);
+	sodium_bin2hex(hex, sizeof(hex), h, 32);
+	snprintf(line, sizeof(line), "%llu %s %s\n", (unsigned long long)seq,
+	    hex, control_id);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		goto out;
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    fsync(fd) != 0 || rename(tmp, head_file) != 0)
+		goto out;
+	r = 0;
+ out:
+	if (fd >= 0)
+		close(fd);
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
+int
 ledger_pinned_control_id(const char *head_file,
     char cid[CONTROL_ID_MAX + 1])
 {

@@ -141,6 +141,10 @@ int ledger_pin_head(const char *head_file, uint64_t seq,
  */
 int ledger_pinned_control_id(const char *head_file,
     char cid[CONTROL_ID_MAX + 1]);
+/* Names control_id in the head file, its seq and hash unchanged (a step
+ * that found the greeting's id stale). 0, or ERR_IO/ERR_FORMAT/
+ * ERR_INVALID; nothing pinned: nothing written. */
+int ledger_pin_control_id(const char *head_file, const char *control_id);
 
 /* Resolves keys and nonces for action_verify from this state. */
 struct action_keys ledger_keys(struct ledger *l);

@@ -169,6 +169,10 @@ step(const struct config *cfg, const char *want_id, const char *peer,
 	if (want_id != NULL && strcmp(want_id, cid) != 0) {
 		snprintf(o->msg, sizeof(o->msg), "the control database changed "
 		    "during the request; try again");
+		/* the greeting may have named the id the pinned head had:
+		 * the next one names the database's */
+		if (keys.head[0])
+			(void)ledger_pin_control_id(keys.head, cid);
 		r = ERR_CONTROL_ID;
 		goto out;
 	}
