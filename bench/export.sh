@@ -20,8 +20,10 @@
 # BENCH_BEFORE=DIR (a build directory of another version, e.g. made with
 # `git archive REV | tar -x -C /tmp/old && make -C /tmp/old`) also runs
 # that version's tenant-export (cheap requester key) on the same data,
-# alternating with the others, and prints both medians: what a change
-# costs, measured side by side.
+# the big tenant and the small one, alternating with the others, and
+# prints both medians: what a change costs, measured side by side.
+# BENCH_SMALL_REPEAT (default BENCH_REPEAT) rounds of the small tenant:
+# a fixed cost on a shared machine wants more than three.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${BUILD:-$top/build}
@@ -147,11 +149,19 @@ timed() {
 	end=$(date +%s.%N)
 	echo "$start $end" | awk '{printf "%.3f\n", $2 - $1}' >>"$work/$tn.t"
 }
+# BENCH_BEFORE's version runs with a state directory of its own: each
+# version keeps the pinned log head its own way.
+mkdir -p "$work/state-before"
+cp "$work/state/log-head" "$work/state-before/" 2>/dev/null || true
+sed "s|^state_dir = .*|state_dir = $work/state-before|" "$work/bench.conf" \
+    >"$work/before.conf"
 # run_once BUILD_DIR TENANT KEY NAME: one export; its --json summary kept
 # as $work/NAME.json (the last one), its wall time in $work/NAME.t
 run_once() {
 	rm -f "$work"/out/*
-	timed "$4" ${BENCH_WRAP:-} "$1/tenant-export" run --config "$work/bench.conf" \
+	rc_conf=$work/bench.conf
+	[ "$1" = "$B" ] || rc_conf=$work/before.conf
+	timed "$4" ${BENCH_WRAP:-} "$1/tenant-export" run --config "$rc_conf" \
 	    --tenant "$2" --as "$work/$3.key" --passphrase-file "$work/$3.pass" \
 	    --json --quiet >"$work/$4.json"
 }
@@ -176,9 +186,11 @@ altsize=$(cat "$work"/alt/*.age | wc -c)
 run_once "$B" "$T2" cheap quarter
 run_once "$B" "$T3" cheap sixteenth
 i=0
-while [ "$i" -lt "${BENCH_REPEAT:-3}" ]; do
+while [ "$i" -lt "${BENCH_SMALL_REPEAT:-${BENCH_REPEAT:-3}}" ]; do
 	run_once "$B" "$TS" req small
 	run_once "$B" "$TS" cheap small-cheap
+	[ -z "${BENCH_BEFORE:-}" ] ||
+	    run_once "$BENCH_BEFORE" "$TS" cheap small-before
 	i=$((i + 1))
 done
 rows_of() {
@@ -229,4 +241,8 @@ for name, n in (("sixteenth", r3), ("quarter", r2), ("cheap", rows)):
 ts, tsc = t("small"), t("small-cheap")
 print(f"\nsmall tenant ({rs} rows): {ts:.2f} s end to end (target < 1 s), "
       f"{tsc:.2f} s with a cheap key")
+if before:
+    tsb = t("small-before")
+    print(f"  before, cheap key (BENCH_BEFORE): {tsb:.2f} s; after / before: "
+          f"{tsc / tsb:.2f}")
 PY

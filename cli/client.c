@@ -32,6 +32,9 @@ struct client {
 	int fd;
 	pid_t pid;			/* local service child, or -1 */
 	struct config *cfg;		/* local: the configuration */
+	const char *cmd;		/* for messages */
+	int greeted;			/* the hello was read */
+	int hello_r;			/* and what came of it */
 	char control_id[96];
 };
 
@@ -132,7 +135,7 @@ forward_signals(pid_t pid)
 }
 
 int
-client_open(const char *cmd, const struct client_opts *co,
+client_start(const char *cmd, const struct client_opts *co,
     struct client **out)
 {
 	struct client *cl;
@@ -145,6 +148,7 @@ client_open(const char *cmd, const struct client_opts *co,
 		return ERR_NOMEM;
 	cl->fd = -1;
 	cl->pid = -1;
+	cl->cmd = cmd;
 	if (co->config != NULL) {
 		/* Checked here for a clear message; the service reads it
 		 * again itself. */
@@ -166,12 +170,36 @@ client_open(const char *cmd, const struct client_opts *co,
 		if ((cl->fd = connect_socket(cmd, path)) < 0)
 			goto fail;
 	}
-	if ((r = read_hello(cmd, cl)) != 0)
-		goto fail;
 	*out = cl;
 	return 0;
  fail:
 	client_close(cl);
+	return r;
+}
+
+/* The hello, read once (client_start leaves it for later). */
+static int
+client_greeted(struct client *cl)
+{
+	if (!cl->greeted) {
+		cl->greeted = 1;
+		cl->hello_r = read_hello(cl->cmd, cl);
+	}
+	return cl->hello_r;
+}
+
+int
+client_open(const char *cmd, const struct client_opts *co,
+    struct client **out)
+{
+	int r;
+
+	if ((r = client_start(cmd, co, out)) != 0)
+		return r;
+	if ((r = client_greeted(*out)) != 0) {
+		client_close(*out);
+		*out = NULL;
+	}
 	return r;
 }
 
@@ -206,14 +234,17 @@ client_close(struct client *cl)
 }
 
 int
-client_sign(const char *cmd, const struct client *cl,
+client_sign(const char *cmd, struct client *cl,
     const struct minisig_seckey *sk, const char *kind,
     const char *const *keys, const char *const *vals, size_t n,
     struct cmd_action *out)
 {
 	const char *k2[ACTION_MAX_FIELDS], *v2[ACTION_MAX_FIELDS];
 	size_t i;
+	int r;
 
+	if ((r = client_greeted(cl)) != 0)
+		return r;
 	if (n + 1 > ACTION_MAX_FIELDS)
 		return ERR_INVALID;
 	for (i = 0; i < n; i++) {
@@ -287,10 +318,11 @@ client_call(const char *cmd, struct client *cl, const struct cmd_action *act,
 	int type, r, infile = 0, sink_err = 0;
 
 	*result = NULL;
-	if (req == NULL || (b = buf_new(PROTO_FRAME_MAX)) == NULL) {
+	if ((r = client_greeted(cl)) != 0 || req == NULL ||
+	    (b = buf_new(PROTO_FRAME_MAX)) == NULL) {
 		json_decref(extra);
 		json_decref(req);
-		return ERR_NOMEM;
+		return r != 0 ? r : ERR_NOMEM;
 	}
 	json_object_set_new(req, "cmd", json_string(cmd));
 	if (act != NULL && act->text != NULL) {

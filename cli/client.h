@@ -30,7 +30,16 @@ struct minisig_seckey;
  * failure. */
 int client_open(const char *cmd, const struct client_opts *co,
     struct client **out);
-/* The control database's id the service announced. */
+/*
+ * Connects (starts the local service) without waiting for the hello:
+ * the service greets while this process does something else (unlocks
+ * the principal's key). client_sign and client_call read the hello
+ * first (a failure is printed then and returned). Several calls may
+ * follow one another on one client (proto.h).
+ */
+int client_start(const char *cmd, const struct client_opts *co,
+    struct client **out);
+/* The control database's id the service announced (client_open). */
 const char *client_control_id(const struct client *cl);
 /* The connection's descriptor (a worker watches it and sends on it while
  * a call runs). */
@@ -39,7 +48,7 @@ int client_fd(const struct client *cl);
 void client_close(struct client *cl);
 
 /* Signs kind with the n fields and "control" = the service's id. */
-int client_sign(const char *cmd, const struct client *cl,
+int client_sign(const char *cmd, struct client *cl,
     const struct minisig_seckey *sk, const char *kind,
     const char *const *keys, const char *const *vals, size_t n,
     struct cmd_action *out);

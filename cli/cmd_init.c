@@ -126,7 +126,7 @@ record(PGconn *c, const struct config *cfg, int applied)
 	audit_last(&seq, hash);
 	snprintf(head, sizeof(head), "%s/log-head", state ? state : "");
 	if (state != NULL && (r = ledger_pin_head(head, (uint64_t)seq,
-	    hash)) != 0)
+	    hash, cid)) != 0)
 		fprintf(stderr, "tenant-export: init: cannot pin the log head "
 		    "in \"%s\"\n", head);
  out:

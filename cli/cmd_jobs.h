@@ -16,6 +16,7 @@
 #include "jobs.h"
 
 struct buf;
+struct client;
 struct minisig_seckey;
 
 /* Where the service is (client.h). */
@@ -118,6 +119,11 @@ int cmd_request_check(const char *cmd, const struct cmd_req *q);
  */
 int cmd_request_send(const char *cmd, const struct client_opts *co,
     const struct minisig_seckey *sk, const struct cmd_req *q, json_t **res);
+/* The same over the connection cl (kept open for what follows), or over
+ * one of its own when cl is NULL. */
+int cmd_request_send_on(const char *cmd, struct client *cl,
+    const struct client_opts *co, const struct minisig_seckey *sk,
+    const struct cmd_req *q, json_t **res);
 
 /*
  * The options every principal's command takes: where the service is

@@ -75,9 +75,10 @@ request_usage(FILE *f, const char *name)
 "or operational error.\n", cmd_request_usage, cmd_common_usage);
 }
 
-/* One signed request over one connection. */
+/* One signed request over the connection cl, or over one of its own
+ * (cl NULL). */
 static int
-send_once(const char *cmd, const struct client_opts *co,
+send_once(const char *cmd, struct client *cl, const struct client_opts *co,
     const struct minisig_seckey *sk, const struct cmd_req *q,
     const char *confirm, json_t **res)
 {
@@ -86,7 +87,7 @@ send_once(const char *cmd, const struct client_opts *co,
 	    "allow_empty", "zstd", "files", "retry_of" };
 	const char *vals[13];
 	struct cmd_action act = { NULL, NULL };
-	struct client *cl = NULL;
+	struct client *own = NULL;
 	int r;
 
 	*res = NULL;
@@ -103,8 +104,10 @@ send_once(const char *cmd, const struct client_opts *co,
 	vals[10] = q->zstd ? "1" : "0";
 	vals[11] = q->include_files ? "1" : "0";
 	vals[12] = q->retry_of;
-	if ((r = client_open(cmd, co, &cl)) != 0)
+	if (cl == NULL && (r = client_open(cmd, co, &own)) != 0)
 		goto out;
+	if (cl == NULL)
+		cl = own;
 	if ((r = client_sign(cmd, cl, sk, "export.request", keys, vals,
 	    q->retry_of != NULL ? 13 : 12, &act)) != 0) {
 		if (r == ERR_INVALID)
@@ -116,7 +119,7 @@ send_once(const char *cmd, const struct client_opts *co,
 	r = client_call("request", cl, &act, NULL, NULL, NULL, NULL, res);
  out:
 	cmd_action_clear(&act);
-	client_close(cl);
+	client_close(own);
 	return r;
 }
 
@@ -124,17 +127,25 @@ int
 cmd_request_send(const char *cmd, const struct client_opts *co,
     const struct minisig_seckey *sk, const struct cmd_req *q, json_t **res)
 {
+	return cmd_request_send_on(cmd, NULL, co, sk, q, res);
+}
+
+int
+cmd_request_send_on(const char *cmd, struct client *cl,
+    const struct client_opts *co, const struct minisig_seckey *sk,
+    const struct cmd_req *q, json_t **res)
+{
 	char *typed = NULL, shown[1024];
 	const char *name;
 	int r;
 
-	r = send_once(cmd, co, sk, q, q->confirm, res);
+	r = send_once(cmd, cl, co, sk, q, q->confirm, res);
 	if (r != 0 && *res != NULL && q->confirm == NULL &&
 	    json_is_true(json_object_get(*res, "confirm_needed")) &&
 	    (typed = cmd_prompt_confirm(json_string_value(json_object_get(*res,
 	    "confirm_name")))) != NULL) {
 		json_decref(*res);
-		r = send_once(cmd, co, sk, q, typed, res);
+		r = send_once(cmd, cl, co, sk, q, typed, res);
 		free(typed);
 	}
 	if (*res == NULL)

@@ -133,43 +133,42 @@ print_summary(const json_t *res, const char *id)
 	    json_string_value(json_object_get(res, "archive")), c1, c2);
 }
 
-/* Signs and sends export.run for the job (hex of its hash). */
+/* Signs and sends export.run for the job (hex of its hash) over cl. */
 static int
-run_job(const struct cmd_common *cc, const struct minisig_seckey *sk,
-    const char *hash, int quiet, json_t **res)
+run_job(const struct cmd_common *cc, struct client *cl,
+    const struct minisig_seckey *sk, const char *hash, int quiet,
+    json_t **res)
 {
 	static const char *const keys[1] = { "job" };
 	const char *vals[1] = { hash };
 	struct cmd_action act = { NULL, NULL };
-	struct client *cl = NULL;
 	struct progress pr;
 	int r;
 
 	*res = NULL;
 	pr.on = !quiet && !cc->json && isatty(2);
 	pr.start = time(NULL);
-	if ((r = client_open("run", &cc->co, &cl)) == 0 &&
-	    (r = client_sign("run", cl, sk, "export.run", keys, vals, 1,
+	if ((r = client_sign("run", cl, sk, "export.run", keys, vals, 1,
 	    &act)) == 0)
 		r = client_call("run", cl, &act, NULL, progress, &pr, NULL, res);
 	if (pr.on)
 		fprintf(stderr, "\n");
 	cmd_action_clear(&act);
-	client_close(cl);
 	return r;
 }
 
 /* The one-step form's request; *hash gets the job to run, *id the id
  * to show. Returns -1 to go on, else the exit status. */
 static int
-request_first(const struct cmd_common *cc, const struct minisig_seckey *sk,
-    const struct cmd_req *q, char hash[65], char id[65])
+request_first(const struct cmd_common *cc, struct client *cl,
+    const struct minisig_seckey *sk, const struct cmd_req *q, char hash[65],
+    char id[65])
 {
 	json_t *res = NULL;
 	const char *state, *j;
 	int rc;
 
-	rc = cmd_request_send("run", &cc->co, sk, q, &res);
+	rc = cmd_request_send_on("run", cl, &cc->co, sk, q, &res);
 	if (rc != 0) {
 		if (cc->json && res != NULL) {
 			json_object_set_new(res, "ok", json_false());
@@ -303,6 +302,7 @@ cmd_run(int argc, char **argv)
 	struct cmd_common cc;
 	struct cmd_req q;
 	struct minisig_seckey *sk = NULL;
+	struct client *cl = NULL;
 	const char *jobarg = NULL, *pass_out = NULL;
 	char hash[65], id[65];	/* the job's id, or its hash */
 	json_t *res = NULL;
@@ -360,16 +360,23 @@ cmd_run(int argc, char **argv)
 	/* what costs nothing is checked before the key is unlocked */
 	if (cmd_request_check("run", &q) != 0)
 		goto usage;
-	if (cmd_key_load("run", cc.key, cc.passfile, &sk) != 0)
+	/* The service starts and greets while the key is unlocked; the
+	 * request and the run then share its one connection. */
+	if (client_start("run", &cc.co, &cl) != 0 ||
+	    cmd_key_load("run", cc.key, cc.passfile, &sk) != 0) {
+		rc = CMD_EXIT_USAGE;
 		goto out;
+	}
 	if (jobarg != NULL) {
 		cmd_job_arg(jobarg, hash);
 		snprintf(id, sizeof(id), "%s", hash);
-	} else if ((rc = request_first(&cc, sk, &q, hash, id)) >= 0)
+	} else if ((rc = request_first(&cc, cl, sk, &q, hash, id)) >= 0)
 		goto out;
-	run_job(&cc, sk, hash, quiet, &res);
+	run_job(&cc, cl, sk, hash, quiet, &res);
 	minisig_seckey_free(sk);
 	sk = NULL;
+	client_close(cl);
+	cl = NULL;
 	if (res == NULL) {
 		rc = CMD_EXIT_USAGE;
 		goto out;
@@ -381,6 +388,7 @@ cmd_run(int argc, char **argv)
 	rc = CMD_EXIT_USAGE;
  out:
 	minisig_seckey_free(sk);
+	client_close(cl);
 	json_decref(res);
 	free(q.recipients);
 	sodium_memzero(id, sizeof(id));

@@ -2018,16 +2018,20 @@ on_row(void *ctx, const struct audit_row *row)
 	return r;
 }
 
-/* "SEQ HEX\n"; absent file: nothing pinned. */
+/* "SEQ HEX[ CONTROL_ID]\n"; absent file: nothing pinned. cid (may be
+ * NULL) gets the control database's id when the file names it, else "". */
 static int
-read_pin(const char *path, uint64_t *seq, uint8_t hash[32])
+read_pin_id(const char *path, uint64_t *seq, uint8_t hash[32],
+    char cid[CONTROL_ID_MAX + 1])
 {
-	char buf[128], hex[80];
+	char buf[256], hex[80], id[CONTROL_ID_MAX + 2];
 	unsigned long long s;
 	ssize_t n;
-	int fd;
+	int fd, k;
 
 	*seq = 0;
+	if (cid != NULL)
+		cid[0] = '\0';
 	if (path == NULL)
 		return 0;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
@@ -2037,16 +2041,83 @@ read_pin(const char *path, uint64_t *seq, uint8_t hash[32])
 	if (n <= 0)
 		return ERR_FORMAT;
 	buf[n] = '\0';
-	if (sscanf(buf, "%llu %79s", &s, hex) != 2 || hex32(hex, hash) != 0)
+	_Static_assert(CONTROL_ID_MAX + 2 == 66, "the width below");
+	k = sscanf(buf, "%llu %79s %65s", &s, hex, id);
+	if (k < 2 || hex32(hex, hash) != 0)
 		return ERR_FORMAT;
 	*seq = s;
+	if (k == 3 && cid != NULL && strlen(id) <= CONTROL_ID_MAX &&
+	    action_value_valid(id))
+		snprintf(cid, CONTROL_ID_MAX + 1, "%s", id);
 	return 0;
 }
 
-int
-ledger_pin_head(const char *head_file, uint64_t seq, const uint8_t hash[32])
+static int
+read_pin(const char *path, uint64_t *seq, uint8_t hash[32])
 {
-	char tmp[4096], line[128], hex[65];
+	return read_pin_id(path, seq, hash, NULL);
+}
+
+int
+ledger_pin_control_id(const char *head_file, const char *control_id)
+{
+	char tmp[4096], line[256], hex[65], cid[CONTROL_ID_MAX + 1];
+	uint64_t seq = 0;
+	uint8_t h[32];
+	int lock = -1, fd = -1, r = ERR_IO;
+
+	if (head_file == NULL || strlen(control_id) > CONTROL_ID_MAX ||
+	    !action_value_valid(control_id))
+		return ERR_INVALID;
+	if (snprintf(tmp, sizeof(tmp), "%s.lock", head_file) >=
+	    (int)sizeof(tmp))
+		return ERR_INVALID;
+	if ((lock = open(tmp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0 || flock(lock, LOCK_EX) != 0)
+		goto out;
+	/* nothing pinned, or the id named already: nothing to change */
+	if ((r = read_pin_id(head_file, &seq, h, cid)) != 0 || seq == 0 ||
+	    strcmp(cid, control_id) == 0)
+		goto out;
+	r = ERR_IO;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", head_file);
+	sodium_bin2hex(hex, sizeof(hex), h, 32);
+	snprintf(line, sizeof(line), "%llu %s %s\n", (unsigned long long)seq,
+	    hex, control_id);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		goto out;
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    fsync(fd) != 0 || rename(tmp, head_file) != 0)
+		goto out;
+	r = 0;
+ out:
+	if (fd >= 0)
+		close(fd);
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
+int
+ledger_pinned_control_id(const char *head_file,
+    char cid[CONTROL_ID_MAX + 1])
+{
+	uint64_t seq;
+	uint8_t h[32];
+	int r;
+
+	if ((r = read_pin_id(head_file, &seq, h, cid)) != 0)
+		return r;
+	return cid[0] != '\0' ? 0 : ERR_NOENT;
+}
+
+int
+ledger_pin_head(const char *head_file, uint64_t seq, const uint8_t hash[32],
+    const char *control_id)
+{
+	char tmp[4096], line[256], hex[65];
 	uint64_t cur = 0;
 	uint8_t h[32];
 	int lock = -1, fd = -1, r = ERR_IO;
@@ -2065,7 +2136,13 @@ ledger_pin_head(const char *head_file, uint64_t seq, const uint8_t hash[32])
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", head_file);
 	sodium_bin2hex(hex, sizeof(hex), hash, 32);
-	snprintf(line, sizeof(line), "%llu %s\n", (unsigned long long)seq, hex);
+	if (control_id != NULL && strlen(control_id) <= CONTROL_ID_MAX &&
+	    action_value_valid(control_id))
+		snprintf(line, sizeof(line), "%llu %s %s\n",
+		    (unsigned long long)seq, hex, control_id);
+	else
+		snprintf(line, sizeof(line), "%llu %s\n",
+		    (unsigned long long)seq, hex);
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) < 0)

@@ -84,6 +84,7 @@
 #include <libpq-fe.h>
 
 #include "action.h"
+#include "control.h"
 #include "jobs.h"
 
 struct minisig_pubkey;
@@ -125,12 +126,25 @@ uint64_t ledger_rows(const struct ledger *l);
 const uint8_t *ledger_head(const struct ledger *l);
 
 /*
- * Records that this service wrote row seq with hash: the head file keeps
- * the highest seq it was told of (under a lock, written atomically).
- * No-op without a head file.
+ * Records that this service wrote row seq with hash to the log of the
+ * control database control_id (may be NULL): the head file keeps the
+ * highest seq it was told of (under a lock, written atomically). No-op
+ * without a head file.
  */
 int ledger_pin_head(const char *head_file, uint64_t seq,
-    const uint8_t hash[32]);
+    const uint8_t hash[32], const char *control_id);
+/*
+ * The control database's id the head file names (0), ERR_NOENT when it
+ * names none (no file, or pinned before ids were), ERR_IO/ERR_FORMAT.
+ * A hint only (the service's greeting without a database session): every
+ * step checks the database's own id again.
+ */
+int ledger_pinned_control_id(const char *head_file,
+    char cid[CONTROL_ID_MAX + 1]);
+/* Names control_id in the head file, its seq and hash unchanged (a step
+ * that found the greeting's id stale). 0, or ERR_IO/ERR_FORMAT/
+ * ERR_INVALID; nothing pinned: nothing written. */
+int ledger_pin_control_id(const char *head_file, const char *control_id);
 
 /* Resolves keys and nonces for action_verify from this state. */
 struct action_keys ledger_keys(struct ledger *l);

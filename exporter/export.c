@@ -1322,8 +1322,11 @@ static int
 step_provision(struct run *rn)
 {
 	const struct export_request *q = rn->req;
-	struct provision_opts o = { q->abandoned, q->abandoned_ctx, 0 };
+	/* the helper is a fork of this process: tick_ctx is valid there */
+	struct provision_opts o = { q->abandoned, q->abandoned_ctx, 0,
+	    q->last_word, q->tick_ctx };
 
+	_Static_assert(EXPORT_UNSAID == PROVISION_UNSAID, "one value");
 	o.no_lint = q->probe != NULL;
 	return provision_start_opts(q->cfg, q->job_hash, &o, &rn->prov, rn->err,
 	    rn->errlen);
@@ -1707,19 +1710,21 @@ test_pause(const char *what, const char *state)
 static int
 step_sign(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 {
-	int r;
+	int r, said = 0;
 
-	r = provision_finish(rn->prov, rn->err, rn->errlen);
+	/* The last word before anything is published: the caller may have
+	 * lost the job meanwhile (cancelled, taken over). Asked by the
+	 * helper once the role is dropped when the caller gave last_word,
+	 * else by the final tick. */
+	r = provision_finish_word(rn->prov, &said, rn->err, rn->errlen);
 	rn->prov = NULL;
 	if (r != 0)
 		return r;
 #ifdef TEXP_TEST_HOOKS
 	test_pause("sign", "signing");
 #endif
-	/* The last word before anything is published: the caller may have
-	 * lost the job meanwhile (cancelled, taken over). */
-	if (rn->req->tick != NULL && (r = rn->req->tick(rn->req->tick_ctx, 1,
-	    rn->err, rn->errlen)) < 0)
+	if (rn->req->tick != NULL && (r = rn->req->tick(rn->req->tick_ctx,
+	    said ? EXPORT_TICK_SAID : 1, rn->err, rn->errlen)) < 0)
 		return r;
 	return sign_and_publish(rn, digest);
 }

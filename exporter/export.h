@@ -85,6 +85,17 @@ struct export_request {
 	 */
 	int (*tick)(void *ctx, int force, char *err, size_t errlen);
 	void *tick_ctx;
+	/*
+	 * last_word: the question of the final tick (is the job still the
+	 * caller's?), asked with tick_ctx by the provisioning helper on its
+	 * monitor session once the export role is dropped (provision.h), so
+	 * that no new session is opened for it. Returns 0, a negative err
+	 * (nothing is published), or EXPORT_UNSAID (could not tell). When it
+	 * answered, the final tick gets force = EXPORT_TICK_SAID: the
+	 * caller's own checks, without asking the database again. May be
+	 * NULL.
+	 */
+	int (*last_word)(PGconn *monitor, void *ctx, char *err, size_t errlen);
 	/* The export's id (MANIFEST_ID_LEN bytes), which names its files;
 	 * NULL: a random one. */
 	const uint8_t *export_id;
@@ -96,6 +107,8 @@ struct export_request {
 };
 
 #define EXPORT_TICK_HOLD	1
+#define EXPORT_TICK_SAID	2
+#define EXPORT_UNSAID		1
 
 struct export_result {
 	char archive[4096];		/* published path (single or index) */

@@ -30,6 +30,7 @@ struct provision {
 	char role[DB_ROLE_NAME_MAX];
 	char *password;		/* sodium_malloc'd */
 	char sysid[64];
+	int word;		/* the helper says a last word */
 };
 
 /* How long the helper keeps trying to drop the role (the database may be
@@ -155,6 +156,23 @@ helper_wait(struct helper *h, int in)
 	}
 }
 
+/* The caller's last word, on the monitor session, as one line: "said 0",
+ * "said CODE REASON", or nothing when it could not tell. */
+static void
+helper_last_word(struct helper *h, int out)
+{
+	char err[512] = "";
+	int r;
+
+	if (h->mon == NULL || PQstatus(h->mon) != CONNECTION_OK)
+		return;
+	r = h->o->last_word(h->mon, h->o->word_ctx, err, sizeof(err));
+	if (r == 0)
+		builder_log(out, "said 0");
+	else if (r < 0)
+		builder_log(out, "said %d %s", r, err);
+}
+
 /* The helper's body. Never returns. */
 static void
 helper(struct helper *h, const uint8_t *job_hash, int in, int out)
@@ -190,9 +208,14 @@ helper(struct helper *h, const uint8_t *job_hash, int in, int out)
 	}
 	builder_log(out, "ok %s %s %s", h->role, pw, sysid);
 	sodium_free(pw);
-	close(out);
+	if (h->o == NULL || h->o->last_word == NULL) {
+		close(out);
+		out = -1;
+	}
 	if (helper_wait(h, in) == 1) {
 		r = helper_drop(h);
+		if (r == 0 && out >= 0)
+			helper_last_word(h, out);
 		_exit(r == 0 ? 0 : HELPER_NOT_DROPPED);
 	}
 	/* The monitor is gone (killed, crashed): what it would have
@@ -338,13 +361,15 @@ provision_start_opts(const struct config *cfg, const uint8_t job_hash[32],
 	to[0] = from[1] = -1;
 	p->to = to[1];
 	p->from = from[0];
+	p->word = o != NULL && o->last_word != NULL;
 	to[1] = from[0] = -1;
-	/* One answer line, then EOF. */
+	/* One answer line (then EOF, or later the last word's line). */
 	for (;;) {
 		n = read(p->from, tmp, sizeof(tmp));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || buf_put(ans, tmp, (size_t)n) != 0)
+		if (n <= 0 || buf_put(ans, tmp, (size_t)n) != 0 ||
+		    memchr(tmp, '\n', (size_t)n) != NULL)
 			break;
 	}
 	sodium_memzero(tmp, sizeof(tmp));
@@ -414,15 +439,57 @@ provision_forget_password(struct provision *p)
 	p->password = NULL;
 }
 
+/* The helper's last word ("said ..."), read before it exits: 1 said
+ * (*r its verdict, err its reason), 0 not. */
+static int
+read_word(struct provision *p, int *r, char *err, size_t errlen)
+{
+	char line[640];
+	size_t len = 0;
+	ssize_t n;
+	int code, off = 0;
+
+	while (len < sizeof(line) - 1 && memchr(line, '\n', len) == NULL) {
+		n = read(p->from, line + len, sizeof(line) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	line[len] = '\0';
+	if (len == 0 || line[len - 1] != '\n')
+		return 0;
+	line[len - 1] = '\0';
+	if (sscanf(line, "said %d %n", &code, &off) < 1 || code > 0)
+		return 0;
+	*r = code;
+	if (code != 0)
+		snprintf(err, errlen, "%s", off > 0 ? line + off : err_str(code));
+	return 1;
+}
+
 int
 provision_finish(struct provision *p, char *err, size_t errlen)
 {
-	int st = 0, r = 0;
+	int said;
 
+	return provision_finish_word(p, &said, err, errlen);
+}
+
+int
+provision_finish_word(struct provision *p, int *said, char *err,
+    size_t errlen)
+{
+	int st = 0, r = 0, w = 0;
+
+	*said = 0;
 	if (p == NULL)
 		return 0;
 	builder_write_all(p->to, "drop\n", 5);
 	close(p->to);
+	if (p->word)
+		*said = read_word(p, &w, err, errlen);
 	close(p->from);
 	while (waitpid(p->pid, &st, 0) < 0) {
 		if (errno != EINTR) {
@@ -441,7 +508,9 @@ provision_finish(struct provision *p, char *err, size_t errlen)
 		    "its grant expires within the hour (texp_guard."
 		    "export_roles_sweep() removes it)", p->role);
 		r = ERR_DB;
-	}
+		*said = 0;
+	} else if (*said)
+		r = w;
 	if (p->password != NULL)
 		sodium_free(p->password);
 	sodium_memzero(p, sizeof(*p));

@@ -52,7 +52,20 @@ struct provision_opts {
 	/* Set: no lint first. Only the leak test's exports, whose first
 	 * step reports lint's findings, set it; every real export lints. */
 	int no_lint;
+	/*
+	 * Called in the helper, on its monitor connection, right after it
+	 * dropped the export role (provision_finish_word): the caller's last
+	 * word before it publishes (is the job still its own?), asked on the
+	 * session that is open anyway rather than on a new one. Returns 0
+	 * (go on), a negative err with a reason in err (stop), or
+	 * PROVISION_UNSAID (it could not tell: the caller asks its own way).
+	 * May be NULL.
+	 */
+	int (*last_word)(PGconn *monitor, void *ctx, char *err, size_t errlen);
+	void *word_ctx;
 };
+
+#define PROVISION_UNSAID	1
 /* provision_start with options (o may be NULL). */
 int provision_start_opts(const struct config *cfg,
     const uint8_t job_hash[32],
@@ -79,5 +92,14 @@ void provision_forget_password(struct provision *p);
  * one that drops the role. Returns 0 or ERR_DB / ERR_CHILD with a
  * reason. Accepts NULL. */
 int provision_finish(struct provision *p, char *err, size_t errlen);
+/*
+ * provision_finish, and the last word (provision_opts) once the role is
+ * dropped: *said = 1 when it was said, and then its error (if any) is
+ * returned with its reason; *said = 0 when it was not (no last_word, a
+ * helper that died, PROVISION_UNSAID). A role that could not be dropped
+ * is ERR_DB as above.
+ */
+int provision_finish_word(struct provision *p, int *said, char *err,
+    size_t errlen);
 
 #endif

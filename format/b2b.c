@@ -1,5 +1,10 @@
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define B2B_X4	1
+#endif
+
 #include "b2b.h"
 
 static const uint64_t iv[8] = {
@@ -166,6 +171,8 @@ b2b_final(struct b2b *s, uint8_t *out)
 	memcpy(out, full, s->outlen);
 }
 
+int b2b_x4_max = 2;
+
 /* An unkeyed message of one block (the Merkle tree's 65-byte leaves and
  * nodes): one compression, no buffering. */
 static void
@@ -205,5 +212,253 @@ b2b_hash(uint8_t *out, size_t outlen, const void *p, size_t n,
 		return -1;
 	b2b_update(&s, p, n);
 	b2b_final(&s, out);
+	return 0;
+}
+
+/* ---- four messages of one block at once ---- */
+
+#ifdef B2B_X4
+/*
+ * The same compression on four independent messages, one per 64-bit lane
+ * of a 256-bit register: the four states advance together. Two builds of
+ * it: AVX-512VL (32 registers, a rotate instruction) and AVX2 (16
+ * registers, rotations by byte shuffles), picked at run time.
+ */
+#define X4_G(a, b, c, d, x, y) do {					\
+	a = _mm256_add_epi64(_mm256_add_epi64(a, b), x);		\
+	d = X4_ROT32(_mm256_xor_si256(d, a));				\
+	c = _mm256_add_epi64(c, d);					\
+	b = X4_ROT24(_mm256_xor_si256(b, c));				\
+	a = _mm256_add_epi64(_mm256_add_epi64(a, b), y);		\
+	d = X4_ROT16(_mm256_xor_si256(d, a));				\
+	c = _mm256_add_epi64(c, d);					\
+	b = X4_ROT63(_mm256_xor_si256(b, c));				\
+} while (0)
+#define X4_ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12,	\
+    s13, s14, s15) do {							\
+	X4_G(v0, v4, v8, v12, m[s0], m[s1]);				\
+	X4_G(v1, v5, v9, v13, m[s2], m[s3]);				\
+	X4_G(v2, v6, v10, v14, m[s4], m[s5]);				\
+	X4_G(v3, v7, v11, v15, m[s6], m[s7]);				\
+	X4_G(v0, v5, v10, v15, m[s8], m[s9]);				\
+	X4_G(v1, v6, v11, v12, m[s10], m[s11]);				\
+	X4_G(v2, v7, v8, v13, m[s12], m[s13]);				\
+	X4_G(v3, v4, v9, v14, m[s14], m[s15]);				\
+} while (0)
+
+/* a[k] holds words 4g..4g+3 of message k; out[i] word 4g+i of all four
+ * (a 4x4 transpose of 64-bit words; it is its own inverse) */
+#define X4_TRANSPOSE(a0, a1, a2, a3, o0, o1, o2, o3) do {		\
+	__m256i t0_ = _mm256_unpacklo_epi64(a0, a1);			\
+	__m256i t1_ = _mm256_unpackhi_epi64(a0, a1);			\
+	__m256i t2_ = _mm256_unpacklo_epi64(a2, a3);			\
+	__m256i t3_ = _mm256_unpackhi_epi64(a2, a3);			\
+	o0 = _mm256_permute2x128_si256(t0_, t2_, 0x20);			\
+	o1 = _mm256_permute2x128_si256(t1_, t3_, 0x20);			\
+	o2 = _mm256_permute2x128_si256(t0_, t2_, 0x31);			\
+	o3 = _mm256_permute2x128_si256(t1_, t3_, 0x31);			\
+} while (0)
+
+#define X4_LOAD(g) X4_TRANSPOSE(					\
+	_mm256_loadu_si256((const __m256i *)(blk[0] + 32 * (g))),	\
+	_mm256_loadu_si256((const __m256i *)(blk[1] + 32 * (g))),	\
+	_mm256_loadu_si256((const __m256i *)(blk[2] + 32 * (g))),	\
+	_mm256_loadu_si256((const __m256i *)(blk[3] + 32 * (g))),	\
+	m[4 * (g)], m[4 * (g) + 1], m[4 * (g) + 2], m[4 * (g) + 3])
+
+/* The function: NAME compiled for TARGET with the X4_ROT* in force: the
+ * last compression of four messages from one state hin, lane j's block
+ * blk[j] and byte count t[j] (below 2^64: the high count word is 0). */
+#define X4_FUNC(NAME, TARGET)						\
+__attribute__((target(TARGET)))						\
+static void								\
+NAME(uint64_t words[4][8], const uint64_t hin[8],			\
+    const uint64_t t[4], const uint8_t blk[4][BLAKE2B_BLOCK])		\
+{									\
+	X4_MASKS							\
+	__m256i m[16], h0, h1, h2, h3, h4, h5, h6, h7, v0, v1, v2, v3,	\
+	    v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15;	\
+									\
+	X4_LOAD(0); X4_LOAD(1); X4_LOAD(2); X4_LOAD(3);			\
+	v0 = h0 = _mm256_set1_epi64x((long long)hin[0]);		\
+	v1 = h1 = _mm256_set1_epi64x((long long)hin[1]);		\
+	v2 = h2 = _mm256_set1_epi64x((long long)hin[2]);		\
+	v3 = h3 = _mm256_set1_epi64x((long long)hin[3]);		\
+	v4 = h4 = _mm256_set1_epi64x((long long)hin[4]);		\
+	v5 = h5 = _mm256_set1_epi64x((long long)hin[5]);		\
+	v6 = h6 = _mm256_set1_epi64x((long long)hin[6]);		\
+	v7 = h7 = _mm256_set1_epi64x((long long)hin[7]);		\
+	v8 = _mm256_set1_epi64x((long long)iv[0]);			\
+	v9 = _mm256_set1_epi64x((long long)iv[1]);			\
+	v10 = _mm256_set1_epi64x((long long)iv[2]);			\
+	v11 = _mm256_set1_epi64x((long long)iv[3]);			\
+	v12 = _mm256_xor_si256(_mm256_set1_epi64x((long long)iv[4]),	\
+	    _mm256_loadu_si256((const __m256i *)t));			\
+	v13 = _mm256_set1_epi64x((long long)iv[5]);			\
+	v14 = _mm256_set1_epi64x((long long)~iv[6]);			\
+	v15 = _mm256_set1_epi64x((long long)iv[7]);			\
+	X4_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);	\
+	X4_ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);	\
+	X4_ROUND(11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4);	\
+	X4_ROUND(7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8);	\
+	X4_ROUND(9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13);	\
+	X4_ROUND(2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9);	\
+	X4_ROUND(12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11);	\
+	X4_ROUND(13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10);	\
+	X4_ROUND(6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5);	\
+	X4_ROUND(10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0);	\
+	X4_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);	\
+	X4_ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);	\
+	h0 = _mm256_xor_si256(h0, _mm256_xor_si256(v0, v8));		\
+	h1 = _mm256_xor_si256(h1, _mm256_xor_si256(v1, v9));		\
+	h2 = _mm256_xor_si256(h2, _mm256_xor_si256(v2, v10));		\
+	h3 = _mm256_xor_si256(h3, _mm256_xor_si256(v3, v11));		\
+	h4 = _mm256_xor_si256(h4, _mm256_xor_si256(v4, v12));		\
+	h5 = _mm256_xor_si256(h5, _mm256_xor_si256(v5, v13));		\
+	h6 = _mm256_xor_si256(h6, _mm256_xor_si256(v6, v14));		\
+	h7 = _mm256_xor_si256(h7, _mm256_xor_si256(v7, v15));		\
+	X4_TRANSPOSE(h0, h1, h2, h3, v0, v1, v2, v3);			\
+	X4_TRANSPOSE(h4, h5, h6, h7, v4, v5, v6, v7);			\
+	_mm256_storeu_si256((__m256i *)&words[0][0], v0);		\
+	_mm256_storeu_si256((__m256i *)&words[1][0], v1);		\
+	_mm256_storeu_si256((__m256i *)&words[2][0], v2);		\
+	_mm256_storeu_si256((__m256i *)&words[3][0], v3);		\
+	_mm256_storeu_si256((__m256i *)&words[0][4], v4);		\
+	_mm256_storeu_si256((__m256i *)&words[1][4], v5);		\
+	_mm256_storeu_si256((__m256i *)&words[2][4], v6);		\
+	_mm256_storeu_si256((__m256i *)&words[3][4], v7);		\
+}
+
+#define X4_MASKS
+#define X4_ROT32(x)	_mm256_ror_epi64((x), 32)
+#define X4_ROT24(x)	_mm256_ror_epi64((x), 24)
+#define X4_ROT16(x)	_mm256_ror_epi64((x), 16)
+#define X4_ROT63(x)	_mm256_ror_epi64((x), 63)
+X4_FUNC(hash4_avx512, "avx2,avx512f,avx512vl")
+#undef X4_MASKS
+#undef X4_ROT32
+#undef X4_ROT24
+#undef X4_ROT16
+#undef X4_ROT63
+
+#define X4_MASKS							\
+	const __m256i r24 = _mm256_setr_epi8(3, 4, 5, 6, 7, 0, 1, 2,	\
+	    11, 12, 13, 14, 15, 8, 9, 10, 3, 4, 5, 6, 7, 0, 1, 2,	\
+	    11, 12, 13, 14, 15, 8, 9, 10);				\
+	const __m256i r16 = _mm256_setr_epi8(2, 3, 4, 5, 6, 7, 0, 1,	\
+	    10, 11, 12, 13, 14, 15, 8, 9, 2, 3, 4, 5, 6, 7, 0, 1,	\
+	    10, 11, 12, 13, 14, 15, 8, 9);
+#define X4_ROT32(x)	_mm256_shuffle_epi32((x), _MM_SHUFFLE(2, 3, 0, 1))
+#define X4_ROT24(x)	_mm256_shuffle_epi8((x), r24)
+#define X4_ROT16(x)	_mm256_shuffle_epi8((x), r16)
+#define X4_ROT63(x)	_mm256_or_si256(_mm256_srli_epi64((x), 63),	\
+			    _mm256_add_epi64((x), (x)))
+X4_FUNC(hash4_avx2, "avx2")
+
+/* 2: AVX-512VL, 1: AVX2, 0: neither (checked once). */
+static int
+x4_kind(void)
+{
+	static int kind = -1;
+
+	if (kind < 0)
+		kind = __builtin_cpu_supports("avx512vl") &&
+		    __builtin_cpu_supports("avx512f") ? 2 :
+		    __builtin_cpu_supports("avx2") ? 1 : 0;
+	return kind;
+}
+#endif
+
+/* The last compression of four messages from the state words h, lane j
+ * holding blk[j] and counting t[j] bytes in all; words[j] its result. */
+static void
+last4(uint64_t words[4][8], const uint64_t h[8], const uint64_t t[4],
+    const uint8_t blk[4][BLAKE2B_BLOCK])
+{
+	struct b2b s;
+	int j, k;
+
+#ifdef B2B_X4
+	k = x4_kind();
+	if (k > b2b_x4_max)
+		k = b2b_x4_max;
+	if (k == 2) {
+		hash4_avx512(words, h, t, blk);
+		return;
+	}
+	if (k == 1) {
+		hash4_avx2(words, h, t, blk);
+		return;
+	}
+#endif
+	for (j = 0; j < 4; j++) {
+		memcpy(s.h, h, sizeof(s.h));
+		s.t[0] = t[j];
+		s.t[1] = 0;
+		compress(&s, blk[j], 1);
+		for (k = 0; k < 8; k++)
+			words[j][k] = s.h[k];
+	}
+}
+
+/* The digest's bytes from its state words (little-endian). */
+static void
+words_out(uint8_t *out, const uint64_t w[8], size_t outlen)
+{
+	uint8_t full[BLAKE2B_OUT_MAX];
+	int i, k;
+
+	for (i = 0; i < 8; i++)
+		for (k = 0; k < 8; k++)
+			full[8 * i + k] = (uint8_t)(w[i] >> (8 * k));
+	memcpy(out, full, outlen);
+}
+
+void
+b2b_hash4_block(uint8_t *const out[4], size_t outlen,
+    const uint8_t *const p[4], size_t n)
+{
+	uint8_t blk[4][BLAKE2B_BLOCK];
+	uint64_t words[4][8], h[8], t[4];
+	int j;
+
+	for (j = 0; j < 8; j++)
+		h[j] = iv[j];
+	h[0] ^= 0x01010000ULL ^ outlen;
+	for (j = 0; j < 4; j++) {
+		if (n > 0)
+			memcpy(blk[j], p[j], n);
+		memset(blk[j] + n, 0, BLAKE2B_BLOCK - n);
+		t[j] = n;
+	}
+	last4(words, h, t, (const uint8_t (*)[BLAKE2B_BLOCK])blk);
+	for (j = 0; j < 4; j++)
+		words_out(out[j], words[j], outlen);
+}
+
+int
+b2b_final4(const struct b2b *s, const uint8_t *const p[4],
+    const size_t n[4], uint8_t *const out[4])
+{
+	uint8_t blk[4][BLAKE2B_BLOCK];
+	uint64_t words[4][8], t[4];
+	int j;
+
+	if (s->t[1] != 0)
+		return -1;
+	for (j = 0; j < 4; j++)
+		if (n[j] > BLAKE2B_BLOCK - s->n ||
+		    s->t[0] + s->n + n[j] < s->t[0])
+			return -1;
+	for (j = 0; j < 4; j++) {
+		memcpy(blk[j], s->buf, s->n);
+		if (n[j] > 0)
+			memcpy(blk[j] + s->n, p[j], n[j]);
+		memset(blk[j] + s->n + n[j], 0, BLAKE2B_BLOCK - s->n - n[j]);
+		t[j] = s->t[0] + s->n + n[j];
+	}
+	last4(words, s->h, t, (const uint8_t (*)[BLAKE2B_BLOCK])blk);
+	for (j = 0; j < 4; j++)
+		words_out(out[j], words[j], s->outlen);
 	return 0;
 }

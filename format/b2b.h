@@ -43,4 +43,25 @@ void b2b_final(struct b2b *s, uint8_t *out);
 int b2b_hash(uint8_t *out, size_t outlen, const void *p, size_t n,
     const uint8_t *key, size_t keylen);
 
+/*
+ * Four unkeyed messages p[0..3], each of the same length n (0..128: one
+ * block), hashed to out[0..3] (outlen 1..64 bytes each) at once: with
+ * AVX2 (checked at run time) the four share one pass of the rounds, else
+ * one after the other. The bytes are b2b_hash's.
+ */
+void b2b_hash4_block(uint8_t *const out[4], size_t outlen,
+    const uint8_t *const p[4], size_t n);
+/*
+ * Four messages that continue the state s (not changed) and end within
+ * its current block: p[j] of n[j] bytes each, with s->n + n[j] <= 128.
+ * out[j] gets what copying s, b2b_update(p[j], n[j]) and b2b_final give
+ * (s->outlen bytes). 0, or -1 when a message does not fit (nothing
+ * written: hash those one at a time).
+ */
+int b2b_final4(const struct b2b *s, const uint8_t *const p[4],
+    const size_t n[4], uint8_t *const out[4]);
+/* The widest path b2b_hash4_block and b2b_final4 may take (for tests): 2 AVX-512VL
+ * (default), 1 AVX2, 0 one message at a time. */
+extern int b2b_x4_max;
+
 #endif

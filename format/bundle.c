@@ -125,6 +125,8 @@ bundle_part_name(char *out, size_t len, const char *kind, size_t t,
 /* ------------------------------------------------------------------ */
 /* Writer */
 
+#define WB	64
+
 struct bundle_writer {
 	struct manifest *m;
 	bundle_write_fn wr;
@@ -150,6 +152,16 @@ struct bundle_writer {
 	size_t pcap;
 	struct buf *view2;
 	uint8_t *io;		/* FILE_IO bytes of file data */
+	/* records in w->rec whose evidence and leaves are not made yet:
+	 * hashed WB at a time, four messages per pass (w_pending) */
+	struct {
+		size_t off, len;
+		int tenant;
+		uint8_t th[EVIDENCE_HASH_LEN];
+	} pw[WB];
+	size_t npw;
+	uint8_t wch[WB][EVIDENCE_HASH_LEN];
+	uint8_t wleaf[WB][EVIDENCE_HASH_LEN];
 };
 
 #define FILE_IO		65536
@@ -319,6 +331,51 @@ w_files_part(struct bundle_writer *w, uint64_t part)
 	return 0;
 }
 
+/* The pending records' content hashes, evidence items and Merkle leaves,
+ * in their order. */
+static int
+w_pending(struct bundle_writer *w)
+{
+	const uint8_t *rec[4], *th[4];
+	uint8_t *out[4];
+	size_t len[4], i, n = w->npw;
+	int j, r;
+
+	w->npw = 0;
+	for (i = 0; i + 4 <= n; i += 4) {
+		for (j = 0; j < 4; j++) {
+			rec[j] = buf_ptr(w->rec) + w->pw[i + j].off;
+			len[j] = w->pw[i + j].len;
+			out[j] = w->wch[i + j];
+		}
+		evidence_hasher_content4(&w->eh, rec, len, out);
+	}
+	for (; i < n; i++)
+		if ((r = evidence_hasher_content(&w->eh, buf_ptr(w->rec) +
+		    w->pw[i].off, w->pw[i].len, w->wch[i])) != 0)
+			return r;
+	for (i = 0; i < n; i++)
+		if ((r = dcbor_put_array(w->ev, 2)) != 0 ||
+		    (r = w->pw[i].tenant ? dcbor_put_bytes(w->ev, w->pw[i].th,
+		    EVIDENCE_HASH_LEN) : dcbor_put_null(w->ev)) != 0 ||
+		    (r = dcbor_put_bytes(w->ev, w->wch[i],
+		    EVIDENCE_HASH_LEN)) != 0)
+			return r;
+	for (i = 0; i + 4 <= n; i += 4) {
+		for (j = 0; j < 4; j++) {
+			th[j] = w->pw[i + j].tenant ? w->pw[i + j].th : NULL;
+			rec[j] = w->wch[i + j];
+			out[j] = w->wleaf[i + j];
+		}
+		merkle_leaf_hash4(th, rec, out);
+	}
+	for (; i < n; i++)
+		merkle_leaf_hash(w->pw[i].tenant ? w->pw[i].th : NULL,
+		    w->wch[i], w->wleaf[i]);
+	merkle_push_leaves(&w->mk, w->wleaf, n);
+	return 0;
+}
+
 static int
 w_flush(struct bundle_writer *w)
 {
@@ -326,6 +383,8 @@ w_flush(struct bundle_writer *w)
 	char name[64];
 	int r;
 
+	if ((r = w_pending(w)) != 0)
+		return r;
 	if (w->part_records == 0)
 		return 0;
 	if (t->parts >= MAX_PART_INDEX)
@@ -519,12 +578,14 @@ bundle_writer_set_files(struct bundle_writer *w,
 	w->files = src;
 }
 
-/* Appends a record whose tenant value (or NULL) is known. */
+/* Appends a record whose tenant value (or NULL) is known; its evidence
+ * and leaf follow with the next WB (w_pending). */
 static int
 w_add(struct bundle_writer *w, struct manifest_table *mt, const uint8_t *rec,
     size_t len, const uint8_t *tval, size_t tlen)
 {
 	uint8_t th[EVIDENCE_HASH_LEN], ch[EVIDENCE_HASH_LEN];
+	size_t off;
 	int r;
 
 	if (len > BUNDLE_MAX_PART_BYTES)
@@ -533,23 +594,28 @@ w_add(struct bundle_writer *w, struct manifest_table *mt, const uint8_t *rec,
 	    w->part_records >= BUNDLE_MAX_PART_RECORDS) &&
 	    (r = w_flush(w)) != 0)
 		return r;
-	if ((r = evidence_hasher_content(&w->eh, rec, len, ch)) != 0)
-		return r;
 	if (tval != NULL &&
 	    (r = evidence_hasher_tenant(&w->eh, tval, tlen, th)) != 0)
 		return r;
-	if (manifest_is_files_table(w->m, (size_t)(mt - w->m->tables)))
+	if (manifest_is_files_table(w->m, (size_t)(mt - w->m->tables))) {
+		if ((r = w_pending(w)) != 0 ||
+		    (r = evidence_hasher_content(&w->eh, rec, len, ch)) != 0)
+			return r;
 		return w_add_files_row(w, mt, rec, len, th, ch);
-	if ((r = buf_put(w->rec, rec, len)) != 0 ||
-	    (r = dcbor_put_array(w->ev, 2)) != 0 ||
-	    (r = tval != NULL ? dcbor_put_bytes(w->ev, th, sizeof(th)) :
-	    dcbor_put_null(w->ev)) != 0 ||
-	    (r = dcbor_put_bytes(w->ev, ch, sizeof(ch))) != 0)
+	}
+	off = buf_len(w->rec);
+	if ((r = buf_put(w->rec, rec, len)) != 0)
 		return r;
-	merkle_add(&w->mk, tval != NULL ? th : NULL, ch);
+	w->pw[w->npw].off = off;
+	w->pw[w->npw].len = len;
+	w->pw[w->npw].tenant = tval != NULL;
+	if (tval != NULL)
+		memcpy(w->pw[w->npw].th, th, EVIDENCE_HASH_LEN);
 	w->part_records++;
 	mt->records++;
 	mt->bytes += len;
+	if (++w->npw == WB)
+		return w_pending(w);
 	return 0;
 }
 

@@ -504,15 +504,16 @@ record_fault(struct reader *rd, size_t t, const struct record_fault *f)
 	    mt->columns[f->column].type) ? ERR_INTERRUPTED : 0;
 }
 
-/* Room for the hashes of one more record of the part. */
+/* Room for the hashes of more records of the part: the arrays doubled
+ * (up to BUNDLE_MAX_PART_RECORDS). */
 static int
-hashes_room(struct reader *rd)
+hashes_grow(struct reader *rd)
 {
 	size_t cap;
 	void *a, *b;
 
-	if (rd->nrec < rd->hcap)
-		return 0;
+	if (rd->hcap >= BUNDLE_MAX_PART_RECORDS)
+		return ERR_LIMIT;
 	cap = rd->hcap ? 2 * rd->hcap : 256;
 	if (cap > BUNDLE_MAX_PART_RECORDS)
 		cap = BUNDLE_MAX_PART_RECORDS;
@@ -557,18 +558,14 @@ files_row(struct reader *rd, const uint8_t *rec, size_t len)
 	return 0;
 }
 
-/* One record: hashes, Merkle leaf, callback. */
+/* One record whose content hash is rd->ch[rd->nrec] already: tenant
+ * hash, Merkle leaf, callback. */
 static int
 take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
     const uint8_t *tval, size_t tlen)
 {
 	int r;
 
-	if ((r = hashes_room(rd)) != 0)
-		return r;
-	if ((r = evidence_hasher_content(&rd->eh, rec, len,
-	    rd->ch[rd->nrec])) != 0)
-		return r;
 	if (tval != NULL && (r = evidence_hasher_tenant(&rd->eh, tval, tlen,
 	    rd->th[rd->nrec])) != 0)
 		return r;
@@ -599,14 +596,51 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 	return 0;
 }
 
+/* Records parsed and checked, waiting to be taken four at a time (their
+ * content hashes in one pass). */
+struct pending {
+	const uint8_t *rec[4], *tval[4];
+	size_t len[4], tlen[4];
+	size_t n;
+};
+
+/* Takes the pending records, in order. */
+static int
+take_pending(struct reader *rd, size_t t, struct pending *pd)
+{
+	uint8_t *out[4];
+	size_t j, n = pd->n;
+	int r;
+
+	pd->n = 0;
+	while (rd->nrec + n > rd->hcap)
+		if ((r = hashes_grow(rd)) != 0)
+			return r;
+	if (n == 4) {
+		for (j = 0; j < 4; j++)
+			out[j] = rd->ch[rd->nrec + j];
+		evidence_hasher_content4(&rd->eh, pd->rec, pd->len, out);
+	} else
+		for (j = 0; j < n; j++)
+			if ((r = evidence_hasher_content(&rd->eh, pd->rec[j],
+			    pd->len[j], rd->ch[rd->nrec + j])) != 0)
+				return r;
+	for (j = 0; j < n; j++)
+		if ((r = take_record(rd, t, pd->rec[j], pd->len[j],
+		    pd->tval[j], pd->tlen[j])) != 0)
+			return r;
+	return 0;
+}
+
 static int
 do_records(struct reader *rd, size_t t)
 {
 	const struct manifest_table *mt = &rd->pre->tables[t];
 	struct record_fault f;
+	struct pending pd;
 	const uint8_t *rec, *tval;
 	size_t len, tlen, size = buf_len(rd->data);
-	int r;
+	int r, r2;
 
 	rd->nrec = 0;
 	rd->frow = -1;
@@ -620,8 +654,11 @@ do_records(struct reader *rd, size_t t)
 		return ERR_INTERRUPTED;
 	if ((r = buf_view_reset(rd->view, buf_ptr(rd->data), size)) != 0)
 		return r;
+	pd.n = 0;
 	while (buf_len(rd->view) > 0) {
-		if (rd->nrec >= BUNDLE_MAX_PART_RECORDS) {
+		if (rd->nrec + pd.n >= BUNDLE_MAX_PART_RECORDS) {
+			if ((r = take_pending(rd, t, &pd)) != 0)
+				return r;
 			FAIL(rd, RULE_PART_CUT, "table \"%s\" part %llu holds "
 			    "more than %d records", mt->name,
 			    (unsigned long long)rd->part, BUNDLE_MAX_PART_RECORDS);
@@ -629,6 +666,11 @@ do_records(struct reader *rd, size_t t)
 		}
 		r = bundle_record_next(rd->view, mt->ncolumns, rd->types,
 		    mt->tenant_column, &rec, &len, &tval, &tlen, &f);
+		/* what is reported names the record: the ones before it are
+		 * taken first */
+		if ((r != 0 || f.code != 0) &&
+		    (r2 = take_pending(rd, t, &pd)) != 0)
+			return r2;
 		if (r != 0) {
 			fail(rd, r == ERR_FORMAT ? RULE_RECORD_SHAPE :
 			    RULE_CBOR_ENCODING, r == ERR_FORMAT ? ERR_CBOR : r,
@@ -638,13 +680,19 @@ do_records(struct reader *rd, size_t t)
 			    "not deterministic CBOR (or cut short)");
 			return ERR_CBOR;
 		}
-		if (rd->nrec == 0 && (r = check_cut(rd, t, len)) != 0)
+		if (rd->nrec + pd.n == 0 && (r = check_cut(rd, t, len)) != 0)
 			return r;
 		if (f.code != 0 && (r = record_fault(rd, t, &f)) != 0)
 			return r;
-		if ((r = take_record(rd, t, rec, len, tval, tlen)) != 0)
+		pd.rec[pd.n] = rec;
+		pd.len[pd.n] = len;
+		pd.tval[pd.n] = tval;
+		pd.tlen[pd.n] = tlen;
+		if (++pd.n == 4 && (r = take_pending(rd, t, &pd)) != 0)
 			return r;
 	}
+	if ((r = take_pending(rd, t, &pd)) != 0)
+		return r;
 	if (rd->nrec > 1 && size > rd->pre->part_bytes &&
 	    FAIL(rd, RULE_PART_CUT, "table \"%s\" part %llu holds %zu bytes "
 	    "of records, over part_bytes %llu", mt->name,

@@ -96,6 +96,19 @@ evidence_hasher_content(const struct evidence_hasher *h,
 }
 
 void
+evidence_hasher_content4(const struct evidence_hasher *h,
+    const uint8_t *const record[4], const size_t len[4],
+    uint8_t *const out[4])
+{
+	int j;
+
+	if (b2b_final4(&h->content0, record, len, out) == 0)
+		return;
+	for (j = 0; j < 4; j++)
+		(void)finish_from(&h->content0, record[j], len[j], out[j]);
+}
+
+void
 evidence_hasher_clear(struct evidence_hasher *h)
 {
 	sodium_memzero(h, sizeof(*h));
@@ -155,6 +168,97 @@ merkle_add(struct merkle *m, const uint8_t *tenant_hash,
 
 	pair_hash(0, tenant_hash ? tenant_hash : zero, content_hash, h);
 	merkle_push(m, h);
+}
+
+void
+merkle_leaf_hash4(const uint8_t *const tenant_hash[4],
+    const uint8_t *const content_hash[4], uint8_t *const out[4])
+{
+	static const uint8_t zero[EVIDENCE_HASH_LEN];
+	uint8_t msg[4][1 + 2 * EVIDENCE_HASH_LEN];
+	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
+	int j;
+
+	for (j = 0; j < 4; j++) {
+		msg[j][0] = 0;
+		memcpy(msg[j] + 1, tenant_hash[j] ? tenant_hash[j] : zero,
+		    EVIDENCE_HASH_LEN);
+		memcpy(msg[j] + 1 + EVIDENCE_HASH_LEN, content_hash[j],
+		    EVIDENCE_HASH_LEN);
+	}
+	b2b_hash4_block(out, EVIDENCE_HASH_LEN, in, sizeof(msg[0]));
+}
+
+void
+merkle_leaf_hash(const uint8_t *tenant_hash,
+    const uint8_t content_hash[EVIDENCE_HASH_LEN],
+    uint8_t out[EVIDENCE_HASH_LEN])
+{
+	static const uint8_t zero[EVIDENCE_HASH_LEN];
+
+	pair_hash(0, tenant_hash ? tenant_hash : zero, content_hash, out);
+}
+
+/* a[0..w) -> a[0..w/2): the nodes of adjacent pairs, four at a time
+ * (each call reads its eight inputs before it writes) */
+static void
+reduce_level(uint8_t (*a)[EVIDENCE_HASH_LEN], size_t w)
+{
+	uint8_t msg[4][1 + 2 * EVIDENCE_HASH_LEN];
+	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
+	uint8_t *out[4];
+	size_t j;
+	int k;
+
+	for (j = 0; j + 4 <= w / 2; j += 4) {
+		for (k = 0; k < 4; k++) {
+			msg[k][0] = 1;
+			memcpy(msg[k] + 1, a[2 * (j + k)], 2 * EVIDENCE_HASH_LEN);
+			out[k] = a[j + k];
+		}
+		b2b_hash4_block(out, EVIDENCE_HASH_LEN, in, sizeof(msg[0]));
+	}
+	for (; j < w / 2; j++)
+		node_hash(a[2 * j], a[2 * j + 1], a[j]);
+}
+
+/* Adds the root h of a complete subtree of 2^k leaves to m, whose leaf
+ * count is a multiple of 2^k: what pushing those leaves one by one ends
+ * with. */
+static void
+merkle_push_at(struct merkle *m, uint8_t h[EVIDENCE_HASH_LEN], int k)
+{
+	uint64_t n = m->n >> k;
+	int i;
+
+	for (i = k; n & 1; i++, n >>= 1)
+		node_hash(m->level[i], h, h);
+	memcpy(m->level[i], h, EVIDENCE_HASH_LEN);
+	m->n += (uint64_t)1 << k;
+}
+
+void
+merkle_push_leaves(struct merkle *m, uint8_t (*h)[EVIDENCE_HASH_LEN],
+    size_t n)
+{
+	size_t i = 0, w;
+	int k;
+
+	while (i < n) {
+		/* the largest complete subtree that starts here */
+		for (k = 0; k < 16 && ((size_t)2 << k) <= n - i &&
+		    (m->n & (((uint64_t)2 << k) - 1)) == 0; k++)
+			;
+		if (k < 3) {
+			merkle_push(m, h[i]);
+			i++;
+			continue;
+		}
+		for (w = (size_t)1 << k; w > 1; w /= 2)
+			reduce_level(h + i, w);
+		merkle_push_at(m, h[i], k);
+		i += (size_t)1 << k;
+	}
 }
 
 void

@@ -48,6 +48,11 @@ int evidence_hasher_tenant(struct evidence_hasher *h, const uint8_t *value,
     size_t len, uint8_t out[EVIDENCE_HASH_LEN]);
 int evidence_hasher_content(const struct evidence_hasher *h,
     const uint8_t *record, size_t len, uint8_t out[EVIDENCE_HASH_LEN]);
+/* Four content hashes at once where the records are short enough to
+ * share one pass (b2b_final4), else one after the other. */
+void evidence_hasher_content4(const struct evidence_hasher *h,
+    const uint8_t *const record[4], const size_t len[4],
+    uint8_t *const out[4]);
 /* Wipes the cached states. */
 void evidence_hasher_clear(struct evidence_hasher *h);
 
@@ -67,6 +72,19 @@ void merkle_init(struct merkle *m);
 /* tenant_hash may be NULL (global tables). */
 void merkle_add(struct merkle *m, const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN]);
+/* A leaf's hash (merkle_add's first step), and four at once. */
+void merkle_leaf_hash(const uint8_t *tenant_hash,
+    const uint8_t content_hash[EVIDENCE_HASH_LEN],
+    uint8_t out[EVIDENCE_HASH_LEN]);
+void merkle_leaf_hash4(const uint8_t *const tenant_hash[4],
+    const uint8_t *const content_hash[4], uint8_t *const out[4]);
+/*
+ * Adds n leaves, given as their hashes h[0..n) in order, to m: the same
+ * tree as n merkle_adds, with the complete subtrees among them reduced
+ * four nodes at a time. h is scratch (overwritten).
+ */
+void merkle_push_leaves(struct merkle *m, uint8_t (*h)[EVIDENCE_HASH_LEN],
+    size_t n);
 /*
  * The leaf of a row that carries a file (FORMAT.md §5): H(0x02 || tenant
  * hash || content hash || size as 8 bytes big-endian || file hash), the

@@ -27,6 +27,7 @@ struct merkleq {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct mq_batch *batch;	/* MQ_BATCHES of them, a ring */
+	uint8_t (*scratch)[EVIDENCE_HASH_LEN];	/* MQ_LEAVES: the thread's */
 	uint64_t posted;	/* batches handed to the thread */
 	uint64_t done;		/* batches the thread has added */
 	int stop;		/* no batch will come after posted */
@@ -34,12 +35,36 @@ struct merkleq {
 				 * adder's; batch[posted % MQ_BATCHES]) */
 };
 
+/* The leaves b->leaf[a..e) (all of table t) added to their tree. */
+static void
+add_run(struct merkleq *q, const struct mq_batch *b, size_t a, size_t e)
+{
+	const uint8_t *th[4], *ch[4];
+	uint8_t *out[4];
+	size_t i, n = e - a;
+	int j;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		for (j = 0; j < 4; j++) {
+			th[j] = b->leaf[a + i + j].has_tenant ?
+			    b->leaf[a + i + j].th : NULL;
+			ch[j] = b->leaf[a + i + j].ch;
+			out[j] = q->scratch[i + j];
+		}
+		merkle_leaf_hash4(th, ch, out);
+	}
+	for (; i < n; i++)
+		merkle_leaf_hash(b->leaf[a + i].has_tenant ?
+		    b->leaf[a + i].th : NULL, b->leaf[a + i].ch, q->scratch[i]);
+	merkle_push_leaves(&q->trees[b->leaf[a].t], q->scratch, n);
+}
+
 static void *
 mq_thread(void *arg)
 {
 	struct merkleq *q = arg;
 	struct mq_batch *b;
-	size_t i;
+	size_t i, e;
 
 	for (;;) {
 		pthread_mutex_lock(&q->mu);
@@ -51,10 +76,13 @@ mq_thread(void *arg)
 		}
 		b = &q->batch[q->done % MQ_BATCHES];
 		pthread_mutex_unlock(&q->mu);
-		for (i = 0; i < b->n; i++)
-			merkle_add(&q->trees[b->leaf[i].t],
-			    b->leaf[i].has_tenant ? b->leaf[i].th : NULL,
-			    b->leaf[i].ch);
+		/* runs of one table: leaves and nodes four at a time */
+		for (i = 0; i < b->n; i = e) {
+			for (e = i + 1; e < b->n && b->leaf[e].t ==
+			    b->leaf[i].t; e++)
+				;
+			add_run(q, b, i, e);
+		}
 		pthread_mutex_lock(&q->mu);
 		q->done++;
 		pthread_cond_broadcast(&q->cv);
@@ -69,7 +97,10 @@ merkleq_start(struct merkle *trees, size_t n, struct merkleq **out)
 
 	*out = NULL;
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (q->batch = calloc(MQ_BATCHES, sizeof(*q->batch))) == NULL) {
+	    (q->batch = calloc(MQ_BATCHES, sizeof(*q->batch))) == NULL ||
+	    (q->scratch = calloc(MQ_LEAVES, sizeof(*q->scratch))) == NULL) {
+		if (q != NULL)
+			free(q->batch);
 		free(q);
 		return ERR_NOMEM;
 	}
@@ -80,6 +111,7 @@ merkleq_start(struct merkle *trees, size_t n, struct merkleq **out)
 	if (pthread_create(&q->th, NULL, mq_thread, q) != 0) {
 		pthread_mutex_destroy(&q->mu);
 		pthread_cond_destroy(&q->cv);
+		free(q->scratch);
 		free(q->batch);
 		free(q);
 		return ERR_INTERNAL;
@@ -145,6 +177,7 @@ merkleq_finish(struct merkleq *q)
 	pthread_join(q->th, NULL);
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
+	free(q->scratch);
 	free(q->batch);
 	free(q);
 }

@@ -169,6 +169,10 @@ step(const struct config *cfg, const char *want_id, const char *peer,
 	if (want_id != NULL && strcmp(want_id, cid) != 0) {
 		snprintf(o->msg, sizeof(o->msg), "the control database changed "
 		    "during the request; try again");
+		/* the greeting may have named the id the pinned head had:
+		 * the next one names the database's */
+		if (keys.head[0])
+			(void)ledger_pin_control_id(keys.head, cid);
 		r = ERR_CONTROL_ID;
 		goto out;
 	}
@@ -216,7 +220,7 @@ step(const struct config *cfg, const char *want_id, const char *peer,
 	}
 	audit_last(&seq, hash);
 	if (seq > 0 && pins.head_file != NULL &&
-	    ledger_pin_head(pins.head_file, (uint64_t)seq, hash) != 0) {
+	    ledger_pin_head(pins.head_file, (uint64_t)seq, hash, cid) != 0) {
 		snprintf(o->msg, sizeof(o->msg), "cannot pin the log head in "
 		    "\"%s\"", pins.head_file);
 		r = ERR_IO;
@@ -363,6 +367,24 @@ svc_in_light_child(const struct config *cfg, svc_light_fn fn, void *ctx,
     struct jobs_outcome *o, json_t **reply)
 {
 	return in_child(cfg, NULL, NULL, NULL, fn, ctx, o, reply);
+}
+
+int
+svc_control_id_hint(const struct config *cfg, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	const struct config_service *s = config_service(cfg);
+	char head[4096], cid[CONTROL_ID_MAX + 1];
+
+	if (s->state_dir != NULL && strlen(s->state_dir) < sizeof(head) - 16) {
+		snprintf(head, sizeof(head), "%s/log-head", s->state_dir);
+		if (ledger_pinned_control_id(head, cid) == 0 &&
+		    strlen(cid) < outlen) {
+			snprintf(out, outlen, "%s", cid);
+			return 0;
+		}
+	}
+	return svc_control_id(cfg, out, outlen, err, errlen);
 }
 
 int

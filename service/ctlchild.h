@@ -54,5 +54,14 @@ int svc_in_light_child(const struct config *cfg, svc_light_fn fn, void *ctx,
 /* Reads the control database's id through a child (for the hello). */
 int svc_control_id(const struct config *cfg, char *out, size_t outlen,
     char *err, size_t errlen);
+/*
+ * The id the service's pinned log head names (ledger_pinned_control_id),
+ * without a database session; else svc_control_id. For the hello of a
+ * service that answers one client (--stdio): a hint, since every step
+ * compares the actions' id with the database's own (a stale one is
+ * refused there, "the control database changed").
+ */
+int svc_control_id_hint(const struct config *cfg, char *out, size_t outlen,
+    char *err, size_t errlen);
 
 #endif

@@ -190,6 +190,36 @@ light_beat(PGconn *c, const struct config *cfg, void *ctx,
 	return o->r = 0;
 }
 
+static void
+lost_msg(const char *ref, int cancelled, char *err, size_t errlen)
+{
+	err_set(err, errlen, "job %s was %s while it ran; it was stopped and "
+	    "nothing was published", ref, cancelled ? "cancelled" : "taken "
+	    "over by another worker (its lease had expired)");
+}
+
+/*
+ * The last word before publishing (export_request.last_word), in the
+ * provisioning helper on its monitor session: the lease renewed as by a
+ * heartbeat, or the reason the job is no longer this run's.
+ */
+static int
+last_word(PGconn *c, void *ctx, char *err, size_t errlen)
+{
+	struct jobrun *jr = ctx;
+	enum jobs_state st = 0;
+	char ref[JOBS_REF_HEX];
+	int r;
+
+	if ((r = jobs_beat(c, jr->id_hash, jr->lease, &st)) == 0)
+		return 0;
+	if (r != ERR_EXISTS)
+		return EXPORT_UNSAID;
+	jobs_ref(jr->id_hash, ref);
+	lost_msg(ref, st == JOBS_CANCELLED, err, errlen);
+	return ERR_INTERRUPTED;
+}
+
 /* Renews the lease now: 0, EXPORT_TICK_HOLD (busy), or a reason to
  * stop. */
 static int
@@ -221,10 +251,8 @@ beat(struct jobrun *jr, char *err, size_t errlen)
 	jr->last_ok = now;
 	if (!json_is_true(json_object_get(rep, "held"))) {
 		st = json_string_value(json_object_get(rep, "state"));
-		err_set(err, errlen, "job %s was %s while it ran; it was "
-		    "stopped and nothing was published", ref, st != NULL &&
-		    strcmp(st, "cancelled") == 0 ? "cancelled" : "taken over "
-		    "by another worker (its lease had expired)");
+		lost_msg(ref, st != NULL && strcmp(st, "cancelled") == 0, err,
+		    errlen);
 		json_decref(rep);
 		return ERR_INTERRUPTED;
 	}
@@ -269,6 +297,9 @@ tick(void *ctx, int force, char *err, size_t errlen)
 	}
 	if (jr->worker && (r = watch(jr, err, errlen)) != 0)
 		return r;
+	/* the lease was just renewed by the last word */
+	if (force == EXPORT_TICK_SAID)
+		return 0;
 	if (!force && now < jr->next_beat)
 		return jr->busy ? EXPORT_TICK_HOLD : 0;
 	jr->next_beat = now + jr->beat_ms;
@@ -449,6 +480,7 @@ jobrun_run(struct jobrun *jr)
 	p.q.progress_ctx = jr;
 	p.q.tick = tick;
 	p.q.tick_ctx = jr;
+	p.q.last_word = last_word;
 	p.q.abandoned = abandoned;
 	p.q.abandoned_ctx = jr;
 	jr->r = r = export_run(&p.q, &jr->res, jr->err, sizeof(jr->err));

@@ -17,6 +17,9 @@
  *	                       to the queue                            (work)
  *	service -> client   R  result: {"r", "reason", "message", ...}
  *
+ * After a result the client may send another request on the same
+ * connection (at most PROTO_REQUESTS_MAX in all), or close it.
+ *
  * Both sides treat the other's bytes as untrusted: sizes are checked
  * before anything is allocated, a frame that is not what the
  * conversation expects ends it.
@@ -32,6 +35,7 @@ struct buf;
 
 #define PROTO_VERSION	1
 #define PROTO_FRAME_MAX	(1024 * 1024)
+#define PROTO_REQUESTS_MAX	16
 
 enum proto_type {
 	PROTO_HELLO = 'H',

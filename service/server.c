@@ -56,14 +56,29 @@ refuse(int fd, int r, const char *msg)
 	json_decref(j);
 }
 
-/* Hello, one request, its answer. */
+/* One request and its answer. */
+static int
+serve_one(struct svc_conn *sc, json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	size_t i;
+
+	for (i = 0; cmd != NULL && i < sizeof(handlers) / sizeof(handlers[0]);
+	    i++)
+		if (strcmp(cmd, handlers[i].cmd) == 0)
+			return handlers[i].fn(sc, req);
+	refuse(sc->fd, ERR_USAGE, "unknown command");
+	return ERR_USAGE;
+}
+
+/* Hello, then requests and their answers, one after the other (a
+ * command that sends several, like run's request and then the run, pays
+ * for one service and one hello), until the client closes. */
 static int
 serve_conn(struct svc_conn *sc)
 {
 	json_t *hello, *req = NULL;
-	const char *cmd;
-	size_t i;
-	int r;
+	int n, r;
 
 	if ((hello = json_pack("{s:i,s:s}", "version", PROTO_VERSION,
 	    "control_id", sc->control_id)) == NULL)
@@ -72,23 +87,23 @@ serve_conn(struct svc_conn *sc)
 	json_decref(hello);
 	if (r != 0)
 		return r;
-	if ((r = proto_recv_json(sc->fd, PROTO_REQUEST, &req,
-	    REQUEST_TIMEOUT_MS)) != 0) {
-		if (r != ERR_TRUNCATED)
-			refuse(sc->fd, ERR_FORMAT, "malformed request");
-		return r;
-	}
-	cmd = json_string_value(json_object_get(req, "cmd"));
-	for (i = 0; cmd != NULL && i < sizeof(handlers) / sizeof(handlers[0]);
-	    i++)
-		if (strcmp(cmd, handlers[i].cmd) == 0) {
-			r = handlers[i].fn(sc, req);
-			json_decref(req);
+	for (n = 0; n < PROTO_REQUESTS_MAX; n++) {
+		if ((r = proto_recv_json(sc->fd, PROTO_REQUEST, &req,
+		    REQUEST_TIMEOUT_MS)) != 0) {
+			/* the client's end after at least one answer */
+			if (n > 0 && r == ERR_TRUNCATED)
+				return 0;
+			if (r != ERR_TRUNCATED)
+				refuse(sc->fd, ERR_FORMAT, "malformed request");
 			return r;
 		}
-	refuse(sc->fd, ERR_USAGE, "unknown command");
-	json_decref(req);
-	return ERR_USAGE;
+		r = serve_one(sc, req);
+		json_decref(req);
+		req = NULL;
+		if (r != 0)
+			return r;
+	}
+	return 0;
 }
 
 static void
@@ -151,8 +166,8 @@ svc_serve_stdio(const struct config *cfg)
 	sc.cfg = cfg;
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(sc.peer, sizeof(sc.peer), "local uid=%u", (unsigned)getuid());
-	if (svc_control_id(cfg, sc.control_id, sizeof(sc.control_id), msg,
-	    sizeof(msg)) != 0) {
+	if (svc_control_id_hint(cfg, sc.control_id, sizeof(sc.control_id),
+	    msg, sizeof(msg)) != 0) {
 		refuse(sc.fd, ERR_DB, msg[0] ? msg : "cannot reach the control "
 		    "database");
 		return 2;

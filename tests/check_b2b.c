@@ -118,6 +118,90 @@ START_TEST(test_copied_prefix)
 }
 END_TEST
 
+/* Four one-block messages at once (the SIMD path where the CPU has it,
+ * then one at a time): libsodium's bytes, for every length and several
+ * digest sizes. */
+static void
+four_against_libsodium(void)
+{
+	uint8_t msg[4][128], got[4][64], want[64];
+	uint8_t *out[4] = { got[0], got[1], got[2], got[3] };
+	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
+	static const size_t outs[] = { 1, 20, 32, 33, 63, 64 };
+	size_t n, o, j;
+
+	for (n = 0; n <= 128; n++)
+		for (o = 0; o < sizeof(outs) / sizeof(outs[0]); o++) {
+			randombytes_buf(msg, sizeof(msg));
+			memset(got, 0xa5, sizeof(got));
+			b2b_hash4_block(out, outs[o], in, n);
+			for (j = 0; j < 4; j++) {
+				crypto_generichash(want, outs[o], msg[j], n,
+				    NULL, 0);
+				ck_assert_msg(memcmp(want, got[j], outs[o]) == 0,
+				    "lane %zu len %zu out %zu", j, n, outs[o]);
+				ck_assert_msg(outs[o] == 64 ||
+				    got[j][outs[o]] == 0xa5,
+				    "lane %zu wrote past its digest", j);
+			}
+		}
+}
+
+/* b2b_final4 from the evidence's keyed prefix state: the bytes of a
+ * copy of the state updated and finished, for every length that fits;
+ * a length that does not is refused with nothing written. */
+static void
+final4_against_copies(void)
+{
+	uint8_t salt[32], msg[4][128], got[4][32], want[32];
+	uint8_t *out[4] = { got[0], got[1], got[2], got[3] };
+	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
+	struct b2b base, s;
+	size_t n[4], room, k, j;
+
+	randombytes_buf(salt, sizeof(salt));
+	ck_assert_int_eq(b2b_init(&base, 32, salt, 32), 0);
+	b2b_update(&base, "texp record v1", 15);
+	room = BLAKE2B_BLOCK - 15;
+	for (k = 0; k <= room; k++) {
+		randombytes_buf(msg, sizeof(msg));
+		for (j = 0; j < 4; j++)
+			n[j] = j == 0 ? k : randombytes_uniform(
+			    (uint32_t)room + 1);
+		ck_assert_int_eq(b2b_final4(&base, in, n, out), 0);
+		for (j = 0; j < 4; j++) {
+			s = base;
+			b2b_update(&s, msg[j], n[j]);
+			b2b_final(&s, want);
+			ck_assert_msg(memcmp(want, got[j], 32) == 0,
+			    "lane %zu len %zu", j, n[j]);
+		}
+	}
+	n[2] = room + 1;
+	memset(got, 0xa5, sizeof(got));
+	ck_assert_int_eq(b2b_final4(&base, in, n, out), -1);
+	for (j = 0; j < 32; j++)
+		ck_assert(got[0][j] == 0xa5);
+	/* a full buffer (the key block, not yet compressed) takes nothing */
+	ck_assert_int_eq(b2b_init(&s, 32, salt, 32), 0);
+	n[0] = n[1] = n[2] = n[3] = 0;
+	ck_assert_int_eq(b2b_final4(&s, in, n, out), 0);
+	b2b_final(&s, want);
+	ck_assert(memcmp(want, got[3], 32) == 0);
+	n[1] = 1;
+	ck_assert_int_eq(b2b_final4(&s, in, n, out), -1);
+}
+
+START_TEST(test_four_at_once)
+{
+	for (b2b_x4_max = 2; b2b_x4_max >= 0; b2b_x4_max--) {
+		four_against_libsodium();
+		final4_against_copies();
+	}
+	b2b_x4_max = 2;
+}
+END_TEST
+
 static Suite *
 b2b_suite(void)
 {
@@ -129,6 +213,7 @@ b2b_suite(void)
 	tcase_add_test(tc, test_bad_lengths);
 	tcase_add_test(tc, test_against_libsodium);
 	tcase_add_test(tc, test_copied_prefix);
+	tcase_add_test(tc, test_four_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -206,6 +206,25 @@ check "  ... and nothing added there" [ "$(psql -X -q -At -d "${db}_b" -c "SELEC
 expect_rc 0 "  ... while its own database takes it" "$E" submit --config "$CFG" "$work/other.act"
 dropdb "${db}_b"
 
+# ---- the greeting's id is a hint ----
+# A service started for one command (--config) greets with the control
+# database's id its pinned log head names, without a database session;
+# a wrong one there is refused by the step, which checks the database's
+# own id (nothing done), and names the right one for the next command.
+head="$work/service-state/log-head"
+check "the pinned log head names the control database" \
+	[ "$(awk '{ print $3 }' "$head")" = "$(sql "SELECT control_id FROM texp_control.instance")" ]
+awk '{ print $1, $2, "1-00000000000000000000000000000000" }' "$head" >"$work/head.new"
+mv "$work/head.new" "$head"
+expect_rc 1 "a greeting with another control database's id: refused" \
+	as root tenant add hint-co --name "Hint Co"
+check "  ... saying the control database changed" \
+	grep -q "control database changed during the request" "$work/err"
+check "  ... and nothing was added" \
+	[ "$(sql "SELECT count(*) FROM texp_control.tenants WHERE tenant = 'hint-co'")" = 0 ]
+expect_rc 0 "  ... the next command is greeted with the database's id" \
+	as root tenant add hint-co --name "Hint Co"
+
 # ---- the log is intact and holds no secret ----
 expect_rc 0 "audit verify" "$E" audit verify --config "$CFG"
 check "  ... checked the signatures and the tables" grep -q "every row signed" "$work/out"
