@@ -32,15 +32,16 @@ OTHER=${BENCH_OTHER_ROWS:-50000}
 dir=${BENCH_DIR:-$top/bench/data}
 mkdir -p "$dir"
 work=$(mktemp -d "$dir/export.XXXXXX")
-pg=$(mktemp -d /tmp/texp-bench-pg.XXXXXX)
-trap 'sh "$top/ci/pg.sh" stop "$pg" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
-env_lines=$(sh "$top/ci/pg.sh" start "$pg")
-eval "$env_lines"
-createdb bench
 orders=$((ROWS * 10 / 20))
-echo "bench/export: generating 20 tenants, $ROWS rows for the exported one..."
-psql -X -q -d bench -v target_orders="$orders" -v other_rows="$OTHER" \
-    -v small_rows="${BENCH_SMALL_ROWS:-100}" -f "$top/bench/gen.sql"
+. "$top/bench/lib.sh"
+BENCH_EXPORT_EXTRA='part_size = 4G
+expiry = 1d'
+# A whole-tenant export without PII: measured without a second approver.
+BENCH_CONF_EXTRA='
+[control]
+high_risk_whole_tenant = no
+high_risk_rows = 0'
+bench_db export "$orders" "$OTHER" "${BENCH_SMALL_ROWS:-100}"
 T=00000000-0000-4000-8000-000000000001
 T2=00000000-0000-4000-8000-000000000002
 T3=00000000-0000-4000-8000-000000000003
@@ -48,67 +49,12 @@ TS=00000000-0000-4000-8000-000000000020
 total=$(psql -X -At -d bench -c "SELECT (SELECT count(*) FROM bench.orders WHERE tenant_id = '$T') + (SELECT count(*) FROM bench.events WHERE tenant_id = '$T') + (SELECT count(*) FROM bench.files WHERE tenant_id = '$T')")
 echo "bench/export: exported tenant has $total rows"
 
-mkdir -p "$work/out" "$work/alt" "$work/state"
+mkdir -p "$work/alt"
 "$B/tenant-verify" keygen --out "$work/id" >"$work/rcpt"
-"$B/tenant-export" keygen --out "$work/sign" --unencrypted >/dev/null
-# the root admin's key signs the set-up below only: a cheap scrypt cost
-head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/root.pass"
-chmod 600 "$work/root.pass"
-"$B/tests/tools/texp-testkey" "$work/root" "$work/root.pass"
-cat >"$work/bench.conf" <<CONF
-[database]
-dbname = bench
-user = texp_monitor
-password_file = $work/monitor.password
-
-[export]
-tenant_key = tenant_id
-signing_key = $work/sign.key
-outbox = $work/out
-part_size = 4G
-expiry = 1d
-
-[service]
-root_key = $work/root.pub
-service_key = $work/service.key
-state_dir = $work/state
-
-[table bench.tenants]
-class = tenant
-tenant_key = id
-
-[table bench.orders]
-class = tenant
-
-[table bench.events]
-class = tenant
-
-[table bench.files]
-class = tenant
-
-# A whole-tenant export without PII: measured without a second approver.
-[control]
-high_risk_whole_tenant = no
-high_risk_rows = 0
-CONF
-"$B/tenant-export" db-setup --config "$work/bench.conf" --user postgres --apply >/dev/null
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/monitor.password"
-chmod 600 "$work/monitor.password"
-# on stdin: a password never goes on a command line
-psql -X -q -v ON_ERROR_STOP=1 -d bench <<SQL
-ALTER ROLE texp_monitor PASSWORD '$(cat "$work/monitor.password")';
-SQL
 # run needs a signed request by a registered principal: a requester
 # assigned to the tenant, registered by the root key with the tenant's
 # recipient. Unlocking the requester's key (tenant-export keygen's default
 # cost) is part of every real run, so it is part of the measured time.
-"$B/tenant-export" init --config "$work/bench.conf" --user postgres >/dev/null
-as_root() {
-	ar_sub=$1
-	shift
-	"$B/tenant-export" "$ar_sub" "$@" --config "$work/bench.conf" \
-	    --as "$work/root.key" --passphrase-file "$work/root.pass" >/dev/null
-}
 for t in "$T" "$T2" "$T3" "$TS"; do
 	as_root tenant add "$t" --name "Bench tenant $t" --recipient "$(cat "$work/rcpt")"
 done

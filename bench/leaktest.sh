@@ -18,70 +18,14 @@ SAMPLE=${BENCH_SAMPLE:-3}
 dir=${BENCH_DIR:-$top/bench/data}
 mkdir -p "$dir"
 work=$(mktemp -d "$dir/leaktest.XXXXXX")
-pg=$(mktemp -d /tmp/texp-bench-pg.XXXXXX)
-trap 'sh "$top/ci/pg.sh" stop "$pg" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
-env_lines=$(sh "$top/ci/pg.sh" start "$pg")
-eval "$env_lines"
-createdb bench
-echo "bench/leaktest: generating 20 tenants..."
-psql -X -q -d bench -v target_orders="$((ROWS * 10 / 20))" \
-    -v other_rows="$OTHER" -v small_rows=100 -f "$top/bench/gen.sql"
+. "$top/bench/lib.sh"
+bench_db leaktest "$((ROWS * 10 / 20))" "$OTHER" 100
 total=$(psql -X -At -d bench -c "SELECT (SELECT count(*) FROM bench.orders)
     + (SELECT count(*) FROM bench.events) + (SELECT count(*) FROM bench.files)
     + (SELECT count(*) FROM bench.tenants)")
 echo "bench/leaktest: $total rows"
 
-mkdir -p "$work/out" "$work/state"
-"$B/tenant-export" keygen --out "$work/sign" --unencrypted >/dev/null
-head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/key.pass"
-chmod 600 "$work/key.pass"
-# cheap scrypt costs: the set-up is not what is measured
-"$B/tests/tools/texp-testkey" "$work/root" "$work/key.pass"
-"$B/tests/tools/texp-testkey" "$work/auditor" "$work/key.pass"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/monitor.password"
-chmod 600 "$work/monitor.password"
-cat >"$work/bench.conf" <<CONF
-[database]
-dbname = bench
-user = texp_monitor
-password_file = $work/monitor.password
-
-[export]
-tenant_key = tenant_id
-signing_key = $work/sign.key
-outbox = $work/out
-
-[service]
-root_key = $work/root.pub
-service_key = $work/service.key
-state_dir = $work/state
-
-[table bench.tenants]
-class = tenant
-tenant_key = id
-
-[table bench.orders]
-class = tenant
-
-[table bench.events]
-class = tenant
-
-[table bench.files]
-class = tenant
-CONF
-"$B/tenant-export" db-setup --config "$work/bench.conf" --user postgres \
-    --apply >/dev/null
-# on stdin: a password never goes on a command line
-psql -X -q -v ON_ERROR_STOP=1 -d bench <<SQL
-ALTER ROLE texp_monitor PASSWORD '$(cat "$work/monitor.password")';
-SQL
-"$B/tenant-export" init --config "$work/bench.conf" --user postgres >/dev/null
-as_root() {
-	ar_sub=$1
-	shift
-	"$B/tenant-export" "$ar_sub" "$@" --config "$work/bench.conf" \
-	    --as "$work/root.key" --passphrase-file "$work/key.pass" >/dev/null
-}
+"$B/tests/tools/texp-testkey" "$work/auditor" "$work/root.pass"
 for t in $(psql -X -At -d bench -c "SELECT id FROM bench.tenants ORDER BY id"); do
 	as_root tenant add "$t" --name "Bench tenant $t"
 done
@@ -95,7 +39,7 @@ timed() {
 	shift
 	/usr/bin/env python3 - "$work/$tn.t" "$B/tenant-export" leaktest \
 	    --config "$work/bench.conf" --as "$work/auditor.key" \
-	    --passphrase-file "$work/key.pass" --json "$@" \
+	    --passphrase-file "$work/root.pass" --json "$@" \
 	    >"$work/$tn.json" <<'PY'
 import os, resource, subprocess, sys, time
 t0 = time.monotonic()
