@@ -2058,45 +2058,75 @@ read_pin(const char *path, uint64_t *seq, uint8_t hash[32])
 	return read_pin_id(path, seq, hash, NULL);
 }
 
+/* Takes the head file's lock (HEAD.lock, flock): the descriptor, or -1. */
+static int
+pin_lock(const char *head_file)
+{
+	char path[4096];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s.lock", head_file) >=
+	    (int)sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes "SEQ HEX[ CONTROL_ID]" as the head file, durably and whole
+ * (a new file, fsync, rename over the old one). Under pin_lock. */
+static int
+pin_write(const char *head_file, uint64_t seq, const uint8_t hash[32],
+    const char *control_id)
+{
+	char tmp[4096], line[256], hex[65];
+	int fd, r = ERR_IO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", head_file) >=
+	    (int)sizeof(tmp))
+		return ERR_INVALID;
+	sodium_bin2hex(hex, sizeof(hex), hash, 32);
+	if (control_id != NULL && strlen(control_id) <= CONTROL_ID_MAX &&
+	    action_value_valid(control_id))
+		snprintf(line, sizeof(line), "%llu %s %s\n",
+		    (unsigned long long)seq, hex, control_id);
+	else
+		snprintf(line, sizeof(line), "%llu %s\n",
+		    (unsigned long long)seq, hex);
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		return ERR_IO;
+	if (write(fd, line, strlen(line)) == (ssize_t)strlen(line) &&
+	    fsync(fd) == 0 && rename(tmp, head_file) == 0)
+		r = 0;
+	close(fd);
+	return r;
+}
+
 int
 ledger_pin_control_id(const char *head_file, const char *control_id)
 {
-	char tmp[4096], line[256], hex[65], cid[CONTROL_ID_MAX + 1];
+	char cid[CONTROL_ID_MAX + 1];
 	uint64_t seq = 0;
 	uint8_t h[32];
-	int lock = -1, fd = -1, r = ERR_IO;
+	int lock, r;
 
 	if (head_file == NULL || strlen(control_id) > CONTROL_ID_MAX ||
 	    !action_value_valid(control_id))
 		return ERR_INVALID;
-	if (snprintf(tmp, sizeof(tmp), "%s.lock", head_file) >=
-	    (int)sizeof(tmp))
-		return ERR_INVALID;
-	if ((lock = open(tmp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0 || flock(lock, LOCK_EX) != 0)
-		goto out;
+	if ((lock = pin_lock(head_file)) < 0)
+		return ERR_IO;
 	/* nothing pinned, or the id named already: nothing to change */
-	if ((r = read_pin_id(head_file, &seq, h, cid)) != 0 || seq == 0 ||
-	    strcmp(cid, control_id) == 0)
-		goto out;
-	r = ERR_IO;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", head_file);
-	sodium_bin2hex(hex, sizeof(hex), h, 32);
-	snprintf(line, sizeof(line), "%llu %s %s\n", (unsigned long long)seq,
-	    hex, control_id);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
-		goto out;
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
-	    fsync(fd) != 0 || rename(tmp, head_file) != 0)
-		goto out;
-	r = 0;
- out:
-	if (fd >= 0)
-		close(fd);
-	if (lock >= 0)
-		close(lock);
+	if ((r = read_pin_id(head_file, &seq, h, cid)) == 0 && seq != 0 &&
+	    strcmp(cid, control_id) != 0)
+		r = pin_write(head_file, seq, h, control_id);
+	close(lock);
 	return r;
 }
 
@@ -2117,45 +2147,17 @@ int
 ledger_pin_head(const char *head_file, uint64_t seq, const uint8_t hash[32],
     const char *control_id)
 {
-	char tmp[4096], line[256], hex[65];
 	uint64_t cur = 0;
 	uint8_t h[32];
-	int lock = -1, fd = -1, r = ERR_IO;
+	int lock, r = 0;
 
 	if (head_file == NULL)
 		return 0;
-	if (snprintf(tmp, sizeof(tmp), "%s.lock", head_file) >=
-	    (int)sizeof(tmp))
-		return ERR_INVALID;
-	if ((lock = open(tmp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0 || flock(lock, LOCK_EX) != 0)
-		goto out;
-	if (read_pin(head_file, &cur, h) == 0 && cur >= seq) {
-		r = 0;
-		goto out;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", head_file);
-	sodium_bin2hex(hex, sizeof(hex), hash, 32);
-	if (control_id != NULL && strlen(control_id) <= CONTROL_ID_MAX &&
-	    action_value_valid(control_id))
-		snprintf(line, sizeof(line), "%llu %s %s\n",
-		    (unsigned long long)seq, hex, control_id);
-	else
-		snprintf(line, sizeof(line), "%llu %s\n",
-		    (unsigned long long)seq, hex);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
-		goto out;
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
-	    fsync(fd) != 0 || rename(tmp, head_file) != 0)
-		goto out;
-	r = 0;
- out:
-	if (fd >= 0)
-		close(fd);
-	if (lock >= 0)
-		close(lock);
+	if ((lock = pin_lock(head_file)) < 0)
+		return ERR_IO;
+	if (!(read_pin(head_file, &cur, h) == 0 && cur >= seq))
+		r = pin_write(head_file, seq, hash, control_id);
+	close(lock);
 	return r;
 }
 
