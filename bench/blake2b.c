@@ -99,8 +99,9 @@ rec_sodium(uint8_t out[64])
 	}
 }
 
+/* NREC keyed record hashes of len bytes each, one message per pass. */
 static void
-rec_ours(uint8_t out[64])
+ours_len(uint8_t out[64], size_t len)
 {
 	struct b2b base, st;
 	uint8_t h[32];
@@ -112,11 +113,17 @@ rec_ours(uint8_t out[64])
 	for (i = 0; i < NREC; i++) {
 		rec[0] = (uint8_t)i;
 		st = base;
-		b2b_update(&st, rec, REC);
+		b2b_update(&st, rec, len);
 		b2b_final(&st, h);
 		for (k = 0; k < 32; k++)
 			out[k] ^= h[k];
 	}
+}
+
+static void
+rec_ours(uint8_t out[64])
+{
+	ours_len(out, REC);
 }
 
 #ifdef HAVE_LIBB2
@@ -149,21 +156,7 @@ rec_libb2(uint8_t out[64])
 static void
 small_ours(uint8_t out[64])
 {
-	struct b2b base, st;
-	uint8_t h[32];
-	int i, k;
-
-	memset(out, 0, 64);
-	b2b_init(&base, 32, salt, 32);
-	b2b_update(&base, "texp record v1", 15);
-	for (i = 0; i < NREC; i++) {
-		rec[0] = (uint8_t)i;
-		st = base;
-		b2b_update(&st, rec, SMALL);
-		b2b_final(&st, h);
-		for (k = 0; k < 32; k++)
-			out[k] ^= h[k];
-	}
+	ours_len(out, SMALL);
 }
 
 static void
