@@ -526,24 +526,6 @@ action_principal(const struct action *a)
 	return a != NULL && a->verified ? &a->principal : NULL;
 }
 
-/* A public key where the secret one belongs is a common mistake: say
- * so rather than "unsafe permissions" or "malformed key". */
-static int
-is_public_key(const char *path)
-{
-	struct minisig_pubkey *pk = NULL;
-	struct buf *b = NULL;
-	int yes;
-
-	if (file_read_small(AT_FDCWD, path, 4096, 0, &b) != 0)
-		return 0;
-	yes = minisig_pubkey_parse((const char *)buf_ptr(b), buf_len(b),
-	    &pk) == 0;
-	minisig_pubkey_free(pk);
-	buf_free(b);
-	return yes;
-}
-
 int
 action_seckey_load(const char *keypath, const char *passfile,
     struct minisig_seckey **out, char *err, size_t errlen)
@@ -567,7 +549,7 @@ action_seckey_load(const char *keypath, const char *passfile,
 		goto out;
 	}
 	if (r != ERR_PASSPHRASE) {
-		if (is_public_key(keypath))
+		if (minisig_pubkey_file(keypath))
 			err_set(err, errlen, "\"%s\" is a public key: --as takes "
 			    "your secret key (the .key file keygen wrote)",
 			    keypath);

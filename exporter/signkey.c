@@ -27,24 +27,6 @@ struct signkey {
 	char id[MINISIG_KEYID_HEX];
 };
 
-/* A public key where the secret one should be is a common mistake: say
- * so instead of "unsafe permissions". */
-static int
-is_public_key(const char *path)
-{
-	struct minisig_pubkey *pk = NULL;
-	struct buf *b = NULL;
-	int yes;
-
-	if (file_read_small(AT_FDCWD, path, KEYFILE_MAX, 0, &b) != 0)
-		return 0;
-	yes = minisig_pubkey_parse((const char *)buf_ptr(b), buf_len(b),
-	    &pk) == 0;
-	minisig_pubkey_free(pk);
-	buf_free(b);
-	return yes;
-}
-
 /* Reads and unlocks the key file into *sk. */
 static int
 unlock(const struct config_export *ce, struct minisig_seckey **sk,
@@ -57,7 +39,7 @@ unlock(const struct config_export *ce, struct minisig_seckey **sk,
 
 	if ((r = file_read_small(AT_FDCWD, ce->signing_key, KEYFILE_MAX, 1,
 	    &b)) != 0) {
-		if (r == ERR_PERM && is_public_key(ce->signing_key))
+		if (r == ERR_PERM && minisig_pubkey_file(ce->signing_key))
 			err_set(err, errlen, "the signing key \"%s\" is a public "
 			    "key: signing_key names the secret key (.key)",
 			    ce->signing_key);

@@ -230,6 +230,16 @@ minisig_pubkey_load(const char *path, struct minisig_pubkey **out)
 	return r;
 }
 
+int
+minisig_pubkey_file(const char *path)
+{
+	struct minisig_pubkey *pk = NULL;
+	int yes = minisig_pubkey_load(path, &pk) == 0;
+
+	minisig_pubkey_free(pk);
+	return yes;
+}
+
 void
 minisig_keyring_free(struct minisig_pubkey **keys, size_t n)
 {

@@ -71,6 +71,9 @@ int minisig_pubkey_parse(const char *text, size_t len,
 /* Reads and parses a .pub file (O_NOFOLLOW, regular file, at most 4 KiB).
  * ERR_IO / ERR_NOENT on open or read failure. */
 int minisig_pubkey_load(const char *path, struct minisig_pubkey **out);
+/* 1 if the file at path is a minisign public key (a common mistake where
+ * a secret key belongs: callers say so), else 0. */
+int minisig_pubkey_file(const char *path);
 /* Full file text, "untrusted comment: minisign public key <ID>\n<b64>\n",
  * NUL-terminated, in a new malloc'd string the caller frees. */
 int minisig_pubkey_encode(const struct minisig_pubkey *pk, char **text_out);
