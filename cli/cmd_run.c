@@ -195,8 +195,10 @@ request_first(const struct cmd_common *cc, struct client *cl,
 			json_object_set_new(res, "ok", json_true());
 			json_object_set_new(res, "job", json_string(id));
 			cmd_print_json(res);
-		} else
+		} else {
 			printf("%s\n", id);
+			json_decref(res);
+		}
 		return CMD_EXIT_OK;
 	}
 	if (state != NULL && strcmp(state, "awaiting_approval") == 0) {
