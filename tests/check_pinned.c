@@ -37,57 +37,16 @@
 	"7ad06752ecaa1ec1856fbe4356ab332a00f26288a4c2b3c22c15ead3710173a0"
 #define PINNED_ZSTD_VERSION	10504
 
-/* ---- deterministic randomness for libsodium ---- */
+/* ---- deterministic randomness for libsodium (testutil.h) ---- */
 
-static uint8_t rng_key[32];
-static uint64_t rng_ctr;
-
-static void
-rng_buf(void *const p, const size_t n)
-{
-	uint8_t blk[64], ctr[8], *o = p;
-	size_t off = 0, take, i;
-
-	while (off < n) {
-		for (i = 0; i < 8; i++)
-			ctr[i] = (uint8_t)(rng_ctr >> (8 * i));
-		rng_ctr++;
-		crypto_generichash(blk, sizeof(blk), ctr, sizeof(ctr), rng_key,
-		    sizeof(rng_key));
-		take = n - off < sizeof(blk) ? n - off : sizeof(blk);
-		memcpy(o + off, blk, take);
-		off += take;
-	}
-}
-
-static uint32_t
-rng_random(void)
-{
-	uint32_t v;
-
-	rng_buf(&v, sizeof(v));
-	return v;
-}
-
-static void rng_stir(void) { }
-static int rng_close(void) { return 0; }
-static const char *rng_name(void) { return "texp-pinned"; }
-
-static struct randombytes_implementation rng_impl = {
-	.implementation_name = rng_name,
-	.random = rng_random,
-	.stir = rng_stir,
-	.uniform = NULL,
-	.buf = rng_buf,
-	.close = rng_close,
-};
-
+/* The key is the label's first 32 bytes, zero-padded. */
 static void
 rng_seed(const char *label)
 {
-	memset(rng_key, 0, sizeof(rng_key));
-	memcpy(rng_key, label, strlen(label) < 32 ? strlen(label) : 32);
-	rng_ctr = 0;
+	uint8_t key[32] = { 0 };
+
+	memcpy(key, label, strlen(label) < 32 ? strlen(label) : 32);
+	test_rng_key(key);
 }
 
 /* ---- the tables ---- */
@@ -491,8 +450,7 @@ pinned_suite(void)
 int
 main(void)
 {
-	if (randombytes_set_implementation(&rng_impl) != 0 ||
-	    sodium_init() < 0)
+	if (test_rng_install() != 0 || sodium_init() < 0)
 		return 1;
 	return test_run_suite(pinned_suite());
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "testutil.h"
 
 int
@@ -136,4 +138,62 @@ test_run(char *const argv[], const char *in_path, const char *out_path)
 	if (WIFSIGNALED(st))
 		return 128 + WTERMSIG(st);
 	return WEXITSTATUS(st);
+}
+
+/* ---- deterministic randomness for libsodium ---- */
+
+static uint8_t rng_key[32];
+static uint64_t rng_ctr;
+
+void
+test_rng_key(const uint8_t key[32])
+{
+	memcpy(rng_key, key, sizeof(rng_key));
+	rng_ctr = 0;
+}
+
+static void
+rng_buf(void *const p, const size_t n)
+{
+	uint8_t blk[64], ctr[8], *o = p;
+	size_t off = 0, take, i;
+
+	while (off < n) {
+		for (i = 0; i < 8; i++)
+			ctr[i] = (uint8_t)(rng_ctr >> (8 * i));
+		rng_ctr++;
+		crypto_generichash(blk, sizeof(blk), ctr, sizeof(ctr), rng_key,
+		    sizeof(rng_key));
+		take = n - off < sizeof(blk) ? n - off : sizeof(blk);
+		memcpy(o + off, blk, take);
+		off += take;
+	}
+}
+
+static uint32_t
+rng_random(void)
+{
+	uint32_t v;
+
+	rng_buf(&v, sizeof(v));
+	return v;
+}
+
+static void rng_stir(void) { }
+static int rng_close(void) { return 0; }
+static const char *rng_name(void) { return "texp-test"; }
+
+static struct randombytes_implementation rng_impl = {
+	.implementation_name = rng_name,
+	.random = rng_random,
+	.stir = rng_stir,
+	.uniform = NULL,
+	.buf = rng_buf,
+	.close = rng_close,
+};
+
+int
+test_rng_install(void)
+{
+	return randombytes_set_implementation(&rng_impl) == 0 ? 0 : -1;
 }

@@ -36,4 +36,15 @@ void test_rmtree(const char *path);
  * Returns the exit status, or 128+signal. */
 int test_run(char *const argv[], const char *in_path, const char *out_path);
 
+/*
+ * A deterministic randombytes implementation for libsodium, so that keys,
+ * salts and nonces (and so whole archives) can be pinned: block i of the
+ * stream is BLAKE2b-512 of the 8-byte little-endian counter i keyed with
+ * the current key. test_rng_key sets the key and restarts the counter;
+ * test_rng_install makes libsodium use it (0, or -1).
+ */
+#include <stdint.h>
+void test_rng_key(const uint8_t key[32]);
+int test_rng_install(void);
+
 #endif

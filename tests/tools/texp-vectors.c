@@ -36,6 +36,7 @@
 #include "minisig.h"
 #include "seal.h"
 #include "tar.h"
+#include "testutil.h"
 
 #define CREATED	1767225600ULL	/* 2026-01-01T00:00:00Z */
 #define EXPIRES	4102444800ULL	/* 2100-01-01T00:00:00Z */
@@ -73,71 +74,18 @@ at(struct buf *b, size_t off)
 }
 
 /* ------------------------------------------------------------------ */
-/* Deterministic randomness for libsodium */
+/* Deterministic randomness for libsodium (testutil.h) */
 
-static uint8_t rng_key[32];
-static uint64_t rng_ctr;
-
+/* The key is BLAKE2b-256 of the label, keyed with "texp-vectors v1". */
 static void
 rng_seed(const char *label)
 {
-	crypto_generichash(rng_key, sizeof(rng_key), (const uint8_t *)label,
+	uint8_t key[32];
+
+	crypto_generichash(key, sizeof(key), (const uint8_t *)label,
 	    strlen(label), (const uint8_t *)"texp-vectors v1", 15);
-	rng_ctr = 0;
+	test_rng_key(key);
 }
-
-static void
-rng_buf(void *const p, const size_t n)
-{
-	uint8_t blk[64], ctr[8], *o = p;
-	size_t off = 0, take, i;
-
-	while (off < n) {
-		for (i = 0; i < 8; i++)
-			ctr[i] = (uint8_t)(rng_ctr >> (8 * i));
-		rng_ctr++;
-		crypto_generichash(blk, sizeof(blk), ctr, sizeof(ctr), rng_key,
-		    sizeof(rng_key));
-		take = n - off < sizeof(blk) ? n - off : sizeof(blk);
-		memcpy(o + off, blk, take);
-		off += take;
-	}
-}
-
-static uint32_t
-rng_random(void)
-{
-	uint32_t v;
-
-	rng_buf(&v, sizeof(v));
-	return v;
-}
-
-static void
-rng_stir(void)
-{
-}
-
-static int
-rng_close(void)
-{
-	return 0;
-}
-
-static const char *
-rng_name(void)
-{
-	return "texp-vectors";
-}
-
-static struct randombytes_implementation rng_impl = {
-	.implementation_name = rng_name,
-	.random = rng_random,
-	.stir = rng_stir,
-	.uniform = NULL,
-	.buf = rng_buf,
-	.close = rng_close,
-};
 
 /* ------------------------------------------------------------------ */
 /* The vectors' keys */
@@ -2296,7 +2244,7 @@ main(int argc, char **argv)
 	}
 	/* every random byte from here on is rng_buf's */
 	rng_seed("init");
-	if (randombytes_set_implementation(&rng_impl) != 0 ||
+	if (test_rng_install() != 0 ||
 	    sodium_init() < 0)
 		die("libsodium", ERR_INTERNAL);
 	outdir = argv[2];
