@@ -8,10 +8,19 @@
 #   unthrottled  Client B's events exported again and again meanwhile
 #   throttled    the same with [export] max_rows_per_second = IMPACT_RATE
 #                (default 5000)
+#   snapshot     no export, but a session holding a repeatable-read
+#                snapshot as long as the window: what a long export's
+#                snapshot alone costs the application
+#   standby      the throttled export reading from a hot standby
+#                ([database] standby_host) instead of the primary
 # and prints the median TPS of each, and the export's own pace. Client B
-# has IMPACT_ROWS events (default 100,000). A throwaway PostgreSQL is
-# started under /tmp and removed after. Numbers depend on the machine:
-# compare them with each other, not across machines.
+# has IMPACT_ROWS events (default 100,000). A throwaway PostgreSQL and a
+# hot standby of it (running in every mode, so that replication costs the
+# same everywhere; max_standby_streaming_delay = -1, hot_standby_feedback
+# off) are started under /tmp and removed after. Every window starts on a
+# vacuumed database, so a mode does not pay for the dead rows of the one
+# before. Numbers depend on the machine: compare them with each other, not
+# across machines.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 TEXP_BUILD=${BUILD:+$top/$BUILD}
@@ -23,9 +32,11 @@ ROWS=${IMPACT_ROWS:-100000}
 ROUNDS=${IMPACT_ROUNDS:-3}
 work=$(mktemp -d /tmp/texp-impact.XXXXXX)
 pg=$(mktemp -d /tmp/texp-impact-pg.XXXXXX)
+sb=$(mktemp -d /tmp/texp-impact-sb.XXXXXX)
 loop=""
 stop_all() {
 	[ -n "$loop" ] && kill "$loop" 2>/dev/null
+	sh "$top/ci/pg.sh" stop "$sb" >/dev/null 2>&1
 	sh "$top/ci/pg.sh" stop "$pg" >/dev/null 2>&1
 	rm -rf "$work"
 }
@@ -46,6 +57,11 @@ sql "INSERT INTO app.events (tenant_id, occurred_at, kind, payload, labels)
     'bulk', jsonb_build_object('seq', g, 'note', repeat('x', 60)),
     ARRAY['a', 'b'] FROM generate_series(1, $ROWS) g"
 sql "VACUUM ANALYZE app.events"
+sh "$top/ci/pg.sh" standby "$pg" "$sb" >/dev/null
+sh "$top/ci/pg.sh" stop-server "$sb"
+printf 'max_standby_streaming_delay = -1\nhot_standby_feedback = off\n' \
+    >>"$sb/data/postgresql.auto.conf"
+sh "$top/ci/pg.sh" start-server "$sb"
 cat >"$work/app.sql" <<'SQL'
 \set n random(0, 199)
 BEGIN;
@@ -57,6 +73,7 @@ INSERT INTO app.events (tenant_id, occurred_at, kind) VALUES (:a, now(), 'bench'
 COMMIT;
 SQL
 pgb() {
+	psql -X -q -d impact -c "VACUUM" >/dev/null
 	pgbench -n -c 4 -j 2 -T "$SECONDS_" -D a="'$CLIENT_A'::uuid" \
 	    -f "$work/app.sql" impact 2>/dev/null |
 	    awk '/^tps/ { print int($3 + 0.5); exit }'
@@ -89,7 +106,18 @@ with_exports() {	# MODE: pgbench while exports run
 	"$E" sweep --config "$C" >/dev/null 2>&1 || true
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-: >"$work/idle" >"$work/free" >"$work/slow"
+: >"$work/idle" >"$work/free" >"$work/slow" >"$work/snap" >"$work/sbslow"
+# pgbench while a session holds one snapshot, reading nothing more
+with_snapshot() {
+	rm -f "$work/stop"
+	printf 'BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT count(*) FROM app.events;\n\\! while [ ! -e %s/stop ]; do sleep 0.2; done\nCOMMIT;\n' \
+	    "$work" | psql -X -q -d impact >/dev/null &
+	loop=$!
+	pgb
+	touch "$work/stop"
+	wait "$loop" 2>/dev/null || true
+	loop=""
+}
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
 	echo "bench/impact: round $r of $ROUNDS ($SECONDS_ s each)"
@@ -98,6 +126,10 @@ while [ "$r" -le "$ROUNDS" ]; do
 	with_exports free >>"$work/free"
 	printf '[export]\nmax_rows_per_second = %s\n' "$RATE" >>"$C"
 	with_exports slow >>"$work/slow"
+	with_snapshot >>"$work/snap"
+	sed -i "/^\\[database\\]/a standby_host = $sb" "$C"
+	with_exports sbslow >>"$work/sbslow"
+	sed -i '/^standby_host = /d' "$C"
 	sed -i '/^max_rows_per_second/d; /^\[export\]$/{$d}' "$C"
 	r=$((r + 1))
 done
@@ -120,6 +152,8 @@ print("%.0f rows/s over %d exports" % (sum(rates) / len(rates), len(rates))
 idle=$(median <"$work/idle")
 free=$(median <"$work/free")
 slow=$(median <"$work/slow")
+snap=$(median <"$work/snap")
+sbslow=$(median <"$work/sbslow")
 echo
 echo "pgbench, $SECONDS_ s, 4 clients, median of $ROUNDS (TPS):"
 printf '  idle                 %6s\n' "$idle"
@@ -127,4 +161,8 @@ printf '  during an export     %6s  (%s%% of idle; export: %s)\n' "$free" \
     "$((free * 100 / idle))" "$(pace free)"
 printf '  throttled (%s rows/s) %6s  (%s%% of idle; export: %s)\n' "$RATE" \
     "$slow" "$((slow * 100 / idle))" "$(pace slow)"
-echo "  raw: idle $(tr '\n' ' ' <"$work/idle")| during $(tr '\n' ' ' <"$work/free")| throttled $(tr '\n' ' ' <"$work/slow")"
+printf '  a snapshot held, no export  %6s  (%s%% of idle)\n' "$snap" \
+    "$((snap * 100 / idle))"
+printf '  throttled, from the standby %6s  (%s%% of idle; export: %s)\n' \
+    "$sbslow" "$((sbslow * 100 / idle))" "$(pace sbslow)"
+echo "  raw: idle $(tr '\n' ' ' <"$work/idle")| during $(tr '\n' ' ' <"$work/free")| throttled $(tr '\n' ' ' <"$work/slow")| snapshot $(tr '\n' ' ' <"$work/snap")| standby $(tr '\n' ' ' <"$work/sbslow")"

@@ -8,6 +8,11 @@
 #   ci/pg.sh stop DIR          stop it and remove DIR
 #   ci/pg.sh stop-server DIR   stop the server, keep the cluster (a test of
 #   ci/pg.sh start-server DIR  a database that goes away), and start it again
+#   ci/pg.sh standby PRIMARY DIR
+#                              a hot standby of the cluster under PRIMARY
+#                              (streaming replication, its own socket
+#                              directory DIR, same port), for exports that
+#                              read from a standby; prints its PGHOST
 #
 # Only its owner can reach it: DIR (which holds the socket, the data and
 # the log) is mode 0700, owned by the account the server runs as. The
@@ -21,7 +26,7 @@ set -eu
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: ci/pg.sh start|stop|stop-server|start-server DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: ci/pg.sh start|stop|stop-server|start-server DIR | standby PRIMARY DIR" >&2; exit 2; }
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$bindir/pg_ctl" ] || { echo "ci/pg.sh: PostgreSQL server not installed (run ci/install-deps.sh)" >&2; exit 2; }
@@ -72,6 +77,7 @@ start)
 		{ cat "$dir/initdb.log" >&2; exit 1; }
 	cat >"$dir/data/pg_hba.conf" <<HBA
 local all postgres peer map=owner
+local replication postgres peer map=owner
 local all all scram-sha-256
 HBA
 	: >"$dir/data/pg_ident.conf"
@@ -80,6 +86,26 @@ HBA
 	done
 	server_start
 	echo "PGHOST='$dir'; export PGHOST; PGPORT=5432; export PGPORT; PGUSER=postgres; export PGUSER; PGDATABASE=postgres; export PGDATABASE"
+	;;
+standby)
+	# DIR is the standby's; the primary is $2
+	primary=$dir
+	dir=${3:-}
+	[ -n "$dir" ] && [ -f "$primary/data/postmaster.pid" ] || { echo "usage: ci/pg.sh standby PRIMARY DIR (PRIMARY running)" >&2; exit 2; }
+	mkdir -p "$dir"
+	chmod 0700 "$dir"
+	if [ -f "$primary/socket_group" ]; then
+		cp "$primary/socket_group" "$dir/"
+		chgrp "$(cat "$dir/socket_group")" "$dir"
+		chmod 0750 "$dir"
+	fi
+	[ "$(id -u)" -ne 0 ] || chown postgres "$dir"
+	# -R writes primary_conninfo: the standby follows PRIMARY's socket
+	asuser "$bindir/pg_basebackup" -h "$primary" -p 5432 -U postgres \
+		-D "$dir/data" -R -X stream -c fast >"$dir/basebackup.log" 2>&1 ||
+		{ cat "$dir/basebackup.log" >&2; exit 1; }
+	server_start
+	echo "$dir"
 	;;
 stop-server)
 	asuser "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
@@ -94,7 +120,7 @@ stop)
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: ci/pg.sh start|stop|stop-server|start-server DIR" >&2
+	echo "usage: ci/pg.sh start|stop|stop-server|start-server DIR | standby PRIMARY DIR" >&2
 	exit 2
 	;;
 esac

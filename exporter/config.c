@@ -44,6 +44,9 @@ struct config {
 	const char *kw[NDB_KEYS + 1];	/* packed views for libpq */
 	const char *kv[NDB_KEYS + 1];
 	char *password_file;
+	/* [database] standby_*: where export sessions read (NULL: here) */
+	char *standby_host, *standby_port;
+	uint64_t standby_wait;
 	struct config_export exp;
 	struct config_control ctl;
 	struct config_service svc;
@@ -70,7 +73,7 @@ struct parse_ctx {
 	unsigned seen_limits;	/* bits of limit_keys[] */
 	unsigned seen_queue;	/* bits of queue_keys[] */
 	bool seen_ncmd, seen_ntimeout;
-	bool seen_pwfile;
+	bool seen_pwfile, seen_sbhost, seen_sbport, seen_sbwait;
 	bool seen_req_age, seen_downloads, seen_attempts, seen_hr_pii;
 	bool seen_hr_rows;
 	bool seen_hr_whole;
@@ -306,6 +309,24 @@ handle_database(struct parse_ctx *c, const char *key, const char *v)
 	if (strcmp(key, "password_file") == 0)
 		return set_string(c, &c->seen_pwfile, &cfg->password_file,
 		    "database", key, v);
+	if (strcmp(key, "standby_host") == 0)
+		return set_string(c, &c->seen_sbhost, &cfg->standby_host,
+		    "database", key, v);
+	if (strcmp(key, "standby_port") == 0)
+		return set_string(c, &c->seen_sbport, &cfg->standby_port,
+		    "database", key, v);
+	if (strcmp(key, "standby_wait") == 0) {
+		uint64_t n;
+
+		if (c->seen_sbwait)
+			return ctx_fail(c, "[database] %s: set twice", key);
+		c->seen_sbwait = true;
+		if (parse_duration(v, &n) != 0 || n < 1 || n > 86400)
+			return ctx_fail(c, "[database] %s: \"%s\" is out of "
+			    "range (e.g. 30s)", key, v);
+		cfg->standby_wait = n;
+		return 1;
+	}
 	for (i = 0; i < NDB_KEYS; i++) {
 		if (strcmp(key, db_keys[i]) != 0)
 			continue;
@@ -1214,6 +1235,11 @@ config_finish(struct config *cfg, char *err, size_t errlen)
 		    "passfile, not both");
 		return ERR_CONFIG;
 	}
+	if (cfg->standby_host == NULL && cfg->standby_port != NULL) {
+		err_set(err, errlen, "[database]: standby_port without "
+		    "standby_host");
+		return ERR_CONFIG;
+	}
 	for (i = 0; i < cfg->ntables; i++) {
 		t = &cfg->tables[i];
 		if (ident_qualify_config(tn, sizeof(tn), t->schema,
@@ -1328,6 +1354,7 @@ config_parse(const char *text, size_t len, struct config **out, char *err,
 	}
 	copy = (char *)buf_ptr(hb);
 	cfg->exp.part_size = DEFAULT_PART_SIZE;
+	cfg->standby_wait = 30;
 	cfg->exp.expiry = DEFAULT_EXPIRY;
 	cfg->exp.cpu_limit = 3600;
 	cfg->exp.stall_timeout = 300;
@@ -1530,6 +1557,8 @@ config_free(struct config *cfg)
 	for (i = 0; i < NDB_KEYS; i++)
 		free(cfg->db_vals[i]);
 	free(cfg->password_file);
+	free(cfg->standby_host);
+	free(cfg->standby_port);
 	free(cfg->exp.tenant_key);
 	free(cfg->exp.signing_passphrase_file);
 	free(cfg->svc.socket);
@@ -1693,6 +1722,24 @@ const char *const *
 config_db_values(const struct config *cfg)
 {
 	return cfg->kv;
+}
+
+const char *
+config_db_standby_host(const struct config *cfg)
+{
+	return cfg->standby_host;
+}
+
+const char *
+config_db_standby_port(const struct config *cfg)
+{
+	return cfg->standby_port;
+}
+
+uint64_t
+config_db_standby_wait(const struct config *cfg)
+{
+	return cfg->standby_wait;
 }
 
 const char *

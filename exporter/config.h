@@ -256,6 +256,15 @@ const char *const *config_db_keywords(const struct config *cfg);
 const char *const *config_db_values(const struct config *cfg);
 /* The value of one [database] keyword, or NULL when unset. */
 const char *config_db_param(const struct config *cfg, const char *keyword);
+/*
+ * [database] standby_host, standby_port: a hot standby of this database
+ * that export sessions read from (docs/OPERATIONS.md, "Exporting from a
+ * standby"), or NULL (they read here); the port NULL for libpq's default.
+ * standby_wait: seconds to wait for it to replay the export's role (30).
+ */
+const char *config_db_standby_host(const struct config *cfg);
+const char *config_db_standby_port(const struct config *cfg);
+uint64_t config_db_standby_wait(const struct config *cfg);
 /* Path of a file holding only the monitor's password, or NULL. */
 const char *config_db_password_file(const struct config *cfg);
 

@@ -4,11 +4,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -183,22 +185,47 @@ read_password_file(const char *path, char **out, char *err, size_t errlen)
  * password is given. Arrays hold borrowed pointers.
  */
 #define CONN_MAX_PARAMS	32
+/*
+ * libpq parameters from [database]; with standby, host, hostaddr, port
+ * and target_session_attrs are replaced by [database] standby_host and
+ * standby_port and, for standby 1, "standby" (libpq then refuses a server
+ * that is not in recovery; 2 leaves that check to the caller).
+ */
 static void
-conn_params(const struct config *cfg, const char *user, const char *password,
-    const char *appname, const char **kw, const char **val)
+conn_params_at(const struct config *cfg, int standby, const char *user,
+    const char *password, const char *appname, const char **kw,
+    const char **val)
 {
+	static const char *const moved[] = { "host", "hostaddr", "port",
+	    "target_session_attrs" };
 	const char *const *ck = config_db_keywords(cfg);
 	const char *const *cv = config_db_values(cfg);
-	size_t i, n = 0;
+	size_t i, k, n = 0;
 
-	for (i = 0; ck[i] != NULL && n < CONN_MAX_PARAMS - 5; i++) {
+	for (i = 0; ck[i] != NULL && n < CONN_MAX_PARAMS - 8; i++) {
 		if (user != NULL && strcmp(ck[i], "user") == 0)
 			continue;
 		if (password != NULL && strcmp(ck[i], "passfile") == 0)
 			continue;
+		for (k = 0; standby && k < sizeof(moved) / sizeof(moved[0]);
+		    k++)
+			if (strcmp(ck[i], moved[k]) == 0)
+				break;
+		if (standby && k < sizeof(moved) / sizeof(moved[0]))
+			continue;
 		kw[n] = ck[i];
 		val[n] = cv[i];
 		n++;
+	}
+	if (standby) {
+		kw[n] = "host";
+		val[n++] = config_db_standby_host(cfg);
+		if (config_db_standby_port(cfg) != NULL) {
+			kw[n] = "port";
+			val[n++] = config_db_standby_port(cfg);
+		}
+		kw[n] = "target_session_attrs";
+		val[n++] = standby == 1 ? "standby" : "any";
 	}
 	if (user != NULL) {
 		kw[n] = "user";
@@ -215,8 +242,8 @@ conn_params(const struct config *cfg, const char *user, const char *password,
 
 /* The connection itself; pwfile (or NULL) holds the password. */
 static int
-connect_with(const struct config *cfg, const char *user, const char *pwfile,
-    PGconn **out, char *err, size_t errlen)
+connect_with(const struct config *cfg, int standby, const char *user,
+    const char *pwfile, PGconn **out, char *err, size_t errlen)
 {
 	const char *kw[CONN_MAX_PARAMS], *val[CONN_MAX_PARAMS];
 	char *pw = NULL;
@@ -228,7 +255,7 @@ connect_with(const struct config *cfg, const char *user, const char *pwfile,
 	if (pwfile != NULL &&
 	    (r = read_password_file(pwfile, &pw, err, errlen)) != 0)
 		goto out;
-	conn_params(cfg, user, pw, "tenant-export", kw, val);
+	conn_params_at(cfg, standby, user, pw, "tenant-export", kw, val);
 	conn = PQconnectdbParams(kw, val, 0);
 	if (pw != NULL) {
 		sodium_free(pw);	/* libpq keeps its own copy */
@@ -239,7 +266,9 @@ connect_with(const struct config *cfg, const char *user, const char *pwfile,
 		goto out;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		set_pq_err(err, errlen, "connect", PQerrorMessage(conn));
+		set_pq_err(err, errlen, standby ? "connect to the standby "
+		    "([database] standby_host)" : "connect",
+		    PQerrorMessage(conn));
 		r = ERR_DB;
 		goto out;
 	}
@@ -259,7 +288,7 @@ int
 db_connect(const struct config *cfg, const char *user, PGconn **out,
     char *err, size_t errlen)
 {
-	return connect_with(cfg, user, user == NULL ?
+	return connect_with(cfg, 0, user, user == NULL ?
 	    config_db_password_file(cfg) : NULL, out, err, errlen);
 }
 
@@ -271,7 +300,7 @@ db_connect_as(const struct config *cfg, const char *user,
 		err_set(err, errlen, "no login role given");
 		return ERR_INVALID;
 	}
-	return connect_with(cfg, user, password_file, out, err, errlen);
+	return connect_with(cfg, 0, user, password_file, out, err, errlen);
 }
 
 /* 'text' with single quotes doubled; a name with a backslash is written
@@ -540,6 +569,15 @@ db_export_connect(const struct config *cfg, const char *role,
     const char *password, const char *tenant, struct db_export **out,
     char *err, size_t errlen)
 {
+	return db_export_connect_at(cfg, 0, role, password, tenant, out, err,
+	    errlen);
+}
+
+int
+db_export_connect_at(const struct config *cfg, int standby, const char *role,
+    const char *password, const char *tenant, struct db_export **out,
+    char *err, size_t errlen)
+{
 	const char *kw[CONN_MAX_PARAMS], *val[CONN_MAX_PARAMS];
 	struct db_export *e = NULL;
 	char *v = NULL;
@@ -553,7 +591,8 @@ db_export_connect(const struct config *cfg, const char *role,
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return ERR_NOMEM;
 	snprintf(e->role, sizeof(e->role), "%s", role);
-	conn_params(cfg, e->role, password, "tenant-export builder", kw, val);
+	conn_params_at(cfg, standby, e->role, password,
+	    "tenant-export builder", kw, val);
 	e->conn = PQconnectdbParams(kw, val, 0);
 	if (e->conn == NULL) {
 		r = ERR_NOMEM;
@@ -849,6 +888,79 @@ db_system_identifier(PGconn *conn, char **out, char *err, size_t errlen)
 	return query_value(conn, "system identifier",
 	    "SELECT system_identifier::text FROM pg_catalog.pg_control_system()",
 	    0, NULL, out, err, errlen);
+}
+
+int
+db_standby_wait(PGconn *monitor, const struct config *cfg,
+    const char *sysid, char *err, size_t errlen)
+{
+	uint64_t deadline = (uint64_t)time(NULL) + config_db_standby_wait(cfg);
+	const char *p[1];
+	char *lsn = NULL, *v = NULL;
+	PGconn *sb = NULL;
+	int r;
+
+	err_set(err, errlen, "%s", "");
+	/* everything this session committed (the role, its grant) is in
+	 * the WAL before this position */
+	if ((r = query_value(monitor, "WAL position",
+	    "SELECT pg_catalog.pg_current_wal_lsn()::text", 0, NULL, &lsn,
+	    err, errlen)) != 0)
+		goto out;
+	if ((r = connect_with(cfg, 2, NULL, config_db_password_file(cfg),
+	    &sb, err, errlen)) != 0)
+		goto out;
+	if ((r = query_value(sb, "recovery state",
+	    "SELECT pg_catalog.pg_is_in_recovery()", 0, NULL, &v, err,
+	    errlen)) != 0)
+		goto out;
+	if (v == NULL || strcmp(v, "t") != 0) {
+		err_set(err, errlen, "[database] standby_host \"%s\" is not a "
+		    "standby: the server there is not in recovery (a primary, "
+		    "or a standby since promoted)", config_db_standby_host(cfg));
+		r = ERR_CONFIG;
+		goto out;
+	}
+	free(v);
+	v = NULL;
+	if ((r = db_system_identifier(sb, &v, err, errlen)) != 0)
+		goto out;
+	if (strcmp(v, sysid) != 0) {
+		err_set(err, errlen, "[database] standby_host \"%s\" is not a "
+		    "standby of this database (its system identifier is %s, "
+		    "this database's %s)", config_db_standby_host(cfg), v,
+		    sysid);
+		r = ERR_CONFIG;
+		goto out;
+	}
+	p[0] = lsn;
+	for (;;) {
+		free(v);
+		v = NULL;
+		if ((r = query_value(sb, "standby replay position",
+		    "SELECT pg_catalog.pg_last_wal_replay_lsn() >= $1::pg_lsn",
+		    1, p, &v, err, errlen)) != 0)
+			goto out;
+		if (v != NULL && strcmp(v, "t") == 0)
+			break;
+		if ((uint64_t)time(NULL) >= deadline) {
+			err_set(err, errlen, "the standby ([database] "
+			    "standby_host \"%s\") has not replayed the "
+			    "export's role within %llu s (standby_wait): it is "
+			    "behind, or its replay is paused", config_db_standby_host(cfg),
+			    (unsigned long long)config_db_standby_wait(cfg));
+			r = ERR_DB;
+			goto out;
+		}
+		(void)poll(NULL, 0, 20);
+	}
+	r = 0;
+ out:
+	if (sb != NULL)
+		PQfinish(sb);
+	free(lsn);
+	free(v);
+	return r;
 }
 
 int

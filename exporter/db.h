@@ -115,8 +115,24 @@ int db_export_role_create(PGconn *monitor, const uint8_t job_hash[32],
 int db_export_connect(const struct config *cfg, const char *role,
     const char *password, const char *tenant, struct db_export **out,
     char *err, size_t errlen);
+/* The same on the standby when standby is not 0 ([database]
+ * standby_host; db_standby_wait first). */
+int db_export_connect_at(const struct config *cfg, int standby,
+    const char *role, const char *password, const char *tenant,
+    struct db_export **out, char *err, size_t errlen);
 int db_export_role_drop(PGconn *monitor, const char *role, char *err,
     size_t errlen);
+/*
+ * With [database] standby_host set: logs in there as the monitor, checks
+ * that it is a standby (libpq's target_session_attrs) of this database
+ * (its system identifier equals sysid, the monitor's database's) and waits
+ * until it has replayed everything committed on monitor so far (the
+ * export's role and grant), at most standby_wait seconds. 0; ERR_CONFIG
+ * when it is another database's; ERR_DB when it cannot be reached or does
+ * not catch up in time (worth another attempt), reason in err.
+ */
+int db_standby_wait(PGconn *monitor, const struct config *cfg,
+    const char *sysid, char *err, size_t errlen);
 /* Ends a session opened by db_export_connect (PQfinish, if still
  * attached) and frees e, without dropping the role. Accepts NULL. */
 void db_export_free(struct db_export *e);

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "builder.h"
+#include "config.h"
 #include "db.h"
 #include "err.h"
 #include "lint.h"
@@ -203,6 +204,16 @@ helper(struct helper *h, const uint8_t *job_hash, int in, int out)
 	if ((r = db_system_identifier(h->mon, &sysid, err, sizeof(err))) != 0 ||
 	    (r = db_export_role_create(h->mon, job_hash, h->role, &pw, err,
 	    sizeof(err))) != 0) {
+		builder_log(out, "error %d %s", r, err);
+		_exit(1);
+	}
+	/* an export that reads from a standby reads there only once the
+	 * standby has the role (docs/OPERATIONS.md) */
+	if (config_db_standby_host(h->cfg) != NULL &&
+	    (r = db_standby_wait(h->mon, h->cfg, sysid, err,
+	    sizeof(err))) != 0) {
+		sodium_free(pw);
+		(void)helper_drop(h);
 		builder_log(out, "error %d %s", r, err);
 		_exit(1);
 	}

@@ -224,6 +224,52 @@ START_TEST(test_files_section)
 }
 END_TEST
 
+/* [database] standby_*: defaults, values, and what is refused. */
+START_TEST(test_standby_keys)
+{
+	static const struct { const char *text, *msg; } bad[] = {
+		{ "[database]\nstandby_port = 5433\n" FILES_BASE,
+		    "standby_port without standby_host" },
+		{ "[database]\nstandby_host = a\nstandby_host = b\n" FILES_BASE,
+		    "standby_host: set twice" },
+		{ "[database]\nstandby_host =\n" FILES_BASE,
+		    "standby_host: empty value" },
+		{ "[database]\nstandby_host = a\nstandby_wait = 0\n"
+		    FILES_BASE, "standby_wait: \"0\" is out of range" },
+		{ "[database]\nstandby_host = a\nstandby_wait = 2d\n"
+		    FILES_BASE, "standby_wait: \"2d\" is out of range" },
+		{ "[database]\nstandby_host = a\nstandby_wait = soon\n"
+		    FILES_BASE, "standby_wait: \"soon\" is out of range" },
+	};
+	struct config *cfg;
+	char err[256];
+	size_t i;
+
+	cfg = parse_ok(FILES_BASE);
+	ck_assert_ptr_null(config_db_standby_host(cfg));
+	ck_assert_ptr_null(config_db_standby_port(cfg));
+	ck_assert_uint_eq(config_db_standby_wait(cfg), 30);
+	config_free(cfg);
+	cfg = parse_ok("[database]\nhost = /run/pg\nstandby_host = replica.internal\n"
+	    "standby_port = 5433\nstandby_wait = 2m\n" FILES_BASE);
+	ck_assert_str_eq(config_db_standby_host(cfg), "replica.internal");
+	ck_assert_str_eq(config_db_standby_port(cfg), "5433");
+	ck_assert_uint_eq(config_db_standby_wait(cfg), 120);
+	/* not a libpq keyword: the monitor's own login never sees it */
+	ck_assert_ptr_null(config_db_param(cfg, "standby_host"));
+	ck_assert_str_eq(config_db_param(cfg, "host"), "/run/pg");
+	config_free(cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = (struct config *)1;
+		ck_assert_int_eq(config_parse(bad[i].text, strlen(bad[i].text),
+		    &cfg, err, sizeof(err)), ERR_CONFIG);
+		ck_assert_ptr_null(cfg);
+		ck_assert_msg(strstr(err, bad[i].msg) != NULL,
+		    "case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].msg);
+	}
+}
+END_TEST
+
 /* Lint of the [files] layout and columns. */
 START_TEST(test_files_lint)
 {
@@ -805,6 +851,7 @@ config_suite(void)
 	tcase_add_test(tc, test_fix_pasteable);
 	tcase_add_test(tc, test_setup_script);
 	tcase_add_test(tc, test_files_section);
+	tcase_add_test(tc, test_standby_keys);
 	tcase_add_test(tc, test_files_lint);
 	tcase_add_test(tc, test_db_api);
 	suite_add_tcase(s, tc);
