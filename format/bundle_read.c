@@ -28,6 +28,9 @@
 #define BLOCK		65536
 #define ZSTD_MAGIC	0xFD2FB528u
 
+/* Leaves queued before they are hashed (a multiple of four). */
+#define LEAFQ	64
+
 struct reader {
 	bundle_read_fn rd;
 	void *rctx;
@@ -70,6 +73,12 @@ struct reader {
 	uint64_t *bytes;
 	struct merkle *mk;
 	struct merkleq *mq;	/* building mk, or NULL: built here */
+	/* without mq: leaves of table lq_t's records lq_i[0..lq_n) of the
+	 * part (lq_null: a global leaf), hashed and added four at a time */
+	uint32_t lq_i[LEAFQ];
+	uint8_t lq_null[LEAFQ];
+	uint8_t lq_leaf[LEAFQ][EVIDENCE_HASH_LEN];
+	size_t lq_n, lq_t;
 	struct evidence_hasher eh;
 	/* the previous records part of table cur, until it is known whether
 	 * it was cut where the writer cuts */
@@ -558,6 +567,32 @@ files_row(struct reader *rd, const uint8_t *rec, size_t len)
 	return 0;
 }
 
+/* The queued leaves, hashed four at a time and added to their tree in
+ * order: the tree merkle_add would build one by one. */
+static void
+leaves_flush(struct reader *rd)
+{
+	const uint8_t *th[4], *ch[4];
+	uint8_t *out[4];
+	size_t i, n = rd->lq_n, k;
+	int j;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		for (j = 0; j < 4; j++) {
+			k = i + (size_t)j;
+			th[j] = rd->lq_null[k] ? NULL : rd->th[rd->lq_i[k]];
+			ch[j] = rd->ch[rd->lq_i[k]];
+			out[j] = rd->lq_leaf[k];
+		}
+		merkle_leaf_hash4(th, ch, out);
+	}
+	for (; i < n; i++)
+		merkle_leaf_hash(rd->lq_null[i] ? NULL : rd->th[rd->lq_i[i]],
+		    rd->ch[rd->lq_i[i]], rd->lq_leaf[i]);
+	merkle_push_leaves(&rd->mk[rd->lq_t], rd->lq_leaf, n);
+	rd->lq_n = 0;
+}
+
 /* One record whose content hash is rd->ch[rd->nrec] already: tenant
  * hash, Merkle leaf, callback. */
 static int
@@ -582,9 +617,15 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 	} else if (rd->mq != NULL)
 		merkleq_add(rd->mq, t, tval != NULL ? rd->th[rd->nrec] : NULL,
 		    rd->ch[rd->nrec]);
-	else
-		merkle_add(&rd->mk[t], tval != NULL ? rd->th[rd->nrec] : NULL,
-		    rd->ch[rd->nrec]);
+	else {
+		if (rd->lq_n > 0 && rd->lq_t != t)
+			leaves_flush(rd);
+		rd->lq_t = t;
+		rd->lq_i[rd->lq_n] = (uint32_t)rd->nrec;
+		rd->lq_null[rd->lq_n] = tval == NULL;
+		if (++rd->lq_n == LEAFQ)
+			leaves_flush(rd);
+	}
 	rd->bytes[t] += len;
 	if (rd->v->on_record != NULL && rd->v->on_record(rd->v->ctx, rd->pre,
 	    t, rd->records[t], rec, len, tval, tlen) != 0) {
@@ -632,8 +673,22 @@ take_pending(struct reader *rd, size_t t, struct pending *pd)
 	return 0;
 }
 
+static int do_records_queued(struct reader *rd, size_t t);
+
+/* A part's records; every leaf of the part is in its tree on return,
+ * whatever stopped it. */
 static int
 do_records(struct reader *rd, size_t t)
+{
+	int r = do_records_queued(rd, t);
+
+	if (rd->lq_n > 0)
+		leaves_flush(rd);
+	return r;
+}
+
+static int
+do_records_queued(struct reader *rd, size_t t)
 {
 	const struct manifest_table *mt = &rd->pre->tables[t];
 	struct record_fault f;
