@@ -890,6 +890,9 @@ run_children(struct run *rn)
 	bj.zstd = rn->req->zstd;
 	bj.tenant = rn->req->tenant;
 	bj.cpu_seconds = (unsigned)config_export(rn->req->cfg)->cpu_limit;
+	/* a row rate is held by the builder's reports: frequent ones then */
+	bj.progress_mask = config_export(rn->req->cfg)->max_rows_per_second ?
+	    255 : 4095;
 	bj.dir_fd = rn->dirfd;
 #ifdef TEXP_TEST_HOOKS
 	bj.attack = cj.attack;
