@@ -169,10 +169,32 @@ END_TEST
 	"[table app.files]\nclass = tenant\nexclude_columns = secret\n" \
 	"[table app.g]\nclass = global\n"
 
+struct refusal {
+	const char *text, *msg;
+};
+
+/* Each text is refused as a config, with an error holding its msg. */
+static void
+refused(const struct refusal *bad, size_t n)
+{
+	struct config *cfg;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cfg = (struct config *)1;
+		ck_assert_int_eq(config_parse(bad[i].text, strlen(bad[i].text),
+		    &cfg, err, sizeof(err)), ERR_CONFIG);
+		ck_assert_ptr_null(cfg);
+		ck_assert_msg(strstr(err, bad[i].msg) != NULL,
+		    "case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].msg);
+	}
+}
+
 /* [files]: the section, its required keys, and what it may point at. */
 START_TEST(test_files_section)
 {
-	static const struct { const char *text, *msg; } bad[] = {
+	static const struct refusal bad[] = {
 		{ FILES_BASE "[files]\nroot = /srv/up\ntable = app.files\n",
 		    "root, table and path_column are needed" },
 		{ FILES_BASE "[files]\nroot = srv/up\ntable = app.files\n"
@@ -196,8 +218,6 @@ START_TEST(test_files_section)
 	};
 	struct config *cfg;
 	const struct config_files *f;
-	char err[256];
-	size_t i;
 
 	cfg = parse_ok(FILES_BASE);
 	ck_assert_ptr_null(config_files(cfg));
@@ -213,21 +233,14 @@ START_TEST(test_files_section)
 	ck_assert_str_eq(f->path_column, "storage_key");
 	ck_assert_str_eq(f->size_column, "size_bytes");
 	config_free(cfg);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cfg = (struct config *)1;
-		ck_assert_int_eq(config_parse(bad[i].text, strlen(bad[i].text),
-		    &cfg, err, sizeof(err)), ERR_CONFIG);
-		ck_assert_ptr_null(cfg);
-		ck_assert_msg(strstr(err, bad[i].msg) != NULL,
-		    "case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].msg);
-	}
+	refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 END_TEST
 
 /* [database] standby_*: defaults, values, and what is refused. */
 START_TEST(test_standby_keys)
 {
-	static const struct { const char *text, *msg; } bad[] = {
+	static const struct refusal bad[] = {
 		{ "[database]\nstandby_port = 5433\n" FILES_BASE,
 		    "standby_port without standby_host" },
 		{ "[database]\nstandby_host = a\nstandby_host = b\n" FILES_BASE,
@@ -242,8 +255,6 @@ START_TEST(test_standby_keys)
 		    FILES_BASE, "standby_wait: \"soon\" is out of range" },
 	};
 	struct config *cfg;
-	char err[256];
-	size_t i;
 
 	cfg = parse_ok(FILES_BASE);
 	ck_assert_ptr_null(config_db_standby_host(cfg));
@@ -259,14 +270,7 @@ START_TEST(test_standby_keys)
 	ck_assert_ptr_null(config_db_param(cfg, "standby_host"));
 	ck_assert_str_eq(config_db_param(cfg, "host"), "/run/pg");
 	config_free(cfg);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cfg = (struct config *)1;
-		ck_assert_int_eq(config_parse(bad[i].text, strlen(bad[i].text),
-		    &cfg, err, sizeof(err)), ERR_CONFIG);
-		ck_assert_ptr_null(cfg);
-		ck_assert_msg(strstr(err, bad[i].msg) != NULL,
-		    "case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].msg);
-	}
+	refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 END_TEST
 
