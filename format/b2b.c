@@ -266,28 +266,34 @@ b2b_hash(uint8_t *out, size_t outlen, const void *p, size_t n,
 	_mm256_loadu_si256((const __m256i *)(blk[3] + 32 * (g))),	\
 	m[4 * (g)], m[4 * (g) + 1], m[4 * (g) + 2], m[4 * (g) + 3])
 
-/* The function: NAME compiled for TARGET with the X4_ROT* in force: the
- * last compression of four messages from one state hin, lane j's block
- * blk[j] and byte count t[j] (below 2^64: the high count word is 0). */
+/* The function: NAME compiled for TARGET with the X4_ROT* in force: one
+ * compression of four lanes, lane j from state hin[j] with block blk[j],
+ * byte count t[j] (below 2^64: the high count word is 0) and final flag
+ * f[j] (all ones for a last block, else 0). */
 #define X4_FUNC(NAME, TARGET)						\
 __attribute__((target(TARGET)))						\
 static void								\
-NAME(uint64_t words[4][8], const uint64_t hin[8],			\
-    const uint64_t t[4], const uint8_t blk[4][BLAKE2B_BLOCK])		\
+NAME(uint64_t words[4][8], const uint64_t hin[4][8],			\
+    const uint64_t t[4], const uint64_t f[4],				\
+    const uint8_t blk[4][BLAKE2B_BLOCK])				\
 {									\
 	X4_MASKS							\
 	__m256i m[16], h0, h1, h2, h3, h4, h5, h6, h7, v0, v1, v2, v3,	\
 	    v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15;	\
 									\
 	X4_LOAD(0); X4_LOAD(1); X4_LOAD(2); X4_LOAD(3);			\
-	v0 = h0 = _mm256_set1_epi64x((long long)hin[0]);		\
-	v1 = h1 = _mm256_set1_epi64x((long long)hin[1]);		\
-	v2 = h2 = _mm256_set1_epi64x((long long)hin[2]);		\
-	v3 = h3 = _mm256_set1_epi64x((long long)hin[3]);		\
-	v4 = h4 = _mm256_set1_epi64x((long long)hin[4]);		\
-	v5 = h5 = _mm256_set1_epi64x((long long)hin[5]);		\
-	v6 = h6 = _mm256_set1_epi64x((long long)hin[6]);		\
-	v7 = h7 = _mm256_set1_epi64x((long long)hin[7]);		\
+	X4_TRANSPOSE(_mm256_loadu_si256((const __m256i *)&hin[0][0]),	\
+	    _mm256_loadu_si256((const __m256i *)&hin[1][0]),		\
+	    _mm256_loadu_si256((const __m256i *)&hin[2][0]),		\
+	    _mm256_loadu_si256((const __m256i *)&hin[3][0]),		\
+	    h0, h1, h2, h3);						\
+	X4_TRANSPOSE(_mm256_loadu_si256((const __m256i *)&hin[0][4]),	\
+	    _mm256_loadu_si256((const __m256i *)&hin[1][4]),		\
+	    _mm256_loadu_si256((const __m256i *)&hin[2][4]),		\
+	    _mm256_loadu_si256((const __m256i *)&hin[3][4]),		\
+	    h4, h5, h6, h7);						\
+	v0 = h0; v1 = h1; v2 = h2; v3 = h3;				\
+	v4 = h4; v5 = h5; v6 = h6; v7 = h7;				\
 	v8 = _mm256_set1_epi64x((long long)iv[0]);			\
 	v9 = _mm256_set1_epi64x((long long)iv[1]);			\
 	v10 = _mm256_set1_epi64x((long long)iv[2]);			\
@@ -295,7 +301,8 @@ NAME(uint64_t words[4][8], const uint64_t hin[8],			\
 	v12 = _mm256_xor_si256(_mm256_set1_epi64x((long long)iv[4]),	\
 	    _mm256_loadu_si256((const __m256i *)t));			\
 	v13 = _mm256_set1_epi64x((long long)iv[5]);			\
-	v14 = _mm256_set1_epi64x((long long)~iv[6]);			\
+	v14 = _mm256_xor_si256(_mm256_set1_epi64x((long long)iv[6]),	\
+	    _mm256_loadu_si256((const __m256i *)f));			\
 	v15 = _mm256_set1_epi64x((long long)iv[7]);			\
 	X4_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);	\
 	X4_ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);	\
@@ -369,11 +376,11 @@ x4_kind(void)
 }
 #endif
 
-/* The last compression of four messages from the state words h, lane j
- * holding blk[j] and counting t[j] bytes in all; words[j] its result. */
+/* One compression of four lanes: lane j from state h[j] with block
+ * blk[j], byte count t[j] and final flag f[j]; words[j] its result. */
 static void
-last4(uint64_t words[4][8], const uint64_t h[8], const uint64_t t[4],
-    const uint8_t blk[4][BLAKE2B_BLOCK])
+compress4(uint64_t words[4][8], const uint64_t h[4][8], const uint64_t t[4],
+    const uint64_t f[4], const uint8_t blk[4][BLAKE2B_BLOCK])
 {
 	struct b2b s;
 	int j, k;
@@ -383,19 +390,19 @@ last4(uint64_t words[4][8], const uint64_t h[8], const uint64_t t[4],
 	if (k > b2b_x4_max)
 		k = b2b_x4_max;
 	if (k == 2) {
-		hash4_avx512(words, h, t, blk);
+		hash4_avx512(words, h, t, f, blk);
 		return;
 	}
 	if (k == 1) {
-		hash4_avx2(words, h, t, blk);
+		hash4_avx2(words, h, t, f, blk);
 		return;
 	}
 #endif
 	for (j = 0; j < 4; j++) {
-		memcpy(s.h, h, sizeof(s.h));
+		memcpy(s.h, h[j], sizeof(s.h));
 		s.t[0] = t[j];
 		s.t[1] = 0;
-		compress(&s, blk[j], 1);
+		compress(&s, blk[j], f[j] != 0);
 		for (k = 0; k < 8; k++)
 			words[j][k] = s.h[k];
 	}
@@ -419,21 +426,43 @@ b2b_hash4_block(uint8_t *const out[4], size_t outlen,
     const uint8_t *const p[4], size_t n)
 {
 	uint8_t blk[4][BLAKE2B_BLOCK];
-	uint64_t words[4][8], h[8], t[4];
-	int j;
+	uint64_t words[4][8], h[4][8], t[4], f[4];
+	int i, j;
 
-	for (j = 0; j < 8; j++)
-		h[j] = iv[j];
-	h[0] ^= 0x01010000ULL ^ outlen;
 	for (j = 0; j < 4; j++) {
+		for (i = 0; i < 8; i++)
+			h[j][i] = iv[i];
+		h[j][0] ^= 0x01010000ULL ^ outlen;
 		if (n > 0)
 			memcpy(blk[j], p[j], n);
 		memset(blk[j] + n, 0, BLAKE2B_BLOCK - n);
 		t[j] = n;
+		f[j] = ~(uint64_t)0;
 	}
-	last4(words, h, t, (const uint8_t (*)[BLAKE2B_BLOCK])blk);
+	compress4(words, (const uint64_t (*)[8])h, t, f,
+	    (const uint8_t (*)[BLAKE2B_BLOCK])blk);
 	for (j = 0; j < 4; j++)
 		words_out(out[j], words[j], outlen);
+}
+
+/* Block b of lane j's rest: the state's buffered bytes, then p (n bytes),
+ * zero-padded; returns how many bytes of it are message. */
+static size_t
+rest_block(const struct b2b *s, const uint8_t *p, size_t n, size_t b,
+    uint8_t blk[BLAKE2B_BLOCK])
+{
+	size_t off = b * BLAKE2B_BLOCK, total = s->n + n, len, k = 0, take;
+
+	len = total - off < BLAKE2B_BLOCK ? total - off : BLAKE2B_BLOCK;
+	if (off < s->n) {
+		take = s->n - off < len ? s->n - off : len;
+		memcpy(blk, s->buf + off, take);
+		k = take;
+	}
+	if (k < len)
+		memcpy(blk + k, p + (off + k - s->n), len - k);
+	memset(blk + len, 0, BLAKE2B_BLOCK - len);
+	return len;
 }
 
 int
@@ -441,24 +470,48 @@ b2b_final4(const struct b2b *s, const uint8_t *const p[4],
     const size_t n[4], uint8_t *const out[4])
 {
 	uint8_t blk[4][BLAKE2B_BLOCK];
-	uint64_t words[4][8], t[4];
+	uint64_t words[4][8], h[4][8], t[4], f[4], done[4];
+	size_t nblk[4], most = 0, sum = 0, b;
 	int j;
 
 	if (s->t[1] != 0)
 		return -1;
-	for (j = 0; j < 4; j++)
-		if (n[j] > BLAKE2B_BLOCK - s->n ||
-		    s->t[0] + s->n + n[j] < s->t[0])
-			return -1;
 	for (j = 0; j < 4; j++) {
-		memcpy(blk[j], s->buf, s->n);
-		if (n[j] > 0)
-			memcpy(blk[j] + s->n, p[j], n[j]);
-		memset(blk[j] + s->n + n[j], 0, BLAKE2B_BLOCK - s->n - n[j]);
-		t[j] = s->t[0] + s->n + n[j];
+		if (n[j] > SIZE_MAX / 2 || s->t[0] + s->n + n[j] < s->t[0])
+			return -1;
+		nblk[j] = s->n + n[j] == 0 ? 1 :
+		    (s->n + n[j] + BLAKE2B_BLOCK - 1) / BLAKE2B_BLOCK;
+		if (nblk[j] > most)
+			most = nblk[j];
+		sum += nblk[j];
 	}
-	last4(words, s->h, t, (const uint8_t (*)[BLAKE2B_BLOCK])blk);
+	/* lanes advance together: a short one idles while the longest
+	 * runs. A pass of four costs about one and a half of one message:
+	 * past that much idling one at a time is cheaper. */
+	if (3 * most > 2 * sum)
+		return -1;
+	for (j = 0; j < 4; j++) {
+		memcpy(h[j], s->h, sizeof(h[j]));
+		done[j] = s->t[0];
+	}
+	for (b = 0; b < most; b++) {
+		for (j = 0; j < 4; j++) {
+			if (b >= nblk[j]) {	/* finished: computed, unused */
+				memset(blk[j], 0, BLAKE2B_BLOCK);
+				t[j] = f[j] = 0;
+				continue;
+			}
+			done[j] += rest_block(s, p[j], n[j], b, blk[j]);
+			t[j] = done[j];
+			f[j] = b + 1 == nblk[j] ? ~(uint64_t)0 : 0;
+		}
+		compress4(words, (const uint64_t (*)[8])h, t, f,
+		    (const uint8_t (*)[BLAKE2B_BLOCK])blk);
+		for (j = 0; j < 4; j++)
+			if (b < nblk[j])
+				memcpy(h[j], words[j], sizeof(h[j]));
+	}
 	for (j = 0; j < 4; j++)
-		words_out(out[j], words[j], s->outlen);
+		words_out(out[j], h[j], s->outlen);
 	return 0;
 }

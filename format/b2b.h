@@ -52,11 +52,13 @@ int b2b_hash(uint8_t *out, size_t outlen, const void *p, size_t n,
 void b2b_hash4_block(uint8_t *const out[4], size_t outlen,
     const uint8_t *const p[4], size_t n);
 /*
- * Four messages that continue the state s (not changed) and end within
- * its current block: p[j] of n[j] bytes each, with s->n + n[j] <= 128.
- * out[j] gets what copying s, b2b_update(p[j], n[j]) and b2b_final give
- * (s->outlen bytes). 0, or -1 when a message does not fit (nothing
- * written: hash those one at a time).
+ * Four messages that continue the state s (not changed): p[j] of n[j]
+ * bytes each. out[j] gets what copying s, b2b_update(p[j], n[j]) and
+ * b2b_final give (s->outlen bytes). The lanes take their blocks together,
+ * so a short message idles while a longer one runs: 0, or -1 when the
+ * longest needs more than two thirds of the blocks of all four (or the
+ * byte count would pass 2^64), with nothing written: hash those one at a
+ * time.
  */
 int b2b_final4(const struct b2b *s, const uint8_t *const p[4],
     const size_t n[4], uint8_t *const out[4]);

@@ -148,48 +148,84 @@ four_against_libsodium(void)
 }
 
 /* b2b_final4 from the evidence's keyed prefix state: the bytes of a
- * copy of the state updated and finished, for every length that fits;
- * a length that does not is refused with nothing written. */
+ * copy of the state updated and finished, for every length up to a few
+ * blocks in lane 0 and lengths of up to as many blocks in the others;
+ * lanes too far apart are refused with nothing written. */
 static void
 final4_against_copies(void)
 {
-	uint8_t salt[32], msg[4][128], got[4][32], want[32];
+	enum { F4LEN = 8 * BLAKE2B_BLOCK };
+	uint8_t salt[32], msg[4][F4LEN], got[4][32], want[32];
 	uint8_t *out[4] = { got[0], got[1], got[2], got[3] };
 	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
 	struct b2b base, s;
-	size_t n[4], room, k, j;
+	size_t n[4], k, j, blocks, lo, hi;
 
 	randombytes_buf(salt, sizeof(salt));
 	ck_assert_int_eq(b2b_init(&base, 32, salt, 32), 0);
 	b2b_update(&base, "texp record v1", 15);
-	room = BLAKE2B_BLOCK - 15;
-	for (k = 0; k <= room; k++) {
+	for (k = 0; k <= F4LEN - 15; k++) {
 		randombytes_buf(msg, sizeof(msg));
-		for (j = 0; j < 4; j++)
-			n[j] = j == 0 ? k : randombytes_uniform(
-			    (uint32_t)room + 1);
+		/* the others one block shorter to one longer */
+		blocks = (15 + k + BLAKE2B_BLOCK - 1) / BLAKE2B_BLOCK;
+		lo = blocks > 1 ? blocks - 1 : 1;
+		hi = blocks + 1 < 8 ? blocks + 1 : 8;
+		for (j = 0; j < 4; j++) {
+			n[j] = j == 0 ? k : (lo - 1) * BLAKE2B_BLOCK +
+			    randombytes_uniform((uint32_t)((hi - lo + 1) *
+			    BLAKE2B_BLOCK));
+			if (n[j] + 15 > F4LEN)
+				n[j] = F4LEN - 15;
+		}
 		ck_assert_int_eq(b2b_final4(&base, in, n, out), 0);
 		for (j = 0; j < 4; j++) {
 			s = base;
 			b2b_update(&s, msg[j], n[j]);
 			b2b_final(&s, want);
 			ck_assert_msg(memcmp(want, got[j], 32) == 0,
-			    "lane %zu len %zu", j, n[j]);
+			    "lane %zu len %zu (lane 0: %zu)", j, n[j], k);
 		}
 	}
-	n[2] = room + 1;
+	/* one block against eight: refused, nothing written (3 * 8 > 2 * 11) */
+	n[0] = n[1] = n[3] = 10;
+	n[2] = F4LEN - 15;
 	memset(got, 0xa5, sizeof(got));
 	ck_assert_int_eq(b2b_final4(&base, in, n, out), -1);
 	for (j = 0; j < 32; j++)
-		ck_assert(got[0][j] == 0xa5);
-	/* a full buffer (the key block, not yet compressed) takes nothing */
+		ck_assert(got[0][j] == 0xa5 && got[2][j] == 0xa5);
+	/* a full buffer (the key block, not yet compressed): as it is, and
+	 * with more after it */
 	ck_assert_int_eq(b2b_init(&s, 32, salt, 32), 0);
-	n[0] = n[1] = n[2] = n[3] = 0;
-	ck_assert_int_eq(b2b_final4(&s, in, n, out), 0);
-	b2b_final(&s, want);
-	ck_assert(memcmp(want, got[3], 32) == 0);
+	for (k = 0; k < 3; k++) {
+		n[0] = n[1] = n[2] = n[3] = k == 0 ? 0 : k * 70;
+		n[3] = k == 2 ? 1 : n[3];
+		ck_assert_int_eq(b2b_final4(&s, in, n, out), 0);
+		for (j = 0; j < 4; j++) {
+			base = s;
+			b2b_update(&base, msg[j], n[j]);
+			b2b_final(&base, want);
+			ck_assert_msg(memcmp(want, got[j], 32) == 0,
+			    "full buffer, lane %zu len %zu", j, n[j]);
+		}
+	}
+	/* no prefix at all: the empty message among others */
+	ck_assert_int_eq(b2b_init(&base, 64, NULL, 0), 0);
+	n[0] = 0;
 	n[1] = 1;
-	ck_assert_int_eq(b2b_final4(&s, in, n, out), -1);
+	n[2] = BLAKE2B_BLOCK;
+	n[3] = BLAKE2B_BLOCK + 1;
+	{
+		uint8_t big[4][64], wantb[64];
+		uint8_t *outb[4] = { big[0], big[1], big[2], big[3] };
+
+		ck_assert_int_eq(b2b_final4(&base, in, n, outb), 0);
+		for (j = 0; j < 4; j++) {
+			ck_assert_int_eq(crypto_generichash(wantb, 64,
+			    msg[j], n[j], NULL, 0), 0);
+			ck_assert_msg(memcmp(wantb, big[j], 64) == 0,
+			    "unkeyed lane %zu len %zu", j, n[j]);
+		}
+	}
 }
 
 START_TEST(test_four_at_once)
