@@ -1055,8 +1055,8 @@ sig_check(const struct minisig_pubkey *pk,
 	char *copy = NULL;
 	int r;
 
-	if (crypto_sign_verify_detached(sp->sig, prehash, MINISIG_PREHASH_LEN,
-	    pk->pk) != 0) {
+	if (prehash != NULL && crypto_sign_verify_detached(sp->sig, prehash,
+	    MINISIG_PREHASH_LEN, pk->pk) != 0) {
 		r = ERR_SIG_INVALID;
 		goto out;
 	}
@@ -1083,11 +1083,11 @@ sig_check(const struct minisig_pubkey *pk,
 	return r;
 }
 
-int
-minisig_verify_any(const struct minisig_pubkey *const *pks, size_t n,
-    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
-    size_t len, size_t *which, uint8_t keyid[MINISIG_KEYID_LEN],
-    char **trusted_out)
+/* minisig_verify_any, and with prehash NULL the trusted comment only. */
+static int
+verify_any(const struct minisig_pubkey *const *pks, size_t n,
+    const uint8_t *prehash, const uint8_t *sigfile, size_t len,
+    size_t *which, uint8_t keyid[MINISIG_KEYID_LEN], char **trusted_out)
 {
 	struct sig_parts sp;
 	size_t i;
@@ -1097,7 +1097,7 @@ minisig_verify_any(const struct minisig_pubkey *const *pks, size_t n,
 		*trusted_out = NULL;
 	*which = SIZE_MAX;
 	memset(keyid, 0, MINISIG_KEYID_LEN);
-	if ((n > 0 && pks == NULL) || prehash == NULL || sigfile == NULL)
+	if ((n > 0 && pks == NULL) || sigfile == NULL)
 		return ERR_INVALID;
 	if ((r = sig_parse(sigfile, len, &sp)) != 0)
 		return r;
@@ -1112,6 +1112,32 @@ minisig_verify_any(const struct minisig_pubkey *const *pks, size_t n,
 		return ERR_SIG_KEYID;
 	*which = i;
 	return sig_check(pks[i], prehash, &sp, trusted_out);
+}
+
+int
+minisig_verify_any(const struct minisig_pubkey *const *pks, size_t n,
+    const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
+    size_t len, size_t *which, uint8_t keyid[MINISIG_KEYID_LEN],
+    char **trusted_out)
+{
+	if (prehash == NULL) {
+		if (trusted_out != NULL)
+			*trusted_out = NULL;
+		*which = SIZE_MAX;
+		memset(keyid, 0, MINISIG_KEYID_LEN);
+		return ERR_INVALID;
+	}
+	return verify_any(pks, n, prehash, sigfile, len, which, keyid,
+	    trusted_out);
+}
+
+int
+minisig_verify_comment_any(const struct minisig_pubkey *const *pks, size_t n,
+    const uint8_t *sigfile, size_t len, size_t *which,
+    uint8_t keyid[MINISIG_KEYID_LEN], char **trusted_out)
+{
+	return verify_any(pks, n, NULL, sigfile, len, which, keyid,
+	    trusted_out);
 }
 
 int

@@ -241,5 +241,16 @@ int minisig_verify_any(const struct minisig_pubkey *const *pks, size_t n,
     const uint8_t prehash[MINISIG_PREHASH_LEN], const uint8_t *sigfile,
     size_t len, size_t *which, uint8_t keyid[MINISIG_KEYID_LEN],
     char **trusted_out);
+/*
+ * The trusted comment alone: the same parsing and key choice, and the
+ * global signature over (signature, trusted comment), but not the
+ * signature over the signed file's prehash. It proves that the pinned key
+ * signed this comment (for some file); nothing about the file's bytes.
+ * For tenant-verify's --content-only, where the comment names a manifest
+ * that binds the content. minisig_verify_any's errors but ERR_SIG_INVALID.
+ */
+int minisig_verify_comment_any(const struct minisig_pubkey *const *pks,
+    size_t n, const uint8_t *sigfile, size_t len, size_t *which,
+    uint8_t keyid[MINISIG_KEYID_LEN], char **trusted_out);
 
 #endif

@@ -477,6 +477,7 @@ struct seal_reader {
 	uint64_t done;		/* bytes read of the current part */
 	uint64_t total;
 	struct minisig_hash *h;	/* whole file (single) or current part */
+	int content_only;	/* no hash of the ciphertext (seal.h) */
 	struct buf *sig;
 	struct buf *index;
 	size_t nproblems;
@@ -690,6 +691,7 @@ hasher_main(void *arg)
 	struct hq_slot *sl;
 	struct seal_rpart *p;
 	uint8_t h[MINISIG_PREHASH_LEN];
+	int skip;
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
@@ -698,13 +700,14 @@ hasher_main(void *arg)
 		if (r->hashed == r->posted && r->stop)
 			break;
 		sl = &r->slot[r->hashed % HQ_SLOTS];
+		skip = r->content_only;
 		pthread_mutex_unlock(&r->mu);
-		if (sl->len > 0 && r->h != NULL) {
+		if (sl->len > 0 && r->h != NULL && !skip) {
 			minisig_hash_update(r->h, sl->p, sl->len);
 			r->hdone += sl->len;
 		}
 		if (sl->part_end && r->split && r->hpart < r->n &&
-		    r->h != NULL) {
+		    r->h != NULL && !skip) {
 			p = &r->parts[r->hpart];
 			minisig_hash_final(r->h, h);
 			if (!sl->missing && (r->hdone != p->size ||
@@ -991,6 +994,14 @@ seal_reader_rewind(struct seal_reader *r)
 	return open_part(r);
 }
 
+void
+seal_reader_content_only(struct seal_reader *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->content_only = 1;
+	pthread_mutex_unlock(&r->mu);
+}
+
 uint64_t
 seal_reader_size(const struct seal_reader *r)
 {
@@ -1071,10 +1082,15 @@ seal_reader_finish(struct seal_reader *r,
 	if (r->split)
 		crypto_generichash(prehash, sizeof(prehash), buf_ptr(r->index),
 		    buf_len(r->index), NULL, 0);
-	else if ((rr = minisig_hash_final(r->h, prehash)) != 0)
+	else if (!r->content_only &&
+	    (rr = minisig_hash_final(r->h, prehash)) != 0)
 		return rr;
-	rr = minisig_verify_any(pks, npks, prehash, buf_ptr(r->sig),
-	    buf_len(r->sig), &signer->which, signer->keyid, &tc);
+	if (r->content_only && !r->split)
+		rr = minisig_verify_comment_any(pks, npks, buf_ptr(r->sig),
+		    buf_len(r->sig), &signer->which, signer->keyid, &tc);
+	else
+		rr = minisig_verify_any(pks, npks, prehash, buf_ptr(r->sig),
+		    buf_len(r->sig), &signer->which, signer->keyid, &tc);
 	signer->have_keyid = rr != ERR_SIG_FORMAT && rr != ERR_SIG_COMMENT &&
 	    rr != ERR_NOMEM && rr != ERR_INVALID;
 	if (rr == ERR_NOMEM)

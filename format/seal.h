@@ -99,6 +99,14 @@ struct seal_reader;
 int seal_reader_open(const char *path, struct seal_reader **out,
     char *why, size_t whylen);
 int seal_reader_read(void *reader, uint8_t *p, size_t cap, size_t *got);
+/*
+ * Before the first read: no hash of the ciphertext. finish then checks
+ * the signature's trusted comment only (minisig_verify_comment_any), and
+ * the parts of a split archive are not checked against the index (whose
+ * own signature still is): the caller proves the content through the
+ * signed claims instead (tenant-verify verify --content-only).
+ */
+void seal_reader_content_only(struct seal_reader *r);
 /* Rewinds to the first byte, for a second pass (extraction). */
 int seal_reader_rewind(struct seal_reader *r);
 /* Total ciphertext bytes, parts count (0 single). */

@@ -50,6 +50,7 @@ struct cmd_args {
 	int max_log_n;			/* --max-work-factor, default 22 */
 	int strict_expiry;
 	int exit_on_error;
+	int content_only;		/* --content-only */
 	int json;
 };
 

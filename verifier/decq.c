@@ -5,7 +5,7 @@
 #include "decq.h"
 #include "err.h"
 
-#define DECQ_SLOTS	4
+#define DECQ_SLOTS	24
 #define DECQ_SLOT_SIZE	(4 * AGE_CHUNK_SIZE)
 
 struct decq_slot {

@@ -70,8 +70,11 @@ summary_signature(FILE *f, const struct verify_result *r,
 		return;
 	}
 	if (r->signature_ok && r->signer.which < nsigners) {
-		fprintf(f, "signature:       good, key %s\n", report_keyid(
-		    signers[r->signer.which], kid, sizeof(kid)));
+		fprintf(f, "signature:       good, key %s%s\n", report_keyid(
+		    signers[r->signer.which], kid, sizeof(kid)),
+		    r->content_only ? " (--content-only: its signed comment "
+		    "and the content; the archive's own bytes not hashed)" :
+		    "");
 		return;
 	}
 	fprintf(f, "signature:       NOT verified");
@@ -353,6 +356,7 @@ report_json(const char *archive, const struct verify_result *r,
 	jset(o, "size", json_integer((json_int_t)r->size), &bad);
 	jset(o, "parts", json_integer((json_int_t)r->parts), &bad);
 	jset(o, "signature_ok", json_boolean(r->signature_ok), &bad);
+	jset(o, "content_only", json_boolean(r->content_only), &bad);
 	jset(o, "signer_key_id", r->signature_ok && r->signer.which < nsigners ?
 	    json_string(report_keyid(signers[r->signer.which], kid,
 	    sizeof(kid))) : json_null(), &bad);

@@ -751,6 +751,10 @@ verify_archive(const char *path, const struct verify_opts *o,
 	}
 	v.res->size = seal_reader_size(sr);
 	v.res->parts = seal_reader_nparts(sr);
+	if (o->content_only) {
+		seal_reader_content_only(sr);
+		v.res->content_only = 1;
+	}
 	run_content(&v, seal_reader_read, sr, 1);
 	/* Signature and layout are checked even after a content failure (so
 	 * every problem is reported), but not after an early stop. */

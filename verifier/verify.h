@@ -62,6 +62,9 @@ struct verify_opts {
 	const struct foreign_list *foreign; /* auditor: ids to hunt for */
 	enum foreign_mode foreign_mode;
 	int strict_expiry;		/* expired: failure, not warning */
+	int content_only;		/* the signed comment and the content,
+					 * not the ciphertext's hash
+					 * (seal_reader_content_only) */
 	int exit_on_error;		/* stop at the first failure */
 	uint64_t now;			/* unix time for the expiry check */
 	const struct verify_sink *sink;	/* optional */
@@ -97,7 +100,9 @@ struct verify_result {
 	size_t nwarnings;
 	size_t nstored;
 	struct verify_finding *findings;
-	int signature_ok;	/* signature verified with the pinned key */
+	int signature_ok;	/* signature verified with the pinned key
+				 * (its trusted comment only, content_only) */
+	int content_only;	/* verified with verify_opts.content_only */
 	int content_ok;		/* decrypted and walked to the end cleanly */
 	int have_manifest;
 	struct seal_claims claims;	/* valid when signature_ok */
