@@ -152,23 +152,34 @@ b2b_update(struct b2b *s, const void *in, size_t n)
 	s->n = n;
 }
 
+/* The digest's bytes from its state words (little-endian). */
+static void
+words_out(uint8_t *out, const uint64_t w[8], size_t outlen)
+{
+	uint8_t full[BLAKE2B_OUT_MAX];
+	int i, k;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* the words' bytes are already in digest order */
+	(void)full;
+	(void)i;
+	(void)k;
+	memcpy(out, w, outlen);
+#else
+	for (i = 0; i < 8; i++)
+		for (k = 0; k < 8; k++)
+			full[8 * i + k] = (uint8_t)(w[i] >> (8 * k));
+	memcpy(out, full, outlen);
+#endif
+}
+
 void
 b2b_final(struct b2b *s, uint8_t *out)
 {
-	uint8_t full[BLAKE2B_OUT_MAX];
-	int i;
-
 	count(s, s->n);
 	memset(s->buf + s->n, 0, BLAKE2B_BLOCK - s->n);
 	compress(s, s->buf, 1);
-	for (i = 0; i < 8; i++) {
-		uint64_t h = s->h[i];
-		int k;
-
-		for (k = 0; k < 8; k++)
-			full[8 * i + k] = (uint8_t)(h >> (8 * k));
-	}
-	memcpy(out, full, s->outlen);
+	words_out(out, s->h, s->outlen);
 }
 
 int b2b_x4_max = 2;
@@ -179,8 +190,8 @@ static void
 hash_block(uint8_t *out, size_t outlen, const void *p, size_t n)
 {
 	struct b2b s;
-	uint8_t blk[BLAKE2B_BLOCK], full[BLAKE2B_OUT_MAX];
-	int i, k;
+	uint8_t blk[BLAKE2B_BLOCK];
+	int i;
 
 	for (i = 0; i < 8; i++)
 		s.h[i] = iv[i];
@@ -191,10 +202,7 @@ hash_block(uint8_t *out, size_t outlen, const void *p, size_t n)
 		memcpy(blk, p, n);
 	memset(blk + n, 0, BLAKE2B_BLOCK - n);
 	compress(&s, blk, 1);
-	for (i = 0; i < 8; i++)
-		for (k = 0; k < 8; k++)
-			full[8 * i + k] = (uint8_t)(s.h[i] >> (8 * k));
-	memcpy(out, full, outlen);
+	words_out(out, s.h, outlen);
 }
 
 int
@@ -408,18 +416,6 @@ compress4(uint64_t words[4][8], const uint64_t h[4][8], const uint64_t t[4],
 	}
 }
 
-/* The digest's bytes from its state words (little-endian). */
-static void
-words_out(uint8_t *out, const uint64_t w[8], size_t outlen)
-{
-	uint8_t full[BLAKE2B_OUT_MAX];
-	int i, k;
-
-	for (i = 0; i < 8; i++)
-		for (k = 0; k < 8; k++)
-			full[8 * i + k] = (uint8_t)(w[i] >> (8 * k));
-	memcpy(out, full, outlen);
-}
 
 void
 b2b_hash4_block(uint8_t *const out[4], size_t outlen,

@@ -298,26 +298,29 @@ dcbor_utf8_valid(const uint8_t *p, size_t len)
 static int
 head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
 {
-	uint8_t ib, a[8];
+	/* straight from the bytes: this runs for every item of every
+	 * record */
+	const uint8_t *p = buf_ptr(b);
+	size_t avail = buf_len(b), n = 0, i;
 	uint64_t arg = 0;
 	unsigned major, ai;
-	size_t n = 0, i;
-	int r;
+	uint8_t ib;
 
 	memset(it, 0, sizeof(*it));
 	*hlen = 0;
-	if ((r = buf_peek(b, 0, &ib, 1)) != 0)
-		return r;
+	if (avail < 1)
+		return ERR_TRUNCATED;
+	ib = p[0];
 	major = ib >> 5;
 	ai = ib & 0x1f;
 	if (ai < 24)
 		arg = ai;
 	else if (ai <= 27) {
 		n = (size_t)1 << (ai - 24);
-		if ((r = buf_peek(b, 1, a, n)) != 0)
-			return r;
+		if (avail - 1 < n)
+			return ERR_TRUNCATED;
 		for (i = 0; i < n; i++)
-			arg = (arg << 8) | a[i];
+			arg = (arg << 8) | p[1 + i];
 	} else
 		return ERR_CBOR;	/* reserved, indefinite or break */
 	*hlen = 1 + n;
@@ -401,9 +404,10 @@ dcbor_get_item(struct buf *b, struct dcbor_item *it)
 			r = ERR_TRUNCATED;
 			goto out;
 		}
-		if ((r = buf_consume(b, hlen)) != 0 ||
-		    (r = buf_get_ptr(b, (size_t)it->u, &p)) != 0)
+		/* head and bytes in one step; no compaction, p stays valid */
+		if ((r = buf_get_ptr(b, hlen + (size_t)it->u, &p)) != 0)
 			goto out;
+		p += hlen;
 		if (it->type == DCBOR_TEXT &&
 		    !dcbor_utf8_valid(p, (size_t)it->u)) {
 			r = ERR_CBOR;
