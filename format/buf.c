@@ -8,16 +8,6 @@
 #include "buf.h"
 #include "err.h"
 
-struct buf {
-	uint8_t *d;		/* storage */
-	size_t alloc;		/* bytes allocated at d */
-	size_t off;		/* read offset */
-	size_t end;		/* write offset */
-	size_t max;		/* cap on end - off */
-	int readonly;
-	int secret;
-};
-
 static struct buf *
 buf_alloc(size_t max, int secret)
 {
@@ -99,20 +89,6 @@ buf_reset(struct buf *b)
 	if (b->secret && b->d != NULL)
 		sodium_memzero(b->d, b->alloc);
 	b->off = b->end = 0;
-}
-
-size_t
-buf_len(const struct buf *b)
-{
-	return b->end - b->off;
-}
-
-const uint8_t *
-buf_ptr(const struct buf *b)
-{
-	static const uint8_t empty[1];
-
-	return b->d == NULL ? empty : b->d + b->off;
 }
 
 size_t

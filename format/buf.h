@@ -15,7 +15,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct buf;
+/*
+ * The fields are buf.c's: elsewhere they are read only through buf_len
+ * and buf_ptr below, which are inline because parsers call them for every
+ * value they read.
+ */
+struct buf {
+	uint8_t *d;		/* storage */
+	size_t alloc;		/* bytes allocated at d */
+	size_t off;		/* read offset */
+	size_t end;		/* write offset */
+	size_t max;		/* cap on end - off */
+	int readonly;
+	int secret;
+};
 
 /* New empty buffer that may grow to at most max bytes. NULL on ENOMEM. */
 struct buf *buf_new(size_t max);
@@ -35,9 +48,19 @@ void buf_free(struct buf *b);
 /* Discards all content (wiping it if secret); keeps the allocation. */
 void buf_reset(struct buf *b);
 /* Number of unread bytes. */
-size_t buf_len(const struct buf *b);
+static inline size_t
+buf_len(const struct buf *b)
+{
+	return b->end - b->off;
+}
 /* Pointer to the unread bytes; valid until the next call that changes b. */
-const uint8_t *buf_ptr(const struct buf *b);
+static inline const uint8_t *
+buf_ptr(const struct buf *b)
+{
+	static const uint8_t buf_empty[1];
+
+	return b->d == NULL ? buf_empty : b->d + b->off;
+}
 /* Maximum size this buffer may grow to. */
 size_t buf_max(const struct buf *b);
 
