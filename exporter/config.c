@@ -73,7 +73,8 @@ struct parse_ctx {
 	unsigned seen_limits;	/* bits of limit_keys[] */
 	unsigned seen_queue;	/* bits of queue_keys[] */
 	bool seen_ncmd, seen_ntimeout;
-	bool seen_pwfile, seen_sbhost, seen_sbport, seen_sbwait;
+	bool seen_pwfile, seen_sbhost, seen_sbport;
+	unsigned seen_dbnum;	/* bits of db_num_keys[] */
 	bool seen_req_age, seen_downloads, seen_attempts, seen_hr_pii;
 	bool seen_hr_rows;
 	bool seen_hr_whole;
@@ -296,51 +297,6 @@ set_string(struct parse_ctx *c, bool *seen, char **dst, const char *sec,
 	return 1;
 }
 
-static int
-handle_database(struct parse_ctx *c, const char *key, const char *v)
-{
-	struct config *cfg = c->cfg;
-	size_t i;
-
-	if (strcmp(key, "password") == 0 || strcmp(key, "sslpassword") == 0)
-		return ctx_fail(c, "[database] %s: a password may not appear "
-		    "in the config; use password_file, passfile or "
-		    "PGPASSFILE/PGSERVICEFILE", key);
-	if (strcmp(key, "password_file") == 0)
-		return set_string(c, &c->seen_pwfile, &cfg->password_file,
-		    "database", key, v);
-	if (strcmp(key, "standby_host") == 0)
-		return set_string(c, &c->seen_sbhost, &cfg->standby_host,
-		    "database", key, v);
-	if (strcmp(key, "standby_port") == 0)
-		return set_string(c, &c->seen_sbport, &cfg->standby_port,
-		    "database", key, v);
-	if (strcmp(key, "standby_wait") == 0) {
-		uint64_t n;
-
-		if (c->seen_sbwait)
-			return ctx_fail(c, "[database] %s: set twice", key);
-		c->seen_sbwait = true;
-		if (parse_duration(v, &n) != 0 || n < 1 || n > 86400)
-			return ctx_fail(c, "[database] %s: \"%s\" is out of "
-			    "range (e.g. 30s)", key, v);
-		cfg->standby_wait = n;
-		return 1;
-	}
-	for (i = 0; i < NDB_KEYS; i++) {
-		if (strcmp(key, db_keys[i]) != 0)
-			continue;
-		if (cfg->db_vals[i] != NULL)
-			return ctx_fail(c, "[database] %s: set twice", key);
-		if (*v == '\0')
-			return ctx_fail(c, "[database] %s: empty value", key);
-		if ((cfg->db_vals[i] = strdup(v)) == NULL)
-			return ctx_fail(c, "out of memory");
-		return 1;
-	}
-	return ctx_fail(c, "[database] unknown key \"%s\"", key);
-}
-
 /*
  * Numeric keys: durations in seconds (or with s/m/h/d/w), sizes in bytes
  * (or K/M/G/T), counts as plain digits.
@@ -374,6 +330,12 @@ static const struct num_key limit_keys[] = {
 	  offsetof(struct config_export, load_max_active), "20" },
 	{ "load_max_lag", NUM_DURATION, 0, 86400,
 	  offsetof(struct config_export, load_max_lag), "30s" },
+};
+
+/* [database] keys that are not libpq's. */
+static const struct num_key db_num_keys[] = {
+	{ "standby_wait", NUM_DURATION, 1, 86400,
+	  offsetof(struct config, standby_wait), "30s" },
 };
 
 /* [control] limits on the queue (docs/CONTROL.md, "Limits"). */
@@ -429,6 +391,43 @@ handle_num(struct parse_ctx *c, const char *sec, const struct num_key *t,
 		return 1;
 	}
 	return -1;
+}
+
+static int
+handle_database(struct parse_ctx *c, const char *key, const char *v)
+{
+	struct config *cfg = c->cfg;
+	size_t i;
+	int r;
+
+	if (strcmp(key, "password") == 0 || strcmp(key, "sslpassword") == 0)
+		return ctx_fail(c, "[database] %s: a password may not appear "
+		    "in the config; use password_file, passfile or "
+		    "PGPASSFILE/PGSERVICEFILE", key);
+	if (strcmp(key, "password_file") == 0)
+		return set_string(c, &c->seen_pwfile, &cfg->password_file,
+		    "database", key, v);
+	if (strcmp(key, "standby_host") == 0)
+		return set_string(c, &c->seen_sbhost, &cfg->standby_host,
+		    "database", key, v);
+	if (strcmp(key, "standby_port") == 0)
+		return set_string(c, &c->seen_sbport, &cfg->standby_port,
+		    "database", key, v);
+	if ((r = handle_num(c, "database", db_num_keys, sizeof(db_num_keys) /
+	    sizeof(db_num_keys[0]), &c->seen_dbnum, cfg, key, v)) >= 0)
+		return r;
+	for (i = 0; i < NDB_KEYS; i++) {
+		if (strcmp(key, db_keys[i]) != 0)
+			continue;
+		if (cfg->db_vals[i] != NULL)
+			return ctx_fail(c, "[database] %s: set twice", key);
+		if (*v == '\0')
+			return ctx_fail(c, "[database] %s: empty value", key);
+		if ((cfg->db_vals[i] = strdup(v)) == NULL)
+			return ctx_fail(c, "out of memory");
+		return 1;
+	}
+	return ctx_fail(c, "[database] unknown key \"%s\"", key);
 }
 
 /* 1 (handled), 0 (error) or -1 (not a limit key). */
