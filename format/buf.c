@@ -159,11 +159,18 @@ buf_peek(const struct buf *b, size_t off, void *out, size_t n)
 int
 buf_get(struct buf *b, void *out, size_t n)
 {
-	int r;
-
-	if ((r = buf_peek(b, 0, out, n)) != 0)
-		return r;
-	return buf_consume(b, n);
+	/* buf_peek and buf_consume in one: parsers call it for every field */
+	if (n > buf_len(b)) {
+		if (n > 0)
+			memset(out, 0, n);
+		return ERR_TRUNCATED;
+	}
+	if (n > 0)
+		memcpy(out, buf_ptr(b), n);
+	b->off += n;
+	if (b->off == b->end && !b->readonly)
+		b->off = b->end = 0;
+	return 0;
 }
 
 int
@@ -297,6 +304,14 @@ buf_put(struct buf *b, const void *p, size_t n)
 	uint8_t *dst;
 	int r;
 
+	/* room already, within the cap: what buf_grow would allow */
+	if (b->d != NULL && !b->readonly && n <= b->alloc - b->end &&
+	    n <= b->max && buf_len(b) <= b->max - n) {
+		if (n > 0)
+			memcpy(b->d + b->end, p, n);
+		b->end += n;
+		return 0;
+	}
 	if ((r = buf_reserve(b, n, &dst)) != 0)
 		return r;
 	if (n > 0)
