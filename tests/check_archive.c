@@ -180,6 +180,21 @@ expect(const char *name, int code1, int code2)
 	verify_result_free(res);
 }
 
+/* expect with code2 or code3 as the second code. */
+static void
+expect_either(const char *name, int code1, int code2, int code3)
+{
+	struct verify_result *res = run(name, "client-b", signer, 0);
+
+	if (!(res->nfailures > 0 && has(res, code1) &&
+	    (has(res, code2) || has(res, code3))))
+		dump(res);
+	ck_assert_msg(has(res, code1), "%s: expected %s", name, err_str(code1));
+	ck_assert_msg(has(res, code2) || has(res, code3), "%s: expected %s "
+	    "or %s", name, err_str(code2), err_str(code3));
+	verify_result_free(res);
+}
+
 /* Copies good.texp (and its signature) to name, then lets f damage it. */
 static uint8_t *
 copy_good(const char *name, size_t *len)
@@ -577,7 +592,11 @@ START_TEST(test_split_swap_parts)
 	mv("split.texp.001", "tmp");
 	mv("split.texp.002", "split.texp.001");
 	mv("tmp", "split.texp.002");
-	expect("split.texp.index", ERR_PART, ERR_AGE_HEADER);
+	/* the archive now starts with ciphertext: not an age header, and
+	 * when its first byte happens to be '-' (1 in 256 runs), not an
+	 * armored one either */
+	expect_either("split.texp.index", ERR_PART, ERR_AGE_HEADER,
+	    ERR_AGE_ARMOR);
 }
 END_TEST
 

@@ -259,25 +259,26 @@ type_is_json(const char *t)
 	    strcmp(t, "_jsonb") == 0);
 }
 
+/* Called for every scalar item of a record, with its column and whether
+ * a UUID tag precedes it; nonzero stops the walk. */
+typedef int (*leaf_fn)(void *ctx, size_t col, const struct dcbor_item *it,
+    int uuid_tag);
+
+/* Walks a record (an array of columns) down to its scalars, at any depth
+ * (BUNDLE_MAX_DEPTH). Returns what visit returned to stop it, or 0 (also
+ * when the record stops parsing: what parsed was visited). */
 static int
-scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
-    uint64_t index, const uint8_t *rec, size_t len)
+record_leaves(const uint8_t *rec, size_t len, leaf_fn visit, void *ctx)
 {
-	const struct manifest_table *mt = &pre->tables[table];
 	struct buf *b = buf_from(rec, len);
 	struct dcbor_item it;
 	uint64_t ncol, col, pending[BUNDLE_MAX_DEPTH + 2];
-	size_t depth = 0, which;
-	enum foreign_kind kind;
-	int uuid_tag = 0, r = 0, hit, js;
+	size_t depth;
+	int uuid_tag = 0, r = 0;
 
-	if (b == NULL)
-		return 0;
-	if (dcbor_get_array(b, &ncol) != 0)
+	if (b == NULL || dcbor_get_array(b, &ncol) != 0)
 		goto out;
 	for (col = 0; col < ncol; col++) {
-		hit = 0;
-		js = col < mt->ncolumns && type_is_json(mt->columns[col].type);
 		pending[0] = 1;
 		depth = 1;
 		while (depth > 0) {
@@ -300,27 +301,52 @@ scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
 				uuid_tag = 0;
 				continue;
 			}
-			if (!hit && foreign_in_value(v->o, &it, uuid_tag, js,
-			    &which, &kind)) {
-				hit = 1;
-				v->res->foreign_hits++;
-				if (FINDING(v, RULE_FOREIGN_ID, "table \"%s\" "
-				    "column \"%s\" record %llu: holds foreign "
-				    "identifier #%zu of the list (%s match)",
-				    mt->name, col < mt->ncolumns ?
-				    mt->columns[col].name : "?",
-				    (unsigned long long)index, which + 1,
-				    foreign_kind_str(kind))) {
-					r = 1;
-					goto out;
-				}
-			}
+			if ((r = visit(ctx, (size_t)col, &it, uuid_tag)) != 0)
+				goto out;
 			uuid_tag = 0;
 		}
 	}
  out:
 	buf_free(b);
 	return r;
+}
+
+/* --foreign-ids: the first hit of each column is a finding. */
+struct foreign_at {
+	struct vctx *v;
+	const struct manifest_table *mt;
+	uint64_t index;
+	size_t hit_col;		/* the column already reported, or SIZE_MAX */
+};
+
+static int
+foreign_leaf(void *ctx, size_t col, const struct dcbor_item *it, int uuid_tag)
+{
+	struct foreign_at *f = ctx;
+	const struct manifest_table *mt = f->mt;
+	enum foreign_kind kind;
+	size_t which;
+	int js = col < mt->ncolumns && type_is_json(mt->columns[col].type);
+
+	if (col == f->hit_col ||
+	    !foreign_in_value(f->v->o, it, uuid_tag, js, &which, &kind))
+		return 0;
+	f->hit_col = col;
+	f->v->res->foreign_hits++;
+	return FINDING(f->v, RULE_FOREIGN_ID, "table \"%s\" column \"%s\" "
+	    "record %llu: holds foreign identifier #%zu of the list (%s "
+	    "match)", mt->name, col < mt->ncolumns ? mt->columns[col].name :
+	    "?", (unsigned long long)f->index, which + 1,
+	    foreign_kind_str(kind)) ? 1 : 0;
+}
+
+static int
+scan_foreign(struct vctx *v, const struct manifest *pre, size_t table,
+    uint64_t index, const uint8_t *rec, size_t len)
+{
+	struct foreign_at f = { v, &pre->tables[table], index, SIZE_MAX };
+
+	return record_leaves(rec, len, foreign_leaf, &f);
 }
 
 /* Watch mode: one record's column held identifier `which`. */
@@ -361,54 +387,27 @@ watch_hit(void *ctx, size_t which)
 	h->first = h->last = w->index;
 }
 
+static int
+watch_leaf(void *ctx, size_t col, const struct dcbor_item *it, int uuid_tag)
+{
+	struct watch_at *w = ctx;
+
+	w->column = col;
+	if (it->type == DCBOR_BYTES && uuid_tag && it->len == 16)
+		tokscan_uuid(w->v->o->watch, it->p, watch_hit, w);
+	else if (it->type == DCBOR_TEXT || it->type == DCBOR_BYTES)
+		tokscan_text(w->v->o->watch, it->p, it->len, watch_hit, w);
+	return 0;
+}
+
 /* Every text, byte string and UUID of the record, at any depth. */
 static void
 scan_watch(struct vctx *v, size_t table, uint64_t index, const uint8_t *rec,
     size_t len)
 {
-	struct buf *b = buf_from(rec, len);
-	struct dcbor_item it;
 	struct watch_at w = { v, table, 0, index };
-	uint64_t ncol, col, pending[BUNDLE_MAX_DEPTH + 2];
-	size_t depth;
-	int uuid_tag = 0;
 
-	if (b == NULL || dcbor_get_array(b, &ncol) != 0)
-		goto out;
-	for (col = 0; col < ncol; col++) {
-		w.column = (size_t)col;
-		pending[0] = 1;
-		depth = 1;
-		while (depth > 0) {
-			if (pending[depth - 1] == 0) {
-				depth--;
-				continue;
-			}
-			pending[depth - 1]--;
-			if (dcbor_get_item(b, &it) != 0)
-				goto out;
-			if (it.type == DCBOR_TAG) {
-				uuid_tag = it.u == DCBOR_TAG_UUID;
-				pending[depth - 1]++;
-				continue;
-			}
-			if ((it.type == DCBOR_ARRAY || it.type == DCBOR_MAP) &&
-			    depth < BUNDLE_MAX_DEPTH + 1) {
-				pending[depth++] = it.type == DCBOR_MAP ?
-				    2 * it.u : it.u;
-				uuid_tag = 0;
-				continue;
-			}
-			if (it.type == DCBOR_BYTES && uuid_tag && it.len == 16)
-				tokscan_uuid(v->o->watch, it.p, watch_hit, &w);
-			else if (it.type == DCBOR_TEXT || it.type == DCBOR_BYTES)
-				tokscan_text(v->o->watch, it.p, it.len,
-				    watch_hit, &w);
-			uuid_tag = 0;
-		}
-	}
- out:
-	buf_free(b);
+	(void)record_leaves(rec, len, watch_leaf, &w);
 }
 
 /* inspect: the first tenant key read, and whether the tenant hash names
