@@ -144,6 +144,7 @@ verify_signed(const struct config *cfg, PGconn *c, uint64_t *bad, char *why,
 	pins.control_id = cid;
 	pins.head_file = sv->state_dir != NULL && access(head, R_OK) == 0 ?
 	    head : NULL;
+	pins.check_all = 1;	/* an audit checks every signature */
 	if ((r = ledger_load(c, &pins, &l, bad, why, whylen)) != 0)
 		goto out;
 	r = ledger_check_cache(l, c, why, whylen);

@@ -172,6 +172,11 @@ struct ledger {
 	uint64_t pin_seq;
 	uint8_t pin_hash[32];
 	int pin_seen;
+	/* rows up to trust_seq were verified before, with these pins, and
+	 * hash to trust_hash there: their signatures are not checked again
+	 * (ledger_load; 0: every row is checked) */
+	uint64_t trust_seq;
+	uint8_t trust_hash[32];
 	/* the current row, for messages */
 	const struct audit_row *row;
 	char *why;
@@ -805,8 +810,10 @@ embedded(struct ledger *l, const struct action *svc, struct signed_fact *f)
 		    "principal held");
 		goto out;
 	}
-	if (action_check(buf_ptr(text), buf_len(text), buf_ptr(sig),
-	    buf_len(sig), pk, &f->a) != 0) {
+	if (((uint64_t)l->row->seq <= l->trust_seq ?
+	    action_parse(buf_ptr(text), buf_len(text), &f->a) :
+	    action_check(buf_ptr(text), buf_len(text), buf_ptr(sig),
+	    buf_len(sig), pk, &f->a)) != 0) {
 		r = bad(l, "the recorded action's signature does not verify");
 		goto out;
 	}
@@ -1997,6 +2004,9 @@ on_row(void *ctx, const struct audit_row *row)
 			    "(the log was rewritten)");
 		l->pin_seen = 1;
 	}
+	if (l->trust_seq == (uint64_t)row->seq &&
+	    sodium_memcmp(l->trust_hash, row->hash, 32) != 0)
+		return bad(l, "not the row verified there before");
 	if (row->v == 1)
 		return 0;	/* history from before the signed log */
 	if (row->action == NULL || row->signature == NULL ||
@@ -2004,9 +2014,12 @@ on_row(void *ctx, const struct audit_row *row)
 	    strlen(row->signature), kid) != 0 ||
 	    memcmp(kid, l->service_kid, 8) != 0)
 		return bad(l, "not signed by the service key");
-	if (action_check((const uint8_t *)row->action, strlen(row->action),
+	if (((uint64_t)row->seq <= l->trust_seq ?
+	    action_parse((const uint8_t *)row->action, strlen(row->action),
+	    &svc) :
+	    action_check((const uint8_t *)row->action, strlen(row->action),
 	    (const uint8_t *)row->signature, strlen(row->signature),
-	    l->pins->service, &svc) != 0)
+	    l->pins->service, &svc)) != 0)
 		return bad(l, "the service's signature does not verify");
 	if ((r = check_columns(l, svc)) != 0 ||
 	    (r = embedded(l, svc, &f)) != 0)
@@ -2161,9 +2174,94 @@ ledger_pin_head(const char *head_file, uint64_t seq, const uint8_t hash[32],
 	return r;
 }
 
-int
-ledger_load(PGconn *c, const struct ledger_pins *pins, struct ledger **out,
-    uint64_t *first_bad, char *why, size_t whylen)
+/*
+ * The verified prefix (HEAD.verified beside the pinned head): "SEQ HEX
+ * CONTROL_ID ROOT_KEY_ID SERVICE_KEY_ID\n", written after a whole log was
+ * verified with those pins. A cache: when it is absent, unreadable, or
+ * names other pins, every row is checked.
+ */
+static int
+trust_path(const char *head_file, char *path, size_t len)
+{
+	return head_file == NULL || snprintf(path, len, "%s.verified",
+	    head_file) >= (int)len ? -1 : 0;
+}
+
+static void
+trust_ids(const struct ledger_pins *pins, char root[17], char svc[17])
+{
+	uint8_t kid[8];
+
+	minisig_pubkey_keyid(pins->root, kid);
+	sodium_bin2hex(root, 17, kid, 8);
+	minisig_pubkey_keyid(pins->service, kid);
+	sodium_bin2hex(svc, 17, kid, 8);
+}
+
+static int
+trust_read(const struct ledger_pins *pins, uint64_t *seq, uint8_t hash[32])
+{
+	char path[4096], buf[512], hex[80], cid[80], root[40], svc[40];
+	char want_root[17], want_svc[17];
+	unsigned long long s;
+	ssize_t n;
+	int fd;
+
+	*seq = 0;
+	if (trust_path(pins->head_file, path, sizeof(path)) != 0 ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	trust_ids(pins, want_root, want_svc);
+	if (sscanf(buf, "%llu %79s %79s %39s %39s", &s, hex, cid, root,
+	    svc) != 5 || hex32(hex, hash) != 0 ||
+	    strcmp(cid, pins->control_id) != 0 ||
+	    strcmp(root, want_root) != 0 || strcmp(svc, want_svc) != 0)
+		return -1;
+	*seq = s;
+	return 0;
+}
+
+/* Best effort (a cache): a new file renamed over the old one, under the
+ * head file's lock; not fsynced, a torn one only costs a whole check. */
+static void
+trust_write(const struct ledger_pins *pins, uint64_t seq,
+    const uint8_t hash[32])
+{
+	char path[4096], tmp[4200], line[512], hex[65], root[17], svc[17];
+	int fd, lock;
+
+	if (trust_path(pins->head_file, path, sizeof(path)) != 0 ||
+	    !action_value_valid(pins->control_id))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	sodium_bin2hex(hex, sizeof(hex), hash, 32);
+	trust_ids(pins, root, svc);
+	snprintf(line, sizeof(line), "%llu %s %s %s %s\n",
+	    (unsigned long long)seq, hex, pins->control_id, root, svc);
+	if ((lock = pin_lock(pins->head_file)) < 0)
+		return;
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) >= 0) {
+		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+		    rename(tmp, path) != 0)
+			unlink(tmp);
+		close(fd);
+	}
+	close(lock);
+}
+
+/* One reading of the log; rows up to trust_seq without their
+ * signatures checked again (0: all checked). */
+static int
+load_pass(PGconn *c, const struct ledger_pins *pins, uint64_t trust_seq,
+    const uint8_t trust_hash[32], struct ledger **out, uint64_t *first_bad,
+    char *why, size_t whylen)
 {
 	struct ledger *l = NULL;
 	uint64_t bad_row = 0;
@@ -2173,14 +2271,14 @@ ledger_load(PGconn *c, const struct ledger_pins *pins, struct ledger **out,
 	if (first_bad != NULL)
 		*first_bad = 0;
 	err_set(why, whylen, "%s", "");
-	if (c == NULL || pins == NULL || pins->root == NULL ||
-	    pins->service == NULL || pins->control_id == NULL)
-		return ERR_INVALID;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return ERR_NOMEM;
 	l->pins = pins;
 	l->why = why;
 	l->whylen = whylen;
+	l->trust_seq = trust_seq;
+	if (trust_seq > 0)
+		memcpy(l->trust_hash, trust_hash, 32);
 	minisig_pubkey_keyid(pins->root, l->root_kid);
 	minisig_pubkey_keyid(pins->service, l->service_kid);
 	if (read_pin(pins->head_file, &l->pin_seq, l->pin_hash) != 0) {
@@ -2206,6 +2304,12 @@ ledger_load(PGconn *c, const struct ledger_pins *pins, struct ledger **out,
 		r = ERR_TAMPER;
 		goto out;
 	}
+	if (l->rows < trust_seq) {
+		/* the verified row is gone: the caller checks everything */
+		err_set(why, whylen, "the log ends before its verified part");
+		r = ERR_TAMPER;
+		goto out;
+	}
 	*out = l;
 	l = NULL;
 	r = 0;
@@ -2216,6 +2320,47 @@ ledger_load(PGconn *c, const struct ledger_pins *pins, struct ledger **out,
 	if (*out != NULL)
 		(*out)->why = NULL;
 	return r;
+}
+
+int
+ledger_load(PGconn *c, const struct ledger_pins *pins, struct ledger **out,
+    uint64_t *first_bad, char *why, size_t whylen)
+{
+	uint64_t tseq = 0;
+	uint8_t thash[32];
+	int r = ERR_INTERNAL;
+
+	*out = NULL;
+	if (first_bad != NULL)
+		*first_bad = 0;
+	err_set(why, whylen, "%s", "");
+	if (c == NULL || pins == NULL || pins->root == NULL ||
+	    pins->service == NULL || pins->control_id == NULL)
+		return ERR_INVALID;
+	/*
+	 * Rows this service verified before, with these keys, are bound by
+	 * the hash chain to the verified row's hash: while the log still
+	 * hashes to it there, their signatures need no second check. Any
+	 * failure of that reading (the chain, a row, the verified row
+	 * changed) reads everything again, checking every signature: what
+	 * is reported is what the whole check finds.
+	 */
+	if (!pins->check_all && trust_read(pins, &tseq, thash) == 0 &&
+	    tseq > 0) {
+		r = load_pass(c, pins, tseq, thash, out, first_bad, why,
+		    whylen);
+		if (r == ERR_DB || r == ERR_NOMEM)
+			return r;
+	}
+	if (*out == NULL) {
+		tseq = 0;
+		if ((r = load_pass(c, pins, 0, NULL, out, first_bad, why,
+		    whylen)) != 0)
+			return r;
+	}
+	if ((*out)->rows > tseq)
+		trust_write(pins, (*out)->rows, (*out)->head);
+	return 0;
 }
 
 int

@@ -98,6 +98,8 @@ struct ledger_pins {
 	const struct minisig_pubkey *service;	/* signs every row */
 	const char *control_id;			/* this control database */
 	const char *head_file;			/* NULL: no pinned head */
+	int check_all;		/* 1: every signature checked, the verified
+				 * prefix (ledger_load) not trusted */
 };
 
 /*
@@ -108,6 +110,15 @@ struct ledger_pins {
  * chain (the words of audit_verify); ERR_TAMPER when the pinned head is
  * missing; ERR_DB. *first_bad (optional) gets the row. On success *out is
  * owned by the caller (ledger_free).
+ *
+ * The rows a whole check passed are remembered beside the pinned head
+ * (HEAD.verified: the last row's number and hash, the control database's
+ * id and the two pinned key ids). The next load checks the hash chain and
+ * every rule of every row, but not again the signatures of the rows up to
+ * that one, as long as the log still hashes to that hash there (the chain
+ * binds each row's signed text and signatures) and the pins are the same;
+ * otherwise, or on any failure, it checks everything. check_all ignores
+ * it. Without a head file every row is always checked.
  */
 int ledger_load(PGconn *c, const struct ledger_pins *pins,
     struct ledger **out, uint64_t *first_bad, char *why, size_t whylen);

@@ -187,6 +187,7 @@ step(const struct config *cfg, const char *want_id, const char *peer,
 	pins.service = keys.service_pub;
 	pins.control_id = cid;
 	pins.head_file = keys.head[0] ? keys.head : NULL;
+	pins.check_all = 0;
 	if ((r = ledger_load(c, &pins, &l, NULL, why, sizeof(why))) != 0) {
 		snprintf(o->msg, sizeof(o->msg), "the signed control log does "
 		    "not verify (%s); the service refuses to act until an "

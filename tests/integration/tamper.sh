@@ -82,6 +82,60 @@ verify_fails "the forged row" "FAILED at row $next"
 tamper "DELETE FROM texp_control.audit_log WHERE seq = $next"
 expect_rc 0 "without it, the log verifies again" "$E" audit verify --config "$C"
 
+# ---- a row the service verified before, rewritten ----
+# The service does not check again the signatures of rows it verified
+# before (log-head.verified) while the log still hashes to the same value
+# there. A row of that part given another row's signature, the hash chain
+# made whole again, must still be caught.
+VF="$work/service-state/log-head.verified"
+check "the service remembers the rows it verified" test -s "$VF"
+TR=$(sql "SELECT min(seq) FROM texp_control.audit_log WHERE event = 'tenant.added'")
+check "  ... the tenant's registration among them" \
+	test "$(cut -d' ' -f1 "$VF")" -ge "$TR"
+OTHER=$(sql "SELECT max(seq) FROM texp_control.audit_log WHERE v = 2 AND seq < $TR")
+tamper "CREATE TABLE public.saved_sig AS SELECT signature
+    FROM texp_control.audit_log WHERE seq = $TR"
+tamper "UPDATE texp_control.audit_log SET signature = (SELECT signature
+    FROM texp_control.audit_log WHERE seq = $OTHER) WHERE seq = $TR;
+    $(rechain_sql)"
+expect_rc 1 "with it given another row's signature, the service refuses to act" \
+	as runner-b status "$JOB"
+check "  ... naming the row" \
+	grep -q "row $TR (tenant.added): the service's signature does not verify" \
+	"$work/err"
+verify_fails "the swapped signature" "FAILED at row $TR"
+tamper "UPDATE texp_control.audit_log SET signature = (SELECT signature
+    FROM public.saved_sig) WHERE seq = $TR; DROP TABLE public.saved_sig;
+    $(rechain_sql)"
+expect_rc 0 "with it restored, the log verifies again" "$E" audit verify --config "$C"
+expect_rc 0 "  ... and the service acts again" as runner-b status "$JOB"
+printf '1 %064d x y z\n' 0 >"$VF"
+expect_rc 0 "a verified-rows file that does not match the log is ignored" \
+	as runner-b status "$JOB"
+# The newest row has no row after it whose signed link would break; as
+# if another host's service had written it, this one's pinned head is
+# the row before. Only the verified row's hash protects it then.
+N=$(sql "SELECT max(seq) FROM texp_control.audit_log")
+PH=$(sql "SELECT encode(hash, 'hex') FROM texp_control.audit_log WHERE seq = $((N - 1))")
+CID=$(cut -d' ' -f3 "$work/service-state/log-head")
+printf '%s %s %s\n' "$((N - 1))" "$PH" "$CID" >"$work/service-state/log-head"
+expect_rc 0 "the log verifies (and its rows are remembered as verified)" \
+	"$E" audit verify --config "$C"
+check "  ... up to the newest row" test "$(cut -d' ' -f1 "$VF")" = "$N"
+tamper "CREATE TABLE public.saved_sig AS SELECT signature
+    FROM texp_control.audit_log WHERE seq = $N"
+tamper "UPDATE texp_control.audit_log SET signature = (SELECT signature
+    FROM texp_control.audit_log WHERE seq = $((N - 1))) WHERE seq = $N;
+    $(rechain_sql)"
+expect_rc 1 "the newest row given another's signature: the service refuses to act" \
+	as runner-b status "$JOB"
+check "  ... naming the row" \
+	grep -q "row $N (.*): the service's signature does not verify" "$work/err"
+tamper "UPDATE texp_control.audit_log SET signature = (SELECT signature
+    FROM public.saved_sig) WHERE seq = $N; DROP TABLE public.saved_sig;
+    $(rechain_sql)"
+expect_rc 0 "with it restored, the service acts again" as runner-b status "$JOB"
+
 # ---- a revocation removed ----
 expect_rc 0 "the root key disables runner-b" as_root principal disable runner-b
 R=$(sql "SELECT seq FROM texp_control.audit_log WHERE event = 'principal.disabled'")
