@@ -98,8 +98,9 @@ struct ledger_pins {
 	const struct minisig_pubkey *service;	/* signs every row */
 	const char *control_id;			/* this control database */
 	const char *head_file;			/* NULL: no pinned head */
-	int check_all;		/* 1: every signature checked, the verified
-				 * prefix (ledger_load) not trusted */
+	/* 1: every signature checked, the verified prefix (ledger_load)
+	 * not trusted */
+	int check_all;
 };
 
 /*

@@ -647,7 +647,8 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 #endif
 			/* Often enough for the monitor's throttle to hold
 			 * the rate close (throttle.h), and at least twice a
-			 * second (its watchdog); the clock read every 16 rows */
+			 * second (its watchdog); the clock read every 16
+			 * rows */
 			if ((*rows & j->progress_mask) == 0 ||
 			    ((*rows & 15) == 0 && now_ms() - *last_ms >= 500)) {
 				*last_ms = now_ms();

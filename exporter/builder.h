@@ -41,9 +41,9 @@ struct builder_job {
 	size_t part_bytes;
 	const char *tenant;		/* the tenant key, as text */
 	unsigned cpu_seconds;		/* RLIMIT_CPU */
-	uint64_t progress_mask;		/* a progress report every mask + 1
-					 * rows (a power of two), besides
-					 * one every 500 ms */
+	/* a progress report every progress_mask + 1 rows (a power of
+	 * two), besides one every 500 ms */
+	uint64_t progress_mask;
 	int dir_fd;			/* the tenant's directory (O_PATH,
 					 * beneath.h) when pre->has_files;
 					 * else -1 */

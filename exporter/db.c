@@ -917,7 +917,8 @@ db_standby_wait(PGconn *monitor, const struct config *cfg,
 	if (v == NULL || strcmp(v, "t") != 0) {
 		err_set(err, errlen, "[database] standby_host \"%s\" is not a "
 		    "standby: the server there is not in recovery (a primary, "
-		    "or a standby since promoted)", config_db_standby_host(cfg));
+		    "or a standby since promoted)",
+		    config_db_standby_host(cfg));
 		r = ERR_CONFIG;
 		goto out;
 	}
@@ -947,7 +948,8 @@ db_standby_wait(PGconn *monitor, const struct config *cfg,
 			err_set(err, errlen, "the standby ([database] "
 			    "standby_host \"%s\") has not replayed the "
 			    "export's role within %llu s (standby_wait): it is "
-			    "behind, or its replay is paused", config_db_standby_host(cfg),
+			    "behind, or its replay is paused",
+			    config_db_standby_host(cfg),
 			    (unsigned long long)config_db_standby_wait(cfg));
 			r = ERR_DB;
 			goto out;

@@ -492,7 +492,8 @@ b2b_final4(const struct b2b *s, const uint8_t *const p[4],
 	}
 	for (b = 0; b < most; b++) {
 		for (j = 0; j < 4; j++) {
-			if (b >= nblk[j]) {	/* finished: computed, unused */
+			/* finished: computed, unused */
+			if (b >= nblk[j]) {
 				memset(blk[j], 0, BLAKE2B_BLOCK);
 				t[j] = f[j] = 0;
 				continue;

@@ -261,8 +261,9 @@ START_TEST(test_standby_keys)
 	ck_assert_ptr_null(config_db_standby_port(cfg));
 	ck_assert_uint_eq(config_db_standby_wait(cfg), 30);
 	config_free(cfg);
-	cfg = parse_ok("[database]\nhost = /run/pg\nstandby_host = replica.internal\n"
-	    "standby_port = 5433\nstandby_wait = 2m\n" FILES_BASE);
+	cfg = parse_ok("[database]\nhost = /run/pg\n"
+	    "standby_host = replica.internal\nstandby_port = 5433\n"
+	    "standby_wait = 2m\n" FILES_BASE);
 	ck_assert_str_eq(config_db_standby_host(cfg), "replica.internal");
 	ck_assert_str_eq(config_db_standby_port(cfg), "5433");
 	ck_assert_uint_eq(config_db_standby_wait(cfg), 120);

@@ -316,7 +316,7 @@ struct foreign_at {
 	struct vctx *v;
 	const struct manifest_table *mt;
 	uint64_t index;
-	size_t hit_col;		/* the column already reported, or SIZE_MAX */
+	size_t hit_col;		/* the column reported, or SIZE_MAX */
 };
 
 static int
