@@ -153,14 +153,13 @@ struct bundle_writer {
 	struct buf *view2;
 	uint8_t *io;		/* FILE_IO bytes of file data */
 	/* records in w->rec whose evidence and leaves are not made yet:
-	 * hashed WB at a time, four messages per pass (w_pending) */
+	 * hashed WB at a time, four messages per pass (w_pending): where
+	 * each is, and its leaf (content hash filled in by w_pending) */
 	struct {
 		size_t off, len;
-		int tenant;
-		uint8_t th[EVIDENCE_HASH_LEN];
 	} pw[WB];
+	struct merkle_pending wp[WB];
 	size_t npw;
-	uint8_t wch[WB][EVIDENCE_HASH_LEN];
 	uint8_t wleaf[WB][EVIDENCE_HASH_LEN];
 };
 
@@ -336,7 +335,7 @@ w_files_part(struct bundle_writer *w, uint64_t part)
 static int
 w_pending(struct bundle_writer *w)
 {
-	const uint8_t *rec[4], *th[4];
+	const uint8_t *rec[4];
 	uint8_t *out[4];
 	size_t len[4], i, n = w->npw;
 	int j, r;
@@ -346,33 +345,23 @@ w_pending(struct bundle_writer *w)
 		for (j = 0; j < 4; j++) {
 			rec[j] = buf_ptr(w->rec) + w->pw[i + j].off;
 			len[j] = w->pw[i + j].len;
-			out[j] = w->wch[i + j];
+			out[j] = w->wp[i + j].ch;
 		}
 		evidence_hasher_content4(&w->eh, rec, len, out);
 	}
 	for (; i < n; i++)
 		if ((r = evidence_hasher_content(&w->eh, buf_ptr(w->rec) +
-		    w->pw[i].off, w->pw[i].len, w->wch[i])) != 0)
+		    w->pw[i].off, w->pw[i].len, w->wp[i].ch)) != 0)
 			return r;
 	for (i = 0; i < n; i++)
 		if ((r = dcbor_put_array(w->ev, 2)) != 0 ||
-		    (r = w->pw[i].tenant ? dcbor_put_bytes(w->ev, w->pw[i].th,
-		    EVIDENCE_HASH_LEN) : dcbor_put_null(w->ev)) != 0 ||
-		    (r = dcbor_put_bytes(w->ev, w->wch[i],
+		    (r = w->wp[i].has_tenant ? dcbor_put_bytes(w->ev,
+		    w->wp[i].th, EVIDENCE_HASH_LEN) :
+		    dcbor_put_null(w->ev)) != 0 ||
+		    (r = dcbor_put_bytes(w->ev, w->wp[i].ch,
 		    EVIDENCE_HASH_LEN)) != 0)
 			return r;
-	for (i = 0; i + 4 <= n; i += 4) {
-		for (j = 0; j < 4; j++) {
-			th[j] = w->pw[i + j].tenant ? w->pw[i + j].th : NULL;
-			rec[j] = w->wch[i + j];
-			out[j] = w->wleaf[i + j];
-		}
-		merkle_leaf_hash4(th, rec, out);
-	}
-	for (; i < n; i++)
-		merkle_leaf_hash(w->pw[i].tenant ? w->pw[i].th : NULL,
-		    w->wch[i], w->wleaf[i]);
-	merkle_push_leaves(&w->mk, w->wleaf, n);
+	merkle_add_pending(&w->mk, w->wp, n, w->wleaf);
 	return 0;
 }
 
@@ -608,9 +597,9 @@ w_add(struct bundle_writer *w, struct manifest_table *mt, const uint8_t *rec,
 		return r;
 	w->pw[w->npw].off = off;
 	w->pw[w->npw].len = len;
-	w->pw[w->npw].tenant = tval != NULL;
+	w->wp[w->npw].has_tenant = tval != NULL;
 	if (tval != NULL)
-		memcpy(w->pw[w->npw].th, th, EVIDENCE_HASH_LEN);
+		memcpy(w->wp[w->npw].th, th, EVIDENCE_HASH_LEN);
 	w->part_records++;
 	mt->records++;
 	mt->bytes += len;

@@ -73,10 +73,9 @@ struct reader {
 	uint64_t *bytes;
 	struct merkle *mk;
 	struct merkleq *mq;	/* building mk, or NULL: built here */
-	/* without mq: leaves of table lq_t's records lq_i[0..lq_n) of the
-	 * part (lq_null: a global leaf), hashed and added four at a time */
-	uint32_t lq_i[LEAFQ];
-	uint8_t lq_null[LEAFQ];
+	/* without mq: table lq_t's leaves lq[0..lq_n), not yet in its tree
+	 * (merkle_add_pending; lq_leaf its scratch) */
+	struct merkle_pending lq[LEAFQ];
 	uint8_t lq_leaf[LEAFQ][EVIDENCE_HASH_LEN];
 	size_t lq_n, lq_t;
 	struct evidence_hasher eh;
@@ -567,29 +566,11 @@ files_row(struct reader *rd, const uint8_t *rec, size_t len)
 	return 0;
 }
 
-/* The queued leaves, hashed four at a time and added to their tree in
- * order: the tree merkle_add would build one by one. */
+/* The queued leaves into their tree. */
 static void
 leaves_flush(struct reader *rd)
 {
-	const uint8_t *th[4], *ch[4];
-	uint8_t *out[4];
-	size_t i, n = rd->lq_n, k;
-	int j;
-
-	for (i = 0; i + 4 <= n; i += 4) {
-		for (j = 0; j < 4; j++) {
-			k = i + (size_t)j;
-			th[j] = rd->lq_null[k] ? NULL : rd->th[rd->lq_i[k]];
-			ch[j] = rd->ch[rd->lq_i[k]];
-			out[j] = rd->lq_leaf[k];
-		}
-		merkle_leaf_hash4(th, ch, out);
-	}
-	for (; i < n; i++)
-		merkle_leaf_hash(rd->lq_null[i] ? NULL : rd->th[rd->lq_i[i]],
-		    rd->ch[rd->lq_i[i]], rd->lq_leaf[i]);
-	merkle_push_leaves(&rd->mk[rd->lq_t], rd->lq_leaf, n);
+	merkle_add_pending(&rd->mk[rd->lq_t], rd->lq, rd->lq_n, rd->lq_leaf);
 	rd->lq_n = 0;
 }
 
@@ -618,11 +599,16 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 		merkleq_add(rd->mq, t, tval != NULL ? rd->th[rd->nrec] : NULL,
 		    rd->ch[rd->nrec]);
 	else {
+		struct merkle_pending *p;
+
 		if (rd->lq_n > 0 && rd->lq_t != t)
 			leaves_flush(rd);
 		rd->lq_t = t;
-		rd->lq_i[rd->lq_n] = (uint32_t)rd->nrec;
-		rd->lq_null[rd->lq_n] = tval == NULL;
+		p = &rd->lq[rd->lq_n];
+		p->has_tenant = tval != NULL;
+		if (tval != NULL)
+			memcpy(p->th, rd->th[rd->nrec], EVIDENCE_HASH_LEN);
+		memcpy(p->ch, rd->ch[rd->nrec], EVIDENCE_HASH_LEN);
 		if (++rd->lq_n == LEAFQ)
 			leaves_flush(rd);
 	}

@@ -170,7 +170,8 @@ merkle_add(struct merkle *m, const uint8_t *tenant_hash,
 	merkle_push(m, h);
 }
 
-void
+/* Four leaves' hashes at once. */
+static void
 merkle_leaf_hash4(const uint8_t *const tenant_hash[4],
     const uint8_t *const content_hash[4], uint8_t *const out[4])
 {
@@ -259,6 +260,29 @@ merkle_push_leaves(struct merkle *m, uint8_t (*h)[EVIDENCE_HASH_LEN],
 		merkle_push_at(m, h[i], k);
 		i += (size_t)1 << k;
 	}
+}
+
+void
+merkle_add_pending(struct merkle *m, const struct merkle_pending *p,
+    size_t n, uint8_t (*scratch)[EVIDENCE_HASH_LEN])
+{
+	const uint8_t *th[4], *ch[4];
+	uint8_t *out[4];
+	size_t i;
+	int j;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		for (j = 0; j < 4; j++) {
+			th[j] = p[i + j].has_tenant ? p[i + j].th : NULL;
+			ch[j] = p[i + j].ch;
+			out[j] = scratch[i + j];
+		}
+		merkle_leaf_hash4(th, ch, out);
+	}
+	for (; i < n; i++)
+		merkle_leaf_hash(p[i].has_tenant ? p[i].th : NULL, p[i].ch,
+		    scratch[i]);
+	merkle_push_leaves(m, scratch, n);
 }
 
 void

@@ -72,12 +72,10 @@ void merkle_init(struct merkle *m);
 /* tenant_hash may be NULL (global tables). */
 void merkle_add(struct merkle *m, const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN]);
-/* A leaf's hash (merkle_add's first step), and four at once. */
+/* A leaf's hash (merkle_add's first step). */
 void merkle_leaf_hash(const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN],
     uint8_t out[EVIDENCE_HASH_LEN]);
-void merkle_leaf_hash4(const uint8_t *const tenant_hash[4],
-    const uint8_t *const content_hash[4], uint8_t *const out[4]);
 /*
  * Adds n leaves, given as their hashes h[0..n) in order, to m: the same
  * tree as n merkle_adds, with the complete subtrees among them reduced
@@ -85,6 +83,20 @@ void merkle_leaf_hash4(const uint8_t *const tenant_hash[4],
  */
 void merkle_push_leaves(struct merkle *m, uint8_t (*h)[EVIDENCE_HASH_LEN],
     size_t n);
+/* A row's leaf before it is hashed: its tenant hash (has_tenant 0: a
+ * global table's row) and its content hash. */
+struct merkle_pending {
+	int has_tenant;
+	uint8_t th[EVIDENCE_HASH_LEN];
+	uint8_t ch[EVIDENCE_HASH_LEN];
+};
+/*
+ * The leaves of p[0..n), hashed four at a time into scratch (room for n
+ * hashes), added to m in order: the tree n merkle_adds build. For the
+ * writer, the reader and the tree thread alike.
+ */
+void merkle_add_pending(struct merkle *m, const struct merkle_pending *p,
+    size_t n, uint8_t (*scratch)[EVIDENCE_HASH_LEN]);
 /*
  * The leaf of a row that carries a file (FORMAT.md §5): H(0x02 || tenant
  * hash || content hash || size as 8 bytes big-endian || file hash), the

@@ -8,15 +8,9 @@
 #define MQ_BATCHES	4
 #define MQ_LEAVES	2048
 
-struct mq_leaf {
-	size_t t;
-	int has_tenant;
-	uint8_t th[EVIDENCE_HASH_LEN];
-	uint8_t ch[EVIDENCE_HASH_LEN];
-};
-
 struct mq_batch {
-	struct mq_leaf leaf[MQ_LEAVES];
+	struct merkle_pending leaf[MQ_LEAVES];
+	size_t t[MQ_LEAVES];	/* each leaf's tree */
 	size_t n;
 };
 
@@ -34,30 +28,6 @@ struct merkleq {
 	size_t fill;		/* leaves in the batch being filled (the
 				 * adder's; batch[posted % MQ_BATCHES]) */
 };
-
-/* The leaves b->leaf[a..e) (all of table t) added to their tree. */
-static void
-add_run(struct merkleq *q, const struct mq_batch *b, size_t a, size_t e)
-{
-	const uint8_t *th[4], *ch[4];
-	uint8_t *out[4];
-	size_t i, n = e - a;
-	int j;
-
-	for (i = 0; i + 4 <= n; i += 4) {
-		for (j = 0; j < 4; j++) {
-			th[j] = b->leaf[a + i + j].has_tenant ?
-			    b->leaf[a + i + j].th : NULL;
-			ch[j] = b->leaf[a + i + j].ch;
-			out[j] = q->scratch[i + j];
-		}
-		merkle_leaf_hash4(th, ch, out);
-	}
-	for (; i < n; i++)
-		merkle_leaf_hash(b->leaf[a + i].has_tenant ?
-		    b->leaf[a + i].th : NULL, b->leaf[a + i].ch, q->scratch[i]);
-	merkle_push_leaves(&q->trees[b->leaf[a].t], q->scratch, n);
-}
 
 static void *
 mq_thread(void *arg)
@@ -78,10 +48,10 @@ mq_thread(void *arg)
 		pthread_mutex_unlock(&q->mu);
 		/* runs of one table: leaves and nodes four at a time */
 		for (i = 0; i < b->n; i = e) {
-			for (e = i + 1; e < b->n && b->leaf[e].t ==
-			    b->leaf[i].t; e++)
+			for (e = i + 1; e < b->n && b->t[e] == b->t[i]; e++)
 				;
-			add_run(q, b, i, e);
+			merkle_add_pending(&q->trees[b->t[i]], &b->leaf[i],
+			    e - i, q->scratch);
 		}
 		pthread_mutex_lock(&q->mu);
 		q->done++;
@@ -135,7 +105,7 @@ merkleq_add(struct merkleq *q, size_t t, const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN])
 {
 	struct mq_batch *b = &q->batch[q->posted % MQ_BATCHES];
-	struct mq_leaf *l;
+	struct merkle_pending *l;
 
 	if (q->fill == 0) {
 		/* a new batch: wait while the whole ring is the thread's */
@@ -144,8 +114,8 @@ merkleq_add(struct merkleq *q, size_t t, const uint8_t *tenant_hash,
 			pthread_cond_wait(&q->cv, &q->mu);
 		pthread_mutex_unlock(&q->mu);
 	}
+	b->t[q->fill] = t < q->ntrees ? t : 0;
 	l = &b->leaf[q->fill++];
-	l->t = t < q->ntrees ? t : 0;
 	l->has_tenant = tenant_hash != NULL;
 	if (tenant_hash != NULL)
 		memcpy(l->th, tenant_hash, EVIDENCE_HASH_LEN);
