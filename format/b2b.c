@@ -32,9 +32,9 @@ rotr64(uint64_t x, unsigned n)
 	return (x >> n) | (x << (64 - n));
 }
 
-/* The mixing function G (RFC 7693 §3.1) and one full round over the
- * message words in the order of sigma row r; every index is a constant,
- * so the compiler keeps the whole state in registers. */
+/* The mixing function G (RFC 7693 §3.1). In the rounds below every
+ * index is a constant, so the compiler keeps the whole state in
+ * registers. */
 #define G(a, b, c, d, x, y) do {					\
 	a = a + b + (x); d = rotr64(d ^ a, 32);				\
 	c = c + d; b = rotr64(b ^ c, 24);				\
@@ -42,16 +42,34 @@ rotr64(uint64_t x, unsigned n)
 	c = c + d; b = rotr64(b ^ c, 63);				\
 } while (0)
 
-#define ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12,	\
-    s13, s14, s15) do {							\
-	G(v0, v4, v8, v12, m[s0], m[s1]);				\
-	G(v1, v5, v9, v13, m[s2], m[s3]);				\
-	G(v2, v6, v10, v14, m[s4], m[s5]);				\
-	G(v3, v7, v11, v15, m[s6], m[s7]);				\
-	G(v0, v5, v10, v15, m[s8], m[s9]);				\
-	G(v1, v6, v11, v12, m[s10], m[s11]);				\
-	G(v2, v7, v8, v13, m[s12], m[s13]);				\
-	G(v3, v4, v9, v14, m[s14], m[s15]);				\
+/* One round with mixing function GF (the scalar G or the four-lane
+ * X4_G below) over state words v0..v15 and message words m[]. */
+#define ROUND_OF(GF, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11,	\
+    s12, s13, s14, s15) do {						\
+	GF(v0, v4, v8, v12, m[s0], m[s1]);				\
+	GF(v1, v5, v9, v13, m[s2], m[s3]);				\
+	GF(v2, v6, v10, v14, m[s4], m[s5]);				\
+	GF(v3, v7, v11, v15, m[s6], m[s7]);				\
+	GF(v0, v5, v10, v15, m[s8], m[s9]);				\
+	GF(v1, v6, v11, v12, m[s10], m[s11]);				\
+	GF(v2, v7, v8, v13, m[s12], m[s13]);				\
+	GF(v3, v4, v9, v14, m[s14], m[s15]);				\
+} while (0)
+
+/* The twelve rounds, in the order of the sigma rows (RFC 7693 §2.7). */
+#define TWELVE_ROUNDS(GF) do {						\
+	ROUND_OF(GF, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);\
+	ROUND_OF(GF, 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);\
+	ROUND_OF(GF, 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4);\
+	ROUND_OF(GF, 7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8);\
+	ROUND_OF(GF, 9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13);\
+	ROUND_OF(GF, 2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9);\
+	ROUND_OF(GF, 12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11);\
+	ROUND_OF(GF, 13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10);\
+	ROUND_OF(GF, 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5);\
+	ROUND_OF(GF, 10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0);\
+	ROUND_OF(GF, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);\
+	ROUND_OF(GF, 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);\
 } while (0)
 
 static void
@@ -70,18 +88,7 @@ compress(struct b2b *s, const uint8_t *blk, int last)
 	v13 = iv[5] ^ s->t[1];
 	v14 = last ? ~iv[6] : iv[6];
 	v15 = iv[7];
-	ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
-	ROUND(11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4);
-	ROUND(7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8);
-	ROUND(9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13);
-	ROUND(2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9);
-	ROUND(12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11);
-	ROUND(13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10);
-	ROUND(6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5);
-	ROUND(10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0);
-	ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
+	TWELVE_ROUNDS(G);
 	s->h[0] ^= v0 ^ v8; s->h[1] ^= v1 ^ v9;
 	s->h[2] ^= v2 ^ v10; s->h[3] ^= v3 ^ v11;
 	s->h[4] ^= v4 ^ v12; s->h[5] ^= v5 ^ v13;
@@ -242,17 +249,6 @@ b2b_hash(uint8_t *out, size_t outlen, const void *p, size_t n,
 	c = _mm256_add_epi64(c, d);					\
 	b = X4_ROT63(_mm256_xor_si256(b, c));				\
 } while (0)
-#define X4_ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12,	\
-    s13, s14, s15) do {							\
-	X4_G(v0, v4, v8, v12, m[s0], m[s1]);				\
-	X4_G(v1, v5, v9, v13, m[s2], m[s3]);				\
-	X4_G(v2, v6, v10, v14, m[s4], m[s5]);				\
-	X4_G(v3, v7, v11, v15, m[s6], m[s7]);				\
-	X4_G(v0, v5, v10, v15, m[s8], m[s9]);				\
-	X4_G(v1, v6, v11, v12, m[s10], m[s11]);				\
-	X4_G(v2, v7, v8, v13, m[s12], m[s13]);				\
-	X4_G(v3, v4, v9, v14, m[s14], m[s15]);				\
-} while (0)
 
 /* a[k] holds words 4g..4g+3 of message k; out[i] word 4g+i of all four
  * (a 4x4 transpose of 64-bit words; it is its own inverse) */
@@ -312,18 +308,7 @@ NAME(uint64_t words[4][8], const uint64_t hin[4][8],			\
 	v14 = _mm256_xor_si256(_mm256_set1_epi64x((long long)iv[6]),	\
 	    _mm256_loadu_si256((const __m256i *)f));			\
 	v15 = _mm256_set1_epi64x((long long)iv[7]);			\
-	X4_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);	\
-	X4_ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);	\
-	X4_ROUND(11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4);	\
-	X4_ROUND(7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8);	\
-	X4_ROUND(9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13);	\
-	X4_ROUND(2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9);	\
-	X4_ROUND(12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11);	\
-	X4_ROUND(13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10);	\
-	X4_ROUND(6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5);	\
-	X4_ROUND(10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0);	\
-	X4_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);	\
-	X4_ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);	\
+	TWELVE_ROUNDS(X4_G);						\
 	h0 = _mm256_xor_si256(h0, _mm256_xor_si256(v0, v8));		\
 	h1 = _mm256_xor_si256(h1, _mm256_xor_si256(v1, v9));		\
 	h2 = _mm256_xor_si256(h2, _mm256_xor_si256(v2, v10));		\
