@@ -207,7 +207,7 @@ claim_idle(struct jobs_ctx *k, struct jobs_outcome *o)
 		decide_msg(o, "%s", why);
 		return o->r = r;
 	}
-	r = loadguard_judge(k->cfg, &s, why, sizeof(why));
+	r = loadguard_judge(k->cfg, &s, 0, why, sizeof(why));
 	if (r == 1)
 		return idle(o, "busy", "%s", why);
 	if (r != 0) {

@@ -53,7 +53,7 @@ loadguard_sample(PGconn *c, struct loadguard_sample *s, char *err,
 
 int
 loadguard_judge(const struct config *cfg, const struct loadguard_sample *s,
-    char *why, size_t whylen)
+    int running, char *why, size_t whylen)
 {
 	const struct config_export *e = config_export(cfg);
 
@@ -73,7 +73,8 @@ loadguard_judge(const struct config *cfg, const struct loadguard_sample *s,
 		    (unsigned long long)e->load_max_active);
 		return 1;
 	}
-	if (e->load_max_lag != 0 && s->lag_s > e->load_max_lag) {
+	if (e->load_max_lag != 0 && s->lag_s > e->load_max_lag &&
+	    !(running && config_db_standby_host(cfg) != NULL)) {
 		err_set(why, whylen, "a standby is %llu s behind, over "
 		    "[export] load_max_lag (%llu s)",
 		    (unsigned long long)s->lag_s,

@@ -35,11 +35,15 @@ int loadguard_on(const struct config *cfg);
 int loadguard_sample(PGconn *c, struct loadguard_sample *s, char *err,
     size_t errlen);
 /*
- * The verdict on a sample: 0 (fine, or no guard), 1 (busy: why says by
- * how much), or ERR_PERM when the monitor cannot see other sessions (why
- * says what to grant).
+ * The verdict on a sample, for an export about to start (running 0) or
+ * already running (1): 0 (fine, or no guard), 1 (busy: why says by how
+ * much), or ERR_PERM when the monitor cannot see other sessions (why says
+ * what to grant). A running export that reads from a standby ([database]
+ * standby_host) is not held back for the standby's lag: its own snapshot
+ * may be what the replay waits for.
  */
 int loadguard_judge(const struct config *cfg,
-    const struct loadguard_sample *s, char *why, size_t whylen);
+    const struct loadguard_sample *s, int running, char *why,
+    size_t whylen);
 
 #endif

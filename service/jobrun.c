@@ -182,16 +182,10 @@ light_beat(PGconn *c, const struct config *cfg, void *ctx,
 	json_object_set_new(reply, "held", json_boolean(r == 0));
 	json_object_set_new(reply, "state", json_string(jobs_state_str(st)));
 	if (r == 0 && loadguard_on(cfg) &&
-	    loadguard_sample(c, &s, why, sizeof(why)) == 0) {
-		/* An export that reads from the standby may be what holds
-		 * the standby's replay back (its snapshot): held back for
-		 * that lag, it would only hold it longer. */
-		if (config_db_standby_host(cfg) != NULL)
-			s.lag_s = 0;
-		if (loadguard_judge(cfg, &s, why, sizeof(why)) == 1) {
-			json_object_set_new(reply, "busy", json_true());
-			json_object_set_new(reply, "why", json_string(why));
-		}
+	    loadguard_sample(c, &s, why, sizeof(why)) == 0 &&
+	    loadguard_judge(cfg, &s, 1, why, sizeof(why)) == 1) {
+		json_object_set_new(reply, "busy", json_true());
+		json_object_set_new(reply, "why", json_string(why));
 	}
 	return o->r = 0;
 }

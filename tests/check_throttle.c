@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "loadguard.h"
 #include "throttle.h"
 #include "testutil.h"
 
@@ -120,6 +121,44 @@ START_TEST(test_config_queue)
 }
 END_TEST
 
+/* The load guard's verdicts, and the running export that reads from a
+ * standby, which its own replay lag does not hold back. */
+START_TEST(test_loadguard_judge)
+{
+	struct loadguard_sample s = { .active = 1, .lag_s = 90,
+	    .sees_all = 1 };
+	struct config *cfg = NULL;
+	char err[256], why[256];
+
+	ck_assert_int_eq(parse("[export]\nload_max_active = 5\n"
+	    "load_max_lag = 30s\n", &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(loadguard_judge(cfg, &s, 0, why, sizeof(why)), 1);
+	ck_assert_ptr_nonnull(strstr(why, "90 s behind"));
+	ck_assert_int_eq(loadguard_judge(cfg, &s, 1, why, sizeof(why)), 1);
+	s.lag_s = 10;
+	ck_assert_int_eq(loadguard_judge(cfg, &s, 0, why, sizeof(why)), 0);
+	s.active = 6;
+	ck_assert_int_eq(loadguard_judge(cfg, &s, 1, why, sizeof(why)), 1);
+	ck_assert_ptr_nonnull(strstr(why, "6 active"));
+	s.sees_all = 0;
+	ck_assert_int_eq(loadguard_judge(cfg, &s, 0, why, sizeof(why)),
+	    ERR_PERM);
+	config_free(cfg);
+
+	ck_assert_int_eq(parse("[export]\nload_max_lag = 30s\n"
+	    "[database]\nstandby_host = replica\n", &cfg, err, sizeof(err)),
+	    0);
+	s.active = 1;
+	s.lag_s = 90;
+	s.sees_all = 1;
+	/* starting: the standby is behind, wait */
+	ck_assert_int_eq(loadguard_judge(cfg, &s, 0, why, sizeof(why)), 1);
+	/* running there: its snapshot may be the cause; go on */
+	ck_assert_int_eq(loadguard_judge(cfg, &s, 1, why, sizeof(why)), 0);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_config_queue_errors)
 {
 	static const char *const bad[] = {
@@ -158,6 +197,7 @@ throttle_suite(void)
 	tcase_add_test(tc, test_bytes_and_both);
 	tcase_add_test(tc, test_config_queue);
 	tcase_add_test(tc, test_config_queue_errors);
+	tcase_add_test(tc, test_loadguard_judge);
 	suite_add_tcase(s, tc);
 	return s;
 }
