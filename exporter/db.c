@@ -186,13 +186,13 @@ read_password_file(const char *path, char **out, char *err, size_t errlen)
  */
 #define CONN_MAX_PARAMS	32
 /*
- * libpq parameters from [database]; with standby, host, hostaddr, port
+ * libpq parameters from [database]; on the standby, host, hostaddr, port
  * and target_session_attrs are replaced by [database] standby_host and
- * standby_port and, for standby 1, "standby" (libpq then refuses a server
- * that is not in recovery; 2 leaves that check to the caller).
+ * standby_port and, for DB_AT_STANDBY, "standby" (libpq then refuses a
+ * server that is not in recovery).
  */
 static void
-conn_params_at(const struct config *cfg, int standby, const char *user,
+conn_params_at(const struct config *cfg, enum db_at at, const char *user,
     const char *password, const char *appname, const char **kw,
     const char **val)
 {
@@ -200,6 +200,7 @@ conn_params_at(const struct config *cfg, int standby, const char *user,
 	    "target_session_attrs" };
 	const char *const *ck = config_db_keywords(cfg);
 	const char *const *cv = config_db_values(cfg);
+	int standby = at != DB_AT_PRIMARY;
 	size_t i, k, n = 0;
 
 	for (i = 0; ck[i] != NULL && n < CONN_MAX_PARAMS - 8; i++) {
@@ -225,7 +226,7 @@ conn_params_at(const struct config *cfg, int standby, const char *user,
 			val[n++] = config_db_standby_port(cfg);
 		}
 		kw[n] = "target_session_attrs";
-		val[n++] = standby == 1 ? "standby" : "any";
+		val[n++] = at == DB_AT_STANDBY ? "standby" : "any";
 	}
 	if (user != NULL) {
 		kw[n] = "user";
@@ -242,7 +243,7 @@ conn_params_at(const struct config *cfg, int standby, const char *user,
 
 /* The connection itself; pwfile (or NULL) holds the password. */
 static int
-connect_with(const struct config *cfg, int standby, const char *user,
+connect_with(const struct config *cfg, enum db_at at, const char *user,
     const char *pwfile, PGconn **out, char *err, size_t errlen)
 {
 	const char *kw[CONN_MAX_PARAMS], *val[CONN_MAX_PARAMS];
@@ -255,7 +256,7 @@ connect_with(const struct config *cfg, int standby, const char *user,
 	if (pwfile != NULL &&
 	    (r = read_password_file(pwfile, &pw, err, errlen)) != 0)
 		goto out;
-	conn_params_at(cfg, standby, user, pw, "tenant-export", kw, val);
+	conn_params_at(cfg, at, user, pw, "tenant-export", kw, val);
 	conn = PQconnectdbParams(kw, val, 0);
 	if (pw != NULL) {
 		sodium_free(pw);	/* libpq keeps its own copy */
@@ -266,7 +267,8 @@ connect_with(const struct config *cfg, int standby, const char *user,
 		goto out;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		set_pq_err(err, errlen, standby ? "connect to the standby "
+		set_pq_err(err, errlen, at != DB_AT_PRIMARY ? "connect to the "
+		    "standby "
 		    "([database] standby_host)" : "connect",
 		    PQerrorMessage(conn));
 		r = ERR_DB;
@@ -288,7 +290,7 @@ int
 db_connect(const struct config *cfg, const char *user, PGconn **out,
     char *err, size_t errlen)
 {
-	return connect_with(cfg, 0, user, user == NULL ?
+	return connect_with(cfg, DB_AT_PRIMARY, user, user == NULL ?
 	    config_db_password_file(cfg) : NULL, out, err, errlen);
 }
 
@@ -300,7 +302,8 @@ db_connect_as(const struct config *cfg, const char *user,
 		err_set(err, errlen, "no login role given");
 		return ERR_INVALID;
 	}
-	return connect_with(cfg, 0, user, password_file, out, err, errlen);
+	return connect_with(cfg, DB_AT_PRIMARY, user, password_file, out, err,
+	    errlen);
 }
 
 /* 'text' with single quotes doubled; a name with a backslash is written
@@ -569,12 +572,12 @@ db_export_connect(const struct config *cfg, const char *role,
     const char *password, const char *tenant, struct db_export **out,
     char *err, size_t errlen)
 {
-	return db_export_connect_at(cfg, 0, role, password, tenant, out, err,
-	    errlen);
+	return db_export_connect_at(cfg, DB_AT_PRIMARY, role, password, tenant,
+	    out, err, errlen);
 }
 
 int
-db_export_connect_at(const struct config *cfg, int standby, const char *role,
+db_export_connect_at(const struct config *cfg, enum db_at at, const char *role,
     const char *password, const char *tenant, struct db_export **out,
     char *err, size_t errlen)
 {
@@ -591,7 +594,7 @@ db_export_connect_at(const struct config *cfg, int standby, const char *role,
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return ERR_NOMEM;
 	snprintf(e->role, sizeof(e->role), "%s", role);
-	conn_params_at(cfg, standby, e->role, password,
+	conn_params_at(cfg, at, e->role, password,
 	    "tenant-export builder", kw, val);
 	e->conn = PQconnectdbParams(kw, val, 0);
 	if (e->conn == NULL) {
@@ -907,8 +910,8 @@ db_standby_wait(PGconn *monitor, const struct config *cfg,
 	    "SELECT pg_catalog.pg_current_wal_lsn()::text", 0, NULL, &lsn,
 	    err, errlen)) != 0)
 		goto out;
-	if ((r = connect_with(cfg, 2, NULL, config_db_password_file(cfg),
-	    &sb, err, errlen)) != 0)
+	if ((r = connect_with(cfg, DB_AT_STANDBY_ANY, NULL,
+	    config_db_password_file(cfg), &sb, err, errlen)) != 0)
 		goto out;
 	if ((r = query_value(sb, "recovery state",
 	    "SELECT pg_catalog.pg_is_in_recovery()", 0, NULL, &v, err,

@@ -115,9 +115,15 @@ int db_export_role_create(PGconn *monitor, const uint8_t job_hash[32],
 int db_export_connect(const struct config *cfg, const char *role,
     const char *password, const char *tenant, struct db_export **out,
     char *err, size_t errlen);
-/* The same on the standby when standby is not 0 ([database]
- * standby_host; db_standby_wait first). */
-int db_export_connect_at(const struct config *cfg, int standby,
+/*
+ * Where a session goes: the [database] server, or the standby ([database]
+ * standby_host, standby_port), which libpq must find in recovery, or (for
+ * db_standby_wait, which says why itself) whatever answers there.
+ */
+enum db_at { DB_AT_PRIMARY, DB_AT_STANDBY, DB_AT_STANDBY_ANY };
+/* db_export_connect at one of them (on the standby: db_standby_wait
+ * first). */
+int db_export_connect_at(const struct config *cfg, enum db_at at,
     const char *role, const char *password, const char *tenant,
     struct db_export **out, char *err, size_t errlen);
 int db_export_role_drop(PGconn *monitor, const char *role, char *err,

@@ -876,7 +876,8 @@ relay_main(void *arg)
 	memset(&s, 0, sizeof(s));
 	/* The real session, its scope checked (db.h). */
 	r = db_export_connect_at(j->cfg, config_db_standby_host(j->cfg) !=
-	    NULL, j->role, j->password, j->tenant, &dx, err, sizeof(err));
+	    NULL ? DB_AT_STANDBY : DB_AT_PRIMARY, j->role, j->password,
+	    j->tenant, &dx, err, sizeof(err));
 	if (answer_write(j, r == 0 ? db_export_conn(dx) : NULL, r, err,
 	    sizeof(err)) != 0)
 		return RELAY_EXIT_SETUP;
