@@ -2031,6 +2031,47 @@ on_row(void *ctx, const struct audit_row *row)
 	return r;
 }
 
+/* A small state file's text: 0, ERR_NOENT when there is none, ERR_IO,
+ * or ERR_FORMAT when it is empty. */
+static int
+state_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? ERR_NOENT : ERR_IO;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return ERR_FORMAT;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Replaces the state file path with one holding line, whole: a new file
+ * (fsynced first when durable) renamed over it. Under pin_lock. */
+static int
+state_replace(const char *path, const char *line, int durable)
+{
+	char tmp[4200];
+	int fd, r = ERR_IO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return ERR_INVALID;
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		return ERR_IO;
+	if (write(fd, line, strlen(line)) == (ssize_t)strlen(line) &&
+	    (!durable || fsync(fd) == 0) && rename(tmp, path) == 0)
+		r = 0;
+	else
+		unlink(tmp);
+	close(fd);
+	return r;
+}
+
 /* "SEQ HEX[ CONTROL_ID]\n"; absent file: nothing pinned. cid (may be
  * NULL) gets the control database's id when the file names it, else "". */
 static int
@@ -2039,21 +2080,15 @@ read_pin_id(const char *path, uint64_t *seq, uint8_t hash[32],
 {
 	char buf[256], hex[80], id[CONTROL_ID_MAX + 2];
 	unsigned long long s;
-	ssize_t n;
-	int fd, k;
+	int k, r;
 
 	*seq = 0;
 	if (cid != NULL)
 		cid[0] = '\0';
 	if (path == NULL)
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 0 : ERR_IO;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return ERR_FORMAT;
-	buf[n] = '\0';
+	if ((r = state_read(path, buf, sizeof(buf))) != 0)
+		return r == ERR_NOENT ? 0 : r;
 	_Static_assert(CONTROL_ID_MAX + 2 == 66, "the width below");
 	k = sscanf(buf, "%llu %79s %65s", &s, hex, id);
 	if (k < 2 || hex32(hex, hash) != 0)
@@ -2097,12 +2132,8 @@ static int
 pin_write(const char *head_file, uint64_t seq, const uint8_t hash[32],
     const char *control_id)
 {
-	char tmp[4096], line[256], hex[65];
-	int fd, r = ERR_IO;
+	char line[256], hex[65];
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", head_file) >=
-	    (int)sizeof(tmp))
-		return ERR_INVALID;
 	sodium_bin2hex(hex, sizeof(hex), hash, 32);
 	if (control_id != NULL && strlen(control_id) <= CONTROL_ID_MAX &&
 	    action_value_valid(control_id))
@@ -2111,15 +2142,7 @@ pin_write(const char *head_file, uint64_t seq, const uint8_t hash[32],
 	else
 		snprintf(line, sizeof(line), "%llu %s\n",
 		    (unsigned long long)seq, hex);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
-		return ERR_IO;
-	if (write(fd, line, strlen(line)) == (ssize_t)strlen(line) &&
-	    fsync(fd) == 0 && rename(tmp, head_file) == 0)
-		r = 0;
-	close(fd);
-	return r;
+	return state_replace(head_file, line, 1);
 }
 
 int
@@ -2204,18 +2227,11 @@ trust_read(const struct ledger_pins *pins, uint64_t *seq, uint8_t hash[32])
 	char path[4096], buf[512], hex[80], cid[80], root[40], svc[40];
 	char want_root[17], want_svc[17];
 	unsigned long long s;
-	ssize_t n;
-	int fd;
 
 	*seq = 0;
 	if (trust_path(pins->head_file, path, sizeof(path)) != 0 ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	    state_read(path, buf, sizeof(buf)) != 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	trust_ids(pins, want_root, want_svc);
 	if (sscanf(buf, "%llu %79s %79s %39s %39s", &s, hex, cid, root,
 	    svc) != 5 || hex32(hex, hash) != 0 ||
@@ -2232,27 +2248,19 @@ static void
 trust_write(const struct ledger_pins *pins, uint64_t seq,
     const uint8_t hash[32])
 {
-	char path[4096], tmp[4200], line[512], hex[65], root[17], svc[17];
-	int fd, lock;
+	char path[4096], line[512], hex[65], root[17], svc[17];
+	int lock;
 
 	if (trust_path(pins->head_file, path, sizeof(path)) != 0 ||
 	    !action_value_valid(pins->control_id))
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	sodium_bin2hex(hex, sizeof(hex), hash, 32);
 	trust_ids(pins, root, svc);
 	snprintf(line, sizeof(line), "%llu %s %s %s %s\n",
 	    (unsigned long long)seq, hex, pins->control_id, root, svc);
 	if ((lock = pin_lock(pins->head_file)) < 0)
 		return;
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) >= 0) {
-		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
-		    rename(tmp, path) != 0)
-			unlink(tmp);
-		close(fd);
-	}
+	(void)state_replace(path, line, 0);
 	close(lock);
 }
 
