@@ -304,14 +304,6 @@ buf_put(struct buf *b, const void *p, size_t n)
 	uint8_t *dst;
 	int r;
 
-	/* room already, within the cap: what buf_grow would allow */
-	if (b->d != NULL && !b->readonly && n <= b->alloc - b->end &&
-	    n <= b->max && buf_len(b) <= b->max - n) {
-		if (n > 0)
-			memcpy(b->d + b->end, p, n);
-		b->end += n;
-		return 0;
-	}
 	if ((r = buf_reserve(b, n, &dst)) != 0)
 		return r;
 	if (n > 0)
