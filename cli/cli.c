@@ -9,20 +9,14 @@
 #include <string.h>
 
 #include "cli.h"
-
-#ifndef TEXP_VERSION
-#define TEXP_VERSION "0.1.0"
-#endif
-#ifndef TEXP_COMMIT
-#define TEXP_COMMIT "unknown"
-#endif
+#include "version.h"
 
 #define MERGED_MAX	96
 
 void
 cli_version(FILE *f, const char *prog)
 {
-	fprintf(f, "%s %s (commit %s)\n", prog, TEXP_VERSION, TEXP_COMMIT);
+	texp_version_print(f, prog);
 }
 
 int

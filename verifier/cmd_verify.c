@@ -21,6 +21,7 @@
 #include "minisig.h"
 #include "report.h"
 #include "verify.h"
+#include "version.h"
 
 static const char verify_usage[] =
 "usage: tenant-verify verify (--identity FILE | --passphrase-file FILE)\n"
@@ -96,17 +97,11 @@ enum {
 	OPT_OUT, OPT_FOREIGN_JSON, OPT_MATCH, OPT_CONTENT_ONLY,
 };
 
-#ifndef TEXP_VERSION
-#define TEXP_VERSION "0.1.0"
-#endif
-#ifndef TEXP_COMMIT
-#define TEXP_COMMIT "unknown"
-#endif
 
 void
 cmd_version(void)
 {
-	printf("%s %s (commit %s)\n", REPORT_PROG, TEXP_VERSION, TEXP_COMMIT);
+	texp_version_print(stdout, REPORT_PROG);
 }
 
 int
