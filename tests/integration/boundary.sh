@@ -37,6 +37,16 @@ stop_service() {
 trap 'stop_service; dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"' EXIT INT TERM
 C="$work/agency.conf"
 sed -i '/^high_risk_/d' "$C"	# the defaults: PII and whole tenants need approval
+# The two accounts run copies of the binaries from here, in a directory
+# they may enter: the checkout itself may be closed to them (a clone in a
+# mode 0700 directory, as mktemp -d makes).
+mkdir -p "$work/bin"
+cp "$E" "$V" "$H" "$work/bin/"
+chmod 0755 "$work/bin" "$work/bin/"*
+E=$work/bin/$(basename "$E")
+V=$work/bin/$(basename "$V")
+H=$work/bin/$(basename "$H")
+cd "$work" || exit 1
 
 # The principals' side: keys, passphrases, a place to fetch to. The rest
 # of $work (configuration, monitor password, keys, outbox, state) is the
