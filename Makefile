@@ -27,7 +27,7 @@ VERSION := 0.1.0
 # The commit the binaries were built from (-V); "unknown" outside git.
 COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-PKGS := libsodium libseccomp libpq libzstd libcbor inih jansson libbsd
+PKGS := libsodium libseccomp libpq libcrypto libzstd libcbor inih jansson libbsd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla
@@ -70,7 +70,7 @@ TEST_TOOLS = $(TOOL_BIN) $(BUILD)/tests/tenant-export-hooked \
 
 .PHONY: all deps check check-asan unit integration fuzz fuzz-smoke demo deb \
 	install uninstall clean bench bench-verify bench-export bench-impact \
-	bench-blake2b bench-files bench-leaktest
+	bench-blake2b bench-aead bench-files bench-leaktest
 
 all: deps $(BINS)
 
@@ -183,7 +183,7 @@ demo: deps
 		{ tail -n 30 $(BUILD)/demo-build.log; exit 1; }
 	@sh examples/demo.sh
 
-bench: bench-blake2b bench-verify bench-export bench-impact
+bench: bench-blake2b bench-aead bench-verify bench-export bench-impact
 # BLAKE2b implementations compared (libb2 when installed: libb2-dev).
 B2_LIBB2 := $(shell pkg-config --exists libb2 2>/dev/null && echo 1)
 $(BUILD)/bench/blake2b: bench/blake2b.c format/b2b.c format/b2b.h
@@ -193,6 +193,12 @@ $(BUILD)/bench/blake2b: bench/blake2b.c format/b2b.c format/b2b.h
 		$(if $(B2_LIBB2),$(shell pkg-config --libs libb2))
 bench-blake2b: $(BUILD)/bench/blake2b
 	@$(BUILD)/bench/blake2b
+# ChaCha20-Poly1305: libsodium's against format/aead.c (libcrypto).
+$(BUILD)/bench/aead: bench/aead.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ bench/aead.c $(LIB) $(LIBS)
+bench-aead: $(BUILD)/bench/aead
+	@$(BUILD)/bench/aead
 bench-verify: all $(TOOL_BIN)
 	@sh bench/verify.sh
 bench-export: all $(TOOL_BIN)

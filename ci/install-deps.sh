@@ -5,11 +5,11 @@
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev
-libsodium-dev libseccomp-dev libpq-dev libzstd-dev libcbor-dev
+libsodium-dev libseccomp-dev libpq-dev libssl-dev libzstd-dev libcbor-dev
 libinih-dev libjansson-dev libbsd-dev check
 age minisign postgresql postgresql-client
 clang libclang-rt-14-dev python3 python3-cbor2 python3-yaml time
-libb2-dev libssl-dev
+libb2-dev
 chromium chromium-driver"
 
 # promtool (tests of `tenant-export metrics`) comes from Debian's prometheus

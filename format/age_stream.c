@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "aead.h"
 #include "age.h"
 #include "age_int.h"
 #include "buf.h"
@@ -26,7 +27,7 @@ static int
 payload_key(const uint8_t fkey[AGE_FILE_KEY_LEN],
     const uint8_t nonce[AGE_NONCE_LEN], uint8_t *key)
 {
-	return hkdf_sha256(key, crypto_aead_chacha20poly1305_IETF_KEYBYTES,
+	return hkdf_sha256(key, AEAD_KEY_LEN,
 	    fkey, AGE_FILE_KEY_LEN, nonce, AGE_NONCE_LEN,
 	    (const uint8_t *)PAYLOAD_INFO, strlen(PAYLOAD_INFO));
 }
@@ -34,12 +35,12 @@ payload_key(const uint8_t fkey[AGE_FILE_KEY_LEN],
 /* 11-byte big-endian counter then the last-chunk flag. A 64-bit counter
  * fills the low 8 bytes; the file would be 2^80 bytes before it wraps. */
 static void
-chunk_nonce(uint8_t n[crypto_aead_chacha20poly1305_IETF_NPUBBYTES],
+chunk_nonce(uint8_t n[AEAD_NONCE_LEN],
     uint64_t ctr, int last)
 {
 	int i;
 
-	memset(n, 0, crypto_aead_chacha20poly1305_IETF_NPUBBYTES);
+	memset(n, 0, AEAD_NONCE_LEN);
 	for (i = 0; i < 8; i++)
 		n[10 - i] = (uint8_t)(ctr >> (8 * i));
 	n[11] = last ? 1 : 0;
@@ -53,6 +54,7 @@ struct age_enc {
 	int armor;
 	struct age_armor_enc ae;
 	uint8_t *key;		/* sodium_malloc'd payload key */
+	struct aead *aead;	/* keyed with it */
 	uint8_t *pbuf;		/* pending plaintext, AGE_CHUNK_SIZE */
 	size_t plen;
 	uint8_t *cbuf;		/* AGE_ENC_CHUNK */
@@ -72,16 +74,16 @@ enc_out(struct age_enc *e, const uint8_t *p, size_t n)
 static int
 enc_seal(struct age_enc *e, const uint8_t *p, size_t n, int last)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
-	unsigned long long clen = 0;
+	uint8_t nonce[AEAD_NONCE_LEN];
+	int r;
 
 	if (e->counter == UINT64_MAX)
 		return ERR_LIMIT;
 	chunk_nonce(nonce, e->counter, last);
-	crypto_aead_chacha20poly1305_ietf_encrypt(e->cbuf, &clen, p, n,
-	    NULL, 0, NULL, nonce, e->key);
+	if ((r = aead_seal(e->aead, nonce, p, n, e->cbuf)) != 0)
+		return r;
 	e->counter++;
-	return enc_out(e, e->cbuf, (size_t)clen);
+	return enc_out(e, e->cbuf, n + AGE_TAG_LEN);
 }
 
 static int
@@ -97,7 +99,7 @@ enc_alloc(age_write_fn wr, void *ctx, struct age_enc **out)
 	e->wr = wr;
 	e->ctx = ctx;
 	if ((e->key = sodium_malloc(
-	    crypto_aead_chacha20poly1305_IETF_KEYBYTES)) == NULL ||
+	    AEAD_KEY_LEN)) == NULL ||
 	    (e->pbuf = malloc(AGE_CHUNK_SIZE)) == NULL ||
 	    (e->cbuf = malloc(AGE_ENC_CHUNK)) == NULL) {
 		age_enc_free(e);
@@ -115,7 +117,8 @@ enc_start_payload(struct age_enc *e, const uint8_t fkey[AGE_FILE_KEY_LEN])
 	int r;
 
 	randombytes_buf(nonce, sizeof(nonce));
-	if ((r = payload_key(fkey, nonce, e->key)) != 0)
+	if ((r = payload_key(fkey, nonce, e->key)) != 0 ||
+	    (r = aead_new(e->key, &e->aead)) != 0)
 		return r;
 	return enc_out(e, nonce, sizeof(nonce));
 }
@@ -257,6 +260,7 @@ age_enc_free(struct age_enc *e)
 		return;
 	if (e->key != NULL)
 		sodium_free(e->key);
+	aead_free(e->aead);
 	if (e->pbuf != NULL) {
 		sodium_memzero(e->pbuf, AGE_CHUNK_SIZE);
 		free(e->pbuf);
@@ -284,6 +288,7 @@ struct age_dec {
 	struct age_header *h;
 	uint8_t nonce[AGE_NONCE_LEN];
 	uint8_t *key;		/* sodium_malloc'd payload key */
+	struct aead *aead;	/* keyed with it */
 	uint8_t *cbuf;		/* AGE_ENC_CHUNK */
 	uint8_t *pbuf;		/* AGE_CHUNK_SIZE */
 	size_t poff, plen;
@@ -427,7 +432,7 @@ age_dec_new(age_read_fn rd, void *ctx, struct age_dec **out)
 	if ((r = age_src_init(&d->src, rd, ctx)) != 0)
 		goto out;
 	if ((d->key = sodium_malloc(
-	    crypto_aead_chacha20poly1305_IETF_KEYBYTES)) == NULL ||
+	    AEAD_KEY_LEN)) == NULL ||
 	    (d->cbuf = malloc(AGE_ENC_CHUNK)) == NULL ||
 	    (d->pbuf = malloc(AGE_CHUNK_SIZE)) == NULL) {
 		r = ERR_NOMEM;
@@ -481,7 +486,8 @@ dec_use_key(struct age_dec *d, const uint8_t fkey[AGE_FILE_KEY_LEN])
 
 	if ((r = age_header_verify_mac(d->h, fkey)) != 0)
 		return r;
-	if ((r = payload_key(fkey, d->nonce, d->key)) != 0)
+	if ((r = payload_key(fkey, d->nonce, d->key)) != 0 ||
+	    (r = aead_new(d->key, &d->aead)) != 0)
 		return r;
 	d->state = DEC_STREAM;
 	return 0;
@@ -539,8 +545,7 @@ dec_check_eof(struct age_dec *d)
 static int
 dec_chunk(struct age_dec *d, uint8_t *dst, size_t *mlen)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
-	unsigned long long m = 0;
+	uint8_t nonce[AEAD_NONCE_LEN];
 	size_t n = 0;
 	int r, last = 0, ok;
 
@@ -559,21 +564,19 @@ dec_chunk(struct age_dec *d, uint8_t *dst, size_t *mlen)
 		last = 1;
 	}
 	chunk_nonce(nonce, d->counter, last);
-	ok = crypto_aead_chacha20poly1305_ietf_decrypt(dst, &m, NULL,
-	    d->cbuf, n, NULL, 0, nonce, d->key) == 0;
+	ok = aead_open(d->aead, nonce, d->cbuf, n, dst) == 0;
 	if (!ok && !last) {
 		/* A full-size chunk may still be the final one. */
 		last = 1;
 		chunk_nonce(nonce, d->counter, last);
-		ok = crypto_aead_chacha20poly1305_ietf_decrypt(dst, &m, NULL,
-		    d->cbuf, n, NULL, 0, nonce, d->key) == 0;
+		ok = aead_open(d->aead, nonce, d->cbuf, n, dst) == 0;
 	}
 	if (!ok)
 		return ERR_AGE_PAYLOAD;
 	d->counter++;
 	if (last)
 		d->state = DEC_FINAL;
-	*mlen = (size_t)m;
+	*mlen = n - AGE_TAG_LEN;
 	return 0;
 }
 
@@ -637,6 +640,7 @@ age_dec_free(struct age_dec *d)
 	age_header_free(d->h);
 	if (d->key != NULL)
 		sodium_free(d->key);
+	aead_free(d->aead);
 	free(d->cbuf);
 	if (d->pbuf != NULL) {
 		sodium_memzero(d->pbuf, AGE_CHUNK_SIZE);

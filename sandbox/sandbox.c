@@ -35,6 +35,7 @@
 
 #include <sodium.h>
 
+#include "aead.h"
 #include "err.h"
 #include "sandbox.h"
 #include "sandbox_int.h"
@@ -602,4 +603,8 @@ sandbox_prepare_process(void)
 	 * is the caller's to see: its own sodium_init() fails the same way. */
 	if (sodium_init() < 0)
 		return;
+	/* libcrypto loads its cipher provider (and reads its configuration
+	 * file) on first use: here, not in a child that may open nothing.
+	 * A failure shows again where the payload is sealed or opened. */
+	(void)aead_prepare();
 }

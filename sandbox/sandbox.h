@@ -175,9 +175,11 @@ int sandbox_hide_paths(const char *const *paths, size_t n);
 
 /*
  * Call once in the monitor before the first fork: sets TZ=UTC0 (then
- * tzset()) and LC_ALL=C (then setlocale()), and initialises libsodium, so
- * that no code in a child later opens /etc/localtime, a locale or message
- * catalogue, or /dev/urandom, which the sandbox would kill.
+ * tzset()) and LC_ALL=C (then setlocale()), initialises libsodium and
+ * loads libcrypto's cipher for the payload (aead_prepare()), so that no
+ * code in a child later opens /etc/localtime, a locale or message
+ * catalogue, /dev/urandom or libcrypto's configuration, which the sandbox
+ * would kill.
  */
 void sandbox_prepare_process(void);
 
