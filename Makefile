@@ -40,7 +40,16 @@ INC := -Iformat -Isandbox -Iverifier -Iexporter -Icontrol -Iops -Iservice -Icli 
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(INC) $(CFLAGS) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(if $(SAN),-fsanitize=address$(,)undefined)
+# The two programs are optimised across files at link time (8% less CPU
+# for tenant-verify on small records, bench/verify). The objects carry
+# machine code as well (-ffat-lto-objects), so everything else links them
+# as usual (-fno-lto) without the wait. Off under the sanitizers.
+LTO ?= -flto=auto -ffat-lto-objects
+ifneq ($(SAN),)
+LTO :=
+endif
+BIN_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(if $(SAN),-fsanitize=address$(,)undefined)
+ALL_LDFLAGS = $(BIN_LDFLAGS) $(if $(LTO),-fno-lto)
 , := ,
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -81,7 +90,7 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(LTO) -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -90,11 +99,11 @@ $(LIB): $(LIB_OBJ)
 
 $(BUILD)/tenant-verify: $(VERIFY_CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(BIN_LDFLAGS) $(LTO) -o $@ $^ $(LIBS)
 
 $(BUILD)/tenant-export: $(EXPORT_CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(BIN_LDFLAGS) $(LTO) -o $@ $^ $(LIBS)
 
 # A test-only build of tenant-export whose builder can be told to attack
 # (TEXP_TEST_ATTACK): the integration tests show the sandbox, the database
