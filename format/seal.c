@@ -144,6 +144,7 @@ struct seal_part {
 	int fd;
 	int live;		/* temp file exists */
 	uint64_t size;
+	uint64_t queued;	/* bytes handed to writeback (sync_file_range) */
 	struct minisig_hash *h;
 	uint8_t hash[MINISIG_PREHASH_LEN];
 };
@@ -226,6 +227,25 @@ seal_writer_new(int dirfd, const char *base, uint64_t part_max,
 	return 0;
 }
 
+/*
+ * The bytes written so far go to the disk while the export runs, in
+ * steps of WRITEBACK_STEP: sync_file_range() starts their writeback and
+ * returns. The fsync at close then waits for the last step only, instead
+ * of the whole archive (a third of a second for 350 MB, measured). Only a
+ * hint: the fsync is what makes the archive durable.
+ */
+#define WRITEBACK_STEP	(8u << 20)
+
+static void
+writeback(struct seal_part *cur)
+{
+	if (cur->size - cur->queued < WRITEBACK_STEP)
+		return;
+	(void)sync_file_range(cur->fd, (off_t)cur->queued,
+	    (off_t)(cur->size - cur->queued), SYNC_FILE_RANGE_WRITE);
+	cur->queued = cur->size;
+}
+
 int
 seal_writer_write(struct seal_writer *w, const uint8_t *p, size_t n)
 {
@@ -249,6 +269,7 @@ seal_writer_write(struct seal_writer *w, const uint8_t *p, size_t n)
 		    (r = minisig_hash_update(cur->h, p, take)) != 0)
 			return r;
 		cur->size += take;
+		writeback(cur);
 		p += take;
 		n -= take;
 	}
