@@ -5,7 +5,7 @@
 #include "err.h"
 #include "merkleq.h"
 
-#define MQ_BATCHES	4
+#define MQ_BATCHES	16
 #define MQ_LEAVES	2048
 
 struct mq_batch {

@@ -463,7 +463,7 @@ struct seal_rpart {
  * frees it for reuse. Part boundaries travel through the ring as empty
  * slots, so per-part hashes are checked in order.
  */
-#define HQ_SLOTS	4
+#define HQ_SLOTS	8
 #define HQ_SLOT_SIZE	(1u << 20)
 
 struct hq_slot {
