@@ -87,7 +87,7 @@ cmd_dbsetup(int argc, char **argv)
 	const char *path = NULL, *user = NULL;
 	char *script = NULL, err[512];
 	PGconn *conn = NULL;
-	int ch, apply = 0, r, rc = CMD_EXIT_USAGE;
+	int ch, apply = 0, r, retried = 0, rc = CMD_EXIT_USAGE;
 
 	memset(&notes, 0, sizeof(notes));
 	while ((ch = cli_getopt(argc, argv, "c:aU:", opts, &dbsetup_cmd)) != -1) {
@@ -133,7 +133,14 @@ cmd_dbsetup(int argc, char **argv)
 		goto out;
 	}
 	PQsetNoticeProcessor(conn, dbsetup_notice, &notes);
-	if ((r = db_exec_script(conn, script, err, sizeof(err))) != 0) {
+	r = db_exec_script(conn, script, &retried, err, sizeof(err));
+	if (retried > 0)
+		fprintf(stderr, "tenant-export: db-setup: another session "
+		    "deadlocked with the script (autovacuum, or the "
+		    "application altering the same tables); the server rolled "
+		    "it back and it was run again (%d time%s)\n", retried,
+		    retried == 1 ? "" : "s");
+	if (r != 0) {
 		fprintf(stderr, "tenant-export: %s\ntenant-export: db-setup: "
 		    "nothing was applied (the script was rolled back)\n", err);
 		/* Our own checks (nullable tenant column, missing column)

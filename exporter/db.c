@@ -433,23 +433,40 @@ db_setup_script(const struct config *cfg, char **out)
 	return r;
 }
 
+/* The whole script is one transaction, so a deadlock (with autovacuum
+ * analysing a table the script alters, say) or a serialization failure
+ * left nothing applied: it is run again, up to this many times in all. */
+#define SCRIPT_TRIES	5
+
 int
-db_exec_script(PGconn *conn, const char *sql, char *err, size_t errlen)
+db_exec_script(PGconn *conn, const char *sql, int *retried, char *err,
+    size_t errlen)
 {
 	PGresult *res = NULL;
-	int r = ERR_INTERNAL;
+	const char *state;
+	int r = ERR_INTERNAL, tries = 0, again;
 
-	err_set(err, errlen, "%s", "");
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK) {
+	*retried = 0;
+	for (;;) {
+		err_set(err, errlen, "%s", "");
+		res = PQexec(conn, sql);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK)
+			break;
 		set_res_err(err, errlen, "db-setup", res, conn);
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		again = state != NULL && (strcmp(state, "40P01") == 0 ||
+		    strcmp(state, "40001") == 0) && ++tries < SCRIPT_TRIES;
 		/* A failed multi-statement string can leave an aborted
 		 * transaction block open; end it. */
 		PQclear(res);
 		res = PQexec(conn, "ROLLBACK");
-		r = ERR_DB;
-		goto out;
+		if (!again) {
+			r = ERR_DB;
+			goto out;
+		}
+		PQclear(res);
+		*retried = tries;
 	}
 	r = 0;
  out:

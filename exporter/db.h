@@ -73,10 +73,15 @@ int db_setup_script(const struct config *cfg, char **out);
 /* The embedded sql/tenant_scope.sql (static storage, NUL-terminated). */
 const char *db_setup_static_sql(void);
 /*
- * Runs a multi-statement script on conn in one round trip. Returns 0, or
- * ERR_DB with the server's message and hint in err.
+ * Runs a multi-statement script on conn in one round trip. The script is
+ * one transaction (BEGIN ... COMMIT): when the server rolls it back for a
+ * deadlock or a serialization failure with another session, it is run
+ * again, up to five times in all; *retried says how many runs were rolled
+ * back so. Returns 0, or ERR_DB with the server's message and hint in
+ * err.
  */
-int db_exec_script(PGconn *conn, const char *sql, char *err, size_t errlen);
+int db_exec_script(PGconn *conn, const char *sql, int *retried, char *err,
+    size_t errlen);
 
 /* One per-export scoped session. Opaque. */
 struct db_export;

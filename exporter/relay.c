@@ -37,6 +37,12 @@
 #define PLAN_MAGIC	"PLN1"
 #define STARTUP_MAX	10000		/* bytes of a startup packet */
 #define OUT_HIGH	(256u << 10)	/* stop reading the server above this */
+/* COPY rows go to the builder joined into CopyData messages of up to this
+ * many bytes (a row this long or longer goes alone): the server sends one
+ * message per row, and the builder's libpq would then allocate, and its
+ * decoder take, one row at a time. Its decoder takes rows split or joined
+ * anywhere (pgcopy.h). */
+#define DATA_JOIN	(64u << 10)
 #define PROTO_V3	196608
 #define SSL_REQUEST	80877103
 #define GSS_REQUEST	80877104
@@ -538,6 +544,7 @@ struct serve {
 	PGconn *db;
 	int dbfd, peer, log;
 	struct buf *in, *out;
+	struct buf *rows;	/* COPY rows not yet in out (DATA_JOIN) */
 	struct plan *plan;
 	size_t next;
 	enum serve_state st;
@@ -708,9 +715,35 @@ copy_out_put(struct buf *out, const PGresult *res)
 	return msg_put(out, 'H', body, k);
 }
 
-/* The server's side: turns results into messages for the builder. */
+/* The rows waiting in s->rows, as one CopyData message at the end of out. */
 static int
-serve_results(struct serve *s)
+rows_flush(struct serve *s)
+{
+	int r;
+
+	if (buf_len(s->rows) == 0)
+		return 0;
+	r = msg_put(s->out, 'd', buf_ptr(s->rows), buf_len(s->rows));
+	buf_reset(s->rows);
+	return r;
+}
+
+/* One COPY row: joined to the rows before it, or alone when long. */
+static int
+row_put(struct serve *s, const char *row, size_t n)
+{
+	int r;
+
+	if (buf_len(s->rows) + n > DATA_JOIN && (r = rows_flush(s)) != 0)
+		return r;
+	if (n >= DATA_JOIN)
+		return msg_put(s->out, 'd', row, n);
+	return buf_put(s->rows, row, n);
+}
+
+/* serve_results without the last rows_flush. */
+static int
+serve_results_in(struct serve *s)
 {
 	PGresult *res;
 	char *row;
@@ -727,7 +760,7 @@ serve_results(struct serve *s)
 		if (s->st == COPYING) {
 			n = PQgetCopyData(s->db, &row, 1);
 			if (n > 0) {
-				r = msg_put(s->out, 'd', row, (size_t)n);
+				r = row_put(s, row, (size_t)n);
 				PQfreemem(row);
 				continue;
 			}
@@ -739,7 +772,8 @@ serve_results(struct serve *s)
 				    PQerrorMessage(s->db));
 				return RELAY_EXIT_LOST;
 			}
-			if ((r = msg_put(s->out, 'c', NULL, 0)) != 0)
+			if ((r = rows_flush(s)) != 0 ||
+			    (r = msg_put(s->out, 'c', NULL, 0)) != 0)
 				break;
 			s->st = RUNNING;
 			continue;
@@ -782,6 +816,17 @@ serve_results(struct serve *s)
 		PQclear(res);
 	}
 	return r < 0 ? 1 : r;
+}
+
+/* The server's side: turns results into messages for the builder. */
+static int
+serve_results(struct serve *s)
+{
+	int r = serve_results_in(s), r2;
+
+	/* rows never wait for more: what the server sent goes out now */
+	r2 = rows_flush(s);
+	return r != 0 ? r : r2 < 0 ? 1 : 0;
 }
 
 /* Reads what the builder sent; EOF means it is done (or gone). */
@@ -913,7 +958,8 @@ relay_main(void *arg)
 	s.plan = &plan;
 	s.st = IDLE;
 	if ((s.in = buf_new(plan.longest + 5 + 65536)) == NULL ||
-	    (s.out = buf_new(OUT_HIGH + (1u << 20) + 65536)) == NULL)
+	    (s.out = buf_new(OUT_HIGH + (1u << 20) + 65536)) == NULL ||
+	    (s.rows = buf_new(DATA_JOIN)) == NULL)
 		return 1;
 	r = serve(&s);
 	/* No frees: the child _exits; the session ends with it. */

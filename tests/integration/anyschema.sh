@@ -152,6 +152,15 @@ expect_rc 1 "a tenant id differing only by case is another tenant" \
 	"$E" run --config "$C" $RUN_AS --tenant ACME
 check "  ... refused as not assigned" grep -q 'may not export' "$work/err"
 
+# ---- long rows: the server sends a CopyData message per row, and the
+# database relay joins them into messages of up to 64 KiB for the builder,
+# a row of 64 KiB or more alone: rows of every size around that bound, and
+# one far past it, must arrive whole and in order ----
+sql "INSERT INTO crm.notes (tenant_id, body)
+    SELECT 'acme', repeat(chr(97 + n % 26), n)
+    FROM generate_series(65400, 65600, 7) n
+    UNION ALL SELECT 'acme', repeat('q', 300000)"
+
 # ---- each tenant: exported exactly, scanned exactly ----
 before=$(snapshot)
 spec='[["crm","tenants","id",[]],["crm","Order Items","tenant_id",["API Token"]],

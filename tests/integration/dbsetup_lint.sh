@@ -104,6 +104,42 @@ checks=$((checks + 1))
 	{ fail "db-setup --apply"; cat "$tmp/apply.out"; }
 "$bin" db-setup --config "$tmp/agency.conf" --apply --user postgres >"$tmp/apply.out" 2>&1 ||
 	{ fail "db-setup --apply a second time (idempotent)"; cat "$tmp/apply.out"; }
+
+# A deadlock with another session rolls the script back (autovacuum
+# analysing a table while the script alters it can do this): db-setup runs
+# it again and says so. Here the other session holds app.users, waits until
+# the script waits for it, then asks for app.clients, which the script has
+# just altered; it never runs the deadlock check itself, so the server
+# breaks the cycle in the script's session.
+checks=$((checks + 1))
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" >"$tmp/holder.out" 2>&1 <<'SQL' &
+SET deadlock_timeout = '1h';
+BEGIN;
+LOCK TABLE app.users IN ACCESS SHARE MODE;
+DO $$
+BEGIN
+	FOR i IN 1 .. 6000 LOOP
+		EXIT WHEN EXISTS (SELECT 1 FROM pg_locks
+		    WHERE relation = 'app.users'::regclass AND NOT granted);
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END $$;
+LOCK TABLE app.clients IN ACCESS SHARE MODE;
+COMMIT;
+SQL
+holder=$!
+n=0
+until [ "$(psql -X -At -d "$db" -c "SELECT count(*) FROM pg_locks
+    WHERE relation = 'app.users'::regclass AND granted
+    AND pid <> pg_backend_pid()")" -ge 1 ] || [ "$n" -ge 3000 ]; do
+	n=$((n + 1))
+	sleep 0.1
+done
+"$bin" db-setup --config "$tmp/agency.conf" --apply --user postgres >"$tmp/apply.out" 2>&1 ||
+	{ fail "db-setup --apply against a deadlock"; cat "$tmp/apply.out"; }
+wait "$holder" || { fail "the other session"; cat "$tmp/holder.out"; }
+grep -q 'deadlocked with the script.*run again (1 time)' "$tmp/apply.out" ||
+	{ fail "db-setup does not say that it ran the script again"; cat "$tmp/apply.out"; }
 lint_passes "after db-setup --apply"
 
 # Lint as the monitor itself, with its password in a password_file.
