@@ -195,7 +195,7 @@ demo: deps
 bench: bench-blake2b bench-aead bench-verify bench-export bench-impact
 # BLAKE2b implementations compared (libb2 when installed: libb2-dev).
 B2_LIBB2 := $(shell pkg-config --exists libb2 2>/dev/null && echo 1)
-$(BUILD)/bench/blake2b: bench/blake2b.c format/b2b.c format/b2b.h
+$(BUILD)/bench/blake2b: bench/blake2b.c bench/clock.h format/b2b.c format/b2b.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(if $(B2_LIBB2),-DHAVE_LIBB2) $(ALL_LDFLAGS) -o $@ \
 		bench/blake2b.c format/b2b.c $(LIBS) -lcrypto \
@@ -203,7 +203,7 @@ $(BUILD)/bench/blake2b: bench/blake2b.c format/b2b.c format/b2b.h
 bench-blake2b: $(BUILD)/bench/blake2b
 	@$(BUILD)/bench/blake2b
 # ChaCha20-Poly1305: libsodium's against format/aead.c (libcrypto).
-$(BUILD)/bench/aead: bench/aead.c $(LIB)
+$(BUILD)/bench/aead: bench/aead.c bench/clock.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ bench/aead.c $(LIB) $(LIBS)
 bench-aead: $(BUILD)/bench/aead

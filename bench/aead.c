@@ -11,23 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
 #include "aead.h"
+#include "clock.h"
 
 #define CHUNK	65536
 #define CHUNKS	4096		/* 256 MiB a round */
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 nonce_of(uint8_t n[AEAD_NONCE_LEN], unsigned i)

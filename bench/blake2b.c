@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -25,21 +24,13 @@
 #endif
 
 #include "b2b.h"
+#include "clock.h"
 
 #define BULK	(1u << 20)
 #define REC	130
 
 static uint8_t *bulk;
 static uint8_t rec[REC], salt[32];
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- bulk: out is the 64-byte digest of bulk ---- */
 

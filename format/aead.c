@@ -14,29 +14,29 @@ struct aead {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static EVP_CIPHER *cipher;	/* never freed: shared by every context */
+static int ready;		/* cipher fetched and a context keyed once */
 
+/* The cipher fetched, and one keyed context made and freed: whatever
+ * libcrypto sets up on first use is set up here, once. */
 static void
-fetch(void)
+load(void)
 {
-	cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	EVP_CIPHER_CTX *c;
+	uint8_t k[AEAD_KEY_LEN] = { 0 }, n[AEAD_NONCE_LEN] = { 0 };
+
+	if ((cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL)) ==
+	    NULL || (c = EVP_CIPHER_CTX_new()) == NULL)
+		return;
+	ready = EVP_CipherInit_ex(c, cipher, NULL, k, n, 1) == 1;
+	EVP_CIPHER_CTX_free(c);
 }
 
 int
 aead_prepare(void)
 {
-	EVP_CIPHER_CTX *c;
-	uint8_t k[AEAD_KEY_LEN] = { 0 }, n[AEAD_NONCE_LEN] = { 0 };
-	int ok;
-
-	if (pthread_once(&once, fetch) != 0 || cipher == NULL)
+	if (pthread_once(&once, load) != 0 || !ready)
 		return ERR_INTERNAL;
-	/* One keyed context made and freed: whatever libcrypto sets up on
-	 * first use is set up here. */
-	if ((c = EVP_CIPHER_CTX_new()) == NULL)
-		return ERR_INTERNAL;
-	ok = EVP_CipherInit_ex(c, cipher, NULL, k, n, 1) == 1;
-	EVP_CIPHER_CTX_free(c);
-	return ok ? 0 : ERR_INTERNAL;
+	return 0;
 }
 
 int

@@ -8,8 +8,8 @@
  * (make bench-aead). The C2SP age vectors (tests/check_age.c) fix its
  * output, and tests/check_aead.c holds it to libsodium byte for byte on
  * random messages of every length up to a full chunk's and refuses every
- * forgery libsodium refuses. The header's
- * stanza bodies (a few dozen bytes) stay with libsodium.
+ * forgery libsodium refuses. The header's stanza bodies (a few dozen
+ * bytes) stay with libsodium.
  *
  * An aead holds one key (inside libcrypto's context, wiped when freed) and
  * seals or opens any number of messages under different nonces. One

@@ -23,13 +23,21 @@
 #define HEADER_READ 1024
 #define VERSION_PREFIX "age-encryption.org/v1\n"
 
+/* The payload key, derived from the file key and the payload nonce, keys
+ * *out; the derived bytes are wiped here and live on only inside it. */
 static int
-payload_key(const uint8_t fkey[AGE_FILE_KEY_LEN],
-    const uint8_t nonce[AGE_NONCE_LEN], uint8_t *key)
+payload_aead(const uint8_t fkey[AGE_FILE_KEY_LEN],
+    const uint8_t nonce[AGE_NONCE_LEN], struct aead **out)
 {
-	return hkdf_sha256(key, AEAD_KEY_LEN,
-	    fkey, AGE_FILE_KEY_LEN, nonce, AGE_NONCE_LEN,
-	    (const uint8_t *)PAYLOAD_INFO, strlen(PAYLOAD_INFO));
+	uint8_t key[AEAD_KEY_LEN];
+	int r;
+
+	if ((r = hkdf_sha256(key, sizeof(key), fkey, AGE_FILE_KEY_LEN, nonce,
+	    AGE_NONCE_LEN, (const uint8_t *)PAYLOAD_INFO,
+	    strlen(PAYLOAD_INFO))) == 0)
+		r = aead_new(key, out);
+	sodium_memzero(key, sizeof(key));
+	return r;
 }
 
 /* 11-byte big-endian counter then the last-chunk flag. A 64-bit counter
@@ -53,8 +61,7 @@ struct age_enc {
 	void *ctx;
 	int armor;
 	struct age_armor_enc ae;
-	uint8_t *key;		/* sodium_malloc'd payload key */
-	struct aead *aead;	/* keyed with it */
+	struct aead *aead;	/* keyed with the payload key */
 	uint8_t *pbuf;		/* pending plaintext, AGE_CHUNK_SIZE */
 	size_t plen;
 	uint8_t *cbuf;		/* AGE_ENC_CHUNK */
@@ -98,9 +105,7 @@ enc_alloc(age_write_fn wr, void *ctx, struct age_enc **out)
 		return ERR_NOMEM;
 	e->wr = wr;
 	e->ctx = ctx;
-	if ((e->key = sodium_malloc(
-	    AEAD_KEY_LEN)) == NULL ||
-	    (e->pbuf = malloc(AGE_CHUNK_SIZE)) == NULL ||
+	if ((e->pbuf = malloc(AGE_CHUNK_SIZE)) == NULL ||
 	    (e->cbuf = malloc(AGE_ENC_CHUNK)) == NULL) {
 		age_enc_free(e);
 		return ERR_NOMEM;
@@ -117,8 +122,7 @@ enc_start_payload(struct age_enc *e, const uint8_t fkey[AGE_FILE_KEY_LEN])
 	int r;
 
 	randombytes_buf(nonce, sizeof(nonce));
-	if ((r = payload_key(fkey, nonce, e->key)) != 0 ||
-	    (r = aead_new(e->key, &e->aead)) != 0)
+	if ((r = payload_aead(fkey, nonce, &e->aead)) != 0)
 		return r;
 	return enc_out(e, nonce, sizeof(nonce));
 }
@@ -258,8 +262,6 @@ age_enc_free(struct age_enc *e)
 {
 	if (e == NULL)
 		return;
-	if (e->key != NULL)
-		sodium_free(e->key);
 	aead_free(e->aead);
 	if (e->pbuf != NULL) {
 		sodium_memzero(e->pbuf, AGE_CHUNK_SIZE);
@@ -287,8 +289,7 @@ struct age_dec {
 	int in_eof;		/* decoded input has ended */
 	struct age_header *h;
 	uint8_t nonce[AGE_NONCE_LEN];
-	uint8_t *key;		/* sodium_malloc'd payload key */
-	struct aead *aead;	/* keyed with it */
+	struct aead *aead;	/* keyed with the payload key */
 	uint8_t *cbuf;		/* AGE_ENC_CHUNK */
 	uint8_t *pbuf;		/* AGE_CHUNK_SIZE */
 	size_t poff, plen;
@@ -431,9 +432,7 @@ age_dec_new(age_read_fn rd, void *ctx, struct age_dec **out)
 		return ERR_NOMEM;
 	if ((r = age_src_init(&d->src, rd, ctx)) != 0)
 		goto out;
-	if ((d->key = sodium_malloc(
-	    AEAD_KEY_LEN)) == NULL ||
-	    (d->cbuf = malloc(AGE_ENC_CHUNK)) == NULL ||
+	if ((d->cbuf = malloc(AGE_ENC_CHUNK)) == NULL ||
 	    (d->pbuf = malloc(AGE_CHUNK_SIZE)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
@@ -486,8 +485,7 @@ dec_use_key(struct age_dec *d, const uint8_t fkey[AGE_FILE_KEY_LEN])
 
 	if ((r = age_header_verify_mac(d->h, fkey)) != 0)
 		return r;
-	if ((r = payload_key(fkey, d->nonce, d->key)) != 0 ||
-	    (r = aead_new(d->key, &d->aead)) != 0)
+	if ((r = payload_aead(fkey, d->nonce, &d->aead)) != 0)
 		return r;
 	d->state = DEC_STREAM;
 	return 0;
@@ -638,8 +636,6 @@ age_dec_free(struct age_dec *d)
 	age_src_clear(&d->src);
 	buf_free(d->left);
 	age_header_free(d->h);
-	if (d->key != NULL)
-		sodium_free(d->key);
 	aead_free(d->aead);
 	free(d->cbuf);
 	if (d->pbuf != NULL) {

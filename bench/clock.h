@@ -1,0 +1,19 @@
+/*
+ * bench/clock.h: the benchmark programs' clock, seconds on the monotonic
+ * clock as a double.
+ */
+#ifndef TEXP_BENCH_CLOCK_H
+#define TEXP_BENCH_CLOCK_H
+
+#include <time.h>
+
+static inline double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#endif
