@@ -47,6 +47,16 @@
 
 #define CHECK_MAX	(MANIFEST_MAX_BYTES + 65536 + VERIFY_MAX_HITS * 80)
 #define SCRYPT_LOG_N	18	/* age's default work factor */
+/*
+ * Ciphertext the monitor takes from the builder ahead of the checker:
+ * enough that neither waits on the other's scheduling, bounded so a
+ * slow checker still holds the builder back. The queue is allocated at
+ * twice that once, so moving what is left to its front happens at most
+ * once per PEND_HIGH bytes queued.
+ */
+#define PEND_HIGH	(4u << 20)
+#define PUMP_READ	(1u << 20)	/* the builder's pipe holds as much */
+#define PEND_ALLOC	(2 * PEND_HIGH + PUMP_READ)
 
 static volatile sig_atomic_t interrupted;	/* the signal's number */
 
@@ -483,14 +493,21 @@ pump_write_error(struct pump *p, int e)
 		    "failed: %s; nothing was published", dir, strerror(e));
 }
 
-/* One chunk from the builder: to the outbox, then queued for the
- * checker. */
+/* What the builder wrote, up to PUMP_READ bytes at a time: read into the
+ * checker's queue, written to the outbox from there. */
 static void
 pump_data(struct pump *p)
 {
 	const struct config_export *ce = config_export(p->rn->req->cfg);
-	ssize_t n = read(p->b->data, p->chunk, 1 << 16);
+	uint8_t *dst;
+	ssize_t n;
 
+	if (buf_reserve(p->pend, PUMP_READ, &dst) != 0) {
+		pump_stop(p, ERR_INTERNAL, "the checker's queue overflowed");
+		return;
+	}
+	n = read(p->b->data, dst, PUMP_READ);
+	(void)buf_unput(p->pend, PUMP_READ - (n > 0 ? (size_t)n : 0));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -500,6 +517,9 @@ pump_data(struct pump *p)
 		p->rn->res->build_ms = p->k->last - p->start_ms;
 		return;
 	}
+	/* a checker that is gone takes nothing more */
+	if (p->k->in < 0)
+		(void)buf_unput(p->pend, (size_t)n);
 	p->b->last = child_now_ms();
 #ifdef TEXP_TEST_HOOKS
 	if (p->full) {
@@ -516,12 +536,8 @@ pump_data(struct pump *p)
 	}
 	/* probe mode writes nothing: the ciphertext goes to the checker */
 	if (p->rn->sw != NULL &&
-	    seal_writer_write(p->rn->sw, p->chunk, (size_t)n) != 0) {
+	    seal_writer_write(p->rn->sw, dst, (size_t)n) != 0)
 		pump_write_error(p, errno);
-		return;
-	}
-	if (p->k->in >= 0 && buf_put(p->pend, p->chunk, (size_t)n) != 0)
-		pump_stop(p, ERR_INTERNAL, "the checker's queue overflowed");
 }
 
 /* Hands queued ciphertext to the checker without blocking; closes its
@@ -706,7 +722,7 @@ pump_run(struct pump *p)
 			    "published");
 		pump_limits(p);
 		pfd[0].fd = p->b->data_open && !p->b_done && hold == 0 &&
-		    buf_len(p->pend) == 0 ? p->b->data : -1;
+		    buf_len(p->pend) < PEND_HIGH ? p->b->data : -1;
 		pfd[1].fd = p->b->log_open ? p->b->log : -1;
 		pfd[2].fd = p->k->data_open ? p->k->data : -1;
 		pfd[3].fd = p->k->log_open ? p->k->log : -1;
@@ -842,6 +858,7 @@ run_children(struct run *rn)
 	struct checker_job cj;
 	struct child b, k;
 	struct pump p;
+	uint8_t *room;
 	int r, unused = -1;
 
 	memset(&bj, 0, sizeof(bj));
@@ -856,7 +873,7 @@ run_children(struct run *rn)
 	p.stall_ms = config_export(rn->req->cfg)->stall_timeout * 1000;
 	p.total = buf_len(rn->hdr);
 	if ((rn->check = buf_new(CHECK_MAX)) == NULL ||
-	    (p.pend = buf_new((1 << 16) + buf_len(rn->hdr))) == NULL ||
+	    (p.pend = buf_new(PEND_ALLOC + buf_len(rn->hdr))) == NULL ||
 	    (p.chunk = malloc(1 << 16)) == NULL) {
 		r = ERR_NOMEM;
 		goto out;
@@ -880,7 +897,9 @@ run_children(struct run *rn)
 		err_set(rn->err, rn->errlen, "cannot start the checker");
 		goto out;
 	}
-	if ((r = buf_put(p.pend, buf_ptr(rn->hdr), buf_len(rn->hdr))) != 0)
+	if ((r = buf_reserve(p.pend, buf_max(p.pend), &room)) != 0 ||
+	    (r = buf_unput(p.pend, buf_max(p.pend))) != 0 ||
+	    (r = buf_put(p.pend, buf_ptr(rn->hdr), buf_len(rn->hdr))) != 0)
 		goto out;
 
 	bj.conn = relay_link_conn(rn->link);
