@@ -1973,6 +1973,12 @@ check_columns(struct ledger *l, const struct action *a)
 		if (row->detail == NULL || action_get(a, "detail") == NULL)
 			return bad(l, "its detail differs from what the service "
 			    "signed");
+		/* A row verified before hashes, through the chain, to the
+		 * verified head: its detail is the one compared then (the
+		 * hash covers both). Parsing two JSON texts per row on
+		 * every step is most of what replaying the log costs. */
+		if ((uint64_t)row->seq <= l->trust_seq)
+			return 0;
 		x = json_loads(row->detail, 0, NULL);
 		y = json_loads(action_get(a, "detail"), 0, NULL);
 		eq = x != NULL && y != NULL && json_equal(x, y);

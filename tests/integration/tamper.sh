@@ -136,6 +136,25 @@ tamper "UPDATE texp_control.audit_log SET signature = (SELECT signature
     $(rechain_sql)"
 expect_rc 0 "with it restored, the service acts again" as runner-b status "$JOB"
 
+# ---- the detail of a row verified before, its chain recomputed ----
+# Rows the service verified before are not compared with what it signed
+# again while they hash to the verified row; rewritten and re-chained,
+# they no longer do, and everything is checked.
+D=$(sql "SELECT min(seq) FROM texp_control.audit_log WHERE v = 2 AND detail IS NOT NULL")
+check "the row is among the rows verified before" test "$D" -lt "$(cut -d' ' -f1 "$VF")"
+tamper "CREATE TABLE public.saved_detail AS SELECT detail
+    FROM texp_control.audit_log WHERE seq = $D"
+tamper "UPDATE texp_control.audit_log SET detail = detail || '{\"forged\": true}'::jsonb
+    WHERE seq = $D; $(rechain_sql)"
+expect_rc 1 "a verified row's detail rewritten: the service refuses to act" \
+	as runner-b status "$JOB"
+check "  ... naming the row" \
+	grep -q "row $D (.*): its detail differs from what the service signed" "$work/err"
+tamper "UPDATE texp_control.audit_log SET detail = (SELECT detail
+    FROM public.saved_detail) WHERE seq = $D; DROP TABLE public.saved_detail;
+    $(rechain_sql)"
+expect_rc 0 "with it restored, the service acts again" as runner-b status "$JOB"
+
 # ---- a revocation removed ----
 expect_rc 0 "the root key disables runner-b" as_root principal disable runner-b
 R=$(sql "SELECT seq FROM texp_control.audit_log WHERE event = 'principal.disabled'")
