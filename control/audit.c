@@ -17,6 +17,7 @@
 #include "err.h"
 #include "minisig.h"
 #include "note.h"
+#include "sha256.h"
 
 #ifndef TEXP_VERSION
 #define TEXP_VERSION "0.1.0"
@@ -404,7 +405,6 @@ check_row(PGresult *res, struct chain *ch, struct buf *text, char *why,
 {
 	struct audit_row row;
 	uint8_t calc[AUDIT_HASH_LEN];
-	crypto_hash_sha256_state st;
 	long long seq;
 	uint64_t expect = ch->rows + 1;
 	int r;
@@ -452,10 +452,9 @@ check_row(PGresult *res, struct chain *ch, struct buf *text, char *why,
 	buf_reset(text);
 	if ((r = audit_row_text_of(&row, text)) != 0)
 		return r;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, row.prev, sizeof(row.prev));
-	crypto_hash_sha256_update(&st, buf_ptr(text), buf_len(text));
-	crypto_hash_sha256_final(&st, calc);
+	if ((r = sha256_pair(calc, row.prev, sizeof(row.prev), buf_ptr(text),
+	    buf_len(text))) != 0)
+		return r;
 	if (sodium_memcmp(calc, row.hash, sizeof(calc)) != 0) {
 		err_set(why, whylen, "row %lld changed: its content does not "
 		    "match its hash (edited, forged or reordered)", seq);

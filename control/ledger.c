@@ -28,6 +28,7 @@
 #include "err.h"
 #include "ledger.h"
 #include "minisig.h"
+#include "sha256.h"
 
 /* Roles and the capabilities they grant; the same names as the seeded
  * texp_control.roles. Decided here, not read from the table. */
@@ -834,8 +835,7 @@ embedded(struct ledger *l, const struct action *svc, struct signed_fact *f)
 		r = bad(l, "the row names another principal than the signer");
 		goto out;
 	}
-	crypto_hash_sha256(f->digest, buf_ptr(text), buf_len(text));
-	r = 0;
+	r = sha256(f->digest, buf_ptr(text), buf_len(text));
  out:
 	if (r != 0) {
 		action_free(f->a);
