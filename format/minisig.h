@@ -196,6 +196,15 @@ int minisig_hash_final(struct minisig_hash *h,
 void minisig_hash_free(struct minisig_hash *h);
 /* Hashes everything readable from fd, from its current offset to EOF. */
 int minisig_hash_file(int fd, uint8_t out[MINISIG_PREHASH_LEN]);
+/*
+ * Which BLAKE2b the prehash uses: the faster here, measured on first use
+ * (minisig.c). Tests pin one (-1: measure again as usual); hashes already
+ * started keep theirs.
+ */
+#define MINISIG_PREHASH_B2B	0
+#define MINISIG_PREHASH_SODIUM	1
+int minisig_prehash_impl(void);
+void minisig_prehash_pin(int impl);
 
 /*
  * Signatures.

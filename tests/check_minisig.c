@@ -192,6 +192,48 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* Both BLAKE2b implementations the prehash may use give libsodium's
+ * digest, for every length to 2 KiB and a megabyte, in random pieces. */
+START_TEST(test_prehash_impls)
+{
+	static const int impls[] = { MINISIG_PREHASH_B2B,
+	    MINISIG_PREHASH_SODIUM };
+	uint8_t *msg, want[MINISIG_PREHASH_LEN], got[MINISIG_PREHASH_LEN];
+	struct minisig_hash *h;
+	size_t len, off, n, k;
+	const size_t big = 1 << 20;
+
+	ck_assert((msg = malloc(big)) != NULL);
+	randombytes_buf(msg, big);
+	for (k = 0; k < 2; k++) {
+		minisig_prehash_pin(impls[k]);
+		ck_assert_int_eq(minisig_prehash_impl(), impls[k]);
+		for (len = 0; len <= big; len = len < 2048 ? len + 1 : big + 1) {
+			if (len == 2048)
+				len = big;
+			crypto_generichash(want, sizeof(want), msg, len, NULL, 0);
+			ck_assert((h = minisig_hash_new()) != NULL);
+			for (off = 0; off < len; off += n) {
+				n = 1 + randombytes_uniform(len < 300 ? 7 : 70000);
+				if (n > len - off)
+					n = len - off;
+				ck_assert_int_eq(minisig_hash_update(h, msg + off,
+				    n), 0);
+			}
+			ck_assert_int_eq(minisig_hash_final(h, got), 0);
+			minisig_hash_free(h);
+			ck_assert_msg(memcmp(want, got, sizeof(want)) == 0,
+			    "implementation %d, len %zu: another digest",
+			    impls[k], len);
+		}
+	}
+	minisig_prehash_pin(-1);
+	k = (size_t)minisig_prehash_impl();
+	ck_assert(k == MINISIG_PREHASH_B2B || k == MINISIG_PREHASH_SODIUM);
+	free(msg);
+}
+END_TEST
+
 START_TEST(test_hash_stream)
 {
 	uint8_t a[MINISIG_PREHASH_LEN], b[MINISIG_PREHASH_LEN];
@@ -1207,6 +1249,7 @@ minisig_suite(void)
 
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_hash_stream);
+	tcase_add_test(tc, test_prehash_impls);
 	tcase_add_test(tc, test_tamper);
 	tcase_add_test(tc, test_wrong_key);
 	tcase_add_test(tc, test_keyring);
