@@ -16,6 +16,22 @@ sed -i '/^high_risk_/d' "$C"	# the defaults: whole tenants need approval
 
 # tamper SQL: as the superuser, with the triggers off.
 tamper() { sql "SET session_replication_role = replica; $1"; }
+# row_rewritten SEQ COLUMN SQL WHAT PATTERN: the log's row SEQ with COLUMN
+# set to SQL and the hash chain recomputed; the service refuses to act,
+# naming the row (PATTERN), and acts again once the column is restored.
+row_rewritten() {
+	tamper "CREATE TABLE public.saved_col AS SELECT $2 AS v
+	    FROM texp_control.audit_log WHERE seq = $1"
+	tamper "UPDATE texp_control.audit_log SET $2 = $3 WHERE seq = $1;
+	    $(rechain_sql)"
+	expect_rc 1 "$4: the service refuses to act" as runner-b status "$JOB"
+	check "  ... naming the row" grep -q "row $1 (.*): $5" "$work/err"
+	tamper "UPDATE texp_control.audit_log SET $2 = (SELECT v
+	    FROM public.saved_col) WHERE seq = $1; DROP TABLE public.saved_col;
+	    $(rechain_sql)"
+	expect_rc 0 "with it restored, the service acts again" as runner-b \
+	    status "$JOB"
+}
 verify_fails() {	# DESCRIPTION PATTERN: audit verify reports it
 	expect_rc 1 "audit verify reports $1" "$E" audit verify --config "$C"
 	check "  ... $2" grep -q "$2" "$work/err"
@@ -122,19 +138,9 @@ printf '%s %s %s\n' "$((N - 1))" "$PH" "$CID" >"$work/service-state/log-head"
 expect_rc 0 "the log verifies (and its rows are remembered as verified)" \
 	"$E" audit verify --config "$C"
 check "  ... up to the newest row" test "$(cut -d' ' -f1 "$VF")" = "$N"
-tamper "CREATE TABLE public.saved_sig AS SELECT signature
-    FROM texp_control.audit_log WHERE seq = $N"
-tamper "UPDATE texp_control.audit_log SET signature = (SELECT signature
-    FROM texp_control.audit_log WHERE seq = $((N - 1))) WHERE seq = $N;
-    $(rechain_sql)"
-expect_rc 1 "the newest row given another's signature: the service refuses to act" \
-	as runner-b status "$JOB"
-check "  ... naming the row" \
-	grep -q "row $N (.*): the service's signature does not verify" "$work/err"
-tamper "UPDATE texp_control.audit_log SET signature = (SELECT signature
-    FROM public.saved_sig) WHERE seq = $N; DROP TABLE public.saved_sig;
-    $(rechain_sql)"
-expect_rc 0 "with it restored, the service acts again" as runner-b status "$JOB"
+row_rewritten "$N" signature "(SELECT signature FROM texp_control.audit_log
+    WHERE seq = $((N - 1)))" "the newest row given another's signature" \
+	"the service's signature does not verify"
 
 # ---- the detail of a row verified before, its chain recomputed ----
 # Rows the service verified before are not compared with what it signed
@@ -142,18 +148,9 @@ expect_rc 0 "with it restored, the service acts again" as runner-b status "$JOB"
 # they no longer do, and everything is checked.
 D=$(sql "SELECT min(seq) FROM texp_control.audit_log WHERE v = 2 AND detail IS NOT NULL")
 check "the row is among the rows verified before" test "$D" -lt "$(cut -d' ' -f1 "$VF")"
-tamper "CREATE TABLE public.saved_detail AS SELECT detail
-    FROM texp_control.audit_log WHERE seq = $D"
-tamper "UPDATE texp_control.audit_log SET detail = detail || '{\"forged\": true}'::jsonb
-    WHERE seq = $D; $(rechain_sql)"
-expect_rc 1 "a verified row's detail rewritten: the service refuses to act" \
-	as runner-b status "$JOB"
-check "  ... naming the row" \
-	grep -q "row $D (.*): its detail differs from what the service signed" "$work/err"
-tamper "UPDATE texp_control.audit_log SET detail = (SELECT detail
-    FROM public.saved_detail) WHERE seq = $D; DROP TABLE public.saved_detail;
-    $(rechain_sql)"
-expect_rc 0 "with it restored, the service acts again" as runner-b status "$JOB"
+row_rewritten "$D" detail "detail || '{\"forged\": true}'::jsonb" \
+	"a verified row's detail rewritten" \
+	"its detail differs from what the service signed"
 
 # ---- a revocation removed ----
 expect_rc 0 "the root key disables runner-b" as_root principal disable runner-b
