@@ -37,6 +37,7 @@ mkdir -p "$dir"
 work=$(mktemp -d "$dir/export.XXXXXX")
 orders=$((ROWS * 10 / 20))
 . "$top/bench/lib.sh"
+. "$top/bench/steal.sh"
 BENCH_EXPORT_EXTRA='part_size = 4G
 expiry = 1d'
 # A whole-tenant export without PII: measured without a second approver.
@@ -123,6 +124,7 @@ floor_null() { floor "$1" >/dev/null; }
 alt_run() { alt; }
 bytes=$(floor "$T" | wc -c)
 floor_null "$T"		# warm the cache once
+steal_mark "$work/stat0"
 i=0
 while [ "$i" -lt "${BENCH_REPEAT:-3}" ]; do
 	timed floor floor_null "$T"
@@ -131,6 +133,7 @@ while [ "$i" -lt "${BENCH_REPEAT:-3}" ]; do
 	[ -z "${BENCH_BEFORE:-}" ] || run_once "$BENCH_BEFORE" "$T" cheap before
 	i=$((i + 1))
 done
+steal=$(steal_share "$work/stat0")
 timed alt alt_run
 archive=$(ls "$work"/out/*.texp | head -n 1)
 asize=$(stat -c %s "$archive")
@@ -150,11 +153,11 @@ rows_of() {
 }
 
 python3 - "$work" "$total" "$bytes" "$asize" "$altsize" "$(rows_of "$T2")" \
-    "$(rows_of "$T3")" "$(rows_of "$TS")" "${BENCH_BEFORE:-}" <<'PY'
+    "$(rows_of "$T3")" "$(rows_of "$TS")" "${BENCH_BEFORE:-}" "$steal" <<'PY'
 import json, os, statistics, sys
 work = sys.argv[1]
 rows, data, asize, altsize, r2, r3, rs = map(int, sys.argv[2:9])
-before = sys.argv[9]
+before, steal = sys.argv[9], sys.argv[10]
 def t(name):
     p = f"{work}/{name}.t"
     if not os.path.exists(p):
@@ -189,6 +192,8 @@ if before:
 m, b, c = rss("run")
 print(f"peak RSS: monitor {m:.1f} MiB (target < 64), builder {b:.1f} MiB, "
       f"checker {c:.1f} MiB")
+print(f"hypervisor steal during the alternating runs: {steal}% of the "
+      f"machine's CPU time (the ratios are as steady as this is low)")
 print(f"archive {asize / 1e6:.1f} MB (signed, per-record evidence); "
       f"csv+age {altsize / 1e6:.1f} MB")
 print("\nsize (cheap key)     rows   seconds     rows/s  monitor  builder  checker MiB")

@@ -60,6 +60,8 @@ measure() {
 	cat "$work/t" >>"$out"
 }
 
+. "$top/bench/steal.sh"
+steal_mark "$work/stat0"
 for a in large small; do
 	for k in ours co base stock age; do : >"$work/$a.$k"; done
 	i=0
@@ -81,9 +83,10 @@ for a in large small; do
 	done
 done
 
-python3 - "$work" "${BASE:-}" <<'PY'
+steal=$(steal_share "$work/stat0")
+python3 - "$work" "${BASE:-}" "$steal" <<'PY'
 import os, statistics, sys
-work, base = sys.argv[1], sys.argv[2]
+work, base, steal = sys.argv[1], sys.argv[2], sys.argv[3]
 def load(p):
     rows = [tuple(map(float, l.split())) for l in open(p) if l.strip()]
     if not rows:
@@ -120,6 +123,8 @@ for a in ("large", "small"):
     if "base" in res:
         print(f"throughput, tenant-verify / base build: {t('ours') / t('base'):.2f}x; "
               f"CPU base / ours: {res['base'][0][3] / res['ours'][0][3]:.2f}x ({base})")
+print(f"\nhypervisor steal during the runs: {steal}% of the machine's CPU "
+      "time (the ratios are as steady as this is low)")
 print("\ntenant-verify also checks every record's hashes, the counts and "
       "the Merkle roots, the tenant of every record and the column types")
 PY
