@@ -453,8 +453,11 @@ check_row(PGresult *res, struct chain *ch, struct buf *text, char *why,
 	if ((r = audit_row_text_of(&row, text)) != 0)
 		return r;
 	if ((r = sha256_pair(calc, row.prev, sizeof(row.prev), buf_ptr(text),
-	    buf_len(text))) != 0)
+	    buf_len(text))) != 0) {
+		err_set(why, whylen, "row %lld: cannot hash it (%s)", seq,
+		    err_str(r));
 		return r;
+	}
 	if (sodium_memcmp(calc, row.hash, sizeof(calc)) != 0) {
 		err_set(why, whylen, "row %lld changed: its content does not "
 		    "match its hash (edited, forged or reordered)", seq);

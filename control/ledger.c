@@ -835,7 +835,9 @@ embedded(struct ledger *l, const struct action *svc, struct signed_fact *f)
 		r = bad(l, "the row names another principal than the signer");
 		goto out;
 	}
-	r = sha256(f->digest, buf_ptr(text), buf_len(text));
+	if ((r = sha256(f->digest, buf_ptr(text), buf_len(text))) != 0)
+		err_set(l->why, l->whylen, "row %lld: cannot hash its signed "
+		    "action (%s)", (long long)l->row->seq, err_str(r));
  out:
 	if (r != 0) {
 		action_free(f->a);
