@@ -227,9 +227,9 @@ buf_expect_end(const struct buf *b)
 	return buf_len(b) == 0 ? 0 : ERR_TRAILING;
 }
 
-/* Makes room for n more bytes at the end, honouring the cap. */
-static int
-buf_grow(struct buf *b, size_t n)
+/* buf_grow when the room is not there yet (or the put is refused). */
+static __attribute__((noinline)) int
+buf_grow_slow(struct buf *b, size_t n)
 {
 	size_t need, nalloc;
 	uint8_t *nd;
@@ -268,6 +268,20 @@ buf_grow(struct buf *b, size_t n)
 	b->d = nd;
 	b->alloc = nalloc;
 	return 0;
+}
+
+/*
+ * Makes room for n more bytes at the end, honouring the cap. Encoders put
+ * a few bytes at a time: the common case, room already there, stays
+ * inline.
+ */
+static inline int
+buf_grow(struct buf *b, size_t n)
+{
+	if (b->alloc - b->end >= n && !b->readonly && n <= b->max &&
+	    buf_len(b) <= b->max - n)
+		return 0;
+	return buf_grow_slow(b, n);
 }
 
 int
