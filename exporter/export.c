@@ -50,9 +50,9 @@
 /*
  * Ciphertext the monitor takes from the builder ahead of the checker:
  * enough that neither waits on the other's scheduling, bounded so a
- * slow checker still holds the builder back. The queue is allocated at
- * twice that once, so moving what is left to its front happens at most
- * once per PEND_HIGH bytes queued.
+ * slow checker still holds the builder back. The queue is allocated
+ * once, at twice that, so moving what is left to its front happens at
+ * most once per PEND_HIGH bytes queued.
  */
 #define PEND_HIGH	(4u << 20)
 #define PUMP_READ	(1u << 20)	/* the builder's pipe holds as much */
