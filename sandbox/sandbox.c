@@ -37,7 +37,6 @@
 
 #include "aead.h"
 #include "err.h"
-#include "minisig.h"
 #include "sandbox.h"
 #include "sandbox_int.h"
 
@@ -608,7 +607,4 @@ sandbox_prepare_process(void)
 	 * file) on first use: here, not in a child that may open nothing.
 	 * A failure shows again where the payload is sealed or opened. */
 	(void)aead_prepare();
-	/* The prehash's BLAKE2b is chosen by timing both (minisig.h): once,
-	 * here, so that every child inherits the choice. */
-	(void)minisig_prehash_impl();
 }
