@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -22,6 +21,7 @@
 #include "beneath.h"
 #include "buf.h"
 #include "builder.h"
+#include "child.h"
 #include "bundle.h"
 #include "dcbor.h"
 #include "err.h"
@@ -128,14 +128,6 @@ enc_write(void *ctx, const uint8_t *p, size_t n)
 	return age_enc_write(ctx, p, n);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------------ */
 /* Files: read beneath the tenant's directory (beneath.h) */
@@ -188,8 +180,8 @@ file_read(void *ctx, uint8_t *p, size_t cap, size_t *got)
 	}
 	*got = (size_t)n;
 	*s->bytes += (size_t)n;
-	if (now_ms() - *s->last_ms >= 500) {
-		*s->last_ms = now_ms();
+	if (child_now_ms() - *s->last_ms >= 500) {
+		*s->last_ms = child_now_ms();
 		builder_log(s->j->log_fd, "progress %llu %llu",
 		    (unsigned long long)*s->rows,
 		    (unsigned long long)*s->bytes);
@@ -502,8 +494,8 @@ attack_flood(struct builder_job *j, struct bundle_writer *bw, size_t t,
 	for (;;) {
 		if (bundle_writer_add(bw, t, buf_ptr(rec), buf_len(rec)) != 0)
 			attack_block();
-		if (now_ms() - *last_ms >= 500) {
-			*last_ms = now_ms();
+		if (child_now_ms() - *last_ms >= 500) {
+			*last_ms = child_now_ms();
 			builder_log(j->log_fd, "progress %llu %llu",
 			    (unsigned long long)++(*rows),
 			    (unsigned long long)*bytes);
@@ -680,8 +672,8 @@ copy_table(struct builder_job *j, struct bundle_writer *bw, size_t t,
 			 * second (its watchdog); the clock read every 16
 			 * rows */
 			if ((*rows & j->progress_mask) == 0 ||
-			    ((*rows & 15) == 0 && now_ms() - *last_ms >= 500)) {
-				*last_ms = now_ms();
+			    ((*rows & 15) == 0 && child_now_ms() - *last_ms >= 500)) {
+				*last_ms = child_now_ms();
 				builder_log(j->log_fd, "progress %llu %llu",
 				    (unsigned long long)*rows,
 				    (unsigned long long)*bytes);

@@ -20,13 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "buf.h"
 #include "builder.h"
+#include "child.h"
 #include "config.h"
 #include "db.h"
 #include "err.h"
@@ -47,14 +47,6 @@
 #define SSL_REQUEST	80877103
 #define GSS_REQUEST	80877104
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- framing shared by both sides ---- */
 
@@ -103,7 +95,7 @@ read_full(int fd, void *p, size_t n, uint64_t deadline)
 
 	while (n > 0) {
 		if (deadline != 0) {
-			left = (int64_t)(deadline - now_ms());
+			left = (int64_t)(deadline - child_now_ms());
 			if (left <= 0)
 				return ERR_LIMIT;
 			pfd.fd = fd;
@@ -307,7 +299,7 @@ relay_answer_read(int fd, size_t ntables, int timeout_ms, char **snapshot,
 	*exported = NULL;
 	for (i = 0; i < ntables; i++)
 		cols[i] = NULL;
-	if ((r = frame_read(fd, RELAY_ANSWER_MAX, now_ms() +
+	if ((r = frame_read(fd, RELAY_ANSWER_MAX, child_now_ms() +
 	    (uint64_t)timeout_ms, &b)) != 0) {
 		err_set(err, errlen, r == ERR_LIMIT ? "the database relay did "
 		    "not answer in time" : "the database relay exited without "
@@ -618,7 +610,7 @@ serve_message(struct serve *s, uint8_t type, const uint8_t *body, size_t n)
 	}
 	s->next++;
 	s->st = RUNNING;
-	s->beat = now_ms();
+	s->beat = child_now_ms();
 	return 0;
 }
 
@@ -888,8 +880,8 @@ serve(struct serve *s)
 			return 1;
 		/* The builder waits on the server: not its stall. */
 		if (s->st != IDLE && buf_len(s->out) == 0 &&
-		    now_ms() - s->beat >= 1000) {
-			s->beat = now_ms();
+		    child_now_ms() - s->beat >= 1000) {
+			s->beat = child_now_ms();
 			builder_log(s->log, "busy");
 		}
 		if (pfd[0].revents & POLLOUT && serve_write_peer(s) != 0)

@@ -15,24 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 
+#include "child.h"
 #include "err.h"
 #include "relay.h"
 
 #define SOCK_NAME	".s.PGSQL.5432"
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct relay_link {
 	char dir[256];
@@ -171,7 +163,7 @@ int
 relay_link_finish(struct relay_link *l, int timeout_ms, char *err,
     size_t errlen)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = child_now_ms() + (uint64_t)timeout_ms;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	struct pollfd pfd;
 	int64_t left;
@@ -179,7 +171,7 @@ relay_link_finish(struct relay_link *l, int timeout_ms, char *err,
 	while (st != PGRES_POLLING_OK) {
 		if (st == PGRES_POLLING_FAILED)
 			goto fail;
-		left = (int64_t)(deadline - now_ms());
+		left = (int64_t)(deadline - child_now_ms());
 		if (left <= 0) {
 			err_set(err, errlen, "the database relay did not answer "
 			    "the builder's connection in time");
