@@ -113,33 +113,11 @@ buf_dup_str(const struct buf *b, char **out)
 }
 
 int
-buf_consume(struct buf *b, size_t n)
-{
-	if (n > buf_len(b))
-		return ERR_TRUNCATED;
-	b->off += n;
-	if (b->off == b->end && !b->readonly)
-		b->off = b->end = 0;
-	return 0;
-}
-
-int
 buf_consume_end(struct buf *b, size_t n)
 {
 	if (n > buf_len(b))
 		return ERR_TRUNCATED;
 	b->end -= n;
-	return 0;
-}
-
-int
-buf_get_ptr(struct buf *b, size_t n, const uint8_t **p)
-{
-	*p = NULL;
-	if (n > buf_len(b))
-		return ERR_TRUNCATED;
-	*p = buf_ptr(b);
-	b->off += n;	/* no compaction: *p must stay valid */
 	return 0;
 }
 
@@ -157,9 +135,9 @@ buf_peek(const struct buf *b, size_t off, void *out, size_t n)
 }
 
 int
-buf_get(struct buf *b, void *out, size_t n)
+buf_get_slow(struct buf *b, void *out, size_t n)
 {
-	/* buf_peek and buf_consume in one: parsers call it for every field */
+	/* buf_get's every case, the errors included (buf.h) */
 	if (n > buf_len(b)) {
 		if (n > 0)
 			memset(out, 0, n);
@@ -195,8 +173,6 @@ name(struct buf *b, type *v)						\
 	*v = x;								\
 	return 0;							\
 }
-GET_INT(buf_get_u16be, uint16_t, 2, 1)
-GET_INT(buf_get_u32be, uint32_t, 4, 1)
 GET_INT(buf_get_u64be, uint64_t, 8, 1)
 GET_INT(buf_get_u16le, uint16_t, 2, 0)
 GET_INT(buf_get_u32le, uint32_t, 4, 0)
@@ -313,8 +289,9 @@ buf_unput(struct buf *b, size_t n)
 }
 
 int
-buf_put(struct buf *b, const void *p, size_t n)
+buf_put_slow(struct buf *b, const void *p, size_t n)
 {
+	/* buf_put's every case, the errors included (buf.h) */
 	uint8_t *dst;
 	int r;
 

@@ -14,6 +14,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "err.h"
 
 /*
  * The fields are buf.c's: elsewhere they are read only through buf_len
@@ -69,15 +72,71 @@ size_t buf_max(const struct buf *b);
 int buf_dup_str(const struct buf *b, char **out);
 
 /* Reading. */
-int buf_consume(struct buf *b, size_t n);
 int buf_consume_end(struct buf *b, size_t n);
-int buf_get(struct buf *b, void *out, size_t n);
-/* Consumes n bytes and points *p at them (valid until b next changes). */
-int buf_get_ptr(struct buf *b, size_t n, const uint8_t **p);
 int buf_peek(const struct buf *b, size_t off, void *out, size_t n);
+/*
+ * The calls parsers and encoders make for every value, inline. Each has
+ * a fast path for the common case (enough bytes or room, nothing to
+ * compact or grow) and leaves everything else, errors included, to
+ * buf.c, so the two behave the same.
+ */
+int buf_get_slow(struct buf *b, void *out, size_t n);
+int buf_put_slow(struct buf *b, const void *p, size_t n);
+
+/* Consumes n bytes. */
+static inline int
+buf_consume(struct buf *b, size_t n)
+{
+	if (n > buf_len(b))
+		return ERR_TRUNCATED;
+	b->off += n;
+	/* an emptied growable buffer starts again at its front */
+	if (b->off == b->end && !b->readonly)
+		b->off = b->end = 0;
+	return 0;
+}
+/* Consumes n bytes and points *p at them (valid until b next changes). */
+static inline int
+buf_get_ptr(struct buf *b, size_t n, const uint8_t **p)
+{
+	*p = NULL;
+	if (n > buf_len(b))
+		return ERR_TRUNCATED;
+	*p = buf_ptr(b);
+	b->off += n;	/* no compaction: *p must stay valid */
+	return 0;
+}
+/* Copies n bytes out and consumes them; on ERR_TRUNCATED out is zeroed. */
+static inline int
+buf_get(struct buf *b, void *out, size_t n)
+{
+	if (n > 0 && (n < buf_len(b) || (n == buf_len(b) && b->readonly))) {
+		memcpy(out, b->d + b->off, n);
+		b->off += n;
+		return 0;
+	}
+	return buf_get_slow(b, out, n);
+}
+static inline int
+buf_get_u16be(struct buf *b, uint16_t *v)
+{
+	uint8_t t[2];
+	int r = buf_get(b, t, sizeof(t));
+
+	*v = (uint16_t)((unsigned)t[0] << 8 | t[1]);
+	return r;
+}
+static inline int
+buf_get_u32be(struct buf *b, uint32_t *v)
+{
+	uint8_t t[4];
+	int r = buf_get(b, t, sizeof(t));
+
+	*v = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
+	    (uint32_t)t[2] << 8 | t[3];
+	return r;
+}
 int buf_get_u8(struct buf *b, uint8_t *v);
-int buf_get_u16be(struct buf *b, uint16_t *v);
-int buf_get_u32be(struct buf *b, uint32_t *v);
 int buf_get_u64be(struct buf *b, uint64_t *v);
 int buf_get_u16le(struct buf *b, uint16_t *v);
 int buf_get_u32le(struct buf *b, uint32_t *v);
@@ -91,7 +150,17 @@ int buf_expect_end(const struct buf *b);
 
 /* Writing (growable buffers only; ERR_INVALID on a view). ERR_LIMIT when
  * the write would pass the cap; the buffer is then unchanged. */
-int buf_put(struct buf *b, const void *p, size_t n);
+static inline int
+buf_put(struct buf *b, const void *p, size_t n)
+{
+	if (n > 0 && b->alloc - b->end >= n && !b->readonly &&
+	    n <= b->max && buf_len(b) <= b->max - n) {
+		memcpy(b->d + b->end, p, n);
+		b->end += n;
+		return 0;
+	}
+	return buf_put_slow(b, p, n);
+}
 int buf_put_u8(struct buf *b, uint8_t v);
 int buf_put_u16be(struct buf *b, uint16_t v);
 int buf_put_u32be(struct buf *b, uint32_t v);
