@@ -121,22 +121,38 @@ civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 }
 
 /* v in decimal, zero-padded to at least width digits (width <= 20), at
- * s; returns the length. By hand: this runs for every date and time. */
+ * s; returns the length. By hand, two digits per division: this runs
+ * for every field of every date and time. */
 static size_t
 put_dec(char *s, uint64_t v, size_t width)
 {
+	static const char pairs[] =
+	    "00010203040506070809101112131415161718192021222324252627282930"
+	    "31323334353637383940414243444546474849505152535455565758596061"
+	    "62636465666768697071727374757677787980818283848586878889909192"
+	    "93949596979899";
 	char t[20];
-	size_t n = 0, i;
+	size_t n = sizeof(t), len;
+	unsigned k;
 
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n < width)
-		t[n++] = '0';
-	for (i = 0; i < n; i++)
-		s[i] = t[n - 1 - i];
-	return n;
+	while (v >= 100) {
+		k = (unsigned)(v % 100);
+		v /= 100;
+		t[--n] = pairs[2 * k + 1];
+		t[--n] = pairs[2 * k];
+	}
+	if (v >= 10) {
+		t[--n] = pairs[2 * v + 1];
+		t[--n] = pairs[2 * v];
+	} else
+		t[--n] = (char)('0' + v);
+	len = sizeof(t) - n;
+	while (len < width) {
+		t[--n] = '0';
+		len++;
+	}
+	memcpy(s, t + n, len);
+	return len;
 }
 
 /* "YYYY-MM-DD" with PostgreSQL's year rules into s (at least 32 bytes,
