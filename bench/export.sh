@@ -17,7 +17,8 @@
 # table (default 100: a small export end to end).
 # Data: bench/gen.sql, 20 tenants; the big one has BENCH_ROWS rows (default
 # 2,000,000) over three tables. Peak RSS of the monitor, the builder and
-# the checker come from tenant-export's own --json summary. Targets: run
+# the checker come from tenant-export's own --json summary, and so does
+# the CPU time of each of its processes (cpu_ms). Targets: run
 # at most 1.5x the floor, the small export under 1 s, monitor under 64 MiB.
 #
 # BENCH_BEFORE=DIR (a build directory of another version, e.g. made with
@@ -192,6 +193,14 @@ if before:
 m, b, c = rss("run")
 print(f"peak RSS: monitor {m:.1f} MiB (target < 64), builder {b:.1f} MiB, "
       f"checker {c:.1f} MiB")
+cpu = json.load(open(f"{work}/cheap.json")).get("cpu_ms", {})
+if cpu:
+    tot = sum(cpu.values()) / 1000
+    print(f"CPU seconds, last cheap-key run (--json cpu_ms): " +
+          ", ".join(f"{k} {v / 1000:.2f}" for k, v in cpu.items()) +
+          f"; {tot:.2f} in all, {tot / stream('cheap'):.2f} cores' worth "
+          f"over the streaming phase, on {os.cpu_count()} cores shared "
+          f"with the database server")
 print(f"hypervisor steal during the alternating runs: {steal}% of the "
       f"machine's CPU time (the ratios are as steady as this is low)")
 print(f"archive {asize / 1e6:.1f} MB (signed, per-record evidence); "

@@ -1,6 +1,7 @@
 /*
  * child.c: a sandboxed child of the monitor (child.h).
  */
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -207,12 +208,28 @@ child_kill(struct child *c)
 	}
 }
 
+uint64_t
+child_cpu_ms(int who)
+{
+	struct rusage ru;
+
+	if (getrusage(who, &ru) != 0)
+		return 0;
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
 void
 child_reap(struct child *c)
 {
+	uint64_t before;
+
 	if (c->pid < 0 || c->exited)
 		return;
+	/* What reaping it adds to the children's total is its own. */
+	before = child_cpu_ms(RUSAGE_CHILDREN);
 	(void)sandbox_wait(c->pid, c->msg, sizeof(c->msg), &c->status);
+	c->cpu_ms = child_cpu_ms(RUSAGE_CHILDREN) - before;
 	c->exited = 1;
 	/* Killed, but it had ended on its own first: its status counts. */
 	if (c->killed && !(WIFSIGNALED(c->status) &&

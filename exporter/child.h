@@ -35,6 +35,7 @@ struct child {
 	char msg[256];		/* how it ended (sandbox_wait) */
 	char tail[512];		/* its last "error" line, escaped */
 	uint64_t last;		/* last progress, CLOCK_MONOTONIC ms */
+	uint64_t cpu_ms;	/* its CPU time, user and system, once reaped */
 	uint64_t rows, bytes;	/* from its last "progress" line */
 	int busy;		/* it said "busy" since the last look */
 };
@@ -73,8 +74,11 @@ int child_poll_exit(struct child *c);
 
 /* SIGKILL if still running (marks it killed). */
 void child_kill(struct child *c);
-/* Waits for it if not reaped yet. */
+/* Waits for it if not reaped yet; its CPU time is then in cpu_ms. */
 void child_reap(struct child *c);
+/* CPU time, user and system, in ms, of getrusage's who: RUSAGE_SELF, or
+ * RUSAGE_CHILDREN (the children reaped so far); 0 if it fails. */
+uint64_t child_cpu_ms(int who);
 /* 1 if it ended on its own with a status other than 0. */
 int child_failed(const struct child *c);
 /* Closes the monitor's descriptors and frees the line buffer. */

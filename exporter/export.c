@@ -94,6 +94,7 @@ struct run {
 	struct provision *prov;
 	struct relay_link *link;	/* the builder's connection */
 	struct child relay;		/* the database relay (relay.h) */
+	uint64_t cpu0_ms;		/* the monitor's CPU time at the start */
 	char *snapshot;			/* as the relay read it */
 	char *exported;			/* probe mode: pg_export_snapshot() of
 					 * the relay's session, or "" */
@@ -949,6 +950,9 @@ run_children(struct run *rn)
 	if (rn->res->builder_rss_kib == 0)
 		rn->res->builder_rss_kib = children_rss();
 	rn->res->checker_rss_kib = children_rss();
+	rn->res->builder_cpu_ms = b.cpu_ms;
+	rn->res->checker_cpu_ms = k.cpu_ms;
+	rn->res->relay_cpu_ms = rn->relay.cpu_ms;
 	snprintf(rn->res->builder_status, sizeof(rn->res->builder_status),
 	    "%s", b.msg);
 	snprintf(rn->res->checker_status, sizeof(rn->res->checker_status),
@@ -1765,6 +1769,7 @@ step_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 	res->expires = rn->pre->expires;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		res->monitor_rss_kib = ru.ru_maxrss;
+	res->monitor_cpu_ms = child_cpu_ms(RUSAGE_SELF) - rn->cpu0_ms;
 	if (rn->req->probe == NULL)
 		snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
 		    rn->outdir_path, rn->base, res->parts ? ".index" : "");
@@ -1863,6 +1868,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.dirfd = -1;
 	rn.lockfd = -1;
 	child_init(&rn.relay, "database relay");
+	rn.cpu0_ms = child_cpu_ms(RUSAGE_SELF);
 	rn.deadline_ms = child_now_ms() +
 	    config_export(q->cfg)->time_limit * 1000;
 	err_set(err, errlen, "%s", "");

@@ -128,6 +128,9 @@ struct export_result {
 	long builder_rss_kib;		/* peak resident memory, KiB */
 	long checker_rss_kib;		/* (the larger of builder and checker) */
 	long monitor_rss_kib;
+	/* CPU time, user and system, in ms: the monitor's own (the whole
+	 * run), the builder's, the checker's and the database relay's */
+	uint64_t monitor_cpu_ms, builder_cpu_ms, checker_cpu_ms, relay_cpu_ms;
 	char builder_status[256];
 	char checker_status[256];
 	uint64_t build_ms;		/* from the builder's start to the end of

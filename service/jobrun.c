@@ -155,6 +155,11 @@ jobrun_result_json(const struct jobrun *jr)
 	    "monitor", (json_int_t)res->monitor_rss_kib,
 	    "builder", (json_int_t)res->builder_rss_kib,
 	    "children", (json_int_t)res->checker_rss_kib));
+	json_object_set_new(o, "cpu_ms", json_pack("{s:I,s:I,s:I,s:I}",
+	    "monitor", (json_int_t)res->monitor_cpu_ms,
+	    "builder", (json_int_t)res->builder_cpu_ms,
+	    "checker", (json_int_t)res->checker_cpu_ms,
+	    "relay", (json_int_t)res->relay_cpu_ms));
 	if (jr->pass != NULL)
 		json_object_set_new(o, "passphrase", json_string(jr->pass));
 	return o;

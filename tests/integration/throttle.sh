@@ -43,6 +43,11 @@ FREE_MS=$(field "$work/free.json" build_ms)
 FREE_B=$(field "$work/free.json" peak_rss_kib builder)
 FREE_M=$(field "$work/free.json" peak_rss_kib monitor)
 echo "# unthrottled: $ROWS rows in $FREE_MS ms; builder $FREE_B KiB, monitor $FREE_M KiB"
+echo "# CPU ms: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu_ms"])' "$work/free.json")"
+for p in monitor builder checker relay; do
+	check "  ... reports the $p's CPU time" test \
+	    "$(field "$work/free.json" cpu_ms "$p")" -gt 0
+done
 rm -f "$work"/outbox/*
 
 # ---- a row rate ----
@@ -54,6 +59,17 @@ check "  ... takes as long as the rate implies (within 10%)" within_10 \
     "$(field "$work/rows.json" build_ms)" "$((ROWS * 1000 / RATE))"
 check "  ... most of it held back by the monitor" test \
     "$(field "$work/rows.json" held_ms)" -gt "$((ROWS * 500 / RATE))"
+# Held back, the builder and the checker wait for the pipe: they do not
+# spin. Their CPU time is that of the unthrottled export (doubled, for a
+# busy machine), whatever the time the rate stretches it to.
+FREE_CPU=$(($(field "$work/free.json" cpu_ms builder) + \
+    $(field "$work/free.json" cpu_ms checker)))
+echo "# builder and checker CPU: $FREE_CPU ms unthrottled, $(($(field \
+    "$work/rows.json" cpu_ms builder) + $(field "$work/rows.json" cpu_ms \
+    checker))) ms at $RATE rows a second"
+check "  ... the builder and checker wait, not spin (CPU as unthrottled)" \
+    test "$(($(field "$work/rows.json" cpu_ms builder) + \
+    $(field "$work/rows.json" cpu_ms checker)))" -le "$((2 * FREE_CPU + 200))"
 check "  ... the builder's memory as without the limit" test \
     "$(field "$work/rows.json" peak_rss_kib builder)" -le "$((FREE_B + 8192))"
 check "  ... and the monitor's" test \
