@@ -55,24 +55,6 @@ struct sweep_counts {
 	int expired, failed, dropped, files, aborted;
 };
 
-/* The jobs the sweep moved, as the commands show them. */
-static json_t *
-moved_json(struct jobs_ctx *k, const struct jobs_changes *ch)
-{
-	json_t *a = json_array();
-	struct jobs_job *j;
-	size_t i;
-
-	for (i = 0; a != NULL && i < ch->nchanged; i++) {
-		if (jobs_get(k->c, ch->changed[i].id_hash, &j) != 0)
-			continue;
-		json_array_append_new(a, svc_job_json(j, ledger_job(k->ledger,
-		    j->id_hash)));
-		jobs_free(j);
-	}
-	return a;
-}
-
 /* In a control-plane child: the same verified log as every decision. */
 static int
 ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
@@ -100,8 +82,8 @@ ctl_sweep(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 	if ((r = jobs_sweep(k, &n->expired, &n->failed, &ch, o->msg,
 	    sizeof(o->msg))) != 0)
 		return o->r = r;
-	json_object_set_new(reply, "moved", moved_json(k, &ch));
-	json_object_set_new(reply, "taken_back", moved_json(k, &reaped));
+	json_object_set_new(reply, "moved", svc_changes_json(k, &ch));
+	json_object_set_new(reply, "taken_back", svc_changes_json(k, &reaped));
 	json_object_set_new(reply, "files", json_integer(n->files));
 	if ((r = db_export_sweep(k->c, &n->dropped, o->msg,
 	    sizeof(o->msg))) != 0)

@@ -53,6 +53,9 @@ int svc_result(struct svc_conn *sc, const struct jobs_outcome *o,
 /* A job as the commands show it: the table's record and what the signed
  * log says of it (lj may be NULL). */
 json_t *svc_job_json(const struct jobs_job *j, const struct ledger_job *lj);
+/* The jobs a step moved on its own (a sweep, a claim's reaping), each as
+ * svc_job_json describes it; a job that cannot be read is left out. */
+json_t *svc_changes_json(struct jobs_ctx *k, const struct jobs_changes *ch);
 /* Adds "paused": "all", "tenant" or null, as the signed log says. */
 void svc_job_paused(json_t *job, const struct ledger *l, const char *tenant);
 /* Runs fn with a in a control-plane child and sends its result frame

@@ -143,6 +143,23 @@ svc_job_json(const struct jobs_job *j, const struct ledger_job *lj)
 	return o;
 }
 
+json_t *
+svc_changes_json(struct jobs_ctx *k, const struct jobs_changes *ch)
+{
+	json_t *a = json_array();
+	struct jobs_job *j;
+	size_t i;
+
+	for (i = 0; a != NULL && i < ch->nchanged; i++) {
+		if (jobs_get(k->c, ch->changed[i].id_hash, &j) != 0)
+			continue;
+		json_array_append_new(a, svc_job_json(j, ledger_job(k->ledger,
+		    j->id_hash)));
+		jobs_free(j);
+	}
+	return a;
+}
+
 void
 svc_job_paused(json_t *job, const struct ledger *l, const char *tenant)
 {

@@ -27,24 +27,6 @@ struct claim_ctx {
 	const struct jobs_signed *a;
 };
 
-/* The jobs a step moved on its own, as the commands show them. */
-static json_t *
-changed_json(struct jobs_ctx *k, const struct jobs_changes *rep)
-{
-	json_t *a = json_array();
-	struct jobs_job *j;
-	size_t i;
-
-	for (i = 0; a != NULL && i < rep->nchanged; i++) {
-		if (jobs_get(k->c, rep->changed[i].id_hash, &j) != 0)
-			continue;
-		json_array_append_new(a, svc_job_json(j, ledger_job(k->ledger,
-		    j->id_hash)));
-		jobs_free(j);
-	}
-	return a;
-}
-
 static int
 ctl_claim(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
     json_t *reply)
@@ -65,7 +47,7 @@ ctl_claim(struct jobs_ctx *k, void *ctx, struct jobs_outcome *o,
 		jobs_hash_hex(j->id_hash, hex);
 		json_object_set_new(reply, "job_hash", json_string(hex));
 	}
-	json_object_set_new(reply, "changed", changed_json(k, &rep));
+	json_object_set_new(reply, "changed", svc_changes_json(k, &rep));
 	jobs_free(j);
 	/* Nothing happened: nothing to keep, not even the claim's nonce
 	 * (a worker asks every few seconds). */
