@@ -97,5 +97,13 @@ struct config;
 typedef struct pg_conn PGconn;
 int cmd_control_connect(const char *cmd, const struct config *cfg,
     PGconn **out);
+/*
+ * The same after loading the config at path into *cfg (libsodium ready
+ * first): what a command that reads the control database does before
+ * anything else. 0, or -1 once it has said why; the caller frees *cfg
+ * and PQfinish()es *c either way.
+ */
+int cmd_config_connect(const char *cmd, const char *path,
+    struct config **cfg, PGconn **c);
 
 #endif

@@ -133,13 +133,7 @@ cmd_alerts(int argc, char **argv)
 		    "(24h, 7d)\n", since);
 		goto out;
 	}
-	if (sodium_init() < 0)
-		goto out;
-	if (config_load(config, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tenant-export: alerts: config: %s\n", err);
-		goto out;
-	}
-	if (cmd_control_connect("alerts", cfg, &c) != 0)
+	if (cmd_config_connect("alerts", config, &cfg, &c) != 0)
 		goto out;
 	if (ops_alerts_begin(c, cfg, since_us, &fresh, err,
 	    sizeof(err)) != 0) {

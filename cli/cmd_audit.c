@@ -79,18 +79,37 @@ cmd_control_connect(const char *cmd, const struct config *cfg, PGconn **out)
 	return r;
 }
 
+int
+cmd_config_connect(const char *cmd, const char *path, struct config **cfg,
+    PGconn **c)
+{
+	char err[512];
+
+	*c = NULL;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "tenant-export: %s: libsodium cannot be "
+		    "initialised\n", cmd);
+		return -1;
+	}
+	if (config_load(path, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tenant-export: %s: config: %s\n", cmd, err);
+		return -1;
+	}
+	return cmd_control_connect(cmd, *cfg, c) != 0 ? -1 : 0;
+}
+
 static int
 connect_cfg(const char *cmd, const char *path, const char *user,
     struct config **cfg, PGconn **c)
 {
 	char err[512];
 
+	if (user == NULL)
+		return cmd_config_connect(cmd, path, cfg, c);
 	if (config_load(path, cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tenant-export: %s: config: %s\n", cmd, err);
 		return -1;
 	}
-	if (user == NULL)
-		return cmd_control_connect(cmd, *cfg, c) != 0 ? -1 : 0;
 	if (db_connect(*cfg, user, c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tenant-export: %s: %s\n", cmd, err);
 		return -1;

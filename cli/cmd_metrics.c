@@ -68,13 +68,7 @@ cmd_metrics(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("metrics", "unexpected argument '%s'",
 		    argv[optind]);
-	if (sodium_init() < 0)
-		goto out;
-	if (config_load(config, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tenant-export: metrics: config: %s\n", err);
-		goto out;
-	}
-	if (cmd_control_connect("metrics", cfg, &c) != 0)
+	if (cmd_config_connect("metrics", config, &cfg, &c) != 0)
 		goto out;
 	if ((b = buf_new(METRICS_MAX)) == NULL)
 		goto out;

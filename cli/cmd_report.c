@@ -88,13 +88,7 @@ cmd_report(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("report", "unexpected argument '%s'",
 		    argv[optind]);
-	if (sodium_init() < 0)
-		goto out;
-	if (config_load(config, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tenant-export: report: config: %s\n", err);
-		goto out;
-	}
-	if (cmd_control_connect("report", cfg, &c) != 0)
+	if (cmd_config_connect("report", config, &cfg, &c) != 0)
 		goto out;
 	if ((b = buf_new(REPORT_MAX)) == NULL)
 		goto out;
