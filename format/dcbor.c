@@ -290,16 +290,10 @@ dcbor_utf8_valid(const uint8_t *p, size_t len)
 
 /* Decoding */
 
-/*
- * Reads and checks one head without consuming anything. For strings,
- * it->u is the length (the bytes are not checked here); *hlen is the head
- * size.
- */
+/* Every head; head_peek below reads the commonest ones itself. */
 static int
-head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
+head_peek_slow(const struct buf *b, struct dcbor_item *it, size_t *hlen)
 {
-	/* straight from the bytes: this runs for every item of every
-	 * record */
 	const uint8_t *p = buf_ptr(b);
 	size_t avail = buf_len(b), n = 0, i;
 	uint64_t arg = 0;
@@ -388,6 +382,38 @@ head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
 	default: it->type = DCBOR_TAG; break;
 	}
 	return 0;
+}
+
+_Static_assert(DCBOR_UINT == 0 && DCBOR_NEGINT == 1 && DCBOR_BYTES == 2 &&
+    DCBOR_TEXT == 3 && DCBOR_ARRAY == 4 && DCBOR_MAP == 5 && DCBOR_TAG == 6,
+    "enum dcbor_type numbers the major types 0 to 6");
+
+/*
+ * Reads and checks one head without consuming anything. For strings,
+ * it->u is the length (the bytes are not checked here); *hlen is the head
+ * size. This runs for every item of every record: the commonest heads of
+ * major types 0 to 6 (which enum dcbor_type numbers alike), a number,
+ * length, count or tag below 256 in its shortest form, are read here;
+ * every other goes to head_peek_slow.
+ */
+static inline int
+head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
+{
+	const uint8_t *p = buf_ptr(b);
+	size_t avail = buf_len(b);
+	unsigned ai;
+
+	if (avail > 0 && p[0] < 0xe0) {
+		ai = p[0] & 0x1f;
+		if (ai < 24 || (ai == 24 && avail > 1 && p[1] >= 24)) {
+			memset(it, 0, sizeof(*it));
+			it->type = (enum dcbor_type)(p[0] >> 5);
+			it->u = ai < 24 ? ai : p[1];
+			*hlen = ai < 24 ? 1 : 2;
+			return 0;
+		}
+	}
+	return head_peek_slow(b, it, hlen);
 }
 
 int

@@ -441,6 +441,70 @@ START_TEST(test_rejects)
 }
 END_TEST
 
+/*
+ * Every head of one or two bytes of major types 0 to 6, read from the
+ * rules themselves rather than from the decoder: a number, length, count
+ * or tag below 24 is the head byte alone; 24 to 255 takes one more byte,
+ * and one below 24 there is not the shortest form. A string's bytes
+ * follow the head and are consumed with it (the second byte, then 'a's;
+ * text must be UTF-8).
+ */
+START_TEST(test_all_short_heads)
+{
+	uint8_t in[2 + 256];
+	struct dcbor_item it;
+	struct buf *b;
+	unsigned b0, b1, major, ai;
+	size_t head, want_u, used;
+	int r;
+
+	memset(in, 'a', sizeof(in));
+	for (b0 = 0; b0 < 0xe0; b0++) {
+		major = b0 >> 5;
+		ai = b0 & 0x1f;
+		if (ai > 24)
+			continue;	/* wider heads: test_rfc_* and test_rejects */
+		for (b1 = 0; b1 < 256; b1++) {
+			in[0] = (uint8_t)b0;
+			in[1] = (uint8_t)b1;
+			b = buf_from(in, sizeof(in));
+			ck_assert_ptr_nonnull(b);
+			r = dcbor_get_item(b, &it);
+			/* not shortest; or text whose first byte is b1,
+			 * which above 0x7f cannot start UTF-8 before 'a' */
+			if ((ai == 24 && b1 < 24) ||
+			    (major == 3 && ai > 0 && ai < 24 && b1 > 0x7f)) {
+				ck_assert_msg(r == ERR_CBOR, "%02x %02x: %d",
+				    b0, b1, r);
+				if (ai == 24)	/* refused at the head */
+					ck_assert_int_eq(buf_len(b), sizeof(in));
+				buf_free(b);
+				continue;
+			}
+			head = ai < 24 ? 1 : 2;
+			want_u = ai < 24 ? ai : b1;
+			ck_assert_msg(r == 0, "%02x %02x: %d", b0, b1, r);
+			ck_assert_int_eq(it.type, (int)major);
+			ck_assert_uint_eq(it.u, want_u);
+			used = sizeof(in) - buf_len(b);
+			if (major == 2 || major == 3) {
+				ck_assert_uint_eq(it.len, want_u);
+				ck_assert_ptr_eq(it.p, in + head);
+				ck_assert_uint_eq(used, head + want_u);
+			} else
+				ck_assert_uint_eq(used, head);
+			buf_free(b);
+		}
+	}
+	/* a two-byte head cut after its first byte */
+	in[0] = 0x18;
+	b = buf_from(in, 1);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(dcbor_get_item(b, &it), ERR_TRUNCATED);
+	buf_free(b);
+}
+END_TEST
+
 START_TEST(test_skip_depth)
 {
 	static const uint8_t nest[] = { 0x81, 0x81, 0xc1, 0x81, 0x00, 0x07 };
@@ -545,6 +609,7 @@ dcbor_suite(void)
 	tcase_add_test(tc, test_rfc_strings);
 	tcase_add_test(tc, test_rfc_containers);
 	tcase_add_test(tc, test_rejects);
+	tcase_add_test(tc, test_all_short_heads);
 	tcase_add_test(tc, test_skip_depth);
 	tcase_add_test(tc, test_put_failures);
 	tcase_add_test(tc, test_round_trip);
