@@ -290,23 +290,85 @@ dcbor_utf8_valid(const uint8_t *p, size_t len)
 
 /* Decoding */
 
-/* Every head; head_peek below reads the commonest ones itself. */
+/* The item of a head of major type 7 whose argument is arg: a simple
+ * value or a float, checked. */
 static int
-head_peek_slow(const struct buf *b, struct dcbor_item *it, size_t *hlen)
+head_major7(struct dcbor_item *it, unsigned ai, uint64_t arg)
 {
+	switch (ai) {
+	case 20:
+		it->type = DCBOR_FALSE;
+		return 0;
+	case 21:
+		it->type = DCBOR_TRUE;
+		return 0;
+	case 22:
+		it->type = DCBOR_NULL;
+		return 0;
+	case 25:
+		/* any half is shortest; only the canonical NaN */
+		if ((arg & 0x7c00) == 0x7c00 && (arg & 0x3ff) != 0 &&
+		    arg != 0x7e00)
+			return ERR_CBOR;
+		it->type = DCBOR_FLOAT;
+		it->u = 2;
+		it->f = double_from_half((uint16_t)arg);
+		return 0;
+	case 26: {
+		uint32_t u32 = (uint32_t)arg;
+		uint16_t half;
+		float f;
+
+		memcpy(&f, &u32, sizeof(f));
+		if (isnan(f) || half_from_float(f, &half))
+			return ERR_CBOR;
+		it->type = DCBOR_FLOAT;
+		it->u = 4;
+		it->f = f;
+		return 0;
+	}
+	case 27: {
+		double d;
+
+		memcpy(&d, &arg, sizeof(d));
+		if (isnan(d) || double_fits_float(d))
+			return ERR_CBOR;
+		it->type = DCBOR_FLOAT;
+		it->u = 8;
+		it->f = d;
+		return 0;
+	}
+	default:
+		/* undefined, unassigned and one-byte simple values */
+		return ERR_CBOR;
+	}
+}
+
+_Static_assert(DCBOR_UINT == 0 && DCBOR_NEGINT == 1 && DCBOR_BYTES == 2 &&
+    DCBOR_TEXT == 3 && DCBOR_ARRAY == 4 && DCBOR_MAP == 5 && DCBOR_TAG == 6,
+    "enum dcbor_type numbers the major types 0 to 6");
+
+/*
+ * Reads and checks one head without consuming anything. For strings,
+ * it->u is the length (the bytes are not checked here); *hlen is the head
+ * size. Inline: it runs for every item of every record; only major type 7
+ * (simple values and floats) is left to head_major7.
+ */
+static inline int
+head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
+{
+	/* straight from the bytes */
 	const uint8_t *p = buf_ptr(b);
 	size_t avail = buf_len(b), n = 0, i;
 	uint64_t arg = 0;
 	unsigned major, ai;
-	uint8_t ib;
 
 	memset(it, 0, sizeof(*it));
 	*hlen = 0;
 	if (avail < 1)
 		return ERR_TRUNCATED;
-	ib = p[0];
-	major = ib >> 5;
-	ai = ib & 0x1f;
+	major = p[0] >> 5;
+	ai = p[0] & 0x1f;
 	if (ai < 24)
 		arg = ai;
 	else if (ai <= 27) {
@@ -318,102 +380,14 @@ head_peek_slow(const struct buf *b, struct dcbor_item *it, size_t *hlen)
 	} else
 		return ERR_CBOR;	/* reserved, indefinite or break */
 	*hlen = 1 + n;
-
-	if (major == 7) {
-		switch (ai) {
-		case 20:
-			it->type = DCBOR_FALSE;
-			return 0;
-		case 21:
-			it->type = DCBOR_TRUE;
-			return 0;
-		case 22:
-			it->type = DCBOR_NULL;
-			return 0;
-		case 25:
-			/* any half is shortest; only the canonical NaN */
-			if ((arg & 0x7c00) == 0x7c00 && (arg & 0x3ff) != 0 &&
-			    arg != 0x7e00)
-				return ERR_CBOR;
-			it->type = DCBOR_FLOAT;
-			it->u = 2;
-			it->f = double_from_half((uint16_t)arg);
-			return 0;
-		case 26: {
-			uint32_t u32 = (uint32_t)arg;
-			uint16_t half;
-			float f;
-
-			memcpy(&f, &u32, sizeof(f));
-			if (isnan(f) || half_from_float(f, &half))
-				return ERR_CBOR;
-			it->type = DCBOR_FLOAT;
-			it->u = 4;
-			it->f = f;
-			return 0;
-		}
-		case 27: {
-			double d;
-
-			memcpy(&d, &arg, sizeof(d));
-			if (isnan(d) || double_fits_float(d))
-				return ERR_CBOR;
-			it->type = DCBOR_FLOAT;
-			it->u = 8;
-			it->f = d;
-			return 0;
-		}
-		default:
-			/* undefined, unassigned and one-byte simple values */
-			return ERR_CBOR;
-		}
-	}
+	if (major == 7)
+		return head_major7(it, ai, arg);
 	if ((ai == 24 && arg < 24) || (ai == 25 && arg <= 0xff) ||
 	    (ai == 26 && arg <= 0xffff) || (ai == 27 && arg <= 0xffffffff))
 		return ERR_CBOR;	/* not the shortest head */
 	it->u = arg;
-	switch (major) {
-	case 0: it->type = DCBOR_UINT; break;
-	case 1: it->type = DCBOR_NEGINT; break;
-	case 2: it->type = DCBOR_BYTES; break;
-	case 3: it->type = DCBOR_TEXT; break;
-	case 4: it->type = DCBOR_ARRAY; break;
-	case 5: it->type = DCBOR_MAP; break;
-	default: it->type = DCBOR_TAG; break;
-	}
+	it->type = (enum dcbor_type)major;
 	return 0;
-}
-
-_Static_assert(DCBOR_UINT == 0 && DCBOR_NEGINT == 1 && DCBOR_BYTES == 2 &&
-    DCBOR_TEXT == 3 && DCBOR_ARRAY == 4 && DCBOR_MAP == 5 && DCBOR_TAG == 6,
-    "enum dcbor_type numbers the major types 0 to 6");
-
-/*
- * Reads and checks one head without consuming anything. For strings,
- * it->u is the length (the bytes are not checked here); *hlen is the head
- * size. This runs for every item of every record: the commonest heads of
- * major types 0 to 6 (which enum dcbor_type numbers alike), a number,
- * length, count or tag below 256 in its shortest form, are read here;
- * every other goes to head_peek_slow.
- */
-static inline int
-head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
-{
-	const uint8_t *p = buf_ptr(b);
-	size_t avail = buf_len(b);
-	unsigned ai;
-
-	if (avail > 0 && p[0] < 0xe0) {
-		ai = p[0] & 0x1f;
-		if (ai < 24 || (ai == 24 && avail > 1 && p[1] >= 24)) {
-			memset(it, 0, sizeof(*it));
-			it->type = (enum dcbor_type)(p[0] >> 5);
-			it->u = ai < 24 ? ai : p[1];
-			*hlen = ai < 24 ? 1 : 2;
-			return 0;
-		}
-	}
-	return head_peek_slow(b, it, hlen);
 }
 
 int
