@@ -254,9 +254,23 @@ dcbor_utf8_valid(const uint8_t *p, size_t len)
 		if (c0 < 0x80) {
 			while (len - i >= 8) {
 				memcpy(&w, p + i, 8);
-				if (w & 0x8080808080808080ULL)
+				w &= 0x8080808080808080ULL;
+				if (w != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+					/* straight to the first byte
+					 * with its high bit set */
+					i += (size_t)__builtin_ctzll(w) / 8;
+#endif
 					break;
+				}
 				i += 8;
+			}
+			/* fewer than eight left: the last eight, again
+			 * in one word, when that many were read */
+			if (len - i < 8 && len >= 8 && i < len) {
+				memcpy(&w, p + len - 8, 8);
+				if ((w & 0x8080808080808080ULL) == 0)
+					return 1;
 			}
 			while (i < len && p[i] < 0x80)
 				i++;

@@ -505,6 +505,130 @@ START_TEST(test_all_short_heads)
 }
 END_TEST
 
+/* RFC 3629's table of well-formed byte sequences, as plainly as it reads:
+ * the reference dcbor_utf8_valid is held to. */
+static int
+ref_utf8(const uint8_t *p, size_t len)
+{
+	size_t i = 0, n, k;
+	uint8_t lo, hi;
+
+	while (i < len) {
+		uint8_t b = p[i];
+
+		lo = 0x80;
+		hi = 0xbf;
+		if (b <= 0x7f) {
+			i++;
+			continue;
+		} else if (b >= 0xc2 && b <= 0xdf)
+			n = 1;
+		else if (b == 0xe0) {
+			n = 2;
+			lo = 0xa0;
+		} else if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef)
+			n = 2;
+		else if (b == 0xed) {
+			n = 2;
+			hi = 0x9f;
+		} else if (b == 0xf0) {
+			n = 3;
+			lo = 0x90;
+		} else if (b >= 0xf1 && b <= 0xf3)
+			n = 3;
+		else if (b == 0xf4) {
+			n = 3;
+			hi = 0x8f;
+		} else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		if (p[i + 1] < lo || p[i + 1] > hi)
+			return 0;
+		for (k = 2; k <= n; k++)
+			if (p[i + k] < 0x80 || p[i + k] > 0xbf)
+				return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* dcbor_utf8_valid against the table: every string of one or two bytes,
+ * of three led by 0x70 or above, every four-byte sequence led by F0-F4
+ * (bytes 0x70-0xcf after it), and random mixes of ASCII runs and
+ * characters (valid or one byte wrong) at every alignment. */
+START_TEST(test_utf8_table)
+{
+	uint8_t s[80], ch[4];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	unsigned a, b, c, d, off, len, cl, round;
+	size_t i;
+
+	for (a = 0; a < 256; a++) {
+		s[0] = (uint8_t)a;
+		ck_assert_int_eq(dcbor_utf8_valid(s, 1), ref_utf8(s, 1));
+		for (b = 0; b < 256; b++) {
+			s[1] = (uint8_t)b;
+			ck_assert_int_eq(dcbor_utf8_valid(s, 2),
+			    ref_utf8(s, 2));
+			/* three bytes: led by 0x70 and up (below, the
+			 * first byte is ASCII and the rest is the case
+			 * of two) */
+			for (c = 0; a >= 0x70 && c < 256; c++) {
+				s[2] = (uint8_t)c;
+				if (dcbor_utf8_valid(s, 3) != ref_utf8(s, 3))
+					ck_abort_msg("%02x %02x %02x", a, b, c);
+			}
+		}
+	}
+	for (a = 0xf0; a <= 0xf4; a++)
+		for (b = 0x70; b < 0xd0; b++)
+			for (c = 0x70; c < 0xd0; c++)
+				for (d = 0x70; d < 0xd0; d++) {
+					s[0] = (uint8_t)a;
+					s[1] = (uint8_t)b;
+					s[2] = (uint8_t)c;
+					s[3] = (uint8_t)d;
+					if (dcbor_utf8_valid(s, 4) !=
+					    ref_utf8(s, 4))
+						ck_abort_msg("%02x %02x %02x "
+						    "%02x", a, b, c, d);
+				}
+	for (round = 0; round < 200000; round++) {
+		off = round % 8;
+		len = 0;
+		while (len < 60) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			if (x % 3 != 0) {	/* an ASCII run */
+				for (i = 0; i < x % 11 && len < 60; i++)
+					s[off + len++] = (uint8_t)(0x20 +
+					    (x >> 8) % 95);
+				continue;
+			}
+			/* a character of 2 to 4 bytes: 0x80 + a code
+			 * point's bits, perhaps one byte made wrong */
+			cl = 2 + (unsigned)((x >> 5) % 3);
+			ch[0] = cl == 2 ? 0xc2 + (uint8_t)((x >> 9) % 30) :
+			    cl == 3 ? 0xe0 + (uint8_t)((x >> 9) % 16) :
+			    0xf0 + (uint8_t)((x >> 9) % 5);
+			for (i = 1; i < cl; i++)
+				ch[i] = 0x80 + (uint8_t)((x >> (14 + 6 * i)) %
+				    64);
+			if ((x >> 40) % 7 == 0)
+				ch[(x >> 44) % cl] = (uint8_t)(x >> 48);
+			for (i = 0; i < cl && len < 60; i++)
+				s[off + len++] = ch[i];
+		}
+		for (i = 0; i <= len; i += 1 + (round % 5))
+			if (dcbor_utf8_valid(s + off, i) !=
+			    ref_utf8(s + off, i))
+				ck_abort_msg("round %u, %zu bytes", round, i);
+	}
+}
+END_TEST
+
 START_TEST(test_skip_depth)
 {
 	static const uint8_t nest[] = { 0x81, 0x81, 0xc1, 0x81, 0x00, 0x07 };
@@ -610,6 +734,7 @@ dcbor_suite(void)
 	tcase_add_test(tc, test_rfc_containers);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_all_short_heads);
+	tcase_add_test(tc, test_utf8_table);
 	tcase_add_test(tc, test_skip_depth);
 	tcase_add_test(tc, test_put_failures);
 	tcase_add_test(tc, test_round_trip);
