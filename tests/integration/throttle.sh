@@ -43,7 +43,7 @@ FREE_MS=$(field "$work/free.json" build_ms)
 FREE_B=$(field "$work/free.json" peak_rss_kib builder)
 FREE_M=$(field "$work/free.json" peak_rss_kib monitor)
 echo "# unthrottled: $ROWS rows in $FREE_MS ms; builder $FREE_B KiB, monitor $FREE_M KiB"
-echo "# CPU ms: $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cpu_ms"])' "$work/free.json")"
+echo "# CPU ms: $(field "$work/free.json" cpu_ms)"
 for p in monitor builder checker relay; do
 	check "  ... reports the $p's CPU time" test \
 	    "$(field "$work/free.json" cpu_ms "$p")" -gt 0
@@ -62,14 +62,14 @@ check "  ... most of it held back by the monitor" test \
 # Held back, the builder and the checker wait for the pipe: they do not
 # spin. Their CPU time is that of the unthrottled export (doubled, for a
 # busy machine), whatever the time the rate stretches it to.
-FREE_CPU=$(($(field "$work/free.json" cpu_ms builder) + \
-    $(field "$work/free.json" cpu_ms checker)))
-echo "# builder and checker CPU: $FREE_CPU ms unthrottled, $(($(field \
-    "$work/rows.json" cpu_ms builder) + $(field "$work/rows.json" cpu_ms \
-    checker))) ms at $RATE rows a second"
+work_cpu() {	# FILE: the builder's and the checker's CPU ms together
+	echo $(($(field "$1" cpu_ms builder) + $(field "$1" cpu_ms checker)))
+}
+FREE_CPU=$(work_cpu "$work/free.json")
+ROWS_CPU=$(work_cpu "$work/rows.json")
+echo "# builder and checker CPU: $FREE_CPU ms unthrottled, $ROWS_CPU ms at $RATE rows a second"
 check "  ... the builder and checker wait, not spin (CPU as unthrottled)" \
-    test "$(($(field "$work/rows.json" cpu_ms builder) + \
-    $(field "$work/rows.json" cpu_ms checker)))" -le "$((2 * FREE_CPU + 200))"
+    test "$ROWS_CPU" -le "$((2 * FREE_CPU + 200))"
 check "  ... the builder's memory as without the limit" test \
     "$(field "$work/rows.json" peak_rss_kib builder)" -le "$((FREE_B + 8192))"
 check "  ... and the monitor's" test \
