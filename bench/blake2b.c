@@ -6,9 +6,9 @@
  * bulk throughput over a 1 MiB buffer (the prehash, the age payload's
  * plaintext size class), and the per-record keyed content hash of a
  * 130-byte record with the keyed state prepared once (the evidence).
- * Then format/b2b.c's four-messages-per-pass paths (b2b_final4 on
- * 60-byte records, b2b_hash4_block on 65-byte Merkle leaves) against one
- * message at a time. Output digests are compared, so a wrong
+ * Then format/b2b.c's four- and eight-messages-per-pass paths
+ * (b2b_final4/8 on 60-byte records, b2b_hash4/8_block on 65-byte Merkle
+ * leaves) against one message at a time. Output digests are compared, so a wrong
  * implementation cannot look fast.
  *
  *   make bench-blake2b      builds build/bench/blake2b and runs it
@@ -140,7 +140,7 @@ rec_libb2(uint8_t out[64])
 #endif
 
 /* ---- small records (60 bytes) and Merkle leaves (65 bytes): one
- * message per pass, or four (b2b_final4, b2b_hash4_block) ---- */
+ * message per pass, four or eight (b2b_final4/8, b2b_hash4/8_block) ---- */
 
 #define SMALL	60
 
@@ -150,30 +150,48 @@ small_ours(uint8_t out[64])
 	ours_len(out, SMALL);
 }
 
+/* lanes (4 or 8) records per pass */
 static void
-small_ours4(uint8_t out[64])
+small_lanes(uint8_t out[64], int lanes)
 {
-	static uint8_t r4[4][SMALL];
+	static uint8_t r8[8][SMALL];
 	struct b2b base;
-	uint8_t h[4][32], *o[4] = { h[0], h[1], h[2], h[3] };
-	const uint8_t *in[4] = { r4[0], r4[1], r4[2], r4[3] };
-	const size_t n[4] = { SMALL, SMALL, SMALL, SMALL };
+	uint8_t h[8][32], *o[8];
+	const uint8_t *in[8];
+	size_t n[8];
 	int i, j, k;
 
 	memset(out, 0, 64);
 	b2b_init(&base, 32, salt, 32);
 	b2b_update(&base, "texp record v1", 15);
-	for (j = 0; j < 4; j++)
-		memcpy(r4[j], rec, SMALL);
-	for (i = 0; i < NREC; i += 4) {
-		for (j = 0; j < 4; j++)
-			r4[j][0] = (uint8_t)(i + j);
-		if (b2b_final4(&base, in, n, o) != 0)
+	for (j = 0; j < 8; j++) {
+		memcpy(r8[j], rec, SMALL);
+		o[j] = h[j];
+		in[j] = r8[j];
+		n[j] = SMALL;
+	}
+	for (i = 0; i < NREC; i += lanes) {
+		for (j = 0; j < lanes; j++)
+			r8[j][0] = (uint8_t)(i + j);
+		if ((lanes == 8 ? b2b_final8(&base, in, n, o) :
+		    b2b_final4(&base, in, n, o)) != 0)
 			exit(1);
-		for (j = 0; j < 4; j++)
+		for (j = 0; j < lanes; j++)
 			for (k = 0; k < 32; k++)
 				out[k] ^= h[j][k];
 	}
+}
+
+static void
+small_ours4(uint8_t out[64])
+{
+	small_lanes(out, 4);
+}
+
+static void
+small_ours8(uint8_t out[64])
+{
+	small_lanes(out, 8);
 }
 
 static void
@@ -191,25 +209,44 @@ leaf_ours(uint8_t out[64])
 	}
 }
 
+/* lanes (4 or 8) leaves per pass */
 static void
-leaf_ours4(uint8_t out[64])
+leaf_lanes(uint8_t out[64], int lanes)
 {
-	static uint8_t m4[4][65];
-	uint8_t h[4][32], *o[4] = { h[0], h[1], h[2], h[3] };
-	const uint8_t *in[4] = { m4[0], m4[1], m4[2], m4[3] };
+	static uint8_t m8[8][65];
+	uint8_t h[8][32], *o[8];
+	const uint8_t *in[8];
 	int i, j, k;
 
 	memset(out, 0, 64);
-	for (j = 0; j < 4; j++)
-		memcpy(m4[j], rec, 65);
-	for (i = 0; i < NREC; i += 4) {
-		for (j = 0; j < 4; j++)
-			m4[j][0] = (uint8_t)(i + j);
-		b2b_hash4_block(o, 32, in, 65);
-		for (j = 0; j < 4; j++)
+	for (j = 0; j < 8; j++) {
+		memcpy(m8[j], rec, 65);
+		o[j] = h[j];
+		in[j] = m8[j];
+	}
+	for (i = 0; i < NREC; i += lanes) {
+		for (j = 0; j < lanes; j++)
+			m8[j][0] = (uint8_t)(i + j);
+		if (lanes == 8)
+			b2b_hash8_block(o, 32, in, 65);
+		else
+			b2b_hash4_block(o, 32, in, 65);
+		for (j = 0; j < lanes; j++)
 			for (k = 0; k < 32; k++)
 				out[k] ^= h[j][k];
 	}
+}
+
+static void
+leaf_ours4(uint8_t out[64])
+{
+	leaf_lanes(out, 4);
+}
+
+static void
+leaf_ours8(uint8_t out[64])
+{
+	leaf_lanes(out, 8);
 }
 
 struct impl {
@@ -270,10 +307,12 @@ main(void)
 	struct impl sm[] = {
 		{ "texp", small_ours, 0, {0} },
 		{ "texp x4", small_ours4, 0, {0} },
+		{ "texp x8", small_ours8, 0, {0} },
 	};
 	struct impl lf[] = {
 		{ "texp", leaf_ours, 0, {0} },
 		{ "texp x4", leaf_ours4, 0, {0} },
+		{ "texp x8", leaf_ours8, 0, {0} },
 	};
 	int repeat = getenv("BENCH_REPEAT") ? atoi(getenv("BENCH_REPEAT")) : 15;
 
@@ -287,9 +326,9 @@ main(void)
 	run("keyed content hash of a 130-byte record, prefix state "
 	    "prepared once (ns per record):", rc, sizeof(rc) / sizeof(rc[0]),
 	    0, "ns", repeat);
-	run("keyed content hash of a 60-byte record, one or four per pass "
-	    "(ns per record):", sm, 2, 0, "ns", repeat);
-	run("Merkle leaf (65 bytes, unkeyed), one or four per pass (ns per "
-	    "leaf):", lf, 2, 0, "ns", repeat);
+	run("keyed content hash of a 60-byte record, one, four or eight per "
+	    "pass (ns per record):", sm, 3, 0, "ns", repeat);
+	run("Merkle leaf (65 bytes, unkeyed), one, four or eight per pass (ns "
+	    "per leaf):", lf, 3, 0, "ns", repeat);
 	return 0;
 }

@@ -279,7 +279,7 @@ __attribute__((target(TARGET)))						\
 static void								\
 NAME(uint64_t words[4][8], const uint64_t hin[4][8],			\
     const uint64_t t[4], const uint64_t f[4],				\
-    const uint8_t blk[4][BLAKE2B_BLOCK])				\
+    const uint8_t *const blk[4])					\
 {									\
 	X4_MASKS							\
 	__m256i m[16], h0, h1, h2, h3, h4, h5, h6, h7, v0, v1, v2, v3,	\
@@ -355,6 +355,96 @@ X4_FUNC(hash4_avx512, "avx2,avx512f,avx512vl")
 			    _mm256_add_epi64((x), (x)))
 X4_FUNC(hash4_avx2, "avx2")
 
+/*
+ * Eight lanes, one per 64-bit lane of a 512-bit register (AVX-512F).
+ */
+#define X8_G(a, b, c, d, x, y) do {					\
+	a = _mm512_add_epi64(_mm512_add_epi64(a, b), x);		\
+	d = _mm512_ror_epi64(_mm512_xor_si512(d, a), 32);		\
+	c = _mm512_add_epi64(c, d);					\
+	b = _mm512_ror_epi64(_mm512_xor_si512(b, c), 24);		\
+	a = _mm512_add_epi64(_mm512_add_epi64(a, b), y);		\
+	d = _mm512_ror_epi64(_mm512_xor_si512(d, a), 16);		\
+	c = _mm512_add_epi64(c, d);					\
+	b = _mm512_ror_epi64(_mm512_xor_si512(b, c), 63);		\
+} while (0)
+
+/* r[j] holds words 0..7 of row j; o[k] gets word k of every row (an 8x8
+ * transpose of 64-bit words: pairs within 128-bit lanes, then lanes). */
+__attribute__((target("avx512f")))
+static inline void
+x8_transpose(const __m512i r[8], __m512i o[8])
+{
+	__m512i t[8], u[8];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		t[2 * i] = _mm512_unpacklo_epi64(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm512_unpackhi_epi64(r[2 * i], r[2 * i + 1]);
+	}
+	for (i = 0; i < 2; i++) {
+		u[4 * i] = _mm512_shuffle_i64x2(t[4 * i], t[4 * i + 2], 0x88);
+		u[4 * i + 1] = _mm512_shuffle_i64x2(t[4 * i], t[4 * i + 2],
+		    0xdd);
+		u[4 * i + 2] = _mm512_shuffle_i64x2(t[4 * i + 1], t[4 * i + 3],
+		    0x88);
+		u[4 * i + 3] = _mm512_shuffle_i64x2(t[4 * i + 1], t[4 * i + 3],
+		    0xdd);
+	}
+	o[0] = _mm512_shuffle_i64x2(u[0], u[4], 0x88);
+	o[4] = _mm512_shuffle_i64x2(u[0], u[4], 0xdd);
+	o[2] = _mm512_shuffle_i64x2(u[1], u[5], 0x88);
+	o[6] = _mm512_shuffle_i64x2(u[1], u[5], 0xdd);
+	o[1] = _mm512_shuffle_i64x2(u[2], u[6], 0x88);
+	o[5] = _mm512_shuffle_i64x2(u[2], u[6], 0xdd);
+	o[3] = _mm512_shuffle_i64x2(u[3], u[7], 0x88);
+	o[7] = _mm512_shuffle_i64x2(u[3], u[7], 0xdd);
+}
+
+__attribute__((target("avx512f")))
+static void
+hash8_avx512(uint64_t words[8][8], const uint64_t hin[8][8],
+    const uint64_t t[8], const uint64_t f[8], const uint8_t *const blk[8])
+{
+	__m512i r[8], m[16], h[8], v0, v1, v2, v3, v4, v5, v6, v7, v8, v9,
+	    v10, v11, v12, v13, v14, v15;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 8; j++)
+			r[j] = _mm512_loadu_si512((const void *)(blk[j] +
+			    64 * i));
+		x8_transpose(r, m + 8 * i);
+	}
+	for (j = 0; j < 8; j++)
+		r[j] = _mm512_loadu_si512((const void *)hin[j]);
+	x8_transpose(r, h);
+	v0 = h[0]; v1 = h[1]; v2 = h[2]; v3 = h[3];
+	v4 = h[4]; v5 = h[5]; v6 = h[6]; v7 = h[7];
+	v8 = _mm512_set1_epi64((long long)iv[0]);
+	v9 = _mm512_set1_epi64((long long)iv[1]);
+	v10 = _mm512_set1_epi64((long long)iv[2]);
+	v11 = _mm512_set1_epi64((long long)iv[3]);
+	v12 = _mm512_xor_si512(_mm512_set1_epi64((long long)iv[4]),
+	    _mm512_loadu_si512((const void *)t));
+	v13 = _mm512_set1_epi64((long long)iv[5]);
+	v14 = _mm512_xor_si512(_mm512_set1_epi64((long long)iv[6]),
+	    _mm512_loadu_si512((const void *)f));
+	v15 = _mm512_set1_epi64((long long)iv[7]);
+	TWELVE_ROUNDS(X8_G);
+	h[0] = _mm512_xor_si512(h[0], _mm512_xor_si512(v0, v8));
+	h[1] = _mm512_xor_si512(h[1], _mm512_xor_si512(v1, v9));
+	h[2] = _mm512_xor_si512(h[2], _mm512_xor_si512(v2, v10));
+	h[3] = _mm512_xor_si512(h[3], _mm512_xor_si512(v3, v11));
+	h[4] = _mm512_xor_si512(h[4], _mm512_xor_si512(v4, v12));
+	h[5] = _mm512_xor_si512(h[5], _mm512_xor_si512(v5, v13));
+	h[6] = _mm512_xor_si512(h[6], _mm512_xor_si512(v6, v14));
+	h[7] = _mm512_xor_si512(h[7], _mm512_xor_si512(v7, v15));
+	x8_transpose(h, r);
+	for (j = 0; j < 8; j++)
+		_mm512_storeu_si512((void *)words[j], r[j]);
+}
+
 /* 2: AVX-512VL, 1: AVX2, 0: neither (checked once). */
 static int
 x4_kind(void)
@@ -370,10 +460,11 @@ x4_kind(void)
 #endif
 
 /* One compression of four lanes: lane j from state h[j] with block
- * blk[j], byte count t[j] and final flag f[j]; words[j] its result. */
+ * blk[j] (BLAKE2B_BLOCK bytes), byte count t[j] and final flag f[j];
+ * words[j] its result. */
 static void
 compress4(uint64_t words[4][8], const uint64_t h[4][8], const uint64_t t[4],
-    const uint64_t f[4], const uint8_t blk[4][BLAKE2B_BLOCK])
+    const uint64_t f[4], const uint8_t *const blk[4])
 {
 	struct b2b s;
 	int j, k;
@@ -401,40 +492,85 @@ compress4(uint64_t words[4][8], const uint64_t h[4][8], const uint64_t t[4],
 	}
 }
 
+/* The same for eight lanes: in one pass with AVX-512F, else as two of
+ * four. */
+static void
+compress8(uint64_t words[8][8], const uint64_t h[8][8], const uint64_t t[8],
+    const uint64_t f[8], const uint8_t *const blk[8])
+{
+#ifdef B2B_X4
+	if (b2b_x4_max >= 2 && x4_kind() == 2) {
+		hash8_avx512(words, h, t, f, blk);
+		return;
+	}
+#endif
+	compress4(words, h, t, f, blk);
+	compress4(words + 4, h + 4, t + 4, f + 4, blk + 4);
+}
+
+
+/* lanes (4 or 8) unkeyed one-block messages at once. */
+static void
+hash_lanes(int lanes, uint8_t *const out[], size_t outlen,
+    const uint8_t *const p[], size_t n)
+{
+	uint8_t blk[8][BLAKE2B_BLOCK];
+	const uint8_t *at[8];
+	uint64_t words[8][8], h[8][8], t[8], f[8];
+	int i, j;
+
+	for (j = 0; j < lanes; j++) {
+		for (i = 0; i < 8; i++)
+			h[j][i] = iv[i];
+		h[j][0] ^= 0x01010000ULL ^ outlen;
+		if (n == BLAKE2B_BLOCK)
+			at[j] = p[j];
+		else {
+			if (n > 0)
+				memcpy(blk[j], p[j], n);
+			memset(blk[j] + n, 0, BLAKE2B_BLOCK - n);
+			at[j] = blk[j];
+		}
+		t[j] = n;
+		f[j] = ~(uint64_t)0;
+	}
+	if (lanes == 8)
+		compress8(words, (const uint64_t (*)[8])h, t, f, at);
+	else
+		compress4(words, (const uint64_t (*)[8])h, t, f, at);
+	for (j = 0; j < lanes; j++)
+		words_out(out[j], words[j], outlen);
+}
 
 void
 b2b_hash4_block(uint8_t *const out[4], size_t outlen,
     const uint8_t *const p[4], size_t n)
 {
-	uint8_t blk[4][BLAKE2B_BLOCK];
-	uint64_t words[4][8], h[4][8], t[4], f[4];
-	int i, j;
+	hash_lanes(4, out, outlen, p, n);
+}
 
-	for (j = 0; j < 4; j++) {
-		for (i = 0; i < 8; i++)
-			h[j][i] = iv[i];
-		h[j][0] ^= 0x01010000ULL ^ outlen;
-		if (n > 0)
-			memcpy(blk[j], p[j], n);
-		memset(blk[j] + n, 0, BLAKE2B_BLOCK - n);
-		t[j] = n;
-		f[j] = ~(uint64_t)0;
-	}
-	compress4(words, (const uint64_t (*)[8])h, t, f,
-	    (const uint8_t (*)[BLAKE2B_BLOCK])blk);
-	for (j = 0; j < 4; j++)
-		words_out(out[j], words[j], outlen);
+void
+b2b_hash8_block(uint8_t *const out[8], size_t outlen,
+    const uint8_t *const p[8], size_t n)
+{
+	hash_lanes(8, out, outlen, p, n);
 }
 
 /* Block b of lane j's rest: the state's buffered bytes, then p (n bytes),
- * zero-padded; returns how many bytes of it are message. */
+ * zero-padded; returns how many bytes of it are message. *at is where
+ * the block is: in p itself when it lies there whole, else copied to
+ * blk. */
 static size_t
 rest_block(const struct b2b *s, const uint8_t *p, size_t n, size_t b,
-    uint8_t blk[BLAKE2B_BLOCK])
+    uint8_t blk[BLAKE2B_BLOCK], const uint8_t **at)
 {
 	size_t off = b * BLAKE2B_BLOCK, total = s->n + n, len, k = 0, take;
 
 	len = total - off < BLAKE2B_BLOCK ? total - off : BLAKE2B_BLOCK;
+	if (off >= s->n && len == BLAKE2B_BLOCK) {
+		*at = p + (off - s->n);
+		return len;
+	}
 	if (off < s->n) {
 		take = s->n - off < len ? s->n - off : len;
 		memcpy(blk, s->buf + off, take);
@@ -443,21 +579,25 @@ rest_block(const struct b2b *s, const uint8_t *p, size_t n, size_t b,
 	if (k < len)
 		memcpy(blk + k, p + (off + k - s->n), len - k);
 	memset(blk + len, 0, BLAKE2B_BLOCK - len);
+	*at = blk;
 	return len;
 }
 
-int
-b2b_final4(const struct b2b *s, const uint8_t *const p[4],
-    const size_t n[4], uint8_t *const out[4])
+/* b2b_final4 and b2b_final8: lanes (4 or 8) messages continuing s. */
+static int
+final_lanes(int lanes, const struct b2b *s, const uint8_t *const p[],
+    const size_t n[], uint8_t *const out[])
 {
-	uint8_t blk[4][BLAKE2B_BLOCK];
-	uint64_t words[4][8], h[4][8], t[4], f[4], done[4];
-	size_t nblk[4], most = 0, sum = 0, b;
+	static const uint8_t zero[BLAKE2B_BLOCK];
+	uint8_t blk[8][BLAKE2B_BLOCK];
+	const uint8_t *at[8];
+	uint64_t words[8][8], h[8][8], t[8], f[8], done[8];
+	size_t nblk[8], most = 0, sum = 0, b;
 	int j;
 
 	if (s->t[1] != 0)
 		return -1;
-	for (j = 0; j < 4; j++) {
+	for (j = 0; j < lanes; j++) {
 		if (n[j] > SIZE_MAX / 2 || s->t[0] + s->n + n[j] < s->t[0])
 			return -1;
 		nblk[j] = s->n + n[j] == 0 ? 1 :
@@ -467,33 +607,50 @@ b2b_final4(const struct b2b *s, const uint8_t *const p[4],
 		sum += nblk[j];
 	}
 	/* lanes advance together: a short one idles while the longest
-	 * runs. A pass of four costs about one and a half of one message:
-	 * past that much idling one at a time is cheaper. */
-	if (3 * most > 2 * sum)
+	 * runs. A pass of four costs about one and a half of one message,
+	 * a pass of eight about two: past that much idling one at a time
+	 * (or four at a time) is cheaper. */
+	if (lanes == 4 ? 3 * most > 2 * sum : 2 * most > sum)
 		return -1;
-	for (j = 0; j < 4; j++) {
+	for (j = 0; j < lanes; j++) {
 		memcpy(h[j], s->h, sizeof(h[j]));
 		done[j] = s->t[0];
 	}
 	for (b = 0; b < most; b++) {
-		for (j = 0; j < 4; j++) {
+		for (j = 0; j < lanes; j++) {
 			/* finished: computed, unused */
 			if (b >= nblk[j]) {
-				memset(blk[j], 0, BLAKE2B_BLOCK);
+				at[j] = zero;
 				t[j] = f[j] = 0;
 				continue;
 			}
-			done[j] += rest_block(s, p[j], n[j], b, blk[j]);
+			done[j] += rest_block(s, p[j], n[j], b, blk[j], &at[j]);
 			t[j] = done[j];
 			f[j] = b + 1 == nblk[j] ? ~(uint64_t)0 : 0;
 		}
-		compress4(words, (const uint64_t (*)[8])h, t, f,
-		    (const uint8_t (*)[BLAKE2B_BLOCK])blk);
-		for (j = 0; j < 4; j++)
+		if (lanes == 8)
+			compress8(words, (const uint64_t (*)[8])h, t, f, at);
+		else
+			compress4(words, (const uint64_t (*)[8])h, t, f, at);
+		for (j = 0; j < lanes; j++)
 			if (b < nblk[j])
 				memcpy(h[j], words[j], sizeof(h[j]));
 	}
-	for (j = 0; j < 4; j++)
+	for (j = 0; j < lanes; j++)
 		words_out(out[j], h[j], s->outlen);
 	return 0;
+}
+
+int
+b2b_final4(const struct b2b *s, const uint8_t *const p[4],
+    const size_t n[4], uint8_t *const out[4])
+{
+	return final_lanes(4, s, p, n, out);
+}
+
+int
+b2b_final8(const struct b2b *s, const uint8_t *const p[8],
+    const size_t n[8], uint8_t *const out[8])
+{
+	return final_lanes(8, s, p, n, out);
 }

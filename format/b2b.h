@@ -51,6 +51,10 @@ int b2b_hash(uint8_t *out, size_t outlen, const void *p, size_t n,
  */
 void b2b_hash4_block(uint8_t *const out[4], size_t outlen,
     const uint8_t *const p[4], size_t n);
+/* The same for eight messages: one pass with AVX-512F, else two of
+ * four. */
+void b2b_hash8_block(uint8_t *const out[8], size_t outlen,
+    const uint8_t *const p[8], size_t n);
 /*
  * Four messages that continue the state s (not changed): p[j] of n[j]
  * bytes each. out[j] gets what copying s, b2b_update(p[j], n[j]) and
@@ -62,8 +66,14 @@ void b2b_hash4_block(uint8_t *const out[4], size_t outlen,
  */
 int b2b_final4(const struct b2b *s, const uint8_t *const p[4],
     const size_t n[4], uint8_t *const out[4]);
-/* The widest path b2b_hash4_block and b2b_final4 may take (for tests): 2 AVX-512VL
- * (default), 1 AVX2, 0 one message at a time. */
+/* The same for eight messages (one pass with AVX-512F, else two of
+ * four): -1 when the longest needs more than half of the blocks of all
+ * eight. */
+int b2b_final8(const struct b2b *s, const uint8_t *const p[8],
+    const size_t n[8], uint8_t *const out[8]);
+/* The widest path the functions above may take (for tests): 2 AVX-512
+ * (default; eight lanes in one pass for the eight-message ones), 1 AVX2,
+ * 0 one message at a time. */
 extern int b2b_x4_max;
 
 #endif

@@ -335,24 +335,21 @@ w_files_part(struct bundle_writer *w, uint64_t part)
 static int
 w_pending(struct bundle_writer *w)
 {
-	const uint8_t *rec[4];
-	uint8_t *out[4];
-	size_t len[4], i, n = w->npw;
-	int j, r;
+	const uint8_t *rec[8];
+	uint8_t *out[8];
+	size_t len[8], i, j, step, n = w->npw;
+	int r;
 
 	w->npw = 0;
-	for (i = 0; i + 4 <= n; i += 4) {
-		for (j = 0; j < 4; j++) {
+	for (i = 0; i < n; i += step) {
+		step = n - i < 8 ? n - i : 8;
+		for (j = 0; j < step; j++) {
 			rec[j] = buf_ptr(w->rec) + w->pw[i + j].off;
 			len[j] = w->pw[i + j].len;
 			out[j] = w->wp[i + j].ch;
 		}
-		evidence_hasher_content4(&w->eh, rec, len, out);
+		evidence_hasher_content_n(&w->eh, rec, len, out, step);
 	}
-	for (; i < n; i++)
-		if ((r = evidence_hasher_content(&w->eh, buf_ptr(w->rec) +
-		    w->pw[i].off, w->pw[i].len, w->wp[i].ch)) != 0)
-			return r;
 	for (i = 0; i < n; i++)
 		if ((r = dcbor_put_array(w->ev, 2)) != 0 ||
 		    (r = w->wp[i].has_tenant ? dcbor_put_bytes(w->ev,

@@ -623,11 +623,13 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 	return 0;
 }
 
-/* Records parsed and checked, waiting to be taken four at a time (their
- * content hashes in one pass). */
+/* Records parsed and checked, waiting to be taken PENDING at a time
+ * (their content hashes in one pass). */
+#define PENDING	8
+
 struct pending {
-	const uint8_t *rec[4], *tval[4];
-	size_t len[4], tlen[4];
+	const uint8_t *rec[PENDING], *tval[PENDING];
+	size_t len[PENDING], tlen[PENDING];
 	size_t n;
 };
 
@@ -635,7 +637,7 @@ struct pending {
 static int
 take_pending(struct reader *rd, size_t t, struct pending *pd)
 {
-	uint8_t *out[4];
+	uint8_t *out[PENDING];
 	size_t j, n = pd->n;
 	int r;
 
@@ -643,15 +645,9 @@ take_pending(struct reader *rd, size_t t, struct pending *pd)
 	while (rd->nrec + n > rd->hcap)
 		if ((r = hashes_grow(rd)) != 0)
 			return r;
-	if (n == 4) {
-		for (j = 0; j < 4; j++)
-			out[j] = rd->ch[rd->nrec + j];
-		evidence_hasher_content4(&rd->eh, pd->rec, pd->len, out);
-	} else
-		for (j = 0; j < n; j++)
-			if ((r = evidence_hasher_content(&rd->eh, pd->rec[j],
-			    pd->len[j], rd->ch[rd->nrec + j])) != 0)
-				return r;
+	for (j = 0; j < n; j++)
+		out[j] = rd->ch[rd->nrec + j];
+	evidence_hasher_content_n(&rd->eh, pd->rec, pd->len, out, n);
 	for (j = 0; j < n; j++)
 		if ((r = take_record(rd, t, pd->rec[j], pd->len[j],
 		    pd->tval[j], pd->tlen[j])) != 0)
@@ -729,7 +725,7 @@ do_records_queued(struct reader *rd, size_t t)
 		pd.len[pd.n] = len;
 		pd.tval[pd.n] = tval;
 		pd.tlen[pd.n] = tlen;
-		if (++pd.n == 4 && (r = take_pending(rd, t, &pd)) != 0)
+		if (++pd.n == PENDING && (r = take_pending(rd, t, &pd)) != 0)
 			return r;
 	}
 	if ((r = take_pending(rd, t, &pd)) != 0)

@@ -96,16 +96,26 @@ evidence_hasher_content(const struct evidence_hasher *h,
 }
 
 void
-evidence_hasher_content4(const struct evidence_hasher *h,
-    const uint8_t *const record[4], const size_t len[4],
-    uint8_t *const out[4])
+evidence_hasher_content_n(const struct evidence_hasher *h,
+    const uint8_t *const record[], const size_t len[],
+    uint8_t *const out[], size_t n)
 {
-	int j;
+	size_t i = 0;
 
-	if (b2b_final4(&h->content0, record, len, out) == 0)
-		return;
-	for (j = 0; j < 4; j++)
-		(void)finish_from(&h->content0, record[j], len[j], out[j]);
+	/* eight, else four, share a pass where their lengths allow */
+	while (i < n) {
+		if (n - i >= 8 && b2b_final8(&h->content0, record + i,
+		    len + i, out + i) == 0)
+			i += 8;
+		else if (n - i >= 4 && b2b_final4(&h->content0, record + i,
+		    len + i, out + i) == 0)
+			i += 4;
+		else {
+			(void)finish_from(&h->content0, record[i], len[i],
+			    out[i]);
+			i++;
+		}
+	}
 }
 
 void
@@ -170,24 +180,28 @@ merkle_add(struct merkle *m, const uint8_t *tenant_hash,
 	merkle_push(m, h);
 }
 
-/* Four leaves' hashes at once. */
+/* n one-block messages (65 bytes: a tag and two hashes) hashed to
+ * out[]: eight, then four at a time, then one by one. */
 static void
-merkle_leaf_hash4(const uint8_t *const tenant_hash[4],
-    const uint8_t *const content_hash[4], uint8_t *const out[4])
+hash_pairs(const uint8_t (*msg)[1 + 2 * EVIDENCE_HASH_LEN],
+    uint8_t *const out[], size_t n)
 {
-	static const uint8_t zero[EVIDENCE_HASH_LEN];
-	uint8_t msg[4][1 + 2 * EVIDENCE_HASH_LEN];
-	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
-	int j;
+	const uint8_t *in[8];
+	size_t i = 0, j;
 
-	for (j = 0; j < 4; j++) {
-		msg[j][0] = 0;
-		memcpy(msg[j] + 1, tenant_hash[j] ? tenant_hash[j] : zero,
-		    EVIDENCE_HASH_LEN);
-		memcpy(msg[j] + 1 + EVIDENCE_HASH_LEN, content_hash[j],
-		    EVIDENCE_HASH_LEN);
+	for (; i + 8 <= n; i += 8) {
+		for (j = 0; j < 8; j++)
+			in[j] = msg[i + j];
+		b2b_hash8_block(out + i, EVIDENCE_HASH_LEN, in, sizeof(msg[0]));
 	}
-	b2b_hash4_block(out, EVIDENCE_HASH_LEN, in, sizeof(msg[0]));
+	for (; i + 4 <= n; i += 4) {
+		for (j = 0; j < 4; j++)
+			in[j] = msg[i + j];
+		b2b_hash4_block(out + i, EVIDENCE_HASH_LEN, in, sizeof(msg[0]));
+	}
+	for (; i < n; i++)
+		b2b_hash(out[i], EVIDENCE_HASH_LEN, msg[i], sizeof(msg[0]),
+		    NULL, 0);
 }
 
 void
@@ -200,27 +214,25 @@ merkle_leaf_hash(const uint8_t *tenant_hash,
 	pair_hash(0, tenant_hash ? tenant_hash : zero, content_hash, out);
 }
 
-/* a[0..w) -> a[0..w/2): the nodes of adjacent pairs, four at a time
- * (each call reads its eight inputs before it writes) */
+/* a[0..w) -> a[0..w/2): the nodes of adjacent pairs, eight at a time
+ * (each pass reads its sixteen inputs before it writes) */
 static void
 reduce_level(uint8_t (*a)[EVIDENCE_HASH_LEN], size_t w)
 {
-	uint8_t msg[4][1 + 2 * EVIDENCE_HASH_LEN];
-	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
-	uint8_t *out[4];
-	size_t j;
-	int k;
+	uint8_t msg[8][1 + 2 * EVIDENCE_HASH_LEN];
+	uint8_t *out[8];
+	size_t j, k, step;
 
-	for (j = 0; j + 4 <= w / 2; j += 4) {
-		for (k = 0; k < 4; k++) {
+	for (j = 0; j < w / 2; j += step) {
+		step = w / 2 - j < 8 ? w / 2 - j : 8;
+		for (k = 0; k < step; k++) {
 			msg[k][0] = 1;
 			memcpy(msg[k] + 1, a[2 * (j + k)], 2 * EVIDENCE_HASH_LEN);
 			out[k] = a[j + k];
 		}
-		b2b_hash4_block(out, EVIDENCE_HASH_LEN, in, sizeof(msg[0]));
+		hash_pairs((const uint8_t (*)[1 + 2 * EVIDENCE_HASH_LEN])msg,
+		    out, step);
 	}
-	for (; j < w / 2; j++)
-		node_hash(a[2 * j], a[2 * j + 1], a[j]);
 }
 
 /* Adds the root h of a complete subtree of 2^k leaves to m, whose leaf
@@ -266,22 +278,24 @@ void
 merkle_add_pending(struct merkle *m, const struct merkle_pending *p,
     size_t n, uint8_t (*scratch)[EVIDENCE_HASH_LEN])
 {
-	const uint8_t *th[4], *ch[4];
-	uint8_t *out[4];
-	size_t i;
-	int j;
+	static const uint8_t zero[EVIDENCE_HASH_LEN];
+	uint8_t msg[8][1 + 2 * EVIDENCE_HASH_LEN];
+	uint8_t *out[8];
+	size_t i, j, step;
 
-	for (i = 0; i + 4 <= n; i += 4) {
-		for (j = 0; j < 4; j++) {
-			th[j] = p[i + j].has_tenant ? p[i + j].th : NULL;
-			ch[j] = p[i + j].ch;
+	for (i = 0; i < n; i += step) {
+		step = n - i < 8 ? n - i : 8;
+		for (j = 0; j < step; j++) {
+			msg[j][0] = 0;
+			memcpy(msg[j] + 1, p[i + j].has_tenant ? p[i + j].th :
+			    zero, EVIDENCE_HASH_LEN);
+			memcpy(msg[j] + 1 + EVIDENCE_HASH_LEN, p[i + j].ch,
+			    EVIDENCE_HASH_LEN);
 			out[j] = scratch[i + j];
 		}
-		merkle_leaf_hash4(th, ch, out);
+		hash_pairs((const uint8_t (*)[1 + 2 * EVIDENCE_HASH_LEN])msg,
+		    out, step);
 	}
-	for (; i < n; i++)
-		merkle_leaf_hash(p[i].has_tenant ? p[i].th : NULL, p[i].ch,
-		    scratch[i]);
 	merkle_push_leaves(m, scratch, n);
 }
 

@@ -48,11 +48,11 @@ int evidence_hasher_tenant(struct evidence_hasher *h, const uint8_t *value,
     size_t len, uint8_t out[EVIDENCE_HASH_LEN]);
 int evidence_hasher_content(const struct evidence_hasher *h,
     const uint8_t *record, size_t len, uint8_t out[EVIDENCE_HASH_LEN]);
-/* Four content hashes at once where the records are short enough to
- * share one pass (b2b_final4), else one after the other. */
-void evidence_hasher_content4(const struct evidence_hasher *h,
-    const uint8_t *const record[4], const size_t len[4],
-    uint8_t *const out[4]);
+/* n content hashes: eight or four of them in one pass where their
+ * lengths allow (b2b_final8, b2b_final4), else one after the other. */
+void evidence_hasher_content_n(const struct evidence_hasher *h,
+    const uint8_t *const record[], const size_t len[],
+    uint8_t *const out[], size_t n);
 /* Wipes the cached states. */
 void evidence_hasher_clear(struct evidence_hasher *h);
 

@@ -3,7 +3,9 @@
  * empty-message digest, and differentially against libsodium on random
  * inputs of every length 0..3000, keyed (16, 32, 64-byte keys) and
  * unkeyed, at digest lengths 16, 32 and 64, in one call and fed in random
- * pieces; and a copied prefix state hashing like a fresh one.
+ * pieces; a copied prefix state hashing like a fresh one; and the four-
+ * and eight-message paths (AVX-512, AVX2 and one at a time) giving the
+ * same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -118,28 +120,40 @@ START_TEST(test_copied_prefix)
 }
 END_TEST
 
-/* Four one-block messages at once (the SIMD path where the CPU has it,
- * then one at a time): libsodium's bytes, for every length and several
- * digest sizes. */
+/* lanes (4 or 8) one-block messages at once (the SIMD path where the
+ * CPU has it, then one at a time): libsodium's bytes, for every length
+ * and several digest sizes, the messages at odd and even addresses. */
 static void
-four_against_libsodium(void)
+lanes_against_libsodium(int lanes)
 {
-	uint8_t msg[4][128], got[4][64], want[64];
-	uint8_t *out[4] = { got[0], got[1], got[2], got[3] };
-	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
+	uint8_t msg[8][129], got[8][64], want[64];
+	uint8_t *out[8];
+	const uint8_t *in[8];
 	static const size_t outs[] = { 1, 20, 32, 33, 63, 64 };
 	size_t n, o, j;
 
+	for (j = 0; j < 8; j++) {
+		out[j] = got[j];
+		in[j] = msg[j] + (j & 1);
+	}
 	for (n = 0; n <= 128; n++)
 		for (o = 0; o < sizeof(outs) / sizeof(outs[0]); o++) {
 			randombytes_buf(msg, sizeof(msg));
 			memset(got, 0xa5, sizeof(got));
-			b2b_hash4_block(out, outs[o], in, n);
-			for (j = 0; j < 4; j++) {
-				crypto_generichash(want, outs[o], msg[j], n,
+			if (lanes == 8)
+				b2b_hash8_block(out, outs[o], in, n);
+			else
+				b2b_hash4_block(out, outs[o], in, n);
+			for (j = 0; j < 8; j++) {
+				if (j >= (size_t)lanes) {
+					ck_assert(got[j][0] == 0xa5);
+					continue;
+				}
+				crypto_generichash(want, outs[o], in[j], n,
 				    NULL, 0);
 				ck_assert_msg(memcmp(want, got[j], outs[o]) == 0,
-				    "lane %zu len %zu out %zu", j, n, outs[o]);
+				    "%d lanes: lane %zu len %zu out %zu", lanes,
+				    j, n, outs[o]);
 				ck_assert_msg(outs[o] == 64 ||
 				    got[j][outs[o]] == 0xa5,
 				    "lane %zu wrote past its digest", j);
@@ -147,20 +161,33 @@ four_against_libsodium(void)
 		}
 }
 
-/* b2b_final4 from the evidence's keyed prefix state: the bytes of a
- * copy of the state updated and finished, for every length up to a few
- * blocks in lane 0 and lengths of up to as many blocks in the others;
+static int
+final_lanes(int lanes, const struct b2b *s, const uint8_t *const in[8],
+    const size_t n[8], uint8_t *const out[8])
+{
+	return lanes == 8 ? b2b_final8(s, in, n, out) :
+	    b2b_final4(s, in, n, out);
+}
+
+/* b2b_final4 and b2b_final8 from the evidence's keyed prefix state: the
+ * bytes of a copy of the state updated and finished, for every length up
+ * to a few blocks in lane 0 and lengths of up to as many blocks in the
+ * others (blocks read in place and copied, at odd and even addresses);
  * lanes too far apart are refused with nothing written. */
 static void
-final4_against_copies(void)
+final_against_copies(int lanes)
 {
 	enum { F4LEN = 8 * BLAKE2B_BLOCK };
-	uint8_t salt[32], msg[4][F4LEN], got[4][32], want[32];
-	uint8_t *out[4] = { got[0], got[1], got[2], got[3] };
-	const uint8_t *in[4] = { msg[0], msg[1], msg[2], msg[3] };
+	uint8_t salt[32], msg[8][F4LEN + 1], got[8][32], want[32];
+	uint8_t *out[8];
+	const uint8_t *in[8];
 	struct b2b base, s;
-	size_t n[4], k, j, blocks, lo, hi;
+	size_t n[8], k, j, blocks, lo, hi;
 
+	for (j = 0; j < 8; j++) {
+		out[j] = got[j];
+		in[j] = msg[j] + (j & 1);
+	}
 	randombytes_buf(salt, sizeof(salt));
 	ck_assert_int_eq(b2b_init(&base, 32, salt, 32), 0);
 	b2b_update(&base, "texp record v1", 15);
@@ -170,39 +197,43 @@ final4_against_copies(void)
 		blocks = (15 + k + BLAKE2B_BLOCK - 1) / BLAKE2B_BLOCK;
 		lo = blocks > 1 ? blocks - 1 : 1;
 		hi = blocks + 1 < 8 ? blocks + 1 : 8;
-		for (j = 0; j < 4; j++) {
+		for (j = 0; j < (size_t)lanes; j++) {
 			n[j] = j == 0 ? k : (lo - 1) * BLAKE2B_BLOCK +
 			    randombytes_uniform((uint32_t)((hi - lo + 1) *
 			    BLAKE2B_BLOCK));
 			if (n[j] + 15 > F4LEN)
 				n[j] = F4LEN - 15;
 		}
-		ck_assert_int_eq(b2b_final4(&base, in, n, out), 0);
-		for (j = 0; j < 4; j++) {
+		ck_assert_int_eq(final_lanes(lanes, &base, in, n, out), 0);
+		for (j = 0; j < (size_t)lanes; j++) {
 			s = base;
-			b2b_update(&s, msg[j], n[j]);
+			b2b_update(&s, in[j], n[j]);
 			b2b_final(&s, want);
 			ck_assert_msg(memcmp(want, got[j], 32) == 0,
-			    "lane %zu len %zu (lane 0: %zu)", j, n[j], k);
+			    "%d lanes: lane %zu len %zu (lane 0: %zu)", lanes,
+			    j, n[j], k);
 		}
 	}
-	/* one block against eight: refused, nothing written (3 * 8 > 2 * 11) */
-	n[0] = n[1] = n[3] = 10;
+	/* one block against eight: refused, nothing written (four lanes:
+	 * 3 * 8 > 2 * 11; eight: 2 * 8 > 15) */
+	for (j = 0; j < 8; j++)
+		n[j] = 10;
 	n[2] = F4LEN - 15;
 	memset(got, 0xa5, sizeof(got));
-	ck_assert_int_eq(b2b_final4(&base, in, n, out), -1);
+	ck_assert_int_eq(final_lanes(lanes, &base, in, n, out), -1);
 	for (j = 0; j < 32; j++)
 		ck_assert(got[0][j] == 0xa5 && got[2][j] == 0xa5);
 	/* a full buffer (the key block, not yet compressed): as it is, and
 	 * with more after it */
 	ck_assert_int_eq(b2b_init(&s, 32, salt, 32), 0);
 	for (k = 0; k < 3; k++) {
-		n[0] = n[1] = n[2] = n[3] = k == 0 ? 0 : k * 70;
+		for (j = 0; j < 8; j++)
+			n[j] = k == 0 ? 0 : k * 70;
 		n[3] = k == 2 ? 1 : n[3];
-		ck_assert_int_eq(b2b_final4(&s, in, n, out), 0);
-		for (j = 0; j < 4; j++) {
+		ck_assert_int_eq(final_lanes(lanes, &s, in, n, out), 0);
+		for (j = 0; j < (size_t)lanes; j++) {
 			base = s;
-			b2b_update(&base, msg[j], n[j]);
+			b2b_update(&base, in[j], n[j]);
 			b2b_final(&base, want);
 			ck_assert_msg(memcmp(want, got[j], 32) == 0,
 			    "full buffer, lane %zu len %zu", j, n[j]);
@@ -210,18 +241,19 @@ final4_against_copies(void)
 	}
 	/* no prefix at all: the empty message among others */
 	ck_assert_int_eq(b2b_init(&base, 64, NULL, 0), 0);
-	n[0] = 0;
-	n[1] = 1;
-	n[2] = BLAKE2B_BLOCK;
-	n[3] = BLAKE2B_BLOCK + 1;
+	for (j = 0; j < 8; j++)
+		n[j] = j % 4 == 0 ? 0 : j % 4 == 1 ? 1 : j % 4 == 2 ?
+		    BLAKE2B_BLOCK : BLAKE2B_BLOCK + 1;
 	{
-		uint8_t big[4][64], wantb[64];
-		uint8_t *outb[4] = { big[0], big[1], big[2], big[3] };
+		uint8_t big[8][64], wantb[64];
+		uint8_t *outb[8];
 
-		ck_assert_int_eq(b2b_final4(&base, in, n, outb), 0);
-		for (j = 0; j < 4; j++) {
+		for (j = 0; j < 8; j++)
+			outb[j] = big[j];
+		ck_assert_int_eq(final_lanes(lanes, &base, in, n, outb), 0);
+		for (j = 0; j < (size_t)lanes; j++) {
 			ck_assert_int_eq(crypto_generichash(wantb, 64,
-			    msg[j], n[j], NULL, 0), 0);
+			    in[j], n[j], NULL, 0), 0);
 			ck_assert_msg(memcmp(wantb, big[j], 64) == 0,
 			    "unkeyed lane %zu len %zu", j, n[j]);
 		}
@@ -231,8 +263,18 @@ final4_against_copies(void)
 START_TEST(test_four_at_once)
 {
 	for (b2b_x4_max = 2; b2b_x4_max >= 0; b2b_x4_max--) {
-		four_against_libsodium();
-		final4_against_copies();
+		lanes_against_libsodium(4);
+		final_against_copies(4);
+	}
+	b2b_x4_max = 2;
+}
+END_TEST
+
+START_TEST(test_eight_at_once)
+{
+	for (b2b_x4_max = 2; b2b_x4_max >= 0; b2b_x4_max--) {
+		lanes_against_libsodium(8);
+		final_against_copies(8);
 	}
 	b2b_x4_max = 2;
 }
@@ -250,6 +292,7 @@ b2b_suite(void)
 	tcase_add_test(tc, test_against_libsodium);
 	tcase_add_test(tc, test_copied_prefix);
 	tcase_add_test(tc, test_four_at_once);
+	tcase_add_test(tc, test_eight_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "b2b.h"
 #include "evidence.h"
 #include "testutil.h"
 
@@ -61,6 +62,53 @@ START_TEST(test_hasher_matches_plain)
 }
 END_TEST
 
+/*
+ * evidence_hasher_content_n against evidence_content_hash (libsodium),
+ * for every count 0..40 of records whose lengths are alike (one pass of
+ * eight or four) or far apart (a long one among short ones: refused, so
+ * four or one at a time), on every path the CPU has.
+ */
+START_TEST(test_content_n)
+{
+	static uint8_t data[64 * 1024];
+	const uint8_t *rec[40];
+	uint8_t salt[32], got[40][32], want[32], *out[40];
+	size_t len[40], n, i, round;
+	struct evidence_hasher h;
+
+	randombytes_buf(salt, sizeof(salt));
+	randombytes_buf(data, sizeof(data));
+	ck_assert_int_eq(evidence_hasher_init(&h, salt), 0);
+	for (b2b_x4_max = 2; b2b_x4_max >= 0; b2b_x4_max--)
+		for (round = 0; round < 30; round++)
+			for (n = 0; n <= 40; n++) {
+				for (i = 0; i < n; i++) {
+					len[i] = round % 3 == 0 ?
+					    randombytes_uniform(120) :
+					    round % 3 == 1 ? 500 +
+					    randombytes_uniform(40) :
+					    randombytes_uniform(6) == 0 ?
+					    randombytes_uniform(4000) :
+					    randombytes_uniform(200);
+					rec[i] = data + randombytes_uniform(
+					    (uint32_t)(sizeof(data) - len[i]));
+					out[i] = got[i];
+				}
+				memset(got, 0, sizeof(got));
+				evidence_hasher_content_n(&h, rec, len, out, n);
+				for (i = 0; i < n; i++) {
+					evidence_content_hash(salt, rec[i],
+					    len[i], want);
+					ck_assert_msg(memcmp(want, got[i], 32) ==
+					    0, "path %d: record %zu of %zu, %zu "
+					    "bytes", b2b_x4_max, i, n, len[i]);
+				}
+			}
+	b2b_x4_max = 2;
+	evidence_hasher_clear(&h);
+}
+END_TEST
+
 START_TEST(test_merkle_shape)
 {
 	uint8_t ch[5][32], th[32], l[5][32], n01[32], n23[32], n0123[32];
@@ -115,6 +163,7 @@ evidence_suite(void)
 
 	tcase_add_test(tc, test_hasher_matches_plain);
 	tcase_add_test(tc, test_merkle_shape);
+	tcase_add_test(tc, test_content_n);
 	suite_add_tcase(s, tc);
 	return s;
 }
