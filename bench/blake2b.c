@@ -182,17 +182,16 @@ small_lanes(uint8_t out[64], int lanes)
 	}
 }
 
-static void
-small_ours4(uint8_t out[64])
-{
-	small_lanes(out, 4);
+/* NAME: FN of LANES lanes, as struct impl calls it */
+#define LANES_IMPL(NAME, FN, LANES)					\
+static void								\
+NAME(uint8_t out[64])							\
+{									\
+	FN(out, LANES);							\
 }
 
-static void
-small_ours8(uint8_t out[64])
-{
-	small_lanes(out, 8);
-}
+LANES_IMPL(small_ours4, small_lanes, 4)
+LANES_IMPL(small_ours8, small_lanes, 8)
 
 static void
 leaf_ours(uint8_t out[64])
@@ -237,17 +236,8 @@ leaf_lanes(uint8_t out[64], int lanes)
 	}
 }
 
-static void
-leaf_ours4(uint8_t out[64])
-{
-	leaf_lanes(out, 4);
-}
-
-static void
-leaf_ours8(uint8_t out[64])
-{
-	leaf_lanes(out, 8);
-}
+LANES_IMPL(leaf_ours4, leaf_lanes, 4)
+LANES_IMPL(leaf_ours8, leaf_lanes, 8)
 
 struct impl {
 	const char *name;
