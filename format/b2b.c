@@ -401,35 +401,25 @@ x8_transpose(const __m512i r[8], __m512i o[8])
 	o[7] = _mm512_shuffle_i64x2(u[3], u[7], 0xdd);
 }
 
-__attribute__((target("avx512f")))
-static void
-hash8_avx512(uint64_t words[8][8], const uint64_t hin[8][8],
-    const uint64_t t[8], const uint64_t f[8], const uint8_t *const blk[8])
+/* The twelve rounds of eight lanes: h (word k of every lane in h[k])
+ * from blocks m (word i of every lane in m[i]), byte counts t and final
+ * flags f. */
+__attribute__((target("avx512f"), always_inline))
+static inline void
+x8_rounds(__m512i h[8], const __m512i m[16], __m512i t, __m512i f)
 {
-	__m512i r[8], m[16], h[8], v0, v1, v2, v3, v4, v5, v6, v7, v8, v9,
-	    v10, v11, v12, v13, v14, v15;
-	int i, j;
+	__m512i v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13,
+	    v14, v15;
 
-	for (i = 0; i < 2; i++) {
-		for (j = 0; j < 8; j++)
-			r[j] = _mm512_loadu_si512((const void *)(blk[j] +
-			    64 * i));
-		x8_transpose(r, m + 8 * i);
-	}
-	for (j = 0; j < 8; j++)
-		r[j] = _mm512_loadu_si512((const void *)hin[j]);
-	x8_transpose(r, h);
 	v0 = h[0]; v1 = h[1]; v2 = h[2]; v3 = h[3];
 	v4 = h[4]; v5 = h[5]; v6 = h[6]; v7 = h[7];
 	v8 = _mm512_set1_epi64((long long)iv[0]);
 	v9 = _mm512_set1_epi64((long long)iv[1]);
 	v10 = _mm512_set1_epi64((long long)iv[2]);
 	v11 = _mm512_set1_epi64((long long)iv[3]);
-	v12 = _mm512_xor_si512(_mm512_set1_epi64((long long)iv[4]),
-	    _mm512_loadu_si512((const void *)t));
+	v12 = _mm512_xor_si512(_mm512_set1_epi64((long long)iv[4]), t);
 	v13 = _mm512_set1_epi64((long long)iv[5]);
-	v14 = _mm512_xor_si512(_mm512_set1_epi64((long long)iv[6]),
-	    _mm512_loadu_si512((const void *)f));
+	v14 = _mm512_xor_si512(_mm512_set1_epi64((long long)iv[6]), f);
 	v15 = _mm512_set1_epi64((long long)iv[7]);
 	TWELVE_ROUNDS(X8_G);
 	h[0] = _mm512_xor_si512(h[0], _mm512_xor_si512(v0, v8));
@@ -440,9 +430,82 @@ hash8_avx512(uint64_t words[8][8], const uint64_t hin[8][8],
 	h[5] = _mm512_xor_si512(h[5], _mm512_xor_si512(v5, v13));
 	h[6] = _mm512_xor_si512(h[6], _mm512_xor_si512(v6, v14));
 	h[7] = _mm512_xor_si512(h[7], _mm512_xor_si512(v7, v15));
+}
+
+/* m[0..16): the words of blocks blk[0..8), transposed */
+__attribute__((target("avx512f"), always_inline))
+static inline void
+x8_blocks(const uint8_t *const blk[8], __m512i m[16])
+{
+	__m512i r[8];
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 8; j++)
+			r[j] = _mm512_loadu_si512((const void *)(blk[j] +
+			    64 * i));
+		x8_transpose(r, m + 8 * i);
+	}
+}
+
+/* words[j]: lane j of h */
+__attribute__((target("avx512f"), always_inline))
+static inline void
+x8_store(uint64_t words[8][8], const __m512i h[8])
+{
+	__m512i r[8];
+	int j;
+
 	x8_transpose(h, r);
 	for (j = 0; j < 8; j++)
 		_mm512_storeu_si512((void *)words[j], r[j]);
+}
+
+/* One compression of eight lanes, as compress4 for four. */
+__attribute__((target("avx512f")))
+static void
+hash8_avx512(uint64_t words[8][8], const uint64_t hin[8][8],
+    const uint64_t t[8], const uint64_t f[8], const uint8_t *const blk[8])
+{
+	__m512i r[8], m[16], h[8];
+	int j;
+
+	x8_blocks(blk, m);
+	for (j = 0; j < 8; j++)
+		r[j] = _mm512_loadu_si512((const void *)hin[j]);
+	x8_transpose(r, h);
+	x8_rounds(h, m, _mm512_loadu_si512((const void *)t),
+	    _mm512_loadu_si512((const void *)f));
+	x8_store(words, h);
+}
+
+/* Eight unkeyed messages of one block, p[j] of n bytes each (n <= 128):
+ * every lane starts from the same parameter word p0, so the state is
+ * broadcast rather than loaded, and the blocks are loaded in place with
+ * the bytes past n masked off (read as zero, not read at all). */
+__attribute__((target("avx512f,avx512bw")))
+static void
+hash8_block_avx512(uint64_t words[8][8], uint64_t p0, size_t n,
+    const uint8_t *const p[8])
+{
+	__m512i r[8], m[16], h[8];
+	__mmask64 mask;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		mask = n >= 64 * (size_t)(i + 1) ? ~(__mmask64)0 :
+		    n <= 64 * (size_t)i ? 0 :
+		    ((__mmask64)1 << (n - 64 * (size_t)i)) - 1;
+		for (j = 0; j < 8; j++)
+			r[j] = _mm512_maskz_loadu_epi8(mask, p[j] + 64 * i);
+		x8_transpose(r, m + 8 * i);
+	}
+	for (i = 0; i < 8; i++)
+		h[i] = _mm512_set1_epi64((long long)(i == 0 ? iv[0] ^ p0 :
+		    iv[i]));
+	x8_rounds(h, m, _mm512_set1_epi64((long long)n),
+	    _mm512_set1_epi64(-1));
+	x8_store(words, h);
 }
 
 /* 2: AVX-512VL, 1: AVX2, 0: neither (checked once). */
@@ -456,6 +519,17 @@ x4_kind(void)
 		    __builtin_cpu_supports("avx512f") ? 2 :
 		    __builtin_cpu_supports("avx2") ? 1 : 0;
 	return kind;
+}
+
+/* hash8_block_avx512's masked loads: AVX-512BW too (checked once). */
+static int
+x8_masked(void)
+{
+	static int ok = -1;
+
+	if (ok < 0)
+		ok = x4_kind() == 2 && __builtin_cpu_supports("avx512bw");
+	return ok;
 }
 #endif
 
@@ -509,20 +583,23 @@ compress8(uint64_t words[8][8], const uint64_t h[8][8], const uint64_t t[8],
 }
 
 
-/* lanes (4 or 8) unkeyed one-block messages at once. */
+/* lanes (4 or 8) unkeyed one-block messages p[] of n bytes each from the
+ * IV with parameter word p0, through compress4 or compress8. */
 static void
-hash_lanes(int lanes, uint8_t *const out[], size_t outlen,
-    const uint8_t *const p[], size_t n)
+lanes_from_iv(int lanes, uint64_t words[8][8], uint64_t p0, size_t n,
+    const uint8_t *const p[])
 {
 	uint8_t blk[8][BLAKE2B_BLOCK];
 	const uint8_t *at[8];
-	uint64_t words[8][8], h[8][8], t[8], f[8];
+	uint64_t h[8][8], t[8], f[8];
 	int i, j;
 
 	for (j = 0; j < lanes; j++) {
 		for (i = 0; i < 8; i++)
 			h[j][i] = iv[i];
-		h[j][0] ^= 0x01010000ULL ^ outlen;
+		h[j][0] ^= p0;
+		t[j] = n;
+		f[j] = ~(uint64_t)0;
 		if (n == BLAKE2B_BLOCK)
 			at[j] = p[j];
 		else {
@@ -531,13 +608,27 @@ hash_lanes(int lanes, uint8_t *const out[], size_t outlen,
 			memset(blk[j] + n, 0, BLAKE2B_BLOCK - n);
 			at[j] = blk[j];
 		}
-		t[j] = n;
-		f[j] = ~(uint64_t)0;
 	}
 	if (lanes == 8)
 		compress8(words, (const uint64_t (*)[8])h, t, f, at);
 	else
 		compress4(words, (const uint64_t (*)[8])h, t, f, at);
+}
+
+/* lanes (4 or 8) unkeyed one-block messages at once. */
+static void
+hash_lanes(int lanes, uint8_t *const out[], size_t outlen,
+    const uint8_t *const p[], size_t n)
+{
+	uint64_t words[8][8], p0 = 0x01010000ULL ^ outlen;
+	int j;
+
+#ifdef B2B_X4
+	if (lanes == 8 && b2b_x4_max >= 2 && x8_masked())
+		hash8_block_avx512(words, p0, n, p);
+	else
+#endif
+		lanes_from_iv(lanes, words, p0, n, p);
 	for (j = 0; j < lanes; j++)
 		words_out(out[j], words[j], outlen);
 }
