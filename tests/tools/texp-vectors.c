@@ -1358,6 +1358,8 @@ static void p_ev_null(struct plain *pl) {
 	buf_free(c); }
 static void p_ev_short(struct plain *pl) {
 	OK(buf_unput(pl->e[E_EV1].data, BUNDLE_EVIDENCE_ITEM)); }
+/* the first item's array head says three (0x83): the size unchanged */
+static void p_ev_head(struct plain *pl) { ev_byte(pl, E_EV1, 0); }
 static void p_ev_extra(struct plain *pl) {
 	struct buf *d = pl->e[E_EV2].data;
 	OK(buf_put(d, buf_ptr(pl->e[E_EV1].data), BUNDLE_EVIDENCE_ITEM)); }
@@ -1814,6 +1816,9 @@ static const struct vdef vectors[] = {
 	    "evidence_shape", .desc = "one evidence item missing"),
 	VP(p_ev_extra, .name = "bad-evidence-extra", .rule =
 	    "evidence_shape", .desc = "one evidence item too many"),
+	VP(p_ev_head, .name = "bad-evidence-head", .rule = "evidence_shape",
+	    .desc = "an evidence item of the right size whose array head "
+	    "says three items"),
 	VP(p_other_preamble, .name = "bad-manifest-preamble", .rule =
 	    "manifest", .desc = "the manifest embeds another preamble"),
 	VP(p_results, .name = "bad-manifest-results", .rule = "manifest",
