@@ -508,6 +508,50 @@ hash8_block_avx512(uint64_t words[8][8], uint64_t p0, size_t n,
 	x8_store(words, h);
 }
 
+/* The bits a..e-1 of a 64-bit mask (0 <= a < e <= 64). */
+static inline __mmask64
+x8_bits(size_t a, size_t e)
+{
+	__mmask64 m = e - a == 64 ? ~(__mmask64)0 :
+	    ((__mmask64)1 << (e - a)) - 1;
+
+	return m << a;
+}
+
+/*
+ * rest_block's copy with masked loads: the block at stream offset off of
+ * buf[0..sn) followed by p, len bytes of it message, zero after. Only
+ * the bytes of the message are read (a masked-off byte is not accessed),
+ * so p is read where it is, not copied and padded first.
+ */
+__attribute__((target("avx512f,avx512bw")))
+static void
+rest_masked(const uint8_t *buf, size_t sn, const uint8_t *p, size_t off,
+    size_t len, uint8_t blk[BLAKE2B_BLOCK])
+{
+	size_t h, lo, a, e, end = off + len;
+	__m512i v;
+
+	for (h = 0; h < 2; h++) {
+		lo = off + 64 * h;	/* this half's stream offset */
+		v = _mm512_setzero_si512();
+		/* from the buffered bytes */
+		e = sn < lo + 64 ? sn : lo + 64;
+		if (e > end)
+			e = end;
+		if (lo < e)
+			v = _mm512_maskz_loadu_epi8(x8_bits(0, e - lo),
+			    buf + lo);
+		/* from p: stream byte x is p[x - sn] */
+		a = lo > sn ? lo : sn;
+		e = lo + 64 < end ? lo + 64 : end;
+		if (a < e)
+			v = _mm512_mask_loadu_epi8(v, x8_bits(a - lo, e - lo),
+			    (const void *)((uintptr_t)p + lo - sn));
+		_mm512_storeu_si512((void *)(blk + 64 * h), v);
+	}
+}
+
 /* 2: AVX-512VL, 1: AVX2, 0: neither (checked once). */
 static int
 x4_kind(void)
@@ -662,6 +706,13 @@ rest_block(const struct b2b *s, const uint8_t *p, size_t n, size_t b,
 		*at = p + (off - s->n);
 		return len;
 	}
+	*at = blk;
+#ifdef B2B_X4
+	if (b2b_x4_max >= 2 && x8_masked()) {
+		rest_masked(s->buf, s->n, p, off, len, blk);
+		return len;
+	}
+#endif
 	if (off < s->n) {
 		take = s->n - off < len ? s->n - off : len;
 		memcpy(blk, s->buf + off, take);
@@ -670,7 +721,6 @@ rest_block(const struct b2b *s, const uint8_t *p, size_t n, size_t b,
 	if (k < len)
 		memcpy(blk + k, p + (off + k - s->n), len - k);
 	memset(blk + len, 0, BLAKE2B_BLOCK - len);
-	*at = blk;
 	return len;
 }
 
