@@ -22,7 +22,7 @@ bundle_record_next(struct buf *b, size_t ncolumns,
     size_t *len, const uint8_t **tval, size_t *tlen,
     struct record_fault *fault)
 {
-	const uint8_t *start = buf_ptr(b), *item;
+	const uint8_t *start = buf_ptr(b), *item, *p, *end;
 	size_t before = buf_len(b), ib;
 	struct dcbor_item it;
 	uint64_t i;
@@ -36,22 +36,40 @@ bundle_record_next(struct buf *b, size_t ncolumns,
 		return r;
 	if (it.type != DCBOR_ARRAY || it.u != ncolumns)
 		return ERR_FORMAT;
+	/* b is a read-only view: its bytes stay where they are */
+	p = buf_ptr(b);
+	end = p + buf_len(b);
 	for (i = 0; i < it.u; i++) {
-		item = buf_ptr(b);
-		ib = buf_len(b);
-		r = coltype_check(&types[i], b);
-		if (r == ERR_TAG || r == ERR_TYPE) {
-			if (fault->code == 0) {
-				fault->code = r;
-				fault->column = (size_t)i;
+		item = p;
+		/* the common forms on the bytes; anything else (failures
+		 * included) through coltype_check, from the same place */
+		if (p == end || !coltype_fast(&types[i], &p, end)) {
+			if ((r = buf_consume(b, (size_t)(p - buf_ptr(b)))) != 0)
+				return r;
+			ib = buf_len(b);
+			r = coltype_check(&types[i], b);
+			if (r == ERR_TAG || r == ERR_TYPE) {
+				if (fault->code == 0) {
+					fault->code = r;
+					fault->column = (size_t)i;
+				}
+			} else if (r != 0)
+				return r;
+			p = buf_ptr(b);
+			end = p + buf_len(b);
+			if ((int64_t)i == tcol) {
+				*tval = item;
+				*tlen = ib - buf_len(b);
 			}
-		} else if (r != 0)
-			return r;
+			continue;
+		}
 		if ((int64_t)i == tcol) {
 			*tval = item;
-			*tlen = ib - buf_len(b);
+			*tlen = (size_t)(p - item);
 		}
 	}
+	if ((r = buf_consume(b, (size_t)(p - buf_ptr(b)))) != 0)
+		return r;
 	*rec = start;
 	*len = before - buf_len(b);
 	return 0;

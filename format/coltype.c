@@ -294,6 +294,70 @@ array_value(uint8_t kind, struct buf *b)
 	return 0;
 }
 
+/* A tag head's item (at p, avail bytes) of the tag's own form and of
+ * kind: its size, or 0. */
+static size_t
+fast_tagged(uint8_t kind, uint64_t tag, const uint8_t *p, size_t avail)
+{
+	struct dcbor_item c;
+	size_t hl;
+
+	if (dcbor_head(p, avail, &c, &hl) != 0 || c.u > avail - hl)
+		return 0;
+	switch (tag) {
+	case DCBOR_TAG_UUID:
+		return kind == COLTYPE_UUID && c.type == DCBOR_BYTES &&
+		    c.u == 16 ? hl + 16 : 0;
+	/* the forms are ASCII, so valid UTF-8 (dcbor_get_item's check) */
+	case DCBOR_TAG_DATETIME:
+		return kind == COLTYPE_TSTZ && c.type == DCBOR_TEXT &&
+		    coltype_datetime_valid(p + hl, (size_t)c.u, 1) ?
+		    hl + (size_t)c.u : 0;
+	case DCBOR_TAG_DATE:
+		return kind == COLTYPE_DATE && c.type == DCBOR_TEXT &&
+		    coltype_datetime_valid(p + hl, (size_t)c.u, 0) ?
+		    hl + (size_t)c.u : 0;
+	}
+	return 0;
+}
+
+int
+coltype_fast(const struct coltype *t, const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	size_t avail = (size_t)(end - p), hl, n;
+	struct dcbor_item it;
+
+	if (t->array || dcbor_head(p, avail, &it, &hl) != 0)
+		return 0;
+	switch (it.type) {
+	case DCBOR_BYTES:
+	case DCBOR_TEXT:
+		if (it.u > avail - hl || (it.type == DCBOR_TEXT &&
+		    !dcbor_utf8_valid(p + hl, (size_t)it.u)))
+			return 0;
+		it.p = p + hl;
+		it.len = (size_t)it.u;
+		n = hl + it.len;
+		break;
+	case DCBOR_TAG:
+		if ((n = fast_tagged(t->kind, it.u, p + hl, avail - hl)) == 0)
+			return 0;
+		*pp = p + hl + n;
+		return 1;
+	case DCBOR_ARRAY:
+	case DCBOR_MAP:
+		return 0;
+	default:
+		n = hl;
+	}
+	/* no tag: scalar does not read b */
+	if (scalar(t->kind, NULL, &it) != 0)
+		return 0;
+	*pp = p + n;
+	return 1;
+}
+
 int
 coltype_check(const struct coltype *t, struct buf *b)
 {

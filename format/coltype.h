@@ -61,6 +61,13 @@ void coltype_parse(const char *spelling, struct coltype *out);
  * then unspecified).
  */
 int coltype_check(const struct coltype *t, struct buf *b);
+/* The common case of coltype_check, on bytes: 1 when the value at *pp
+ * (before end) is of one of t's forms, with *pp moved past it; 0 when
+ * coltype_check must look at it (any other case, failures included), *pp
+ * unchanged. Never 1 where coltype_check would not consume the same bytes
+ * and return 0. */
+int coltype_fast(const struct coltype *t, const uint8_t **pp,
+    const uint8_t *end);
 
 /* The text forms a tag-0 or tag-1004 value must have: 1 if p[0..len) is
  * a valid "YYYY-MM-DDTHH:MM:SS[.f]Z" (tstz) or "YYYY-MM-DD" (date). */

@@ -306,8 +306,8 @@ dcbor_utf8_valid(const uint8_t *p, size_t len)
 
 /* The item of a head of major type 7 whose argument is arg: a simple
  * value or a float, checked. */
-static int
-head_major7(struct dcbor_item *it, unsigned ai, uint64_t arg)
+int
+dcbor_head_major7(struct dcbor_item *it, unsigned ai, uint64_t arg)
 {
 	switch (ai) {
 	case 20:
@@ -358,50 +358,11 @@ head_major7(struct dcbor_item *it, unsigned ai, uint64_t arg)
 	}
 }
 
-_Static_assert(DCBOR_UINT == 0 && DCBOR_NEGINT == 1 && DCBOR_BYTES == 2 &&
-    DCBOR_TEXT == 3 && DCBOR_ARRAY == 4 && DCBOR_MAP == 5 && DCBOR_TAG == 6,
-    "enum dcbor_type numbers the major types 0 to 6");
-
-/*
- * Reads and checks one head without consuming anything. For strings,
- * it->u is the length (the bytes are not checked here); *hlen is the head
- * size. Inline: it runs for every item of every record; only major type 7
- * (simple values and floats) is left to head_major7.
- */
+/* One head, checked (dcbor_head in dcbor.h), at b's next bytes. */
 static inline int
 head_peek(const struct buf *b, struct dcbor_item *it, size_t *hlen)
 {
-	/* straight from the bytes */
-	const uint8_t *p = buf_ptr(b);
-	size_t avail = buf_len(b), n = 0, i;
-	uint64_t arg = 0;
-	unsigned major, ai;
-
-	memset(it, 0, sizeof(*it));
-	*hlen = 0;
-	if (avail < 1)
-		return ERR_TRUNCATED;
-	major = p[0] >> 5;
-	ai = p[0] & 0x1f;
-	if (ai < 24)
-		arg = ai;
-	else if (ai <= 27) {
-		n = (size_t)1 << (ai - 24);
-		if (avail - 1 < n)
-			return ERR_TRUNCATED;
-		for (i = 0; i < n; i++)
-			arg = (arg << 8) | p[1 + i];
-	} else
-		return ERR_CBOR;	/* reserved, indefinite or break */
-	*hlen = 1 + n;
-	if (major == 7)
-		return head_major7(it, ai, arg);
-	if ((ai == 24 && arg < 24) || (ai == 25 && arg <= 0xff) ||
-	    (ai == 26 && arg <= 0xffff) || (ai == 27 && arg <= 0xffffffff))
-		return ERR_CBOR;	/* not the shortest head */
-	it->u = arg;
-	it->type = (enum dcbor_type)major;
-	return 0;
+	return dcbor_head(buf_ptr(b), buf_len(b), it, hlen);
 }
 
 int

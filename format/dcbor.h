@@ -40,6 +40,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "err.h"
 
 struct buf;
 
@@ -88,6 +91,56 @@ struct dcbor_item {
 	size_t len;
 	double f;	/* DCBOR_FLOAT value */
 };
+
+/* dcbor_head's major type 7 (simple values and floats), out of line. */
+int dcbor_head_major7(struct dcbor_item *it, unsigned ai, uint64_t arg);
+
+/*
+ * Reads and checks one head at p[0..avail) without consuming anything:
+ * 0, ERR_TRUNCATED (from err.h) or ERR_CBOR (a reserved, indefinite or
+ * not shortest head, an unassigned simple value, a float not in its
+ * shortest form). For strings, it->u is the length (the bytes are neither
+ * bounded nor checked here); *hlen is the head size. Inline: it runs for
+ * every item of every record.
+ */
+static inline int
+dcbor_head(const uint8_t *p, size_t avail, struct dcbor_item *it,
+    size_t *hlen)
+{
+	size_t n = 0, i;
+	uint64_t arg = 0;
+	unsigned major, ai;
+
+	memset(it, 0, sizeof(*it));
+	*hlen = 0;
+	if (avail < 1)
+		return ERR_TRUNCATED;
+	major = p[0] >> 5;
+	ai = p[0] & 0x1f;
+	if (ai < 24)
+		arg = ai;
+	else if (ai <= 27) {
+		n = (size_t)1 << (ai - 24);
+		if (avail - 1 < n)
+			return ERR_TRUNCATED;
+		for (i = 0; i < n; i++)
+			arg = (arg << 8) | p[1 + i];
+	} else
+		return ERR_CBOR;	/* reserved, indefinite or break */
+	*hlen = 1 + n;
+	if (major == 7)
+		return dcbor_head_major7(it, ai, arg);
+	if ((ai == 24 && arg < 24) || (ai == 25 && arg <= 0xff) ||
+	    (ai == 26 && arg <= 0xffff) || (ai == 27 && arg <= 0xffffffff))
+		return ERR_CBOR;	/* not the shortest head */
+	it->u = arg;
+	it->type = (enum dcbor_type)major;
+	return 0;
+}
+
+_Static_assert(DCBOR_UINT == 0 && DCBOR_NEGINT == 1 && DCBOR_BYTES == 2 &&
+    DCBOR_TEXT == 3 && DCBOR_ARRAY == 4 && DCBOR_MAP == 5 && DCBOR_TAG == 6,
+    "enum dcbor_type numbers the major types 0 to 6");
 
 /* Consumes one head and, for strings, the string bytes. Array, map and tag
  * heads leave their content to be read next. Clears *it on error. */
