@@ -250,8 +250,18 @@ dcbor_utf8_valid(const uint8_t *p, size_t len)
 		uint8_t c0 = p[i];
 		uint64_t w;
 
-		/* ASCII runs, eight bytes at a time: most text is ASCII. */
+		/* ASCII runs, 32 then eight bytes at a time: most text is
+		 * ASCII. */
 		if (c0 < 0x80) {
+			while (len - i >= 32) {
+				uint64_t w4[4];
+
+				memcpy(w4, p + i, 32);
+				if (((w4[0] | w4[1] | w4[2] | w4[3]) &
+				    0x8080808080808080ULL) != 0)
+					break;	/* the word loop finds it */
+				i += 32;
+			}
 			while (len - i >= 8) {
 				memcpy(&w, p + i, 8);
 				w &= 0x8080808080808080ULL;

@@ -559,9 +559,9 @@ ref_utf8(const uint8_t *p, size_t len)
  * characters (valid or one byte wrong) at every alignment. */
 START_TEST(test_utf8_table)
 {
-	uint8_t s[80], ch[4];
+	uint8_t s[240], ch[4];
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
-	unsigned a, b, c, d, off, len, cl, round;
+	unsigned a, b, c, d, off, len, cl, round, most, run;
 	size_t i;
 
 	for (a = 0; a < 256; a++) {
@@ -597,12 +597,16 @@ START_TEST(test_utf8_table)
 	for (round = 0; round < 200000; round++) {
 		off = round % 8;
 		len = 0;
-		while (len < 60) {
+		/* one round in four long, with long ASCII runs (the
+		 * validator takes 32 bytes at a time there) */
+		most = round % 4 == 0 ? 220 : 60;
+		run = round % 4 == 0 ? 80 : 11;
+		while (len < most) {
 			x ^= x << 13;
 			x ^= x >> 7;
 			x ^= x << 17;
 			if (x % 3 != 0) {	/* an ASCII run */
-				for (i = 0; i < x % 11 && len < 60; i++)
+				for (i = 0; i < x % run && len < most; i++)
 					s[off + len++] = (uint8_t)(0x20 +
 					    (x >> 8) % 95);
 				continue;
@@ -618,7 +622,7 @@ START_TEST(test_utf8_table)
 				    64);
 			if ((x >> 40) % 7 == 0)
 				ch[(x >> 44) % cl] = (uint8_t)(x >> 48);
-			for (i = 0; i < cl && len < 60; i++)
+			for (i = 0; i < cl && len < most; i++)
 				s[off + len++] = ch[i];
 		}
 		for (i = 0; i <= len; i += 1 + (round % 5))
