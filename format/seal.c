@@ -145,6 +145,7 @@ struct seal_part {
 	int live;		/* temp file exists */
 	uint64_t size;
 	uint64_t queued;	/* bytes handed to writeback (sync_file_range) */
+	uint64_t dropped;	/* bytes on disk and out of the page cache */
 	struct minisig_hash *h;
 	uint8_t hash[MINISIG_PREHASH_LEN];
 };
@@ -230,19 +231,36 @@ seal_writer_new(int dirfd, const char *base, uint64_t part_max,
 /*
  * The bytes written so far go to the disk while the export runs, in
  * steps of WRITEBACK_STEP: sync_file_range() starts their writeback and
- * returns. The fsync at close then waits for the last step only, instead
- * of the whole archive (a third of a second for 350 MB, measured). Only a
- * hint: the fsync is what makes the archive durable.
+ * returns. The fsync at close then waits for the last steps only, instead
+ * of the whole archive (a third of a second for 350 MB, measured). Two
+ * steps behind, the written bytes are waited for and dropped from the
+ * page cache: nothing reads them back here, an export of any size does
+ * not push the database's own pages out of memory, and the archive's
+ * next pages reuse memory already in use (on the virtual machine
+ * measured, the monitor's CPU for a 347 MB archive went from 0.9-1.2 s
+ * to 0.6 s and the export from 2.95 to 2.61 s). Only hints: the fsync
+ * is what makes the archive durable.
  */
 #define WRITEBACK_STEP	(8u << 20)
 
 static void
 writeback(struct seal_part *cur)
 {
+	uint64_t end;
+
 	if (cur->size - cur->queued < WRITEBACK_STEP)
 		return;
 	(void)sync_file_range(cur->fd, (off_t)cur->queued,
 	    (off_t)(cur->size - cur->queued), SYNC_FILE_RANGE_WRITE);
+	if (cur->queued >= cur->dropped + 2 * WRITEBACK_STEP) {
+		end = cur->queued - WRITEBACK_STEP;
+		(void)sync_file_range(cur->fd, (off_t)cur->dropped,
+		    (off_t)(end - cur->dropped), SYNC_FILE_RANGE_WAIT_BEFORE |
+		    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+		(void)posix_fadvise(cur->fd, (off_t)cur->dropped,
+		    (off_t)(end - cur->dropped), POSIX_FADV_DONTNEED);
+		cur->dropped = end;
+	}
 	cur->queued = cur->size;
 }
 
