@@ -2,8 +2,11 @@
  * The archive proof, attacked. In the style of pg_verifybackup's
  * t/003_corruption.pl: build a good archive with the format writer,
  * damage it one way, and assert the exact failure the verifier reports.
+ * And the writer's handling of the page cache.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include "age.h"
 #include "err.h"
 #include "minisig.h"
+#include "seal.h"
 #include "testutil.h"
 #include "verify.h"
 
@@ -688,6 +692,64 @@ START_TEST(test_zstd_roundtrip)
 }
 END_TEST
 
+#define MIB		(1u << 20)
+#define WRITTEN		(64 * MIB)
+#define TMPFS_MAGIC_	0x01021994
+
+/* The writer: the bytes come back as written, and those already on disk
+ * leave the page cache while the export runs (two writeback steps
+ * behind), so an export of any size does not fill memory with pages
+ * nothing reads again. */
+START_TEST(test_writer_leaves_page_cache)
+{
+	char *wdir = test_mkdtemp();
+	struct seal_writer *w;
+	struct statfs sf;
+	unsigned char *chunk, *map, *vec, back[4096];
+	size_t i, pages = WRITTEN / 4096, resident = 0;
+	int dirfd, fd;
+
+	ck_assert_ptr_nonnull(wdir);
+	ck_assert_int_ge(dirfd = open(wdir, O_RDONLY | O_DIRECTORY), 0);
+	ck_assert_ptr_nonnull(chunk = malloc(MIB));
+	ck_assert_int_eq(seal_writer_new(dirfd, "a.texp", 0, &w), 0);
+	for (i = 0; i < WRITTEN / MIB; i++) {
+		memset(chunk, (int)i, MIB);
+		ck_assert_int_eq(seal_writer_write(w, chunk, MIB), 0);
+	}
+	ck_assert_int_eq(seal_writer_close(w), 0);
+	ck_assert_int_eq(seal_writer_open_part(w, 0, &fd), 0);
+	/* the bytes, as written: the first and the last MiB */
+	ck_assert_int_eq(pread(fd, back, sizeof(back), 0), (ssize_t)sizeof(back));
+	ck_assert(back[0] == 0 && back[sizeof(back) - 1] == 0);
+	ck_assert_int_eq(pread(fd, back, sizeof(back), WRITTEN - 4096),
+	    (ssize_t)sizeof(back));
+	ck_assert(back[0] == WRITTEN / MIB - 1);
+	/* resident pages: at most the last steps and what the reads above
+	 * brought back (tmpfs has no disk to leave them on) */
+	ck_assert_int_eq(fstatfs(fd, &sf), 0);
+	if (sf.f_type != TMPFS_MAGIC_) {
+		map = mmap(NULL, WRITTEN, PROT_READ, MAP_SHARED, fd, 0);
+		ck_assert(map != MAP_FAILED);
+		ck_assert_ptr_nonnull(vec = malloc(pages));
+		ck_assert_int_eq(mincore(map, WRITTEN, vec), 0);
+		for (i = 0; i < pages; i++)
+			resident += vec[i] & 1;
+		ck_assert_msg(resident * 4096 <= 32 * MIB, "%zu of %zu MiB "
+		    "still in the page cache", resident * 4096 / MIB,
+		    (size_t)(WRITTEN / MIB));
+		munmap(map, WRITTEN);
+		free(vec);
+	}
+	close(fd);
+	seal_writer_free(w);
+	close(dirfd);
+	free(chunk);
+	test_rmtree(wdir);
+	free(wdir);
+}
+END_TEST
+
 static Suite *
 archive_suite(void)
 {
@@ -723,6 +785,7 @@ archive_suite(void)
 	tcase_add_test(tc, test_exit_on_error);
 	tcase_add_test(tc, test_missing_archive_is_operational);
 	tcase_add_test(tc, test_zstd_roundtrip);
+	tcase_add_test(tc, test_writer_leaves_page_cache);
 	suite_add_tcase(s, tc);
 	return s;
 }
