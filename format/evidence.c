@@ -124,16 +124,29 @@ evidence_hasher_clear(struct evidence_hasher *h)
 	sodium_memzero(h, sizeof(*h));
 }
 
+/* A global table's leaf stands in these for the tenant hash. */
+static const uint8_t zero[EVIDENCE_HASH_LEN];
+
+/* The leaf's and node's message: tag || a || b (a NULL: zero). */
+#define PAIR_MSG	(1 + 2 * EVIDENCE_HASH_LEN)
+
+static void
+pair_msg(uint8_t tag, const uint8_t *a, const uint8_t b[EVIDENCE_HASH_LEN],
+    uint8_t m[PAIR_MSG])
+{
+	m[0] = tag;
+	memcpy(m + 1, a != NULL ? a : zero, EVIDENCE_HASH_LEN);
+	memcpy(m + 1 + EVIDENCE_HASH_LEN, b, EVIDENCE_HASH_LEN);
+}
+
 /* H(tag || a || b): one 65-byte message, one compression. */
 static void
-pair_hash(uint8_t tag, const uint8_t a[EVIDENCE_HASH_LEN],
-    const uint8_t b[EVIDENCE_HASH_LEN], uint8_t out[EVIDENCE_HASH_LEN])
+pair_hash(uint8_t tag, const uint8_t *a, const uint8_t b[EVIDENCE_HASH_LEN],
+    uint8_t out[EVIDENCE_HASH_LEN])
 {
-	uint8_t m[1 + 2 * EVIDENCE_HASH_LEN];
+	uint8_t m[PAIR_MSG];
 
-	m[0] = tag;
-	memcpy(m + 1, a, EVIDENCE_HASH_LEN);
-	memcpy(m + 1 + EVIDENCE_HASH_LEN, b, EVIDENCE_HASH_LEN);
+	pair_msg(tag, a, b, m);
 	b2b_hash(out, EVIDENCE_HASH_LEN, m, sizeof(m), NULL, 0);
 }
 
@@ -173,18 +186,16 @@ void
 merkle_add(struct merkle *m, const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN])
 {
-	static const uint8_t zero[EVIDENCE_HASH_LEN];
 	uint8_t h[EVIDENCE_HASH_LEN];
 
-	pair_hash(0, tenant_hash ? tenant_hash : zero, content_hash, h);
+	pair_hash(0, tenant_hash, content_hash, h);
 	merkle_push(m, h);
 }
 
 /* n one-block messages (65 bytes: a tag and two hashes) hashed to
  * out[]: eight, then four at a time, then one by one. */
 static void
-hash_pairs(const uint8_t (*msg)[1 + 2 * EVIDENCE_HASH_LEN],
-    uint8_t *const out[], size_t n)
+hash_pairs(const uint8_t (*msg)[PAIR_MSG], uint8_t *const out[], size_t n)
 {
 	const uint8_t *in[8];
 	size_t i = 0, j;
@@ -209,9 +220,7 @@ merkle_leaf_hash(const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN],
     uint8_t out[EVIDENCE_HASH_LEN])
 {
-	static const uint8_t zero[EVIDENCE_HASH_LEN];
-
-	pair_hash(0, tenant_hash ? tenant_hash : zero, content_hash, out);
+	pair_hash(0, tenant_hash, content_hash, out);
 }
 
 /* a[0..w) -> a[0..w/2): the nodes of adjacent pairs, eight at a time
@@ -219,19 +228,17 @@ merkle_leaf_hash(const uint8_t *tenant_hash,
 static void
 reduce_level(uint8_t (*a)[EVIDENCE_HASH_LEN], size_t w)
 {
-	uint8_t msg[8][1 + 2 * EVIDENCE_HASH_LEN];
+	uint8_t msg[8][PAIR_MSG];
 	uint8_t *out[8];
 	size_t j, k, step;
 
 	for (j = 0; j < w / 2; j += step) {
 		step = w / 2 - j < 8 ? w / 2 - j : 8;
 		for (k = 0; k < step; k++) {
-			msg[k][0] = 1;
-			memcpy(msg[k] + 1, a[2 * (j + k)], 2 * EVIDENCE_HASH_LEN);
+			pair_msg(1, a[2 * (j + k)], a[2 * (j + k) + 1], msg[k]);
 			out[k] = a[j + k];
 		}
-		hash_pairs((const uint8_t (*)[1 + 2 * EVIDENCE_HASH_LEN])msg,
-		    out, step);
+		hash_pairs((const uint8_t (*)[PAIR_MSG])msg, out, step);
 	}
 }
 
@@ -278,23 +285,18 @@ void
 merkle_add_pending(struct merkle *m, const struct merkle_pending *p,
     size_t n, uint8_t (*scratch)[EVIDENCE_HASH_LEN])
 {
-	static const uint8_t zero[EVIDENCE_HASH_LEN];
-	uint8_t msg[8][1 + 2 * EVIDENCE_HASH_LEN];
+	uint8_t msg[8][PAIR_MSG];
 	uint8_t *out[8];
 	size_t i, j, step;
 
 	for (i = 0; i < n; i += step) {
 		step = n - i < 8 ? n - i : 8;
 		for (j = 0; j < step; j++) {
-			msg[j][0] = 0;
-			memcpy(msg[j] + 1, p[i + j].has_tenant ? p[i + j].th :
-			    zero, EVIDENCE_HASH_LEN);
-			memcpy(msg[j] + 1 + EVIDENCE_HASH_LEN, p[i + j].ch,
-			    EVIDENCE_HASH_LEN);
+			pair_msg(0, p[i + j].has_tenant ? p[i + j].th : NULL,
+			    p[i + j].ch, msg[j]);
 			out[j] = scratch[i + j];
 		}
-		hash_pairs((const uint8_t (*)[1 + 2 * EVIDENCE_HASH_LEN])msg,
-		    out, step);
+		hash_pairs((const uint8_t (*)[PAIR_MSG])msg, out, step);
 	}
 	merkle_push_leaves(m, scratch, n);
 }
