@@ -23,7 +23,7 @@ bundle_record_next(struct buf *b, size_t ncolumns,
     struct record_fault *fault)
 {
 	const uint8_t *start = buf_ptr(b), *item, *p, *end;
-	size_t before = buf_len(b), ib;
+	size_t before = buf_len(b);
 	struct dcbor_item it;
 	uint64_t i;
 	int r;
@@ -36,7 +36,8 @@ bundle_record_next(struct buf *b, size_t ncolumns,
 		return r;
 	if (it.type != DCBOR_ARRAY || it.u != ncolumns)
 		return ERR_FORMAT;
-	/* b is a read-only view: its bytes stay where they are */
+	/* b is a read-only view: its bytes stay where they are, and p
+	 * follows its position */
 	p = buf_ptr(b);
 	end = p + buf_len(b);
 	for (i = 0; i < it.u; i++) {
@@ -46,7 +47,6 @@ bundle_record_next(struct buf *b, size_t ncolumns,
 		if (p == end || !coltype_fast(&types[i], &p, end)) {
 			if ((r = buf_consume(b, (size_t)(p - buf_ptr(b)))) != 0)
 				return r;
-			ib = buf_len(b);
 			r = coltype_check(&types[i], b);
 			if (r == ERR_TAG || r == ERR_TYPE) {
 				if (fault->code == 0) {
@@ -57,11 +57,6 @@ bundle_record_next(struct buf *b, size_t ncolumns,
 				return r;
 			p = buf_ptr(b);
 			end = p + buf_len(b);
-			if ((int64_t)i == tcol) {
-				*tval = item;
-				*tlen = ib - buf_len(b);
-			}
-			continue;
 		}
 		if ((int64_t)i == tcol) {
 			*tval = item;
