@@ -485,6 +485,16 @@ hash8_avx512(uint64_t words[8][8], const uint64_t hin[8][8],
 	x8_store(words, h);
 }
 
+/* The bits a..e-1 of a 64-bit mask (0 <= a < e <= 64). */
+static inline __mmask64
+x8_bits(size_t a, size_t e)
+{
+	__mmask64 m = e - a == 64 ? ~(__mmask64)0 :
+	    ((__mmask64)1 << (e - a)) - 1;
+
+	return m << a;
+}
+
 /* Eight unkeyed messages of one block, p[j] of n bytes each (n <= 128):
  * every lane starts from the same parameter word p0, so the state is
  * broadcast rather than loaded, and the blocks are loaded in place with
@@ -496,12 +506,12 @@ hash8_block_avx512(uint64_t words[8][8], uint64_t p0, size_t n,
 {
 	__m512i r[8], m[16], h[8];
 	__mmask64 mask;
+	size_t lo;
 	int i, j;
 
 	for (i = 0; i < 2; i++) {
-		mask = n >= 64 * (size_t)(i + 1) ? ~(__mmask64)0 :
-		    n <= 64 * (size_t)i ? 0 :
-		    ((__mmask64)1 << (n - 64 * (size_t)i)) - 1;
+		lo = 64 * (size_t)i;
+		mask = n <= lo ? 0 : x8_bits(0, n - lo < 64 ? n - lo : 64);
 		for (j = 0; j < 8; j++)
 			r[j] = _mm512_maskz_loadu_epi8(mask, p[j] + 64 * i);
 		x8_transpose(r, m + 8 * i);
@@ -512,16 +522,6 @@ hash8_block_avx512(uint64_t words[8][8], uint64_t p0, size_t n,
 	x8_rounds(h, m, _mm512_set1_epi64((long long)n),
 	    _mm512_set1_epi64(-1));
 	x8_store(words, h);
-}
-
-/* The bits a..e-1 of a 64-bit mask (0 <= a < e <= 64). */
-static inline __mmask64
-x8_bits(size_t a, size_t e)
-{
-	__mmask64 m = e - a == 64 ? ~(__mmask64)0 :
-	    ((__mmask64)1 << (e - a)) - 1;
-
-	return m << a;
 }
 
 /*
@@ -631,7 +631,6 @@ compress8(uint64_t words[8][8], const uint64_t h[8][8], const uint64_t t[8],
 	compress4(words, h, t, f, blk);
 	compress4(words + 4, h + 4, t + 4, f + 4, blk + 4);
 }
-
 
 /* lanes (4 or 8) unkeyed one-block messages p[] of n bytes each from the
  * IV with parameter word p0, through compress4 or compress8. */
