@@ -209,12 +209,14 @@ child_kill(struct child *c)
 }
 
 uint64_t
-child_cpu_ms(int who)
+child_cpu_ms(int who, long *maxrss_kib)
 {
 	struct rusage ru;
 
 	if (getrusage(who, &ru) != 0)
 		return 0;
+	if (maxrss_kib != NULL)
+		*maxrss_kib = ru.ru_maxrss;
 	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
@@ -227,9 +229,9 @@ child_reap(struct child *c)
 	if (c->pid < 0 || c->exited)
 		return;
 	/* What reaping it adds to the children's total is its own. */
-	before = child_cpu_ms(RUSAGE_CHILDREN);
+	before = child_cpu_ms(RUSAGE_CHILDREN, NULL);
 	(void)sandbox_wait(c->pid, c->msg, sizeof(c->msg), &c->status);
-	c->cpu_ms = child_cpu_ms(RUSAGE_CHILDREN) - before;
+	c->cpu_ms = child_cpu_ms(RUSAGE_CHILDREN, NULL) - before;
 	c->exited = 1;
 	/* Killed, but it had ended on its own first: its status counts. */
 	if (c->killed && !(WIFSIGNALED(c->status) &&

@@ -77,8 +77,9 @@ void child_kill(struct child *c);
 /* Waits for it if not reaped yet; its CPU time is then in cpu_ms. */
 void child_reap(struct child *c);
 /* CPU time, user and system, in ms, of getrusage's who: RUSAGE_SELF, or
- * RUSAGE_CHILDREN (the children reaped so far); 0 if it fails. */
-uint64_t child_cpu_ms(int who);
+ * RUSAGE_CHILDREN (the children reaped so far); 0 if it fails. The peak
+ * resident size (KiB) in *maxrss_kib too, when not NULL and it worked. */
+uint64_t child_cpu_ms(int who, long *maxrss_kib);
 /* 1 if it ended on its own with a status other than 0. */
 int child_failed(const struct child *c);
 /* Closes the monitor's descriptors and frees the line buffer. */

@@ -1760,16 +1760,14 @@ static void
 step_publish(struct run *rn, const uint8_t digest[EVIDENCE_HASH_LEN])
 {
 	struct export_result *res = rn->res;
-	struct rusage ru;
 
 	memcpy(res->export_id, rn->pre->export_id, sizeof(res->export_id));
 	memcpy(res->tenant_hash, rn->pre->tenant_hash, sizeof(res->tenant_hash));
 	memcpy(res->manifest_digest, digest, EVIDENCE_HASH_LEN);
 	res->created = rn->pre->created;
 	res->expires = rn->pre->expires;
-	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		res->monitor_rss_kib = ru.ru_maxrss;
-	res->monitor_cpu_ms = child_cpu_ms(RUSAGE_SELF) - rn->cpu0_ms;
+	res->monitor_cpu_ms = child_cpu_ms(RUSAGE_SELF, &res->monitor_rss_kib) -
+	    rn->cpu0_ms;
 	if (rn->req->probe == NULL)
 		snprintf(res->archive, sizeof(res->archive), "%s/%s%s",
 		    rn->outdir_path, rn->base, res->parts ? ".index" : "");
@@ -1868,7 +1866,7 @@ export_run(const struct export_request *q, struct export_result *res,
 	rn.dirfd = -1;
 	rn.lockfd = -1;
 	child_init(&rn.relay, "database relay");
-	rn.cpu0_ms = child_cpu_ms(RUSAGE_SELF);
+	rn.cpu0_ms = child_cpu_ms(RUSAGE_SELF, NULL);
 	rn.deadline_ms = child_now_ms() +
 	    config_export(q->cfg)->time_limit * 1000;
 	err_set(err, errlen, "%s", "");
