@@ -695,6 +695,7 @@ END_TEST
 #define MIB		(1u << 20)
 #define WRITTEN		(64 * MIB)
 #define TMPFS_MAGIC_	0x01021994
+#define OVERLAY_MAGIC_	0x794c7630
 
 /* The writer: the bytes come back as written, and those already on disk
  * leave the page cache while the export runs (two writeback steps
@@ -726,9 +727,11 @@ START_TEST(test_writer_leaves_page_cache)
 	    (ssize_t)sizeof(back));
 	ck_assert(back[0] == WRITTEN / MIB - 1);
 	/* resident pages: at most the last steps and what the reads above
-	 * brought back (tmpfs has no disk to leave them on) */
+	 * brought back. Not on tmpfs, which has no disk to leave them on,
+	 * nor on overlayfs (a container's root), whose files may start their
+	 * writeback in the layer below, out of sync_file_range's reach */
 	ck_assert_int_eq(fstatfs(fd, &sf), 0);
-	if (sf.f_type != TMPFS_MAGIC_) {
+	if (sf.f_type != TMPFS_MAGIC_ && sf.f_type != OVERLAY_MAGIC_) {
 		map = mmap(NULL, WRITTEN, PROT_READ, MAP_SHARED, fd, 0);
 		ck_assert(map != MAP_FAILED);
 		ck_assert_ptr_nonnull(vec = malloc(pages));
