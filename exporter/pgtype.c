@@ -86,9 +86,11 @@ pgtype_supported(uint32_t oid)
 static int
 put_db_text(struct buf *out, const uint8_t *p, size_t len)
 {
-	if (!dcbor_utf8_valid(p, len))
-		return ERR_FORMAT;
-	return dcbor_put_text(out, (const char *)p, len);
+	int r = dcbor_put_text(out, (const char *)p, len);
+
+	/* dcbor_put_text checks the UTF-8 once (ERR_CBOR and nothing
+	 * written): here that is the value's fault */
+	return r == ERR_CBOR ? ERR_FORMAT : r;
 }
 
 static int
@@ -135,6 +137,11 @@ put_dec(char *s, uint64_t v, size_t width)
 	size_t n = sizeof(t), len;
 	unsigned k;
 
+	if (v < 100 && width == 2) {
+		/* the month, day, hour, minute and second of every date */
+		memcpy(s, pairs + 2 * v, 2);
+		return 2;
+	}
 	while (v >= 100) {
 		k = (unsigned)(v % 100);
 		v /= 100;

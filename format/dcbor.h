@@ -20,7 +20,9 @@
  * head, its exact width and raw bits (to reject non-shortest heads and
  * non-preferred floats, and to check NaN payloads), which the streaming
  * callbacks only report indirectly, and the parser must read through the
- * project's one bounded buffer type. Encoding heads does use libcbor.
+ * project's one bounded buffer type. Encoding writes the heads inline (they
+ * run for every value of every row) and the single and double floats
+ * through libcbor; tests/check_dcbor.c holds every head to libcbor's bytes.
  *
  * Decoding rejects with ERR_CBOR: indefinite lengths, non-shortest heads,
  * non-preferred floats (a float that fits a shorter width, or any NaN other

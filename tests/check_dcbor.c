@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cbor.h>
+
 #include "buf.h"
 #include "dcbor.h"
 #include "err.h"
@@ -723,6 +725,94 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* The heads are written inline (format/dcbor.c); libcbor's encoder is the
+ * reference: the same bytes for every major type at every width boundary
+ * and on random arguments of every width. */
+static void
+head_agrees(uint64_t v)
+{
+	unsigned char want[9];
+	struct buf *b = buf_new(64);
+	size_t n;
+	int neg;
+
+	for (neg = 0; neg < 2; neg++) {
+		buf_reset(b);
+		if (neg) {
+			if (v > (uint64_t)INT64_MAX)
+				continue;
+			n = cbor_encode_negint(v, want, sizeof(want));
+			ck_assert_int_eq(dcbor_put_int(b, -1 - (int64_t)v), 0);
+		} else {
+			n = cbor_encode_uint(v, want, sizeof(want));
+			ck_assert_int_eq(dcbor_put_uint(b, v), 0);
+		}
+		ck_assert_msg(n > 0 && buf_len(b) == n &&
+		    memcmp(buf_ptr(b), want, n) == 0,
+		    "integer head of %llu (negative %d) differs from libcbor's",
+		    (unsigned long long)v, neg);
+	}
+	buf_reset(b);
+	n = cbor_encode_array_start((size_t)v, want, sizeof(want));
+	ck_assert_int_eq(dcbor_put_array(b, v), 0);
+	ck_assert(buf_len(b) == n && memcmp(buf_ptr(b), want, n) == 0);
+	buf_reset(b);
+	n = cbor_encode_map_start((size_t)v, want, sizeof(want));
+	ck_assert_int_eq(dcbor_put_map(b, v), 0);
+	ck_assert(buf_len(b) == n && memcmp(buf_ptr(b), want, n) == 0);
+	buf_reset(b);
+	n = cbor_encode_tag(v, want, sizeof(want));
+	ck_assert_int_eq(dcbor_put_tag(b, v), 0);
+	ck_assert(buf_len(b) == n && memcmp(buf_ptr(b), want, n) == 0);
+	buf_free(b);
+}
+
+START_TEST(test_heads_match_libcbor)
+{
+	static const uint64_t edge[] = { 0, 1, 23, 24, 25, 0xff, 0x100, 0xffff,
+	    0x10000, 0xffffffffULL, 0x100000000ULL, INT64_MAX,
+	    (uint64_t)INT64_MAX + 1, UINT64_MAX };
+	unsigned char want[9];
+	struct buf *b = buf_new(1 << 17);
+	static uint8_t bytes[70000];
+	size_t i, n, len;
+	uint64_t v;
+	int bits;
+
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		head_agrees(edge[i]);
+		head_agrees(edge[i] - 1);
+	}
+	srandom(7);
+	for (i = 0; i < 20000; i++) {
+		v = ((uint64_t)random() << 33) ^ ((uint64_t)random() << 2) ^
+		    (uint64_t)random();
+		bits = (int)(i % 64) + 1;
+		head_agrees(bits == 64 ? v : v & ((1ULL << bits) - 1));
+	}
+	/* string heads: lengths across every width a buffer can hold */
+	memset(bytes, 'a', sizeof(bytes));
+	for (len = 0; len < sizeof(bytes); len += len < 300 ? 1 : 997) {
+		buf_reset(b);
+		ck_assert_int_eq(dcbor_put_text(b, (const char *)bytes, len), 0);
+		n = cbor_encode_string_start(len, want, sizeof(want));
+		ck_assert(buf_len(b) == n + len &&
+		    memcmp(buf_ptr(b), want, n) == 0);
+		buf_reset(b);
+		ck_assert_int_eq(dcbor_put_bytes(b, bytes, len), 0);
+		n = cbor_encode_bytestring_start(len, want, sizeof(want));
+		ck_assert(buf_len(b) == n + len &&
+		    memcmp(buf_ptr(b), want, n) == 0);
+	}
+	buf_reset(b);
+	ck_assert_int_eq(dcbor_put_bool(b, 1), 0);
+	ck_assert_int_eq(dcbor_put_bool(b, 0), 0);
+	ck_assert_int_eq(dcbor_put_null(b), 0);
+	ck_assert(buf_len(b) == 3 && memcmp(buf_ptr(b), "\xf5\xf4\xf6", 3) == 0);
+	buf_free(b);
+}
+END_TEST
+
 static Suite *
 dcbor_suite(void)
 {
@@ -742,6 +832,7 @@ dcbor_suite(void)
 	tcase_add_test(tc, test_skip_depth);
 	tcase_add_test(tc, test_put_failures);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_heads_match_libcbor);
 	suite_add_tcase(s, tc);
 	return s;
 }
