@@ -536,7 +536,13 @@ struct serve {
 	PGconn *db;
 	int dbfd, peer, log;
 	struct buf *in, *out;
-	struct buf *rows;	/* COPY rows not yet in out (DATA_JOIN) */
+	/* The CopyData message being joined at the end of out (DATA_JOIN):
+	 * rows go into out as they come, its header's length is written
+	 * when it closes, and nothing of out is sent while one is open
+	 * (serve_results closes it before it returns). join_at is its
+	 * header's offset from out's first unsent byte. */
+	int joining;
+	size_t join_at, join_len;
 	struct plan *plan;
 	size_t next;
 	enum serve_state st;
@@ -707,17 +713,21 @@ copy_out_put(struct buf *out, const PGresult *res)
 	return msg_put(out, 'H', body, k);
 }
 
-/* The rows waiting in s->rows, as one CopyData message at the end of out. */
+/* Closes the CopyData message being joined, if one is open. */
 static int
 rows_flush(struct serve *s)
 {
-	int r;
+	uint8_t len[4];
+	uint32_t v;
+	int k;
 
-	if (buf_len(s->rows) == 0)
+	if (!s->joining)
 		return 0;
-	r = msg_put(s->out, 'd', buf_ptr(s->rows), buf_len(s->rows));
-	buf_reset(s->rows);
-	return r;
+	s->joining = 0;
+	v = (uint32_t)(s->join_len + 4);
+	for (k = 0; k < 4; k++)
+		len[k] = (uint8_t)(v >> (8 * (3 - k)));
+	return buf_patch(s->out, s->join_at + 1, len, sizeof(len));
 }
 
 /* One COPY row: joined to the rows before it, or alone when long. */
@@ -726,11 +736,22 @@ row_put(struct serve *s, const char *row, size_t n)
 {
 	int r;
 
-	if (buf_len(s->rows) + n > DATA_JOIN && (r = rows_flush(s)) != 0)
+	if (s->joining && s->join_len + n > DATA_JOIN &&
+	    (r = rows_flush(s)) != 0)
 		return r;
 	if (n >= DATA_JOIN)
 		return msg_put(s->out, 'd', row, n);
-	return buf_put(s->rows, row, n);
+	if (!s->joining) {
+		s->join_at = buf_len(s->out);
+		if ((r = msg_put(s->out, 'd', NULL, 0)) != 0)
+			return r;
+		s->joining = 1;
+		s->join_len = 0;
+	}
+	if ((r = buf_put(s->out, row, n)) != 0)
+		return r;
+	s->join_len += n;
+	return 0;
 }
 
 /* serve_results without the last rows_flush. */
@@ -950,8 +971,7 @@ relay_main(void *arg)
 	s.plan = &plan;
 	s.st = IDLE;
 	if ((s.in = buf_new(plan.longest + 5 + 65536)) == NULL ||
-	    (s.out = buf_new(OUT_HIGH + (1u << 20) + 65536)) == NULL ||
-	    (s.rows = buf_new(DATA_JOIN)) == NULL)
+	    (s.out = buf_new(OUT_HIGH + (1u << 20) + 65536)) == NULL)
 		return 1;
 	r = serve(&s);
 	/* No frees: the child _exits; the session ends with it. */

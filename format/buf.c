@@ -289,6 +289,18 @@ buf_unput(struct buf *b, size_t n)
 }
 
 int
+buf_patch(struct buf *b, size_t off, const void *p, size_t n)
+{
+	if (b->readonly)
+		return ERR_INVALID;
+	if (off > buf_len(b) || n > buf_len(b) - off)
+		return ERR_TRUNCATED;
+	if (n > 0)
+		memcpy(b->d + b->off + off, p, n);
+	return 0;
+}
+
+int
 buf_put_slow(struct buf *b, const void *p, size_t n)
 {
 	/* buf_put's every case, the errors included (buf.h) */

@@ -174,5 +174,9 @@ int buf_putf(struct buf *b, const char *fmt, ...)
 int buf_reserve(struct buf *b, size_t n, uint8_t **dst);
 /* Drops n bytes from the end of the written data. */
 int buf_unput(struct buf *b, size_t n);
+/* Overwrites n bytes of the unread data, off bytes past its start (a
+ * length written once what it counts is known): ERR_TRUNCATED unless all
+ * of them are there, ERR_INVALID on a read-only view. */
+int buf_patch(struct buf *b, size_t off, const void *p, size_t n);
 
 #endif

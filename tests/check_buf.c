@@ -93,6 +93,30 @@ START_TEST(test_secret_grow)
 }
 END_TEST
 
+START_TEST(test_patch)
+{
+	struct buf *b = buf_new(64), *v;
+	uint8_t x;
+
+	ck_assert_int_eq(buf_put(b, "headbody", 8), 0);
+	ck_assert_int_eq(buf_get_u8(b, &x), 0);	/* 'h' read */
+	ck_assert_int_eq(buf_patch(b, 0, "E", 1), 0);
+	ck_assert_int_eq(buf_patch(b, 3, "BODY", 4), 0);
+	ck_assert_int_eq(buf_len(b), 7);
+	ck_assert(memcmp(buf_ptr(b), "EadBODY", 7) == 0);
+	/* past the end, or straddling it: refused, nothing written */
+	ck_assert_int_eq(buf_patch(b, 4, "12345", 5), ERR_TRUNCATED);
+	ck_assert_int_eq(buf_patch(b, 8, "", 0), ERR_TRUNCATED);
+	ck_assert_int_eq(buf_patch(b, SIZE_MAX, "1", 1), ERR_TRUNCATED);
+	ck_assert(memcmp(buf_ptr(b), "EadBODY", 7) == 0);
+	ck_assert_int_eq(buf_patch(b, 7, "", 0), 0);
+	v = buf_from((const uint8_t *)"abc", 3);
+	ck_assert_int_eq(buf_patch(v, 0, "x", 1), ERR_INVALID);
+	buf_free(v);
+	buf_free(b);
+}
+END_TEST
+
 static Suite *
 buf_suite(void)
 {
@@ -104,6 +128,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_lines);
 	tcase_add_test(tc, test_secret_grow);
 	tcase_add_test(tc, test_reserve_zero);
+	tcase_add_test(tc, test_patch);
 	suite_add_tcase(s, tc);
 	return s;
 }
