@@ -163,35 +163,6 @@ merkle_init(struct merkle *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Adds the leaf h (already hashed) to the tree. */
-static void
-merkle_push(struct merkle *m, uint8_t h[EVIDENCE_HASH_LEN])
-{
-	uint64_t n;
-	int i;
-
-	/*
-	 * level[i] holds the root of a complete subtree of 2^i leaves when
-	 * bit i of n is set. Adding a leaf is binary increment: carry while
-	 * the bit is set, merging left (older) with right (newer).
-	 */
-	n = m->n;
-	for (i = 0; n & 1; i++, n >>= 1)
-		node_hash(m->level[i], h, h);
-	memcpy(m->level[i], h, EVIDENCE_HASH_LEN);
-	m->n++;
-}
-
-void
-merkle_add(struct merkle *m, const uint8_t *tenant_hash,
-    const uint8_t content_hash[EVIDENCE_HASH_LEN])
-{
-	uint8_t h[EVIDENCE_HASH_LEN];
-
-	pair_hash(0, tenant_hash, content_hash, h);
-	merkle_push(m, h);
-}
-
 /* n one-block messages (65 bytes: a tag and two hashes) hashed to
  * out[]: eight, then four at a time, then one by one. */
 static void
@@ -215,6 +186,76 @@ hash_pairs(const uint8_t (*msg)[PAIR_MSG], uint8_t *const out[], size_t n)
 		    NULL, 0);
 }
 
+/* h, the root of a complete subtree of 2^MERKLE_QLEVELS leaves, added
+ * above the queues: binary increment, carrying while the bit is set and
+ * merging left (older) with right (newer). */
+static void
+push_high(struct merkle *m, const uint8_t h[EVIDENCE_HASH_LEN])
+{
+	uint8_t c[EVIDENCE_HASH_LEN];
+	uint64_t n = m->nc;
+	int i;
+
+	memcpy(c, h, sizeof(c));
+	for (i = MERKLE_QLEVELS; n & 1; i++, n >>= 1)
+		node_hash(m->level[i], c, c);
+	memcpy(m->level[i], c, sizeof(c));
+	m->nc++;
+}
+
+static void up(struct merkle *m, int i, const uint8_t h[EVIDENCE_HASH_LEN]);
+
+/* The first 2k roots of queue i, paired in order (eight nodes a pass):
+ * k roots of the level above; the rest move to the front. */
+static void
+reduce_queue(struct merkle *m, int i, size_t k)
+{
+	uint8_t msg[8][PAIR_MSG], h[8][EVIDENCE_HASH_LEN];
+	uint8_t *out[8];
+	size_t j, x, step, rest;
+
+	for (j = 0; j < k; j += step) {
+		step = k - j < 8 ? k - j : 8;
+		for (x = 0; x < step; x++) {
+			pair_msg(1, m->q[i][2 * (j + x)], m->q[i][2 * (j + x) + 1],
+			    msg[x]);
+			out[x] = h[x];
+		}
+		hash_pairs((const uint8_t (*)[PAIR_MSG])msg, out, step);
+		for (x = 0; x < step; x++)
+			up(m, i + 1, h[x]);
+	}
+	rest = m->qn[i] - 2 * k;
+	memmove(m->q[i][0], m->q[i][2 * k], rest * EVIDENCE_HASH_LEN);
+	m->qn[i] = (uint8_t)rest;
+}
+
+/* h, the root of a complete subtree of 2^i leaves, after those before
+ * it: into queue i, whose sixteen roots become eight of the level above
+ * in one pass, or above the queues. */
+static void
+up(struct merkle *m, int i, const uint8_t h[EVIDENCE_HASH_LEN])
+{
+	if (i >= MERKLE_QLEVELS) {
+		push_high(m, h);
+		return;
+	}
+	memcpy(m->q[i][m->qn[i]++], h, EVIDENCE_HASH_LEN);
+	if (m->qn[i] == MERKLE_QLEN)
+		reduce_queue(m, i, MERKLE_QLEN / 2);
+}
+
+void
+merkle_add(struct merkle *m, const uint8_t *tenant_hash,
+    const uint8_t content_hash[EVIDENCE_HASH_LEN])
+{
+	uint8_t h[EVIDENCE_HASH_LEN];
+
+	pair_hash(0, tenant_hash, content_hash, h);
+	up(m, 0, h);
+	m->n++;
+}
+
 void
 merkle_leaf_hash(const uint8_t *tenant_hash,
     const uint8_t content_hash[EVIDENCE_HASH_LEN],
@@ -223,62 +264,15 @@ merkle_leaf_hash(const uint8_t *tenant_hash,
 	pair_hash(0, tenant_hash, content_hash, out);
 }
 
-/* a[0..w) -> a[0..w/2): the nodes of adjacent pairs, eight at a time
- * (each pass reads its sixteen inputs before it writes) */
-static void
-reduce_level(uint8_t (*a)[EVIDENCE_HASH_LEN], size_t w)
-{
-	uint8_t msg[8][PAIR_MSG];
-	uint8_t *out[8];
-	size_t j, k, step;
-
-	for (j = 0; j < w / 2; j += step) {
-		step = w / 2 - j < 8 ? w / 2 - j : 8;
-		for (k = 0; k < step; k++) {
-			pair_msg(1, a[2 * (j + k)], a[2 * (j + k) + 1], msg[k]);
-			out[k] = a[j + k];
-		}
-		hash_pairs((const uint8_t (*)[PAIR_MSG])msg, out, step);
-	}
-}
-
-/* Adds the root h of a complete subtree of 2^k leaves to m, whose leaf
- * count is a multiple of 2^k: what pushing those leaves one by one ends
- * with. */
-static void
-merkle_push_at(struct merkle *m, uint8_t h[EVIDENCE_HASH_LEN], int k)
-{
-	uint64_t n = m->n >> k;
-	int i;
-
-	for (i = k; n & 1; i++, n >>= 1)
-		node_hash(m->level[i], h, h);
-	memcpy(m->level[i], h, EVIDENCE_HASH_LEN);
-	m->n += (uint64_t)1 << k;
-}
-
 void
 merkle_push_leaves(struct merkle *m, uint8_t (*h)[EVIDENCE_HASH_LEN],
     size_t n)
 {
-	size_t i = 0, w;
-	int k;
+	size_t i;
 
-	while (i < n) {
-		/* the largest complete subtree that starts here */
-		for (k = 0; k < 16 && ((size_t)2 << k) <= n - i &&
-		    (m->n & (((uint64_t)2 << k) - 1)) == 0; k++)
-			;
-		if (k < 3) {
-			merkle_push(m, h[i]);
-			i++;
-			continue;
-		}
-		for (w = (size_t)1 << k; w > 1; w /= 2)
-			reduce_level(h + i, w);
-		merkle_push_at(m, h[i], k);
-		i += (size_t)1 << k;
-	}
+	for (i = 0; i < n; i++)
+		up(m, 0, h[i]);
+	m->n += n;
 }
 
 void
@@ -319,29 +313,44 @@ merkle_add_file(struct merkle *m, const uint8_t tenant_hash[EVIDENCE_HASH_LEN],
 		*p++ = (uint8_t)(size >> (56 - 8 * i));
 	memcpy(p, file_hash, EVIDENCE_HASH_LEN);
 	b2b_hash(h, EVIDENCE_HASH_LEN, msg, sizeof(msg), NULL, 0);
-	merkle_push(m, h);
+	up(m, 0, h);
+	m->n++;
 }
 
 void
 merkle_root(const struct merkle *m, uint8_t out[EVIDENCE_HASH_LEN])
 {
+	struct merkle t = *m;
 	uint8_t h[EVIDENCE_HASH_LEN];
 	int i, have = 0;
 
-	if (m->n == 0) {
+	if (t.n == 0) {
 		b2b_hash(out, EVIDENCE_HASH_LEN, NULL, 0, NULL, 0);
 		return;
 	}
+	/* Pair what waits in the queues, lowest first: at most one root is
+	 * left on each level, the one of bit i of the leaf count. */
+	for (i = 0; i < MERKLE_QLEVELS; i++)
+		reduce_queue(&t, i, t.qn[i] / 2);
 	/* Fold the complete subtrees from the smallest (rightmost) up. */
 	for (i = 0; i < 64; i++) {
-		if (!(m->n >> i & 1))
+		const uint8_t *r;
+
+		if (i < MERKLE_QLEVELS) {
+			if (t.qn[i] == 0)
+				continue;
+			r = t.q[i][0];
+		} else if (!(t.nc >> (i - MERKLE_QLEVELS) & 1))
 			continue;
+		else
+			r = t.level[i];
 		if (!have) {
-			memcpy(h, m->level[i], EVIDENCE_HASH_LEN);
+			memcpy(h, r, EVIDENCE_HASH_LEN);
 			have = 1;
 		} else
-			node_hash(m->level[i], h, h);
+			node_hash(r, h, h);
 	}
+	sodium_memzero(&t, sizeof(t));
 	memcpy(out, h, EVIDENCE_HASH_LEN);
 }
 

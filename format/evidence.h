@@ -61,10 +61,20 @@ void evidence_hasher_clear(struct evidence_hasher *h);
  * hash = H(0x00 || tenant hash (or 32 zero bytes for a global table) ||
  * content hash), node = H(0x01 || left || right), the left subtree holding
  * the largest power of two of leaves smaller than n. The empty tree's root
- * is H(""). Memory is constant: one hash per bit of the leaf count.
+ * is H(""). Memory is constant. The roots of complete subtrees of the
+ * lowest MERKLE_QLEVELS levels wait in queues of MERKLE_QLEN and are
+ * paired eight nodes at a time (b2b.c's eight lanes) however the leaves
+ * arrive; above them, one root per bit of the leaf count.
  */
+#define MERKLE_QLEVELS	6
+#define MERKLE_QLEN	16
 struct merkle {
-	uint64_t n;
+	uint64_t n;		/* leaves */
+	uint64_t nc;		/* subtrees of 2^MERKLE_QLEVELS leaves above */
+	uint8_t qn[MERKLE_QLEVELS];
+	uint8_t q[MERKLE_QLEVELS][MERKLE_QLEN][EVIDENCE_HASH_LEN];
+	/* level[i], i >= MERKLE_QLEVELS: the root of a complete subtree of
+	 * 2^i leaves while bit i - MERKLE_QLEVELS of nc is set */
 	uint8_t level[64][EVIDENCE_HASH_LEN];
 };
 
@@ -78,8 +88,7 @@ void merkle_leaf_hash(const uint8_t *tenant_hash,
     uint8_t out[EVIDENCE_HASH_LEN]);
 /*
  * Adds n leaves, given as their hashes h[0..n) in order, to m: the same
- * tree as n merkle_adds, with the complete subtrees among them reduced
- * four nodes at a time. h is scratch (overwritten).
+ * tree as n merkle_adds.
  */
 void merkle_push_leaves(struct merkle *m, uint8_t (*h)[EVIDENCE_HASH_LEN],
     size_t n);
@@ -91,7 +100,7 @@ struct merkle_pending {
 	uint8_t ch[EVIDENCE_HASH_LEN];
 };
 /*
- * The leaves of p[0..n), hashed four at a time into scratch (room for n
+ * The leaves of p[0..n), hashed eight at a time into scratch (room for n
  * hashes), added to m in order: the tree n merkle_adds build. For the
  * writer, the reader and the tree thread alike.
  */

@@ -155,6 +155,105 @@ START_TEST(test_merkle_shape)
 }
 END_TEST
 
+/* RFC 6962's MTH of the leaf hashes l[0..n), recursively, with
+ * libsodium's BLAKE2b: the reference the streaming tree is held to. */
+static void
+mth(uint8_t (*l)[32], size_t n, uint8_t out[32])
+{
+	uint8_t a[32], b[32];
+	size_t k = 1;
+
+	if (n == 1) {
+		memcpy(out, l[0], 32);
+		return;
+	}
+	while (k * 2 < n)
+		k *= 2;
+	mth(l, k, a);
+	mth(l + k, n - k, b);
+	node(a, b, out);
+}
+
+/* The streaming tree against the recursive definition, for every count
+ * up to 300 (past the queues' first levels) and for large ones, the
+ * leaves given one by one, as hashes in batches of random sizes, as
+ * pending rows, all three mixed, and a row carrying a file last; reading
+ * the root in the middle changes nothing. */
+START_TEST(test_merkle_reference)
+{
+	enum { MAX = 9000 };
+	static uint8_t th[MAX][32], ch[MAX][32], l[MAX][32], h[MAX][32];
+	static struct merkle_pending pend[MAX];
+	static const size_t big[] = { 1023, 1024, 1025, 4095, 4097, MAX };
+	uint8_t want[32], got[32], mid[32], in[105], fh[32];
+	struct merkle m;
+	size_t n, i, k, w, c;
+	int mode, sub;
+
+	randombytes_buf(th, sizeof(th));
+	randombytes_buf(ch, sizeof(ch));
+	randombytes_buf(fh, sizeof(fh));
+	for (i = 0; i < MAX; i++)
+		leaf(i % 7 ? th[i] : NULL, ch[i], l[i]);
+	for (c = 0; c < 300 + sizeof(big) / sizeof(big[0]); c++) {
+		n = c < 300 ? c + 1 : big[c - 300];
+		mth(l, n, want);
+		for (mode = 0; mode < 4; mode++) {
+			merkle_init(&m);
+			for (i = 0; i < n; i += k) {
+				/* mode 3: the three ways mixed */
+				sub = mode < 3 ? mode :
+				    (int)randombytes_uniform(3);
+				k = sub == 0 ? 1 : 1 + randombytes_uniform(150);
+				if (k > n - i)
+					k = n - i;
+				if (sub == 0)
+					merkle_add(&m, i % 7 ? th[i] : NULL, ch[i]);
+				else if (sub == 1) {
+					memcpy(h, l + i, k * 32);
+					merkle_push_leaves(&m, h, k);
+				} else {
+					for (w = 0; w < k; w++) {
+						pend[w].has_tenant = (i + w) % 7 != 0;
+						memcpy(pend[w].th, th[i + w], 32);
+						memcpy(pend[w].ch, ch[i + w], 32);
+					}
+					merkle_add_pending(&m, pend, k, h);
+				}
+				if (i % 97 == 5)
+					merkle_root(&m, mid);
+			}
+			ck_assert(m.n == n);
+			merkle_root(&m, got);
+			ck_assert_msg(memcmp(got, want, 32) == 0,
+			    "%zu leaves, mode %d", n, mode);
+		}
+		/* a row with a file as the last leaf: H(2 || th || ch ||
+		 * size || fh) */
+		if (n > 1) {
+			merkle_init(&m);
+			memcpy(h, l, (n - 1) * 32);
+			merkle_push_leaves(&m, h, n - 1);
+			merkle_add_file(&m, th[0], ch[0], 0x0102030405060708ULL,
+			    fh);
+			in[0] = 2;
+			memcpy(in + 1, th[0], 32);
+			memcpy(in + 33, ch[0], 32);
+			for (i = 0; i < 8; i++)
+				in[65 + i] = (uint8_t)(i + 1);
+			memcpy(in + 73, fh, 32);
+			memcpy(h[0], l[n - 1], 32);
+			crypto_generichash(l[n - 1], 32, in, sizeof(in), NULL, 0);
+			mth(l, n, want);
+			memcpy(l[n - 1], h[0], 32);
+			merkle_root(&m, got);
+			ck_assert_msg(memcmp(got, want, 32) == 0,
+			    "%zu leaves, the last with a file", n);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 evidence_suite(void)
 {
@@ -164,6 +263,7 @@ evidence_suite(void)
 	tcase_add_test(tc, test_hasher_matches_plain);
 	tcase_add_test(tc, test_merkle_shape);
 	tcase_add_test(tc, test_content_n);
+	tcase_add_test(tc, test_merkle_reference);
 	suite_add_tcase(s, tc);
 	return s;
 }
