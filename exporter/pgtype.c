@@ -538,10 +538,11 @@ value_to_cbor(uint32_t oid, const uint8_t *p, size_t len, struct buf *in,
     struct buf *out)
 {
 	struct buf *own = NULL;
-	uint32_t elem;
+	uint32_t elem = 0;
 	int r = ERR_INTERNAL;
 
-	if (!pgtype_supported(oid)) {
+	/* the array table is searched only for what no scalar case takes */
+	if (!scalar_supported(oid) && (elem = pgtype_array_elem(oid)) == 0) {
 		r = ERR_UNSUPPORTED;
 		goto out;
 	}
@@ -574,7 +575,7 @@ value_to_cbor(uint32_t oid, const uint8_t *p, size_t len, struct buf *in,
 		if ((r = buf_get_ptr(in, len - 1, &t)) != 0 ||
 		    (r = put_db_text(out, t, len - 1)) != 0)
 			goto out;
-	} else if ((elem = pgtype_array_elem(oid)) != 0) {
+	} else if (elem != 0) {
 		if ((r = array_to_cbor(elem, in, out)) != 0)
 			goto out;
 	} else if ((r = scalar_to_cbor(oid, in, out)) != 0)
