@@ -700,7 +700,7 @@ b2b_hash8_block(uint8_t *const out[8], size_t outlen,
  * zero-padded; returns how many bytes of it are message. *at is where
  * the block is: in p itself when it lies there whole, else copied to
  * blk. */
-static size_t
+static inline __attribute__((always_inline)) size_t
 rest_block(const struct b2b *s, const uint8_t *p, size_t n, size_t b,
     uint8_t blk[BLAKE2B_BLOCK], const uint8_t **at)
 {
@@ -729,74 +729,153 @@ rest_block(const struct b2b *s, const uint8_t *p, size_t n, size_t b,
 	return len;
 }
 
-/* b2b_final4 and b2b_final8: lanes (4 or 8) messages continuing s. */
+/* How many lanes b2b_final_n keeps busy: 8 with AVX-512F, 4 with AVX2,
+ * else 1 (one message after the other). */
 static int
-final_lanes(int lanes, const struct b2b *s, const uint8_t *const p[],
-    const size_t n[], uint8_t *const out[])
+lanes_avail(void)
+{
+#ifdef B2B_X4
+	int k = x4_kind();
+
+	if (k > b2b_x4_max)
+		k = b2b_x4_max;
+	return k == 2 ? 8 : k == 1 ? 4 : 1;
+#else
+	return 1;
+#endif
+}
+
+/* A message of b2b_final_n, alone: a copy of s, updated and finished. */
+static void
+final_one(const struct b2b *s, const uint8_t *p, size_t n, uint8_t *out)
+{
+	struct b2b st = *s;
+
+	b2b_update(&st, p, n);
+	b2b_final(&st, out);
+}
+
+/* b2b_final_n's lanes: lane j runs message msg[j] (NONE: idle), at its
+ * block b[j] of nblk[j], with state h[j] and byte count done[j]. */
+#define NONE	SIZE_MAX
+struct lanes {
+	size_t msg[8], b[8], nblk[8];
+	uint64_t h[8][8], done[8];
+};
+
+/* Lane j's message from block b[j] on, one compression at a time. */
+static void
+lane_finish(const struct b2b *s, struct lanes *l, int j,
+    const uint8_t *const p[], const size_t n[], uint8_t *const out[])
+{
+	uint8_t blk[BLAKE2B_BLOCK];
+	const uint8_t *at;
+	struct b2b st = *s;
+	size_t i = l->msg[j];
+
+	memcpy(st.h, l->h[j], sizeof(st.h));
+	st.t[1] = 0;
+	for (; l->b[j] < l->nblk[j]; l->b[j]++) {
+		l->done[j] += rest_block(s, p[i], n[i], l->b[j], blk, &at);
+		st.t[0] = l->done[j];
+		compress(&st, at, l->b[j] + 1 == l->nblk[j]);
+	}
+	words_out(out[i], st.h, s->outlen);
+	l->msg[j] = NONE;
+}
+
+void
+b2b_final_n(const struct b2b *s, const uint8_t *const p[],
+    const size_t n[], uint8_t *const out[], size_t count)
 {
 	static const uint8_t zero[BLAKE2B_BLOCK];
 	uint8_t blk[8][BLAKE2B_BLOCK];
 	const uint8_t *at[8];
-	uint64_t words[8][8], h[8][8], t[8], f[8], done[8];
-	size_t nblk[8], most = 0, sum = 0, b;
-	int j;
+	uint64_t t[8], f[8];
+	struct lanes l;
+	size_t next = 0, i;
+	int lanes = lanes_avail(), width, active, j, k;
 
-	if (s->t[1] != 0)
-		return -1;
-	for (j = 0; j < lanes; j++) {
-		if (n[j] > SIZE_MAX / 2 || s->t[0] + s->n + n[j] < s->t[0])
-			return -1;
-		nblk[j] = s->n + n[j] == 0 ? 1 :
-		    (s->n + n[j] + BLAKE2B_BLOCK - 1) / BLAKE2B_BLOCK;
-		if (nblk[j] > most)
-			most = nblk[j];
-		sum += nblk[j];
+	if (lanes == 1 || s->t[1] != 0) {
+		for (i = 0; i < count; i++)
+			final_one(s, p[i], n[i], out[i]);
+		return;
 	}
-	/* lanes advance together: a short one idles while the longest
-	 * runs. A pass of four costs about one and a half of one message,
-	 * a pass of eight about two: past that much idling one at a time
-	 * (or four at a time) is cheaper. */
-	if (lanes == 4 ? 3 * most > 2 * sum : 2 * most > sum)
-		return -1;
-	for (j = 0; j < lanes; j++) {
-		memcpy(h[j], s->h, sizeof(h[j]));
-		done[j] = s->t[0];
-	}
-	for (b = 0; b < most; b++) {
+	for (j = 0; j < 8; j++)
+		l.msg[j] = NONE;
+	for (;;) {
+		/* an idle lane takes the next message */
+		active = 0;
 		for (j = 0; j < lanes; j++) {
-			/* finished: computed, unused */
-			if (b >= nblk[j]) {
+			while (l.msg[j] == NONE && next < count) {
+				i = next++;
+				if (n[i] > SIZE_MAX / 2 ||
+				    s->t[0] + s->n + n[i] < s->t[0]) {
+					/* the count would pass 2^64 */
+					final_one(s, p[i], n[i], out[i]);
+					continue;
+				}
+				l.msg[j] = i;
+				l.b[j] = 0;
+				l.nblk[j] = s->n + n[i] == 0 ? 1 :
+				    (s->n + n[i] + BLAKE2B_BLOCK - 1) /
+				    BLAKE2B_BLOCK;
+				memcpy(l.h[j], s->h, sizeof(l.h[j]));
+				l.done[j] = s->t[0];
+			}
+			active += l.msg[j] != NONE;
+		}
+		if (active == 0)
+			return;
+		width = lanes;
+		if (next >= count) {
+			/* the last ones: to the front lanes, then four lanes
+			 * at once, or one at a time for two or fewer (a
+			 * pass of four costs about one and a half single
+			 * ones, a pass of eight about two) */
+			for (j = 0, k = 0; j < lanes; j++)
+				if (l.msg[j] != NONE && j != k++) {
+					l.msg[k - 1] = l.msg[j];
+					l.b[k - 1] = l.b[j];
+					l.nblk[k - 1] = l.nblk[j];
+					l.done[k - 1] = l.done[j];
+					memcpy(l.h[k - 1], l.h[j], sizeof(l.h[j]));
+					l.msg[j] = NONE;
+				}
+			if (active <= 2) {
+				for (j = 0; j < active; j++)
+					lane_finish(s, &l, j, p, n, out);
+				return;
+			}
+			if (active <= 4)
+				width = 4;
+		}
+		for (j = 0; j < width; j++) {
+			if (l.msg[j] == NONE) {
 				at[j] = zero;
 				t[j] = f[j] = 0;
 				continue;
 			}
-			done[j] += rest_block(s, p[j], n[j], b, blk[j], &at[j]);
-			t[j] = done[j];
-			f[j] = b + 1 == nblk[j] ? ~(uint64_t)0 : 0;
+			i = l.msg[j];
+			l.done[j] += rest_block(s, p[i], n[i], l.b[j], blk[j],
+			    &at[j]);
+			t[j] = l.done[j];
+			f[j] = l.b[j] + 1 == l.nblk[j] ? ~(uint64_t)0 : 0;
 		}
-		if (lanes == 8)
-			compress8(words, (const uint64_t (*)[8])h, t, f, at);
+		/* in place: every lane's state is read before any is
+		 * written (an idle lane's is rewritten when it next starts) */
+		if (width == 8)
+			compress8(l.h, (const uint64_t (*)[8])l.h, t, f, at);
 		else
-			compress4(words, (const uint64_t (*)[8])h, t, f, at);
-		for (j = 0; j < lanes; j++)
-			if (b < nblk[j])
-				memcpy(h[j], words[j], sizeof(h[j]));
+			compress4(l.h, (const uint64_t (*)[8])l.h, t, f, at);
+		for (j = 0; j < width; j++) {
+			if (l.msg[j] == NONE)
+				continue;
+			if (++l.b[j] == l.nblk[j]) {
+				words_out(out[l.msg[j]], l.h[j], s->outlen);
+				l.msg[j] = NONE;
+			}
+		}
 	}
-	for (j = 0; j < lanes; j++)
-		words_out(out[j], h[j], s->outlen);
-	return 0;
 }
-
-int
-b2b_final4(const struct b2b *s, const uint8_t *const p[4],
-    const size_t n[4], uint8_t *const out[4])
-{
-	return final_lanes(4, s, p, n, out);
-}
-
-int
-b2b_final8(const struct b2b *s, const uint8_t *const p[8],
-    const size_t n[8], uint8_t *const out[8])
-{
-	return final_lanes(8, s, p, n, out);
-}
+#undef NONE

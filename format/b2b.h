@@ -60,21 +60,15 @@ void b2b_hash4_block(uint8_t *const out[4], size_t outlen,
 void b2b_hash8_block(uint8_t *const out[8], size_t outlen,
     const uint8_t *const p[8], size_t n);
 /*
- * Four messages that continue the state s (not changed): p[j] of n[j]
- * bytes each. out[j] gets what copying s, b2b_update(p[j], n[j]) and
- * b2b_final give (s->outlen bytes). The lanes take their blocks together,
- * so a short message idles while a longer one runs: 0, or -1 when the
- * longest needs more than two thirds of the blocks of all four (or the
- * byte count would pass 2^64), with nothing written: hash those one at a
- * time.
+ * count messages that continue the state s (not changed), of any lengths:
+ * out[i] gets what copying s, b2b_update(p[i], n[i]) and b2b_final give.
+ * The messages share the lanes (eight with AVX-512F, four with AVX2): a
+ * lane whose message ends takes the next one, so lengths that differ cost
+ * no idle lanes but at the very end, where the last few are finished four
+ * or one at a time. Without either, one message after the other.
  */
-int b2b_final4(const struct b2b *s, const uint8_t *const p[4],
-    const size_t n[4], uint8_t *const out[4]);
-/* The same for eight messages (one pass with AVX-512F, else two of
- * four): -1 when the longest needs more than half of the blocks of all
- * eight. */
-int b2b_final8(const struct b2b *s, const uint8_t *const p[8],
-    const size_t n[8], uint8_t *const out[8]);
+void b2b_final_n(const struct b2b *s, const uint8_t *const p[],
+    const size_t n[], uint8_t *const out[], size_t count);
 /* The widest path the functions above may take (for tests): 2 AVX-512
  * (default; eight lanes in one pass for the eight-message ones), 1 AVX2,
  * 0 one message at a time. */

@@ -348,21 +348,20 @@ w_files_part(struct bundle_writer *w, uint64_t part)
 static int
 w_pending(struct bundle_writer *w)
 {
-	const uint8_t *rec[8];
-	uint8_t *out[8];
-	size_t len[8], i, j, step, n = w->npw;
+	const uint8_t *rec[WB];
+	uint8_t *out[WB];
+	size_t len[WB], i, n = w->npw;
 	int r;
 
 	w->npw = 0;
-	for (i = 0; i < n; i += step) {
-		step = n - i < 8 ? n - i : 8;
-		for (j = 0; j < step; j++) {
-			rec[j] = buf_ptr(w->rec) + w->pw[i + j].off;
-			len[j] = w->pw[i + j].len;
-			out[j] = w->wp[i + j].ch;
-		}
-		evidence_hasher_content_n(&w->eh, rec, len, out, step);
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		rec[i] = buf_ptr(w->rec) + w->pw[i].off;
+		len[i] = w->pw[i].len;
+		out[i] = w->wp[i].ch;
 	}
+	evidence_hasher_content_n(&w->eh, rec, len, out, n);
 	for (i = 0; i < n; i++)
 		if ((r = dcbor_put_array(w->ev, 2)) != 0 ||
 		    (r = w->wp[i].has_tenant ? dcbor_put_bytes(w->ev,

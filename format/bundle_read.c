@@ -624,8 +624,8 @@ take_record(struct reader *rd, size_t t, const uint8_t *rec, size_t len,
 }
 
 /* Records parsed and checked, waiting to be taken PENDING at a time
- * (their content hashes in one pass). */
-#define PENDING	8
+ * (their content hashes sharing the hash lanes: b2b_final_n). */
+#define PENDING	32
 
 struct pending {
 	const uint8_t *rec[PENDING], *tval[PENDING];

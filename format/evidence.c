@@ -100,22 +100,7 @@ evidence_hasher_content_n(const struct evidence_hasher *h,
     const uint8_t *const record[], const size_t len[],
     uint8_t *const out[], size_t n)
 {
-	size_t i = 0;
-
-	/* eight, else four, share a pass where their lengths allow */
-	while (i < n) {
-		if (n - i >= 8 && b2b_final8(&h->content0, record + i,
-		    len + i, out + i) == 0)
-			i += 8;
-		else if (n - i >= 4 && b2b_final4(&h->content0, record + i,
-		    len + i, out + i) == 0)
-			i += 4;
-		else {
-			(void)finish_from(&h->content0, record[i], len[i],
-			    out[i]);
-			i++;
-		}
-	}
+	b2b_final_n(&h->content0, record, len, out, n);
 }
 
 void

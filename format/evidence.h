@@ -48,8 +48,8 @@ int evidence_hasher_tenant(struct evidence_hasher *h, const uint8_t *value,
     size_t len, uint8_t out[EVIDENCE_HASH_LEN]);
 int evidence_hasher_content(const struct evidence_hasher *h,
     const uint8_t *record, size_t len, uint8_t out[EVIDENCE_HASH_LEN]);
-/* n content hashes: eight or four of them in one pass where their
- * lengths allow (b2b_final8, b2b_final4), else one after the other. */
+/* n content hashes, sharing the hash lanes whatever their lengths
+ * (b2b_final_n). */
 void evidence_hasher_content_n(const struct evidence_hasher *h,
     const uint8_t *const record[], const size_t len[],
     uint8_t *const out[], size_t n);

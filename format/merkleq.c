@@ -46,7 +46,7 @@ mq_thread(void *arg)
 		}
 		b = &q->batch[q->done % MQ_BATCHES];
 		pthread_mutex_unlock(&q->mu);
-		/* runs of one table: leaves and nodes four at a time */
+		/* runs of one table: leaves and nodes eight at a time */
 		for (i = 0; i < b->n; i = e) {
 			for (e = i + 1; e < b->n && b->t[e] == b->t[i]; e++)
 				;

@@ -165,15 +165,15 @@ static int
 final_lanes(int lanes, const struct b2b *s, const uint8_t *const in[8],
     const size_t n[8], uint8_t *const out[8])
 {
-	return lanes == 8 ? b2b_final8(s, in, n, out) :
-	    b2b_final4(s, in, n, out);
+	b2b_final_n(s, in, n, out, (size_t)lanes);
+	return 0;
 }
 
-/* b2b_final4 and b2b_final8 from the evidence's keyed prefix state: the
- * bytes of a copy of the state updated and finished, for every length up
- * to a few blocks in lane 0 and lengths of up to as many blocks in the
- * others (blocks read in place and copied, at odd and even addresses);
- * lanes too far apart are refused with nothing written. */
+/* b2b_final_n on four and eight messages from the evidence's keyed prefix
+ * state: the bytes of a copy of the state updated and finished, for every
+ * length up to a few blocks in lane 0 and lengths of up to as many blocks
+ * in the others (blocks read in place and copied, at odd and even
+ * addresses), and one message far longer than the others. */
 static void
 final_against_copies(int lanes)
 {
@@ -214,15 +214,18 @@ final_against_copies(int lanes)
 			    j, n[j], k);
 		}
 	}
-	/* one block against eight: refused, nothing written (four lanes:
-	 * 3 * 8 > 2 * 11; eight: 2 * 8 > 15) */
+	/* one block against eight */
 	for (j = 0; j < 8; j++)
 		n[j] = 10;
 	n[2] = F4LEN - 15;
-	memset(got, 0xa5, sizeof(got));
-	ck_assert_int_eq(final_lanes(lanes, &base, in, n, out), -1);
-	for (j = 0; j < 32; j++)
-		ck_assert(got[0][j] == 0xa5 && got[2][j] == 0xa5);
+	ck_assert_int_eq(final_lanes(lanes, &base, in, n, out), 0);
+	for (j = 0; j < (size_t)lanes; j++) {
+		s = base;
+		b2b_update(&s, in[j], n[j]);
+		b2b_final(&s, want);
+		ck_assert_msg(memcmp(want, got[j], 32) == 0,
+		    "%d lanes, one long: lane %zu len %zu", lanes, j, n[j]);
+	}
 	/* a full buffer (the key block, not yet compressed): as it is, and
 	 * with more after it */
 	ck_assert_int_eq(b2b_init(&s, 32, salt, 32), 0);
@@ -280,6 +283,67 @@ START_TEST(test_eight_at_once)
 }
 END_TEST
 
+/* b2b_final_n: any number of messages of lengths far apart, from prefix
+ * states of every buffered length (key block only, key and a prefix, no
+ * key, a buffer full and not yet compressed), against libsodium's bytes
+ * for the same key, prefix and message, on every path (eight lanes,
+ * four, one); no digest is written twice or past its end. */
+START_TEST(test_final_n)
+{
+	enum { MAXN = 70, NLEN = 1500 };
+	static uint8_t msg[MAXN][NLEN + 1], got[MAXN][65];
+	uint8_t key[64], prefix[200], want[64];
+	uint8_t *out[MAXN];
+	const uint8_t *in[MAXN];
+	size_t n[MAXN], count, i, plen, klen, outlen;
+	crypto_generichash_state ref;
+	struct b2b base;
+	int round, path;
+
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(prefix, sizeof(prefix));
+	for (path = 2; path >= 0; path--) {
+		b2b_x4_max = path;
+		for (round = 0; round < 300; round++) {
+			klen = round % 3 == 0 ? 0 : round % 3 == 1 ? 32 : 64;
+			plen = randombytes_uniform(sizeof(prefix) + 1);
+			if (round % 7 == 0)
+				plen = 0;
+			outlen = round % 5 == 0 ? 64 : 32;
+			count = round < 10 ? (size_t)round :
+			    randombytes_uniform(MAXN + 1);
+			for (i = 0; i < count; i++) {
+				/* mostly short, some long: lanes finish
+				 * at very different times */
+				n[i] = randombytes_uniform(8) == 0 ?
+				    randombytes_uniform(NLEN + 1) :
+				    randombytes_uniform(200);
+				in[i] = msg[i] + (i & 1);
+				randombytes_buf(msg[i], n[i] + 1);
+				out[i] = got[i];
+				memset(got[i], 0xa5, sizeof(got[i]));
+			}
+			ck_assert_int_eq(b2b_init(&base, outlen, key, klen), 0);
+			b2b_update(&base, prefix, plen);
+			b2b_final_n(&base, in, n, out, count);
+			for (i = 0; i < count; i++) {
+				crypto_generichash_init(&ref, klen ? key : NULL,
+				    klen, outlen);
+				crypto_generichash_update(&ref, prefix, plen);
+				crypto_generichash_update(&ref, in[i], n[i]);
+				crypto_generichash_final(&ref, want, outlen);
+				ck_assert_msg(memcmp(want, got[i], outlen) == 0,
+				    "path %d round %d: message %zu of %zu, %zu "
+				    "bytes, key %zu, prefix %zu", path, round,
+				    i, count, n[i], klen, plen);
+				ck_assert(got[i][outlen] == 0xa5);
+			}
+		}
+	}
+	b2b_x4_max = 2;
+}
+END_TEST
+
 static Suite *
 b2b_suite(void)
 {
@@ -293,6 +357,7 @@ b2b_suite(void)
 	tcase_add_test(tc, test_copied_prefix);
 	tcase_add_test(tc, test_four_at_once);
 	tcase_add_test(tc, test_eight_at_once);
+	tcase_add_test(tc, test_final_n);
 	suite_add_tcase(s, tc);
 	return s;
 }
