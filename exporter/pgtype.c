@@ -142,6 +142,12 @@ put_dec(char *s, uint64_t v, size_t width)
 		memcpy(s, pairs + 2 * v, 2);
 		return 2;
 	}
+	if (v < 10000 && width == 4) {
+		/* a year, a numeric's group of four digits */
+		memcpy(s, pairs + 2 * (v / 100), 2);
+		memcpy(s + 2, pairs + 2 * (v % 100), 2);
+		return 4;
+	}
 	while (v >= 100) {
 		k = (unsigned)(v % 100);
 		v /= 100;
