@@ -161,12 +161,26 @@ lanes_against_libsodium(int lanes)
 		}
 }
 
-static int
-final_lanes(int lanes, const struct b2b *s, const uint8_t *const in[8],
-    const size_t n[8], uint8_t *const out[8])
+/* lanes messages continuing base through b2b_final_n, against copies of
+ * base updated and finished one by one */
+static void
+lanes_match(int lanes, const struct b2b *base, const uint8_t *const in[8],
+    const size_t n[8], const char *what)
 {
-	b2b_final_n(s, in, n, out, (size_t)lanes);
-	return 0;
+	uint8_t got[8][64], want[64], *out[8];
+	struct b2b s;
+	size_t j;
+
+	for (j = 0; j < 8; j++)
+		out[j] = got[j];
+	b2b_final_n(base, in, n, out, (size_t)lanes);
+	for (j = 0; j < (size_t)lanes; j++) {
+		s = *base;
+		b2b_update(&s, in[j], n[j]);
+		b2b_final(&s, want);
+		ck_assert_msg(memcmp(want, got[j], base->outlen) == 0,
+		    "%s, %d lanes: lane %zu len %zu", what, lanes, j, n[j]);
+	}
 }
 
 /* b2b_final_n on four and eight messages from the evidence's keyed prefix
@@ -178,16 +192,13 @@ static void
 final_against_copies(int lanes)
 {
 	enum { F4LEN = 8 * BLAKE2B_BLOCK };
-	uint8_t salt[32], msg[8][F4LEN + 1], got[8][32], want[32];
-	uint8_t *out[8];
+	uint8_t salt[32], msg[8][F4LEN + 1];
 	const uint8_t *in[8];
 	struct b2b base, s;
 	size_t n[8], k, j, blocks, lo, hi;
 
-	for (j = 0; j < 8; j++) {
-		out[j] = got[j];
+	for (j = 0; j < 8; j++)
 		in[j] = msg[j] + (j & 1);
-	}
 	randombytes_buf(salt, sizeof(salt));
 	ck_assert_int_eq(b2b_init(&base, 32, salt, 32), 0);
 	b2b_update(&base, "texp record v1", 15);
@@ -204,28 +215,13 @@ final_against_copies(int lanes)
 			if (n[j] + 15 > F4LEN)
 				n[j] = F4LEN - 15;
 		}
-		ck_assert_int_eq(final_lanes(lanes, &base, in, n, out), 0);
-		for (j = 0; j < (size_t)lanes; j++) {
-			s = base;
-			b2b_update(&s, in[j], n[j]);
-			b2b_final(&s, want);
-			ck_assert_msg(memcmp(want, got[j], 32) == 0,
-			    "%d lanes: lane %zu len %zu (lane 0: %zu)", lanes,
-			    j, n[j], k);
-		}
+		lanes_match(lanes, &base, in, n, "lengths a block apart");
 	}
 	/* one block against eight */
 	for (j = 0; j < 8; j++)
 		n[j] = 10;
 	n[2] = F4LEN - 15;
-	ck_assert_int_eq(final_lanes(lanes, &base, in, n, out), 0);
-	for (j = 0; j < (size_t)lanes; j++) {
-		s = base;
-		b2b_update(&s, in[j], n[j]);
-		b2b_final(&s, want);
-		ck_assert_msg(memcmp(want, got[j], 32) == 0,
-		    "%d lanes, one long: lane %zu len %zu", lanes, j, n[j]);
-	}
+	lanes_match(lanes, &base, in, n, "one long");
 	/* a full buffer (the key block, not yet compressed): as it is, and
 	 * with more after it */
 	ck_assert_int_eq(b2b_init(&s, 32, salt, 32), 0);
@@ -233,34 +229,14 @@ final_against_copies(int lanes)
 		for (j = 0; j < 8; j++)
 			n[j] = k == 0 ? 0 : k * 70;
 		n[3] = k == 2 ? 1 : n[3];
-		ck_assert_int_eq(final_lanes(lanes, &s, in, n, out), 0);
-		for (j = 0; j < (size_t)lanes; j++) {
-			base = s;
-			b2b_update(&base, in[j], n[j]);
-			b2b_final(&base, want);
-			ck_assert_msg(memcmp(want, got[j], 32) == 0,
-			    "full buffer, lane %zu len %zu", j, n[j]);
-		}
+		lanes_match(lanes, &s, in, n, "full buffer");
 	}
 	/* no prefix at all: the empty message among others */
 	ck_assert_int_eq(b2b_init(&base, 64, NULL, 0), 0);
 	for (j = 0; j < 8; j++)
 		n[j] = j % 4 == 0 ? 0 : j % 4 == 1 ? 1 : j % 4 == 2 ?
 		    BLAKE2B_BLOCK : BLAKE2B_BLOCK + 1;
-	{
-		uint8_t big[8][64], wantb[64];
-		uint8_t *outb[8];
-
-		for (j = 0; j < 8; j++)
-			outb[j] = big[j];
-		ck_assert_int_eq(final_lanes(lanes, &base, in, n, outb), 0);
-		for (j = 0; j < (size_t)lanes; j++) {
-			ck_assert_int_eq(crypto_generichash(wantb, 64,
-			    in[j], n[j], NULL, 0), 0);
-			ck_assert_msg(memcmp(wantb, big[j], 64) == 0,
-			    "unkeyed lane %zu len %zu", j, n[j]);
-		}
-	}
+	lanes_match(lanes, &base, in, n, "unkeyed, no prefix");
 }
 
 START_TEST(test_four_at_once)
