@@ -18,7 +18,8 @@
 # Data: bench/gen.sql, 20 tenants; the big one has BENCH_ROWS rows (default
 # 2,000,000) over three tables. Peak RSS of the monitor, the builder and
 # the checker come from tenant-export's own --json summary, and so does
-# the CPU time of each of its processes (cpu_ms). Targets: run
+# the CPU time of each of its processes (cpu_ms); the database server's
+# CPU time over the same run is read from /proc. Targets: run
 # at most 1.5x the floor, the small export under 1 s, monitor under 64 MiB.
 #
 # BENCH_BEFORE=DIR (a build directory of another version, e.g. made with
@@ -106,15 +107,28 @@ mkdir -p "$work/state-before"
 cp "$work/state/log-head" "$work/state-before/" 2>/dev/null || true
 sed "s|^state_dir = .*|state_dir = $work/state-before|" "$work/bench.conf" \
     >"$work/before.conf"
+# The database server's CPU time so far, in clock ticks: its postmaster
+# (with the backends it has reaped) and the processes it runs now.
+pg_ticks() {
+	pm=$(head -n 1 "$pg/data/postmaster.pid")
+	{ cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do
+		cat "/proc/$c/stat" 2>/dev/null || true; done; } |
+	    awk -v pm="$pm" '{ sub(/^.*\) /, ""); t += $12 + $13
+		if (NR == 1) t += $14 + $15 } END { print t }'
+}
 # run_once BUILD_DIR TENANT KEY NAME: one export; its --json summary kept
-# as $work/NAME.json (the last one), its wall time in $work/NAME.t
+# as $work/NAME.json (the last one), its wall time in $work/NAME.t, and
+# the database server's CPU seconds over it in $work/NAME.pgcpu
 run_once() {
+	pg0=$(pg_ticks)
 	rm -f "$work"/out/*
 	rc_conf=$work/bench.conf
 	[ "$1" = "$B" ] || rc_conf=$work/before.conf
 	timed "$4" ${BENCH_WRAP:-} "$1/tenant-export" run --config "$rc_conf" \
 	    --tenant "$2" --as "$work/$3.key" --passphrase-file "$work/$3.pass" \
 	    --json --quiet >"$work/$4.json"
+	echo "$pg0 $(pg_ticks) $(getconf CLK_TCK)" |
+	    awk '{ printf "%.2f\n", ($2 - $1) / $3 }' >"$work/$4.pgcpu"
 	# the streaming phase: the builder's run (build_ms)
 	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["build_ms"] / 1000)' \
 	    "$work/$4.json" >>"$work/$4.stream"
@@ -201,6 +215,12 @@ if cpu:
           f"; {tot:.2f} in all, {tot / stream('cheap'):.2f} cores' worth "
           f"over the streaming phase, on {os.cpu_count()} cores shared "
           f"with the database server")
+    pgc = float(open(f"{work}/cheap.pgcpu").read())
+    last = float(open(f"{work}/cheap.t").read().split()[-1])
+    print(f"the database server over the same run: {pgc:.2f} CPU seconds; "
+          f"with tenant-export's, {(tot + pgc) / last:.2f} of the "
+          f"{os.cpu_count()} cores busy over the whole run (the export is "
+          f"bound by CPU as this nears {os.cpu_count()})")
 print(f"hypervisor steal during the alternating runs: {steal}% of the "
       f"machine's CPU time (the ratios are as steady as this is low)")
 print(f"archive {asize / 1e6:.1f} MB (signed, per-record evidence); "
