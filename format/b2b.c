@@ -505,20 +505,41 @@ hash8_block_avx512(uint64_t words[8][8], uint64_t p0, size_t n,
     const uint8_t *const p[8])
 {
 	__m512i r[8], m[16], h[8];
+	uint64_t w8[8];
 	__mmask64 mask;
 	size_t lo;
 	int i, j;
 
-	for (i = 0; i < 2; i++) {
-		lo = 64 * (size_t)i;
-		mask = n <= lo ? 0 : x8_bits(0, n - lo < 64 ? n - lo : 64);
-		for (j = 0; j < 8; j++)
-			r[j] = _mm512_maskz_loadu_epi8(mask, p[j] + 64 * i);
-		x8_transpose(r, m + 8 * i);
-	}
+	mask = n == 0 ? 0 : x8_bits(0, n < 64 ? n : 64);
+	for (j = 0; j < 8; j++)
+		r[j] = _mm512_maskz_loadu_epi8(mask, p[j]);
+	x8_transpose(r, m);
 	for (i = 0; i < 8; i++)
 		h[i] = _mm512_set1_epi64((long long)(i == 0 ? iv[0] ^ p0 :
 		    iv[i]));
+	if (n <= 72) {
+		/* The Merkle tree's 65-byte leaves and nodes: past the first
+		 * half-block only word 8 holds message bytes, and the rounds
+		 * are built here with words 9-15 known to be zero (their
+		 * additions drop out, and fewer registers are live). */
+		for (j = 0; j < 8; j++) {
+			w8[j] = 0;
+			if (n > 64)
+				memcpy(&w8[j], p[j] + 64, n - 64);
+		}
+		m[8] = _mm512_loadu_si512((const void *)w8);
+		for (i = 9; i < 16; i++)
+			m[i] = _mm512_setzero_si512();
+		x8_rounds(h, m, _mm512_set1_epi64((long long)n),
+		    _mm512_set1_epi64(-1));
+		x8_store(words, h);
+		return;
+	}
+	lo = 64;
+	mask = x8_bits(0, n - lo < 64 ? n - lo : 64);
+	for (j = 0; j < 8; j++)
+		r[j] = _mm512_maskz_loadu_epi8(mask, p[j] + 64);
+	x8_transpose(r, m + 8);
 	x8_rounds(h, m, _mm512_set1_epi64((long long)n),
 	    _mm512_set1_epi64(-1));
 	x8_store(words, h);
