@@ -545,9 +545,10 @@ struct serve {
 	 * rows go into out as they come, its header's length is written
 	 * when it closes, and nothing of out is sent while one is open
 	 * (serve_results closes it before it returns). join_at is its
-	 * header's offset from out's first unsent byte. */
+	 * header's offset from out's first unsent byte: what follows the
+	 * header is its rows. */
 	int joining;
-	size_t join_at, join_len;
+	size_t join_at;
 	struct plan *plan;
 	size_t next;
 	enum serve_state st;
@@ -718,6 +719,14 @@ copy_out_put(struct buf *out, const PGresult *res)
 	return msg_put(out, 'H', body, k);
 }
 
+/* The bytes of rows in the CopyData message being joined (after its
+ * type byte and length). */
+static size_t
+joined(const struct serve *s)
+{
+	return buf_len(s->out) - s->join_at - 5;
+}
+
 /* Closes the CopyData message being joined, if one is open. */
 static int
 rows_flush(struct serve *s)
@@ -729,7 +738,7 @@ rows_flush(struct serve *s)
 	if (!s->joining)
 		return 0;
 	s->joining = 0;
-	v = (uint32_t)(s->join_len + 4);
+	v = (uint32_t)(joined(s) + 4);
 	for (k = 0; k < 4; k++)
 		len[k] = (uint8_t)(v >> (8 * (3 - k)));
 	return buf_patch(s->out, s->join_at + 1, len, sizeof(len));
@@ -741,7 +750,7 @@ row_put(struct serve *s, const char *row, size_t n)
 {
 	int r;
 
-	if (s->joining && s->join_len + n > DATA_JOIN &&
+	if (s->joining && joined(s) + n > DATA_JOIN &&
 	    (r = rows_flush(s)) != 0)
 		return r;
 	if (n >= DATA_JOIN)
@@ -751,12 +760,8 @@ row_put(struct serve *s, const char *row, size_t n)
 		if ((r = msg_put(s->out, 'd', NULL, 0)) != 0)
 			return r;
 		s->joining = 1;
-		s->join_len = 0;
 	}
-	if ((r = buf_put(s->out, row, n)) != 0)
-		return r;
-	s->join_len += n;
-	return 0;
+	return buf_put(s->out, row, n);
 }
 
 /* serve_results without the last rows_flush. */
