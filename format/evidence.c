@@ -335,7 +335,6 @@ merkle_root(const struct merkle *m, uint8_t out[EVIDENCE_HASH_LEN])
 		} else
 			node_hash(r, h, h);
 	}
-	sodium_memzero(&t, sizeof(t));
 	memcpy(out, h, EVIDENCE_HASH_LEN);
 }
 
