@@ -507,7 +507,6 @@ hash8_block_avx512(uint64_t words[8][8], uint64_t p0, size_t n,
 	__m512i r[8], m[16], h[8];
 	uint64_t w8[8];
 	__mmask64 mask;
-	size_t lo;
 	int i, j;
 
 	mask = n == 0 ? 0 : x8_bits(0, n < 64 ? n : 64);
@@ -535,8 +534,7 @@ hash8_block_avx512(uint64_t words[8][8], uint64_t p0, size_t n,
 		x8_store(words, h);
 		return;
 	}
-	lo = 64;
-	mask = x8_bits(0, n - lo < 64 ? n - lo : 64);
+	mask = x8_bits(0, n - 64 < 64 ? n - 64 : 64);
 	for (j = 0; j < 8; j++)
 		r[j] = _mm512_maskz_loadu_epi8(mask, p[j] + 64);
 	x8_transpose(r, m + 8);
@@ -776,15 +774,19 @@ final_one(const struct b2b *s, const uint8_t *p, size_t n, uint8_t *out)
 	b2b_final(&st, out);
 }
 
-/* b2b_final_n's lanes: lane j runs message msg[j] (NONE: idle), at its
- * block b[j] of nblk[j], with state h[j] and byte count done[j]. */
+/* b2b_final_n's lanes: lane j runs message ln[j].msg (NONE: idle), at
+ * its block ln[j].b of ln[j].nblk, with byte count ln[j].done and state
+ * h[j] (the states side by side, as compress4 and compress8 take them). */
 #define NONE	SIZE_MAX
 struct lanes {
-	size_t msg[8], b[8], nblk[8];
-	uint64_t h[8][8], done[8];
+	struct lane {
+		size_t msg, b, nblk;
+		uint64_t done;
+	} ln[8];
+	uint64_t h[8][8];
 };
 
-/* Lane j's message from block b[j] on, one compression at a time. */
+/* Lane j's message from its block b on, one compression at a time. */
 static void
 lane_finish(const struct b2b *s, struct lanes *l, int j,
     const uint8_t *const p[], const size_t n[], uint8_t *const out[])
@@ -792,17 +794,18 @@ lane_finish(const struct b2b *s, struct lanes *l, int j,
 	uint8_t blk[BLAKE2B_BLOCK];
 	const uint8_t *at;
 	struct b2b st = *s;
-	size_t i = l->msg[j];
+	struct lane *ln = &l->ln[j];
+	size_t i = ln->msg;
 
 	memcpy(st.h, l->h[j], sizeof(st.h));
 	st.t[1] = 0;
-	for (; l->b[j] < l->nblk[j]; l->b[j]++) {
-		l->done[j] += rest_block(s, p[i], n[i], l->b[j], blk, &at);
-		st.t[0] = l->done[j];
-		compress(&st, at, l->b[j] + 1 == l->nblk[j]);
+	for (; ln->b < ln->nblk; ln->b++) {
+		ln->done += rest_block(s, p[i], n[i], ln->b, blk, &at);
+		st.t[0] = ln->done;
+		compress(&st, at, ln->b + 1 == ln->nblk);
 	}
 	words_out(out[i], st.h, s->outlen);
-	l->msg[j] = NONE;
+	ln->msg = NONE;
 }
 
 void
@@ -814,6 +817,7 @@ b2b_final_n(const struct b2b *s, const uint8_t *const p[],
 	const uint8_t *at[8];
 	uint64_t t[8], f[8];
 	struct lanes l;
+	struct lane *ln;
 	size_t next = 0, i;
 	int lanes = lanes_avail(), width, active, j, k;
 
@@ -823,12 +827,13 @@ b2b_final_n(const struct b2b *s, const uint8_t *const p[],
 		return;
 	}
 	for (j = 0; j < 8; j++)
-		l.msg[j] = NONE;
+		l.ln[j].msg = NONE;
 	for (;;) {
 		/* an idle lane takes the next message */
 		active = 0;
 		for (j = 0; j < lanes; j++) {
-			while (l.msg[j] == NONE && next < count) {
+			ln = &l.ln[j];
+			while (ln->msg == NONE && next < count) {
 				i = next++;
 				if (n[i] > SIZE_MAX / 2 ||
 				    s->t[0] + s->n + n[i] < s->t[0]) {
@@ -836,15 +841,15 @@ b2b_final_n(const struct b2b *s, const uint8_t *const p[],
 					final_one(s, p[i], n[i], out[i]);
 					continue;
 				}
-				l.msg[j] = i;
-				l.b[j] = 0;
-				l.nblk[j] = s->n + n[i] == 0 ? 1 :
+				ln->msg = i;
+				ln->b = 0;
+				ln->nblk = s->n + n[i] == 0 ? 1 :
 				    (s->n + n[i] + BLAKE2B_BLOCK - 1) /
 				    BLAKE2B_BLOCK;
+				ln->done = s->t[0];
 				memcpy(l.h[j], s->h, sizeof(l.h[j]));
-				l.done[j] = s->t[0];
 			}
-			active += l.msg[j] != NONE;
+			active += ln->msg != NONE;
 		}
 		if (active == 0)
 			return;
@@ -854,15 +859,16 @@ b2b_final_n(const struct b2b *s, const uint8_t *const p[],
 			 * at once, or one at a time for two or fewer (a
 			 * pass of four costs about one and a half single
 			 * ones, a pass of eight about two) */
-			for (j = 0, k = 0; j < lanes; j++)
-				if (l.msg[j] != NONE && j != k++) {
-					l.msg[k - 1] = l.msg[j];
-					l.b[k - 1] = l.b[j];
-					l.nblk[k - 1] = l.nblk[j];
-					l.done[k - 1] = l.done[j];
-					memcpy(l.h[k - 1], l.h[j], sizeof(l.h[j]));
-					l.msg[j] = NONE;
+			for (j = 0, k = 0; j < lanes; j++) {
+				if (l.ln[j].msg == NONE)
+					continue;
+				if (j != k) {
+					l.ln[k] = l.ln[j];
+					memcpy(l.h[k], l.h[j], sizeof(l.h[j]));
+					l.ln[j].msg = NONE;
 				}
+				k++;
+			}
 			if (active <= 2) {
 				for (j = 0; j < active; j++)
 					lane_finish(s, &l, j, p, n, out);
@@ -872,16 +878,17 @@ b2b_final_n(const struct b2b *s, const uint8_t *const p[],
 				width = 4;
 		}
 		for (j = 0; j < width; j++) {
-			if (l.msg[j] == NONE) {
+			ln = &l.ln[j];
+			if (ln->msg == NONE) {
 				at[j] = zero;
 				t[j] = f[j] = 0;
 				continue;
 			}
-			i = l.msg[j];
-			l.done[j] += rest_block(s, p[i], n[i], l.b[j], blk[j],
+			i = ln->msg;
+			ln->done += rest_block(s, p[i], n[i], ln->b, blk[j],
 			    &at[j]);
-			t[j] = l.done[j];
-			f[j] = l.b[j] + 1 == l.nblk[j] ? ~(uint64_t)0 : 0;
+			t[j] = ln->done;
+			f[j] = ln->b + 1 == ln->nblk ? ~(uint64_t)0 : 0;
 		}
 		/* in place: every lane's state is read before any is
 		 * written (an idle lane's is rewritten when it next starts) */
@@ -890,11 +897,12 @@ b2b_final_n(const struct b2b *s, const uint8_t *const p[],
 		else
 			compress4(l.h, (const uint64_t (*)[8])l.h, t, f, at);
 		for (j = 0; j < width; j++) {
-			if (l.msg[j] == NONE)
+			ln = &l.ln[j];
+			if (ln->msg == NONE)
 				continue;
-			if (++l.b[j] == l.nblk[j]) {
-				words_out(out[l.msg[j]], l.h[j], s->outlen);
-				l.msg[j] = NONE;
+			if (++ln->b == ln->nblk) {
+				words_out(out[ln->msg], l.h[j], s->outlen);
+				ln->msg = NONE;
 			}
 		}
 	}

@@ -239,23 +239,27 @@ final_against_copies(int lanes)
 	lanes_match(lanes, &base, in, n, "unkeyed, no prefix");
 }
 
-START_TEST(test_four_at_once)
+/* lanes (4 or 8) messages at once on every path: AVX-512, AVX2, one at
+ * a time */
+static void
+lanes_every_path(int lanes)
 {
 	for (b2b_x4_max = 2; b2b_x4_max >= 0; b2b_x4_max--) {
-		lanes_against_libsodium(4);
-		final_against_copies(4);
+		lanes_against_libsodium(lanes);
+		final_against_copies(lanes);
 	}
 	b2b_x4_max = 2;
+}
+
+START_TEST(test_four_at_once)
+{
+	lanes_every_path(4);
 }
 END_TEST
 
 START_TEST(test_eight_at_once)
 {
-	for (b2b_x4_max = 2; b2b_x4_max >= 0; b2b_x4_max--) {
-		lanes_against_libsodium(8);
-		final_against_copies(8);
-	}
-	b2b_x4_max = 2;
+	lanes_every_path(8);
 }
 END_TEST
 
