@@ -14,7 +14,9 @@
 # (target 1.2x).
 # Then the same export of tenants of a quarter and a sixteenth of the rows
 # (time linear, memory flat) and of a tenant of BENCH_SMALL_ROWS rows per
-# table (default 100: a small export end to end).
+# table (default 100: a small export end to end), and that small export
+# again once the control log has BENCH_LOG_ROWS rows (default 1000; every
+# control step reads the whole log, so history costs each export).
 # Data: bench/gen.sql, 20 tenants; the big one has BENCH_ROWS rows (default
 # 2,000,000) over three tables. Peak RSS of the monitor, the builder and
 # the checker come from tenant-export's own --json summary, and so does
@@ -46,7 +48,9 @@ expiry = 1d'
 BENCH_CONF_EXTRA='
 [control]
 high_risk_whole_tenant = no
-high_risk_rows = 0'
+high_risk_rows = 0
+max_requests_per_tenant = 0
+max_requests_per_principal = 0'
 bench_db export "$orders" "$OTHER" "${BENCH_SMALL_ROWS:-100}"
 T=00000000-0000-4000-8000-000000000001
 T2=00000000-0000-4000-8000-000000000002
@@ -163,16 +167,40 @@ while [ "$i" -lt "${BENCH_SMALL_REPEAT:-${BENCH_REPEAT:-3}}" ]; do
 	    run_once "$BENCH_BEFORE" "$TS" cheap small-before
 	i=$((i + 1))
 done
+# The same small export once the control log has grown to BENCH_LOG_ROWS
+# rows (default 1000; 0: skipped): every control step of a run reads and
+# checks the whole log, so a deployment's history costs every export.
+log_rows() { psql -X -At -d bench -c "SELECT count(*) FROM texp_control.audit_log"; }
+LOG_ROWS=${BENCH_LOG_ROWS:-1000}
+log0=$(log_rows)
+if [ "$LOG_ROWS" -gt "$log0" ]; then
+	echo "bench/export: growing the control log from $log0 to $LOG_ROWS rows..."
+	while [ "$(log_rows)" -lt "$LOG_ROWS" ]; do
+		"$B/tenant-export" run --config "$work/bench.conf" --tenant "$TS" \
+		    --as "$work/cheap.key" --passphrase-file "$work/cheap.pass" \
+		    --quiet >/dev/null
+	done
+	i=0
+	while [ "$i" -lt "${BENCH_SMALL_REPEAT:-${BENCH_REPEAT:-3}}" ]; do
+		run_once "$B" "$TS" req small-log
+		run_once "$B" "$TS" cheap small-log-cheap
+		i=$((i + 1))
+	done
+fi
+log1=$(log_rows)
+
 rows_of() {
 	psql -X -At -d bench -c "SELECT (SELECT count(*) FROM bench.orders WHERE tenant_id = '$1') + (SELECT count(*) FROM bench.events WHERE tenant_id = '$1') + (SELECT count(*) FROM bench.files WHERE tenant_id = '$1')"
 }
 
 python3 - "$work" "$total" "$bytes" "$asize" "$altsize" "$(rows_of "$T2")" \
-    "$(rows_of "$T3")" "$(rows_of "$TS")" "${BENCH_BEFORE:-}" "$steal" <<'PY'
+    "$(rows_of "$T3")" "$(rows_of "$TS")" "${BENCH_BEFORE:-}" "$steal" \
+    "$log0" "$log1" <<'PY'
 import json, os, statistics, sys
 work = sys.argv[1]
 rows, data, asize, altsize, r2, r3, rs = map(int, sys.argv[2:9])
 before, steal = sys.argv[9], sys.argv[10]
+log0, log1 = int(sys.argv[11]), int(sys.argv[12])
 def t(name):
     p = f"{work}/{name}.t"
     if not os.path.exists(p):
@@ -237,4 +265,9 @@ if before:
     tsb = t("small-before")
     print(f"  before, cheap key (BENCH_BEFORE): {tsb:.2f} s; after / before: "
           f"{tsc / tsb:.2f}")
+tl, tlc = t("small-log"), t("small-log-cheap")
+if tl is not None:
+    print(f"  with a control log of {log1} rows instead of {log0}: {tl:.2f} s, "
+          f"{tlc:.2f} s with a cheap key: {(tlc - tsc) * 1e6 / (log1 - log0):.0f} us "
+          f"more per row of history (each control step reads the whole log)")
 PY
