@@ -301,11 +301,9 @@ int ledger_job_check(const struct ledger *l, const struct jobs_job *j,
 
 /*
  * Compares every cache table (principals, their roles, persons and
- * state, tenants, assignments, jobs, paused tenants) with the log. 0
- * when they agree, else ERR_TAMPER naming the first difference. ERR_DB
- * on query failure.
- * state, tenants, assignments, jobs, leak test jobs) with the log. 0 when they agree,
- * else ERR_TAMPER naming the first difference. ERR_DB on query failure.
+ * state, tenants, assignments, jobs, paused tenants, leak test jobs) with
+ * the log. 0 when they agree, else ERR_TAMPER naming the first
+ * difference. ERR_DB on query failure.
  */
 int ledger_check_cache(const struct ledger *l, PGconn *c, char *why,
     size_t whylen);
