@@ -152,36 +152,49 @@ small_ours(uint8_t out[64])
 	ours_len(out, SMALL);
 }
 
+/* NREC keyed record hashes, batch per b2b_final_n call: record j of a
+ * batch is buf[j] (its first byte set to the record's number), n[j]
+ * bytes long. */
+static void
+final_n_batches(uint8_t out[64], uint8_t *const buf[], const size_t n[],
+    size_t batch)
+{
+	struct b2b base;
+	uint8_t h[64][32], *o[64];
+	size_t i, j, k;
+
+	memset(out, 0, 64);
+	b2b_init(&base, 32, salt, 32);
+	b2b_update(&base, "texp record v1", 15);
+	for (j = 0; j < batch; j++)
+		o[j] = h[j];
+	for (i = 0; i < NREC; i += batch) {
+		for (j = 0; j < batch; j++)
+			buf[j][0] = (uint8_t)(i + j);
+		b2b_final_n(&base, (const uint8_t *const *)buf, n, o, batch);
+		for (j = 0; j < batch; j++)
+			for (k = 0; k < 32; k++)
+				out[k] ^= h[j][k];
+	}
+}
+
 /* lanes (4 or 8) records per pass: b2b_final_n on that many, with the
  * lanes it may use set to match */
 static void
 small_lanes(uint8_t out[64], int lanes)
 {
 	static uint8_t r8[8][SMALL];
-	struct b2b base;
-	uint8_t h[8][32], *o[8];
-	const uint8_t *in[8];
+	uint8_t *in[8];
 	size_t n[8];
-	int i, j, k, saved = b2b_x4_max;
+	int j, saved = b2b_x4_max;
 
-	memset(out, 0, 64);
-	b2b_init(&base, 32, salt, 32);
-	b2b_update(&base, "texp record v1", 15);
 	for (j = 0; j < 8; j++) {
 		memcpy(r8[j], rec, SMALL);
-		o[j] = h[j];
 		in[j] = r8[j];
 		n[j] = SMALL;
 	}
 	b2b_x4_max = lanes == 8 ? 2 : 1;
-	for (i = 0; i < NREC; i += lanes) {
-		for (j = 0; j < lanes; j++)
-			r8[j][0] = (uint8_t)(i + j);
-		b2b_final_n(&base, in, n, o, (size_t)lanes);
-		for (j = 0; j < lanes; j++)
-			for (k = 0; k < 32; k++)
-				out[k] ^= h[j][k];
-	}
+	final_n_batches(out, in, n, (size_t)lanes);
 	b2b_x4_max = saved;
 }
 
@@ -216,29 +229,16 @@ static void
 mixed_n(uint8_t out[64])
 {
 	static uint8_t m[64][MIXBUF];
-	struct b2b base;
-	uint8_t h[64][32], *o[64];
-	const uint8_t *in[64];
+	uint8_t *in[64];
 	size_t n[64];
-	int i, j, k;
+	int j;
 
-	memset(out, 0, 64);
-	b2b_init(&base, 32, salt, 32);
-	b2b_update(&base, "texp record v1", 15);
 	for (j = 0; j < 64; j++) {
 		memcpy(m[j], bulk, MIXBUF);
-		o[j] = h[j];
 		in[j] = m[j];
 		n[j] = mixed[j % 8];
 	}
-	for (i = 0; i < NREC; i += 64) {
-		for (j = 0; j < 64; j++)
-			m[j][0] = (uint8_t)(i + j);
-		b2b_final_n(&base, in, n, o, 64);
-		for (j = 0; j < 64; j++)
-			for (k = 0; k < 32; k++)
-				out[k] ^= h[j][k];
-	}
+	final_n_batches(out, in, n, 64);
 }
 
 /* NAME: FN of LANES lanes, as struct impl calls it */
