@@ -237,8 +237,7 @@ merkle_add(struct merkle *m, const uint8_t *tenant_hash,
 	uint8_t h[EVIDENCE_HASH_LEN];
 
 	pair_hash(0, tenant_hash, content_hash, h);
-	up(m, 0, h);
-	m->n++;
+	merkle_push_leaves(m, &h, 1);
 }
 
 void
@@ -298,8 +297,7 @@ merkle_add_file(struct merkle *m, const uint8_t tenant_hash[EVIDENCE_HASH_LEN],
 		*p++ = (uint8_t)(size >> (56 - 8 * i));
 	memcpy(p, file_hash, EVIDENCE_HASH_LEN);
 	b2b_hash(h, EVIDENCE_HASH_LEN, msg, sizeof(msg), NULL, 0);
-	up(m, 0, h);
-	m->n++;
+	merkle_push_leaves(m, &h, 1);
 }
 
 void
